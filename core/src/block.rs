@@ -1,0 +1,436 @@
+//! The simulated block layer: named nodes, the graph of parents and children,
+//! drained sections, and I/O with `blkdebug` error injection.
+//!
+//! Only what the job layer can observe is modelled: node sizes, which nodes
+//! read as zeroes, which parents a node has (QEMU's `bdrv_is_root_node`, and
+//! which jobs a drained section pauses), and which I/O fails. Data itself is
+//! not stored.
+
+use crate::job::JobRef;
+use std::collections::BTreeMap;
+
+/// Index of a node slot.
+pub(crate) type NodeRef = u32;
+
+/// Something above a node in the graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Parent {
+    /// Another node (its child link to this node).
+    Node(NodeRef),
+    /// A job's link to a node it works on.
+    Job(JobRef),
+}
+
+/// `blkdebug` event names that rules can trigger on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlkdebugEvent {
+    /// Raised by a format driver (`raw`, `qcow2`) before each read.
+    ReadAio,
+    /// Raised by a format driver before each write.
+    WriteAio,
+}
+
+impl BlkdebugEvent {
+    /// Parses QEMU's spelling (`read_aio`, `write_aio`).
+    pub fn parse(s: &str) -> Option<BlkdebugEvent> {
+        match s {
+            "read_aio" => Some(BlkdebugEvent::ReadAio),
+            "write_aio" => Some(BlkdebugEvent::WriteAio),
+            _ => None,
+        }
+    }
+}
+
+/// Kinds of I/O that `blkdebug`'s `iotype` filter tells apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoType {
+    /// A read.
+    Read,
+    /// A write.
+    Write,
+    /// A write of zeroes.
+    WriteZeroes,
+}
+
+/// One `inject-error` rule of a `blkdebug` node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InjectError {
+    /// The event that arms the rule.
+    pub event: BlkdebugEvent,
+    /// Positive errno the failing request returns (default `EIO`).
+    pub errno: i32,
+    /// Remove the rule after it fired once.
+    pub once: bool,
+    /// Only fail requests touching this 512-byte sector (`-1`: any).
+    pub sector: i64,
+}
+
+/// What kind of node this is.
+#[derive(Clone, Debug)]
+pub(crate) enum Driver {
+    /// `null-co`: discards writes, reads zeroes if `read_zeroes`.
+    NullCo { read_zeroes: bool },
+    /// `raw` format over its `file` child (raises blkdebug events on it).
+    Raw,
+    /// `blkdebug` over its `image` child.
+    Blkdebug {
+        rules: Vec<InjectError>,
+        active: Vec<usize>,
+    },
+    /// A filter a job inserted above a node (`copy-before-write`,
+    /// `mirror_top`, `commit_top`, `stream` filters).
+    JobFilter,
+    /// `file`: an image file of the scenario's folder.
+    File { filename: String },
+    /// `qcow2` over its `file` child, with an optional backing node.
+    Qcow2,
+}
+
+/// A block node.
+#[derive(Clone, Debug)]
+pub(crate) struct Node {
+    pub name: String,
+    pub driver: Driver,
+    pub size: u64,
+    /// Parents, most recently attached first (QEMU inserts at the head).
+    pub parents: Vec<Parent>,
+    /// Children with their role names (`file`, `image`, `backing`).
+    pub children: Vec<(&'static str, NodeRef)>,
+    /// Nesting depth of drained sections over this node.
+    pub quiesce: u32,
+    /// Added by the user (`blockdev-add` or the default world), so it has a
+    /// name that commands can use.
+    pub user: bool,
+    /// Extents that hold data (for backing chains): sorted, disjoint.
+    pub allocated: Vec<(u64, u64)>,
+    /// Jobs that block every operation on this node (op blockers), newest first.
+    pub blockers: Vec<JobRef>,
+    /// Dirty bitmap names (`block-dirty-bitmap-add`).
+    pub bitmaps: Vec<String>,
+}
+
+/// A simulated image file (see the `image` scenario directive).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageFile {
+    /// `qcow2` or `raw`.
+    pub format: String,
+    /// Virtual size in bytes.
+    pub size: u64,
+    /// File name of the backing image, if any.
+    pub backing: Option<String>,
+    /// Extents written with data: `(offset, length)`.
+    pub data: Vec<(u64, u64)>,
+    /// Internal snapshot tags (qcow2 only).
+    pub snapshots: Vec<String>,
+}
+
+/// The node registry.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Graph {
+    pub nodes: Vec<Option<Node>>,
+    pub by_name: BTreeMap<String, NodeRef>,
+    pub files: BTreeMap<String, ImageFile>,
+    pub implicit_counter: u64,
+}
+
+impl Graph {
+    pub fn node(&self, n: NodeRef) -> &Node {
+        self.nodes[n as usize].as_ref().expect("live node")
+    }
+
+    pub fn node_mut(&mut self, n: NodeRef) -> &mut Node {
+        self.nodes[n as usize].as_mut().expect("live node")
+    }
+
+    /// Whether node slot `n` holds a live node.
+    pub fn alive(&self, n: NodeRef) -> bool {
+        self.nodes.get(n as usize).is_some_and(|x| x.is_some())
+    }
+
+    pub fn lookup(&self, name: &str) -> Option<NodeRef> {
+        self.by_name.get(name).copied()
+    }
+
+    /// Adds a node; `user` nodes are registered under their name.
+    pub fn add(&mut self, name: String, driver: Driver, size: u64, user: bool) -> NodeRef {
+        let idx = self.nodes.len() as NodeRef;
+        if user {
+            self.by_name.insert(name.clone(), idx);
+        }
+        self.nodes.push(Some(Node {
+            name,
+            driver,
+            size,
+            parents: Vec::new(),
+            children: Vec::new(),
+            quiesce: 0,
+            user,
+            allocated: Vec::new(),
+            blockers: Vec::new(),
+            bitmaps: Vec::new(),
+        }));
+        idx
+    }
+
+    /// A name for a node QEMU creates itself (`#block123`).
+    pub fn implicit_name(&mut self) -> String {
+        self.implicit_counter += 1;
+        format!("#block{:03}", 100 + self.implicit_counter)
+    }
+
+    /// Links `child` under `parent` with `role`.
+    pub fn attach_child(&mut self, parent: NodeRef, role: &'static str, child: NodeRef) {
+        self.node_mut(parent).children.push((role, child));
+        self.node_mut(child).parents.insert(0, Parent::Node(parent));
+    }
+
+    /// Removes the link `parent` → `child`.
+    pub fn detach_child(&mut self, parent: NodeRef, child: NodeRef) {
+        self.node_mut(parent).children.retain(|&(_, c)| c != child);
+        let p = Parent::Node(parent);
+        let parents = &mut self.node_mut(child).parents;
+        if let Some(i) = parents.iter().position(|&x| x == p) {
+            parents.remove(i);
+        }
+    }
+
+    /// `bdrv_is_root_node`: nothing but the monitor uses the node.
+    pub fn is_root(&self, n: NodeRef) -> bool {
+        self.node(n).parents.is_empty()
+    }
+
+    /// The child with a given role.
+    pub fn child(&self, n: NodeRef, role: &str) -> Option<NodeRef> {
+        self.node(n)
+            .children
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|&(_, c)| c)
+    }
+
+    /// Whether a node reads as zeroes in `[off, off+len)` (block status).
+    pub fn reads_zeroes(&self, n: NodeRef, off: u64, len: u64) -> bool {
+        let node = self.node(n);
+        match &node.driver {
+            Driver::NullCo { read_zeroes } => *read_zeroes,
+            Driver::Raw | Driver::JobFilter => match node.children.first() {
+                Some(&(_, c)) => self.reads_zeroes(c, off, len),
+                None => true,
+            },
+            Driver::Blkdebug { .. } => match self.child(n, "image") {
+                Some(c) => self.reads_zeroes(c, off, len),
+                None => true,
+            },
+            Driver::File { .. } => true,
+            Driver::Qcow2 => {
+                if overlaps(&node.allocated, off, len) {
+                    return false;
+                }
+                match self.child(n, "backing") {
+                    Some(b) => self.reads_zeroes(b, off, len),
+                    None => true,
+                }
+            }
+        }
+    }
+
+    /// Raises a blkdebug event on `n` (the child a format driver reads through).
+    fn debug_event(&mut self, n: NodeRef, event: BlkdebugEvent) {
+        if let Driver::Blkdebug { rules, active } = &mut self.node_mut(n).driver {
+            let hits: Vec<usize> = rules
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.event == event)
+                .map(|(i, _)| i)
+                .collect();
+            if !hits.is_empty() {
+                active.clear();
+                for i in hits {
+                    active.insert(0, i);
+                }
+            }
+        }
+    }
+
+    /// blkdebug's `rule_check`: the errno an I/O on `n` fails with, if any.
+    fn rule_check(&mut self, n: NodeRef, off: u64, len: u64) -> Option<i32> {
+        let Driver::Blkdebug { rules, active } = &mut self.node_mut(n).driver else {
+            return None;
+        };
+        let pos = active.iter().position(|&i| {
+            let r = &rules[i];
+            r.sector < 0 || {
+                let s = r.sector as u64 * 512;
+                s < off + len && off < s + 512
+            }
+        })?;
+        let i = active[pos];
+        let errno = rules[i].errno;
+        if rules[i].once {
+            active.remove(pos);
+            rules.remove(i);
+            for a in active.iter_mut() {
+                if *a > i {
+                    *a -= 1;
+                }
+            }
+        }
+        Some(errno)
+    }
+
+    /// A read of `[off, off+len)` through node `n`; `Err(errno)` on an
+    /// injected error.
+    pub fn read(&mut self, n: NodeRef, off: u64, len: u64) -> Result<(), i32> {
+        self.io(n, off, len, IoType::Read)
+    }
+
+    /// A write through node `n`.
+    pub fn write(&mut self, n: NodeRef, off: u64, len: u64) -> Result<(), i32> {
+        self.io(n, off, len, IoType::Write)
+    }
+
+    /// A write of zeroes through node `n`.
+    pub fn write_zeroes(&mut self, n: NodeRef, off: u64, len: u64) -> Result<(), i32> {
+        self.io(n, off, len, IoType::WriteZeroes)
+    }
+
+    fn io(&mut self, n: NodeRef, off: u64, len: u64, ty: IoType) -> Result<(), i32> {
+        let (driver_is, first_child) = {
+            let node = self.node(n);
+            (
+                match node.driver {
+                    Driver::Raw | Driver::Qcow2 => 1,
+                    Driver::Blkdebug { .. } => 2,
+                    Driver::JobFilter => 3,
+                    _ => 0,
+                },
+                node.children
+                    .iter()
+                    .find(|(r, _)| *r == "file" || *r == "image")
+                    .map(|&(_, c)| c)
+                    .or_else(|| node.children.first().map(|&(_, c)| c)),
+            )
+        };
+        match driver_is {
+            1 => {
+                let Some(file) = first_child else {
+                    return Ok(());
+                };
+                match ty {
+                    IoType::Read => self.debug_event(file, BlkdebugEvent::ReadAio),
+                    IoType::Write => self.debug_event(file, BlkdebugEvent::WriteAio),
+                    IoType::WriteZeroes => {}
+                }
+                if ty != IoType::Read && matches!(self.node(n).driver, Driver::Qcow2) {
+                    add_extent(&mut self.node_mut(n).allocated, off, len);
+                }
+                self.io(file, off, len, ty)
+            }
+            2 => {
+                if let Some(e) = self.rule_check(n, off, len) {
+                    return Err(e);
+                }
+                match first_child {
+                    Some(c) => self.io(c, off, len, ty),
+                    None => Ok(()),
+                }
+            }
+            3 => match first_child {
+                Some(c) => self.io(c, off, len, ty),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether `[off, off+len)` is allocated in `top` or any backing node
+    /// above (not including) `base`.
+    pub fn allocated_above(&self, top: NodeRef, base: Option<NodeRef>, off: u64, len: u64) -> bool {
+        let mut cur = Some(top);
+        while let Some(n) = cur {
+            if Some(n) == base {
+                return false;
+            }
+            let node = self.node(n);
+            if matches!(node.driver, Driver::Qcow2) && overlaps(&node.allocated, off, len) {
+                return true;
+            }
+            cur = self.child(n, "backing");
+        }
+        false
+    }
+}
+
+fn overlaps(extents: &[(u64, u64)], off: u64, len: u64) -> bool {
+    extents.iter().any(|&(o, l)| o < off + len && off < o + l)
+}
+
+/// Adds `[off, off+len)` to a sorted list of disjoint extents.
+pub(crate) fn add_extent(extents: &mut Vec<(u64, u64)>, off: u64, len: u64) {
+    if len == 0 {
+        return;
+    }
+    let (mut start, mut end) = (off, off + len);
+    let mut out = Vec::with_capacity(extents.len() + 1);
+    for &(o, l) in extents.iter() {
+        let (s, e) = (o, o + l);
+        if e < start || s > end {
+            out.push((o, l));
+        } else {
+            start = start.min(s);
+            end = end.max(e);
+        }
+    }
+    out.push((start, end - start));
+    out.sort_unstable();
+    *extents = out;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extents_merge() {
+        let mut v = vec![];
+        add_extent(&mut v, 10, 5);
+        add_extent(&mut v, 0, 3);
+        add_extent(&mut v, 14, 10);
+        assert_eq!(v, vec![(0, 3), (10, 14)]);
+        add_extent(&mut v, 3, 7);
+        assert_eq!(v, vec![(0, 24)]);
+    }
+
+    #[test]
+    fn blkdebug_once_rule_fires_once_after_its_event() {
+        let mut g = Graph::default();
+        let img = g.add(
+            "img".into(),
+            Driver::NullCo { read_zeroes: false },
+            1 << 20,
+            false,
+        );
+        let dbg = g.add(
+            "dbg".into(),
+            Driver::Blkdebug {
+                rules: vec![InjectError {
+                    event: BlkdebugEvent::ReadAio,
+                    errno: 5,
+                    once: true,
+                    sector: -1,
+                }],
+                active: vec![],
+            },
+            1 << 20,
+            false,
+        );
+        g.attach_child(dbg, "image", img);
+        let raw = g.add("raw".into(), Driver::Raw, 1 << 20, true);
+        g.attach_child(raw, "file", dbg);
+        assert_eq!(g.write(raw, 0, 512), Ok(()));
+        assert_eq!(g.read(raw, 0, 512), Err(5));
+        assert_eq!(g.read(raw, 0, 512), Ok(()));
+        assert!(!g.is_root(dbg));
+        assert!(g.is_root(raw));
+    }
+}

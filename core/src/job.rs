@@ -1,0 +1,89 @@
+//! One job's state: the fields QEMU keeps per job (SPEC.md §1.1) plus the
+//! position of its simulated coroutine.
+
+use crate::model::{IoStatus, JobStatus, JobType};
+use crate::ratelimit::RateLimit;
+use crate::workload::Work;
+
+/// Index of a job slot in the manager.
+pub(crate) type JobRef = u32;
+/// Index of a transaction slot in the manager.
+pub(crate) type TxnRef = u32;
+
+/// Where the job's coroutine stands (what will happen when it is entered).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Co {
+    /// `job_start` has not run.
+    NotStarted,
+    /// Running right now (between an enter and the next yield).
+    Running,
+    /// Parked at a pause point; `saved` is the status to return to.
+    Parked { saved: JobStatus },
+    /// In `job_sleep_ns`/`job_yield`: will pass a pause point when entered.
+    Yielded,
+    /// Yielded inside the driver itself (no pause point on wake-up).
+    DriverWait,
+    /// `run` returned: the completion is queued or done.
+    Finished,
+}
+
+/// A job: generic fields, block-job fields and the simulated workload.
+#[derive(Clone, Debug)]
+pub(crate) struct Job {
+    pub id: Option<String>,
+    pub seq: u64,
+    pub job_type: JobType,
+    pub status: JobStatus,
+    pub pause_count: u32,
+    pub user_paused: bool,
+    pub paused: bool,
+    pub busy: bool,
+    pub cancelled: bool,
+    pub force_cancel: bool,
+    pub deferred: bool,
+    pub auto_finalize: bool,
+    pub auto_dismiss: bool,
+    pub current: u64,
+    pub total: u64,
+    pub ret: i32,
+    pub err: Option<String>,
+    pub txn: TxnRef,
+    pub co: Co,
+    /// Deadline of the armed sleep timer, if any.
+    pub timer: Option<u64>,
+    /// Block-job fields.
+    pub speed: u64,
+    pub limit: RateLimit,
+    pub iostatus: IoStatus,
+    /// Nodes the job is attached to (a drained section over one of them
+    /// pauses the job).
+    pub nodes: Vec<u32>,
+    pub work: Work,
+}
+
+impl Job {
+    pub fn started(&self) -> bool {
+        self.co != Co::NotStarted
+    }
+
+    pub fn is_block_job(&self) -> bool {
+        self.job_type.is_block_job()
+    }
+
+    /// `job_is_cancelled` (6.2+: hard-cancelled).
+    pub fn is_cancelled(&self) -> bool {
+        self.force_cancel
+    }
+
+    /// `job_should_pause`.
+    pub fn should_pause(&self) -> bool {
+        self.pause_count > 0
+    }
+}
+
+/// A job transaction (`JobTxn`): members newest first.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Txn {
+    pub aborting: bool,
+    pub members: Vec<JobRef>,
+}

@@ -1,0 +1,83 @@
+//! # qjob — QEMU 7.2's background-job lifecycle, deterministic and sans-I/O
+//!
+//! `qjob` reimplements the job layer of QEMU 7.2 as seen through QMP: the
+//! 11 statuses and 7 verbs of `job.json`, pause and resume with drained
+//! sections, soft and hard cancel, transactions, auto-finalize and
+//! auto-dismiss, error policies, progress, speed limits, and the exact
+//! stream of QMP events and error texts. Jobs run simulated workloads
+//! (backup, mirror, commit, stream, create, amend, snapshots) on a simulated
+//! block layer, on a virtual clock the caller drives.
+//!
+//! The crate does no I/O, reads no clock, starts no thread and keeps no
+//! global state: the same calls give the same results, byte for byte.
+//!
+//! ```
+//! use qjob::JobManager;
+//!
+//! let mut m = JobManager::with_default_world();
+//! let reply = m.execute(r#"{"execute": "blockdev-backup", "arguments":
+//!     {"job-id": "b0", "device": "src", "target": "dst", "sync": "full", "speed": 1}}"#);
+//! assert_eq!(reply, r#"{"return":{}}"#);
+//! m.settle();
+//! // At 1 byte/s the backup holds after its first 1 MiB chunk.
+//! assert_eq!(m.query_jobs()[0].current_progress, 1 << 20);
+//! m.job_pause("b0").unwrap();
+//! assert_eq!(m.job_pause("b0").unwrap_err().desc, "Job is already paused");
+//! m.job_cancel("b0").unwrap();
+//! m.settle();
+//! let names: Vec<_> = m.drain_events().iter().map(|e| e.kind.data()["status"].to_string()).collect();
+//! assert!(names.ends_with(&["\"paused\"".into(), "\"running\"".into(), "\"aborting\"".into(),
+//!                           "null".into(), "\"concluded\"".into(), "\"null\"".into()]));
+//! assert!(m.query_jobs().is_empty());
+//! ```
+//!
+//! Where to find each concept of SPEC.md:
+//!
+//! | concept | module |
+//! |---|---|
+//! | statuses, verbs, the two tables | [`model`] |
+//! | registry, status changes, coroutine engine, main loop, drains | `manager` |
+//! | pause and resume | `pause` |
+//! | cancel | `cancel` |
+//! | transactions, finalization | `txn` |
+//! | block-job speed, error policy, ready | `blockjob` |
+//! | rate limiter | [`ratelimit`] |
+//! | events | [`event`] |
+//! | typed commands and queries | `commands`, `create`, `nodes` |
+//! | QMP JSON | [`qmp`] |
+//! | simulated workloads | `workload` |
+//! | simulated block layer | `block` |
+//! | scenario replayer and transcripts | [`scenario`] |
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod block;
+mod blockjob;
+mod cancel;
+mod commands;
+mod create;
+pub mod error;
+pub mod event;
+mod job;
+mod manager;
+pub mod model;
+mod nodes;
+mod pause;
+pub mod qmp;
+pub mod ratelimit;
+pub mod scenario;
+mod txn;
+mod workload;
+
+pub use block::{BlkdebugEvent, ImageFile, InjectError};
+pub use commands::{BlockJobInfo, JobInfo};
+pub use create::{
+    BackupOptions, CommitOptions, CreateOptions, JobOptions, MirrorOptions, StreamOptions,
+    SyncMode, TransactionAction,
+};
+pub use error::{Error, ErrorClass, Result};
+pub use event::{Event, EventKind, IoOperation};
+pub use manager::{DEFAULT_NODE_SIZE, JobManager};
+pub use model::{ErrorAction, IoStatus, JobStatus, JobType, JobVerb, OnError};
+pub use nodes::{ChildRef, NodeOptions};

@@ -1,0 +1,332 @@
+//! `blockdev-add` / `blockdev-del` over the simulated block layer, and the
+//! image files that `file` nodes open (the scenario `image` directive).
+
+use crate::block::{Driver, ImageFile, InjectError, NodeRef};
+use crate::error::{Error, Result};
+use crate::manager::JobManager;
+
+/// A child given inline (a nested options object) or by node name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChildRef {
+    /// An existing node.
+    Name(String),
+    /// A new node.
+    Inline(Box<NodeOptions>),
+}
+
+/// The `blockdev-add` options qjob simulates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeOptions {
+    /// `null-co`: discards writes; reads zeroes when `read_zeroes`.
+    NullCo {
+        /// Node name.
+        node_name: Option<String>,
+        /// Size (default 1 GiB).
+        size: u64,
+        /// Report and read zeroes.
+        read_zeroes: bool,
+    },
+    /// `raw` over a child.
+    Raw {
+        /// Node name.
+        node_name: Option<String>,
+        /// The protocol child.
+        file: ChildRef,
+    },
+    /// `blkdebug` over `image`, with error injection rules.
+    Blkdebug {
+        /// Node name.
+        node_name: Option<String>,
+        /// The image child.
+        image: ChildRef,
+        /// `inject-error` rules.
+        inject_error: Vec<InjectError>,
+    },
+    /// `file`: an image file of the scenario's folder.
+    File {
+        /// Node name.
+        node_name: Option<String>,
+        /// File name.
+        filename: String,
+    },
+    /// `qcow2` over a child holding a qcow2 image.
+    Qcow2 {
+        /// Node name.
+        node_name: Option<String>,
+        /// The protocol child.
+        file: ChildRef,
+        /// `None`: open the image's backing file; `Some(None)`: no backing;
+        /// `Some(Some(name))`: that node.
+        backing: Option<Option<String>>,
+    },
+}
+
+impl NodeOptions {
+    fn node_name(&self) -> Option<&str> {
+        match self {
+            NodeOptions::NullCo { node_name, .. }
+            | NodeOptions::Raw { node_name, .. }
+            | NodeOptions::Blkdebug { node_name, .. }
+            | NodeOptions::File { node_name, .. }
+            | NodeOptions::Qcow2 { node_name, .. } => node_name.as_deref(),
+        }
+    }
+}
+
+/// Default `null-co` size: 1 GiB.
+pub const NULL_CO_DEFAULT_SIZE: u64 = 1 << 30;
+
+impl JobManager {
+    /// Adds an image file to the simulated folder (what `qemu-img create`
+    /// does for the scenario `image` directive).
+    pub fn add_image(&mut self, file: &str, image: ImageFile) {
+        self.graph.files.insert(file.to_owned(), image);
+    }
+
+    /// Whether a node with this name exists.
+    pub fn has_node(&self, name: &str) -> bool {
+        self.graph.lookup(name).is_some()
+    }
+
+    /// `blockdev-add`: the root node must have a `node-name`.
+    pub fn blockdev_add(&mut self, opts: NodeOptions) -> Result<()> {
+        if opts.node_name().is_none() {
+            return Err(Error::generic(
+                "'node-name' must be specified for the root node",
+            ));
+        }
+        let mut created = Vec::new();
+        match self.open_node(&opts, &mut created) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                for n in created.into_iter().rev() {
+                    self.delete_node(n);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn check_node_name(&self, name: &str) -> Result<()> {
+        if !crate::model::id_wellformed(name) {
+            return Err(Error::generic(format!("Invalid node-name: '{name}'")));
+        }
+        if self.graph.lookup(name).is_some() {
+            return Err(Error::generic(format!(
+                "Duplicate nodes with node-name='{name}'"
+            )));
+        }
+        Ok(())
+    }
+
+    fn name_or_implicit(&mut self, name: Option<&str>) -> Result<(String, bool)> {
+        match name {
+            Some(n) => {
+                self.check_node_name(n)?;
+                Ok((n.to_owned(), true))
+            }
+            None => Ok((self.graph.implicit_name(), false)),
+        }
+    }
+
+    fn open_child(&mut self, c: &ChildRef, created: &mut Vec<NodeRef>) -> Result<NodeRef> {
+        match c {
+            ChildRef::Name(n) => self.lookup_node(n, n),
+            ChildRef::Inline(o) => self.open_node(o, created),
+        }
+    }
+
+    fn open_node(&mut self, opts: &NodeOptions, created: &mut Vec<NodeRef>) -> Result<NodeRef> {
+        match opts {
+            NodeOptions::NullCo {
+                node_name,
+                size,
+                read_zeroes,
+            } => {
+                let (name, user) = self.name_or_implicit(node_name.as_deref())?;
+                let n = self.graph.add(
+                    name,
+                    Driver::NullCo {
+                        read_zeroes: *read_zeroes,
+                    },
+                    *size,
+                    user,
+                );
+                created.push(n);
+                Ok(n)
+            }
+            NodeOptions::File {
+                node_name,
+                filename,
+            } => {
+                let Some(img) = self.graph.files.get(filename) else {
+                    return Err(Error::generic(format!(
+                        "Could not open '{filename}': No such file or directory"
+                    )));
+                };
+                let size = img.size;
+                let (name, user) = self.name_or_implicit(node_name.as_deref())?;
+                let n = self.graph.add(
+                    name,
+                    Driver::File {
+                        filename: filename.clone(),
+                    },
+                    size,
+                    user,
+                );
+                created.push(n);
+                Ok(n)
+            }
+            NodeOptions::Raw { node_name, file } => {
+                if let Some(n) = node_name {
+                    self.check_node_name(n)?;
+                }
+                let child = self.open_child(file, created)?;
+                let size = self.graph.node(child).size;
+                let (name, user) = self.name_or_implicit(node_name.as_deref())?;
+                let n = self.graph.add(name, Driver::Raw, size, user);
+                created.push(n);
+                self.attach_child(n, "file", child);
+                Ok(n)
+            }
+            NodeOptions::Blkdebug {
+                node_name,
+                image,
+                inject_error,
+            } => {
+                if let Some(n) = node_name {
+                    self.check_node_name(n)?;
+                }
+                let child = self.open_child(image, created)?;
+                let size = self.graph.node(child).size;
+                let (name, user) = self.name_or_implicit(node_name.as_deref())?;
+                let n = self.graph.add(
+                    name,
+                    Driver::Blkdebug {
+                        rules: inject_error.clone(),
+                        active: Vec::new(),
+                    },
+                    size,
+                    user,
+                );
+                created.push(n);
+                self.attach_child(n, "image", child);
+                Ok(n)
+            }
+            NodeOptions::Qcow2 {
+                node_name,
+                file,
+                backing,
+            } => {
+                if let Some(n) = node_name {
+                    self.check_node_name(n)?;
+                }
+                let child = self.open_child(file, created)?;
+                let img = match &self.graph.node(child).driver {
+                    Driver::File { filename } => self.graph.files.get(filename).cloned(),
+                    _ => None,
+                };
+                let Some(img) = img.filter(|i| i.format == "qcow2") else {
+                    return Err(Error::generic("Image is not in qcow2 format"));
+                };
+                let backing_node = match backing {
+                    Some(Some(b)) => Some(self.lookup_node(b, b)?),
+                    Some(None) => None,
+                    None => match &img.backing {
+                        Some(file) => {
+                            let f = file.clone();
+                            let is_qcow2 = self
+                                .graph
+                                .files
+                                .get(&f)
+                                .is_some_and(|i| i.format == "qcow2");
+                            let inner = NodeOptions::File {
+                                node_name: None,
+                                filename: f,
+                            };
+                            let opts = if is_qcow2 {
+                                NodeOptions::Qcow2 {
+                                    node_name: None,
+                                    file: ChildRef::Inline(Box::new(inner)),
+                                    backing: None,
+                                }
+                            } else {
+                                NodeOptions::Raw {
+                                    node_name: None,
+                                    file: ChildRef::Inline(Box::new(inner)),
+                                }
+                            };
+                            Some(self.open_node(&opts, created)?)
+                        }
+                        None => None,
+                    },
+                };
+                let (name, user) = self.name_or_implicit(node_name.as_deref())?;
+                let n = self.graph.add(name, Driver::Qcow2, img.size, user);
+                created.push(n);
+                for &(o, l) in &img.data {
+                    crate::block::add_extent(&mut self.graph.node_mut(n).allocated, o, l);
+                }
+                self.attach_child(n, "file", child);
+                if let Some(b) = backing_node {
+                    self.attach_child(n, "backing", b);
+                }
+                Ok(n)
+            }
+        }
+    }
+
+    fn delete_node(&mut self, n: NodeRef) {
+        if self.graph.nodes.get(n as usize).is_none_or(|x| x.is_none()) {
+            return;
+        }
+        let children = self.graph.node(n).children.clone();
+        for (_, c) in children {
+            self.graph.detach_child(n, c);
+        }
+        let name = self.graph.node(n).name.clone();
+        if self.graph.node(n).user {
+            self.graph.by_name.remove(&name);
+        }
+        self.graph.nodes[n as usize] = None;
+    }
+
+    /// `blockdev-del`: removes a node added by `blockdev-add` (with the
+    /// children it created) when nothing uses it.
+    pub fn blockdev_del(&mut self, node_name: &str) -> Result<()> {
+        let Some(n) = self.graph.lookup(node_name) else {
+            return Err(Error::generic(format!(
+                "Failed to find node with node-name='{node_name}'"
+            )));
+        };
+        if let Some(&j) = self.graph.node(n).blockers.first() {
+            return Err(Error::generic(format!(
+                "Node '{node_name}' is busy: block device is in use by block job: {}",
+                self.job(j).job_type
+            )));
+        }
+        if !self.graph.node(n).parents.is_empty() {
+            return Err(Error::generic(format!(
+                "Block device {node_name} is in use"
+            )));
+        }
+        let mut stack = vec![n];
+        while let Some(x) = stack.pop() {
+            let children: Vec<NodeRef> = self
+                .graph
+                .node(x)
+                .children
+                .iter()
+                .map(|&(_, c)| c)
+                .collect();
+            self.delete_node(x);
+            for c in children {
+                let node = self.graph.node(c);
+                if !node.user && node.parents.is_empty() {
+                    stack.push(c);
+                }
+            }
+        }
+        Ok(())
+    }
+}

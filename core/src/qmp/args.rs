@@ -1,0 +1,225 @@
+//! A QAPI-style argument visitor: reads the members of an arguments object
+//! in schema order and refuses what QEMU's input visitor refuses, with its
+//! texts (`Parameter 'x' is missing`, `Invalid parameter type for 'x',
+//! expected: string`, `Parameter 'x' is unexpected`, `Parameter 'x' does not
+//! accept value 'y'`).
+
+use crate::error::{Error, Result};
+use serde_json::{Map, Value};
+
+/// Reads one QAPI struct.
+pub(crate) struct Args<'a> {
+    obj: &'a Map<String, Value>,
+    seen: Vec<&'a str>,
+    prefix: String,
+}
+
+impl<'a> Args<'a> {
+    pub fn new(obj: &'a Map<String, Value>, prefix: &str) -> Args<'a> {
+        Args {
+            obj,
+            seen: Vec::new(),
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    /// `prefix.name`, as QEMU names nested members.
+    pub fn full(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}.{}", self.prefix, name)
+        }
+    }
+
+    fn get(&mut self, name: &'a str) -> Option<&'a Value> {
+        let (k, v) = self.obj.get_key_value(name)?;
+        self.seen.push(k.as_str());
+        Some(v)
+    }
+
+    fn required(&mut self, name: &'a str) -> Result<&'a Value> {
+        self.get(name)
+            .ok_or_else(|| Error::missing_parameter(&self.full(name)))
+    }
+
+    fn as_str(&self, name: &str, v: &'a Value) -> Result<&'a str> {
+        v.as_str()
+            .ok_or_else(|| Error::invalid_type(&self.full(name), "string"))
+    }
+
+    /// A mandatory `str`.
+    pub fn req_str(&mut self, name: &'a str) -> Result<String> {
+        let v = self.required(name)?;
+        Ok(self.as_str(name, v)?.to_owned())
+    }
+
+    /// An optional `str`.
+    pub fn opt_str(&mut self, name: &'a str) -> Result<Option<String>> {
+        match self.get(name) {
+            Some(v) => Ok(Some(self.as_str(name, v)?.to_owned())),
+            None => Ok(None),
+        }
+    }
+
+    fn as_int(&self, name: &str, v: &Value) -> Result<i64> {
+        v.as_i64()
+            .ok_or_else(|| Error::invalid_type(&self.full(name), "integer"))
+    }
+
+    /// A mandatory `int`.
+    pub fn req_int(&mut self, name: &'a str) -> Result<i64> {
+        let v = self.required(name)?;
+        self.as_int(name, v)
+    }
+
+    /// An optional `int`.
+    pub fn opt_int(&mut self, name: &'a str) -> Result<Option<i64>> {
+        match self.get(name) {
+            Some(v) => Ok(Some(self.as_int(name, v)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn as_uint(&self, name: &str, v: &Value) -> Result<u64> {
+        v.as_u64()
+            .ok_or_else(|| Error::invalid_type(&self.full(name), "uint64"))
+    }
+
+    /// A mandatory `size` / `uint64`.
+    pub fn req_uint(&mut self, name: &'a str) -> Result<u64> {
+        let v = self.required(name)?;
+        self.as_uint(name, v)
+    }
+
+    /// An optional `size` / `uint64`.
+    pub fn opt_uint(&mut self, name: &'a str) -> Result<Option<u64>> {
+        match self.get(name) {
+            Some(v) => Ok(Some(self.as_uint(name, v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// An optional `bool`.
+    pub fn opt_bool(&mut self, name: &'a str) -> Result<Option<bool>> {
+        match self.get(name) {
+            Some(v) => v
+                .as_bool()
+                .map(Some)
+                .ok_or_else(|| Error::invalid_type(&self.full(name), "boolean")),
+            None => Ok(None),
+        }
+    }
+
+    /// A mandatory enum value, parsed by `parse`.
+    pub fn req_enum<T>(&mut self, name: &'a str, parse: impl Fn(&str) -> Option<T>) -> Result<T> {
+        let v = self.required(name)?;
+        let s = self.as_str(name, v)?;
+        parse(s).ok_or_else(|| Error::bad_enum_value(&self.full(name), s))
+    }
+
+    /// An optional enum value.
+    pub fn opt_enum<T>(
+        &mut self,
+        name: &'a str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<Option<T>> {
+        match self.get(name) {
+            Some(v) => {
+                let s = self.as_str(name, v)?;
+                parse(s)
+                    .map(Some)
+                    .ok_or_else(|| Error::bad_enum_value(&self.full(name), s))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// A member that must be an object: its visitor.
+    pub fn req_obj(&mut self, name: &'a str) -> Result<Args<'a>> {
+        let v = self.required(name)?;
+        self.obj_of(name, v)
+    }
+
+    /// An optional object member.
+    pub fn opt_obj(&mut self, name: &'a str) -> Result<Option<Args<'a>>> {
+        match self.get(name) {
+            Some(v) => Ok(Some(self.obj_of(name, v)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn obj_of(&self, name: &str, v: &'a Value) -> Result<Args<'a>> {
+        match v {
+            Value::Object(o) => Ok(Args::new(o, &self.full(name))),
+            _ => Err(Error::invalid_type(&self.full(name), "object")),
+        }
+    }
+
+    /// A member that is any value (for alternates such as `BlockdevRef`).
+    pub fn req_any(&mut self, name: &'a str) -> Result<&'a Value> {
+        self.required(name)
+    }
+
+    /// An optional member of any type.
+    pub fn opt_any(&mut self, name: &'a str) -> Option<&'a Value> {
+        self.get(name)
+    }
+
+    /// A mandatory list.
+    pub fn req_list(&mut self, name: &'a str) -> Result<&'a Vec<Value>> {
+        let v = self.required(name)?;
+        v.as_array()
+            .ok_or_else(|| Error::invalid_type(&self.full(name), "array"))
+    }
+
+    /// An optional list.
+    pub fn opt_list(&mut self, name: &'a str) -> Result<Option<&'a Vec<Value>>> {
+        match self.get(name) {
+            Some(v) => v
+                .as_array()
+                .map(Some)
+                .ok_or_else(|| Error::invalid_type(&self.full(name), "array")),
+            None => Ok(None),
+        }
+    }
+
+    /// A mandatory list of strings.
+    pub fn req_str_list(&mut self, name: &'a str) -> Result<Vec<String>> {
+        let full = self.full(name);
+        let list = self.req_list(name)?;
+        list.iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| Error::invalid_type(&format!("{full}[{i}]"), "string"))
+            })
+            .collect()
+    }
+
+    /// Accepts members that qjob reads but does not simulate.
+    pub fn ignore(&mut self, names: &[&'a str]) {
+        for n in names {
+            let _ = self.get(n);
+        }
+    }
+
+    /// `visit_check_struct`: any member not read is unexpected.
+    pub fn finish(self) -> Result<()> {
+        for k in self.obj.keys() {
+            if !self.seen.contains(&k.as_str()) {
+                return Err(Error::unexpected_parameter(&self.full(k)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Visitor over one element of a list (`name[i]`).
+pub(crate) fn list_elem<'a>(list_name: &str, i: usize, v: &'a Value) -> Result<Args<'a>> {
+    match v {
+        Value::Object(o) => Ok(Args::new(o, &format!("{list_name}[{i}]"))),
+        _ => Err(Error::invalid_type(&format!("{list_name}[{i}]"), "object")),
+    }
+}

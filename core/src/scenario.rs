@@ -1,0 +1,410 @@
+//! The scenario replayer and the transcript format of ORACLE.md, shared by
+//! every qjob runner, and the transcript comparison.
+//!
+//! A scenario is one JSON object per line (`#` comments and blank lines are
+//! skipped): a QMP command, or a directive (`wait`, `wait-event`, `settle`,
+//! `send`, `image`, `machine`). The transcript has one line per command
+//! (`>`), reply (`<`), event (`!`) and directive (`~`). See
+//! `scenarios/README.md` for the contract.
+
+use crate::block::ImageFile;
+use crate::event::Event;
+use crate::manager::JobManager;
+use serde_json::Value;
+use std::fmt;
+
+/// How long a `wait` directive may advance virtual time: 30 s, the limit
+/// the recorder gives real QEMU.
+pub const WAIT_LIMIT_NS: u64 = 30_000_000_000;
+
+/// A scenario line that could not be understood.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// JSON as Python's `json.dumps(v, sort_keys=True)` writes it: sorted keys,
+/// `", "` and `": "` separators, non-ASCII escaped.
+pub fn to_sorted_json(v: &Value) -> String {
+    let mut out = String::new();
+    write_value(&mut out, v);
+    out
+}
+
+fn write_value(out: &mut String, v: &Value) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
+                out.push_str(&python_float(f));
+            } else {
+                out.push_str(&n.to_string());
+            }
+        }
+        Value::String(s) => write_str(out, s),
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_value(out, x);
+            }
+            out.push(']');
+        }
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_str(out, k);
+                out.push_str(": ");
+                write_value(out, &m[k.as_str()]);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn python_float(f: f64) -> String {
+    if f.is_finite() && f == f.trunc() && f.abs() < 1e16 {
+        format!("{f:.1}")
+    } else {
+        let s = format!("{f:e}");
+        // Rust writes 1e20 as "1e20"; Python as "1e+20".
+        match s.split_once('e') {
+            Some((m, e)) if !e.starts_with('-') => format!("{m}e+{e:0>2}"),
+            Some((m, e)) => format!("{m}e-{:0>2}", &e[1..]),
+            None => s,
+        }
+    }
+}
+
+fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for u in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{u:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// The transcript line of an event: `! NAME DATA`.
+pub fn event_line(e: &Event) -> String {
+    format!("! {} {}", e.kind.name(), to_sorted_json(&e.kind.data()))
+}
+
+/// Replays scenarios against a [`JobManager`] and writes the transcript.
+#[derive(Debug)]
+pub struct Replayer {
+    /// The manager the scenario drives (starts as the default world).
+    pub manager: JobManager,
+    lines: Vec<String>,
+    since_command: Vec<Event>,
+}
+
+impl Default for Replayer {
+    fn default() -> Self {
+        Replayer::new()
+    }
+}
+
+impl Replayer {
+    /// A replayer over the default world (four 64 MiB `null-co` nodes).
+    pub fn new() -> Replayer {
+        Replayer {
+            manager: JobManager::with_default_world(),
+            lines: Vec::new(),
+            since_command: Vec::new(),
+        }
+    }
+
+    /// The transcript so far, one item per line, each ending in `\n`.
+    pub fn transcript(&self) -> String {
+        let mut s = String::new();
+        for l in &self.lines {
+            s.push_str(l);
+            s.push('\n');
+        }
+        s
+    }
+
+    /// The transcript lines so far.
+    pub fn lines(&self) -> &[String] {
+        &self.lines
+    }
+
+    fn flush_events(&mut self) {
+        while let Some(e) = self.manager.poll_event() {
+            self.lines.push(event_line(&e));
+            self.since_command.push(e);
+        }
+    }
+
+    /// Runs a whole scenario text.
+    pub fn run(&mut self, text: &str) -> Result<(), ScenarioError> {
+        for (i, line) in text.lines().enumerate() {
+            self.run_line(line).map_err(|message| ScenarioError {
+                line: i + 1,
+                message,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Runs one scenario line (comments and blank lines do nothing).
+    pub fn run_line(&mut self, line: &str) -> Result<(), String> {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            return Ok(());
+        }
+        let v: Value = serde_json::from_str(t).map_err(|e| format!("not JSON: {e}"))?;
+        let Value::Object(obj) = &v else {
+            return Err("a scenario line must be a JSON object".into());
+        };
+        if obj.contains_key("execute") {
+            self.since_command.clear();
+            self.lines.push(format!("> {}", to_sorted_json(&v)));
+            let reply = self.manager.execute_value(&v);
+            self.after_command(reply);
+        } else if let Some(raw) = obj.get("send") {
+            let raw = raw.as_str().ok_or("'send' takes a string")?;
+            self.since_command.clear();
+            self.lines.push(format!("> {raw}"));
+            let reply = self.manager.execute(raw);
+            let reply: Value = serde_json::from_str(&reply).map_err(|e| e.to_string())?;
+            self.after_command(reply);
+        } else if let Some(w) = obj.get("wait") {
+            let id = w
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or("wait needs 'id'")?;
+            let status = w
+                .get("status")
+                .and_then(Value::as_str)
+                .ok_or("wait needs 'status'")?;
+            self.lines.push(format!("~ wait {}", to_sorted_json(w)));
+            let (id, status) = (id.to_owned(), status.to_owned());
+            self.wait_for(|e| {
+                e.kind.name() == "JOB_STATUS_CHANGE"
+                    && e.kind.job_id() == id
+                    && e.kind.data()["status"] == status.as_str()
+            });
+        } else if let Some(name) = obj.get("wait-event") {
+            let name = name.as_str().ok_or("'wait-event' takes an event name")?;
+            let id = obj
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or("wait-event needs 'id'")?;
+            self.lines.push(format!("~ wait-event {name} {id}"));
+            let (name, id) = (name.to_owned(), id.to_owned());
+            self.wait_for(|e| e.kind.name() == name && e.kind.job_id() == id);
+        } else if obj.contains_key("settle") {
+            self.lines.push("~ settle".into());
+            self.manager.settle();
+            self.flush_events();
+        } else if let Some(img) = obj.get("image") {
+            let file = img
+                .get("file")
+                .and_then(Value::as_str)
+                .ok_or("image needs 'file'")?;
+            let format = img
+                .get("format")
+                .and_then(Value::as_str)
+                .ok_or("image needs 'format'")?;
+            let size = img
+                .get("size")
+                .and_then(Value::as_u64)
+                .ok_or("image needs 'size'")?;
+            let backing = img
+                .get("backing")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let mut data = Vec::new();
+            if let Some(list) = img.get("data").and_then(Value::as_array) {
+                for ext in list {
+                    let o = ext
+                        .get(0)
+                        .and_then(Value::as_u64)
+                        .ok_or("bad data extent")?;
+                    let l = ext
+                        .get(1)
+                        .and_then(Value::as_u64)
+                        .ok_or("bad data extent")?;
+                    data.push((o, l));
+                }
+            }
+            self.lines.push(format!("~ image {file}"));
+            self.manager.add_image(
+                file,
+                ImageFile {
+                    format: format.to_owned(),
+                    size,
+                    backing,
+                    data,
+                    snapshots: Vec::new(),
+                },
+            );
+        } else if let Some(machine) = obj.get("machine") {
+            let machine = machine.as_str().ok_or("'machine' takes a name")?;
+            self.lines.push(format!("~ machine {machine}"));
+            self.manager.set_machine(true);
+        } else {
+            return Err(format!("unknown scenario line: {t}"));
+        }
+        Ok(())
+    }
+
+    fn after_command(&mut self, reply: Value) {
+        self.flush_events();
+        self.lines.push(format!("< {}", to_sorted_json(&reply)));
+        self.manager.settle();
+        self.flush_events();
+    }
+
+    fn wait_for(&mut self, pred: impl Fn(&Event) -> bool) {
+        let limit = self.manager.now().saturating_add(WAIT_LIMIT_NS);
+        loop {
+            self.manager.settle();
+            self.flush_events();
+            if self.since_command.iter().any(&pred) {
+                return;
+            }
+            match self.manager.next_deadline() {
+                Some(d) if d <= limit => self.manager.tick(d),
+                _ => break,
+            }
+        }
+        self.lines.push("~ WAIT TIMEOUT".into());
+    }
+}
+
+/// Replays a scenario text on a fresh default world; returns the transcript.
+pub fn replay(text: &str) -> Result<String, ScenarioError> {
+    let mut r = Replayer::new();
+    r.run(text)?;
+    Ok(r.transcript())
+}
+
+/// Compares two transcripts as ORACLE.md says: window by window (from one
+/// `>` line to the next), the same command, the same reply, the same
+/// directive lines, and for each job the same sequence of events. Returns
+/// the first difference.
+pub fn compare(expected: &str, actual: &str) -> Result<(), String> {
+    let we = windows(expected);
+    let wa = windows(actual);
+    for (i, (e, a)) in we.iter().zip(wa.iter()).enumerate() {
+        if e != a {
+            return Err(format!(
+                "window {i} differs:\n  expected: {e:?}\n  actual:   {a:?}"
+            ));
+        }
+    }
+    if we.len() != wa.len() {
+        return Err(format!("{} windows expected, {} found", we.len(), wa.len()));
+    }
+    Ok(())
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Window {
+    command: String,
+    replies: Vec<String>,
+    directives: Vec<String>,
+    events: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+fn windows(t: &str) -> Vec<Window> {
+    let mut out: Vec<Window> = Vec::new();
+    let mut cur = Window {
+        command: String::new(),
+        replies: Vec::new(),
+        directives: Vec::new(),
+        events: Default::default(),
+    };
+    for line in t.lines() {
+        if let Some(cmd) = line.strip_prefix("> ") {
+            out.push(std::mem::replace(
+                &mut cur,
+                Window {
+                    command: cmd.to_owned(),
+                    replies: Vec::new(),
+                    directives: Vec::new(),
+                    events: Default::default(),
+                },
+            ));
+        } else if let Some(r) = line.strip_prefix("< ") {
+            cur.replies.push(r.to_owned());
+        } else if let Some(e) = line.strip_prefix("! ") {
+            let (_, data) = e.split_once(' ').unwrap_or((e, "{}"));
+            let key = serde_json::from_str::<Value>(data)
+                .ok()
+                .and_then(|d| {
+                    d.get("id")
+                        .or_else(|| d.get("device"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .unwrap_or_default();
+            cur.events.entry(key).or_default().push(e.to_owned());
+        } else if line.starts_with('~') {
+            cur.directives.push(line.to_owned());
+        }
+    }
+    out.push(cur);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn python_style_json() {
+        let v = json!({"b": [1, 2.5, "é"], "a": {"y": null, "x": true}});
+        assert_eq!(
+            to_sorted_json(&v),
+            r#"{"a": {"x": true, "y": null}, "b": [1, 2.5, "\u00e9"]}"#
+        );
+    }
+
+    #[test]
+    fn compare_ignores_reply_position_and_cross_job_order() {
+        let a = "> x\n! E {\"id\": \"a\"}\n! E {\"id\": \"b\"}\n< {}\n";
+        let b = "> x\n< {}\n! E {\"id\": \"b\"}\n! E {\"id\": \"a\"}\n";
+        assert!(compare(a, b).is_ok());
+        let c = "> x\n< {}\n! E {\"id\": \"a\"}\n! F {\"id\": \"a\"}\n";
+        let d = "> x\n< {}\n! F {\"id\": \"a\"}\n! E {\"id\": \"a\"}\n";
+        assert!(compare(c, d).is_err());
+    }
+}

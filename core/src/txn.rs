@@ -1,0 +1,143 @@
+//! Transactions and finalization (SPEC.md §6–§7): waiting, pending,
+//! auto-finalize, the prepare/commit/abort/clean order, conclude and dismiss,
+//! and the all-or-nothing abort of a failed transaction.
+
+use crate::event::EventKind;
+use crate::job::JobRef;
+use crate::manager::JobManager;
+use crate::model::JobStatus;
+
+impl JobManager {
+    fn members(&self, j: JobRef) -> Vec<JobRef> {
+        self.txn(self.job(j).txn).members.clone()
+    }
+
+    /// `job_completed_txn_success`.
+    pub(crate) fn txn_success(&mut self, j: JobRef) {
+        self.set_status(j, JobStatus::Waiting);
+        let members = self.members(j);
+        if members.iter().any(|&m| !self.job(m).status.is_completed()) {
+            return;
+        }
+        for &m in &members {
+            self.set_status(m, JobStatus::Pending);
+            if !self.job(m).auto_finalize {
+                self.emit_block(m, |job, id| EventKind::BlockJobPending {
+                    job_type: job.job_type,
+                    id,
+                });
+            }
+        }
+        if members.iter().all(|&m| self.job(m).auto_finalize) {
+            self.do_finalize(j);
+        }
+    }
+
+    /// `job_do_finalize`: prepare every member (stopping at the first
+    /// failure), then commit or abort the whole transaction.
+    pub(crate) fn do_finalize(&mut self, j: JobRef) {
+        let t = self.job(j).txn;
+        let mut failed = false;
+        for m in self.txn(t).members.clone() {
+            if !self.job_alive(m) {
+                continue;
+            }
+            if self.job(m).ret == 0 {
+                if let Some(ret) = crate::workload::prepare_hook(self, m) {
+                    self.job_mut(m).ret = ret;
+                    self.update_rc(m);
+                }
+            }
+            if self.job(m).ret != 0 {
+                failed = true;
+                break;
+            }
+        }
+        if failed {
+            self.txn_abort(j);
+        } else {
+            for m in self.txn(t).members.clone() {
+                self.finalize_single(m);
+            }
+        }
+    }
+
+    /// `job_finalize_single`: commit or abort, clean, the block event,
+    /// conclude (and dismiss when auto-dismiss is on or the job never started).
+    pub(crate) fn finalize_single(&mut self, j: JobRef) {
+        debug_assert!(self.job(j).status.is_completed());
+        self.update_rc(j);
+        let ret = self.job(j).ret;
+        if ret == 0 {
+            crate::workload::commit_hook(self, j);
+        } else {
+            crate::workload::abort_hook(self, j);
+        }
+        crate::workload::clean_hook(self, j);
+        if self.job(j).started() {
+            if self.job(j).is_cancelled() {
+                self.emit_block(j, |job, device| EventKind::BlockJobCancelled {
+                    job_type: job.job_type,
+                    device,
+                    len: job.total,
+                    offset: job.current,
+                    speed: job.speed,
+                });
+            } else {
+                self.emit_block(j, |job, device| EventKind::BlockJobCompleted {
+                    job_type: job.job_type,
+                    device,
+                    len: job.total,
+                    offset: job.current,
+                    speed: job.speed,
+                    error: if job.ret < 0 { job.err.clone() } else { None },
+                });
+            }
+        }
+        self.txn_del_job(j);
+        self.conclude(j);
+    }
+
+    /// `job_conclude`.
+    fn conclude(&mut self, j: JobRef) {
+        self.set_status(j, JobStatus::Concluded);
+        let job = self.job(j);
+        if job.auto_dismiss || !job.started() {
+            self.do_dismiss(j);
+        }
+    }
+
+    /// `job_completed_txn_abort`: hard-cancels every other member, runs each
+    /// to completion and finalizes them one by one, newest first.
+    pub(crate) fn txn_abort(&mut self, j: JobRef) {
+        let t = self.job(j).txn;
+        if self.txn(t).aborting {
+            return;
+        }
+        self.txn_mut(t).aborting = true;
+        self.txn_held.push(t);
+        for m in self.txn(t).members.clone() {
+            if m != j && self.job_alive(m) {
+                self.cancel_async(m, true);
+            }
+        }
+        loop {
+            let Some(&first) = self.txn(t).members.first() else {
+                break;
+            };
+            if !self.job(first).status.is_completed() {
+                self.finish_sync(first);
+            }
+            if !self.job_alive(first) {
+                continue;
+            }
+            if self.txn(t).members.first() == Some(&first) {
+                self.finalize_single(first);
+            }
+        }
+        if let Some(i) = self.txn_held.iter().position(|&x| x == t) {
+            self.txn_held.remove(i);
+        }
+        self.maybe_free_txn(t);
+    }
+}

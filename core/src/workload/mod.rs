@@ -1,0 +1,169 @@
+//! Simulated workloads: what each job type's `run` does, step by step, on the
+//! simulated block layer (SPEC.md §A5).
+//!
+//! A workload is a resumable state machine. [`step`] runs it until it must
+//! wait and returns a [`Wait`] that the engine in `manager.rs` turns into a
+//! pause point, a timed sleep, a yield, or the end of the run. The driver
+//! hooks QEMU calls (`pause`, `cancel`, `complete`, `prepare`, `commit`,
+//! `abort`, `clean`, `set_speed`) dispatch here too.
+
+pub(crate) mod backup;
+pub(crate) mod mirror;
+pub(crate) mod oneshot;
+pub(crate) mod stream;
+
+use crate::error::Result;
+use crate::job::JobRef;
+use crate::manager::JobManager;
+
+/// What a workload waits for when it returns control to the engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// `job_pause_point`.
+    PausePoint,
+    /// `job_sleep_ns(ns)`: a timed sleep, then a pause point.
+    Sleep(u64),
+    /// `job_sleep_ns` until an absolute virtual time.
+    SleepUntil(u64),
+    /// `job_yield`: wait for a kick, then a pause point.
+    Yield,
+    /// Yield inside the driver (no pause point when woken).
+    Driver,
+    /// `run` returned `ret` (0 or a negative errno), maybe with an error text.
+    Done(i32, Option<String>),
+}
+
+/// The workload of a job.
+#[derive(Clone, Debug)]
+pub(crate) enum Work {
+    /// `blockdev-backup`.
+    Backup(Box<backup::Backup>),
+    /// `blockdev-mirror` and active `block-commit`.
+    Mirror(Box<mirror::Mirror>),
+    /// `block-stream` and non-active `block-commit`.
+    Stream(Box<stream::Stream>),
+    /// `blockdev-create`, `x-blockdev-amend`, `snapshot-*`.
+    Oneshot(Box<oneshot::Oneshot>),
+}
+
+/// Runs the job's workload until it waits.
+pub(crate) fn step(m: &mut JobManager, j: JobRef) -> Wait {
+    match &m.job(j).work {
+        Work::Backup(_) => backup::step(m, j),
+        Work::Mirror(_) => mirror::step(m, j),
+        Work::Stream(_) => stream::step(m, j),
+        Work::Oneshot(_) => oneshot::step(m, j),
+    }
+}
+
+/// The driver's `pause` hook (called at a pause point before parking).
+pub(crate) fn pause_hook(m: &mut JobManager, j: JobRef) {
+    if let Work::Backup(_) = m.job(j).work {
+        backup::pause_hook(m, j)
+    }
+}
+
+/// The driver's `cancel(force)` hook: whether the cancel is effectively hard.
+pub(crate) fn cancel_hook(m: &mut JobManager, j: JobRef, force: bool) -> bool {
+    match &m.job(j).work {
+        Work::Mirror(_) => force || !m.job(j).status.is_ready(),
+        _ => true,
+    }
+}
+
+/// The driver's `complete` hook (mirror and active commit only).
+pub(crate) fn complete_hook(m: &mut JobManager, j: JobRef) -> Option<Result<()>> {
+    match &m.job(j).work {
+        Work::Mirror(_) => Some(mirror::complete_hook(m, j)),
+        _ => None,
+    }
+}
+
+/// The driver's `prepare` hook, if it has one: the new `ret`.
+pub(crate) fn prepare_hook(m: &mut JobManager, j: JobRef) -> Option<i32> {
+    match &m.job(j).work {
+        Work::Mirror(_) => Some(mirror::exit_common(m, j)),
+        Work::Stream(_) => Some(stream::prepare(m, j)),
+        _ => None,
+    }
+}
+
+/// The driver's `commit` hook.
+pub(crate) fn commit_hook(_m: &mut JobManager, _j: JobRef) {}
+
+/// The driver's `abort` hook.
+pub(crate) fn abort_hook(m: &mut JobManager, j: JobRef) {
+    match &m.job(j).work {
+        Work::Mirror(_) => {
+            mirror::exit_common(m, j);
+        }
+        Work::Stream(_) => stream::abort(m, j),
+        _ => {}
+    }
+}
+
+/// The driver's `clean` hook.
+pub(crate) fn clean_hook(m: &mut JobManager, j: JobRef) {
+    match &m.job(j).work {
+        Work::Backup(_) => backup::clean(m, j),
+        Work::Stream(_) => stream::clean(m, j),
+        _ => {}
+    }
+}
+
+/// Called when the job object is freed.
+pub(crate) fn free_hook(m: &mut JobManager, j: JobRef) {
+    match &m.job(j).work {
+        Work::Backup(_) => backup::free(m, j),
+        Work::Mirror(_) => mirror::free(m, j),
+        Work::Stream(_) => stream::free(m, j),
+        Work::Oneshot(_) => {}
+    }
+}
+
+/// The driver's `set_speed` hook.
+pub(crate) fn set_speed_hook(m: &mut JobManager, j: JobRef, speed: u64) {
+    if let Work::Backup(_) = m.job(j).work {
+        backup::set_speed(m, j, speed)
+    }
+}
+
+/// `child_job_drained_poll`'s driver part: whether a busy job still has
+/// requests in flight that a drained section must wait for.
+pub(crate) fn drained_poll(m: &JobManager, j: JobRef) -> bool {
+    !matches!(m.job(j).work, Work::Mirror(_))
+}
+
+/// The driver-internal timer, if armed: `(deadline, sequence)`.
+pub(crate) fn driver_timer(m: &JobManager, j: JobRef) -> Option<(u64, u64)> {
+    match &m.job(j).work {
+        Work::Backup(b) => b.timer,
+        _ => None,
+    }
+}
+
+/// Records the driver-internal timer.
+pub(crate) fn set_driver_timer(m: &mut JobManager, j: JobRef, t: Option<(u64, u64)>) {
+    if let Work::Backup(b) = &mut m.job_mut(j).work {
+        b.timer = t;
+    }
+}
+
+/// The driver-internal timer fired.
+pub(crate) fn driver_timer_fired(m: &mut JobManager, j: JobRef) {
+    if let Work::Backup(_) = m.job(j).work {
+        backup::timer_fired(m, j)
+    }
+}
+
+/// Advances a job's progress meter (`job_progress_update`).
+pub(crate) fn progress_update(m: &mut JobManager, j: JobRef, done: u64) {
+    let job = m.job_mut(j);
+    job.current = job.current.saturating_add(done);
+}
+
+/// `job_progress_set_remaining`.
+pub(crate) fn set_remaining(m: &mut JobManager, j: JobRef, remaining: u64) {
+    let job = m.job_mut(j);
+    job.total = job.current.saturating_add(remaining);
+}

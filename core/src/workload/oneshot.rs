@@ -1,0 +1,257 @@
+//! Jobs that do one thing and end: `blockdev-create`, `x-blockdev-amend`,
+//! `snapshot-save`, `snapshot-load`, `snapshot-delete`.
+//!
+//! Their progress goes from 0/1 to 1/1 whether or not the operation works; a
+//! failure ends the job with QEMU's error text.
+
+use super::Wait;
+use crate::block::{Driver, ImageFile, NodeRef};
+use crate::event::EventKind;
+use crate::job::JobRef;
+use crate::manager::JobManager;
+
+/// What the job does.
+#[derive(Clone, Debug)]
+pub(crate) enum Op {
+    /// `blockdev-create` with driver `file`: a new image file.
+    CreateFile { filename: String, size: u64 },
+    /// `blockdev-create` with driver `qcow2` (or `raw`) onto the node named `file`.
+    CreateFormat {
+        format: String,
+        file: String,
+        size: u64,
+        backing: Option<String>,
+    },
+    /// `x-blockdev-amend` of a qcow2 node; `encrypt` asks for an encryption change.
+    Amend { node: NodeRef, encrypt: bool },
+    /// `snapshot-save`.
+    SnapshotSave {
+        tag: String,
+        vmstate: String,
+        devices: Vec<String>,
+    },
+    /// `snapshot-load`.
+    SnapshotLoad {
+        tag: String,
+        vmstate: String,
+        devices: Vec<String>,
+    },
+    /// `snapshot-delete`.
+    SnapshotDelete { tag: String, devices: Vec<String> },
+}
+
+/// State of a one-shot job.
+#[derive(Clone, Debug)]
+pub(crate) struct Oneshot {
+    pub op: Op,
+    done: bool,
+}
+
+impl Oneshot {
+    pub fn new(op: Op) -> Oneshot {
+        Oneshot { op, done: false }
+    }
+}
+
+pub(crate) fn step(m: &mut JobManager, j: JobRef) -> Wait {
+    let op = match &mut m.job_mut(j).work {
+        super::Work::Oneshot(o) => {
+            if o.done {
+                return Wait::Done(0, None);
+            }
+            o.done = true;
+            o.op.clone()
+        }
+        _ => unreachable!("not a one-shot job"),
+    };
+    super::set_remaining(m, j, 1);
+    let result = run(m, op);
+    super::progress_update(m, j, 1);
+    match result {
+        Ok(()) => Wait::Done(0, None),
+        Err((errno, text)) => Wait::Done(-errno, Some(text)),
+    }
+}
+
+fn not_found(name: &str) -> (i32, String) {
+    (
+        crate::model::EINVAL,
+        format!("Cannot find device='{name}' nor node-name='{name}'"),
+    )
+}
+
+/// The qcow2 image file behind a node, if the node is a qcow2 node.
+fn qcow2_file(m: &JobManager, n: NodeRef) -> Option<String> {
+    if !matches!(m.graph.node(n).driver, Driver::Qcow2) {
+        return None;
+    }
+    let f = m.graph.child(n, "file")?;
+    match &m.graph.node(f).driver {
+        Driver::File { filename } => Some(filename.clone()),
+        _ => None,
+    }
+}
+
+/// Resolves the snapshot devices: qcow2 nodes with their image files.
+fn snapshot_devices(m: &JobManager, devices: &[String]) -> Result<Vec<String>, (i32, String)> {
+    let mut files = Vec::new();
+    for d in devices {
+        let Some(n) = m.graph.lookup(d) else {
+            return Err(not_found(d));
+        };
+        match qcow2_file(m, n) {
+            Some(f) => files.push(f),
+            None => {
+                return Err((
+                    crate::model::ENOTSUP,
+                    format!("Device '{d}' is writable but does not support snapshots"),
+                ));
+            }
+        }
+    }
+    Ok(files)
+}
+
+fn run(m: &mut JobManager, op: Op) -> Result<(), (i32, String)> {
+    match op {
+        Op::CreateFile { filename, size } => {
+            m.graph.files.insert(
+                filename,
+                ImageFile {
+                    format: "raw".into(),
+                    size,
+                    backing: None,
+                    data: Vec::new(),
+                    snapshots: Vec::new(),
+                },
+            );
+            Ok(())
+        }
+        Op::CreateFormat {
+            format,
+            file,
+            size,
+            backing,
+        } => {
+            let Some(n) = m.graph.lookup(&file) else {
+                return Err(not_found(&file));
+            };
+            if let Driver::File { filename } = &m.graph.node(n).driver {
+                let filename = filename.clone();
+                m.graph.files.insert(
+                    filename,
+                    ImageFile {
+                        format,
+                        size,
+                        backing,
+                        data: Vec::new(),
+                        snapshots: Vec::new(),
+                    },
+                );
+            }
+            Ok(())
+        }
+        Op::Amend { encrypt, .. } => {
+            if encrypt {
+                Err((
+                    crate::model::EINVAL,
+                    "image is not encrypted, can't amend".into(),
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        Op::SnapshotSave {
+            tag,
+            vmstate,
+            devices,
+        } => {
+            let mut files = snapshot_devices(m, &devices)?;
+            let vm = snapshot_devices(m, std::slice::from_ref(&vmstate))?;
+            let was_running = m.vm_stop();
+            for f in &vm {
+                if !files.contains(f) {
+                    files.push(f.clone());
+                }
+            }
+            let exists = files.iter().any(|f| {
+                m.graph
+                    .files
+                    .get(f)
+                    .is_some_and(|i| i.snapshots.contains(&tag))
+            });
+            let result = if exists {
+                Err((
+                    crate::model::EEXIST,
+                    format!("Snapshot '{tag}' already exists in one or more devices"),
+                ))
+            } else {
+                for f in &files {
+                    if let Some(img) = m.graph.files.get_mut(f) {
+                        img.snapshots.push(tag.clone());
+                    }
+                }
+                Ok(())
+            };
+            if was_running {
+                m.vm_start();
+            }
+            result
+        }
+        Op::SnapshotLoad {
+            tag,
+            vmstate,
+            devices,
+        } => {
+            let mut files = snapshot_devices(m, &devices)?;
+            files.extend(snapshot_devices(m, std::slice::from_ref(&vmstate))?);
+            let was_running = m.vm_stop();
+            let missing = files.iter().any(|f| {
+                !m.graph
+                    .files
+                    .get(f)
+                    .is_some_and(|i| i.snapshots.contains(&tag))
+            });
+            if missing {
+                return Err((
+                    crate::model::ENOENT,
+                    format!("Snapshot '{tag}' does not exist in one or more devices"),
+                ));
+            }
+            if was_running {
+                m.vm_start();
+            }
+            Ok(())
+        }
+        Op::SnapshotDelete { tag, devices } => {
+            let files = snapshot_devices(m, &devices)?;
+            for f in &files {
+                if let Some(img) = m.graph.files.get_mut(f) {
+                    img.snapshots.retain(|t| *t != tag);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+impl JobManager {
+    /// Stops the simulated VM (`STOP`); returns whether it was running.
+    pub(crate) fn vm_stop(&mut self) -> bool {
+        if !self.vm_running {
+            return false;
+        }
+        self.vm_running = false;
+        self.emit(EventKind::Stop);
+        true
+    }
+
+    /// Starts the simulated VM again (`RESUME`).
+    pub(crate) fn vm_start(&mut self) {
+        if self.vm_running {
+            return;
+        }
+        self.vm_running = true;
+        self.emit(EventKind::Resume);
+    }
+}

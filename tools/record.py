@@ -1,0 +1,347 @@
+#!/usr/bin/env python3
+"""Record transcripts of qjob scenarios against real QEMU 7.2.
+
+usage: tools/record.py [--qemu-dir DIR] [--out-dir DIR | --stdout] SCENARIO...
+
+Each SCENARIO (scenarios/NAME.scn) is run against a fresh QEMU 7.2 and its transcript is written
+next to it as NAME.qemu72.txt (or into --out-dir, or to standard output with --stdout).
+The scenario and transcript formats, and every directive, are described in scenarios/README.md.
+Python 3 standard library only.
+"""
+
+import argparse
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+QUIET = 0.3          # quiet period after a reply: no message for this long ...
+QUIET_CAP = 5.0      # ... but never longer than this in total
+WAIT_LIMIT = 30.0    # wait / wait-event limit
+NODES = ("src", "dst", "src2", "dst2")
+NODE_SIZE = 67108864
+
+
+def dumps(obj):
+    return json.dumps(obj, sort_keys=True)
+
+
+class ScenarioError(Exception):
+    pass
+
+
+class QMP:
+    """A QMP connection over a unix socket, read with our own line buffer."""
+
+    def __init__(self, path, proc, timeout=10.0):
+        self.proc = proc
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(path)
+                break
+            except OSError:
+                s.close()
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise ScenarioError("cannot connect to QEMU's QMP socket %s" % path)
+                time.sleep(0.02)
+        self.sock = s
+        self.buf = b""
+        self.eof = False
+
+    def send(self, text):
+        self.sock.sendall(text.encode("utf-8") + b"\n")
+
+    def recv(self, timeout):
+        """Return one parsed message, or None when nothing arrives within timeout (or EOF)."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            nl = self.buf.find(b"\n")
+            if nl >= 0:
+                line, self.buf = self.buf[:nl], self.buf[nl + 1:]
+                line = line.strip()
+                if not line:
+                    continue
+                return json.loads(line.decode("utf-8"))
+            if self.eof:
+                return None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([self.sock], [], [], left)
+            if not r:
+                return None
+            data = self.sock.recv(65536)
+            if not data:
+                self.eof = True
+                continue
+            self.buf += data
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class Recorder:
+    def __init__(self, qemu_dir, workdir, out):
+        self.qemu_dir = qemu_dir
+        self.workdir = workdir
+        self.out = out            # list of transcript lines
+        self.proc = None
+        self.qmp = None
+        self.seen = []            # events (name, data) seen since the last command
+        self.formats = {}         # image file -> format, for backing files
+
+    # ---- output -------------------------------------------------------------------------
+    def emit(self, line):
+        self.out.append(line)
+
+    def handle(self, msg):
+        """Print one incoming message; return True if it was a reply."""
+        if "event" in msg:
+            data = msg.get("data", {})
+            self.emit("! %s %s" % (msg["event"], dumps(data)))
+            self.seen.append((msg["event"], data))
+            return False
+        self.emit("< " + dumps(msg))
+        return True
+
+    # ---- QEMU process -------------------------------------------------------------------
+    def start(self, machine):
+        sockpath = os.path.join(self.workdir, "qmp.sock")
+        env = dict(os.environ)
+        bindir = os.path.join(self.qemu_dir, "usr", "bin")
+        if machine is None:
+            argv = [os.path.join(bindir, "qemu-storage-daemon")]
+            for n in NODES:
+                argv += ["--blockdev", "null-co,node-name=%s,size=%d,read-zeroes=on" % (n, NODE_SIZE)]
+            argv += ["--chardev", "socket,id=m0,path=%s,server=on,wait=off" % sockpath,
+                     "--monitor", "chardev=m0"]
+        else:
+            libs = [os.path.join(self.qemu_dir, "usr", "lib", "x86_64-linux-gnu"),
+                    os.path.join(self.qemu_dir, "lib", "x86_64-linux-gnu")]
+            if env.get("LD_LIBRARY_PATH"):
+                libs.append(env["LD_LIBRARY_PATH"])
+            env["LD_LIBRARY_PATH"] = ":".join(libs)
+            argv = [os.path.join(bindir, "qemu-system-x86_64"),
+                    "-machine", machine, "-nodefaults", "-display", "none",
+                    "-L", os.path.join(self.qemu_dir, "usr", "share", "qemu")]
+            for n in NODES:
+                argv += ["-blockdev", "null-co,node-name=%s,size=%d,read-zeroes=on" % (n, NODE_SIZE)]
+            argv += ["-chardev", "socket,id=m0,path=%s,server=on,wait=off" % sockpath,
+                     "-mon", "chardev=m0,mode=control"]
+        self.stderr = open(os.path.join(self.workdir, "qemu.stderr"), "wb")
+        self.proc = subprocess.Popen(argv, cwd=self.workdir, env=env, stdin=subprocess.DEVNULL,
+                                     stdout=self.stderr, stderr=self.stderr)
+        self.qmp = QMP(sockpath, self.proc)
+        greeting = self.qmp.recv(10.0)
+        if not greeting or "QMP" not in greeting:
+            raise ScenarioError("no QMP greeting: %r" % (greeting,))
+        self.qmp.send('{"execute": "qmp_capabilities"}')
+        reply = self.qmp.recv(10.0)
+        if not reply or "return" not in reply:
+            raise ScenarioError("qmp_capabilities failed: %r" % (reply,))
+
+    def stop(self):
+        if self.proc is None:
+            return
+        try:
+            if self.qmp and not self.qmp.eof:
+                self.qmp.send('{"execute": "quit"}')
+        except OSError:
+            pass
+        try:
+            self.proc.wait(2.0)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.qmp:
+            self.qmp.close()
+        self.stderr.close()
+        self.proc = None
+
+    # ---- reading ------------------------------------------------------------------------
+    def read_reply(self):
+        """Read (printing events) until a reply arrives, then the quiet period."""
+        deadline = time.monotonic() + WAIT_LIMIT
+        while True:
+            msg = self.qmp.recv(deadline - time.monotonic())
+            if msg is None:
+                self.emit("~ NO REPLY")
+                return
+            if self.handle(msg):
+                break
+        self.quiet()
+
+    def quiet(self):
+        cap = time.monotonic() + QUIET_CAP
+        while True:
+            left = min(QUIET, cap - time.monotonic())
+            if left <= 0:
+                return
+            msg = self.qmp.recv(left)
+            if msg is None:
+                return
+            self.handle(msg)
+
+    def wait_for(self, pred):
+        deadline = time.monotonic() + WAIT_LIMIT
+        while not any(pred(name, data) for name, data in self.seen):
+            left = deadline - time.monotonic()
+            msg = self.qmp.recv(left) if left > 0 else None
+            if msg is None:
+                self.emit("~ WAIT TIMEOUT")
+                return
+            self.handle(msg)
+
+    def settle(self, seconds):
+        deadline = time.monotonic() + seconds
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            msg = self.qmp.recv(left)
+            if msg is not None:
+                self.handle(msg)
+
+    # ---- images -------------------------------------------------------------------------
+    def image(self, spec):
+        name = spec["file"]
+        fmt = spec.get("format", "qcow2")
+        size = int(spec["size"])
+        if "/" in name:
+            raise ScenarioError("image file names must be plain names: %r" % name)
+        argv = ["qemu-img", "create", "-q", "-f", fmt]
+        if "backing" in spec:
+            bfmt = self.formats.get(spec["backing"], "qcow2")
+            argv += ["-b", spec["backing"], "-F", bfmt]
+        argv += [name, str(size)]
+        subprocess.run(argv, cwd=self.workdir, check=True, stdout=subprocess.DEVNULL)
+        for off, length in spec.get("data", []):
+            subprocess.run(["qemu-io", "-f", fmt, "-c", "write -P 0x5a %d %d" % (off, length), name],
+                           cwd=self.workdir, check=True, stdout=subprocess.DEVNULL)
+        self.formats[name] = fmt
+        self.emit("~ image " + name)
+
+    # ---- scenario -----------------------------------------------------------------------
+    def run(self, lines):
+        items = []
+        for lineno, raw in enumerate(lines, 1):
+            s = raw.strip()
+            if not s or s.startswith("#"):
+                continue
+            try:
+                items.append((lineno, json.loads(s)))
+            except ValueError as e:
+                raise ScenarioError("line %d: not JSON: %s" % (lineno, e))
+        machine = None
+        if items and "machine" in items[0][1]:
+            machine = items[0][1]["machine"]
+            self.emit("~ machine " + machine)
+            items = items[1:]
+        # QEMU starts first; image directives then run in scenario order, each before the
+        # commands that follow it.
+        self.start(machine)
+        try:
+            for lineno, obj in items:
+                self.step(lineno, obj)
+        finally:
+            self.stop()
+
+    def step(self, lineno, obj):
+        if not isinstance(obj, dict):
+            raise ScenarioError("line %d: not a JSON object" % lineno)
+        if "execute" in obj:
+            self.seen = []
+            self.emit("> " + dumps(obj))
+            self.qmp.send(json.dumps(obj))
+            self.read_reply()
+        elif "send" in obj:
+            self.seen = []
+            self.emit("> " + obj["send"])
+            self.qmp.send(obj["send"])
+            self.read_reply()
+        elif "wait" in obj:
+            want = obj["wait"]
+            self.emit("~ wait " + dumps(want))
+            self.wait_for(lambda n, d: n == "JOB_STATUS_CHANGE" and d == want)
+        elif "wait-event" in obj:
+            name, jid = obj["wait-event"], obj["id"]
+            self.emit("~ wait-event %s %s" % (name, jid))
+            self.wait_for(lambda n, d: n == name and (d.get("id", d.get("device")) == jid))
+        elif "settle" in obj:
+            self.emit("~ settle")
+            self.settle(float(obj["settle"]))
+        elif "image" in obj:
+            self.image(obj["image"])
+        elif "machine" in obj:
+            raise ScenarioError("line %d: machine must be the first directive" % lineno)
+        else:
+            raise ScenarioError("line %d: unknown directive %s" % (lineno, dumps(obj)))
+
+
+def record(path, qemu_dir):
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    out = []
+    workdir = tempfile.mkdtemp(prefix="qjob-rec-")
+    try:
+        rec = Recorder(qemu_dir, workdir, out)
+        rec.run(lines)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return "".join(line + "\n" for line in out)
+
+
+def main():
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ap = argparse.ArgumentParser(
+        description="Run qjob scenarios against real QEMU 7.2 and write their transcripts "
+                    "(NAME.scn -> NAME.qemu72.txt). See scenarios/README.md for the formats.")
+    ap.add_argument("--qemu-dir", default=os.environ.get("QEMU72_DIR", os.path.join(here, ".cache", "qemu72")),
+                    help="where tools/fetch-qemu72.sh extracted QEMU 7.2 (default: $QEMU72_DIR or .cache/qemu72)")
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--out-dir", help="write transcripts into this directory instead of next to each scenario")
+    g.add_argument("--stdout", action="store_true", help="print transcripts to standard output")
+    ap.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    args = ap.parse_args()
+
+    if not os.path.exists(os.path.join(args.qemu_dir, "usr", "bin", "qemu-storage-daemon")):
+        sys.exit("no QEMU 7.2 in %s: run tools/fetch-qemu72.sh first (or pass --qemu-dir)" % args.qemu_dir)
+    status = 0
+    for path in args.scenarios:
+        t0 = time.monotonic()
+        try:
+            text = record(path, os.path.abspath(args.qemu_dir))
+        except (ScenarioError, subprocess.CalledProcessError, OSError) as e:
+            print("%s: %s" % (path, e), file=sys.stderr)
+            status = 1
+            continue
+        if args.stdout:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            continue
+        base = os.path.basename(path)
+        if base.endswith(".scn"):
+            base = base[:-4]
+        dest_dir = args.out_dir or os.path.dirname(path) or "."
+        dest = os.path.join(dest_dir, base + ".qemu72.txt")
+        with open(dest, "w", encoding="utf-8") as f:
+            f.write(text)
+        print("%s -> %s (%.1fs)%s" % (path, dest, time.monotonic() - t0,
+                                      "  [WAIT TIMEOUT]" if "~ WAIT TIMEOUT" in text else ""),
+              file=sys.stderr)
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()
