@@ -50,6 +50,35 @@ pub enum IoType {
     Write,
     /// A write of zeroes.
     WriteZeroes,
+    /// A discard.
+    Discard,
+    /// A flush.
+    Flush,
+}
+
+impl IoType {
+    /// Parses QEMU's spelling (`read`, `write`, `write-zeroes`, `discard`, `flush`).
+    pub fn parse(s: &str) -> Option<IoType> {
+        Some(match s {
+            "read" => IoType::Read,
+            "write" => IoType::Write,
+            "write-zeroes" => IoType::WriteZeroes,
+            "discard" => IoType::Discard,
+            "flush" => IoType::Flush,
+            _ => return None,
+        })
+    }
+}
+
+/// What block status says about a range (`bdrv_block_status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Holds data.
+    Data,
+    /// Reads as zeroes.
+    Zero,
+    /// Neither (a `null-co` node without `read-zeroes`).
+    Unallocated,
 }
 
 /// One `inject-error` rule of a `blkdebug` node.
@@ -63,6 +92,9 @@ pub struct InjectError {
     pub once: bool,
     /// Only fail requests touching this 512-byte sector (`-1`: any).
     pub sector: i64,
+    /// Only fail this kind of I/O (`None`: read, write, write-zeroes,
+    /// discard and flush).
+    pub iotype: Option<IoType>,
 }
 
 /// What kind of node this is.
@@ -208,30 +240,44 @@ impl Graph {
             .map(|&(_, c)| c)
     }
 
-    /// Whether a node reads as zeroes in `[off, off+len)` (block status).
-    pub fn reads_zeroes(&self, n: NodeRef, off: u64, len: u64) -> bool {
+    /// Block status of `[off, off+len)` of node `n`.
+    pub fn status(&self, n: NodeRef, off: u64, len: u64) -> Status {
         let node = self.node(n);
         match &node.driver {
-            Driver::NullCo { read_zeroes } => *read_zeroes,
+            Driver::NullCo { read_zeroes } => {
+                if *read_zeroes {
+                    Status::Zero
+                } else {
+                    Status::Unallocated
+                }
+            }
             Driver::Raw | Driver::JobFilter => match node.children.first() {
-                Some(&(_, c)) => self.reads_zeroes(c, off, len),
-                None => true,
+                Some(&(_, c)) => self.status(c, off, len),
+                None => Status::Zero,
             },
             Driver::Blkdebug { .. } => match self.child(n, "image") {
-                Some(c) => self.reads_zeroes(c, off, len),
-                None => true,
+                Some(c) => self.status(c, off, len),
+                None => Status::Zero,
             },
-            Driver::File { .. } => true,
+            Driver::File { filename } => match self.files.get(filename) {
+                Some(img) if img.format == "raw" && overlaps(&img.data, off, len) => Status::Data,
+                _ => Status::Zero,
+            },
             Driver::Qcow2 => {
                 if overlaps(&node.allocated, off, len) {
-                    return false;
+                    return Status::Data;
                 }
                 match self.child(n, "backing") {
-                    Some(b) => self.reads_zeroes(b, off, len),
-                    None => true,
+                    Some(b) => self.status(b, off, len),
+                    None => Status::Zero,
                 }
             }
         }
+    }
+
+    /// Whether a node reads as zeroes in `[off, off+len)`.
+    pub fn reads_zeroes(&self, n: NodeRef, off: u64, len: u64) -> bool {
+        self.status(n, off, len) == Status::Zero
     }
 
     /// Raises a blkdebug event on `n` (the child a format driver reads through).
@@ -253,16 +299,21 @@ impl Graph {
     }
 
     /// blkdebug's `rule_check`: the errno an I/O on `n` fails with, if any.
-    fn rule_check(&mut self, n: NodeRef, off: u64, len: u64) -> Option<i32> {
+    fn rule_check(&mut self, n: NodeRef, off: u64, len: u64, ty: IoType) -> Option<i32> {
         let Driver::Blkdebug { rules, active } = &mut self.node_mut(n).driver else {
             return None;
         };
         let pos = active.iter().position(|&i| {
             let r = &rules[i];
-            r.sector < 0 || {
-                let s = r.sector as u64 * 512;
-                s < off + len && off < s + 512
-            }
+            let type_ok = match r.iotype {
+                Some(t) => t == ty,
+                None => true,
+            };
+            type_ok
+                && (r.sector < 0 || {
+                    let s = r.sector as u64 * 512;
+                    len > 0 && s >= off && s < off + len
+                })
         })?;
         let i = active[pos];
         let errno = rules[i].errno;
@@ -294,6 +345,11 @@ impl Graph {
         self.io(n, off, len, IoType::WriteZeroes)
     }
 
+    /// A discard through node `n`.
+    pub fn discard(&mut self, n: NodeRef, off: u64, len: u64) -> Result<(), i32> {
+        self.io(n, off, len, IoType::Discard)
+    }
+
     fn io(&mut self, n: NodeRef, off: u64, len: u64, ty: IoType) -> Result<(), i32> {
         let (driver_is, first_child) = {
             let node = self.node(n);
@@ -319,15 +375,17 @@ impl Graph {
                 match ty {
                     IoType::Read => self.debug_event(file, BlkdebugEvent::ReadAio),
                     IoType::Write => self.debug_event(file, BlkdebugEvent::WriteAio),
-                    IoType::WriteZeroes => {}
+                    _ => {}
                 }
-                if ty != IoType::Read && matches!(self.node(n).driver, Driver::Qcow2) {
+                if matches!(ty, IoType::Write | IoType::WriteZeroes)
+                    && matches!(self.node(n).driver, Driver::Qcow2)
+                {
                     add_extent(&mut self.node_mut(n).allocated, off, len);
                 }
                 self.io(file, off, len, ty)
             }
             2 => {
-                if let Some(e) = self.rule_check(n, off, len) {
+                if let Some(e) = self.rule_check(n, off, len, ty) {
                     return Err(e);
                 }
                 match first_child {
@@ -418,6 +476,7 @@ mod tests {
                     errno: 5,
                     once: true,
                     sector: -1,
+                    iotype: None,
                 }],
                 active: vec![],
             },

@@ -332,10 +332,10 @@ impl JobManager {
         }
         if failure.is_some() {
             for st in states.iter().rev() {
-                if let Some(j) = st.job {
-                    if self.job_alive(j) {
-                        self.cancel_sync(j, true);
-                    }
+                if let Some(j) = st.job
+                    && self.job_alive(j)
+                {
+                    self.cancel_sync(j, true);
                 }
                 if let Some((n, name)) = &st.bitmap {
                     self.graph.node_mut(*n).bitmaps.retain(|b| b != name);
@@ -343,10 +343,10 @@ impl JobManager {
             }
         } else {
             for st in &states {
-                if let Some(j) = st.job {
-                    if self.job_alive(j) {
-                        self.start_job(j);
-                    }
+                if let Some(j) = st.job
+                    && self.job_alive(j)
+                {
+                    self.start_job(j);
                 }
             }
         }
@@ -425,10 +425,10 @@ impl JobManager {
                 opts.sync.as_str()
             )));
         }
-        if let Some(b) = &opts.bitmap {
-            if !self.graph.node(bs).bitmaps.contains(b) {
-                return Err(Error::generic(format!("Bitmap '{b}' could not be found")));
-            }
+        if let Some(b) = &opts.bitmap
+            && !self.graph.node(bs).bitmaps.contains(b)
+        {
+            return Err(Error::generic(format!("Bitmap '{b}' could not be found")));
         }
         if opts.bitmap.is_none() && opts.bitmap_mode {
             return Err(Error::generic(
@@ -798,7 +798,7 @@ impl JobManager {
                 "Block driver '{node_driver}' does not support option amendment"
             )));
         }
-        self.oneshot_job(job_id, JobType::Amend, Op::Amend { node: n, encrypt })
+        self.oneshot_job(job_id, JobType::Amend, Op::Amend { encrypt })
     }
 
     fn require_machine(&self, name: &str) -> Result<()> {

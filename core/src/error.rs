@@ -102,7 +102,8 @@ impl Error {
         Error::generic(format!("Parameter '{name}' expects {what}"))
     }
 
-    /// `Parameter '<name>' does not accept value '<value>'`.
+    /// `Parameter '<name>' does not accept value '<value>'` (QEMU names the
+    /// member without its path here).
     pub fn bad_enum_value(name: &str, value: &str) -> Error {
         Error::generic(format!(
             "Parameter '{name}' does not accept value '{value}'"

@@ -21,8 +21,6 @@ pub(crate) enum Co {
     Parked { saved: JobStatus },
     /// In `job_sleep_ns`/`job_yield`: will pass a pause point when entered.
     Yielded,
-    /// Yielded inside the driver itself (no pause point on wake-up).
-    DriverWait,
     /// `run` returned: the completion is queued or done.
     Finished,
 }

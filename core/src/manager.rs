@@ -277,10 +277,10 @@ impl JobManager {
         }
         let job = self.job_mut(j);
         job.status = to;
-        if from != to {
-            if let Some(id) = job.id.clone() {
-                self.emit(EventKind::JobStatusChange { id, status: to });
-            }
+        if from != to
+            && let Some(id) = job.id.clone()
+        {
+            self.emit(EventKind::JobStatusChange { id, status: to });
         }
     }
 
@@ -409,14 +409,22 @@ impl JobManager {
 
     /// Detaches a job from all its nodes (at `null`), ending the drains it
     /// inherited from them.
+    /// A link leaving a drained node ends that node's drains for the job.
     fn detach_job(&mut self, j: JobRef) {
         let nodes = std::mem::take(&mut self.job_mut(j).nodes);
         for n in nodes {
+            let mut quiesce = 0;
             if let Some(Some(node)) = self.graph.nodes.get_mut(n as usize) {
                 if let Some(i) = node.parents.iter().position(|&p| p == Parent::Job(j)) {
                     node.parents.remove(i);
                 }
                 node.blockers.retain(|&b| b != j);
+                quiesce = node.quiesce;
+            }
+            for _ in 0..quiesce {
+                if self.job(j).pause_count > 0 {
+                    self.resume_job(j);
+                }
             }
         }
     }
@@ -459,7 +467,6 @@ impl JobManager {
         let resume = match job.co {
             Co::Parked { saved } => Resume::FromPause(saved),
             Co::Yielded => Resume::FromYield,
-            Co::DriverWait => Resume::Driver,
             Co::NotStarted | Co::Running | Co::Finished => return,
         };
         job.co = Co::Running;
@@ -484,7 +491,6 @@ impl JobManager {
                 self.driver_resume_hook(j);
                 false
             }
-            Resume::Driver => false,
         };
         loop {
             if need_pause_point && self.pause_point(j) {
@@ -493,11 +499,8 @@ impl JobManager {
             let wait = crate::workload::step(self, j);
             match wait {
                 Wait::PausePoint => need_pause_point = true,
-                Wait::Sleep(ns) | Wait::SleepUntil(ns) => {
-                    let deadline = match wait {
-                        Wait::Sleep(_) => self.now.saturating_add(ns),
-                        _ => ns,
-                    };
+                Wait::Sleep(ns) => {
+                    let deadline = self.now.saturating_add(ns);
                     let job = self.job(j);
                     if job.is_cancelled() {
                         need_pause_point = false;
@@ -525,12 +528,6 @@ impl JobManager {
                         return;
                     }
                     need_pause_point = true;
-                }
-                Wait::Driver => {
-                    let job = self.job_mut(j);
-                    job.busy = false;
-                    job.co = Co::DriverWait;
-                    return;
                 }
                 Wait::Done(ret, err) => {
                     let job = self.job_mut(j);
@@ -622,19 +619,19 @@ impl JobManager {
             match bh {
                 Bh::JobExit(j) => self.job_exit(j),
             }
-        } else if let Some(&t) = self.timers.first() {
-            if t.0 <= self.now {
-                self.timers.remove(&t);
-                let (_, _, j, kind) = t;
-                match kind {
-                    TimerKind::Sleep => {
-                        self.job_mut(j).timer = None;
-                        self.enter(j);
-                    }
-                    TimerKind::Driver => {
-                        crate::workload::set_driver_timer(self, j, None);
-                        crate::workload::driver_timer_fired(self, j);
-                    }
+        } else if let Some(&t) = self.timers.first()
+            && t.0 <= self.now
+        {
+            self.timers.remove(&t);
+            let (_, _, j, kind) = t;
+            match kind {
+                TimerKind::Sleep => {
+                    self.job_mut(j).timer = None;
+                    self.enter(j);
+                }
+                TimerKind::Driver => {
+                    crate::workload::set_driver_timer(self, j, None);
+                    crate::workload::driver_timer_fired(self, j);
                 }
             }
         }
@@ -775,10 +772,10 @@ impl JobManager {
             }
             self.graph.node_mut(n).quiesce -= 1;
             for p in self.graph.node(n).parents.clone() {
-                if let Parent::Job(j) = p {
-                    if self.job_alive(j) {
-                        self.resume_job(j);
-                    }
+                if let Parent::Job(j) = p
+                    && self.job_alive(j)
+                {
+                    self.resume_job(j);
                 }
             }
         }
@@ -876,10 +873,10 @@ impl JobManager {
         let _ = q;
         let parents = self.graph.node(filter).parents.clone();
         for p in parents {
-            if let Parent::Job(j) = p {
-                if self.job_alive(j) {
-                    self.job_mut(j).nodes.retain(|&n| n != filter);
-                }
+            if let Parent::Job(j) = p
+                && self.job_alive(j)
+            {
+                self.job_mut(j).nodes.retain(|&n| n != filter);
             }
         }
         self.graph.nodes[filter as usize] = None;
@@ -991,5 +988,4 @@ enum Resume {
     Start,
     FromPause(JobStatus),
     FromYield,
-    Driver,
 }

@@ -82,14 +82,31 @@ fn write_value(out: &mut String, v: &Value) {
 }
 
 fn python_float(f: f64) -> String {
-    if f.is_finite() && f == f.trunc() && f.abs() < 1e16 {
-        format!("{f:.1}")
+    if !f.is_finite() {
+        return if f.is_nan() {
+            "NaN".into()
+        } else if f > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
+    }
+    let exp = if f == 0.0 {
+        0
     } else {
+        f.abs().log10().floor() as i32
+    };
+    if (-4..16).contains(&exp) {
+        let s = format!("{f}");
+        if s.contains('.') { s } else { format!("{s}.0") }
+    } else {
+        // Python writes 1e20 as "1e+20" and 1.5e-7 as "1.5e-07".
         let s = format!("{f:e}");
-        // Rust writes 1e20 as "1e20"; Python as "1e+20".
         match s.split_once('e') {
-            Some((m, e)) if !e.starts_with('-') => format!("{m}e+{e:0>2}"),
-            Some((m, e)) => format!("{m}e-{:0>2}", &e[1..]),
+            Some((m, e)) => match e.strip_prefix('-') {
+                Some(d) => format!("{m}e-{d:0>2}"),
+                None => format!("{m}e+{e:0>2}"),
+            },
             None => s,
         }
     }
@@ -396,6 +413,8 @@ mod tests {
             to_sorted_json(&v),
             r#"{"a": {"x": true, "y": null}, "b": [1, 2.5, "\u00e9"]}"#
         );
+        let v = json!([1e20, 1.5e-7, 3.0, 0.0001, -0.5]);
+        assert_eq!(to_sorted_json(&v), "[1e+20, 1.5e-07, 3.0, 0.0001, -0.5]");
     }
 
     #[test]

@@ -42,11 +42,11 @@ impl JobManager {
             if !self.job_alive(m) {
                 continue;
             }
-            if self.job(m).ret == 0 {
-                if let Some(ret) = crate::workload::prepare_hook(self, m) {
-                    self.job_mut(m).ret = ret;
-                    self.update_rc(m);
-                }
+            if self.job(m).ret == 0
+                && let Some(ret) = crate::workload::prepare_hook(self, m)
+            {
+                self.job_mut(m).ret = ret;
+                self.update_rc(m);
             }
             if self.job(m).ret != 0 {
                 failed = true;
@@ -121,10 +121,7 @@ impl JobManager {
                 self.cancel_async(m, true);
             }
         }
-        loop {
-            let Some(&first) = self.txn(t).members.first() else {
-                break;
-            };
+        while let Some(&first) = self.txn(t).members.first() {
             if !self.job(first).status.is_completed() {
                 self.finish_sync(first);
             }

@@ -115,7 +115,7 @@ impl<'a> Args<'a> {
     pub fn req_enum<T>(&mut self, name: &'a str, parse: impl Fn(&str) -> Option<T>) -> Result<T> {
         let v = self.required(name)?;
         let s = self.as_str(name, v)?;
-        parse(s).ok_or_else(|| Error::bad_enum_value(&self.full(name), s))
+        parse(s).ok_or_else(|| Error::bad_enum_value(name, s))
     }
 
     /// An optional enum value.
@@ -129,7 +129,7 @@ impl<'a> Args<'a> {
                 let s = self.as_str(name, v)?;
                 parse(s)
                     .map(Some)
-                    .ok_or_else(|| Error::bad_enum_value(&self.full(name), s))
+                    .ok_or_else(|| Error::bad_enum_value(name, s))
             }
             None => Ok(None),
         }

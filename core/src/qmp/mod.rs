@@ -756,7 +756,7 @@ fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
                         })
                     })?;
                     r.opt_int("state")?;
-                    r.ignore(&["iotype"]);
+                    let iotype = r.opt_enum("iotype", crate::block::IoType::parse)?;
                     let errno = r.opt_int("errno")?.unwrap_or(crate::model::EIO as i64) as i32;
                     let sector = r.opt_int("sector")?.unwrap_or(-1);
                     let once = r.opt_bool("once")?.unwrap_or(false);
@@ -768,6 +768,7 @@ fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
                             errno,
                             once,
                             sector,
+                            iotype,
                         });
                     }
                 }

@@ -310,10 +310,10 @@ fn finish_call(m: &mut JobManager, j: JobRef, result: CallResult) {
 /// `block_copy_call_cancel`: the call stops at once (its sleep is cut).
 fn cancel_call(m: &mut JobManager, j: JobRef) {
     m.cancel_timer(j, TimerKind::Driver);
-    if let Some(call) = st_mut(m, j).call.as_mut() {
-        if !matches!(call.state, CallState::Done(_)) {
-            call.state = CallState::Done(CallResult::Cancelled);
-        }
+    if let Some(call) = st_mut(m, j).call.as_mut()
+        && !matches!(call.state, CallState::Done(_))
+    {
+        call.state = CallState::Done(CallResult::Cancelled);
     }
 }
 

@@ -7,7 +7,7 @@
 //! cancel of a ready job finishes it without switching to the target.
 
 use super::Wait;
-use crate::block::{NodeRef, add_extent};
+use crate::block::{NodeRef, Status, add_extent};
 use crate::error::{Error, Result};
 use crate::job::JobRef;
 use crate::manager::JobManager;
@@ -231,14 +231,14 @@ fn iteration(m: &mut JobManager, j: JobRef) -> u64 {
     let mut errors: Vec<(bool, i32)> = Vec::new();
     while off < batch_end {
         let n = MAX_IO_BYTES.min(batch_end - off);
-        let zero = m.graph.reads_zeroes(source, off, n);
-        let res = if zero {
-            m.graph.write_zeroes(target, off, n).map_err(|e| (false, e))
-        } else {
-            m.graph
+        let res = match m.graph.status(source, off, n) {
+            Status::Zero => m.graph.write_zeroes(target, off, n).map_err(|e| (false, e)),
+            Status::Unallocated => m.graph.discard(target, off, n).map_err(|e| (false, e)),
+            Status::Data => m
+                .graph
                 .read(source, off, n)
                 .map_err(|e| (true, e))
-                .and_then(|_| m.graph.write(target, off, n).map_err(|e| (false, e)))
+                .and_then(|_| m.graph.write(target, off, n).map_err(|e| (false, e))),
         };
         match res {
             Ok(()) => {

@@ -23,12 +23,8 @@ pub(crate) enum Wait {
     PausePoint,
     /// `job_sleep_ns(ns)`: a timed sleep, then a pause point.
     Sleep(u64),
-    /// `job_sleep_ns` until an absolute virtual time.
-    SleepUntil(u64),
     /// `job_yield`: wait for a kick, then a pause point.
     Yield,
-    /// Yield inside the driver (no pause point when woken).
-    Driver,
     /// `run` returned `ret` (0 or a negative errno), maybe with an error text.
     Done(i32, Option<String>),
 }

@@ -23,7 +23,7 @@ pub(crate) enum Op {
         backing: Option<String>,
     },
     /// `x-blockdev-amend` of a qcow2 node; `encrypt` asks for an encryption change.
-    Amend { node: NodeRef, encrypt: bool },
+    Amend { encrypt: bool },
     /// `snapshot-save`.
     SnapshotSave {
         tag: String,
