@@ -477,7 +477,7 @@ impl JobManager {
                 Ok(j)
             }
             Err(e) => {
-                self.drop_filter(cbw, bs);
+                self.drop_filter(cbw);
                 Err(e)
             }
         }
@@ -569,9 +569,11 @@ impl JobManager {
             Err(e) => {
                 if self.graph.alive(top) {
                     self.drained_begin(bs);
-                    self.replace_node(top, bs, None);
+                    if let Some(c) = self.filter_child(top) {
+                        self.replace_node(top, c, None);
+                    }
                     self.drained_end(bs);
-                    self.remove_filter_node(top, bs);
+                    self.remove_filter_node(top);
                 }
                 return Err(e);
             }
@@ -677,7 +679,7 @@ impl JobManager {
         let j = match self.block_job_create(&opts.job, JobType::Commit, bs, None, work) {
             Ok(j) => j,
             Err(e) => {
-                self.drop_filter(filter, top);
+                self.drop_filter(filter);
                 return Err(e);
             }
         };
@@ -722,7 +724,7 @@ impl JobManager {
         let j = match self.block_job_create(&opts.job, JobType::Stream, filter, None, work) {
             Ok(j) => j,
             Err(e) => {
-                self.drop_filter(filter, bs);
+                self.drop_filter(filter);
                 return Err(e);
             }
         };

@@ -842,41 +842,61 @@ impl JobManager {
     }
 
     /// Removes a job filter from the graph (`bdrv_drop_filter`): its parents
-    /// go back to `child` inside a drained section over the filter.
-    pub(crate) fn drop_filter(&mut self, filter: NodeRef, child: NodeRef) {
-        if self
-            .graph
-            .nodes
-            .get(filter as usize)
-            .is_none_or(|n| n.is_none())
-        {
+    /// go back to its child inside a drained section over the filter.
+    pub(crate) fn drop_filter(&mut self, filter: NodeRef) {
+        if !self.graph.alive(filter) {
             return;
         }
+        let Some(&(_, child)) = self.graph.node(filter).children.first() else {
+            self.graph.nodes[filter as usize] = None;
+            return;
+        };
         self.drained_begin(filter);
         self.replace_node(filter, child, None);
         self.drained_end(filter);
-        self.remove_filter_node(filter, child);
+        self.remove_filter_node(filter);
     }
 
-    /// Deletes a filter node once nothing but jobs uses it.
-    pub(crate) fn remove_filter_node(&mut self, filter: NodeRef, child: NodeRef) {
-        if self
-            .graph
-            .nodes
-            .get(filter as usize)
-            .is_none_or(|n| n.is_none())
-        {
+    /// The node below a filter.
+    pub(crate) fn filter_child(&self, filter: NodeRef) -> Option<NodeRef> {
+        if !self.graph.alive(filter) {
+            return None;
+        }
+        self.graph.node(filter).children.first().map(|&(_, c)| c)
+    }
+
+    /// Deletes a filter node (its node parents must have left already).
+    pub(crate) fn remove_filter_node(&mut self, filter: NodeRef) {
+        if !self.graph.alive(filter) {
             return;
         }
-        let q = self.graph.node(filter).quiesce;
-        self.graph.detach_child(filter, child);
-        let _ = q;
+        let children: Vec<NodeRef> = self
+            .graph
+            .node(filter)
+            .children
+            .iter()
+            .map(|&(_, c)| c)
+            .collect();
+        for c in children {
+            self.graph.detach_child(filter, c);
+        }
         let parents = self.graph.node(filter).parents.clone();
         for p in parents {
-            if let Parent::Job(j) = p
-                && self.job_alive(j)
-            {
-                self.job_mut(j).nodes.retain(|&n| n != filter);
+            match p {
+                Parent::Job(j) => {
+                    if self.job_alive(j) {
+                        self.job_mut(j).nodes.retain(|&n| n != filter);
+                    }
+                }
+                Parent::Node(pn) => {
+                    // Should not happen: node parents were moved away.
+                    if self.graph.alive(pn) {
+                        self.graph
+                            .node_mut(pn)
+                            .children
+                            .retain(|&(_, c)| c != filter);
+                    }
+                }
             }
         }
         self.graph.nodes[filter as usize] = None;

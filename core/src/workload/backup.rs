@@ -357,13 +357,13 @@ pub(crate) fn clean(m: &mut JobManager, j: JobRef) {
         return;
     };
     let source = st(m, j).source;
-    m.drop_filter(filter, source);
+    m.drop_filter(filter);
 }
 
 pub(crate) fn free(m: &mut JobManager, j: JobRef) {
     if let Some(filter) = st_mut(m, j).filter.take() {
         let source = st(m, j).source;
-        m.drop_filter(filter, source);
+        m.drop_filter(filter);
     }
 }
 

@@ -321,7 +321,9 @@ pub(crate) fn exit_common(m: &mut JobManager, j: JobRef) -> i32 {
     }
     m.detach_job_links(j);
     if let Some(f) = filter {
-        m.replace_node(f, source, None);
+        if let Some(c) = m.filter_child(f) {
+            m.replace_node(f, c, None);
+        }
     }
     if in_drain {
         m.drained_end(source);
@@ -329,7 +331,7 @@ pub(crate) fn exit_common(m: &mut JobManager, j: JobRef) -> i32 {
     }
     if let Some(f) = filter {
         m.drained_end(f);
-        m.remove_filter_node(f, source);
+        m.remove_filter_node(f);
         st_mut(m, j).filter = None;
     }
     0
@@ -345,7 +347,9 @@ pub(crate) fn free(m: &mut JobManager, j: JobRef) {
     }
     if let Some(f) = filter {
         st_mut(m, j).filter = None;
-        m.replace_node(f, source, None);
-        m.remove_filter_node(f, source);
+        if let Some(c) = m.filter_child(f) {
+            m.replace_node(f, c, None);
+        }
+        m.remove_filter_node(f);
     }
 }

@@ -256,6 +256,6 @@ fn remove_filter(m: &mut JobManager, j: JobRef) {
     };
     let child = m.graph.node(f).children.first().map(|&(_, c)| c);
     if let Some(c) = child {
-        m.drop_filter(f, c);
+        m.drop_filter(f);
     }
 }
