@@ -120,11 +120,10 @@ impl Checker {
                         transition_allowed(from, *status),
                         "{id}: event {from} -> {status}"
                     );
-                    if *status == JobStatus::Created {
-                        if let Some(g) = self.groups.iter().rposition(|g| g.get(id) == Some(&None))
-                        {
-                            self.owner.insert(id.clone(), g);
-                        }
+                    if *status == JobStatus::Created
+                        && let Some(g) = self.groups.iter().rposition(|g| g.get(id) == Some(&None))
+                    {
+                        self.owner.insert(id.clone(), g);
                     }
                     if *status == JobStatus::Null {
                         self.last.remove(id);

@@ -353,18 +353,14 @@ pub(crate) fn set_speed(m: &mut JobManager, j: JobRef, speed: u64) {
 
 /// `backup_clean`: the copy-before-write filter leaves the graph.
 pub(crate) fn clean(m: &mut JobManager, j: JobRef) {
-    let Some(filter) = st_mut(m, j).filter.take() else {
-        return;
-    };
-    let source = st(m, j).source;
-    m.drop_filter(filter);
-}
-
-pub(crate) fn free(m: &mut JobManager, j: JobRef) {
     if let Some(filter) = st_mut(m, j).filter.take() {
-        let source = st(m, j).source;
         m.drop_filter(filter);
     }
+}
+
+/// The job object is freed (early fail, or a cancelled job never cleaned).
+pub(crate) fn free(m: &mut JobManager, j: JobRef) {
+    clean(m, j);
 }
 
 fn remove_extent(extents: &mut Vec<(u64, u64)>, off: u64, len: u64) {

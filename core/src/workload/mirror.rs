@@ -320,10 +320,10 @@ pub(crate) fn exit_common(m: &mut JobManager, j: JobRef) -> i32 {
         m.drained_end(target);
     }
     m.detach_job_links(j);
-    if let Some(f) = filter {
-        if let Some(c) = m.filter_child(f) {
-            m.replace_node(f, c, None);
-        }
+    if let Some(f) = filter
+        && let Some(c) = m.filter_child(f)
+    {
+        m.replace_node(f, c, None);
     }
     if in_drain {
         m.drained_end(source);

@@ -251,11 +251,7 @@ pub(crate) fn free(m: &mut JobManager, j: JobRef) {
 }
 
 fn remove_filter(m: &mut JobManager, j: JobRef) {
-    let Some(f) = st_mut(m, j).filter.take() else {
-        return;
-    };
-    let child = m.graph.node(f).children.first().map(|&(_, c)| c);
-    if let Some(c) = child {
+    if let Some(f) = st_mut(m, j).filter.take() {
         m.drop_filter(f);
     }
 }
