@@ -1,0 +1,45 @@
+# qjob — the two commands of the README: `make run` and `make test`.
+# Each installs what it needs first (idempotently).
+
+CARGO ?= cargo
+
+.PHONY: run test setup bench record check-scenarios doc clean
+
+## run: replay the demo scenario through qjob and print its transcript
+run: setup
+	$(CARGO) run --release -q -p qjob --example replay -- scenarios/demo-lifecycle.scn
+
+## test: formatting, lints, docs, unit + property + scenario tests
+test: setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps -q
+	$(CARGO) test --workspace
+
+## setup: the Rust components the targets use (installed once)
+setup:
+	@command -v $(CARGO) >/dev/null || { echo "qjob needs a Rust toolchain (rustup, cargo) on PATH" >&2; exit 1; }
+	@if command -v rustup >/dev/null; then \
+	  for c in clippy rustfmt; do \
+	    rustup component list --installed 2>/dev/null | grep -q "^$$c" || rustup component add $$c; \
+	  done; \
+	fi
+
+## bench: criterion benchmarks (lifecycle through the typed API and QMP)
+bench: setup
+	$(CARGO) bench -p qjob --bench lifecycle
+
+## record: re-record every scenario against real QEMU 7.2 (downloads it from Debian)
+record:
+	tools/fetch-qemu72.sh
+	tools/record-check.sh
+
+## check-scenarios: replay every scenario and compare with QEMU 7.2 (one line each)
+check-scenarios:
+	tools/check-all.sh
+
+doc:
+	$(CARGO) doc --workspace --no-deps --open
+
+clean:
+	$(CARGO) clean
