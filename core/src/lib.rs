@@ -81,3 +81,8 @@ pub use event::{Event, EventKind, IoOperation};
 pub use manager::{DEFAULT_NODE_SIZE, JobManager};
 pub use model::{ErrorAction, IoStatus, JobStatus, JobType, JobVerb, OnError};
 pub use nodes::{ChildRef, NodeOptions};
+
+/// The README's examples compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
