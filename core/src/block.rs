@@ -163,6 +163,8 @@ pub(crate) struct Graph {
     pub by_name: BTreeMap<String, NodeRef>,
     pub files: BTreeMap<String, ImageFile>,
     pub implicit_counter: u64,
+    /// Free node slots, reused by [`Graph::add`].
+    pub free: Vec<NodeRef>,
 }
 
 impl Graph {
@@ -185,11 +187,7 @@ impl Graph {
 
     /// Adds a node; `user` nodes are registered under their name.
     pub fn add(&mut self, name: String, driver: Driver, size: u64, user: bool) -> NodeRef {
-        let idx = self.nodes.len() as NodeRef;
-        if user {
-            self.by_name.insert(name.clone(), idx);
-        }
-        self.nodes.push(Some(Node {
+        let node = Node {
             name,
             driver,
             size,
@@ -200,14 +198,41 @@ impl Graph {
             allocated: Vec::new(),
             blockers: Vec::new(),
             bitmaps: Vec::new(),
-        }));
+        };
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.nodes[i as usize] = Some(node);
+                i
+            }
+            None => {
+                self.nodes.push(Some(node));
+                (self.nodes.len() - 1) as NodeRef
+            }
+        };
+        if user {
+            let name = self.node(idx).name.clone();
+            self.by_name.insert(name, idx);
+        }
         idx
     }
 
+    /// Frees a node slot (the node must be unlinked already).
+    pub fn remove(&mut self, n: NodeRef) {
+        if let Some(node) = self.nodes[n as usize].take() {
+            if node.user {
+                self.by_name.remove(&node.name);
+            }
+            self.free.push(n);
+        }
+    }
+
     /// A name for a node QEMU creates itself (`#block123`).
+    ///
+    /// Such nodes cannot be named in commands and no message qjob gives shows
+    /// their names (QEMU calls them `#blockNNN`), so they stay unnamed.
     pub fn implicit_name(&mut self) -> String {
         self.implicit_counter += 1;
-        format!("#block{:03}", 100 + self.implicit_counter)
+        String::new()
     }
 
     /// Links `child` under `parent` with `role`.
@@ -272,6 +297,17 @@ impl Graph {
                     None => Status::Zero,
                 }
             }
+        }
+    }
+
+    /// Whether I/O through `n` can neither fail nor change what block status
+    /// reports (no `blkdebug`, no `qcow2` below it), so a whole range can be
+    /// copied at once.
+    pub fn io_is_trivial(&self, n: NodeRef) -> bool {
+        let node = self.node(n);
+        match node.driver {
+            Driver::Blkdebug { .. } | Driver::Qcow2 => false,
+            _ => node.children.iter().all(|&(_, c)| self.io_is_trivial(c)),
         }
     }
 

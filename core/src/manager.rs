@@ -710,8 +710,12 @@ impl JobManager {
 
     fn drained_begin_no_poll(&mut self, n: NodeRef, affected: &mut Vec<JobRef>) {
         self.graph.node_mut(n).quiesce += 1;
-        let parents = self.graph.node(n).parents.clone();
-        for p in parents {
+        let mut i = 0;
+        while let Some(&p) = self.graph.nodes[n as usize]
+            .as_ref()
+            .and_then(|node| node.parents.get(i))
+        {
+            i += 1;
             match p {
                 Parent::Node(pn) => self.drained_begin_no_poll(pn, affected),
                 Parent::Job(j) => {
@@ -729,8 +733,12 @@ impl JobManager {
             debug_assert!(node.quiesce > 0);
             node.quiesce = node.quiesce.saturating_sub(1);
         }
-        let parents = self.graph.node(n).parents.clone();
-        for p in parents {
+        let mut i = 0;
+        while let Some(&p) = self.graph.nodes[n as usize]
+            .as_ref()
+            .and_then(|node| node.parents.get(i))
+        {
+            i += 1;
             match p {
                 Parent::Node(pn) => self.drained_end(pn),
                 Parent::Job(j) => {
@@ -751,7 +759,12 @@ impl JobManager {
         let mut affected = Vec::new();
         for &n in &live {
             self.graph.node_mut(n).quiesce += 1;
-            for p in self.graph.node(n).parents.clone() {
+            let mut i = 0;
+            while let Some(&p) = self.graph.nodes[n as usize]
+                .as_ref()
+                .and_then(|node| node.parents.get(i))
+            {
+                i += 1;
                 if let Parent::Job(j) = p {
                     affected.push(j);
                     self.pause_job(j);
@@ -848,7 +861,7 @@ impl JobManager {
             return;
         }
         let Some(&(_, child)) = self.graph.node(filter).children.first() else {
-            self.graph.nodes[filter as usize] = None;
+            self.graph.remove(filter);
             return;
         };
         self.drained_begin(filter);
@@ -899,7 +912,7 @@ impl JobManager {
                 }
             }
         }
-        self.graph.nodes[filter as usize] = None;
+        self.graph.remove(filter);
     }
 
     /// `block_job_remove_all_bdrv`: the job leaves every node it used.

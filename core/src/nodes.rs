@@ -284,11 +284,7 @@ impl JobManager {
         for (_, c) in children {
             self.graph.detach_child(n, c);
         }
-        let name = self.graph.node(n).name.clone();
-        if self.graph.node(n).user {
-            self.graph.by_name.remove(&name);
-        }
-        self.graph.nodes[n as usize] = None;
+        self.graph.remove(n);
     }
 
     /// `blockdev-del`: removes a node added by `blockdev-add` (with the
