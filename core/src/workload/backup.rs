@@ -271,10 +271,10 @@ fn run_call(m: &mut JobManager, j: JobRef) {
                     true
                 }
             });
-            if let Some(last) = b.dirty.last_mut() {
-                if last.0 + last.1 > pos {
-                    last.1 = pos - last.0;
-                }
+            if let Some(last) = b.dirty.last_mut()
+                && last.0 + last.1 > pos
+            {
+                last.1 = pos - last.0;
             }
             call.pos = b.len;
             super::progress_update(m, j, done);
