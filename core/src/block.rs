@@ -7,13 +7,25 @@
 //! not stored.
 
 use crate::job::JobRef;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Index of a node slot.
 pub(crate) type NodeRef = u32;
 
+/// The role of a child link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Role {
+    /// A format driver's protocol child.
+    File,
+    /// blkdebug's child.
+    Image,
+    /// The backing node (also a job filter's child).
+    Backing,
+}
+
 /// Something above a node in the graph.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Parent {
     /// Another node (its child link to this node).
     Node(NodeRef),
@@ -22,7 +34,7 @@ pub(crate) enum Parent {
 }
 
 /// `blkdebug` event names that rules can trigger on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BlkdebugEvent {
     /// Raised by a format driver (`raw`, `qcow2`) before each read.
     ReadAio,
@@ -42,7 +54,7 @@ impl BlkdebugEvent {
 }
 
 /// Kinds of I/O that `blkdebug`'s `iotype` filter tells apart.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum IoType {
     /// A read.
     Read,
@@ -71,7 +83,7 @@ impl IoType {
 }
 
 /// What block status says about a range (`bdrv_block_status`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Status {
     /// Holds data.
     Data,
@@ -82,7 +94,7 @@ pub(crate) enum Status {
 }
 
 /// One `inject-error` rule of a `blkdebug` node.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InjectError {
     /// The event that arms the rule.
     pub event: BlkdebugEvent,
@@ -98,7 +110,7 @@ pub struct InjectError {
 }
 
 /// What kind of node this is.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) enum Driver {
     /// `null-co`: discards writes, reads zeroes if `read_zeroes`.
     NullCo { read_zeroes: bool },
@@ -119,7 +131,7 @@ pub(crate) enum Driver {
 }
 
 /// A block node.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Node {
     pub name: String,
     pub driver: Driver,
@@ -127,7 +139,7 @@ pub(crate) struct Node {
     /// Parents, most recently attached first (QEMU inserts at the head).
     pub parents: Vec<Parent>,
     /// Children with their role names (`file`, `image`, `backing`).
-    pub children: Vec<(&'static str, NodeRef)>,
+    pub children: Vec<(Role, NodeRef)>,
     /// Nesting depth of drained sections over this node.
     pub quiesce: u32,
     /// Added by the user (`blockdev-add` or the default world), so it has a
@@ -142,7 +154,7 @@ pub(crate) struct Node {
 }
 
 /// A simulated image file (see the `image` scenario directive).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageFile {
     /// `qcow2` or `raw`.
     pub format: String,
@@ -157,7 +169,7 @@ pub struct ImageFile {
 }
 
 /// The node registry.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Graph {
     pub nodes: Vec<Option<Node>>,
     pub by_name: BTreeMap<String, NodeRef>,
@@ -236,7 +248,7 @@ impl Graph {
     }
 
     /// Links `child` under `parent` with `role`.
-    pub fn attach_child(&mut self, parent: NodeRef, role: &'static str, child: NodeRef) {
+    pub fn attach_child(&mut self, parent: NodeRef, role: Role, child: NodeRef) {
         self.node_mut(parent).children.push((role, child));
         self.node_mut(child).parents.insert(0, Parent::Node(parent));
     }
@@ -257,7 +269,7 @@ impl Graph {
     }
 
     /// The child with a given role.
-    pub fn child(&self, n: NodeRef, role: &str) -> Option<NodeRef> {
+    pub fn child(&self, n: NodeRef, role: Role) -> Option<NodeRef> {
         self.node(n)
             .children
             .iter()
@@ -280,7 +292,7 @@ impl Graph {
                 Some(&(_, c)) => self.status(c, off, len),
                 None => Status::Zero,
             },
-            Driver::Blkdebug { .. } => match self.child(n, "image") {
+            Driver::Blkdebug { .. } => match self.child(n, Role::Image) {
                 Some(c) => self.status(c, off, len),
                 None => Status::Zero,
             },
@@ -292,7 +304,7 @@ impl Graph {
                 if overlaps(&node.allocated, off, len) {
                     return Status::Data;
                 }
-                match self.child(n, "backing") {
+                match self.child(n, Role::Backing) {
                     Some(b) => self.status(b, off, len),
                     None => Status::Zero,
                 }
@@ -398,7 +410,7 @@ impl Graph {
                 },
                 node.children
                     .iter()
-                    .find(|(r, _)| *r == "file" || *r == "image")
+                    .find(|(r, _)| matches!(r, Role::File | Role::Image))
                     .map(|&(_, c)| c)
                     .or_else(|| node.children.first().map(|&(_, c)| c)),
             )
@@ -449,7 +461,7 @@ impl Graph {
             if matches!(node.driver, Driver::Qcow2) && overlaps(&node.allocated, off, len) {
                 return true;
             }
-            cur = self.child(n, "backing");
+            cur = self.child(n, Role::Backing);
         }
         false
     }
@@ -519,9 +531,9 @@ mod tests {
             1 << 20,
             false,
         );
-        g.attach_child(dbg, "image", img);
+        g.attach_child(dbg, Role::Image, img);
         let raw = g.add("raw".into(), Driver::Raw, 1 << 20, true);
-        g.attach_child(raw, "file", dbg);
+        g.attach_child(raw, Role::File, dbg);
         assert_eq!(g.write(raw, 0, 512), Ok(()));
         assert_eq!(g.read(raw, 0, 512), Err(5));
         assert_eq!(g.read(raw, 0, 512), Ok(()));

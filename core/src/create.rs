@@ -4,7 +4,7 @@
 //! the `snapshot-*` commands. Checks run in QEMU 7.2's order with its texts;
 //! drained sections happen where QEMU drains (SPEC.md §A3).
 
-use crate::block::{Driver, NodeRef};
+use crate::block::{Driver, NodeRef, Role};
 use crate::error::{Error, ErrorClass, Result};
 use crate::job::{JobRef, TxnRef};
 use crate::manager::{JobManager, NewJob};
@@ -314,6 +314,28 @@ impl JobManager {
         } else {
             None
         };
+        self.run_transaction(actions, txn, grouped)
+    }
+
+    /// A `transaction` whose jobs join a transaction made with
+    /// [`JobManager::new_transaction`] (where host jobs may be members too),
+    /// as `completion-mode: grouped` does.
+    pub fn transaction_in(
+        &mut self,
+        actions: Vec<TransactionAction>,
+        txn: crate::workload::host::TxnHandle,
+    ) -> Result<()> {
+        let t = self.resolve_txn(txn)?;
+        self.txn_held.push(t);
+        self.run_transaction(actions, Some(t), true)
+    }
+
+    fn run_transaction(
+        &mut self,
+        actions: Vec<TransactionAction>,
+        txn: Option<TxnRef>,
+        grouped: bool,
+    ) -> Result<()> {
         self.drain_all();
         let mut states: Vec<ActionState> = Vec::new();
         let mut failure = None;
@@ -506,7 +528,7 @@ impl JobManager {
         self.op_blocked(bs)?;
         self.op_blocked(target)?;
         let mut sync = opts.sync;
-        let backing = self.graph.child(bs, "backing");
+        let backing = self.graph.child(bs, Role::Backing);
         if backing.is_none() && sync == SyncMode::Top {
             sync = SyncMode::Full;
         }
@@ -592,7 +614,7 @@ impl JobManager {
             if !matches!(self.graph.node(c).driver, Driver::JobFilter) {
                 v.push(c);
             }
-            cur = self.graph.child(c, "backing");
+            cur = self.graph.child(c, Role::Backing);
         }
         v
     }

@@ -1,10 +1,12 @@
 //! QMP events with QEMU's names, fields and field order (SPEC.md §8).
 
+use serde::{Deserialize, Serialize};
+
 use crate::model::{ErrorAction, JobStatus, JobType};
 use serde_json::{Map, Value, json};
 
 /// Which way an I/O went (QAPI `IoOperationType`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum IoOperation {
     /// A read (source side).
     Read,
@@ -23,7 +25,7 @@ impl IoOperation {
 }
 
 /// What happened, with the event's data fields.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventKind {
     /// `JOB_STATUS_CHANGE`: a job moved to a different status.
     JobStatusChange {
@@ -96,7 +98,7 @@ pub enum EventKind {
 }
 
 /// One event, stamped with the virtual time at which it was emitted.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     /// Virtual time of emission, in nanoseconds.
     pub timestamp_ns: u64,

@@ -1,6 +1,8 @@
 //! One job's state: the fields QEMU keeps per job (SPEC.md §1.1) plus the
 //! position of its simulated coroutine.
 
+use serde::{Deserialize, Serialize};
+
 use crate::model::{IoStatus, JobStatus, JobType};
 use crate::ratelimit::RateLimit;
 use crate::workload::Work;
@@ -11,7 +13,7 @@ pub(crate) type JobRef = u32;
 pub(crate) type TxnRef = u32;
 
 /// Where the job's coroutine stands (what will happen when it is entered).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Co {
     /// `job_start` has not run.
     NotStarted,
@@ -26,7 +28,7 @@ pub(crate) enum Co {
 }
 
 /// A job: generic fields, block-job fields and the simulated workload.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Job {
     pub id: Option<String>,
     pub seq: u64,
@@ -47,8 +49,8 @@ pub(crate) struct Job {
     pub err: Option<String>,
     pub txn: TxnRef,
     pub co: Co,
-    /// Deadline of the armed sleep timer, if any.
-    pub timer: Option<u64>,
+    /// The armed sleep timer, if any: `(deadline, sequence)`.
+    pub timer: Option<(u64, u64)>,
     /// Block-job fields.
     pub speed: u64,
     pub limit: RateLimit,
@@ -80,8 +82,12 @@ impl Job {
 }
 
 /// A job transaction (`JobTxn`): members newest first.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Txn {
     pub aborting: bool,
     pub members: Vec<JobRef>,
+    /// Distinguishes transactions that reuse a slot (for host handles).
+    pub serial: u64,
+    /// Made by the host and not joined yet: kept although empty.
+    pub held_by_host: bool,
 }

@@ -46,6 +46,8 @@
 //! | typed commands and queries | `commands`, `create`, `nodes` |
 //! | QMP JSON | [`qmp`] |
 //! | simulated workloads | `workload` |
+//! | host-driven jobs | `workload/host.rs` ([`JobHandle`], [`HostAction`]) |
+//! | snapshot and restore | `snapshot` ([`SnapshotError`]) |
 //! | simulated block layer | `block` |
 //! | scenario replayer and transcripts | [`scenario`] |
 
@@ -67,6 +69,7 @@ mod pause;
 pub mod qmp;
 pub mod ratelimit;
 pub mod scenario;
+mod snapshot;
 mod txn;
 mod workload;
 
@@ -81,6 +84,11 @@ pub use event::{Event, EventKind, IoOperation};
 pub use manager::{DEFAULT_NODE_SIZE, JobManager};
 pub use model::{ErrorAction, IoStatus, JobStatus, JobType, JobVerb, OnError};
 pub use nodes::{ChildRef, NodeOptions};
+pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};
+pub use workload::host::{
+    HostAction, HostActionKind, HostDirective, HostErrorAction, HostJobOptions, JobHandle,
+    TxnHandle,
+};
 
 /// The README's examples compile and run as doctests.
 #[cfg(doctest)]

@@ -8,24 +8,25 @@
 //! `finalize_single`. Pause/resume live in `pause.rs`, cancel in `cancel.rs`,
 //! transactions and finalization in `txn.rs`.
 
-use crate::block::{Graph, NodeRef, Parent};
+use crate::block::{Graph, NodeRef, Parent, Role};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventKind};
 use crate::job::{Co, Job, JobRef, Txn, TxnRef};
 use crate::model::{IoStatus, JobStatus, JobType, JobVerb, transition_allowed, verb_allowed};
 use crate::ratelimit::RateLimit;
-use crate::workload::{Wait, Work};
+use crate::workload::{Entry, Wait, Work};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 /// Work queued on the simulated main loop (QEMU's bottom halves).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Bh {
     /// `job_exit`: the completion of a job whose `run` returned.
     JobExit(JobRef),
 }
 
 /// Which timer of a job.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub(crate) enum TimerKind {
     /// The job coroutine's sleep timer.
     Sleep,
@@ -63,11 +64,12 @@ pub(crate) struct NewJob {
 ///
 /// Commands do what QEMU does before it replies, then return; what QEMU does
 /// later (a job's completion, a timer) happens on later steps.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct JobManager {
     pub(crate) now: u64,
     pub(crate) jobs: Vec<Option<Job>>,
     free_jobs: Vec<JobRef>,
+    #[serde(skip)]
     pub(crate) by_id: HashMap<String, JobRef>,
     /// Registry order: creation sequence → job (newest = last).
     pub(crate) order: BTreeMap<u64, JobRef>,
@@ -89,6 +91,9 @@ pub struct JobManager {
     pub(crate) txn_held: Vec<TxnRef>,
     /// Whether the simulated VM runs (machine mode only).
     pub(crate) vm_running: bool,
+    /// Requests for host-driven jobs, oldest first.
+    pub(crate) actions: VecDeque<crate::workload::host::HostAction>,
+    txn_serial: u64,
 }
 
 impl Default for JobManager {
@@ -121,6 +126,8 @@ impl JobManager {
             bugs: Vec::new(),
             txn_held: Vec::new(),
             vm_running: true,
+            actions: VecDeque::new(),
+            txn_serial: 0,
         }
     }
 
@@ -144,6 +151,41 @@ impl JobManager {
     /// daemon does not have them).
     pub fn set_machine(&mut self, machine: bool) {
         self.machine = machine;
+    }
+
+    /// Rebuilds the ID index after a restore and checks that the snapshot's
+    /// references hold together.
+    pub(crate) fn rebuild_index(&mut self) -> std::result::Result<(), String> {
+        self.by_id.clear();
+        for (i, slot) in self.jobs.iter().enumerate() {
+            let Some(job) = slot else { continue };
+            if let Some(id) = &job.id {
+                if self.by_id.insert(id.clone(), i as JobRef).is_some() {
+                    return Err(format!("job ID '{id}' used twice"));
+                }
+            }
+            if !self.txns.get(job.txn as usize).is_some_and(|t| t.is_some()) {
+                return Err(format!("job {i} names a missing transaction"));
+            }
+            if job.nodes.iter().any(|&n| !self.graph.alive(n)) {
+                return Err(format!("job {i} names a missing node"));
+            }
+        }
+        for (&seq, &j) in &self.order {
+            if !self
+                .jobs
+                .get(j as usize)
+                .is_some_and(|x| x.as_ref().is_some_and(|job| job.seq == seq))
+            {
+                return Err("registry order names a missing job".into());
+            }
+        }
+        for &(_, _, j, _) in &self.timers {
+            if !self.job_alive(j) {
+                return Err("a timer names a missing job".into());
+            }
+        }
+        Ok(())
     }
 
     // ----------------------------------------------------------------
@@ -231,6 +273,11 @@ impl JobManager {
     /// Takes every queued event, oldest first.
     pub fn drain_events(&mut self) -> Vec<Event> {
         self.events.drain(..).collect()
+    }
+
+    /// The queued events, oldest first, without taking them.
+    pub fn queued_events(&self) -> impl Iterator<Item = &Event> + '_ {
+        self.events.iter()
     }
 
     /// Number of queued events.
@@ -321,7 +368,11 @@ impl JobManager {
     }
 
     pub(crate) fn new_txn(&mut self) -> TxnRef {
-        let txn = Txn::default();
+        self.txn_serial += 1;
+        let txn = Txn {
+            serial: self.txn_serial,
+            ..Txn::default()
+        };
         if let Some(t) = self.free_txns.pop() {
             self.txns[t as usize] = Some(txn);
             t
@@ -334,7 +385,7 @@ impl JobManager {
     pub(crate) fn maybe_free_txn(&mut self, t: TxnRef) {
         if self.txns[t as usize]
             .as_ref()
-            .is_some_and(|x| x.members.is_empty())
+            .is_some_and(|x| x.members.is_empty() && !x.held_by_host)
             && !self.txn_held.contains(&t)
         {
             self.txns[t as usize] = None;
@@ -390,7 +441,9 @@ impl JobManager {
             self.by_id.insert(id, j);
         }
         self.order.insert(self.job_seq, j);
-        self.txn_mut(txn).members.insert(0, j);
+        let t = self.txn_mut(txn);
+        t.members.insert(0, j);
+        t.held_by_host = false;
         Ok(j)
     }
 
@@ -482,6 +535,11 @@ impl JobManager {
 
     /// Runs a job's coroutine until it yields, sleeps, parks or finishes.
     fn run_coroutine(&mut self, j: JobRef, resume: Resume) {
+        let mut entry = match resume {
+            Resume::Start => Entry::Start,
+            Resume::FromYield => Entry::FromYield,
+            Resume::FromPause(_) => Entry::FromPause,
+        };
         let mut need_pause_point = match resume {
             Resume::Start | Resume::FromYield => true,
             Resume::FromPause(saved) => {
@@ -496,8 +554,10 @@ impl JobManager {
             if need_pause_point && self.pause_point(j) {
                 return;
             }
-            let wait = crate::workload::step(self, j);
+            let wait = crate::workload::step(self, j, entry);
+            entry = Entry::Continue;
             match wait {
+                Wait::Host => return,
                 Wait::PausePoint => need_pause_point = true,
                 Wait::Sleep(ns) => {
                     let deadline = self.now.saturating_add(ns);
@@ -530,24 +590,30 @@ impl JobManager {
                     need_pause_point = true;
                 }
                 Wait::Done(ret, err) => {
-                    let job = self.job_mut(j);
-                    job.ret = ret;
-                    if err.is_some() {
-                        job.err = err;
-                    }
-                    job.deferred = true;
-                    job.busy = true;
-                    job.co = Co::Finished;
-                    self.bhs.push_back(Bh::JobExit(j));
+                    self.run_returned(j, ret, err);
                     return;
                 }
             }
         }
     }
 
+    /// `run` returned: the job is deferred and its completion (`job_exit`)
+    /// is queued on the main loop.
+    pub(crate) fn run_returned(&mut self, j: JobRef, ret: i32, err: Option<String>) {
+        let job = self.job_mut(j);
+        job.ret = ret;
+        if err.is_some() {
+            job.err = err;
+        }
+        job.deferred = true;
+        job.busy = true;
+        job.co = Co::Finished;
+        self.bhs.push_back(Bh::JobExit(j));
+    }
+
     /// `job_pause_point`. Returns true when the job parked (the coroutine
     /// yielded).
-    fn pause_point(&mut self, j: JobRef) -> bool {
+    pub(crate) fn pause_point(&mut self, j: JobRef) -> bool {
         let job = self.job(j);
         if !job.should_pause() || job.is_cancelled() {
             return false;
@@ -587,7 +653,7 @@ impl JobManager {
         self.timer_seq += 1;
         self.timers.insert((deadline, self.timer_seq, j, kind));
         match kind {
-            TimerKind::Sleep => self.job_mut(j).timer = Some(deadline),
+            TimerKind::Sleep => self.job_mut(j).timer = Some((deadline, self.timer_seq)),
             TimerKind::Driver => {
                 crate::workload::set_driver_timer(self, j, Some((deadline, self.timer_seq)))
             }
@@ -597,9 +663,8 @@ impl JobManager {
     pub(crate) fn cancel_timer(&mut self, j: JobRef, kind: TimerKind) {
         match kind {
             TimerKind::Sleep => {
-                if let Some(d) = self.job_mut(j).timer.take() {
-                    self.timers
-                        .retain(|t| !(t.0 == d && t.2 == j && t.3 == kind));
+                if let Some((d, seq)) = self.job_mut(j).timer.take() {
+                    self.timers.remove(&(d, seq, j, kind));
                 }
             }
             TimerKind::Driver => {
@@ -666,6 +731,23 @@ impl JobManager {
     /// [`tick`](Self::tick) to `now() + ns`.
     pub fn advance(&mut self, ns: u64) {
         self.tick(self.now.saturating_add(ns));
+    }
+
+    /// Runs ready work and moves virtual time from deadline to deadline until
+    /// `done` holds or the clock would pass `limit_ns`. Returns whether `done`
+    /// held. (What the scenario `wait` directive and the bindings' `wait`
+    /// use.)
+    pub fn run_until(&mut self, limit_ns: u64, mut done: impl FnMut(&JobManager) -> bool) -> bool {
+        loop {
+            self.settle();
+            if done(self) {
+                return true;
+            }
+            match self.next_deadline() {
+                Some(d) if d <= limit_ns => self.tick(d),
+                _ => return false,
+            }
+        }
     }
 
     /// Runs the main loop until `done` holds (QEMU's `AIO_WAIT_WHILE`); if no
@@ -815,7 +897,7 @@ impl JobManager {
                     .iter()
                     .find(|&&(_, c)| c == from)
                     .map(|&(r, _)| r)
-                    .unwrap_or("file");
+                    .unwrap_or(Role::File);
                 self.graph.detach_child(pn, from);
                 self.graph.attach_child(pn, role, to);
                 for _ in q_to..q_from {
@@ -830,7 +912,7 @@ impl JobManager {
     }
 
     /// Links `child` under `parent`; a drained child drains its new parent.
-    pub(crate) fn attach_child(&mut self, parent: NodeRef, role: &'static str, child: NodeRef) {
+    pub(crate) fn attach_child(&mut self, parent: NodeRef, role: Role, child: NodeRef) {
         self.graph.attach_child(parent, role, child);
         let q = self.graph.node(child).quiesce;
         for _ in 0..q {
@@ -848,7 +930,7 @@ impl JobManager {
             .graph
             .add(name, crate::block::Driver::JobFilter, size, false);
         self.drained_begin(below);
-        self.attach_child(f, "backing", below);
+        self.attach_child(f, Role::Backing, below);
         self.replace_node(below, f, Some(f));
         self.drained_end(below);
         f

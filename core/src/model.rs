@@ -236,7 +236,8 @@ pub const fn verb_allowed(verb: JobVerb, status: JobStatus) -> bool {
 }
 
 /// Error-handling policy of a block job (QAPI `BlockdevOnError`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum OnError {
     /// Fail the job (the default).
     #[default]
@@ -296,7 +297,8 @@ impl OnError {
 }
 
 /// What a block job does about an I/O error (QAPI `BlockErrorAction`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ErrorAction {
     /// Fail.
     Report,
@@ -318,7 +320,8 @@ impl ErrorAction {
 }
 
 /// I/O status of a block job (QAPI `BlockDeviceIoStatus`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum IoStatus {
     /// No error.
     #[default]

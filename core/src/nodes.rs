@@ -1,7 +1,7 @@
 //! `blockdev-add` / `blockdev-del` over the simulated block layer, and the
 //! image files that `file` nodes open (the scenario `image` directive).
 
-use crate::block::{Driver, ImageFile, InjectError, NodeRef};
+use crate::block::{Driver, ImageFile, InjectError, NodeRef, Role};
 use crate::error::{Error, Result};
 use crate::manager::JobManager;
 
@@ -186,7 +186,7 @@ impl JobManager {
                 let (name, user) = self.name_or_implicit(node_name.as_deref())?;
                 let n = self.graph.add(name, Driver::Raw, size, user);
                 created.push(n);
-                self.attach_child(n, "file", child);
+                self.attach_child(n, Role::File, child);
                 Ok(n)
             }
             NodeOptions::Blkdebug {
@@ -210,7 +210,7 @@ impl JobManager {
                     user,
                 );
                 created.push(n);
-                self.attach_child(n, "image", child);
+                self.attach_child(n, Role::Image, child);
                 Ok(n)
             }
             NodeOptions::Qcow2 {
@@ -267,9 +267,9 @@ impl JobManager {
                 for &(o, l) in &img.data {
                     crate::block::add_extent(&mut self.graph.node_mut(n).allocated, o, l);
                 }
-                self.attach_child(n, "file", child);
+                self.attach_child(n, Role::File, child);
                 if let Some(b) = backing_node {
-                    self.attach_child(n, "backing", b);
+                    self.attach_child(n, Role::Backing, b);
                 }
                 Ok(n)
             }

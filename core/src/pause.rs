@@ -13,6 +13,7 @@ impl JobManager {
         let job = self.job_mut(j);
         job.pause_count += 1;
         if !job.paused {
+            crate::workload::pause_requested(self, j);
             self.enter(j);
         }
     }

@@ -310,18 +310,14 @@ impl Replayer {
 
     fn wait_for(&mut self, pred: impl Fn(&Event) -> bool) {
         let limit = self.manager.now().saturating_add(WAIT_LIMIT_NS);
-        loop {
-            self.manager.settle();
-            self.flush_events();
-            if self.since_command.iter().any(&pred) {
-                return;
-            }
-            match self.manager.next_deadline() {
-                Some(d) if d <= limit => self.manager.tick(d),
-                _ => break,
-            }
+        let seen = self.since_command.iter().any(&pred)
+            || self
+                .manager
+                .run_until(limit, |m| m.queued_events().any(&pred));
+        self.flush_events();
+        if !seen {
+            self.lines.push("~ WAIT TIMEOUT".into());
         }
-        self.lines.push("~ WAIT TIMEOUT".into());
     }
 }
 

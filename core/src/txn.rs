@@ -6,6 +6,7 @@ use crate::event::EventKind;
 use crate::job::JobRef;
 use crate::manager::JobManager;
 use crate::model::JobStatus;
+use crate::workload::Prepared;
 
 impl JobManager {
     fn members(&self, j: JobRef) -> Vec<JobRef> {
@@ -42,11 +43,17 @@ impl JobManager {
             if !self.job_alive(m) {
                 continue;
             }
-            if self.job(m).ret == 0
-                && let Some(ret) = crate::workload::prepare_hook(self, m)
-            {
-                self.job_mut(m).ret = ret;
-                self.update_rc(m);
+            if self.job(m).ret == 0 {
+                match crate::workload::prepare_hook(self, m) {
+                    Prepared::NoHook => {}
+                    Prepared::Ret(ret) => {
+                        self.job_mut(m).ret = ret;
+                        self.update_rc(m);
+                    }
+                    // The host prepares this member; finalization goes on
+                    // when it reports (`host_prepare_done`).
+                    Prepared::Pending => return,
+                }
             }
             if self.job(m).ret != 0 {
                 failed = true;

@@ -10,6 +10,8 @@
 //! tasks at once and blkdebug completes failing requests later), then the
 //! error policy decides: report, ignore (retry) or stop (pause, then retry).
 
+use serde::{Deserialize, Serialize};
+
 use super::Wait;
 use crate::block::{NodeRef, add_extent};
 use crate::job::JobRef;
@@ -23,14 +25,14 @@ pub const CHUNK: u64 = 1 << 20;
 pub const MAX_WORKERS: u32 = 64;
 
 /// Backup sync modes (QAPI `MirrorSyncMode`, as backup uses them).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Sync {
     Full,
     Top,
     None,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum Phase {
     Init,
     StartCall,
@@ -38,21 +40,21 @@ enum Phase {
     SyncNone,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum CallResult {
     Ok,
     Cancelled,
     Error { is_read: bool, errno: i32 },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum CallState {
     Running,
     Sleeping,
     Done(CallResult),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Call {
     pos: u64,
     state: CallState,
@@ -61,7 +63,7 @@ struct Call {
 }
 
 /// State of a backup job.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Backup {
     pub source: NodeRef,
     pub target: NodeRef,

@@ -6,6 +6,8 @@
 //! ready and wakes every 100 ms until it is completed or cancelled; a soft
 //! cancel of a ready job finishes it without switching to the target.
 
+use serde::{Deserialize, Serialize};
+
 use super::Wait;
 use crate::block::{NodeRef, Status, add_extent};
 use crate::error::{Error, Result};
@@ -21,7 +23,7 @@ pub const MAX_IO_BYTES: u64 = 1 << 20;
 /// Default granularity of the dirty bitmap.
 pub const GRANULARITY: u64 = 64 * 1024;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum Phase {
     Init,
     LoopTop,
@@ -30,7 +32,7 @@ enum Phase {
 }
 
 /// How the initial dirty map is made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum DirtyInit {
     /// Everything (sync `full` onto a target that must be zeroed).
     All,
@@ -41,7 +43,7 @@ pub(crate) enum DirtyInit {
 }
 
 /// State of a mirror job.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Mirror {
     pub source: NodeRef,
     pub target: NodeRef,

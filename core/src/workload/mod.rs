@@ -7,7 +7,10 @@
 //! hooks QEMU calls (`pause`, `cancel`, `complete`, `prepare`, `commit`,
 //! `abort`, `clean`, `set_speed`) dispatch here too.
 
+use serde::{Deserialize, Serialize};
+
 pub(crate) mod backup;
+pub(crate) mod host;
 pub(crate) mod mirror;
 pub(crate) mod oneshot;
 pub(crate) mod stream;
@@ -17,7 +20,7 @@ use crate::job::JobRef;
 use crate::manager::JobManager;
 
 /// What a workload waits for when it returns control to the engine.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Wait {
     /// `job_pause_point`.
     PausePoint,
@@ -27,10 +30,26 @@ pub(crate) enum Wait {
     Yield,
     /// `run` returned `ret` (0 or a negative errno), maybe with an error text.
     Done(i32, Option<String>),
+    /// The host runs the job's work now (host-driven jobs): the coroutine
+    /// stays busy until the host reports back.
+    Host,
+}
+
+/// How the job's coroutine was entered this time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// `job_start`.
+    Start,
+    /// Re-entered at the pause point it was parked at.
+    FromPause,
+    /// Woken from a sleep or yield.
+    FromYield,
+    /// Going on within the same run of the coroutine.
+    Continue,
 }
 
 /// The workload of a job.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) enum Work {
     /// `blockdev-backup`.
     Backup(Box<backup::Backup>),
@@ -40,15 +59,18 @@ pub(crate) enum Work {
     Stream(Box<stream::Stream>),
     /// `blockdev-create`, `x-blockdev-amend`, `snapshot-*`.
     Oneshot(Box<oneshot::Oneshot>),
+    /// A job whose work the host does.
+    Host(Box<host::Host>),
 }
 
 /// Runs the job's workload until it waits.
-pub(crate) fn step(m: &mut JobManager, j: JobRef) -> Wait {
+pub(crate) fn step(m: &mut JobManager, j: JobRef, entry: Entry) -> Wait {
     match &m.job(j).work {
         Work::Backup(_) => backup::step(m, j),
         Work::Mirror(_) => mirror::step(m, j),
         Work::Stream(_) => stream::step(m, j),
         Work::Oneshot(_) => oneshot::step(m, j),
+        Work::Host(_) => host::step(m, j, entry),
     }
 }
 
@@ -63,6 +85,7 @@ pub(crate) fn pause_hook(m: &mut JobManager, j: JobRef) {
 pub(crate) fn cancel_hook(m: &mut JobManager, j: JobRef, force: bool) -> bool {
     match &m.job(j).work {
         Work::Mirror(_) => force || !m.job(j).status.is_ready(),
+        Work::Host(_) => host::cancel_hook(m, j, force),
         _ => true,
     }
 }
@@ -71,21 +94,38 @@ pub(crate) fn cancel_hook(m: &mut JobManager, j: JobRef, force: bool) -> bool {
 pub(crate) fn complete_hook(m: &mut JobManager, j: JobRef) -> Option<Result<()>> {
     match &m.job(j).work {
         Work::Mirror(_) => Some(mirror::complete_hook(m, j)),
+        Work::Host(_) => host::complete_hook(m, j),
         _ => None,
     }
 }
 
-/// The driver's `prepare` hook, if it has one: the new `ret`.
-pub(crate) fn prepare_hook(m: &mut JobManager, j: JobRef) -> Option<i32> {
+/// What a `prepare` hook gave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Prepared {
+    /// The driver has no prepare hook.
+    NoHook,
+    /// The new `ret`.
+    Ret(i32),
+    /// The host was asked; finalization waits for its answer.
+    Pending,
+}
+
+/// The driver's `prepare` hook.
+pub(crate) fn prepare_hook(m: &mut JobManager, j: JobRef) -> Prepared {
     match &m.job(j).work {
-        Work::Mirror(_) => Some(mirror::exit_common(m, j)),
-        Work::Stream(_) => Some(stream::prepare(m, j)),
-        _ => None,
+        Work::Mirror(_) => Prepared::Ret(mirror::exit_common(m, j)),
+        Work::Stream(_) => Prepared::Ret(stream::prepare(m, j)),
+        Work::Host(_) => host::prepare_hook(m, j),
+        _ => Prepared::NoHook,
     }
 }
 
 /// The driver's `commit` hook.
-pub(crate) fn commit_hook(_m: &mut JobManager, _j: JobRef) {}
+pub(crate) fn commit_hook(m: &mut JobManager, j: JobRef) {
+    if let Work::Host(_) = m.job(j).work {
+        host::action(m, j, host::HostActionKind::Commit);
+    }
+}
 
 /// The driver's `abort` hook.
 pub(crate) fn abort_hook(m: &mut JobManager, j: JobRef) {
@@ -94,6 +134,7 @@ pub(crate) fn abort_hook(m: &mut JobManager, j: JobRef) {
             mirror::exit_common(m, j);
         }
         Work::Stream(_) => stream::abort(m, j),
+        Work::Host(_) => host::action(m, j, host::HostActionKind::Abort),
         _ => {}
     }
 }
@@ -103,6 +144,7 @@ pub(crate) fn clean_hook(m: &mut JobManager, j: JobRef) {
     match &m.job(j).work {
         Work::Backup(_) => backup::clean(m, j),
         Work::Stream(_) => stream::clean(m, j),
+        Work::Host(_) => host::action(m, j, host::HostActionKind::Clean),
         _ => {}
     }
 }
@@ -113,21 +155,31 @@ pub(crate) fn free_hook(m: &mut JobManager, j: JobRef) {
         Work::Backup(_) => backup::free(m, j),
         Work::Mirror(_) => mirror::free(m, j),
         Work::Stream(_) => stream::free(m, j),
-        Work::Oneshot(_) => {}
+        Work::Oneshot(_) | Work::Host(_) => {}
     }
 }
 
 /// The driver's `set_speed` hook.
 pub(crate) fn set_speed_hook(m: &mut JobManager, j: JobRef, speed: u64) {
-    if let Work::Backup(_) = m.job(j).work {
-        backup::set_speed(m, j, speed)
+    match m.job(j).work {
+        Work::Backup(_) => backup::set_speed(m, j, speed),
+        Work::Host(_) => host::action(m, j, host::HostActionKind::SetSpeed(speed)),
+        _ => {}
+    }
+}
+
+/// A pause was requested (`job_pause`): a host job that is running is told
+/// to reach a pause point.
+pub(crate) fn pause_requested(m: &mut JobManager, j: JobRef) {
+    if let Work::Host(_) = m.job(j).work {
+        host::pause_requested(m, j)
     }
 }
 
 /// `child_job_drained_poll`'s driver part: whether a busy job still has
 /// requests in flight that a drained section must wait for.
 pub(crate) fn drained_poll(m: &JobManager, j: JobRef) -> bool {
-    !matches!(m.job(j).work, Work::Mirror(_))
+    !matches!(m.job(j).work, Work::Mirror(_) | Work::Host(_))
 }
 
 /// The driver-internal timer, if armed: `(deadline, sequence)`.

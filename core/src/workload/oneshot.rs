@@ -4,14 +4,16 @@
 //! Their progress goes from 0/1 to 1/1 whether or not the operation works; a
 //! failure ends the job with QEMU's error text.
 
+use serde::{Deserialize, Serialize};
+
 use super::Wait;
-use crate::block::{Driver, ImageFile, NodeRef};
+use crate::block::{Driver, ImageFile, NodeRef, Role};
 use crate::event::EventKind;
 use crate::job::JobRef;
 use crate::manager::JobManager;
 
 /// What the job does.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) enum Op {
     /// `blockdev-create` with driver `file`: a new image file.
     CreateFile { filename: String, size: u64 },
@@ -41,7 +43,7 @@ pub(crate) enum Op {
 }
 
 /// State of a one-shot job.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Oneshot {
     pub op: Op,
     done: bool,
@@ -85,7 +87,7 @@ fn qcow2_file(m: &JobManager, n: NodeRef) -> Option<String> {
     if !matches!(m.graph.node(n).driver, Driver::Qcow2) {
         return None;
     }
-    let f = m.graph.child(n, "file")?;
+    let f = m.graph.child(n, Role::File)?;
     match &m.graph.node(f).driver {
         Driver::File { filename } => Some(filename.clone()),
         _ => None,

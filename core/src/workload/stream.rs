@@ -6,8 +6,10 @@
 //! that hold data in the part of the backing chain they work on, count every
 //! chunk as progress, and change the backing chain when they are finalized.
 
+use serde::{Deserialize, Serialize};
+
 use super::Wait;
-use crate::block::{NodeRef, add_extent};
+use crate::block::{NodeRef, Role, add_extent};
 use crate::job::JobRef;
 use crate::manager::JobManager;
 use crate::model::{ErrorAction, OnError};
@@ -16,7 +18,7 @@ use crate::model::{ErrorAction, OnError};
 pub const CHUNK: u64 = 512 * 1024;
 
 /// Stream or commit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Mode {
     /// Copy data from the backing chain (down to `base`) into `top`.
     Stream,
@@ -24,7 +26,7 @@ pub(crate) enum Mode {
     Commit,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum Phase {
     Init,
     Sleeping,
@@ -33,7 +35,7 @@ enum Phase {
 }
 
 /// State of a stream or commit job.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Stream {
     pub mode: Mode,
     /// The node whose data is copied into (stream) or from (commit).
@@ -94,9 +96,9 @@ fn st_mut(m: &mut JobManager, j: JobRef) -> &mut Stream {
 
 /// The backing child of a node, looking through job filters.
 fn backing_of(m: &JobManager, n: NodeRef) -> Option<NodeRef> {
-    let mut cur = m.graph.child(n, "backing")?;
+    let mut cur = m.graph.child(n, Role::Backing)?;
     while matches!(m.graph.node(cur).driver, crate::block::Driver::JobFilter) {
-        cur = m.graph.child(cur, "backing")?;
+        cur = m.graph.child(cur, Role::Backing)?;
     }
     Some(cur)
 }
@@ -230,11 +232,11 @@ pub(crate) fn prepare(m: &mut JobManager, j: JobRef) -> i32 {
 
 /// Points `n`'s backing link at `base`, dropping what was in between.
 fn set_backing(m: &mut JobManager, n: NodeRef, base: Option<NodeRef>) {
-    if let Some(old) = m.graph.child(n, "backing") {
+    if let Some(old) = m.graph.child(n, Role::Backing) {
         m.graph.detach_child(n, old);
     }
     if let Some(b) = base {
-        m.graph.attach_child(n, "backing", b);
+        m.graph.attach_child(n, Role::Backing, b);
     }
 }
 

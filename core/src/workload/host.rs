@@ -1,0 +1,584 @@
+//! Host-driven jobs: the host (a hypervisor, a test harness) does the job's
+//! work itself and qjob runs QEMU's lifecycle around it.
+//!
+//! The host reports what its job coroutine does — progress, pause points,
+//! sleeps, I/O errors, readiness, the end of its run, the result of
+//! `prepare` — through the `host_*` methods, and learns what the core wants
+//! from [`JobManager::poll_action`]: start, resume or wake, pause at the
+//! next pause point, cancel, complete, a new speed, and the finalization
+//! hooks `prepare` / `commit` / `abort` / `clean` in QEMU's order. The core
+//! never calls into the host.
+//!
+//! A host job is a job like the others: the same status table, verbs,
+//! transactions, events and error policies apply, and a host job and a
+//! simulated job in one transaction behave as two QEMU jobs do.
+
+use super::{Entry, Prepared, Wait};
+use crate::error::{Error, Result};
+use crate::event::IoOperation;
+use crate::job::{Co, JobRef, TxnRef};
+use crate::manager::{JobManager, NewJob, TimerKind};
+use crate::model::{ErrorAction, JobType, OnError};
+use serde::{Deserialize, Serialize};
+
+/// A job, as the host names it (internal jobs have no ID). Stale handles
+/// (of jobs that are gone) are refused, never confused with newer jobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct JobHandle {
+    slot: u32,
+    seq: u64,
+}
+
+impl JobHandle {
+    /// The handle as one integer (for C and JavaScript).
+    pub fn to_raw(self) -> u64 {
+        (self.seq << 24) | u64::from(self.slot & 0xFF_FFFF)
+    }
+
+    /// A handle from [`JobHandle::to_raw`].
+    pub fn from_raw(raw: u64) -> JobHandle {
+        JobHandle {
+            slot: (raw & 0xFF_FFFF) as u32,
+            seq: raw >> 24,
+        }
+    }
+}
+
+/// A job transaction made by the host ([`JobManager::new_transaction`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TxnHandle {
+    slot: u32,
+    serial: u64,
+}
+
+impl TxnHandle {
+    /// The handle as one integer.
+    pub fn to_raw(self) -> u64 {
+        (self.serial << 24) | u64::from(self.slot & 0xFF_FFFF)
+    }
+
+    /// A handle from [`TxnHandle::to_raw`].
+    pub fn from_raw(raw: u64) -> TxnHandle {
+        TxnHandle {
+            slot: (raw & 0xFF_FFFF) as u32,
+            serial: raw >> 24,
+        }
+    }
+}
+
+/// How a host job is created: the options of QEMU's creation commands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostJobOptions {
+    /// Job ID; `None` makes an internal job (no events, unreachable by QMP).
+    pub id: Option<String>,
+    /// The type reported in queries and events.
+    pub job_type: JobType,
+    /// Finalize automatically.
+    pub auto_finalize: bool,
+    /// Dismiss automatically.
+    pub auto_dismiss: bool,
+    /// Initial speed limit (bytes/s, block job types only).
+    pub speed: i64,
+    /// Policy for read errors.
+    pub on_source_error: OnError,
+    /// Policy for write errors.
+    pub on_target_error: OnError,
+    /// Join this transaction (else the job has one of its own).
+    pub transaction: Option<TxnHandle>,
+    /// Mirror-like: the job can become ready and be completed, and a soft
+    /// cancel while ready completes it.
+    pub completable: bool,
+    /// The host has a `prepare` step and reports its result.
+    pub prepare: bool,
+}
+
+impl Default for HostJobOptions {
+    fn default() -> Self {
+        HostJobOptions {
+            id: None,
+            job_type: JobType::Backup,
+            auto_finalize: true,
+            auto_dismiss: true,
+            speed: 0,
+            on_source_error: OnError::Report,
+            on_target_error: OnError::Report,
+            transaction: None,
+            completable: false,
+            prepare: false,
+        }
+    }
+}
+
+/// What the host's job does after reporting a pause point or a sleep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HostDirective {
+    /// Go on working.
+    Continue,
+    /// The job is paused: wait for [`HostActionKind::Resume`].
+    Paused,
+    /// The job sleeps: wait for [`HostActionKind::Wake`] (at the deadline, or
+    /// earlier if kicked).
+    Sleeping,
+    /// The job is hard-cancelled: end the run
+    /// ([`JobManager::host_run_finished`]).
+    Cancelled,
+}
+
+/// What the error policy decided about a host job's I/O error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HostErrorAction {
+    /// `ignore`: retry the request later.
+    Retry,
+    /// `report`: end the run with the error.
+    Fail,
+    /// `stop`: the job is paused as by the user; report a pause point, then
+    /// retry after the resume.
+    Pause,
+}
+
+/// What the core asks of a host job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HostActionKind {
+    /// Begin the run.
+    Start,
+    /// Go on after being paused at a pause point.
+    Resume,
+    /// Go on after a sleep (the deadline passed, or the job was kicked).
+    Wake,
+    /// Reach a pause point soon: a pause was requested.
+    Pause,
+    /// The job was cancelled; `force` tells whether it is a hard cancel
+    /// (stop now) or a soft one (a completable job in ready: finish without
+    /// switching over).
+    Cancel {
+        /// Hard cancel.
+        force: bool,
+    },
+    /// The user completed the (ready, completable) job: finish and switch over.
+    Complete,
+    /// The speed limit changed (bytes/s; 0 = unlimited).
+    SetSpeed(u64),
+    /// Run the `prepare` step and report with [`JobManager::host_prepare_done`].
+    Prepare,
+    /// Make the job's changes permanent.
+    Commit,
+    /// Undo the job's changes.
+    Abort,
+    /// Release what the job holds (after commit or abort).
+    Clean,
+}
+
+/// A request to the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostAction {
+    /// The job it is for.
+    pub job: JobHandle,
+    /// What to do.
+    pub kind: HostActionKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum PrepareState {
+    NotAsked,
+    Asked,
+    Done(i32),
+}
+
+/// State of a host job.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Host {
+    completable: bool,
+    wants_prepare: bool,
+    on_source_error: OnError,
+    on_target_error: OnError,
+    should_complete: bool,
+    pause_hinted: bool,
+    prepare: PrepareState,
+}
+
+fn st(m: &JobManager, j: JobRef) -> &Host {
+    match &m.job(j).work {
+        super::Work::Host(h) => h,
+        _ => unreachable!("not a host job"),
+    }
+}
+
+fn st_mut(m: &mut JobManager, j: JobRef) -> &mut Host {
+    match &mut m.job_mut(j).work {
+        super::Work::Host(h) => h,
+        _ => unreachable!("not a host job"),
+    }
+}
+
+/// Queues a request for the host.
+pub(crate) fn action(m: &mut JobManager, j: JobRef, kind: HostActionKind) {
+    let job = m.handle_of(j);
+    m.actions.push_back(HostAction { job, kind });
+}
+
+/// The coroutine was entered: the host runs the job from here.
+pub(crate) fn step(m: &mut JobManager, j: JobRef, entry: Entry) -> Wait {
+    st_mut(m, j).pause_hinted = false;
+    let kind = match entry {
+        Entry::Start => HostActionKind::Start,
+        Entry::FromPause => HostActionKind::Resume,
+        Entry::FromYield | Entry::Continue => HostActionKind::Wake,
+    };
+    action(m, j, kind);
+    Wait::Host
+}
+
+pub(crate) fn pause_requested(m: &mut JobManager, j: JobRef) {
+    let job = m.job(j);
+    let running = job.busy && job.co == Co::Running && !job.deferred;
+    if running && !st(m, j).pause_hinted {
+        st_mut(m, j).pause_hinted = true;
+        action(m, j, HostActionKind::Pause);
+    }
+}
+
+pub(crate) fn cancel_hook(m: &mut JobManager, j: JobRef, force: bool) -> bool {
+    let force = if st(m, j).completable {
+        force || !m.job(j).status.is_ready()
+    } else {
+        true
+    };
+    let job = m.job(j);
+    if job.started() && !job.deferred {
+        action(m, j, HostActionKind::Cancel { force });
+    }
+    force
+}
+
+pub(crate) fn complete_hook(m: &mut JobManager, j: JobRef) -> Option<Result<()>> {
+    if !st(m, j).completable {
+        return None;
+    }
+    if !m.job(j).status.is_ready() {
+        return Some(Err(Error::generic(format!(
+            "The active block job '{}' cannot be completed",
+            m.job(j).id.as_deref().unwrap_or("")
+        ))));
+    }
+    st_mut(m, j).should_complete = true;
+    action(m, j, HostActionKind::Complete);
+    if !m.job(j).paused {
+        m.enter(j);
+    }
+    Some(Ok(()))
+}
+
+pub(crate) fn prepare_hook(m: &mut JobManager, j: JobRef) -> Prepared {
+    if !st(m, j).wants_prepare {
+        return Prepared::NoHook;
+    }
+    match st(m, j).prepare {
+        PrepareState::NotAsked => {
+            st_mut(m, j).prepare = PrepareState::Asked;
+            action(m, j, HostActionKind::Prepare);
+            Prepared::Pending
+        }
+        PrepareState::Asked => Prepared::Pending,
+        PrepareState::Done(ret) => Prepared::Ret(ret),
+    }
+}
+
+impl JobManager {
+    pub(crate) fn handle_of(&self, j: JobRef) -> JobHandle {
+        JobHandle {
+            slot: j,
+            seq: self.job(j).seq,
+        }
+    }
+
+    /// The job a handle names, if it still exists.
+    fn resolve(&self, h: JobHandle) -> Result<JobRef> {
+        match self.jobs.get(h.slot as usize) {
+            Some(Some(job)) if job.seq == h.seq => Ok(h.slot),
+            _ => Err(Error::generic("Job handle does not name an existing job")),
+        }
+    }
+
+    fn name(&self, j: JobRef) -> String {
+        match &self.job(j).id {
+            Some(id) => format!("Job '{id}'"),
+            None => "Internal job".to_owned(),
+        }
+    }
+
+    /// A host job whose run is going on right now (the host holds it).
+    fn running_host_job(&self, h: JobHandle) -> Result<JobRef> {
+        let j = self.resolve(h)?;
+        let job = self.job(j);
+        if !matches!(job.work, super::Work::Host(_)) {
+            return Err(Error::generic(format!(
+                "{} is not driven by the host",
+                self.name(j)
+            )));
+        }
+        if !(job.busy && job.co == Co::Running && !job.deferred) {
+            let why = if job.deferred {
+                "its run has ended".to_owned()
+            } else if job.paused {
+                "it is paused".to_owned()
+            } else if job.co == Co::Yielded {
+                "it is sleeping".to_owned()
+            } else {
+                format!("it is in state '{}'", job.status)
+            };
+            return Err(Error::generic(format!(
+                "{} is not running: {why}",
+                self.name(j)
+            )));
+        }
+        Ok(j)
+    }
+
+    /// A new job transaction for host jobs (and simulated backups, see
+    /// [`JobManager::transaction_in`]). It lives while it has members; an
+    /// unused one stays until a job joins it.
+    pub fn new_transaction(&mut self) -> TxnHandle {
+        let t = self.new_txn();
+        let txn = self.txn_mut(t);
+        txn.held_by_host = true;
+        TxnHandle {
+            slot: t,
+            serial: txn.serial,
+        }
+    }
+
+    pub(crate) fn resolve_txn(&self, t: TxnHandle) -> Result<TxnRef> {
+        match self.txns.get(t.slot as usize) {
+            Some(Some(txn)) if txn.serial == t.serial && !txn.aborting => Ok(t.slot),
+            Some(Some(txn)) if txn.serial == t.serial => Err(Error::generic(
+                "The transaction has failed and takes no new jobs",
+            )),
+            _ => Err(Error::generic(
+                "Transaction handle does not name an existing transaction",
+            )),
+        }
+    }
+
+    /// Creates and starts a job whose work the host does. The first request
+    /// is [`HostActionKind::Start`] (or `Resume` later, if the job starts
+    /// paused by a drained section). Refused as QEMU refuses a job
+    /// (`Invalid job ID`, `Job ID … already in use`, a negative speed).
+    pub fn create_host_job(&mut self, opts: HostJobOptions) -> Result<JobHandle> {
+        let txn = match opts.transaction {
+            Some(t) => Some(self.resolve_txn(t)?),
+            None => None,
+        };
+        let internal = opts.id.is_none();
+        self.check_new_id(opts.id.as_deref(), internal)?;
+        if opts.speed < 0 {
+            return Err(Error::invalid_value("speed", "a non-negative value"));
+        }
+        let work = super::Work::Host(Box::new(Host {
+            completable: opts.completable,
+            wants_prepare: opts.prepare,
+            on_source_error: opts.on_source_error,
+            on_target_error: opts.on_target_error,
+            should_complete: false,
+            pause_hinted: false,
+            prepare: PrepareState::NotAsked,
+        }));
+        let j = self.create_job(NewJob {
+            id: opts.id,
+            job_type: opts.job_type,
+            auto_finalize: opts.auto_finalize,
+            auto_dismiss: opts.auto_dismiss,
+            txn,
+            work,
+        })?;
+        if opts.job_type.is_block_job()
+            && let Err(e) = self.set_speed(j, opts.speed)
+        {
+            self.early_fail(j);
+            return Err(e);
+        }
+        let h = self.handle_of(j);
+        self.start_job(j);
+        Ok(h)
+    }
+
+    /// The handle of the job with this ID.
+    pub fn job_handle(&self, id: &str) -> Option<JobHandle> {
+        self.find_job(id).map(|j| self.handle_of(j))
+    }
+
+    /// Takes the oldest request for the host, if any.
+    pub fn poll_action(&mut self) -> Option<HostAction> {
+        self.actions.pop_front()
+    }
+
+    /// Number of queued host requests.
+    pub fn pending_actions(&self) -> usize {
+        self.actions.len()
+    }
+
+    /// The host reports progress: `current` of `total` (units are the
+    /// host's; bytes for block jobs). Progress never goes backwards.
+    pub fn host_progress(&mut self, h: JobHandle, current: u64, total: u64) -> Result<()> {
+        let j = self.running_host_job(h)?;
+        let job = self.job(j);
+        if current < job.current {
+            return Err(Error::generic(format!(
+                "Progress of {} cannot go backwards ({current} < {})",
+                self.name(j).to_lowercase(),
+                job.current
+            )));
+        }
+        if total < current {
+            return Err(Error::generic(format!(
+                "Total progress {total} is less than the current progress {current}"
+            )));
+        }
+        let job = self.job_mut(j);
+        job.current = current;
+        job.total = total;
+        Ok(())
+    }
+
+    /// The host's job reached a pause point (`job_pause_point`).
+    pub fn host_pause_point(&mut self, h: JobHandle) -> Result<HostDirective> {
+        let j = self.running_host_job(h)?;
+        if self.pause_point(j) {
+            return Ok(HostDirective::Paused);
+        }
+        Ok(if self.job(j).is_cancelled() {
+            HostDirective::Cancelled
+        } else {
+            HostDirective::Continue
+        })
+    }
+
+    /// The host's job sleeps until virtual time `until_ns` (`job_sleep_ns`):
+    /// a hard-cancelled job does not sleep; a job with a pause pending pauses
+    /// instead.
+    pub fn host_sleep(&mut self, h: JobHandle, until_ns: u64) -> Result<HostDirective> {
+        let j = self.running_host_job(h)?;
+        if self.job(j).is_cancelled() {
+            return Ok(HostDirective::Cancelled);
+        }
+        if !self.job(j).should_pause() {
+            let deadline = until_ns.max(self.now);
+            self.arm_timer(j, TimerKind::Sleep, deadline);
+            let job = self.job_mut(j);
+            job.busy = false;
+            job.co = Co::Yielded;
+            return Ok(HostDirective::Sleeping);
+        }
+        self.host_pause_point(h)
+    }
+
+    /// The host's job met an I/O error (positive `errno`); the job's error
+    /// policy decides (`BLOCK_JOB_ERROR` is emitted for block jobs).
+    pub fn host_io_error(
+        &mut self,
+        h: JobHandle,
+        op: IoOperation,
+        errno: i32,
+    ) -> Result<HostErrorAction> {
+        let j = self.running_host_job(h)?;
+        if errno <= 0 {
+            return Err(Error::generic(format!(
+                "An I/O error needs a positive errno, not {errno}"
+            )));
+        }
+        let policy = match op {
+            IoOperation::Read => st(self, j).on_source_error,
+            IoOperation::Write => st(self, j).on_target_error,
+        };
+        Ok(
+            match self.error_action(j, policy, op == IoOperation::Read, errno) {
+                ErrorAction::Ignore => HostErrorAction::Retry,
+                ErrorAction::Report => HostErrorAction::Fail,
+                ErrorAction::Stop => HostErrorAction::Pause,
+            },
+        )
+    }
+
+    /// The host's (completable) job is in sync: running → ready with
+    /// `BLOCK_JOB_READY`.
+    pub fn host_ready(&mut self, h: JobHandle) -> Result<()> {
+        let j = self.running_host_job(h)?;
+        if !st(self, j).completable {
+            return Err(Error::generic(format!(
+                "{} was not created completable and cannot become ready",
+                self.name(j)
+            )));
+        }
+        if self.job(j).status.is_ready() {
+            return Err(Error::generic(format!("{} is already ready", self.name(j))));
+        }
+        self.transition_to_ready(j);
+        Ok(())
+    }
+
+    /// The host's run ended with `ret` (0, or a negative errno) and maybe an
+    /// error text; the completion follows on the main loop.
+    pub fn host_run_finished(
+        &mut self,
+        h: JobHandle,
+        ret: i32,
+        error: Option<String>,
+    ) -> Result<()> {
+        let j = self.running_host_job(h)?;
+        if ret > 0 {
+            return Err(Error::generic(format!(
+                "A run ends with 0 or a negative errno, not {ret}"
+            )));
+        }
+        if ret == 0 && error.is_some() {
+            return Err(Error::generic("A run that succeeded carries no error text"));
+        }
+        self.run_returned(j, ret, error);
+        Ok(())
+    }
+
+    /// The result of the host's `prepare` step (0 or a negative errno);
+    /// finalization goes on.
+    pub fn host_prepare_done(&mut self, h: JobHandle, ret: i32) -> Result<()> {
+        let j = self.resolve(h)?;
+        let asked =
+            matches!(&self.job(j).work, super::Work::Host(x) if x.prepare == PrepareState::Asked);
+        if !asked {
+            return Err(Error::generic(format!(
+                "{} was not asked to prepare",
+                self.name(j)
+            )));
+        }
+        if ret > 0 {
+            return Err(Error::generic(format!(
+                "prepare ends with 0 or a negative errno, not {ret}"
+            )));
+        }
+        st_mut(self, j).prepare = PrepareState::Done(ret);
+        if self.job(j).status == crate::model::JobStatus::Pending
+            && !self.txn(self.job(j).txn).aborting
+        {
+            self.do_finalize(j);
+        }
+        Ok(())
+    }
+
+    /// How long (virtual ns) the host's job must wait after doing `bytes` of
+    /// work, by QEMU's rate limiter and the job's speed.
+    pub fn host_rate_delay(&mut self, h: JobHandle, bytes: u64) -> Result<u64> {
+        let j = self.resolve(h)?;
+        let now = self.now;
+        Ok(self.job_mut(j).limit.calculate_delay(now, bytes))
+    }
+
+    /// Whether the host's completable job was asked to complete.
+    pub fn host_should_complete(&self, h: JobHandle) -> Result<bool> {
+        let j = self.resolve(h)?;
+        match &self.job(j).work {
+            super::Work::Host(x) => Ok(x.should_complete),
+            _ => Err(Error::generic(format!(
+                "{} is not driven by the host",
+                self.name(j)
+            ))),
+        }
+    }
+}
