@@ -463,10 +463,11 @@ impl JobManager {
         self.op_blocked(bs)?;
         self.op_blocked(target)?;
         if opts.compress {
-            return Err(Error::generic(format!(
-                "Compression is not supported for this drive {}",
-                self.graph.node(target).name
-            )));
+            // QEMU names the target's device, which nodes added with
+            // blockdev-add do not have.
+            return Err(Error::generic(
+                "Compression is not supported for this drive ",
+            ));
         }
         let len = self.graph.node(bs).size;
         if self.graph.node(target).size != len {
@@ -750,7 +751,7 @@ impl JobManager {
                 return Err(e);
             }
         };
-        for &n in chain.iter().skip(1).take_while(|&&n| Some(n) != base) {
+        for &n in chain.iter().take_while(|&&n| Some(n) != base) {
             self.attach_job(j, n);
         }
         self.start_job(j);

@@ -47,7 +47,9 @@ pub(crate) struct Job {
     pub total: u64,
     pub ret: i32,
     pub err: Option<String>,
-    pub txn: TxnRef,
+    /// The transaction the job belongs to; `None` once it left it
+    /// (finalized or dismissed).
+    pub txn: Option<TxnRef>,
     pub co: Co,
     /// The armed sleep timer, if any: `(deadline, sequence)`.
     pub timer: Option<(u64, u64)>,

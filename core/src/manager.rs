@@ -159,12 +159,15 @@ impl JobManager {
         self.by_id.clear();
         for (i, slot) in self.jobs.iter().enumerate() {
             let Some(job) = slot else { continue };
-            if let Some(id) = &job.id {
-                if self.by_id.insert(id.clone(), i as JobRef).is_some() {
-                    return Err(format!("job ID '{id}' used twice"));
-                }
+            if let Some(id) = &job.id
+                && self.by_id.insert(id.clone(), i as JobRef).is_some()
+            {
+                return Err(format!("job ID '{id}' used twice"));
             }
-            if !self.txns.get(job.txn as usize).is_some_and(|t| t.is_some()) {
+            if job
+                .txn
+                .is_some_and(|t| !self.txns.get(t as usize).is_some_and(|x| x.is_some()))
+            {
                 return Err(format!("job {i} names a missing transaction"));
             }
             if job.nodes.iter().any(|&n| !self.graph.alive(n)) {
@@ -172,10 +175,10 @@ impl JobManager {
             }
         }
         for (&seq, &j) in &self.order {
-            if !self
+            if self
                 .jobs
                 .get(j as usize)
-                .is_some_and(|x| x.as_ref().is_some_and(|job| job.seq == seq))
+                .is_none_or(|x| x.as_ref().is_none_or(|job| job.seq != seq))
             {
                 return Err("registry order names a missing job".into());
             }
@@ -230,6 +233,11 @@ impl JobManager {
         self.jobs.get(j as usize).is_some_and(|x| x.is_some())
     }
 
+    /// The transaction of a job that is still a member of one.
+    pub(crate) fn txn_of(&self, j: JobRef) -> TxnRef {
+        self.job(j).txn.expect("job is a member of a transaction")
+    }
+
     pub(crate) fn txn(&self, t: TxnRef) -> &Txn {
         self.txns[t as usize].as_ref().expect("live txn")
     }
@@ -267,12 +275,18 @@ impl JobManager {
 
     /// Takes the oldest queued event.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let e = self.events.pop_front();
+        if e.is_none() {
+            shrink_idle(&mut self.events);
+        }
+        e
     }
 
     /// Takes every queued event, oldest first.
     pub fn drain_events(&mut self) -> Vec<Event> {
-        self.events.drain(..).collect()
+        let v = self.events.drain(..).collect();
+        shrink_idle(&mut self.events);
+        v
     }
 
     /// The queued events, oldest first, without taking them.
@@ -420,7 +434,7 @@ impl JobManager {
             total: 0,
             ret: 0,
             err: None,
-            txn,
+            txn: Some(txn),
             co: Co::NotStarted,
             timer: None,
             speed: 0,
@@ -1085,15 +1099,24 @@ impl JobManager {
         }
         self.order.remove(&job.seq);
         self.free_jobs.push(j);
-        self.maybe_free_txn(job.txn);
     }
 
     /// Removes a job from its transaction (`job_txn_del_job`).
     pub(crate) fn txn_del_job(&mut self, j: JobRef) {
-        let t = self.job(j).txn;
+        let Some(t) = self.job_mut(j).txn.take() else {
+            return;
+        };
         if let Some(txn) = self.txns[t as usize].as_mut() {
             txn.members.retain(|&m| m != j);
         }
+        self.maybe_free_txn(t);
+    }
+}
+
+/// Gives back the memory of a queue that grew large and is now empty.
+pub(crate) fn shrink_idle<T>(q: &mut VecDeque<T>) {
+    if q.is_empty() && q.capacity() > 1024 {
+        q.shrink_to(16);
     }
 }
 
@@ -1103,4 +1126,19 @@ enum Resume {
     Start,
     FromPause(JobStatus),
     FromYield,
+}
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn print_sizes() {
+        eprintln!(
+            "Job {} Txn {} Work {} RateLimit {} Host {}",
+            std::mem::size_of::<crate::job::Job>(),
+            std::mem::size_of::<crate::job::Txn>(),
+            std::mem::size_of::<crate::workload::Work>(),
+            std::mem::size_of::<crate::ratelimit::RateLimit>(),
+            std::mem::size_of::<crate::workload::host::Host>()
+        );
+    }
 }

@@ -222,7 +222,15 @@ impl JobManager {
                     self.check_node_name(n)?;
                 }
                 let child = self.open_child(file, created)?;
-                let img = match &self.graph.node(child).driver {
+                // The image file, through protocol-level filters (blkdebug).
+                let mut proto = child;
+                while let Driver::Blkdebug { .. } = self.graph.node(proto).driver {
+                    match self.graph.child(proto, Role::Image) {
+                        Some(c) => proto = c,
+                        None => break,
+                    }
+                }
+                let img = match &self.graph.node(proto).driver {
                     Driver::File { filename } => self.graph.files.get(filename).cloned(),
                     _ => None,
                 };

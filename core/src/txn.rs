@@ -10,7 +10,7 @@ use crate::workload::Prepared;
 
 impl JobManager {
     fn members(&self, j: JobRef) -> Vec<JobRef> {
-        self.txn(self.job(j).txn).members.clone()
+        self.txn(self.txn_of(j)).members.clone()
     }
 
     /// `job_completed_txn_success`.
@@ -37,7 +37,7 @@ impl JobManager {
     /// `job_do_finalize`: prepare every member (stopping at the first
     /// failure), then commit or abort the whole transaction.
     pub(crate) fn do_finalize(&mut self, j: JobRef) {
-        let t = self.job(j).txn;
+        let t = self.txn_of(j);
         let mut failed = false;
         for m in self.txn(t).members.clone() {
             if !self.job_alive(m) {
@@ -117,7 +117,7 @@ impl JobManager {
     /// `job_completed_txn_abort`: hard-cancels every other member, runs each
     /// to completion and finalizes them one by one, newest first.
     pub(crate) fn txn_abort(&mut self, j: JobRef) {
-        let t = self.job(j).txn;
+        let t = self.txn_of(j);
         if self.txn(t).aborting {
             return;
         }

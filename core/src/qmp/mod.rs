@@ -609,15 +609,30 @@ fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
     let base = a.opt_str("base")?;
     let base_node = a.opt_str("base-node")?;
     a.opt_str("backing-file")?;
-    a.opt_str("bottom")?;
+    let bottom = a.opt_str("bottom")?;
     let speed = a.opt_int("speed")?.unwrap_or(0);
     let on_error = on_error(a, "on-error")?;
     a.opt_str("filter-node-name")?;
     let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(true);
     let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(true);
-    if base.is_some() {
+    if base.is_some() && base_node.is_some() {
         return Err(Error::generic(
-            "qjob simulates 'base-node'; a file name ('base') is not supported",
+            "'base' and 'base-node' cannot be specified at the same time",
+        ));
+    }
+    if base.is_some() && bottom.is_some() {
+        return Err(Error::generic(
+            "'base' and 'bottom' cannot be specified at the same time",
+        ));
+    }
+    if bottom.is_some() && base_node.is_some() {
+        return Err(Error::generic(
+            "'bottom' and 'base-node' cannot be specified at the same time",
+        ));
+    }
+    if base.is_some() || bottom.is_some() {
+        return Err(Error::generic(
+            "qjob simulates 'base-node'; file names ('base') and 'bottom' are not supported",
         ));
     }
     Ok(StreamOptions {

@@ -408,7 +408,11 @@ impl JobManager {
 
     /// Takes the oldest request for the host, if any.
     pub fn poll_action(&mut self) -> Option<HostAction> {
-        self.actions.pop_front()
+        let a = self.actions.pop_front();
+        if a.is_none() {
+            crate::manager::shrink_idle(&mut self.actions);
+        }
+        a
     }
 
     /// Number of queued host requests.
@@ -489,6 +493,9 @@ impl JobManager {
             IoOperation::Read => st(self, j).on_source_error,
             IoOperation::Write => st(self, j).on_target_error,
         };
+        // A `stop` pauses the job; the host learns it from the answer, so no
+        // separate Pause request is queued.
+        st_mut(self, j).pause_hinted = true;
         Ok(
             match self.error_action(j, policy, op == IoOperation::Read, errno) {
                 ErrorAction::Ignore => HostErrorAction::Retry,
@@ -555,7 +562,7 @@ impl JobManager {
         }
         st_mut(self, j).prepare = PrepareState::Done(ret);
         if self.job(j).status == crate::model::JobStatus::Pending
-            && !self.txn(self.job(j).txn).aborting
+            && self.job(j).txn.is_some_and(|t| !self.txn(t).aborting)
         {
             self.do_finalize(j);
         }

@@ -163,7 +163,9 @@ pub(crate) fn free_hook(m: &mut JobManager, j: JobRef) {
 pub(crate) fn set_speed_hook(m: &mut JobManager, j: JobRef, speed: u64) {
     match m.job(j).work {
         Work::Backup(_) => backup::set_speed(m, j, speed),
-        Work::Host(_) => host::action(m, j, host::HostActionKind::SetSpeed(speed)),
+        Work::Host(_) if m.job(j).started() => {
+            host::action(m, j, host::HostActionKind::SetSpeed(speed))
+        }
         _ => {}
     }
 }

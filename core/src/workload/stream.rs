@@ -107,7 +107,17 @@ pub(crate) fn step(m: &mut JobManager, j: JobRef) -> Wait {
     loop {
         match st(m, j).phase {
             Phase::Init => {
-                let top = st(m, j).top;
+                let (mode, top, base) = {
+                    let s = st(m, j);
+                    (s.mode, s.top, s.base)
+                };
+                // `stream_run`: nothing between the top and its base (no
+                // backing file, or the base is the backing file) is nothing
+                // to stream, and the progress is never set.
+                if mode == Mode::Stream && backing_of(m, top) == base {
+                    st_mut(m, j).phase = Phase::Finished;
+                    continue;
+                }
                 let len = m.graph.node(top).size;
                 super::set_remaining(m, j, len);
                 let s = st_mut(m, j);
