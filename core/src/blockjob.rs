@@ -19,7 +19,7 @@ impl JobManager {
         let speed = speed as u64;
         let old = self.job(j).speed;
         let job = self.job_mut(j);
-        job.limit.set_speed(speed);
+        job.set_limit(speed);
         job.speed = speed;
         crate::workload::set_speed_hook(self, j, speed);
         if speed != 0 && speed <= old {

@@ -60,6 +60,12 @@ impl JobManager {
                 self.bugs.push("finish_sync: no progress".into());
                 return;
             }
+            if !self.job(j).started() {
+                // Never started: nothing will run it; it completes now (as
+                // a cancel of a created job does).
+                self.completed(j);
+                break;
+            }
             self.enter(j);
             if !self.job_alive(j) || self.job(j).status.is_completed() {
                 break;

@@ -47,15 +47,15 @@ pub(crate) struct Job {
     pub total: u64,
     pub ret: i32,
     pub err: Option<String>,
-    /// The transaction the job belongs to; `None` once it left it
-    /// (finalized or dismissed).
-    pub txn: Option<TxnRef>,
+    /// The transaction the job belongs to.
+    pub txn: TxnLink,
     pub co: Co,
     /// The armed sleep timer, if any: `(deadline, sequence)`.
     pub timer: Option<(u64, u64)>,
     /// Block-job fields.
     pub speed: u64,
-    pub limit: RateLimit,
+    /// The rate limiter, made when a speed limit is first set.
+    pub limit: Option<Box<RateLimit>>,
     pub iostatus: IoStatus,
     /// Nodes the job is attached to (a drained section over one of them
     /// pauses the job).
@@ -77,10 +77,53 @@ impl Job {
         self.force_cancel
     }
 
+    /// `ratelimit_calculate_delay` on the job's limiter (no limiter: no delay).
+    pub fn rate_delay(&mut self, now: u64, n: u64) -> u64 {
+        match &mut self.limit {
+            Some(l) => l.calculate_delay(now, n),
+            None => 0,
+        }
+    }
+
+    /// `ratelimit_set_speed`. A job that never had a limit gets one only for
+    /// a non-zero speed (an unused limiter at speed 0 changes nothing).
+    pub fn set_limit(&mut self, speed: u64) {
+        match &mut self.limit {
+            Some(l) => l.set_speed(speed),
+            None if speed != 0 => {
+                let mut l = RateLimit::new();
+                l.set_speed(speed);
+                self.limit = Some(Box::new(l));
+            }
+            None => {}
+        }
+    }
+
     /// `job_should_pause`.
     pub fn should_pause(&self) -> bool {
         self.pause_count > 0
     }
+}
+
+/// Which transaction a job is in. Most jobs are alone in theirs (QEMU gives
+/// each job without a transaction a private one); those need no `Txn` object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum TxnLink {
+    /// A one-job transaction; `aborting` is its flag.
+    Own { aborting: bool },
+    /// A member of a shared transaction.
+    Shared(TxnRef),
+    /// Left its transaction (finalized or dismissed).
+    Left,
+}
+
+/// A transaction as the code that walks it sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TxnKey {
+    /// The private transaction of this job.
+    Own(JobRef),
+    /// A shared transaction.
+    Shared(TxnRef),
 }
 
 /// A job transaction (`JobTxn`): members newest first.

@@ -11,9 +11,8 @@
 use crate::block::{Graph, NodeRef, Parent, Role};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventKind};
-use crate::job::{Co, Job, JobRef, Txn, TxnRef};
+use crate::job::{Co, Job, JobRef, Txn, TxnKey, TxnLink, TxnRef};
 use crate::model::{IoStatus, JobStatus, JobType, JobVerb, transition_allowed, verb_allowed};
-use crate::ratelimit::RateLimit;
 use crate::workload::{Entry, Wait, Work};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -67,8 +66,7 @@ pub(crate) struct NewJob {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct JobManager {
     pub(crate) now: u64,
-    pub(crate) jobs: Vec<Option<Job>>,
-    free_jobs: Vec<JobRef>,
+    pub(crate) jobs: crate::slab::Slab<Job>,
     #[serde(skip)]
     pub(crate) by_id: HashMap<String, JobRef>,
     /// Registry order: creation sequence → job (newest = last).
@@ -110,8 +108,7 @@ impl JobManager {
     pub fn new() -> JobManager {
         JobManager {
             now: 0,
-            jobs: Vec::new(),
-            free_jobs: Vec::new(),
+            jobs: crate::slab::Slab::default(),
             by_id: HashMap::new(),
             order: BTreeMap::new(),
             txns: Vec::new(),
@@ -157,16 +154,14 @@ impl JobManager {
     /// references hold together.
     pub(crate) fn rebuild_index(&mut self) -> std::result::Result<(), String> {
         self.by_id.clear();
-        for (i, slot) in self.jobs.iter().enumerate() {
-            let Some(job) = slot else { continue };
+        for (i, job) in self.jobs.iter() {
             if let Some(id) = &job.id
                 && self.by_id.insert(id.clone(), i as JobRef).is_some()
             {
                 return Err(format!("job ID '{id}' used twice"));
             }
-            if job
-                .txn
-                .is_some_and(|t| !self.txns.get(t as usize).is_some_and(|x| x.is_some()))
+            if let TxnLink::Shared(t) = job.txn
+                && !self.txns.get(t as usize).is_some_and(|x| x.is_some())
             {
                 return Err(format!("job {i} names a missing transaction"));
             }
@@ -175,11 +170,7 @@ impl JobManager {
             }
         }
         for (&seq, &j) in &self.order {
-            if self
-                .jobs
-                .get(j as usize)
-                .is_none_or(|x| x.as_ref().is_none_or(|job| job.seq != seq))
-            {
+            if self.jobs.get(j).is_none_or(|job| job.seq != seq) {
                 return Err("registry order names a missing job".into());
             }
         }
@@ -222,20 +213,54 @@ impl JobManager {
     }
 
     pub(crate) fn job(&self, j: JobRef) -> &Job {
-        self.jobs[j as usize].as_ref().expect("live job")
+        self.jobs.get(j).expect("live job")
     }
 
     pub(crate) fn job_mut(&mut self, j: JobRef) -> &mut Job {
-        self.jobs[j as usize].as_mut().expect("live job")
+        self.jobs.get_mut(j).expect("live job")
     }
 
     pub(crate) fn job_alive(&self, j: JobRef) -> bool {
-        self.jobs.get(j as usize).is_some_and(|x| x.is_some())
+        self.jobs.get(j).is_some()
     }
 
     /// The transaction of a job that is still a member of one.
-    pub(crate) fn txn_of(&self, j: JobRef) -> TxnRef {
-        self.job(j).txn.expect("job is a member of a transaction")
+    pub(crate) fn txn_of(&self, j: JobRef) -> TxnKey {
+        match self.job(j).txn {
+            TxnLink::Own { .. } => TxnKey::Own(j),
+            TxnLink::Shared(t) => TxnKey::Shared(t),
+            TxnLink::Left => panic!("job is not a member of a transaction"),
+        }
+    }
+
+    /// Members of a transaction, newest first.
+    pub(crate) fn txn_members(&self, k: TxnKey) -> Vec<JobRef> {
+        match k {
+            TxnKey::Own(j) => {
+                if self.job_alive(j) && matches!(self.job(j).txn, TxnLink::Own { .. }) {
+                    vec![j]
+                } else {
+                    Vec::new()
+                }
+            }
+            TxnKey::Shared(t) => self.txn(t).members.clone(),
+        }
+    }
+
+    /// The newest member of a transaction.
+    pub(crate) fn txn_first(&self, k: TxnKey) -> Option<JobRef> {
+        match k {
+            TxnKey::Own(_) => self.txn_members(k).first().copied(),
+            TxnKey::Shared(t) => self.txn(t).members.first().copied(),
+        }
+    }
+
+    /// Whether the transaction is being aborted.
+    pub(crate) fn txn_aborting(&self, k: TxnKey) -> bool {
+        match k {
+            TxnKey::Own(j) => matches!(self.job(j).txn, TxnLink::Own { aborting: true }),
+            TxnKey::Shared(t) => self.txn(t).aborting,
+        }
     }
 
     pub(crate) fn txn(&self, t: TxnRef) -> &Txn {
@@ -412,8 +437,8 @@ impl JobManager {
     pub(crate) fn create_job(&mut self, opts: NewJob) -> Result<JobRef> {
         self.check_new_id(opts.id.as_deref(), opts.id.is_none())?;
         let txn = match opts.txn {
-            Some(t) => t,
-            None => self.new_txn(),
+            Some(t) => TxnLink::Shared(t),
+            None => TxnLink::Own { aborting: false },
         };
         self.job_seq += 1;
         let job = Job {
@@ -434,30 +459,26 @@ impl JobManager {
             total: 0,
             ret: 0,
             err: None,
-            txn: Some(txn),
+            txn,
             co: Co::NotStarted,
             timer: None,
             speed: 0,
-            limit: RateLimit::new(),
+            limit: None,
             iostatus: IoStatus::Ok,
             nodes: Vec::new(),
             work: opts.work,
         };
-        let j = if let Some(j) = self.free_jobs.pop() {
-            self.jobs[j as usize] = Some(job);
-            j
-        } else {
-            self.jobs.push(Some(job));
-            (self.jobs.len() - 1) as JobRef
-        };
+        let j = self.jobs.insert(job);
         self.set_status(j, JobStatus::Created);
         if let Some(id) = opts.id {
             self.by_id.insert(id, j);
         }
         self.order.insert(self.job_seq, j);
-        let t = self.txn_mut(txn);
-        t.members.insert(0, j);
-        t.held_by_host = false;
+        if let TxnLink::Shared(t) = txn {
+            let t = self.txn_mut(t);
+            t.members.insert(0, j);
+            t.held_by_host = false;
+        }
         Ok(j)
     }
 
@@ -1093,23 +1114,22 @@ impl JobManager {
         self.bhs.retain(|b| *b != Bh::JobExit(j));
         self.detach_job(j);
         crate::workload::free_hook(self, j);
-        let job = self.jobs[j as usize].take().expect("live job");
+        let job = self.jobs.remove(j).expect("live job");
         if let Some(id) = &job.id {
             self.by_id.remove(id);
         }
         self.order.remove(&job.seq);
-        self.free_jobs.push(j);
     }
 
     /// Removes a job from its transaction (`job_txn_del_job`).
     pub(crate) fn txn_del_job(&mut self, j: JobRef) {
-        let Some(t) = self.job_mut(j).txn.take() else {
-            return;
-        };
-        if let Some(txn) = self.txns[t as usize].as_mut() {
-            txn.members.retain(|&m| m != j);
+        let link = std::mem::replace(&mut self.job_mut(j).txn, TxnLink::Left);
+        if let TxnLink::Shared(t) = link {
+            if let Some(txn) = self.txns[t as usize].as_mut() {
+                txn.members.retain(|&m| m != j);
+            }
+            self.maybe_free_txn(t);
         }
-        self.maybe_free_txn(t);
     }
 }
 

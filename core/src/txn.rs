@@ -3,14 +3,14 @@
 //! and the all-or-nothing abort of a failed transaction.
 
 use crate::event::EventKind;
-use crate::job::JobRef;
+use crate::job::{JobRef, TxnKey, TxnLink};
 use crate::manager::JobManager;
 use crate::model::JobStatus;
 use crate::workload::Prepared;
 
 impl JobManager {
     fn members(&self, j: JobRef) -> Vec<JobRef> {
-        self.txn(self.txn_of(j)).members.clone()
+        self.txn_members(self.txn_of(j))
     }
 
     /// `job_completed_txn_success`.
@@ -39,7 +39,7 @@ impl JobManager {
     pub(crate) fn do_finalize(&mut self, j: JobRef) {
         let t = self.txn_of(j);
         let mut failed = false;
-        for m in self.txn(t).members.clone() {
+        for m in self.txn_members(t) {
             if !self.job_alive(m) {
                 continue;
             }
@@ -63,7 +63,7 @@ impl JobManager {
         if failed {
             self.txn_abort(j);
         } else {
-            for m in self.txn(t).members.clone() {
+            for m in self.txn_members(t) {
                 self.finalize_single(m);
             }
         }
@@ -118,30 +118,37 @@ impl JobManager {
     /// to completion and finalizes them one by one, newest first.
     pub(crate) fn txn_abort(&mut self, j: JobRef) {
         let t = self.txn_of(j);
-        if self.txn(t).aborting {
+        if self.txn_aborting(t) {
             return;
         }
-        self.txn_mut(t).aborting = true;
-        self.txn_held.push(t);
-        for m in self.txn(t).members.clone() {
+        match t {
+            TxnKey::Own(o) => self.job_mut(o).txn = TxnLink::Own { aborting: true },
+            TxnKey::Shared(s) => {
+                self.txn_mut(s).aborting = true;
+                self.txn_held.push(s);
+            }
+        }
+        for m in self.txn_members(t) {
             if m != j && self.job_alive(m) {
                 self.cancel_async(m, true);
             }
         }
-        while let Some(&first) = self.txn(t).members.first() {
+        while let Some(first) = self.txn_first(t) {
             if !self.job(first).status.is_completed() {
                 self.finish_sync(first);
             }
             if !self.job_alive(first) {
                 continue;
             }
-            if self.txn(t).members.first() == Some(&first) {
+            if self.txn_first(t) == Some(first) {
                 self.finalize_single(first);
             }
         }
-        if let Some(i) = self.txn_held.iter().position(|&x| x == t) {
-            self.txn_held.remove(i);
+        if let TxnKey::Shared(s) = t {
+            if let Some(i) = self.txn_held.iter().position(|&x| x == s) {
+                self.txn_held.remove(i);
+            }
+            self.maybe_free_txn(s);
         }
-        self.maybe_free_txn(t);
     }
 }

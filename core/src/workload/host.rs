@@ -293,8 +293,8 @@ impl JobManager {
 
     /// The job a handle names, if it still exists.
     fn resolve(&self, h: JobHandle) -> Result<JobRef> {
-        match self.jobs.get(h.slot as usize) {
-            Some(Some(job)) if job.seq == h.seq => Ok(h.slot),
+        match self.jobs.get(h.slot) {
+            Some(job) if job.seq == h.seq => Ok(h.slot),
             _ => Err(Error::generic("Job handle does not name an existing job")),
         }
     }
@@ -562,7 +562,8 @@ impl JobManager {
         }
         st_mut(self, j).prepare = PrepareState::Done(ret);
         if self.job(j).status == crate::model::JobStatus::Pending
-            && self.job(j).txn.is_some_and(|t| !self.txn(t).aborting)
+            && self.job(j).txn != crate::job::TxnLink::Left
+            && !self.txn_aborting(self.txn_of(j))
         {
             self.do_finalize(j);
         }
@@ -574,7 +575,7 @@ impl JobManager {
     pub fn host_rate_delay(&mut self, h: JobHandle, bytes: u64) -> Result<u64> {
         let j = self.resolve(h)?;
         let now = self.now;
-        Ok(self.job_mut(j).limit.calculate_delay(now, bytes))
+        Ok(self.job_mut(j).rate_delay(now, bytes))
     }
 
     /// Whether the host's completable job was asked to complete.

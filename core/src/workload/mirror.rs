@@ -250,7 +250,7 @@ fn iteration(m: &mut JobManager, j: JobRef) -> u64 {
             Err(e) => errors.push(e),
         }
         let now = m.now;
-        delay = m.job_mut(j).limit.calculate_delay(now, n);
+        delay = m.job_mut(j).rate_delay(now, n);
         off += n;
     }
     st_mut(m, j).iter_pos = batch_end;

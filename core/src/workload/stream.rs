@@ -205,7 +205,7 @@ pub(crate) fn step(m: &mut JobManager, j: JobRef) -> Wait {
                 super::progress_update(m, j, advance);
                 let now = m.now;
                 let delay = if copy {
-                    m.job_mut(j).limit.calculate_delay(now, advance)
+                    m.job_mut(j).rate_delay(now, advance)
                 } else {
                     0
                 };
