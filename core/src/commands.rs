@@ -85,12 +85,12 @@ impl JobManager {
     fn job_info_of(&self, j: JobRef) -> Option<JobInfo> {
         let job = self.job(j);
         Some(JobInfo {
-            id: job.id.clone()?,
+            id: job.id.as_deref()?.to_owned(),
             job_type: job.job_type,
             status: job.status,
             current_progress: job.current,
             total_progress: job.total,
-            error: job.err.clone(),
+            error: job.err.as_deref().map(str::to_owned),
         })
     }
 
@@ -101,7 +101,7 @@ impl JobManager {
         }
         Some(BlockJobInfo {
             job_type: job.job_type,
-            device: job.id.clone()?,
+            device: job.id.as_deref()?.to_owned(),
             len: job.total,
             offset: job.current,
             busy: job.busy,
@@ -115,7 +115,8 @@ impl JobManager {
             error: if job.ret != 0 {
                 Some(
                     job.err
-                        .clone()
+                        .as_deref()
+                        .map(str::to_owned)
                         .unwrap_or_else(|| crate::model::strerror(-job.ret)),
                 )
             } else {

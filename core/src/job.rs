@@ -30,7 +30,7 @@ pub(crate) enum Co {
 /// A job: generic fields, block-job fields and the simulated workload.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Job {
-    pub id: Option<String>,
+    pub id: Option<Box<str>>,
     pub seq: u64,
     pub job_type: JobType,
     pub status: JobStatus,
@@ -46,20 +46,20 @@ pub(crate) struct Job {
     pub current: u64,
     pub total: u64,
     pub ret: i32,
-    pub err: Option<String>,
+    pub err: Option<Box<str>>,
     /// The transaction the job belongs to.
     pub txn: TxnLink,
     pub co: Co,
     /// The armed sleep timer, if any: `(deadline, sequence)`.
-    pub timer: Option<(u64, u64)>,
+    pub timer: Option<(u64, u32)>,
     /// Block-job fields.
     pub speed: u64,
     /// The rate limiter, made when a speed limit is first set.
     pub limit: Option<Box<RateLimit>>,
     pub iostatus: IoStatus,
     /// Nodes the job is attached to (a drained section over one of them
-    /// pauses the job).
-    pub nodes: Vec<u32>,
+    /// pauses the job); host jobs have none, so the list lives on the heap.
+    pub nodes: Option<Box<Vec<u32>>>,
     pub work: Work,
 }
 

@@ -68,7 +68,7 @@ pub struct JobManager {
     pub(crate) now: u64,
     pub(crate) jobs: crate::slab::Slab<Job>,
     #[serde(skip)]
-    pub(crate) by_id: HashMap<String, JobRef>,
+    pub(crate) by_id: HashMap<Box<str>, JobRef>,
     /// Registry order: creation sequence → job (newest = last).
     pub(crate) order: BTreeMap<u64, JobRef>,
     pub(crate) txns: Vec<Option<Txn>>,
@@ -76,8 +76,10 @@ pub struct JobManager {
     pub(crate) graph: Graph,
     events: VecDeque<Event>,
     bhs: VecDeque<Bh>,
-    timers: BTreeSet<(u64, u64, JobRef, TimerKind)>,
-    timer_seq: u64,
+    /// Armed timers: `(deadline, arming sequence, job | kind bit)`; equal
+    /// deadlines fire in the order they were armed.
+    timers: BTreeSet<(u64, u32, u32)>,
+    timer_seq: u32,
     job_seq: u64,
     /// Whether VM-only commands (`snapshot-*`) exist: false for the storage
     /// daemon, true for a system emulator (`machine` directive).
@@ -165,7 +167,12 @@ impl JobManager {
             {
                 return Err(format!("job {i} names a missing transaction"));
             }
-            if job.nodes.iter().any(|&n| !self.graph.alive(n)) {
+            if job
+                .nodes
+                .iter()
+                .flat_map(|v| v.iter())
+                .any(|&n| !self.graph.alive(n))
+            {
                 return Err(format!("job {i} names a missing node"));
             }
         }
@@ -174,7 +181,8 @@ impl JobManager {
                 return Err("registry order names a missing job".into());
             }
         }
-        for &(_, _, j, _) in &self.timers {
+        for &(_, _, key) in &self.timers {
+            let (j, _) = timer_unkey(key);
             if !self.job_alive(j) {
                 return Err("a timer names a missing job".into());
             }
@@ -338,7 +346,7 @@ impl JobManager {
         if !job.is_block_job() {
             return;
         }
-        if let Some(id) = job.id.clone() {
+        if let Some(id) = job.id.as_deref().map(str::to_owned) {
             let kind = f(job, id);
             self.emit(kind);
         }
@@ -364,7 +372,7 @@ impl JobManager {
         let job = self.job_mut(j);
         job.status = to;
         if from != to
-            && let Some(id) = job.id.clone()
+            && let Some(id) = job.id.as_deref().map(str::to_owned)
         {
             self.emit(EventKind::JobStatusChange { id, status: to });
         }
@@ -442,7 +450,7 @@ impl JobManager {
         };
         self.job_seq += 1;
         let job = Job {
-            id: opts.id.clone(),
+            id: opts.id.as_deref().map(Box::from),
             seq: self.job_seq,
             job_type: opts.job_type,
             status: JobStatus::Undefined,
@@ -465,13 +473,13 @@ impl JobManager {
             speed: 0,
             limit: None,
             iostatus: IoStatus::Ok,
-            nodes: Vec::new(),
+            nodes: None,
             work: opts.work,
         };
         let j = self.jobs.insert(job);
         self.set_status(j, JobStatus::Created);
         if let Some(id) = opts.id {
-            self.by_id.insert(id, j);
+            self.by_id.insert(id.into_boxed_str(), j);
         }
         self.order.insert(self.job_seq, j);
         if let TxnLink::Shared(t) = txn {
@@ -488,7 +496,10 @@ impl JobManager {
     pub(crate) fn attach_job(&mut self, j: JobRef, n: NodeRef) {
         self.graph.node_mut(n).parents.insert(0, Parent::Job(j));
         self.graph.node_mut(n).blockers.insert(0, j);
-        self.job_mut(j).nodes.push(n);
+        self.job_mut(j)
+            .nodes
+            .get_or_insert_with(Default::default)
+            .push(n);
         let q = self.graph.node(n).quiesce;
         for _ in 0..q {
             self.pause_job(j);
@@ -499,7 +510,7 @@ impl JobManager {
     /// inherited from them.
     /// A link leaving a drained node ends that node's drains for the job.
     fn detach_job(&mut self, j: JobRef) {
-        let nodes = std::mem::take(&mut self.job_mut(j).nodes);
+        let nodes = self.job_mut(j).nodes.take().map(|b| *b).unwrap_or_default();
         for n in nodes {
             let mut quiesce = 0;
             if let Some(Some(node)) = self.graph.nodes.get_mut(n as usize) {
@@ -638,7 +649,7 @@ impl JobManager {
         let job = self.job_mut(j);
         job.ret = ret;
         if err.is_some() {
-            job.err = err;
+            job.err = err.map(String::into_boxed_str);
         }
         job.deferred = true;
         job.busy = true;
@@ -685,8 +696,9 @@ impl JobManager {
 
     pub(crate) fn arm_timer(&mut self, j: JobRef, kind: TimerKind, deadline: u64) {
         self.cancel_timer(j, kind);
-        self.timer_seq += 1;
-        self.timers.insert((deadline, self.timer_seq, j, kind));
+        self.timer_seq = self.timer_seq.wrapping_add(1);
+        self.timers
+            .insert((deadline, self.timer_seq, timer_key(j, kind)));
         match kind {
             TimerKind::Sleep => self.job_mut(j).timer = Some((deadline, self.timer_seq)),
             TimerKind::Driver => {
@@ -699,12 +711,12 @@ impl JobManager {
         match kind {
             TimerKind::Sleep => {
                 if let Some((d, seq)) = self.job_mut(j).timer.take() {
-                    self.timers.remove(&(d, seq, j, kind));
+                    self.timers.remove(&(d, seq, timer_key(j, kind)));
                 }
             }
             TimerKind::Driver => {
                 if let Some((d, seq)) = crate::workload::driver_timer(self, j) {
-                    self.timers.remove(&(d, seq, j, kind));
+                    self.timers.remove(&(d, seq, timer_key(j, kind)));
                     crate::workload::set_driver_timer(self, j, None);
                 }
             }
@@ -723,7 +735,7 @@ impl JobManager {
             && t.0 <= self.now
         {
             self.timers.remove(&t);
-            let (_, _, j, kind) = t;
+            let (j, kind) = timer_unkey(t.2);
             match kind {
                 TimerKind::Sleep => {
                     self.job_mut(j).timer = None;
@@ -1015,7 +1027,9 @@ impl JobManager {
             match p {
                 Parent::Job(j) => {
                     if self.job_alive(j) {
-                        self.job_mut(j).nodes.retain(|&n| n != filter);
+                        if let Some(v) = &mut self.job_mut(j).nodes {
+                            v.retain(|&n| n != filter);
+                        }
                     }
                 }
                 Parent::Node(pn) => {
@@ -1079,7 +1093,7 @@ impl JobManager {
         }
         if job.ret != 0 {
             if job.err.is_none() {
-                job.err = Some(crate::model::strerror(-job.ret));
+                job.err = Some(crate::model::strerror(-job.ret).into_boxed_str());
             }
             self.set_status(j, JobStatus::Aborting);
         }
@@ -1133,6 +1147,24 @@ impl JobManager {
     }
 }
 
+/// A job's timer as one `u32`: the job's slot, and the kind in the top bit.
+fn timer_key(j: JobRef, kind: TimerKind) -> u32 {
+    debug_assert!(j < 1 << 31);
+    j | match kind {
+        TimerKind::Sleep => 0,
+        TimerKind::Driver => 1 << 31,
+    }
+}
+
+fn timer_unkey(key: u32) -> (JobRef, TimerKind) {
+    let kind = if key & (1 << 31) == 0 {
+        TimerKind::Sleep
+    } else {
+        TimerKind::Driver
+    };
+    (key & !(1 << 31), kind)
+}
+
 /// Gives back the memory of a queue that grew large and is now empty.
 pub(crate) fn shrink_idle<T>(q: &mut VecDeque<T>) {
     if q.is_empty() && q.capacity() > 1024 {
@@ -1146,19 +1178,4 @@ enum Resume {
     Start,
     FromPause(JobStatus),
     FromYield,
-}
-
-#[cfg(test)]
-mod size_tests {
-    #[test]
-    fn print_sizes() {
-        eprintln!(
-            "Job {} Txn {} Work {} RateLimit {} Host {}",
-            std::mem::size_of::<crate::job::Job>(),
-            std::mem::size_of::<crate::job::Txn>(),
-            std::mem::size_of::<crate::workload::Work>(),
-            std::mem::size_of::<crate::ratelimit::RateLimit>(),
-            std::mem::size_of::<crate::workload::host::Host>()
-        );
-    }
 }

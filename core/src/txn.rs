@@ -97,7 +97,11 @@ impl JobManager {
                     len: job.total,
                     offset: job.current,
                     speed: job.speed,
-                    error: if job.ret < 0 { job.err.clone() } else { None },
+                    error: if job.ret < 0 {
+                        job.err.as_deref().map(str::to_owned)
+                    } else {
+                        None
+                    },
                 });
             }
         }

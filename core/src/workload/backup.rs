@@ -78,7 +78,7 @@ pub(crate) struct Backup {
     phase: Phase,
     call: Option<Call>,
     /// The copy engine's own sleep timer.
-    pub timer: Option<(u64, u64)>,
+    pub timer: Option<(u64, u32)>,
     speed: u64,
     limit: RateLimit,
 }

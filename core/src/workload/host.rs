@@ -373,7 +373,7 @@ impl JobManager {
         if opts.speed < 0 {
             return Err(Error::invalid_value("speed", "a non-negative value"));
         }
-        let work = super::Work::Host(Box::new(Host {
+        let work = super::Work::Host(Host {
             completable: opts.completable,
             wants_prepare: opts.prepare,
             on_source_error: opts.on_source_error,
@@ -381,7 +381,7 @@ impl JobManager {
             should_complete: false,
             pause_hinted: false,
             prepare: PrepareState::NotAsked,
-        }));
+        });
         let j = self.create_job(NewJob {
             id: opts.id,
             job_type: opts.job_type,

@@ -60,7 +60,7 @@ pub(crate) enum Work {
     /// `blockdev-create`, `x-blockdev-amend`, `snapshot-*`.
     Oneshot(Box<oneshot::Oneshot>),
     /// A job whose work the host does.
-    Host(Box<host::Host>),
+    Host(host::Host),
 }
 
 /// Runs the job's workload until it waits.
@@ -185,7 +185,7 @@ pub(crate) fn drained_poll(m: &JobManager, j: JobRef) -> bool {
 }
 
 /// The driver-internal timer, if armed: `(deadline, sequence)`.
-pub(crate) fn driver_timer(m: &JobManager, j: JobRef) -> Option<(u64, u64)> {
+pub(crate) fn driver_timer(m: &JobManager, j: JobRef) -> Option<(u64, u32)> {
     match &m.job(j).work {
         Work::Backup(b) => b.timer,
         _ => None,
@@ -193,7 +193,7 @@ pub(crate) fn driver_timer(m: &JobManager, j: JobRef) -> Option<(u64, u64)> {
 }
 
 /// Records the driver-internal timer.
-pub(crate) fn set_driver_timer(m: &mut JobManager, j: JobRef, t: Option<(u64, u64)>) {
+pub(crate) fn set_driver_timer(m: &mut JobManager, j: JobRef, t: Option<(u64, u32)>) {
     if let Work::Backup(b) = &mut m.job_mut(j).work {
         b.timer = t;
     }
