@@ -123,7 +123,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             m.job_pause(black_box("p")).unwrap();
             m.job_resume(black_box("p")).unwrap();
-            m.drain_events();
+            while m.poll_event().is_some() {}
         })
     });
     c.bench_function("QMP execute job-pause (+ typed resume)", |b| {

@@ -59,6 +59,7 @@ pub(crate) struct Job {
     pub iostatus: IoStatus,
     /// Nodes the job is attached to (a drained section over one of them
     /// pauses the job); host jobs have none, so the list lives on the heap.
+    #[allow(clippy::box_collection)] // one pointer in every job, not three
     pub nodes: Option<Box<Vec<u32>>>,
     pub work: Work,
 }

@@ -68,7 +68,7 @@ pub struct JobManager {
     pub(crate) now: u64,
     pub(crate) jobs: crate::slab::Slab<Job>,
     #[serde(skip)]
-    pub(crate) by_id: HashMap<Box<str>, JobRef>,
+    pub(crate) by_id: HashMap<Box<str>, JobRef, BuildFnv>,
     /// Registry order: creation sequence → job (newest = last).
     pub(crate) order: BTreeMap<u64, JobRef>,
     pub(crate) txns: Vec<Option<Txn>>,
@@ -111,7 +111,7 @@ impl JobManager {
         JobManager {
             now: 0,
             jobs: crate::slab::Slab::default(),
-            by_id: HashMap::new(),
+            by_id: HashMap::default(),
             order: BTreeMap::new(),
             txns: Vec::new(),
             free_txns: Vec::new(),
@@ -1026,10 +1026,10 @@ impl JobManager {
         for p in parents {
             match p {
                 Parent::Job(j) => {
-                    if self.job_alive(j) {
-                        if let Some(v) = &mut self.job_mut(j).nodes {
-                            v.retain(|&n| n != filter);
-                        }
+                    if self.job_alive(j)
+                        && let Some(v) = &mut self.job_mut(j).nodes
+                    {
+                        v.retain(|&n| n != filter);
                     }
                 }
                 Parent::Node(pn) => {
@@ -1143,6 +1143,32 @@ impl JobManager {
                 txn.members.retain(|&m| m != j);
             }
             self.maybe_free_txn(t);
+        }
+    }
+}
+
+/// FNV-1a: a fast, deterministic hash for the short job IDs of the index
+/// (lookups only; nothing iterates the index).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct BuildFnv;
+
+/// The state of one FNV-1a hash.
+pub(crate) struct Fnv(u64);
+
+impl std::hash::BuildHasher for BuildFnv {
+    type Hasher = Fnv;
+    fn build_hasher(&self) -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
     }
 }

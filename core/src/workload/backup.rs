@@ -81,6 +81,9 @@ pub(crate) struct Backup {
     pub timer: Option<(u64, u32)>,
     speed: u64,
     limit: RateLimit,
+    /// Whether no I/O below source and target can fail (computed once: the
+    /// nodes under a running backup do not change).
+    trivial: Option<bool>,
 }
 
 impl Backup {
@@ -125,6 +128,7 @@ impl Backup {
             timer: None,
             speed,
             limit,
+            trivial: None,
         }
     }
 }
@@ -224,9 +228,14 @@ pub(crate) fn step(m: &mut JobManager, j: JobRef) -> Wait {
 /// Runs the copy call until it sleeps or finishes; when it finishes, its
 /// completion callback kicks the job.
 fn run_call(m: &mut JobManager, j: JobRef) {
-    let trivial = {
-        let b = st(m, j);
-        m.graph.io_is_trivial(b.source) && m.graph.io_is_trivial(b.target)
+    let trivial = match st(m, j).trivial {
+        Some(t) => t,
+        None => {
+            let b = st(m, j);
+            let t = m.graph.io_is_trivial(b.source) && m.graph.io_is_trivial(b.target);
+            st_mut(m, j).trivial = Some(t);
+            t
+        }
     };
     loop {
         let now = m.now;
