@@ -15,7 +15,8 @@ use crate::job::{Co, Job, JobRef, Txn, TxnKey, TxnLink, TxnRef};
 use crate::model::{IoStatus, JobStatus, JobType, JobVerb, transition_allowed, verb_allowed};
 use crate::workload::{Entry, Wait, Work};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 
 /// Work queued on the simulated main loop (QEMU's bottom halves).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,9 +77,13 @@ pub struct JobManager {
     pub(crate) graph: Graph,
     events: VecDeque<Event>,
     bhs: VecDeque<Bh>,
-    /// Armed timers: `(deadline, arming sequence, job | kind bit)`; equal
-    /// deadlines fire in the order they were armed.
-    timers: BTreeSet<(u64, u32, u32)>,
+    /// Armed timers: a min-heap of `(deadline, arming sequence, job | kind
+    /// bit)`; equal deadlines fire in the order they were armed. Cancelled
+    /// timers are dropped lazily: an entry is live while its job still
+    /// records it, and the top entry is always live.
+    timers: BinaryHeap<Reverse<(u64, u32, u32)>>,
+    /// Entries of `timers` that are no longer live.
+    stale_timers: usize,
     timer_seq: u32,
     job_seq: u64,
     /// Whether VM-only commands (`snapshot-*`) exist: false for the storage
@@ -118,7 +123,8 @@ impl JobManager {
             graph: Graph::default(),
             events: VecDeque::new(),
             bhs: VecDeque::new(),
-            timers: BTreeSet::new(),
+            timers: BinaryHeap::new(),
+            stale_timers: 0,
             timer_seq: 0,
             job_seq: 0,
             machine: false,
@@ -181,11 +187,9 @@ impl JobManager {
                 return Err("registry order names a missing job".into());
             }
         }
-        for &(_, _, key) in &self.timers {
-            let (j, _) = timer_unkey(key);
-            if !self.job_alive(j) {
-                return Err("a timer names a missing job".into());
-            }
+        let stale = self.timers.iter().filter(|t| !self.timer_live(t.0)).count();
+        if stale != self.stale_timers {
+            return Err("timer bookkeeping does not add up".into());
         }
         Ok(())
     }
@@ -201,12 +205,12 @@ impl JobManager {
 
     /// The earliest armed timer, if any: call [`tick`](Self::tick) with it.
     pub fn next_deadline(&self) -> Option<u64> {
-        self.timers.first().map(|t| t.0)
+        self.timers.peek().map(|t| t.0.0)
     }
 
     /// Whether [`step`](Self::step) would do something now.
     pub fn has_ready_work(&self) -> bool {
-        !self.bhs.is_empty() || self.timers.first().is_some_and(|t| t.0 <= self.now)
+        !self.bhs.is_empty() || self.timers.peek().is_some_and(|t| t.0.0 <= self.now)
     }
 
     /// Number of jobs that exist (any status before `null`), internal ones included.
@@ -359,21 +363,22 @@ impl JobManager {
     /// `job_state_transition`: the one place a status changes. Checks the
     /// transition table and emits `JOB_STATUS_CHANGE` when the status differs.
     pub(crate) fn set_status(&mut self, j: JobRef, to: JobStatus) {
-        let job = self.job_mut(j);
+        let job = self.jobs.get_mut(j).expect("live job");
         let from = job.status;
+        job.status = to;
+        let id = match &job.id {
+            Some(id) if from != to => Some(String::from(&**id)),
+            _ => None,
+        };
         if !transition_allowed(from, to) {
             let msg = format!(
                 "job {:?}: forbidden transition {from} -> {to}",
-                job.id.as_deref().unwrap_or("<internal>")
+                self.job(j).id.as_deref().unwrap_or("<internal>")
             );
             debug_assert!(false, "{msg}");
             self.bugs.push(msg);
         }
-        let job = self.job_mut(j);
-        job.status = to;
-        if from != to
-            && let Some(id) = job.id.as_deref().map(str::to_owned)
-        {
+        if let Some(id) = id {
             self.emit(EventKind::JobStatusChange { id, status: to });
         }
     }
@@ -698,7 +703,7 @@ impl JobManager {
         self.cancel_timer(j, kind);
         self.timer_seq = self.timer_seq.wrapping_add(1);
         self.timers
-            .insert((deadline, self.timer_seq, timer_key(j, kind)));
+            .push(Reverse((deadline, self.timer_seq, timer_key(j, kind))));
         match kind {
             TimerKind::Sleep => self.job_mut(j).timer = Some((deadline, self.timer_seq)),
             TimerKind::Driver => {
@@ -708,18 +713,50 @@ impl JobManager {
     }
 
     pub(crate) fn cancel_timer(&mut self, j: JobRef, kind: TimerKind) {
-        match kind {
-            TimerKind::Sleep => {
-                if let Some((d, seq)) = self.job_mut(j).timer.take() {
-                    self.timers.remove(&(d, seq, timer_key(j, kind)));
-                }
-            }
+        let had = match kind {
+            TimerKind::Sleep => self.job_mut(j).timer.take().is_some(),
             TimerKind::Driver => {
-                if let Some((d, seq)) = crate::workload::driver_timer(self, j) {
-                    self.timers.remove(&(d, seq, timer_key(j, kind)));
+                let had = crate::workload::driver_timer(self, j).is_some();
+                if had {
                     crate::workload::set_driver_timer(self, j, None);
                 }
+                had
             }
+        };
+        if had {
+            self.stale_timers += 1;
+            self.prune_timers();
+        }
+    }
+
+    /// Whether a heap entry is still the timer its job records.
+    fn timer_live(&self, (deadline, seq, key): (u64, u32, u32)) -> bool {
+        let (j, kind) = timer_unkey(key);
+        if !self.job_alive(j) {
+            return false;
+        }
+        let rec = match kind {
+            TimerKind::Sleep => self.job(j).timer,
+            TimerKind::Driver => crate::workload::driver_timer(self, j),
+        };
+        rec == Some((deadline, seq))
+    }
+
+    /// Drops dead entries from the top of the heap, and compacts the heap
+    /// when most of it is dead.
+    fn prune_timers(&mut self) {
+        while let Some(&Reverse(t)) = self.timers.peek() {
+            if self.timer_live(t) {
+                break;
+            }
+            self.timers.pop();
+            self.stale_timers -= 1;
+        }
+        if self.stale_timers > 64 && self.stale_timers * 2 > self.timers.len() {
+            let all = std::mem::take(&mut self.timers).into_vec();
+            let live: Vec<_> = all.into_iter().filter(|t| self.timer_live(t.0)).collect();
+            self.timers = BinaryHeap::from(live);
+            self.stale_timers = 0;
         }
     }
 
@@ -731,18 +768,20 @@ impl JobManager {
             match bh {
                 Bh::JobExit(j) => self.job_exit(j),
             }
-        } else if let Some(&t) = self.timers.first()
+        } else if let Some(&Reverse(t)) = self.timers.peek()
             && t.0 <= self.now
         {
-            self.timers.remove(&t);
+            self.timers.pop();
             let (j, kind) = timer_unkey(t.2);
             match kind {
                 TimerKind::Sleep => {
                     self.job_mut(j).timer = None;
+                    self.prune_timers();
                     self.enter(j);
                 }
                 TimerKind::Driver => {
                     crate::workload::set_driver_timer(self, j, None);
+                    self.prune_timers();
                     crate::workload::driver_timer_fired(self, j);
                 }
             }

@@ -248,18 +248,8 @@ fn run_call(m: &mut JobManager, j: JobRef) {
         }
         call.state = CallState::Running;
         // Next dirty chunk at or after the call's position.
-        let next = b
-            .dirty
-            .iter()
-            .find(|&&(o, l)| o + l > call.pos)
-            .map(|&(o, l)| {
-                let start = o.max(call.pos);
-                let start = start - start % b.chunk;
-                let start = start.max(o);
-                let end = (start - start % b.chunk + b.chunk).min(o + l).min(b.len);
-                (start, end - start)
-            });
-        let Some((off, len)) = next else {
+        let next = b.dirty.iter().find(|&&(o, l)| o + l > call.pos).copied();
+        let Some((ext_off, ext_len)) = next else {
             let result = match call.first_error {
                 Some((is_read, errno)) => CallResult::Error { is_read, errno },
                 None => CallResult::Ok,
@@ -303,6 +293,18 @@ fn run_call(m: &mut JobManager, j: JobRef) {
                 m.arm_timer(j, TimerKind::Driver, now + delay);
                 return;
             }
+        }
+        // The chunk: from the call's position, aligned to the chunk size,
+        // within the dirty extent.
+        let (off, len) = {
+            let start = ext_off.max(call.pos);
+            let start = (start - start % b.chunk).max(ext_off);
+            let end = (start - start % b.chunk + b.chunk)
+                .min(ext_off + ext_len)
+                .min(b.len);
+            (start, end - start)
+        };
+        if b.speed != 0 {
             b.limit.calculate_delay(now, len);
         }
         call.pos = off + len;
