@@ -421,3 +421,26 @@ fn rate_limiter_answers_the_host() {
     assert_eq!(actions(&mut m).last(), Some(&A::SetSpeed(0)));
     assert_eq!(m.host_rate_delay(h, 1 << 30).unwrap(), 0);
 }
+
+#[test]
+fn x_qjob_commands_drive_virtual_time() {
+    let mut m = JobManager::with_default_world();
+    m.execute(r#"{"execute":"blockdev-mirror","arguments":{"job-id":"m","device":"src","target":"dst","sync":"full"}}"#);
+    let r = m.execute(r#"{"execute":"x-qjob-wait","arguments":{"id":"m","status":"ready"}}"#);
+    assert!(r.contains(r#""reached":true"#), "{r}");
+    let r = m.execute(r#"{"execute":"x-qjob-clock"}"#);
+    assert!(r.contains(r#""next-deadline":100000000"#), "{r}");
+    assert_eq!(
+        m.execute(r#"{"execute":"x-qjob-advance","arguments":{"ns":250000000}}"#),
+        r#"{"return":{"now":250000000}}"#
+    );
+    assert_eq!(
+        m.execute(r#"{"execute":"x-qjob-wait","arguments":{"id":"m","status":"bogus"}}"#),
+        r#"{"error":{"class":"GenericError","desc":"Parameter 'status' does not accept value 'bogus'"}}"#
+    );
+    m.job_complete("m").unwrap();
+    let r = m.execute(
+        r#"{"execute":"x-qjob-wait","arguments":{"id":"m","status":"null","timeout-ns":0}}"#,
+    );
+    assert!(r.contains(r#""reached":true"#), "{r}");
+}

@@ -51,6 +51,10 @@ pub const COMMANDS: &[&str] = &[
     "snapshot-save",
     "transaction",
     "x-blockdev-amend",
+    "x-qjob-advance",
+    "x-qjob-clock",
+    "x-qjob-settle",
+    "x-qjob-wait",
 ];
 
 impl JobInfo {
@@ -421,6 +425,36 @@ impl JobManager {
                 done(a)?;
                 self.blockdev_add(opts)?;
                 ok
+            }
+            // qjob's own commands (QEMU has none of these): drive virtual time.
+            "x-qjob-clock" => {
+                done(a)?;
+                Ok(json!({"now": self.now(), "next-deadline": self.next_deadline()}))
+            }
+            "x-qjob-advance" => {
+                let ns = a.req_uint("ns")?;
+                done(a)?;
+                self.advance(ns);
+                Ok(json!({"now": self.now()}))
+            }
+            "x-qjob-settle" => {
+                done(a)?;
+                let steps = self.settle();
+                Ok(json!({"steps": steps}))
+            }
+            "x-qjob-wait" => {
+                let id = a.req_str("id")?;
+                let status = a.req_enum("status", |s| s.parse::<crate::JobStatus>().ok())?;
+                let timeout = a
+                    .opt_uint("timeout-ns")?
+                    .unwrap_or(crate::scenario::WAIT_LIMIT_NS);
+                done(a)?;
+                let limit = self.now().saturating_add(timeout);
+                let reached = self.run_until(limit, |m| match m.job_info(&id) {
+                    Some(j) => j.status == status,
+                    None => status == crate::JobStatus::Null,
+                });
+                Ok(json!({"reached": reached, "now": self.now()}))
             }
             "blockdev-del" => {
                 let node = a.req_str("node-name")?;
