@@ -42,7 +42,7 @@ impl JobManager {
         errno: i32,
     ) -> ErrorAction {
         let action = policy.action(errno);
-        if let Some(device) = self.job(j).id.as_deref().map(str::to_owned) {
+        if let Some(device) = self.job(j).id.clone() {
             self.emit(EventKind::BlockJobError {
                 device,
                 operation: if is_read {

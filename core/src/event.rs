@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{ErrorAction, JobStatus, JobType};
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 
 /// Which way an I/O went (QAPI `IoOperationType`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,7 +31,7 @@ pub enum EventKind {
     /// `JOB_STATUS_CHANGE`: a job moved to a different status.
     JobStatusChange {
         /// Job ID.
-        id: String,
+        id: Arc<str>,
         /// The new status.
         status: JobStatus,
     },
@@ -39,7 +40,7 @@ pub enum EventKind {
         /// Job type.
         job_type: JobType,
         /// Job ID.
-        device: String,
+        device: Arc<str>,
         /// Total progress.
         len: u64,
         /// Current progress.
@@ -52,14 +53,14 @@ pub enum EventKind {
         /// Job type.
         job_type: JobType,
         /// Job ID.
-        id: String,
+        id: Arc<str>,
     },
     /// `BLOCK_JOB_COMPLETED`: a block job finished (maybe with an error).
     BlockJobCompleted {
         /// Job type.
         job_type: JobType,
         /// Job ID.
-        device: String,
+        device: Arc<str>,
         /// Total progress.
         len: u64,
         /// Current progress.
@@ -74,7 +75,7 @@ pub enum EventKind {
         /// Job type.
         job_type: JobType,
         /// Job ID.
-        device: String,
+        device: Arc<str>,
         /// Total progress.
         len: u64,
         /// Current progress.
@@ -85,7 +86,7 @@ pub enum EventKind {
     /// `BLOCK_JOB_ERROR`: a block job met an I/O error.
     BlockJobError {
         /// Job ID.
-        device: String,
+        device: Arc<str>,
         /// Read or write.
         operation: IoOperation,
         /// What the error policy decided.
@@ -153,7 +154,7 @@ impl EventKind {
                 offset,
                 speed,
             } => json!({
-                "type": job_type.as_str(), "device": device, "len": len, "offset": offset, "speed": speed
+                "type": job_type.as_str(), "device": &**device, "len": len, "offset": offset, "speed": speed
             }),
             EventKind::BlockJobPending { job_type, id } => {
                 json!({"type": job_type.as_str(), "id": id})
@@ -168,7 +169,7 @@ impl EventKind {
             } => {
                 let mut m = Map::new();
                 m.insert("type".into(), job_type.as_str().into());
-                m.insert("device".into(), device.as_str().into());
+                m.insert("device".into(), (**device).into());
                 m.insert("len".into(), (*len).into());
                 m.insert("offset".into(), (*offset).into());
                 m.insert("speed".into(), (*speed).into());
@@ -182,7 +183,7 @@ impl EventKind {
                 operation,
                 action,
             } => json!({
-                "device": device, "operation": operation.as_str(), "action": action.as_str()
+                "device": &**device, "operation": operation.as_str(), "action": action.as_str()
             }),
             EventKind::Stop | EventKind::Resume => json!({}),
         }

@@ -30,7 +30,7 @@ pub(crate) enum Co {
 /// A job: generic fields, block-job fields and the simulated workload.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Job {
-    pub id: Option<Box<str>>,
+    pub id: Option<std::sync::Arc<str>>,
     pub seq: u64,
     pub job_type: JobType,
     pub status: JobStatus,

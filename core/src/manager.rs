@@ -69,7 +69,7 @@ pub struct JobManager {
     pub(crate) now: u64,
     pub(crate) jobs: crate::slab::Slab<Job>,
     #[serde(skip)]
-    pub(crate) by_id: HashMap<Box<str>, JobRef, BuildFnv>,
+    pub(crate) by_id: HashMap<std::sync::Arc<str>, JobRef, BuildFnv>,
     /// Registry order: creation sequence → job (newest = last).
     pub(crate) order: BTreeMap<u64, JobRef>,
     pub(crate) txns: Vec<Option<Txn>>,
@@ -345,12 +345,16 @@ impl JobManager {
 
     /// Emits a block-job event for a named block job (internal and non-block
     /// jobs emit none).
-    pub(crate) fn emit_block(&mut self, j: JobRef, f: impl FnOnce(&Job, String) -> EventKind) {
+    pub(crate) fn emit_block(
+        &mut self,
+        j: JobRef,
+        f: impl FnOnce(&Job, std::sync::Arc<str>) -> EventKind,
+    ) {
         let job = self.job(j);
         if !job.is_block_job() {
             return;
         }
-        if let Some(id) = job.id.as_deref().map(str::to_owned) {
+        if let Some(id) = job.id.clone() {
             let kind = f(job, id);
             self.emit(kind);
         }
@@ -367,7 +371,7 @@ impl JobManager {
         let from = job.status;
         job.status = to;
         let id = match &job.id {
-            Some(id) if from != to => Some(String::from(&**id)),
+            Some(id) if from != to => Some(id.clone()),
             _ => None,
         };
         if !transition_allowed(from, to) {
@@ -455,7 +459,7 @@ impl JobManager {
         };
         self.job_seq += 1;
         let job = Job {
-            id: opts.id.as_deref().map(Box::from),
+            id: opts.id.as_deref().map(std::sync::Arc::from),
             seq: self.job_seq,
             job_type: opts.job_type,
             status: JobStatus::Undefined,
@@ -483,8 +487,8 @@ impl JobManager {
         };
         let j = self.jobs.insert(job);
         self.set_status(j, JobStatus::Created);
-        if let Some(id) = opts.id {
-            self.by_id.insert(id.into_boxed_str(), j);
+        if let Some(id) = self.job(j).id.clone() {
+            self.by_id.insert(id, j);
         }
         self.order.insert(self.job_seq, j);
         if let TxnLink::Shared(t) = txn {

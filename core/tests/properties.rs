@@ -115,21 +115,28 @@ impl Checker {
             }
             match &e.kind {
                 EventKind::JobStatusChange { id, status } => {
-                    let from = self.last.get(id).copied().unwrap_or(JobStatus::Undefined);
+                    let from = self
+                        .last
+                        .get(&**id)
+                        .copied()
+                        .unwrap_or(JobStatus::Undefined);
                     assert!(
                         transition_allowed(from, *status),
                         "{id}: event {from} -> {status}"
                     );
                     if *status == JobStatus::Created
-                        && let Some(g) = self.groups.iter().rposition(|g| g.get(id) == Some(&None))
+                        && let Some(g) = self
+                            .groups
+                            .iter()
+                            .rposition(|g| g.get(&**id) == Some(&None))
                     {
-                        self.owner.insert(id.clone(), g);
+                        self.owner.insert(id.to_string(), g);
                     }
                     if *status == JobStatus::Null {
-                        self.last.remove(id);
-                        self.owner.remove(id);
+                        self.last.remove(&**id);
+                        self.owner.remove(&**id);
                     } else {
-                        self.last.insert(id.clone(), *status);
+                        self.last.insert(id.to_string(), *status);
                     }
                 }
                 EventKind::BlockJobCompleted { device, error, .. } => {
