@@ -136,4 +136,6 @@ pub(crate) struct Txn {
     pub serial: u64,
     /// Made by the host and not joined yet: kept although empty.
     pub held_by_host: bool,
+    /// An abort waits for a host job to end its run.
+    pub abort_suspended: bool,
 }

@@ -333,6 +333,16 @@ pub enum IoStatus {
 }
 
 impl IoStatus {
+    /// Parses the QAPI spelling.
+    pub fn parse(s: &str) -> Option<IoStatus> {
+        match s {
+            "ok" => Some(IoStatus::Ok),
+            "failed" => Some(IoStatus::Failed),
+            "nospace" => Some(IoStatus::Nospace),
+            _ => None,
+        }
+    }
+
     /// The QAPI spelling.
     pub const fn as_str(self) -> &'static str {
         match self {

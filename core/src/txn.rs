@@ -123,6 +123,14 @@ impl JobManager {
     pub(crate) fn txn_abort(&mut self, j: JobRef) {
         let t = self.txn_of(j);
         if self.txn_aborting(t) {
+            // Another job handles the abort; if it waits for this one (a host
+            // job that just ended its run), it goes on now.
+            if let TxnKey::Shared(s) = t
+                && self.txn(s).abort_suspended
+            {
+                self.txn_mut(s).abort_suspended = false;
+                self.txn_abort_continue(t);
+            }
             return;
         }
         match t {
@@ -137,8 +145,28 @@ impl JobManager {
                 self.cancel_async(m, true);
             }
         }
+        self.txn_abort_continue(t);
+    }
+
+    /// The second half of `job_completed_txn_abort`: runs each member to
+    /// completion and finalizes it, newest first. QEMU waits for a member
+    /// synchronously; a host job's run ends only when the host says so, so
+    /// the abort stops there and goes on when that job completes.
+    fn txn_abort_continue(&mut self, t: TxnKey) {
         while let Some(first) = self.txn_first(t) {
             if !self.job(first).status.is_completed() {
+                let job = self.job(first);
+                let host_running = matches!(job.work, crate::workload::Work::Host(_))
+                    && job.started()
+                    && !job.deferred;
+                if host_running {
+                    // Wake it if it sleeps or is parked, so it sees its cancel.
+                    self.enter(first);
+                    if let TxnKey::Shared(s) = t {
+                        self.txn_mut(s).abort_suspended = true;
+                    }
+                    return;
+                }
                 self.finish_sync(first);
             }
             if !self.job_alive(first) {

@@ -444,3 +444,50 @@ fn x_qjob_commands_drive_virtual_time() {
     );
     assert!(r.contains(r#""reached":true"#), "{r}");
 }
+
+#[test]
+fn a_failing_host_job_cancels_a_running_host_partner() {
+    let mut m = JobManager::new();
+    let t = m.new_transaction();
+    let a = m
+        .create_host_job(HostJobOptions {
+            transaction: Some(t),
+            ..opts("ta")
+        })
+        .unwrap();
+    let b = m
+        .create_host_job(HostJobOptions {
+            transaction: Some(t),
+            ..opts("tb")
+        })
+        .unwrap();
+    assert_eq!(m.host_sleep(b, 1_000_000).unwrap(), D::Sleeping);
+    actions(&mut m);
+    events(&mut m);
+    m.host_run_finished(a, -5, None).unwrap();
+    m.settle();
+    // tb is hard-cancelled and woken; the abort waits for its run to end.
+    assert_eq!(actions(&mut m), vec![A::Cancel { force: true }, A::Wake]);
+    assert_eq!(events(&mut m), ["ta:aborting"]);
+    assert_eq!(m.host_pause_point(b).unwrap(), D::Cancelled);
+    m.host_run_finished(b, 0, None).unwrap();
+    m.settle();
+    assert_eq!(
+        events(&mut m),
+        [
+            "tb:aborting",
+            "tb:BLOCK_JOB_CANCELLED",
+            "tb:concluded",
+            "tb:null",
+            "ta:BLOCK_JOB_COMPLETED",
+            "ta:concluded",
+            "ta:null"
+        ]
+    );
+    assert_eq!(
+        actions(&mut m),
+        vec![A::Abort, A::Clean, A::Abort, A::Clean]
+    );
+    assert!(m.internal_errors().is_empty(), "{:?}", m.internal_errors());
+    assert_eq!(m.job_count(), 0);
+}

@@ -360,51 +360,7 @@ impl JobManager {
             }
             "transaction" => {
                 let list = a.req_list("actions")?;
-                let mut actions = Vec::new();
-                for (i, v) in list.iter().enumerate() {
-                    let mut el = list_elem("actions", i, v)?;
-                    let ty = el.req_enum("type", |s| {
-                        matches!(
-                            s,
-                            "abort"
-                                | "block-dirty-bitmap-add"
-                                | "block-dirty-bitmap-remove"
-                                | "block-dirty-bitmap-clear"
-                                | "block-dirty-bitmap-enable"
-                                | "block-dirty-bitmap-disable"
-                                | "block-dirty-bitmap-merge"
-                                | "blockdev-backup"
-                                | "blockdev-snapshot"
-                                | "blockdev-snapshot-internal-sync"
-                                | "blockdev-snapshot-sync"
-                                | "drive-backup"
-                        )
-                        .then(|| s.to_owned())
-                    })?;
-                    let mut data = el.req_obj("data")?;
-                    let action = match ty.as_str() {
-                        "blockdev-backup" => {
-                            TransactionAction::BlockdevBackup(parse_backup(&mut data)?)
-                        }
-                        "block-dirty-bitmap-add" => {
-                            let node = data.req_str("node")?;
-                            let name = data.req_str("name")?;
-                            data.opt_uint("granularity")?;
-                            data.opt_bool("persistent")?;
-                            data.opt_bool("disabled")?;
-                            TransactionAction::BlockDirtyBitmapAdd { node, name }
-                        }
-                        "abort" => TransactionAction::Abort,
-                        other => {
-                            return Err(Error::generic(format!(
-                                "qjob does not simulate the transaction action '{other}'"
-                            )));
-                        }
-                    };
-                    data.finish()?;
-                    el.finish()?;
-                    actions.push(action);
-                }
+                let actions = parse_actions(list)?;
                 let mut grouped = false;
                 if let Some(mut p) = a.opt_obj("properties")? {
                     grouped = p
@@ -465,6 +421,63 @@ impl JobManager {
             _ => Err(Error::command_not_found(name)),
         }
     }
+}
+
+/// Parses the `actions` list of a QMP `transaction` (QAPI
+/// `TransactionAction`s), with QEMU's argument errors; for
+/// [`JobManager::transaction_in`] from bindings that take QMP JSON.
+pub fn parse_transaction_actions(actions: &Value) -> Result<Vec<TransactionAction>> {
+    match actions {
+        Value::Array(list) => parse_actions(list),
+        _ => Err(Error::invalid_type("actions", "array")),
+    }
+}
+
+fn parse_actions(list: &[Value]) -> Result<Vec<TransactionAction>> {
+    let mut actions = Vec::new();
+    for (i, v) in list.iter().enumerate() {
+        let mut el = list_elem("actions", i, v)?;
+        let ty = el.req_enum("type", |s| {
+            matches!(
+                s,
+                "abort"
+                    | "block-dirty-bitmap-add"
+                    | "block-dirty-bitmap-remove"
+                    | "block-dirty-bitmap-clear"
+                    | "block-dirty-bitmap-enable"
+                    | "block-dirty-bitmap-disable"
+                    | "block-dirty-bitmap-merge"
+                    | "blockdev-backup"
+                    | "blockdev-snapshot"
+                    | "blockdev-snapshot-internal-sync"
+                    | "blockdev-snapshot-sync"
+                    | "drive-backup"
+            )
+            .then(|| s.to_owned())
+        })?;
+        let mut data = el.req_obj("data")?;
+        let action = match ty.as_str() {
+            "blockdev-backup" => TransactionAction::BlockdevBackup(parse_backup(&mut data)?),
+            "block-dirty-bitmap-add" => {
+                let node = data.req_str("node")?;
+                let name = data.req_str("name")?;
+                data.opt_uint("granularity")?;
+                data.opt_bool("persistent")?;
+                data.opt_bool("disabled")?;
+                TransactionAction::BlockDirtyBitmapAdd { node, name }
+            }
+            "abort" => TransactionAction::Abort,
+            other => {
+                return Err(Error::generic(format!(
+                    "qjob does not simulate the transaction action '{other}'"
+                )));
+            }
+        };
+        data.finish()?;
+        el.finish()?;
+        actions.push(action);
+    }
+    Ok(actions)
 }
 
 fn parse_driver(s: &str) -> Option<String> {

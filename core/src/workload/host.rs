@@ -124,6 +124,18 @@ pub enum HostDirective {
     Cancelled,
 }
 
+impl HostDirective {
+    /// The name every binding uses: `continue`, `paused`, `sleeping`, `cancelled`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            HostDirective::Continue => "continue",
+            HostDirective::Paused => "paused",
+            HostDirective::Sleeping => "sleeping",
+            HostDirective::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// What the error policy decided about a host job's I/O error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HostErrorAction {
@@ -134,6 +146,17 @@ pub enum HostErrorAction {
     /// `stop`: the job is paused as by the user; report a pause point, then
     /// retry after the resume.
     Pause,
+}
+
+impl HostErrorAction {
+    /// The name every binding uses: `retry`, `fail`, `pause`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            HostErrorAction::Retry => "retry",
+            HostErrorAction::Fail => "fail",
+            HostErrorAction::Pause => "pause",
+        }
+    }
 }
 
 /// What the core asks of a host job.
@@ -166,6 +189,26 @@ pub enum HostActionKind {
     Abort,
     /// Release what the job holds (after commit or abort).
     Clean,
+}
+
+impl HostActionKind {
+    /// The name every binding uses: `start`, `resume`, `wake`, `pause`,
+    /// `cancel`, `complete`, `set-speed`, `prepare`, `commit`, `abort`, `clean`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            HostActionKind::Start => "start",
+            HostActionKind::Resume => "resume",
+            HostActionKind::Wake => "wake",
+            HostActionKind::Pause => "pause",
+            HostActionKind::Cancel { .. } => "cancel",
+            HostActionKind::Complete => "complete",
+            HostActionKind::SetSpeed(_) => "set-speed",
+            HostActionKind::Prepare => "prepare",
+            HostActionKind::Commit => "commit",
+            HostActionKind::Abort => "abort",
+            HostActionKind::Clean => "clean",
+        }
+    }
 }
 
 /// A request to the host.
