@@ -9,12 +9,14 @@ CARGO ?= cargo
 run: setup
 	$(CARGO) run --release -q -p qjob --example replay -- scenarios/demo-lifecycle.scn
 
-## test: formatting, lints, docs, unit + property + scenario tests
+## test: formatting, lints, docs, unit + property + scenario tests, then each binding's suite
 test: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps -q
 	$(CARGO) test --workspace
+	bash bindings-c/ci.sh
+	bash bindings-py/ci.sh
 
 ## setup: the Rust components the targets use (installed once)
 setup:

@@ -1,0 +1,117 @@
+"""``python -m qjob``: the QMP server and the scenario replayer.
+
+::
+
+    python -m qjob serve --socket PATH | --tcp HOST:PORT [--speed F | --manual] [--machine]
+    python -m qjob replay SCENARIO...
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from typing import Optional
+
+from . import JobManager, replay
+
+USAGE_REPLAY = (
+    "usage: replay SCENARIO...\n\n"
+    "Replays each scenario (ORACLE.md format) through qjob and prints its transcript."
+)
+
+
+def _replay(files: list[str]) -> int:
+    """The Rust replayer's behaviour exactly (core/examples/replay.rs): one
+    transcript per file, each preceded by ``# FILE`` when there are several."""
+    if not files or any(f in ("-h", "--help") for f in files):
+        print(USAGE_REPLAY, file=sys.stderr)
+        return 2 if not files else 0
+    status = 0
+    out = sys.stdout.buffer
+    for f in files:
+        try:
+            with open(f, encoding="utf-8", newline="") as fh:
+                text = fh.read()
+        except (OSError, UnicodeDecodeError) as e:
+            print(f"replay: {f}: {e}", file=sys.stderr)
+            status = 1
+            continue
+        if len(files) > 1:
+            out.write(f"# {f}\n".encode())
+        try:
+            out.write(replay(text).encode())
+        except ValueError as e:
+            out.flush()
+            print(f"replay: {f}: {e}", file=sys.stderr)
+            status = 1
+    out.flush()
+    return status
+
+
+def _tcp_address(s: str) -> tuple[str, int]:
+    host, sep, port = s.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {s!r}")
+    return (host.strip("[]") or "127.0.0.1", int(port))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    manager = JobManager(machine=args.machine)
+    speed = 0.0 if args.manual else args.speed
+
+    def listening(addresses: list[str]) -> None:
+        for a in addresses:
+            print(f"qjob {'manual' if speed == 0 else f'x{speed:g}'} QMP server listening on {a}", flush=True)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await serve(unix=args.socket, tcp=args.tcp, manager=manager, speed=speed, on_listening=listening)
+        except asyncio.CancelledError:
+            pass
+
+    asyncio.run(main())
+    return 0
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "replay":
+        return _replay(argv[1:])
+    parser = argparse.ArgumentParser(prog="python -m qjob", description="qjob: QEMU 7.2's job lifecycle")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("replay", help="replay scenarios and print their transcripts")
+    p = sub.add_parser("serve", help="serve QMP over a socket")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--socket", metavar="PATH", help="listen on a Unix socket")
+    where.add_argument("--tcp", metavar="HOST:PORT", type=_tcp_address, help="listen on TCP (port 0: any free port)")
+    clock = p.add_mutually_exclusive_group()
+    clock.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="virtual seconds per real second (default 1; 0 = manual)",
+    )
+    clock.add_argument(
+        "--manual",
+        action="store_true",
+        help="virtual time moves only by x-qjob-advance / x-qjob-wait",
+    )
+    p.add_argument("--machine", action="store_true", help="offer the VM-only snapshot-* commands")
+    args = parser.parse_args(argv)
+    if args.speed < 0:
+        parser.error("--speed must be >= 0")
+    return _serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

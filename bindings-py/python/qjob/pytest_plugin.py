@@ -1,0 +1,76 @@
+"""qjob's pytest plugin (entry point ``pytest11``; active wherever qjob is installed).
+
+Fixtures:
+
+- ``job_manager``: a fresh :class:`qjob.JobManager` over the default world
+  (four 64 MiB ``null-co`` nodes ``src``, ``dst``, ``src2``, ``dst2``);
+- ``qmp_server``: a :class:`qjob.server.ThreadedQmpServer` listening on a
+  Unix socket, for code that only speaks QMP (``qmp_server.address`` is what
+  ``qemu.qmp.QMPClient.connect`` takes; ``qmp_server.call(fn)`` runs
+  ``fn(manager)`` on the server's thread).
+
+Both take options from the ``qjob`` marker::
+
+    @pytest.mark.qjob(machine=True)     # snapshot-* commands (a VM, not the storage daemon)
+    @pytest.mark.qjob(speed=0)          # qmp_server: virtual time only moves by x-qjob-* commands
+    @pytest.mark.qjob(empty=True)       # no nodes
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from . import JobManager
+from .server import ThreadedQmpServer
+
+__all__ = ["job_manager", "qmp_server"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "qjob(machine=False, empty=False, speed=1.0): options of qjob's job_manager and qmp_server fixtures",
+    )
+
+
+def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker("qjob")
+    opts: dict[str, Any] = {"machine": False, "empty": False, "speed": 1.0}
+    if marker is not None:
+        unknown = set(marker.kwargs) - set(opts)
+        if unknown or marker.args:
+            raise pytest.UsageError(f"qjob marker: unknown options {sorted(unknown) or marker.args}")
+        opts.update(marker.kwargs)
+    return opts
+
+
+def _manager(opts: dict[str, Any]) -> JobManager:
+    if opts["empty"]:
+        return JobManager.empty(machine=bool(opts["machine"]))
+    return JobManager(machine=bool(opts["machine"]))
+
+
+@pytest.fixture
+def job_manager(request: pytest.FixtureRequest) -> JobManager:
+    """A fresh qjob JobManager (options: the ``qjob`` marker)."""
+    return _manager(_options(request))
+
+
+@pytest.fixture
+def qmp_server(request: pytest.FixtureRequest) -> Iterator[ThreadedQmpServer]:
+    """A qjob QMP server on a Unix socket, in a background thread."""
+    opts = _options(request)
+    # Unix socket paths are limited to 107 bytes: keep the directory short.
+    tmp = tempfile.mkdtemp(prefix="qjob-")
+    server = ThreadedQmpServer(_manager(opts), unix=f"{tmp}/qmp.sock", speed=float(opts["speed"]))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)

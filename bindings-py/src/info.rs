@@ -1,0 +1,398 @@
+//! `qjob.JobInfo` and `qjob.BlockJobInfo`: read-only, comparable, hashable
+//! views of the core's `query-jobs` / `query-block-jobs` entries.
+
+use crate::convert::value_to_py;
+use crate::pytypes::{job_type_obj, parse_enum, status_obj};
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use qjob::{BlockJobInfo, IoStatus, JobInfo, JobStatus, JobType};
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+
+/// `Name(field=repr(value), …)`.
+pub(crate) fn repr_fields(
+    name: &str,
+    fields: &[(&str, Bound<'_, PyAny>)],
+    extra: &str,
+) -> PyResult<String> {
+    let mut s = format!("{name}(");
+    for (i, (k, v)) in fields.iter().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push_str(k);
+        s.push('=');
+        s.push_str(&v.repr()?.to_string());
+    }
+    if !extra.is_empty() {
+        if !fields.is_empty() {
+            s.push_str(", ");
+        }
+        s.push_str(extra);
+    }
+    s.push(')');
+    Ok(s)
+}
+
+fn io_status_parse(s: &str) -> PyResult<IoStatus> {
+    match s {
+        "ok" => Ok(IoStatus::Ok),
+        "failed" => Ok(IoStatus::Failed),
+        "nospace" => Ok(IoStatus::Nospace),
+        _ => Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "{s:?} is not a valid io-status"
+        ))),
+    }
+}
+
+/// One `query-jobs` entry (QAPI `JobInfo`), read-only.
+#[pyclass(module = "qjob", name = "JobInfo", frozen)]
+#[derive(Clone)]
+pub struct PyJobInfo(pub JobInfo);
+
+#[pymethods]
+impl PyJobInfo {
+    /// Builds an entry (to compare query results against).
+    #[new]
+    #[pyo3(signature = (id, r#type, status, current_progress = 0, total_progress = 0, error = None))]
+    fn new(
+        id: String,
+        r#type: String,
+        status: String,
+        current_progress: u64,
+        total_progress: u64,
+        error: Option<String>,
+    ) -> PyResult<Self> {
+        Ok(PyJobInfo(JobInfo {
+            id,
+            job_type: parse_enum::<JobType>("JobType", &r#type)?,
+            status: parse_enum::<JobStatus>("JobStatus", &status)?,
+            current_progress,
+            total_progress,
+            error,
+        }))
+    }
+
+    /// The job ID.
+    #[getter]
+    fn id(&self) -> &str {
+        &self.0.id
+    }
+
+    /// The job type.
+    #[getter(r#type)]
+    fn job_type<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        job_type_obj(py, self.0.job_type)
+    }
+
+    /// The status.
+    #[getter]
+    fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        status_obj(py, self.0.status)
+    }
+
+    /// Progress made so far.
+    #[getter]
+    fn current_progress(&self) -> u64 {
+        self.0.current_progress
+    }
+
+    /// Estimated progress at the end.
+    #[getter]
+    fn total_progress(&self) -> u64 {
+        self.0.total_progress
+    }
+
+    /// The error text, once the job has failed.
+    #[getter]
+    fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+
+    /// The QMP `JobInfo` object as a dict.
+    fn to_qmp<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        value_to_py(py, &self.0.to_json())
+    }
+
+    #[classattr]
+    fn __match_args__() -> (&'static str, &'static str, &'static str) {
+        ("id", "type", "status")
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.cast::<PyJobInfo>().is_ok_and(|o| o.get().0 == self.0)
+    }
+
+    fn __hash__(&self) -> u64 {
+        let mut h = DefaultHasher::new();
+        let i = &self.0;
+        (
+            &i.id,
+            i.job_type,
+            i.status,
+            i.current_progress,
+            i.total_progress,
+            &i.error,
+        )
+            .hash(&mut h);
+        h.finish()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let i = &self.0;
+        repr_fields(
+            "JobInfo",
+            &[
+                ("id", i.id.clone().into_pyobject(py)?.into_any()),
+                ("type", job_type_obj(py, i.job_type)?),
+                ("status", status_obj(py, i.status)?),
+                (
+                    "current_progress",
+                    i.current_progress.into_pyobject(py)?.into_any(),
+                ),
+                (
+                    "total_progress",
+                    i.total_progress.into_pyobject(py)?.into_any(),
+                ),
+                ("error", i.error.clone().into_pyobject(py)?.into_any()),
+            ],
+            "",
+        )
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let py = slf.py();
+        let i = &slf.get().0;
+        let args = PyTuple::new(
+            py,
+            [
+                i.id.clone().into_pyobject(py)?.into_any(),
+                i.job_type.as_str().into_pyobject(py)?.into_any(),
+                i.status.as_str().into_pyobject(py)?.into_any(),
+                i.current_progress.into_pyobject(py)?.into_any(),
+                i.total_progress.into_pyobject(py)?.into_any(),
+                i.error.clone().into_pyobject(py)?.into_any(),
+            ],
+        )?;
+        Ok((slf.get_type().into_any(), args))
+    }
+}
+
+/// One `query-block-jobs` entry (QAPI `BlockJobInfo`), read-only.
+#[pyclass(module = "qjob", name = "BlockJobInfo", frozen)]
+#[derive(Clone)]
+pub struct PyBlockJobInfo(pub BlockJobInfo);
+
+#[pymethods]
+impl PyBlockJobInfo {
+    /// Builds an entry (to compare query results against).
+    #[new]
+    #[pyo3(signature = (r#type, device, len, offset, busy, paused, speed, io_status, ready,
+                        status, auto_finalize = true, auto_dismiss = true, error = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        r#type: String,
+        device: String,
+        len: u64,
+        offset: u64,
+        busy: bool,
+        paused: bool,
+        speed: u64,
+        io_status: String,
+        ready: bool,
+        status: String,
+        auto_finalize: bool,
+        auto_dismiss: bool,
+        error: Option<String>,
+    ) -> PyResult<Self> {
+        Ok(PyBlockJobInfo(BlockJobInfo {
+            job_type: parse_enum::<JobType>("JobType", &r#type)?,
+            device,
+            len,
+            offset,
+            busy,
+            paused,
+            speed,
+            io_status: io_status_parse(&io_status)?,
+            ready,
+            status: parse_enum::<JobStatus>("JobStatus", &status)?,
+            auto_finalize,
+            auto_dismiss,
+            error,
+        }))
+    }
+
+    /// The job type.
+    #[getter(r#type)]
+    fn job_type<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        job_type_obj(py, self.0.job_type)
+    }
+
+    /// The job ID.
+    #[getter]
+    fn device(&self) -> &str {
+        &self.0.device
+    }
+
+    /// Total progress.
+    #[getter]
+    fn len(&self) -> u64 {
+        self.0.len
+    }
+
+    /// Current progress.
+    #[getter]
+    fn offset(&self) -> u64 {
+        self.0.offset
+    }
+
+    /// Whether the job's coroutine is running right now.
+    #[getter]
+    fn busy(&self) -> bool {
+        self.0.busy
+    }
+
+    /// Whether a pause is requested (user or internal).
+    #[getter]
+    fn paused(&self) -> bool {
+        self.0.paused
+    }
+
+    /// Speed limit in bytes per second (0: unlimited).
+    #[getter]
+    fn speed(&self) -> u64 {
+        self.0.speed
+    }
+
+    /// I/O status: `"ok"`, `"failed"` or `"nospace"`.
+    #[getter]
+    fn io_status(&self) -> &'static str {
+        self.0.io_status.as_str()
+    }
+
+    /// Whether the status is `ready` or `standby`.
+    #[getter]
+    fn ready(&self) -> bool {
+        self.0.ready
+    }
+
+    /// The status.
+    #[getter]
+    fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        status_obj(py, self.0.status)
+    }
+
+    /// Finalize automatically.
+    #[getter]
+    fn auto_finalize(&self) -> bool {
+        self.0.auto_finalize
+    }
+
+    /// Dismiss automatically.
+    #[getter]
+    fn auto_dismiss(&self) -> bool {
+        self.0.auto_dismiss
+    }
+
+    /// The error text, when the job's return value is an error.
+    #[getter]
+    fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+
+    /// The QMP `BlockJobInfo` object as a dict.
+    fn to_qmp<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        value_to_py(py, &self.0.to_json())
+    }
+
+    #[classattr]
+    fn __match_args__() -> (&'static str, &'static str, &'static str) {
+        ("type", "device", "status")
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other
+            .cast::<PyBlockJobInfo>()
+            .is_ok_and(|o| o.get().0 == self.0)
+    }
+
+    fn __hash__(&self) -> u64 {
+        let mut h = DefaultHasher::new();
+        let i = &self.0;
+        (
+            i.job_type,
+            &i.device,
+            i.len,
+            i.offset,
+            i.busy,
+            i.paused,
+            i.speed,
+            i.io_status.as_str(),
+        )
+            .hash(&mut h);
+        (i.ready, i.status, i.auto_finalize, i.auto_dismiss, &i.error).hash(&mut h);
+        h.finish()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let fields = self.fields(py)?;
+        repr_fields("BlockJobInfo", &fields, "")
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let py = slf.py();
+        let i = &slf.get().0;
+        let args = PyTuple::new(
+            py,
+            [
+                i.job_type.as_str().into_pyobject(py)?.into_any(),
+                i.device.clone().into_pyobject(py)?.into_any(),
+                i.len.into_pyobject(py)?.into_any(),
+                i.offset.into_pyobject(py)?.into_any(),
+                pyo3::types::PyBool::new(py, i.busy).to_owned().into_any(),
+                pyo3::types::PyBool::new(py, i.paused).to_owned().into_any(),
+                i.speed.into_pyobject(py)?.into_any(),
+                i.io_status.as_str().into_pyobject(py)?.into_any(),
+                pyo3::types::PyBool::new(py, i.ready).to_owned().into_any(),
+                i.status.as_str().into_pyobject(py)?.into_any(),
+                pyo3::types::PyBool::new(py, i.auto_finalize)
+                    .to_owned()
+                    .into_any(),
+                pyo3::types::PyBool::new(py, i.auto_dismiss)
+                    .to_owned()
+                    .into_any(),
+                i.error.clone().into_pyobject(py)?.into_any(),
+            ],
+        )?;
+        Ok((slf.get_type().into_any(), args))
+    }
+}
+
+impl PyBlockJobInfo {
+    fn fields<'py>(&self, py: Python<'py>) -> PyResult<Vec<(&'static str, Bound<'py, PyAny>)>> {
+        let i = &self.0;
+        let b = |x: bool| pyo3::types::PyBool::new(py, x).to_owned().into_any();
+        Ok(vec![
+            ("type", job_type_obj(py, i.job_type)?),
+            ("device", i.device.clone().into_pyobject(py)?.into_any()),
+            ("len", i.len.into_pyobject(py)?.into_any()),
+            ("offset", i.offset.into_pyobject(py)?.into_any()),
+            ("busy", b(i.busy)),
+            ("paused", b(i.paused)),
+            ("speed", i.speed.into_pyobject(py)?.into_any()),
+            (
+                "io_status",
+                i.io_status.as_str().into_pyobject(py)?.into_any(),
+            ),
+            ("ready", b(i.ready)),
+            ("status", status_obj(py, i.status)?),
+            ("auto_finalize", b(i.auto_finalize)),
+            ("auto_dismiss", b(i.auto_dismiss)),
+            ("error", i.error.clone().into_pyobject(py)?.into_any()),
+        ])
+    }
+}

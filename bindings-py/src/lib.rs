@@ -1,0 +1,66 @@
+//! `qjob._qjob`: the compiled part of qjob's Python package.
+//!
+//! A thin translation of the `qjob` crate, as y-crdt's pyo3 binding is of
+//! `yrs`: every behaviour lives in the core; this crate converts types
+//! (Python dicts ⇄ JSON values, core enums ⇄ the `str` enums of
+//! `qjob._enums`), errors (core [`qjob::Error`] → `qjob.QmpError`
+//! subclasses) and ownership. The pure-Python layer (`python/qjob/`) adds
+//! what Python does better: the enums and exceptions, the asyncio QMP server,
+//! the pytest plugin and `python -m qjob`.
+//!
+//! | Python | Rust |
+//! |---|---|
+//! | `JobManager` | [`manager::PyJobManager`] over [`qjob::JobManager`] |
+//! | `JobInfo`, `BlockJobInfo` | [`info`] |
+//! | `Event` and one subclass per QMP event | [`events`] |
+//! | host-driven jobs (`JobHandle`, `HostAction`, …) | [`host`] |
+//! | `replay`, `Replayer`, `compare` | [`scenario`] |
+
+#![deny(missing_docs)]
+
+pub mod convert;
+pub mod events;
+pub mod host;
+pub mod info;
+pub mod manager;
+pub mod pytypes;
+pub mod scenario;
+
+use pyo3::prelude::*;
+
+/// The extension module `qjob._qjob`.
+#[pymodule]
+fn _qjob(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add(
+        "JOB_STATUSES",
+        qjob::JobStatus::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>(),
+    )?;
+    m.add(
+        "JOB_TYPES",
+        qjob::JobType::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>(),
+    )?;
+    m.add(
+        "JOB_VERBS",
+        qjob::JobVerb::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>(),
+    )?;
+    m.add("COMMANDS", qjob::qmp::COMMANDS.to_vec())?;
+    m.add("WAIT_LIMIT_NS", qjob::scenario::WAIT_LIMIT_NS)?;
+    m.add("DEFAULT_NODE_SIZE", qjob::DEFAULT_NODE_SIZE)?;
+    m.add_class::<manager::PyJobManager>()?;
+    m.add_class::<info::PyJobInfo>()?;
+    m.add_class::<info::PyBlockJobInfo>()?;
+    events::register(m)?;
+    host::register(m)?;
+    scenario::register(m)?;
+    Ok(())
+}
