@@ -57,10 +57,18 @@ pub(crate) struct NewJob {
 /// - **commands** (typed, one method per QMP command, e.g.
 ///   [`job_pause`](Self::job_pause), [`blockdev_backup`](Self::blockdev_backup)),
 ///   and [`execute`](Self::execute) for QMP JSON;
-/// - **time and work**: [`step`](Self::step) runs one unit of ready work,
-///   [`settle`](Self::settle) runs all of it, [`tick`](Self::tick) and
-///   [`advance`](Self::advance) move the virtual clock and run what became due;
-/// - **output**: [`poll_event`](Self::poll_event) drains the QMP events.
+/// - **input from the world**: [`step`](Self::step) runs one unit of ready
+///   work, [`settle`](Self::settle) runs all of it, [`tick`](Self::tick) and
+///   [`advance`](Self::advance) move the virtual clock and run what became
+///   due; host-driven jobs report through the `host_*` methods
+///   ([`host_progress`](Self::host_progress),
+///   [`host_run_finished`](Self::host_run_finished), …);
+/// - **output**: [`poll_event`](Self::poll_event) drains the QMP events and
+///   [`poll_action`](Self::poll_action) the requests to host-driven jobs.
+///
+/// The whole manager can be saved and restored
+/// ([`to_snapshot_bytes`](Self::to_snapshot_bytes),
+/// [`from_snapshot_bytes`](Self::from_snapshot_bytes)).
 ///
 /// Commands do what QEMU does before it replies, then return; what QEMU does
 /// later (a job's completion, a timer) happens on later steps.
