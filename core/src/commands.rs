@@ -125,6 +125,14 @@ impl JobManager {
         })
     }
 
+    /// The refusal the verb table gives `verb` on the job `id` right now
+    /// (`Ok(())` when allowed; `None` when there is no such job): QEMU's
+    /// `Job 'x' in state 'y' cannot accept command verb 'z'`.
+    pub fn verb_refusal(&self, id: &str, verb: JobVerb) -> Option<Result<()>> {
+        let j = self.find_job(id)?;
+        Some(self.apply_verb(j, verb))
+    }
+
     /// Whether the verb table allows `verb` on the job `id` right now
     /// (`None` when there is no such job). User interfaces use this to enable
     /// their buttons; the commands themselves check the same table.

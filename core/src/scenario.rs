@@ -147,6 +147,8 @@ pub struct Replayer {
     pub manager: JobManager,
     lines: Vec<String>,
     since_command: Vec<Event>,
+    /// Every event seen, with its timestamp, until taken.
+    seen: Vec<Event>,
 }
 
 impl Default for Replayer {
@@ -162,6 +164,7 @@ impl Replayer {
             manager: JobManager::with_default_world(),
             lines: Vec::new(),
             since_command: Vec::new(),
+            seen: Vec::new(),
         }
     }
 
@@ -183,8 +186,15 @@ impl Replayer {
     fn flush_events(&mut self) {
         while let Some(e) = self.manager.poll_event() {
             self.lines.push(event_line(&e));
+            self.seen.push(e.clone());
             self.since_command.push(e);
         }
+    }
+
+    /// Takes the events the scenario produced so far (with their virtual
+    /// timestamps), oldest first; each is returned once.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.seen)
     }
 
     /// Runs a whole scenario text.
