@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test setup bench record check-scenarios doc clean
+.PHONY: run test setup bench record check-scenarios doc clean simulator
 
 ## run: replay the demo scenario through qjob and print its transcript
 run: setup
@@ -17,6 +17,7 @@ test: setup
 	$(CARGO) test --workspace
 	bash bindings-c/ci.sh
 	bash bindings-py/ci.sh
+	bash bindings-wasm/ci.sh
 
 ## setup: the Rust components the targets use (installed once)
 setup:
@@ -26,6 +27,10 @@ setup:
 	    rustup component list --installed 2>/dev/null | grep -q "^$$c" || rustup component add $$c; \
 	  done; \
 	fi
+
+## simulator: build the WASM module and serve the in-browser simulator on 127.0.0.1:8080
+simulator:
+	bash bindings-wasm/serve.sh
 
 ## bench: criterion benchmarks (lifecycle through the typed API and QMP)
 bench: setup

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds the WebAssembly module and its two JavaScript packages:
+#   pkg-node/  (wasm-bindgen --target nodejs, CommonJS)  and  pkg-web/  (--target web, ES module)
+# Needs: the wasm32-unknown-unknown target, wasm-bindgen-cli at the Cargo.lock version, and
+# npm's binaryen (node_modules/.bin/wasm-opt) — ci.sh installs all three. Never Debian's binaryen.
+# Usage: build.sh [--features-off]   (--features-off: a build without snapshot restore, for size)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+cd "$root"
+
+features=()
+[ "${1:-}" = "--features-off" ] && features=(--no-default-features)
+
+# The workspace's release profile is shared (debug info, opt-level 3); the wasm build
+# gets a size profile without touching the root Cargo.toml.
+export CARGO_PROFILE_RELEASE_OPT_LEVEL="${QJOB_WASM_OPT_LEVEL:-z}" CARGO_PROFILE_RELEASE_LTO=true \
+       CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort \
+       CARGO_PROFILE_RELEASE_DEBUG=0
+cargo build -q -p qjob-wasm --target wasm32-unknown-unknown --release "${features[@]}"
+wasm="$root/target/wasm32-unknown-unknown/release/qjob_wasm.wasm"
+
+out="$root/target/qjob-wasm"
+rm -rf "$out" && mkdir -p "$out"
+wasm-bindgen --no-typescript --target nodejs --out-dir "$out/node" "$wasm"
+wasm-bindgen --no-typescript --target web --out-dir "$out/web" "$wasm"
+
+# Size: wasm-opt on wasm-bindgen's output (both targets have the same .wasm).
+"$here/node_modules/.bin/wasm-opt" "-O${QJOB_WASM_OPT:-z}" --converge --strip-debug --strip-producers \
+  --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  "$out/web/qjob_wasm_bg.wasm" -o "$out/opt.wasm"
+cp "$out/opt.wasm" "$out/web/qjob_wasm_bg.wasm"
+cp "$out/opt.wasm" "$out/node/qjob_wasm_bg.wasm"
+# pkg-node is CommonJS whatever a surrounding package.json says (TOOLCHAIN.md, pitfall 3).
+echo '{"type": "commonjs"}' > "$out/node/package.json"
+
+rm -rf "$here/pkg-node" "$here/pkg-web"
+cp -r "$out/node" "$here/pkg-node"
+cp -r "$out/web" "$here/pkg-web"
+size=$(stat -c %s "$here/pkg-web/qjob_wasm_bg.wasm")
+gz=$(gzip -9c "$here/pkg-web/qjob_wasm_bg.wasm" | wc -c)
+echo "qjob_wasm_bg.wasm: $size bytes ($((size / 1024)) KiB), gzip -9: $gz bytes ($((gz / 1024)) KiB)"

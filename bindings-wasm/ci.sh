@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# bindings-wasm CI: installs what it needs (idempotently), builds the module for node and
+# the web, and runs the node tests (API), the replay comparison over every scenario and the
+# Chromium end-to-end tests of the simulator. Screenshots: bindings-wasm/test-output/.
+#   bash bindings-wasm/ci.sh               everything
+#   bash bindings-wasm/ci.sh --build-only  install + build
+#   bash bindings-wasm/ci.sh --no-browser  skip the Chromium tests
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+build_only=0 browser=1
+for a in "$@"; do
+  case "$a" in
+    --build-only) build_only=1 ;;
+    --no-browser) browser=0 ;;
+    *) echo "usage: ci.sh [--build-only] [--no-browser]" >&2; exit 2 ;;
+  esac
+done
+step() { printf '\n== %s\n' "$*"; }
+
+step "tools"
+# 1. The wasm32 target (rust-toolchain targets are not auto-installed here: RUSTUP_AUTO_INSTALL=0).
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+# 2. wasm-bindgen-cli at exactly the wasm-bindgen version of Cargo.lock (a mismatch is a hard
+#    error); without --locked, whose lockfile pins a crate the registry no longer serves.
+wb_ver=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$root/Cargo.lock")
+if [ -z "$wb_ver" ]; then
+  (cd "$root" && cargo generate-lockfile -q 2>/dev/null || cargo metadata -q --format-version 1 >/dev/null)
+  wb_ver=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$root/Cargo.lock")
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_ver" ]; then
+  cargo install wasm-bindgen-cli --version "$wb_ver"
+fi
+# 3. npm deps from the committed lockfile: playwright-core (no browser download) and binaryen.
+if [ ! -x "$here/node_modules/.bin/wasm-opt" ] || [ ! -d "$here/node_modules/playwright-core" ] \
+   || ! cmp -s "$here/package-lock.json" "$here/node_modules/.package-lock.json.ci" 2>/dev/null; then
+  (cd "$here" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  cp "$here/package-lock.json" "$here/node_modules/.package-lock.json.ci"
+fi
+# 4. Debian's Chromium for the end-to-end tests.
+if [ "$browser" = 1 ] && [ "$build_only" = 0 ] && [ -z "${QJOB_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+fi
+
+step "build"
+"$here/build.sh"
+[ "$build_only" = 1 ] && exit 0
+
+step "host unit tests"
+(cd "$root" && cargo test -q -p qjob-wasm)
+
+step "native replayer (for the byte-for-byte comparison)"
+(cd "$root" && cargo build -q --release -p qjob --example replay)
+export QJOB_NATIVE_REPLAY="$root/target/release/examples/replay"
+
+step "node tests: API and replay of every scenario"
+(cd "$here" && node --test --test-reporter=spec test/api.test.mjs test/replay.test.mjs)
+
+if [ "$browser" = 1 ]; then
+  step "Chromium end-to-end tests (screenshots in bindings-wasm/test-output/screenshots)"
+  (cd "$here" && node --test --test-reporter=spec test/e2e.test.mjs)
+fi

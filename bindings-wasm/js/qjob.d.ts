@@ -1,0 +1,391 @@
+// Hand-written TypeScript types of qjob-wasm: QEMU 7.2's job lifecycle as WebAssembly.
+// Commands, replies and events are discriminated unions (on `execute` and `event`),
+// with QAPI's member names (`"job-id"`, `"auto-finalize"`, …).
+//
+// The same declarations describe both builds: `pkg-node/qjob_wasm.js` (CommonJS, loads the
+// module synchronously) and `pkg-web/qjob_wasm.js` (ES module: call the default export
+// `init()` once, and await it, before using anything else).
+
+// ---------------------------------------------------------------------------
+// The model
+// ---------------------------------------------------------------------------
+
+/** QAPI `JobStatus`, in declaration order (the order of `statuses()`). */
+export type JobStatus =
+  | 'undefined' | 'created' | 'running' | 'paused' | 'ready' | 'standby'
+  | 'waiting' | 'pending' | 'aborting' | 'concluded' | 'null';
+
+/** QAPI `JobVerb`. */
+export type JobVerb = 'cancel' | 'pause' | 'resume' | 'set-speed' | 'complete' | 'dismiss' | 'finalize';
+
+/** QAPI `JobType`. */
+export type JobType =
+  | 'commit' | 'stream' | 'mirror' | 'backup' | 'create' | 'amend'
+  | 'snapshot-load' | 'snapshot-save' | 'snapshot-delete';
+
+/** QAPI `BlockdevOnError`. */
+export type OnError = 'report' | 'ignore' | 'enospc' | 'stop' | 'auto';
+/** QAPI `BlockErrorAction`. */
+export type ErrorAction = 'report' | 'ignore' | 'stop';
+/** QAPI `BlockDeviceIoStatus`. */
+export type IoStatus = 'ok' | 'failed' | 'nospace';
+/** QAPI `MirrorSyncMode`. */
+export type SyncMode = 'top' | 'full' | 'none' | 'incremental' | 'bitmap';
+/** QMP error classes qjob reports. */
+export type ErrorClass = 'GenericError' | 'CommandNotFound' | 'DeviceNotActive' | 'DeviceNotFound';
+
+// ---------------------------------------------------------------------------
+// Command arguments
+// ---------------------------------------------------------------------------
+
+/** Members every block-job creation command has. */
+export interface JobCreationArgs {
+  'job-id'?: string;
+  /** Speed limit, bytes per second (0: unlimited). */
+  speed?: number;
+  'auto-finalize'?: boolean;
+  'auto-dismiss'?: boolean;
+}
+
+export interface BlockdevBackupArgs extends JobCreationArgs {
+  device: string;
+  target: string;
+  sync: SyncMode;
+  bitmap?: string;
+  'bitmap-mode'?: 'on-success' | 'never' | 'always';
+  compress?: boolean;
+  'on-source-error'?: OnError;
+  'on-target-error'?: OnError;
+  'x-perf'?: { 'use-copy-range'?: boolean; 'max-workers'?: number; 'max-chunk'?: number };
+  'filter-node-name'?: string;
+}
+
+export interface BlockdevMirrorArgs extends JobCreationArgs {
+  device: string;
+  target: string;
+  sync: SyncMode;
+  replaces?: string;
+  granularity?: number;
+  'buf-size'?: number;
+  'on-source-error'?: OnError;
+  'on-target-error'?: OnError;
+  'filter-node-name'?: string;
+  'copy-mode'?: 'background' | 'write-blocking';
+}
+
+export interface BlockCommitArgs extends JobCreationArgs {
+  device: string;
+  'base-node'?: string;
+  base?: string;
+  'top-node'?: string;
+  top?: string;
+  'backing-file'?: string;
+  'on-error'?: OnError;
+  'filter-node-name'?: string;
+}
+
+export interface BlockStreamArgs extends JobCreationArgs {
+  device: string;
+  'base-node'?: string;
+  base?: string;
+  bottom?: string;
+  'backing-file'?: string;
+  'on-error'?: OnError;
+  'filter-node-name'?: string;
+}
+
+/** `blockdev-create` options: a file, or a format onto a file node. */
+export type BlockdevCreateOptions =
+  | { driver: 'file'; filename: string; size: number }
+  | { driver: 'qcow2' | 'raw'; file: string; size: number; 'backing-file'?: string; [k: string]: JsonValue | undefined };
+
+export interface BlockdevCreateArgs { 'job-id': string; options: BlockdevCreateOptions }
+export interface BlockdevAmendArgs {
+  'job-id': string;
+  'node-name': string;
+  options: { driver: 'qcow2'; [k: string]: JsonValue | undefined };
+  force?: boolean;
+}
+export interface SnapshotSaveArgs { 'job-id': string; tag: string; vmstate: string; devices: string[] }
+export interface SnapshotLoadArgs { 'job-id': string; tag: string; vmstate: string; devices: string[] }
+export interface SnapshotDeleteArgs { 'job-id': string; tag: string; devices: string[] }
+
+/** One `transaction` action (`type` + `data`). */
+export type TransactionAction =
+  | { type: 'blockdev-backup'; data: BlockdevBackupArgs }
+  | { type: 'block-dirty-bitmap-add'; data: { node: string; name: string; [k: string]: JsonValue | undefined } }
+  | { type: 'abort'; data?: Record<string, never> };
+
+export interface TransactionArgs {
+  actions: TransactionAction[];
+  properties?: { 'completion-mode'?: 'individual' | 'grouped' };
+}
+
+/** `blockdev-add` options (a node tree: `null-co`, `raw`, `qcow2`, `file`, `blkdebug`). */
+export interface BlockdevAddArgs {
+  driver: 'null-co' | 'raw' | 'qcow2' | 'file' | 'blkdebug';
+  'node-name'?: string;
+  [member: string]: JsonValue | undefined;
+}
+
+/** The scenario `image` directive's file (see `JobManager.addImage`). */
+export interface ImageFile {
+  format: 'qcow2' | 'raw';
+  size: number;
+  backing?: string;
+  /** Allocated extents, `[offset, length]`. */
+  data?: Array<[number, number]>;
+}
+
+// ---------------------------------------------------------------------------
+// Commands: one member per QMP command, discriminated on `execute`
+// ---------------------------------------------------------------------------
+
+/** Any JSON value. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
+/** A QMP `id` (any JSON value, echoed in the reply). */
+export type QmpId = JsonValue;
+
+interface Cmd<N extends string, A> { execute: N; arguments: A; id?: QmpId }
+interface CmdNoArgs<N extends string> { execute: N; arguments?: Record<string, never>; id?: QmpId }
+
+export type QmpCommand =
+  | CmdNoArgs<'qmp_capabilities'>
+  | CmdNoArgs<'query-jobs'>
+  | CmdNoArgs<'query-block-jobs'>
+  | Cmd<'job-pause', { id: string }>
+  | Cmd<'job-resume', { id: string }>
+  | Cmd<'job-cancel', { id: string }>
+  | Cmd<'job-complete', { id: string }>
+  | Cmd<'job-finalize', { id: string }>
+  | Cmd<'job-dismiss', { id: string }>
+  | Cmd<'block-job-pause', { device: string }>
+  | Cmd<'block-job-resume', { device: string }>
+  | Cmd<'block-job-cancel', { device: string; force?: boolean }>
+  | Cmd<'block-job-complete', { device: string }>
+  | Cmd<'block-job-finalize', { id: string }>
+  | Cmd<'block-job-dismiss', { id: string }>
+  | Cmd<'block-job-set-speed', { device: string; speed: number }>
+  | Cmd<'blockdev-backup', BlockdevBackupArgs>
+  | Cmd<'blockdev-mirror', BlockdevMirrorArgs>
+  | Cmd<'block-commit', BlockCommitArgs>
+  | Cmd<'block-stream', BlockStreamArgs>
+  | Cmd<'blockdev-create', BlockdevCreateArgs>
+  | Cmd<'x-blockdev-amend', BlockdevAmendArgs>
+  | Cmd<'snapshot-save', SnapshotSaveArgs>
+  | Cmd<'snapshot-load', SnapshotLoadArgs>
+  | Cmd<'snapshot-delete', SnapshotDeleteArgs>
+  | Cmd<'transaction', TransactionArgs>
+  | Cmd<'blockdev-add', BlockdevAddArgs>
+  | Cmd<'blockdev-del', { 'node-name': string }>;
+
+/** The name of every command `execute` knows. */
+export type CommandName = QmpCommand['execute'];
+
+// ---------------------------------------------------------------------------
+// Replies
+// ---------------------------------------------------------------------------
+
+/** QMP `JobInfo` (an element of `query-jobs`). */
+export interface JobInfo {
+  id: string;
+  type: JobType;
+  status: JobStatus;
+  'current-progress': number;
+  'total-progress': number;
+  error?: string;
+}
+
+/** QMP `BlockJobInfo` (an element of `query-block-jobs`). */
+export interface BlockJobInfo {
+  type: JobType;
+  device: string;
+  len: number;
+  offset: number;
+  busy: boolean;
+  paused: boolean;
+  speed: number;
+  'io-status': IoStatus;
+  ready: boolean;
+  status: JobStatus;
+  'auto-finalize': boolean;
+  'auto-dismiss': boolean;
+  error?: string;
+}
+
+/** What each command returns on success. */
+export interface ReturnOf {
+  'query-jobs': JobInfo[];
+  'query-block-jobs': BlockJobInfo[];
+}
+export type ReturnValue<N extends CommandName> = N extends keyof ReturnOf ? ReturnOf[N] : Record<string, never>;
+
+export interface QmpErrorBody { class: ErrorClass; desc: string }
+
+/** A reply: `return` or `error`, discriminated by which member is present. */
+export type QmpReply<N extends CommandName = CommandName> =
+  | { return: ReturnValue<N>; error?: never; id?: QmpId }
+  | { error: QmpErrorBody; return?: never; id?: QmpId };
+
+// ---------------------------------------------------------------------------
+// Events, discriminated on `event`
+// ---------------------------------------------------------------------------
+
+export interface QmpTimestamp { seconds: number; microseconds: number }
+interface Ev<N extends string, D> { timestamp: QmpTimestamp; event: N; data: D }
+
+export type QmpEvent =
+  | Ev<'JOB_STATUS_CHANGE', { id: string; status: JobStatus }>
+  | Ev<'BLOCK_JOB_READY', { type: JobType; device: string; len: number; offset: number; speed: number }>
+  | Ev<'BLOCK_JOB_PENDING', { type: JobType; id: string }>
+  | Ev<'BLOCK_JOB_COMPLETED', { type: JobType; device: string; len: number; offset: number; speed: number; error?: string }>
+  | Ev<'BLOCK_JOB_CANCELLED', { type: JobType; device: string; len: number; offset: number; speed: number }>
+  | Ev<'BLOCK_JOB_ERROR', { device: string; operation: 'read' | 'write'; action: ErrorAction }>
+  | Ev<'STOP', Record<string, never>>
+  | Ev<'RESUME', Record<string, never>>;
+
+export type EventName = QmpEvent['event'];
+
+/** What typed methods throw: QEMU's error class and text. */
+export interface QmpError extends Error {
+  name: 'QmpError';
+  class: ErrorClass;
+  desc: string;
+}
+
+// ---------------------------------------------------------------------------
+// Classes and functions
+// ---------------------------------------------------------------------------
+
+export interface JobManagerOptions {
+  /** `"default"`: `src`, `dst`, `src2`, `dst2`, 64 MiB `null-co` nodes (the scenario world). */
+  world?: 'default' | 'empty';
+  /** Keep the transcript (scenario format) of commands and events; default false. */
+  transcript?: boolean;
+}
+
+/**
+ * One simulated QEMU 7.2: jobs, block nodes and a virtual clock in nanoseconds that
+ * only moves when you call `tick`/`advance`. Commands do what QEMU does before it
+ * replies; what QEMU does later happens in `step`/`settle`/`tick`.
+ */
+export class JobManager {
+  constructor(options?: JobManagerOptions);
+  /** Releases the WebAssembly memory (also done by a FinalizationRegistry). */
+  free(): void;
+
+  /** QMP: never throws for QMP errors; they come back as `{error}`. */
+  execute<C extends QmpCommand>(command: C): QmpReply<C['execute']>;
+  /** QMP as JSON text (framing and JSON errors answered as QEMU answers them). */
+  executeJson(text: string): string;
+
+  // Verbs: throw a QmpError when refused.
+  jobPause(id: string): void;
+  jobResume(id: string): void;
+  jobCancel(id: string): void;
+  jobComplete(id: string): void;
+  jobFinalize(id: string): void;
+  jobDismiss(id: string): void;
+  blockJobPause(device: string): void;
+  blockJobResume(device: string): void;
+  /** `force` defaults to false: a soft cancel, which completes a ready mirror. */
+  blockJobCancel(device: string, force?: boolean): void;
+  blockJobComplete(device: string): void;
+  blockJobFinalize(id: string): void;
+  blockJobDismiss(id: string): void;
+  blockJobSetSpeed(device: string, speed: number): void;
+
+  // Creation and nodes: throw a QmpError when refused.
+  blockdevBackup(args: BlockdevBackupArgs): void;
+  blockdevMirror(args: BlockdevMirrorArgs): void;
+  blockCommit(args: BlockCommitArgs): void;
+  blockStream(args: BlockStreamArgs): void;
+  blockdevCreate(args: BlockdevCreateArgs): void;
+  xBlockdevAmend(args: BlockdevAmendArgs): void;
+  snapshotSave(args: SnapshotSaveArgs): void;
+  snapshotLoad(args: SnapshotLoadArgs): void;
+  snapshotDelete(args: SnapshotDeleteArgs): void;
+  transaction(args: TransactionArgs): void;
+  blockdevAdd(args: BlockdevAddArgs): void;
+  blockdevDel(args: { 'node-name': string }): void;
+  /** An image file in the simulated working directory (the scenario `image` directive). */
+  addImage(file: string, image: ImageFile): void;
+  /** Machine mode: `snapshot-*` exist (qemu-system), as the scenario `machine` directive. */
+  setMachine(machine: boolean): void;
+
+  // Getters.
+  queryJobs(): JobInfo[];
+  queryBlockJobs(): BlockJobInfo[];
+  /** Whether QEMU's verb table allows `verb` on job `id` now; undefined: no such job. */
+  verbAllowed(id: string, verb: JobVerb): boolean | undefined;
+  /** QEMU's refusal text; null when allowed; undefined when there is no such job. */
+  verbRefusal(id: string, verb: JobVerb): string | null | undefined;
+  jobCount(): number;
+  internalErrors(): string[];
+
+  // Time and work.
+  /** The virtual clock (ns). */
+  now(): number;
+  nextDeadline(): number | undefined;
+  hasReadyWork(): boolean;
+  /** One unit of ready work; returns whether more is ready now. */
+  step(): boolean;
+  /** All work ready now (what QEMU does between two commands); returns the units run. */
+  settle(): number;
+  /** Moves the clock to `nowNs` (never backwards) and runs what falls due. */
+  tick(nowNs: number): void;
+  advance(ns: number): void;
+
+  // Output.
+  pollEvent(): QmpEvent | undefined;
+  drainEvents(): QmpEvent[];
+  /** Runs one scenario line (commands and directives) through the core replayer; returns its transcript lines. */
+  runScenarioLine(line: string): string[];
+  /** Starts or stops keeping the transcript. */
+  setTranscript(on: boolean): void;
+  /**
+   * The transcript (scenario format) of everything sent through execute, executeJson and
+   * runScenarioLine while it was kept. Commands sent with execute and followed by settle()
+   * give the core replayer's lines. A `wait` line only sees events since the last command
+   * that runScenarioLine ran.
+   */
+  transcript(): string;
+  transcriptLength(): number;
+  truncateTranscript(n: number): void;
+
+  // Snapshots (the core's versioned formats).
+  snapshot(): Uint8Array;
+  restore(bytes: Uint8Array): void;
+  snapshotJson(): string;
+  restoreJson(text: string): void;
+}
+
+/** The core scenario replayer (what `cargo run -p qjob --example replay` runs). */
+export class Replayer {
+  constructor();
+  free(): void;
+  run(text: string): void;
+  runLine(line: string): void;
+  transcript(): string;
+  lines(): string[];
+}
+
+/** Replays a scenario on a fresh default world; returns its transcript. */
+export function replay(text: string): string;
+/** ORACLE.md's comparison: undefined when the transcripts agree, else the first difference. */
+export function compareTranscripts(expected: string, actual: string): string | undefined;
+/** JSON as transcripts write it (sorted keys, Python's separators). */
+export function toSortedJson(value: JsonValue): string;
+export function statuses(): JobStatus[];
+export function verbs(): JobVerb[];
+export function jobTypes(): JobType[];
+/** QEMU's status transition table as `[from, to]` pairs. */
+export function statusTransitions(): Array<[JobStatus, JobStatus]>;
+/** QEMU's verb table: the statuses where each verb is allowed. */
+export function verbTable(): Record<JobVerb, JobStatus[]>;
+export function version(): string;
+
+/** pkg-web only: loads the module (default: `qjob_wasm_bg.wasm` next to the script). */
+export default function init(
+  module_or_path?: { module_or_path: RequestInfo | URL | Response | BufferSource | WebAssembly.Module } | RequestInfo | URL,
+): Promise<unknown>;

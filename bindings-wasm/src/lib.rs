@@ -1,0 +1,610 @@
+//! # qjob-wasm — QEMU 7.2's job lifecycle for JavaScript
+//!
+//! A thin wasm-bindgen translation of the `qjob` core: every behaviour lives
+//! in the core, this crate converts values (JSON values ⇄ plain JS objects
+//! through `serde-wasm-bindgen`, keeping key order), errors (a thrown
+//! `QmpError` with QEMU's `class` and text) and numbers (virtual nanoseconds
+//! are JS numbers).
+//!
+//! Exports:
+//! - [`JsJobManager`] (`JobManager` in JS): QMP `execute`, a typed method per
+//!   command, the virtual clock, events, snapshots, and the scenario replayer
+//!   for the simulator;
+//! - [`JsReplayer`] (`Replayer`) and [`replay`]: the core scenario replayer;
+//! - the model as data: [`statuses`], [`verbs`], [`job_types`],
+//!   [`status_transitions`], [`verb_table`].
+//!
+//! Hand-written TypeScript types are in `js/qjob.d.ts`.
+
+#![deny(missing_docs)]
+
+pub mod session;
+
+use qjob::model::{JobStatus, JobType, JobVerb, STATUS_TRANSITIONS, VERB_PERMISSIONS};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use session::Session;
+use wasm_bindgen::prelude::*;
+
+// ----------------------------------------------------------------------
+// Conversions
+// ----------------------------------------------------------------------
+
+/// A JSON value as a plain JS value (objects, not `Map`s; key order kept).
+/// A number beyond 2^53 becomes the nearest double, as `JSON.parse` would.
+fn to_js(v: &Value) -> JsValue {
+    let ser = serde_wasm_bindgen::Serializer::json_compatible();
+    match v.serialize(&ser) {
+        Ok(j) => j,
+        Err(_) => js_sys::JSON::parse(&v.to_string()).unwrap_or(JsValue::NULL),
+    }
+}
+
+/// A plain JS value as a JSON value (integers stay integers).
+fn from_js(v: JsValue) -> Result<Value, JsValue> {
+    serde_wasm_bindgen::from_value(v).map_err(|e| type_error(&e.to_string()))
+}
+
+fn type_error(msg: &str) -> JsValue {
+    js_sys::TypeError::new(msg).into()
+}
+
+/// A refused command as a thrown JS `Error` named `QmpError`, with `class`
+/// (`GenericError`, `CommandNotFound`, `DeviceNotActive`, `DeviceNotFound`)
+/// and `desc` (QEMU's text, also the message).
+fn qmp_error(e: &qjob::Error) -> JsValue {
+    let err = js_sys::Error::new(&e.desc);
+    err.set_name("QmpError");
+    let _ = js_sys::Reflect::set(&err, &"class".into(), &e.class.as_str().into());
+    let _ = js_sys::Reflect::set(&err, &"desc".into(), &e.desc.as_str().into());
+    err.into()
+}
+
+fn unit(r: qjob::Result<()>) -> Result<(), JsValue> {
+    r.map_err(|e| qmp_error(&e))
+}
+
+/// Virtual nanoseconds from a JS number: a non-negative integer.
+fn ns(x: f64, what: &str) -> Result<u64, JsValue> {
+    if x.is_finite() && x >= 0.0 && x.fract() == 0.0 {
+        Ok(x as u64)
+    } else {
+        Err(type_error(&format!(
+            "{what} must be a non-negative integer number of nanoseconds"
+        )))
+    }
+}
+
+fn verb(v: &str) -> Result<JobVerb, JsValue> {
+    v.parse()
+        .map_err(|_| type_error(&format!("unknown verb '{v}'")))
+}
+
+fn array_of(values: impl IntoIterator<Item = Value>) -> JsValue {
+    to_js(&Value::Array(values.into_iter().collect()))
+}
+
+// ----------------------------------------------------------------------
+// JobManager
+// ----------------------------------------------------------------------
+
+/// `JobManager` in JS: one simulated QEMU 7.2 (jobs, block nodes, virtual
+/// clock). Methods, as in the core:
+/// - commands: [`execute`](Self::execute) (QMP object in, reply object out),
+///   [`execute_json`](Self::execute_json) (text), and one typed method per
+///   command that returns its `return` value or throws a `QmpError`;
+/// - getters: queries, [`verb_allowed`](Self::verb_allowed), the clock;
+/// - time and work: [`step`](Self::step), [`settle`](Self::settle),
+///   [`tick`](Self::tick), [`advance`](Self::advance);
+/// - output: [`poll_event`](Self::poll_event) /
+///   [`drain_events`](Self::drain_events) (QMP event objects), the
+///   transcript.
+#[wasm_bindgen(js_name = JobManager)]
+pub struct JsJobManager {
+    s: Session,
+}
+
+impl JsJobManager {
+    fn dispatch(&mut self, name: &str, args: JsValue) -> Result<JsValue, JsValue> {
+        let args = if args.is_undefined() || args.is_null() {
+            Map::new()
+        } else {
+            match from_js(args)? {
+                Value::Object(m) => m,
+                _ => return Err(type_error(&format!("{name}: arguments must be an object"))),
+            }
+        };
+        match self.s.with(|m| m.dispatch(name, &args)) {
+            Ok(v) => Ok(to_js(&v)),
+            Err(e) => Err(qmp_error(&e)),
+        }
+    }
+}
+
+#[wasm_bindgen(js_class = JobManager)]
+impl JsJobManager {
+    /// A manager over the default world (`src`, `dst`, `src2`, `dst2`:
+    /// 64 MiB `null-co` nodes), or an empty one with `{world: "empty"}`.
+    /// `{transcript: true}` keeps the transcript (off by default, so that a
+    /// long-running user accumulates nothing).
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<JsJobManager, JsValue> {
+        let mut default_world = true;
+        let mut transcript = false;
+        if !options.is_undefined() && !options.is_null() {
+            let t = js_sys::Reflect::get(&options, &"transcript".into())?;
+            if !t.is_undefined() {
+                transcript = t
+                    .as_bool()
+                    .ok_or_else(|| type_error("transcript must be a boolean"))?;
+            }
+            let world = js_sys::Reflect::get(&options, &"world".into())?;
+            match world.as_string().as_deref() {
+                None if world.is_undefined() => {}
+                Some("default") => {}
+                Some("empty") => default_world = false,
+                _ => return Err(type_error("world must be \"default\" or \"empty\"")),
+            }
+        }
+        let mut s = Session::new(default_world);
+        s.set_recording(transcript);
+        Ok(JsJobManager { s })
+    }
+
+    /// Executes one QMP message (`{execute, arguments?, id?}`) and returns
+    /// the reply object (`{return}` or `{error: {class, desc}}`, with `id`).
+    /// Never throws for QMP errors; throws a `TypeError` for a value JSON
+    /// cannot hold.
+    pub fn execute(&mut self, command: JsValue) -> Result<JsValue, JsValue> {
+        let v = from_js(command)?;
+        Ok(to_js(&self.s.execute_value(&v)))
+    }
+
+    /// Executes one QMP message given as JSON text; returns the reply text.
+    #[wasm_bindgen(js_name = executeJson)]
+    pub fn execute_json(&mut self, text: &str) -> String {
+        self.s.execute_json(text)
+    }
+
+    // --- job-* verbs -----------------------------------------------------
+
+    /// `job-pause`.
+    #[wasm_bindgen(js_name = jobPause)]
+    pub fn job_pause(&mut self, id: &str) -> Result<(), JsValue> {
+        unit(self.s.with(|m| m.job_pause(id)))
+    }
+    /// `job-resume`.
+    #[wasm_bindgen(js_name = jobResume)]
+    pub fn job_resume(&mut self, id: &str) -> Result<(), JsValue> {
+        unit(self.s.with(|m| m.job_resume(id)))
+    }
+    /// `job-cancel` (always a hard cancel).
+    #[wasm_bindgen(js_name = jobCancel)]
+    pub fn job_cancel(&mut self, id: &str) -> Result<(), JsValue> {
+        unit(self.s.with(|m| m.job_cancel(id)))
+    }
+    /// `job-complete`.
+    #[wasm_bindgen(js_name = jobComplete)]
+    pub fn job_complete(&mut self, id: &str) -> Result<(), JsValue> {
+        unit(self.s.with(|m| m.job_complete(id)))
+    }
+    /// `job-finalize`.
+    #[wasm_bindgen(js_name = jobFinalize)]
+    pub fn job_finalize(&mut self, id: &str) -> Result<(), JsValue> {
+        unit(self.s.with(|m| m.job_finalize(id)))
+    }
+    /// `job-dismiss`.
+    #[wasm_bindgen(js_name = jobDismiss)]
+    pub fn job_dismiss(&mut self, id: &str) -> Result<(), JsValue> {
+        unit(self.s.with(|m| m.job_dismiss(id)))
+    }
+
+    // --- block-job-* verbs -----------------------------------------------
+
+    /// `block-job-pause`.
+    #[wasm_bindgen(js_name = blockJobPause)]
+    pub fn block_job_pause(&mut self, device: &str) -> Result<(), JsValue> {
+        unit(self.s.with(|m| m.block_job_pause(device)))
+    }
+    /// `block-job-resume`.
+    #[wasm_bindgen(js_name = blockJobResume)]
+    pub fn block_job_resume(&mut self, device: &str) -> Result<(), JsValue> {
+        unit(self.s.with(|m| m.block_job_resume(device)))
+    }
+    /// `block-job-cancel`; `force` defaults to false (a soft cancel, which
+    /// completes a ready mirror).
+    #[wasm_bindgen(js_name = blockJobCancel)]
+    pub fn block_job_cancel(&mut self, device: &str, force: Option<bool>) -> Result<(), JsValue> {
+        let force = force.unwrap_or(false);
+        unit(self.s.with(|m| m.block_job_cancel(device, force)))
+    }
+    /// `block-job-complete`.
+    #[wasm_bindgen(js_name = blockJobComplete)]
+    pub fn block_job_complete(&mut self, device: &str) -> Result<(), JsValue> {
+        unit(self.s.with(|m| m.block_job_complete(device)))
+    }
+    /// `block-job-finalize`.
+    #[wasm_bindgen(js_name = blockJobFinalize)]
+    pub fn block_job_finalize(&mut self, id: &str) -> Result<(), JsValue> {
+        unit(self.s.with(|m| m.block_job_finalize(id)))
+    }
+    /// `block-job-dismiss`.
+    #[wasm_bindgen(js_name = blockJobDismiss)]
+    pub fn block_job_dismiss(&mut self, id: &str) -> Result<(), JsValue> {
+        unit(self.s.with(|m| m.block_job_dismiss(id)))
+    }
+    /// `block-job-set-speed` (bytes per second; 0 is unlimited).
+    #[wasm_bindgen(js_name = blockJobSetSpeed)]
+    pub fn block_job_set_speed(&mut self, device: &str, speed: f64) -> Result<(), JsValue> {
+        if !speed.is_finite() || speed.fract() != 0.0 {
+            return Err(type_error("speed must be an integer"));
+        }
+        unit(self.s.with(|m| m.block_job_set_speed(device, speed as i64)))
+    }
+
+    // --- creation and nodes (QMP arguments objects) ----------------------
+
+    /// `blockdev-backup` with QMP's arguments.
+    #[wasm_bindgen(js_name = blockdevBackup)]
+    pub fn blockdev_backup(&mut self, args: JsValue) -> Result<(), JsValue> {
+        self.dispatch("blockdev-backup", args).map(drop)
+    }
+    /// `blockdev-mirror`.
+    #[wasm_bindgen(js_name = blockdevMirror)]
+    pub fn blockdev_mirror(&mut self, args: JsValue) -> Result<(), JsValue> {
+        self.dispatch("blockdev-mirror", args).map(drop)
+    }
+    /// `block-commit`.
+    #[wasm_bindgen(js_name = blockCommit)]
+    pub fn block_commit(&mut self, args: JsValue) -> Result<(), JsValue> {
+        self.dispatch("block-commit", args).map(drop)
+    }
+    /// `block-stream`.
+    #[wasm_bindgen(js_name = blockStream)]
+    pub fn block_stream(&mut self, args: JsValue) -> Result<(), JsValue> {
+        self.dispatch("block-stream", args).map(drop)
+    }
+    /// `blockdev-create`.
+    #[wasm_bindgen(js_name = blockdevCreate)]
+    pub fn blockdev_create(&mut self, args: JsValue) -> Result<(), JsValue> {
+        self.dispatch("blockdev-create", args).map(drop)
+    }
+    /// `x-blockdev-amend`.
+    #[wasm_bindgen(js_name = xBlockdevAmend)]
+    pub fn x_blockdev_amend(&mut self, args: JsValue) -> Result<(), JsValue> {
+        self.dispatch("x-blockdev-amend", args).map(drop)
+    }
+    /// `snapshot-save` (machine mode only, see [`set_machine`](Self::set_machine)).
+    #[wasm_bindgen(js_name = snapshotSave)]
+    pub fn snapshot_save(&mut self, args: JsValue) -> Result<(), JsValue> {
+        self.dispatch("snapshot-save", args).map(drop)
+    }
+    /// `snapshot-load` (machine mode only).
+    #[wasm_bindgen(js_name = snapshotLoad)]
+    pub fn snapshot_load(&mut self, args: JsValue) -> Result<(), JsValue> {
+        self.dispatch("snapshot-load", args).map(drop)
+    }
+    /// `snapshot-delete` (machine mode only).
+    #[wasm_bindgen(js_name = snapshotDelete)]
+    pub fn snapshot_delete(&mut self, args: JsValue) -> Result<(), JsValue> {
+        self.dispatch("snapshot-delete", args).map(drop)
+    }
+    /// `transaction` (`{actions, properties?: {"completion-mode"}}`).
+    pub fn transaction(&mut self, args: JsValue) -> Result<(), JsValue> {
+        self.dispatch("transaction", args).map(drop)
+    }
+    /// `blockdev-add`.
+    #[wasm_bindgen(js_name = blockdevAdd)]
+    pub fn blockdev_add(&mut self, args: JsValue) -> Result<(), JsValue> {
+        self.dispatch("blockdev-add", args).map(drop)
+    }
+    /// `blockdev-del` (`{"node-name"}`).
+    #[wasm_bindgen(js_name = blockdevDel)]
+    pub fn blockdev_del(&mut self, args: JsValue) -> Result<(), JsValue> {
+        self.dispatch("blockdev-del", args).map(drop)
+    }
+    /// Adds an image file to the simulated working directory, as the
+    /// scenario `image` directive does (`{format, size, backing?, data?}`).
+    #[wasm_bindgen(js_name = addImage)]
+    pub fn add_image(&mut self, file: &str, image: JsValue) -> Result<(), JsValue> {
+        let mut o = Map::new();
+        o.insert("file".into(), file.into());
+        if let Value::Object(m) = from_js(image)? {
+            o.extend(m);
+        }
+        let mut line = Map::new();
+        line.insert("image".into(), Value::Object(o));
+        self.s
+            .run_scenario_line(&Value::Object(line).to_string())
+            .map(drop)
+            .map_err(|e| type_error(&e))
+    }
+    /// Machine mode: the VM-only `snapshot-*` commands exist (as with
+    /// `qemu-system-*`; the storage daemon lacks them).
+    #[wasm_bindgen(js_name = setMachine)]
+    pub fn set_machine(&mut self, machine: bool) {
+        self.s.with(|m| m.set_machine(machine));
+    }
+
+    // --- queries ---------------------------------------------------------
+
+    /// `query-jobs`: every job, newest first (QMP `JobInfo` objects).
+    #[wasm_bindgen(js_name = queryJobs)]
+    pub fn query_jobs(&self) -> JsValue {
+        array_of(self.s.manager().query_jobs().iter().map(|j| j.to_json()))
+    }
+    /// `query-block-jobs` (QMP `BlockJobInfo` objects).
+    #[wasm_bindgen(js_name = queryBlockJobs)]
+    pub fn query_block_jobs(&self) -> JsValue {
+        array_of(
+            self.s
+                .manager()
+                .query_block_jobs()
+                .iter()
+                .map(|j| j.to_json()),
+        )
+    }
+    /// Whether the verb table allows `verb` (`"pause"`, `"set-speed"`, …) on
+    /// job `id` now; `undefined` when there is no such job.
+    #[wasm_bindgen(js_name = verbAllowed)]
+    pub fn verb_allowed(&self, id: &str, verb_name: &str) -> Result<Option<bool>, JsValue> {
+        Ok(self.s.manager().verb_allowed(id, verb(verb_name)?))
+    }
+    /// The refusal text of `verb` on job `id` (QEMU's `Job 'X' in state 'S'
+    /// cannot accept command verb 'V'`); `null` when allowed, `undefined`
+    /// when there is no such job.
+    #[wasm_bindgen(js_name = verbRefusal)]
+    pub fn verb_refusal(&self, id: &str, verb_name: &str) -> Result<JsValue, JsValue> {
+        Ok(match self.s.verb_refusal(id, verb(verb_name)?) {
+            None => JsValue::UNDEFINED,
+            Some(None) => JsValue::NULL,
+            Some(Some(t)) => t.into(),
+        })
+    }
+    /// Number of jobs that exist (internal ones included).
+    #[wasm_bindgen(js_name = jobCount)]
+    pub fn job_count(&self) -> usize {
+        self.s.manager().job_count()
+    }
+    /// Internal errors (transitions the status table forbids): always empty
+    /// unless qjob has a bug.
+    #[wasm_bindgen(js_name = internalErrors)]
+    pub fn internal_errors(&self) -> Vec<String> {
+        self.s.manager().internal_errors().to_vec()
+    }
+
+    // --- time and work ---------------------------------------------------
+
+    /// The virtual clock, in nanoseconds.
+    pub fn now(&self) -> f64 {
+        self.s.manager().now() as f64
+    }
+    /// The earliest armed timer (ns), or `undefined`.
+    #[wasm_bindgen(js_name = nextDeadline)]
+    pub fn next_deadline(&self) -> Option<f64> {
+        self.s.manager().next_deadline().map(|d| d as f64)
+    }
+    /// Whether [`step`](Self::step) would do something now.
+    #[wasm_bindgen(js_name = hasReadyWork)]
+    pub fn has_ready_work(&self) -> bool {
+        self.s.manager().has_ready_work()
+    }
+    /// Runs one unit of ready work; returns whether more is ready now.
+    pub fn step(&mut self) -> bool {
+        self.s.with(|m| m.step())
+    }
+    /// Runs all work ready now; returns the number of units run.
+    pub fn settle(&mut self) -> usize {
+        self.s.settle()
+    }
+    /// Moves the clock to `nowNs` (never backwards), running what falls due.
+    pub fn tick(&mut self, now_ns: f64) -> Result<(), JsValue> {
+        let t = ns(now_ns, "nowNs")?;
+        self.s.with(|m| m.tick(t));
+        Ok(())
+    }
+    /// Moves the clock forward by `ns`, running what falls due.
+    pub fn advance(&mut self, ns_: f64) -> Result<(), JsValue> {
+        let d = ns(ns_, "ns")?;
+        self.s.with(|m| m.advance(d));
+        Ok(())
+    }
+
+    // --- events and transcript -------------------------------------------
+
+    /// The oldest undelivered QMP event (`{timestamp, event, data}`), or
+    /// `undefined`.
+    #[wasm_bindgen(js_name = pollEvent)]
+    pub fn poll_event(&mut self) -> JsValue {
+        match self.s.poll_event() {
+            Some(e) => to_js(&e),
+            None => JsValue::UNDEFINED,
+        }
+    }
+    /// Every undelivered QMP event, oldest first.
+    #[wasm_bindgen(js_name = drainEvents)]
+    pub fn drain_events(&mut self) -> JsValue {
+        array_of(self.s.drain_events())
+    }
+    /// Runs one scenario line (scenarios/README.md) through the core
+    /// replayer; returns its transcript lines. Throws on a malformed line.
+    #[wasm_bindgen(js_name = runScenarioLine)]
+    pub fn run_scenario_line(&mut self, line: &str) -> Result<Vec<String>, JsValue> {
+        self.s.run_scenario_line(line).map_err(|e| type_error(&e))
+    }
+    /// Keeps the transcript from now on, or stops keeping it.
+    #[wasm_bindgen(js_name = setTranscript)]
+    pub fn set_transcript(&mut self, on: bool) {
+        self.s.set_recording(on);
+    }
+    /// The transcript of everything sent through `execute`, `executeJson`
+    /// and `runScenarioLine`, with every event, in the scenario format
+    /// (empty unless kept: `{transcript: true}` or `setTranscript(true)`).
+    pub fn transcript(&self) -> String {
+        self.s.transcript()
+    }
+    /// Number of transcript lines so far.
+    #[wasm_bindgen(js_name = transcriptLength)]
+    pub fn transcript_length(&self) -> usize {
+        self.s.lines().len()
+    }
+    /// Cuts the transcript back to its first `n` lines.
+    #[wasm_bindgen(js_name = truncateTranscript)]
+    pub fn truncate_transcript(&mut self, n: usize) {
+        self.s.truncate_transcript(n);
+    }
+
+    // --- snapshots -------------------------------------------------------
+
+    /// The whole manager state (jobs, nodes, clock, timers, queued events)
+    /// as the core's versioned binary snapshot.
+    pub fn snapshot(&mut self) -> Vec<u8> {
+        self.s.snapshot()
+    }
+    #[cfg(feature = "restore")]
+    /// Restores a [`snapshot`](Self::snapshot): the manager continues as
+    /// the original would have. Throws (changing nothing) on a bad snapshot.
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
+        self.s
+            .restore(bytes)
+            .map_err(|e| js_sys::Error::new(&e).into())
+    }
+    /// The snapshot as JSON text (the core's JSON form).
+    #[wasm_bindgen(js_name = snapshotJson)]
+    pub fn snapshot_json(&mut self) -> String {
+        self.s.with(|m| m.to_snapshot_json())
+    }
+    #[cfg(feature = "restore")]
+    /// Restores a JSON snapshot.
+    #[wasm_bindgen(js_name = restoreJson)]
+    pub fn restore_json(&mut self, text: &str) -> Result<(), JsValue> {
+        let m = qjob::JobManager::from_snapshot_json(text)
+            .map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))?;
+        self.s.replace_manager(m);
+        Ok(())
+    }
+}
+
+// ----------------------------------------------------------------------
+// Replayer
+// ----------------------------------------------------------------------
+
+/// `Replayer` in JS: the core scenario replayer (scenarios/README.md), whose
+/// transcripts are the ones `cargo run -p qjob --example replay` prints.
+#[wasm_bindgen(js_name = Replayer)]
+pub struct JsReplayer {
+    r: qjob::scenario::Replayer,
+}
+
+#[wasm_bindgen(js_class = Replayer)]
+impl JsReplayer {
+    /// A replayer over a fresh default world.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> JsReplayer {
+        JsReplayer {
+            r: qjob::scenario::Replayer::new(),
+        }
+    }
+    /// Runs a whole scenario text; throws `line N: …` on a malformed line.
+    pub fn run(&mut self, text: &str) -> Result<(), JsValue> {
+        self.r.run(text).map_err(|e| type_error(&e.to_string()))
+    }
+    /// Runs one scenario line.
+    #[wasm_bindgen(js_name = runLine)]
+    pub fn run_line(&mut self, line: &str) -> Result<(), JsValue> {
+        self.r.run_line(line).map_err(|e| type_error(&e))
+    }
+    /// The transcript so far (each line ends in `\n`).
+    pub fn transcript(&self) -> String {
+        self.r.transcript()
+    }
+    /// The transcript lines so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.r.lines().to_vec()
+    }
+}
+
+impl Default for JsReplayer {
+    fn default() -> Self {
+        JsReplayer::new()
+    }
+}
+
+/// Replays a scenario text on a fresh default world; returns its transcript.
+#[wasm_bindgen]
+pub fn replay(text: &str) -> Result<String, JsValue> {
+    qjob::scenario::replay(text).map_err(|e| type_error(&e.to_string()))
+}
+
+/// Compares two transcripts by ORACLE.md's rules; returns nothing when they
+/// agree (`undefined` in JS), else the first difference.
+#[wasm_bindgen(js_name = compareTranscripts)]
+pub fn compare_transcripts(expected: &str, actual: &str) -> Option<String> {
+    qjob::scenario::compare(expected, actual).err()
+}
+
+/// JSON as the transcripts write it (Python's `json.dumps(v, sort_keys=True)`).
+#[wasm_bindgen(js_name = toSortedJson)]
+pub fn to_sorted_json(value: JsValue) -> Result<String, JsValue> {
+    Ok(qjob::scenario::to_sorted_json(&from_js(value)?))
+}
+
+// ----------------------------------------------------------------------
+// The model as data
+// ----------------------------------------------------------------------
+
+/// The 11 job statuses in QAPI order.
+#[wasm_bindgen]
+pub fn statuses() -> Vec<String> {
+    JobStatus::ALL
+        .iter()
+        .map(|s| s.as_str().to_owned())
+        .collect()
+}
+
+/// The 7 verbs in QAPI order.
+#[wasm_bindgen]
+pub fn verbs() -> Vec<String> {
+    JobVerb::ALL.iter().map(|v| v.as_str().to_owned()).collect()
+}
+
+/// The 9 job types in QAPI order.
+#[wasm_bindgen(js_name = jobTypes)]
+pub fn job_types() -> Vec<String> {
+    JobType::ALL.iter().map(|t| t.as_str().to_owned()).collect()
+}
+
+/// QEMU's status transition table as `[from, to]` pairs.
+#[wasm_bindgen(js_name = statusTransitions)]
+pub fn status_transitions() -> JsValue {
+    let mut pairs = Vec::new();
+    for from in JobStatus::ALL {
+        for to in JobStatus::ALL {
+            if STATUS_TRANSITIONS[from.index()][to.index()] {
+                pairs.push(Value::Array(vec![from.as_str().into(), to.as_str().into()]));
+            }
+        }
+    }
+    array_of(pairs)
+}
+
+/// QEMU's verb table: `{verb: [statuses where it is allowed]}`.
+#[wasm_bindgen(js_name = verbTable)]
+pub fn verb_table() -> JsValue {
+    let mut m = Map::new();
+    for v in JobVerb::ALL {
+        let allowed: Vec<Value> = JobStatus::ALL
+            .iter()
+            .filter(|s| VERB_PERMISSIONS[v.index()][s.index()])
+            .map(|s| s.as_str().into())
+            .collect();
+        m.insert(v.as_str().into(), Value::Array(allowed));
+    }
+    to_js(&Value::Object(m))
+}
+
+/// The qjob version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}

@@ -1,0 +1,333 @@
+//! The binding's state, in plain Rust (no JavaScript types), so that it has
+//! host-side unit tests: a core [`JobManager`] (held by the core scenario
+//! [`Replayer`], so scenario lines run through the one replayer every runner
+//! shares), the events taken out of the core but not yet handed to
+//! JavaScript, and the transcript of everything that went through.
+//!
+//! The transcript is the scenario format's (scenarios/README.md): `> ` a
+//! command, `! ` an event, `< ` a reply, `~ ` a directive. QMP commands sent
+//! through [`Session::execute_value`] and followed by [`Session::settle`]
+//! give exactly the lines the core replayer gives for the same scenario.
+
+use qjob::scenario::{Replayer, to_sorted_json};
+use qjob::{JobManager, JobVerb};
+use serde_json::{Map, Value};
+use std::collections::VecDeque;
+
+/// A manager, its undelivered events and its transcript.
+#[derive(Debug)]
+pub struct Session {
+    replayer: Replayer,
+    /// Events in QMP form (`{"timestamp", "event", "data"}`), oldest first.
+    pending: VecDeque<Value>,
+    lines: Vec<String>,
+    /// Whether the transcript is kept (off: nothing accumulates).
+    recording: bool,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new(true)
+    }
+}
+
+/// The QMP `timestamp` object of a virtual time.
+fn timestamp(ns: u64) -> Value {
+    let mut t = Map::new();
+    t.insert("seconds".into(), (ns / 1_000_000_000).into());
+    t.insert("microseconds".into(), ((ns % 1_000_000_000) / 1_000).into());
+    Value::Object(t)
+}
+
+impl Session {
+    /// A session over the default world (four 64 MiB `null-co` nodes:
+    /// `src`, `dst`, `src2`, `dst2`) or, with `default_world` false, over an
+    /// empty manager.
+    pub fn new(default_world: bool) -> Session {
+        let mut replayer = Replayer::new();
+        if !default_world {
+            replayer.manager = JobManager::new();
+        }
+        Session {
+            replayer,
+            pending: VecDeque::new(),
+            lines: Vec::new(),
+            recording: true,
+        }
+    }
+
+    /// Keeps the transcript (the default) or not: a long-running library
+    /// user that never reads it turns it off so that nothing accumulates.
+    pub fn set_recording(&mut self, on: bool) {
+        self.recording = on;
+    }
+
+    /// Whether the transcript is kept.
+    pub fn recording(&self) -> bool {
+        self.recording
+    }
+
+    fn line(&mut self, l: String) {
+        if self.recording {
+            self.lines.push(l);
+        }
+    }
+
+    /// The core manager (getters).
+    pub fn manager(&self) -> &JobManager {
+        &self.replayer.manager
+    }
+
+    /// Runs `f` on the core manager, then takes the events it emitted.
+    pub fn with<R>(&mut self, f: impl FnOnce(&mut JobManager) -> R) -> R {
+        let r = f(&mut self.replayer.manager);
+        self.pump();
+        r
+    }
+
+    /// Moves the core's queued events into `pending` and the transcript.
+    fn pump(&mut self) {
+        while let Some(e) = self.replayer.manager.poll_event() {
+            if self.recording {
+                self.lines.push(qjob::scenario::event_line(&e));
+            }
+            self.pending.push_back(e.to_qmp());
+        }
+    }
+
+    /// Executes one QMP message given as a JSON value (QMP semantics: the
+    /// reply is `{"return": …}` or `{"error": …}`, with the request's `id`).
+    pub fn execute_value(&mut self, request: &Value) -> Value {
+        self.pump();
+        if self.recording {
+            self.line(format!("> {}", to_sorted_json(request)));
+        }
+        let reply = self.with(|m| m.execute_value(request));
+        if self.recording {
+            self.line(format!("< {}", to_sorted_json(&reply)));
+        }
+        reply
+    }
+
+    /// Executes one QMP message given as JSON text (framing and JSON errors
+    /// answered as QEMU answers them); the transcript shows the text verbatim.
+    pub fn execute_json(&mut self, request: &str) -> String {
+        self.pump();
+        self.line(format!("> {request}"));
+        let reply = self.with(|m| m.execute(request));
+        if self.recording {
+            let sorted = serde_json::from_str::<Value>(&reply)
+                .map(|v| to_sorted_json(&v))
+                .unwrap_or_else(|_| reply.clone());
+            self.line(format!("< {sorted}"));
+        }
+        reply
+    }
+
+    /// Runs one line of a scenario through the core replayer (commands,
+    /// `wait`, `wait-event`, `settle`, `send`, `image`, `machine`) and
+    /// returns the transcript lines it produced.
+    ///
+    /// The replayer reads the events itself; they are handed on from its
+    /// transcript lines, so their `data` has sorted keys and their timestamp
+    /// is the virtual time after the line (the core replayer keeps no
+    /// timestamps).
+    pub fn run_scenario_line(&mut self, line: &str) -> Result<Vec<String>, String> {
+        self.pump();
+        let before = self.replayer.lines().len();
+        self.replayer.run_line(line)?;
+        let new: Vec<String> = self.replayer.lines()[before..].to_vec();
+        let ts = timestamp(self.replayer.manager.now());
+        for l in &new {
+            if let Some(rest) = l.strip_prefix("! ") {
+                let (name, data) = rest.split_once(' ').unwrap_or((rest, "{}"));
+                let data = serde_json::from_str::<Value>(data).unwrap_or(Value::Null);
+                let mut ev = Map::new();
+                ev.insert("timestamp".into(), ts.clone());
+                ev.insert("event".into(), name.into());
+                ev.insert("data".into(), data);
+                self.pending.push_back(Value::Object(ev));
+            }
+        }
+        if self.recording {
+            self.lines.extend(new.iter().cloned());
+        }
+        Ok(new)
+    }
+
+    /// Runs all work ready at the current virtual instant (what QEMU does
+    /// between two commands); returns the number of units run.
+    pub fn settle(&mut self) -> usize {
+        self.with(JobManager::settle)
+    }
+
+    /// The oldest undelivered event, in QMP form.
+    pub fn poll_event(&mut self) -> Option<Value> {
+        self.pump();
+        self.pending.pop_front()
+    }
+
+    /// Every undelivered event, oldest first.
+    pub fn drain_events(&mut self) -> Vec<Value> {
+        self.pump();
+        self.pending.drain(..).collect()
+    }
+
+    /// The transcript so far, each line ending in `\n`.
+    pub fn transcript(&self) -> String {
+        let mut s = String::new();
+        for l in &self.lines {
+            s.push_str(l);
+            s.push('\n');
+        }
+        s
+    }
+
+    /// The transcript lines so far.
+    pub fn lines(&self) -> &[String] {
+        &self.lines
+    }
+
+    /// Cuts the transcript back to its first `n` lines (going back in time).
+    pub fn truncate_transcript(&mut self, n: usize) {
+        self.lines.truncate(n);
+    }
+
+    /// The manager's state as the core's binary snapshot.
+    pub fn snapshot(&mut self) -> Vec<u8> {
+        self.pump();
+        self.replayer.manager.to_snapshot_bytes()
+    }
+
+    /// Replaces the manager with a snapshot's; undelivered events are
+    /// dropped, the transcript is kept. Refused (nothing changes) when the
+    /// snapshot is invalid or of another version.
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let m = JobManager::from_snapshot_bytes(bytes).map_err(|e| e.to_string())?;
+        self.replace_manager(m);
+        Ok(())
+    }
+
+    /// Replaces the manager (a fresh replayer around it: the restored state
+    /// has no "since the last command" events for `wait`).
+    pub fn replace_manager(&mut self, m: JobManager) {
+        let mut r = Replayer::new();
+        r.manager = m;
+        self.replayer = r;
+        self.pending.clear();
+    }
+
+    /// Why `verb` is refused for job `id` right now: `None` when there is no
+    /// such job, `Some(None)` when the verb table allows it, else QEMU's
+    /// refusal text (`Job 'X' in state 'S' cannot accept command verb 'V'`).
+    pub fn verb_refusal(&self, id: &str, verb: JobVerb) -> Option<Option<String>> {
+        let allowed = self.manager().verb_allowed(id, verb)?;
+        if allowed {
+            return Some(None);
+        }
+        // TODO(core): the core builds this text in `apply_verb`; a public
+        // `verb_refusal` there would make this copy of the format go away.
+        let status = self.manager().job_info(id)?.status;
+        Some(Some(format!(
+            "Job '{id}' in state '{status}' cannot accept command verb '{verb}'"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const BACKUP: &str = r#"{"execute": "blockdev-backup", "arguments": {"job-id": "b0", "device": "src", "target": "dst", "sync": "full", "speed": 1}}"#;
+
+    #[test]
+    fn execute_and_settle_give_the_replayers_transcript() {
+        let scenario = [
+            BACKUP,
+            r#"{"execute": "job-pause", "arguments": {"id": "b0"}}"#,
+            r#"{"execute": "job-resume", "arguments": {"id": "b0"}}"#,
+            r#"{"execute": "block-job-set-speed", "arguments": {"device": "b0", "speed": 0}}"#,
+            r#"{"execute": "query-jobs"}"#,
+        ];
+        let mut s = Session::new(true);
+        for line in scenario {
+            let v: Value = serde_json::from_str(line).unwrap();
+            s.execute_value(&v);
+            s.settle();
+        }
+        let expected = qjob::scenario::replay(&scenario.join("\n")).unwrap();
+        assert_eq!(s.transcript(), expected);
+        let events = s.drain_events();
+        assert_eq!(events[0]["event"], "JOB_STATUS_CHANGE");
+        assert_eq!(events[0]["data"], json!({"id": "b0", "status": "created"}));
+        assert_eq!(events.last().unwrap()["data"]["status"], "null");
+        assert!(s.poll_event().is_none());
+    }
+
+    #[test]
+    fn scenario_lines_run_through_the_core_replayer() {
+        let mut s = Session::new(true);
+        let fast = BACKUP.replace(r#", "speed": 1"#, "");
+        let lines = s.run_scenario_line(&fast).unwrap();
+        let sent: Value = serde_json::from_str(&fast).unwrap();
+        assert_eq!(lines[0], format!("> {}", to_sorted_json(&sent)));
+        let w = s
+            .run_scenario_line(r#"{"wait": {"id": "b0", "status": "null"}}"#)
+            .unwrap();
+        assert!(!w.iter().any(|l| l == "~ WAIT TIMEOUT"));
+        assert!(s.manager().query_jobs().is_empty());
+        let ev = s.drain_events();
+        assert!(ev.iter().any(|e| e["event"] == "BLOCK_JOB_COMPLETED"));
+        assert!(s.run_scenario_line("not json").is_err());
+        assert_eq!(
+            s.run_scenario_line("# comment").unwrap(),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn verb_refusal_and_snapshots() {
+        let mut s = Session::new(true);
+        s.execute_json(BACKUP);
+        s.settle();
+        assert_eq!(s.verb_refusal("b0", JobVerb::Pause), Some(None));
+        assert_eq!(
+            s.verb_refusal("b0", JobVerb::Finalize),
+            Some(Some(
+                "Job 'b0' in state 'running' cannot accept command verb 'finalize'".into()
+            ))
+        );
+        assert_eq!(s.verb_refusal("nope", JobVerb::Pause), None);
+        let snap = s.snapshot();
+        let n = s.lines().len();
+        s.with(|m| m.job_cancel("b0")).unwrap();
+        s.settle();
+        assert!(s.manager().query_jobs().is_empty());
+        s.restore(&snap).unwrap();
+        s.truncate_transcript(n);
+        assert_eq!(s.manager().query_jobs()[0].id, "b0");
+        assert_eq!(s.lines().len(), n);
+        assert!(s.restore(b"junk").is_err());
+        assert_eq!(s.manager().query_jobs()[0].id, "b0");
+    }
+
+    #[test]
+    fn recording_off_keeps_nothing() {
+        let mut s = Session::new(true);
+        s.set_recording(false);
+        s.execute_json(BACKUP);
+        s.settle();
+        assert!(s.lines().is_empty());
+        assert_eq!(s.drain_events().len(), 4);
+    }
+
+    #[test]
+    fn json_errors_keep_the_raw_text() {
+        let mut s = Session::new(false);
+        let r = s.execute_json("{");
+        assert!(r.contains("GenericError"), "{r}");
+        assert_eq!(s.lines()[0], "> {");
+        assert!(s.lines()[1].starts_with("< {\"error\": "));
+    }
+}

@@ -1,0 +1,213 @@
+// Node tests of the JobManager API (node --test test/).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const q = require('../pkg-node/qjob_wasm.js');
+
+const backup = (id, extra = {}) => ({
+  execute: 'blockdev-backup',
+  arguments: { 'job-id': id, device: 'src', target: 'dst', sync: 'full', ...extra },
+});
+const statusesOf = (events, id) =>
+  events.filter((e) => e.event === 'JOB_STATUS_CHANGE' && e.data.id === id).map((e) => e.data.status);
+
+test('execute: QMP objects in and out, id echoed, key order kept', () => {
+  const m = new q.JobManager();
+  const r = m.execute({ ...backup('b0', { speed: 1 }), id: 'x1' });
+  assert.deepEqual(r, { return: {}, id: 'x1' });
+  m.settle();
+  const [job] = m.queryBlockJobs();
+  assert.deepEqual(Object.keys(job), ['type', 'device', 'len', 'offset', 'busy', 'paused', 'speed',
+    'io-status', 'ready', 'status', 'auto-finalize', 'auto-dismiss']);
+  assert.equal(job.offset, 1 << 20);
+  assert.equal(job.speed, 1);
+  const bad = m.execute({ execute: 'job-pause', arguments: { id: 'nope' } });
+  assert.deepEqual(bad, { error: { class: 'GenericError', desc: 'Job not found' } });
+  const unknown = m.execute({ execute: 'frobnicate' });
+  assert.equal(unknown.error.class, 'CommandNotFound');
+  m.free();
+});
+
+test('executeJson answers framing and JSON errors as QEMU', () => {
+  const m = new q.JobManager();
+  assert.equal(m.executeJson('{"execute": "query-jobs"}'), '{"return":[]}');
+  const r = JSON.parse(m.executeJson('[1]'));
+  assert.equal(r.error.desc, 'QMP input must be a JSON object');
+  const r2 = JSON.parse(m.executeJson('{"execute": "query-jobs", "foo": 1, "id": 5}'));
+  assert.deepEqual(r2, { error: { class: 'GenericError', desc: "QMP input member 'foo' is unexpected" }, id: 5 });
+});
+
+test('a backup through its whole life with the typed verbs', () => {
+  const m = new q.JobManager();
+  m.blockdevBackup({ 'job-id': 'b0', device: 'src', target: 'dst', sync: 'full', speed: 1,
+    'auto-finalize': false, 'auto-dismiss': false });
+  m.settle();
+  assert.equal(m.queryJobs()[0].status, 'running');
+  m.jobPause('b0');
+  assert.throws(() => m.jobPause('b0'), (e) => e.name === 'QmpError' && e.class === 'GenericError'
+    && e.message === 'Job is already paused' && e.desc === e.message);
+  m.settle();
+  assert.equal(m.queryJobs()[0].status, 'paused');
+  assert.equal(m.verbAllowed('b0', 'finalize'), false);
+  assert.equal(m.verbRefusal('b0', 'finalize'), "Job 'b0' in state 'paused' cannot accept command verb 'finalize'");
+  assert.equal(m.verbRefusal('b0', 'resume'), null);
+  assert.equal(m.verbAllowed('zz', 'pause'), undefined);
+  m.jobResume('b0');
+  m.blockJobSetSpeed('b0', 0);
+  m.settle();
+  assert.equal(m.queryJobs()[0].status, 'pending');
+  assert.equal(m.verbAllowed('b0', 'finalize'), true);
+  m.jobFinalize('b0');
+  m.settle();
+  assert.equal(m.queryJobs()[0].status, 'concluded');
+  m.jobDismiss('b0');
+  assert.deepEqual(m.queryJobs(), []);
+  const events = m.drainEvents();
+  // The drained section of the backup's creation shows as a paused/running pair.
+  assert.deepEqual(statusesOf(events, 'b0'), ['created', 'running', 'paused', 'running', 'paused',
+    'running', 'waiting', 'pending', 'concluded', 'null']);
+  assert.ok(events.some((e) => e.event === 'BLOCK_JOB_PENDING'));
+  const done = events.find((e) => e.event === 'BLOCK_JOB_COMPLETED');
+  assert.deepEqual(done.data, { type: 'backup', device: 'b0', len: 64 << 20, offset: 64 << 20, speed: 0 });
+  assert.deepEqual(Object.keys(events[0]), ['timestamp', 'event', 'data']);
+  assert.deepEqual(m.drainEvents(), []);
+  assert.equal(m.pollEvent(), undefined);
+  assert.deepEqual(m.internalErrors(), []);
+});
+
+test('a mirror: ready, standby, complete; block-job-* forms', () => {
+  const m = new q.JobManager();
+  m.blockdevMirror({ 'job-id': 'm0', device: 'src', target: 'dst', sync: 'full' });
+  m.settle();
+  assert.equal(m.queryJobs()[0].status, 'ready');
+  assert.ok(m.drainEvents().some((e) => e.event === 'BLOCK_JOB_READY'));
+  m.blockJobPause('m0');
+  m.settle();
+  assert.equal(m.queryJobs()[0].status, 'standby');
+  assert.throws(() => m.blockJobCancel('m0'), /is currently paused/);
+  m.blockJobResume('m0');
+  m.settle();
+  // A ready mirror wakes every 100 ms of virtual time.
+  const d = m.nextDeadline();
+  assert.equal(typeof d, 'number');
+  m.tick(d);
+  assert.equal(m.now(), d);
+  m.blockJobComplete('m0');
+  m.settle();
+  assert.deepEqual(m.queryJobs(), []);
+  assert.deepEqual(statusesOf(m.drainEvents(), 'm0'), ['standby', 'ready', 'waiting', 'pending', 'concluded', 'null']);
+  assert.throws(() => m.blockJobComplete('m0'), (e) => e.class === 'DeviceNotActive');
+});
+
+test('step, advance and the rate limiter', () => {
+  const m = new q.JobManager();
+  m.blockdevBackup({ 'job-id': 'b1', device: 'src', target: 'dst', sync: 'full', speed: 4 << 20 });
+  // The first 1 MiB chunk is copied at once; the job then sleeps on the rate limiter.
+  assert.equal(m.queryJobs()[0]['current-progress'], 1 << 20);
+  assert.equal(m.hasReadyWork(), false);
+  const d = m.nextDeadline();
+  assert.ok(d > 0 && d < 1e9, String(d));
+  m.tick(d);
+  assert.equal(m.now(), d);
+  assert.equal(m.queryJobs()[0]['current-progress'], 2 << 20);
+  m.advance(1e9);
+  const p = m.queryJobs()[0]['current-progress'];
+  assert.ok(p > 1 << 20 && p < 64 << 20, String(p));
+  m.advance(30e9);
+  assert.deepEqual(m.queryJobs(), []);
+  assert.throws(() => m.advance(-1), TypeError);
+  assert.throws(() => m.tick(1.5), TypeError);
+});
+
+test('grouped transaction, errors and nodes', () => {
+  const m = new q.JobManager();
+  m.blockdevAdd({ driver: 'raw', 'node-name': 'errsrc', file: { driver: 'blkdebug',
+    'inject-error': [{ event: 'read_aio', errno: 5, once: true }],
+    image: { driver: 'null-co', size: 67108864, 'read-zeroes': false } } });
+  m.transaction({
+    actions: [
+      { type: 'blockdev-backup', data: { 'job-id': 't1', device: 'errsrc', target: 'dst', sync: 'full' } },
+      { type: 'blockdev-backup', data: { 'job-id': 't2', device: 'src2', target: 'dst2', sync: 'full', speed: 1 } },
+    ],
+    properties: { 'completion-mode': 'grouped' },
+  });
+  m.settle();
+  const ev = m.drainEvents();
+  assert.ok(ev.some((e) => e.event === 'BLOCK_JOB_CANCELLED' && e.data.device === 't2'));
+  assert.ok(ev.some((e) => e.event === 'BLOCK_JOB_COMPLETED' && e.data.device === 't1' && e.data.error));
+  assert.throws(() => m.blockdevDel({ 'node-name': 'nope' }), (e) => e.name === 'QmpError');
+  m.blockdevDel({ 'node-name': 'errsrc' });
+});
+
+test('snapshot and restore continue byte for byte', () => {
+  const run = (m) => { m.jobResume('b0'); m.blockJobSetSpeed('b0', 0); m.settle(); return m.drainEvents(); };
+  const m = new q.JobManager();
+  m.blockdevBackup({ 'job-id': 'b0', device: 'src', target: 'dst', sync: 'full', speed: 1 });
+  m.settle();
+  m.jobPause('b0');
+  m.settle();
+  m.drainEvents();
+  const snap = m.snapshot();
+  assert.ok(snap instanceof Uint8Array);
+  const json = m.snapshotJson();
+  const first = run(m);
+  m.restore(snap);
+  assert.equal(m.queryJobs()[0].status, 'paused');
+  assert.deepEqual(run(m), first);
+  const other = new q.JobManager({ world: 'empty' });
+  other.restoreJson(json);
+  assert.deepEqual(run(other), first);
+  assert.throws(() => m.restore(new Uint8Array([1, 2, 3])));
+  assert.throws(() => new q.JobManager({ world: 'mars' }), TypeError);
+});
+
+test('the transcript equals the core replayer\'s for the same commands', () => {
+  const lines = [
+    JSON.stringify(backup('b0', { speed: 1 })),
+    '{"execute": "job-pause", "arguments": {"id": "b0"}}',
+    '{"execute": "query-block-jobs"}',
+    '{"execute": "job-cancel", "arguments": {"id": "b0"}}',
+  ];
+  const m = new q.JobManager({ transcript: true });
+  for (const l of lines) { m.execute(JSON.parse(l)); m.settle(); }
+  assert.equal(m.transcript(), q.replay(lines.join('\n')));
+  const n = m.transcriptLength();
+  const out = m.runScenarioLine('{"settle": 0.3}');
+  assert.deepEqual(out, ['~ settle']);
+  assert.equal(m.transcriptLength(), n + 1);
+  m.truncateTranscript(n);
+  assert.equal(m.transcriptLength(), n);
+  assert.throws(() => m.runScenarioLine('{"bogus": 1}'), /unknown scenario line/);
+  const quiet = new q.JobManager();
+  quiet.execute(JSON.parse(lines[0]));
+  assert.equal(quiet.transcript(), '');
+  quiet.setTranscript(true);
+  quiet.jobCancel('b0');
+  quiet.settle();
+  assert.match(quiet.transcript(), /^! JOB_STATUS_CHANGE \{"id": "b0", "status": "aborting"\}\n/);
+});
+
+test('the model as data', () => {
+  assert.equal(q.statuses().length, 11);
+  assert.deepEqual(q.verbs(), ['cancel', 'pause', 'resume', 'set-speed', 'complete', 'dismiss', 'finalize']);
+  assert.equal(q.jobTypes().length, 9);
+  const t = q.statusTransitions();
+  assert.equal(t.length, 20);
+  assert.deepEqual(t[0], ['undefined', 'created']);
+  assert.deepEqual(q.verbTable().finalize, ['pending']);
+  assert.equal(q.toSortedJson({ b: 1, a: [true, null, 'é'] }), '{"a": [true, null, "\\u00e9"], "b": 1}');
+  assert.equal(q.compareTranscripts('> x\n< {}\n', '> x\n< {}\n'), undefined);
+  assert.match(q.compareTranscripts('> x\n< {}\n', '> y\n< {}\n'), /window 1 differs/);
+  assert.equal(typeof q.version(), 'string');
+});
+
+test('the Replayer class', () => {
+  const r = new q.Replayer();
+  r.runLine(JSON.stringify(backup('b0')));
+  r.run('# comment\n{"execute": "query-jobs"}\n');
+  assert.equal(r.lines()[0].slice(0, 2), '> ');
+  assert.ok(r.transcript().endsWith('< {"return": []}\n'));
+  assert.throws(() => r.run('{"execute": "query-jobs"}\nnot json'), /line 2/);
+});
