@@ -91,23 +91,24 @@ fn python_float(f: f64) -> String {
             "-Infinity".into()
         };
     }
-    let exp = if f == 0.0 {
-        0
-    } else {
-        f.abs().log10().floor() as i32
-    };
+    // The decimal exponent, read from Rust's exact shortest form (a libm
+    // `log10` can be off by one ulp at powers of ten).
+    let sci = format!("{f:e}");
+    let exp: i32 = sci
+        .split_once('e')
+        .and_then(|(_, e)| e.parse().ok())
+        .unwrap_or(0);
     if (-4..16).contains(&exp) {
         let s = format!("{f}");
         if s.contains('.') { s } else { format!("{s}.0") }
     } else {
         // Python writes 1e20 as "1e+20" and 1.5e-7 as "1.5e-07".
-        let s = format!("{f:e}");
-        match s.split_once('e') {
+        match sci.split_once('e') {
             Some((m, e)) => match e.strip_prefix('-') {
                 Some(d) => format!("{m}e-{d:0>2}"),
                 None => format!("{m}e+{e:0>2}"),
             },
-            None => s,
+            None => sci,
         }
     }
 }
