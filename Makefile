@@ -3,13 +3,14 @@
 
 CARGO ?= cargo
 
-.PHONY: run test setup bench record check-scenarios doc clean simulator
+.PHONY: run test setup bench record check-scenarios doc clean simulator fuzz
 
 ## run: replay the demo scenario through qjob and print its transcript
 run: setup
 	$(CARGO) run --release -q -p qjob --example replay -- scenarios/demo-lifecycle.scn
 
-## test: formatting, lints, docs, unit + property + scenario tests, then each binding's suite
+## test: formatting, lints, docs, unit + property + scenario tests, each binding's suite, then
+## the model check, brief fuzz runs and the five-runner conformance run
 test: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -18,6 +19,7 @@ test: setup
 	bash bindings-c/ci.sh
 	bash bindings-py/ci.sh
 	bash bindings-wasm/ci.sh
+	bash tests/ci.sh
 
 ## setup: the Rust components the targets use (installed once)
 setup:
@@ -27,6 +29,10 @@ setup:
 	    rustup component list --installed 2>/dev/null | grep -q "^$$c" || rustup component add $$c; \
 	  done; \
 	fi
+
+## fuzz: the long runs: model check to depth 8, every fuzz target for an hour, Miri
+fuzz:
+	bash tests/long.sh 3600
 
 ## simulator: build the WASM module and serve the in-browser simulator on 127.0.0.1:8080
 simulator:
