@@ -570,14 +570,15 @@ impl JobManager {
 
     /// `job_enter`: re-enters a started, idle job whose run has not finished.
     pub(crate) fn enter(&mut self, j: JobRef) {
-        if !self.job_alive(j) {
+        let Some(job) = self.jobs.get(j) else {
             return;
-        }
-        let job = self.job(j);
+        };
         if !job.started() || job.deferred || job.busy {
             return;
         }
-        self.cancel_timer(j, TimerKind::Sleep);
+        if job.timer.is_some() {
+            self.cancel_timer(j, TimerKind::Sleep);
+        }
         let job = self.job_mut(j);
         job.busy = true;
         let resume = match job.co {
@@ -682,19 +683,18 @@ impl JobManager {
             return false;
         }
         self.driver_pause_hook(j);
-        let job = self.job(j);
+        let job = self.job_mut(j);
         if job.should_pause() && !job.is_cancelled() {
             let saved = job.status;
+            job.paused = true;
+            job.busy = false;
+            job.co = Co::Parked { saved };
             let to = if saved == JobStatus::Ready {
                 JobStatus::Standby
             } else {
                 JobStatus::Paused
             };
             self.set_status(j, to);
-            let job = self.job_mut(j);
-            job.paused = true;
-            job.busy = false;
-            job.co = Co::Parked { saved };
             return true;
         }
         self.driver_resume_hook(j);

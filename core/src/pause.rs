@@ -46,10 +46,11 @@ impl JobManager {
     /// `job_user_pause`.
     pub(crate) fn user_pause(&mut self, j: JobRef) -> Result<()> {
         self.apply_verb(j, JobVerb::Pause)?;
-        if self.job(j).user_paused {
+        let job = self.job_mut(j);
+        if job.user_paused {
             return Err(Error::generic("Job is already paused"));
         }
-        self.job_mut(j).user_paused = true;
+        job.user_paused = true;
         self.pause_job(j);
         Ok(())
     }
@@ -61,8 +62,12 @@ impl JobManager {
             return Err(Error::generic("Can't resume a job that was not paused"));
         }
         self.apply_verb(j, JobVerb::Resume)?;
-        self.user_resume_hook(j);
-        self.job_mut(j).user_paused = false;
+        let job = self.job_mut(j);
+        if job.is_block_job() {
+            // The `user_resume` hook of block jobs.
+            job.iostatus = IoStatus::Ok;
+        }
+        job.user_paused = false;
         self.resume_job(j);
         Ok(())
     }
