@@ -10,7 +10,8 @@
 # (fuzz/corpus/TARGET, not committed) and writes new inputs to the latter.
 # Installs what it needs (a dated nightly, cargo-fuzz 0.13.2) idempotently.
 # Fails on any finding (crash, panic, timeout, leak); the input is left in
-# fuzz/artifacts/TARGET/. Set FUZZ_JOBS=N to run N workers per target.
+# fuzz/artifacts/TARGET/. Set FUZZ_JOBS=N to run N workers per target, and
+# FUZZ_SANITIZER=none for throughput (the default is AddressSanitizer).
 set -euo pipefail
 cd "$(dirname "$0")"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
@@ -25,7 +26,9 @@ rustup toolchain list | grep -q "^$NIGHTLY" ||
 command -v cargo-fuzz >/dev/null && cargo fuzz --version 2>/dev/null | grep -q '0\.13\.2' ||
   cargo install cargo-fuzz --version 0.13.2 --locked
 
-cargo "+$NIGHTLY" fuzz build -O
+SAN=()
+if [ -n "${FUZZ_SANITIZER:-}" ]; then SAN=(-s "$FUZZ_SANITIZER"); fi
+cargo "+$NIGHTLY" fuzz build -O "${SAN[@]}"
 JOBS=()
 if [ "${FUZZ_JOBS:-1}" -gt 1 ]; then JOBS=(-jobs="$FUZZ_JOBS" -workers="$FUZZ_JOBS"); fi
 
@@ -35,7 +38,7 @@ for t in "${TARGETS[@]}"; do
   mkdir -p "corpus/$t" "seeds/$t" "artifacts/$t"
   log="$(mktemp)"
   echo "=== fuzz $t for ${SECS}s"
-  if ! cargo "+$NIGHTLY" fuzz run -O "$t" "corpus/$t" "seeds/$t" -- \
+  if ! cargo "+$NIGHTLY" fuzz run -O "${SAN[@]}" "$t" "corpus/$t" "seeds/$t" -- \
       -max_total_time="$SECS" -timeout=20 -rss_limit_mb=2048 -max_len=4096 \
       -print_final_stats=1 "${JOBS[@]}" \
       -artifact_prefix="artifacts/$t/" >"$log" 2>&1; then
