@@ -82,7 +82,7 @@ pub use create::{
 };
 pub use error::{Error, ErrorClass, Result};
 pub use event::{Event, EventKind, IoOperation};
-pub use manager::{DEFAULT_NODE_SIZE, JobManager};
+pub use manager::{DEFAULT_NODE_SIZE, JobManager, SETTLE_LIMIT};
 pub use model::{ErrorAction, IoStatus, JobStatus, JobType, JobVerb, OnError};
 pub use nodes::{ChildRef, NodeOptions};
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};

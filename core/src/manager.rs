@@ -115,6 +115,9 @@ impl Default for JobManager {
     }
 }
 
+/// Most units of work one [`JobManager::settle`] runs.
+pub const SETTLE_LIMIT: usize = 65_536;
+
 /// Size of each default-world node: 64 MiB.
 pub const DEFAULT_NODE_SIZE: u64 = 64 * 1024 * 1024;
 
@@ -801,11 +804,14 @@ impl JobManager {
         self.has_ready_work()
     }
 
-    /// Runs all work that is ready at the current virtual time (what QEMU's
-    /// main loop does between two QMP commands). Returns the number of units run.
+    /// Runs the work that is ready at the current virtual time (what QEMU's
+    /// main loop does between two QMP commands), at most [`SETTLE_LIMIT`]
+    /// units: a job that never stops producing work at one instant (an I/O
+    /// error ignored forever, as QEMU also loops on it) cannot hang the
+    /// caller. Returns the number of units run.
     pub fn settle(&mut self) -> usize {
         let mut n = 0;
-        while self.has_ready_work() {
+        while n < SETTLE_LIMIT && self.has_ready_work() {
             self.step();
             n += 1;
         }
@@ -842,6 +848,9 @@ impl JobManager {
                 return true;
             }
             match self.next_deadline() {
+                // Work still due now after a full settle: a job loops at one
+                // instant, and time cannot move on.
+                Some(d) if d <= self.now => return false,
                 Some(d) if d <= limit_ns => self.tick(d),
                 _ => return false,
             }

@@ -491,3 +491,26 @@ fn a_failing_host_job_cancels_a_running_host_partner() {
     assert!(m.internal_errors().is_empty(), "{:?}", m.internal_errors());
     assert_eq!(m.job_count(), 0);
 }
+
+/// An I/O error that never stops, under `ignore`, loops through the main loop
+/// (as QEMU does) without hanging `settle`, `advance` or QMP; the job can
+/// still be cancelled. (Found by fuzzing: it used to hang in one settle.)
+#[test]
+fn an_ignored_error_that_never_stops_does_not_hang() {
+    let mut m = JobManager::with_default_world();
+    let r = m.execute(r#"{"execute":"blockdev-add","arguments":{"driver":"raw","node-name":"errsrc","file":{"driver":"blkdebug","inject-error":[{"event":"read_aio","errno":5,"once":false}],"image":{"driver":"null-co","size":67108864,"read-zeroes":false}}}}"#);
+    assert_eq!(r, r#"{"return":{}}"#);
+    let r = m.execute(r#"{"execute":"blockdev-backup","arguments":{"job-id":"e","device":"errsrc","target":"dst","sync":"full","on-source-error":"ignore"}}"#);
+    assert_eq!(r, r#"{"return":{}}"#);
+    assert_eq!(m.settle(), qjob::SETTLE_LIMIT);
+    m.advance(1_000);
+    let errors = m
+        .drain_events()
+        .iter()
+        .filter(|e| e.kind.name() == "BLOCK_JOB_ERROR")
+        .count();
+    assert!(errors > 1000, "{errors}");
+    m.job_cancel("e").unwrap();
+    m.settle();
+    assert!(m.query_jobs().is_empty());
+}

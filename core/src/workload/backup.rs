@@ -215,7 +215,15 @@ pub(crate) fn step(m: &mut JobManager, j: JobRef) -> Wait {
                                 st_mut(m, j).phase = Phase::StartCall;
                                 return Wait::Yield;
                             }
-                            ErrorAction::Ignore => st_mut(m, j).phase = Phase::StartCall,
+                            ErrorAction::Ignore => {
+                                // Retry. QEMU's failing request completes on a
+                                // later main-loop iteration, so the retry does
+                                // too: the job yields once (an error that
+                                // never stops then loops through the main
+                                // loop, as in QEMU, instead of hanging it).
+                                st_mut(m, j).phase = Phase::StartCall;
+                                return Wait::Sleep(0);
+                            }
                         }
                     }
                     CallResult::Ok => unreachable!(),
