@@ -118,6 +118,10 @@ impl Default for JobManager {
 /// Most units of work one [`JobManager::settle`] runs.
 pub const SETTLE_LIMIT: usize = 65_536;
 
+/// Most units of work one [`JobManager::tick`] runs before it moves the clock
+/// to its target regardless (work still due stays ready).
+pub const TICK_LIMIT: usize = 65_536;
+
 /// Size of each default-world node: 64 MiB.
 pub const DEFAULT_NODE_SIZE: u64 = 64 * 1024 * 1024;
 
@@ -818,11 +822,18 @@ impl JobManager {
         n
     }
 
-    /// Moves the virtual clock to `now_ns` (never backwards) and runs all
-    /// work that is due by then, timer by timer in deadline order.
+    /// Moves the virtual clock to `now_ns` (never backwards) and runs the
+    /// work that is due by then, timer by timer in deadline order (at most
+    /// [`TICK_LIMIT`] units; what is left stays ready).
     pub fn tick(&mut self, now_ns: u64) {
+        let mut units = 0;
         loop {
-            self.settle();
+            units += self.settle();
+            if units >= TICK_LIMIT {
+                // Periodic work over a huge span of time: the clock moves on
+                // and what is left stays ready for later calls.
+                break;
+            }
             match self.next_deadline() {
                 Some(d) if d <= now_ns && d > self.now => self.now = d,
                 _ => break,

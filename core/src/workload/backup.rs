@@ -222,7 +222,7 @@ pub(crate) fn step(m: &mut JobManager, j: JobRef) -> Wait {
                                 // never stops then loops through the main
                                 // loop, as in QEMU, instead of hanging it).
                                 st_mut(m, j).phase = Phase::StartCall;
-                                return Wait::Sleep(0);
+                                return Wait::Sleep(super::FAILED_IO_NS);
                             }
                         }
                     }

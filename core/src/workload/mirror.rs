@@ -254,6 +254,9 @@ fn iteration(m: &mut JobManager, j: JobRef) -> u64 {
         off += n;
     }
     st_mut(m, j).iter_pos = batch_end;
+    if !errors.is_empty() {
+        delay = delay.max(super::FAILED_IO_NS);
+    }
     for (is_read, errno) in errors {
         let policy = if is_read {
             st(m, j).on_source_error

@@ -19,6 +19,12 @@ use crate::error::Result;
 use crate::job::JobRef;
 use crate::manager::JobManager;
 
+/// Virtual time a failed request takes before the job retries it: blkdebug
+/// completes an injected error asynchronously, and an error that never goes
+/// away (`once: false` under `ignore`) then costs time instead of looping at
+/// one instant (real QEMU spins on it in real time).
+pub const FAILED_IO_NS: u64 = 1_000_000;
+
 /// What a workload waits for when it returns control to the engine.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Wait {

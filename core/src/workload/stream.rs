@@ -182,7 +182,7 @@ pub(crate) fn step(m: &mut JobManager, j: JobRef) -> Wait {
                         }
                         (Mode::Commit, ErrorAction::Ignore) => {
                             st_mut(m, j).phase = Phase::Sleeping;
-                            st_mut(m, j).delay = 0;
+                            st_mut(m, j).delay = super::FAILED_IO_NS;
                             continue;
                         }
                         (Mode::Stream, ErrorAction::Report) => {
