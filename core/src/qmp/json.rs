@@ -11,6 +11,7 @@ pub fn parse(input: &str) -> Result<Value, String> {
         s: input.as_bytes(),
         i: 0,
         src: input,
+        depth: 0,
     };
     p.ws();
     if p.i >= p.s.len() {
@@ -31,7 +32,11 @@ struct Parser<'a> {
     s: &'a [u8],
     i: usize,
     src: &'a str,
+    depth: usize,
 }
+
+/// QEMU's limit on nested objects and arrays (`MAX_NESTING`).
+const MAX_NESTING: usize = 1024;
 
 fn err(msg: &str) -> String {
     format!("JSON parse error, {msg}")
@@ -196,7 +201,22 @@ impl Parser<'_> {
         Ok(v)
     }
 
+    fn enter(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err("JSON nesting depth limit exceeded".into());
+        }
+        Ok(())
+    }
+
     fn object(&mut self) -> Result<Value, String> {
+        self.enter()?;
+        let v = self.object_inner();
+        self.depth -= 1;
+        v
+    }
+
+    fn object_inner(&mut self) -> Result<Value, String> {
         self.i += 1;
         let mut map = Map::new();
         if self.peek() == Some(b'}') {
@@ -231,6 +251,13 @@ impl Parser<'_> {
     }
 
     fn array(&mut self) -> Result<Value, String> {
+        self.enter()?;
+        let v = self.array_inner();
+        self.depth -= 1;
+        v
+    }
+
+    fn array_inner(&mut self) -> Result<Value, String> {
         self.i += 1;
         let mut v = Vec::new();
         if self.peek() == Some(b']') {
@@ -277,6 +304,13 @@ mod tests {
         assert_eq!(parse("").unwrap_err(), "JSON parse error, expecting value");
         assert!(parse("{\"a\": 1").is_err());
         assert!(parse("\u{0}").is_err());
+        let deep = "[".repeat(100_000);
+        assert_eq!(
+            parse(&deep).unwrap_err(),
+            "JSON nesting depth limit exceeded"
+        );
+        let ok = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+        assert!(parse(&ok).is_ok());
     }
 
     #[test]
