@@ -221,16 +221,7 @@ impl Session {
     /// such job, `Some(None)` when the verb table allows it, else QEMU's
     /// refusal text (`Job 'X' in state 'S' cannot accept command verb 'V'`).
     pub fn verb_refusal(&self, id: &str, verb: JobVerb) -> Option<Option<String>> {
-        let allowed = self.manager().verb_allowed(id, verb)?;
-        if allowed {
-            return Some(None);
-        }
-        // TODO(core): the core builds this text in `apply_verb`; a public
-        // `verb_refusal` there would make this copy of the format go away.
-        let status = self.manager().job_info(id)?.status;
-        Some(Some(format!(
-            "Job '{id}' in state '{status}' cannot accept command verb '{verb}'"
-        )))
+        Some(self.manager().verb_refusal(id, verb)?.err().map(|e| e.desc))
     }
 }
 
