@@ -619,8 +619,9 @@ enum qjob_result qjob_add_image(struct qjob_manager *m, const struct qjob_image 
 // `m` must be NULL or a live manager; `more` NULL or writable.
 enum qjob_result qjob_step(struct qjob_manager *m, bool *more);
 
-// Runs all work that is ready at the current virtual time, without moving
-// the clock (what QEMU's main loop does between two QMP commands).
+// Runs the work that is ready at the current virtual time, without moving
+// the clock (what QEMU's main loop does between two QMP commands), at most
+// 65536 units per call (the core's `SETTLE_LIMIT`; what is left stays ready).
 // `*steps` (optional, may be NULL) receives the number of units run.
 //
 // Errors: `QJOB_NULL_ARGUMENT` (`m`).
@@ -630,7 +631,8 @@ enum qjob_result qjob_step(struct qjob_manager *m, bool *more);
 enum qjob_result qjob_settle(struct qjob_manager *m, size_t *steps);
 
 // Moves the virtual clock to `now_ns` (never backwards: an earlier time
-// only settles) and runs all work due by then, timer by timer.
+// only settles) and runs the work due by then, timer by timer, at most
+// 65536 units per call (the core's `TICK_LIMIT`; what is left stays ready).
 //
 // Errors: `QJOB_NULL_ARGUMENT`.
 //

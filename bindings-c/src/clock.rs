@@ -25,8 +25,9 @@ pub unsafe extern "C" fn qjob_step(m: *mut qjob_manager, more: *mut bool) -> qjo
     })
 }
 
-/// Runs all work that is ready at the current virtual time, without moving
-/// the clock (what QEMU's main loop does between two QMP commands).
+/// Runs the work that is ready at the current virtual time, without moving
+/// the clock (what QEMU's main loop does between two QMP commands), at most
+/// 65536 units per call (the core's `SETTLE_LIMIT`; what is left stays ready).
 /// `*steps` (optional, may be NULL) receives the number of units run.
 ///
 /// Errors: `QJOB_NULL_ARGUMENT` (`m`).
@@ -44,7 +45,8 @@ pub unsafe extern "C" fn qjob_settle(m: *mut qjob_manager, steps: *mut usize) ->
 }
 
 /// Moves the virtual clock to `now_ns` (never backwards: an earlier time
-/// only settles) and runs all work due by then, timer by timer.
+/// only settles) and runs the work due by then, timer by timer, at most
+/// 65536 units per call (the core's `TICK_LIMIT`; what is left stays ready).
 ///
 /// Errors: `QJOB_NULL_ARGUMENT`.
 ///

@@ -330,7 +330,7 @@ export class JobManager {
   hasReadyWork(): boolean;
   /** One unit of ready work; returns whether more is ready now. */
   step(): boolean;
-  /** All work ready now (what QEMU does between two commands); returns the units run. */
+  /** Work ready now (what QEMU does between two commands), at most 65536 units; returns the units run. */
   settle(): number;
   /** Moves the clock to `nowNs` (never backwards) and runs what falls due. */
   tick(nowNs: number): void;

@@ -58,7 +58,7 @@ pub(crate) struct NewJob {
 ///   [`job_pause`](Self::job_pause), [`blockdev_backup`](Self::blockdev_backup)),
 ///   and [`execute`](Self::execute) for QMP JSON;
 /// - **input from the world**: [`step`](Self::step) runs one unit of ready
-///   work, [`settle`](Self::settle) runs all of it, [`tick`](Self::tick) and
+///   work, [`settle`](Self::settle) runs what is ready (bounded), [`tick`](Self::tick) and
 ///   [`advance`](Self::advance) move the virtual clock and run what became
 ///   due; host-driven jobs report through the `host_*` methods
 ///   ([`host_progress`](Self::host_progress),
