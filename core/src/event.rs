@@ -136,9 +136,18 @@ impl EventKind {
 
     /// The event's `data` object, fields in QAPI order.
     pub fn data(&self) -> Value {
+        let mut m = Map::new();
+        self.visit_data(&mut m);
+        Value::Object(m)
+    }
+
+    /// Hands the `data` members to `sink` in QAPI order: the one place
+    /// that knows each event's fields.
+    fn visit_data(&self, sink: &mut impl DataSink) {
         match self {
             EventKind::JobStatusChange { id, status } => {
-                json!({"id": id, "status": status.as_str()})
+                sink.str("id", id);
+                sink.name("status", status.as_str());
             }
             EventKind::BlockJobReady {
                 job_type,
@@ -153,40 +162,61 @@ impl EventKind {
                 len,
                 offset,
                 speed,
-            } => json!({
-                "type": job_type.as_str(), "device": &**device, "len": len, "offset": offset, "speed": speed
-            }),
-            EventKind::BlockJobPending { job_type, id } => {
-                json!({"type": job_type.as_str(), "id": id})
             }
-            EventKind::BlockJobCompleted {
+            | EventKind::BlockJobCompleted {
                 job_type,
                 device,
                 len,
                 offset,
                 speed,
-                error,
+                ..
             } => {
-                let mut m = Map::new();
-                m.insert("type".into(), job_type.as_str().into());
-                m.insert("device".into(), (**device).into());
-                m.insert("len".into(), (*len).into());
-                m.insert("offset".into(), (*offset).into());
-                m.insert("speed".into(), (*speed).into());
-                if let Some(e) = error {
-                    m.insert("error".into(), e.as_str().into());
+                sink.name("type", job_type.as_str());
+                sink.str("device", device);
+                sink.num("len", *len);
+                sink.num("offset", *offset);
+                sink.num("speed", *speed);
+                if let EventKind::BlockJobCompleted { error: Some(e), .. } = self {
+                    sink.str("error", e);
                 }
-                Value::Object(m)
+            }
+            EventKind::BlockJobPending { job_type, id } => {
+                sink.name("type", job_type.as_str());
+                sink.str("id", id);
             }
             EventKind::BlockJobError {
                 device,
                 operation,
                 action,
-            } => json!({
-                "device": &**device, "operation": operation.as_str(), "action": action.as_str()
-            }),
-            EventKind::Stop | EventKind::Resume => json!({}),
+            } => {
+                sink.str("device", device);
+                sink.name("operation", operation.as_str());
+                sink.name("action", action.as_str());
+            }
+            EventKind::Stop | EventKind::Resume => {}
         }
+    }
+}
+
+/// Receives an event's `data` members (see `EventKind::visit_data`).
+trait DataSink {
+    /// A string member whose value is a QAPI name (needs no escaping).
+    fn name(&mut self, k: &'static str, v: &'static str);
+    /// A string member.
+    fn str(&mut self, k: &'static str, v: &str);
+    /// An integer member.
+    fn num(&mut self, k: &'static str, v: u64);
+}
+
+impl DataSink for Map<String, Value> {
+    fn name(&mut self, k: &'static str, v: &'static str) {
+        self.insert(k.into(), v.into());
+    }
+    fn str(&mut self, k: &'static str, v: &str) {
+        self.insert(k.into(), v.into());
+    }
+    fn num(&mut self, k: &'static str, v: u64) {
+        self.insert(k.into(), v.into());
     }
 }
 
@@ -204,8 +234,188 @@ impl Event {
         })
     }
 
-    /// [`Event::to_qmp`] as a JSON string.
+    /// [`Event::to_qmp`] as a JSON string (compact, as `serde_json` writes
+    /// it), written directly without building a [`Value`].
     pub fn to_json(&self) -> String {
-        self.to_qmp().to_string()
+        let mut out = String::with_capacity(128);
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends [`Event::to_json`]'s text to `out`.
+    pub fn write_json(&self, out: &mut String) {
+        out.push_str("{\"timestamp\":{\"seconds\":");
+        push_u64(out, self.timestamp_ns / 1_000_000_000);
+        out.push_str(",\"microseconds\":");
+        push_u64(out, (self.timestamp_ns % 1_000_000_000) / 1_000);
+        out.push_str("},\"event\":\"");
+        out.push_str(self.kind.name());
+        out.push_str("\",\"data\":{");
+        let mut w = Fields { out, first: true };
+        self.kind.visit_data(&mut w);
+        w.out.push_str("}}");
+    }
+}
+
+/// Writes the members of a JSON object: `"key":value`, comma-separated.
+struct Fields<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+impl Fields<'_> {
+    fn key(&mut self, k: &str) {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(',');
+        }
+        self.out.push('"');
+        self.out.push_str(k);
+        self.out.push_str("\":");
+    }
+}
+
+impl DataSink for Fields<'_> {
+    fn name(&mut self, k: &'static str, v: &'static str) {
+        self.key(k);
+        self.out.push('"');
+        self.out.push_str(v);
+        self.out.push('"');
+    }
+
+    fn str(&mut self, k: &'static str, v: &str) {
+        self.key(k);
+        write_json_str(self.out, v);
+    }
+
+    fn num(&mut self, k: &'static str, v: u64) {
+        self.key(k);
+        push_u64(self.out, v);
+    }
+}
+
+/// Appends the decimal digits of `n` (without the formatting machinery:
+/// events are written on every step of every job).
+pub(crate) fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &buf[i..] {
+        out.push(d as char);
+    }
+}
+
+/// Appends `s` as a JSON string, escaped as `serde_json` escapes it.
+pub(crate) fn write_json_str(out: &mut String, s: &str) {
+    use std::fmt::Write as _;
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn direct_json_text_equals_the_value_form() {
+        let odd: Arc<str> = Arc::from("a\"b\\c\nd\u{1}\u{7f}é\t\u{8}\u{c}\r");
+        let kinds = [
+            EventKind::JobStatusChange {
+                id: odd.clone(),
+                status: JobStatus::Running,
+            },
+            EventKind::BlockJobReady {
+                job_type: JobType::Mirror,
+                device: odd.clone(),
+                len: u64::MAX,
+                offset: 0,
+                speed: 7,
+            },
+            EventKind::BlockJobCancelled {
+                job_type: JobType::Backup,
+                device: "b".into(),
+                len: 1,
+                offset: 2,
+                speed: 3,
+            },
+            EventKind::BlockJobPending {
+                job_type: JobType::Commit,
+                id: odd.clone(),
+            },
+            EventKind::BlockJobCompleted {
+                job_type: JobType::Stream,
+                device: "s".into(),
+                len: 4,
+                offset: 4,
+                speed: 0,
+                error: None,
+            },
+            EventKind::BlockJobCompleted {
+                job_type: JobType::Stream,
+                device: "s".into(),
+                len: 4,
+                offset: 3,
+                speed: 0,
+                error: Some("Input/output \"error\"".into()),
+            },
+            EventKind::BlockJobError {
+                device: odd,
+                operation: IoOperation::Write,
+                action: ErrorAction::Stop,
+            },
+            EventKind::Stop,
+            EventKind::Resume,
+        ];
+        for (i, kind) in kinds.into_iter().enumerate() {
+            let e = Event {
+                timestamp_ns: 1_234_567_891_011 * i as u64,
+                kind,
+            };
+            assert_eq!(e.to_json(), e.to_qmp().to_string());
+        }
+        // QEMU's member order, spelled out.
+        let e = Event {
+            timestamp_ns: 3_000_004_000,
+            kind: EventKind::BlockJobCompleted {
+                job_type: JobType::Backup,
+                device: "b\"0".into(),
+                len: 10,
+                offset: 5,
+                speed: 0,
+                error: Some("Input/output error".into()),
+            },
+        };
+        assert_eq!(
+            e.to_json(),
+            r#"{"timestamp":{"seconds":3,"microseconds":4},"event":"BLOCK_JOB_COMPLETED","data":{"type":"backup","device":"b\"0","len":10,"offset":5,"speed":0,"error":"Input/output error"}}"#
+        );
     }
 }
