@@ -1,6 +1,6 @@
 //! The native half of the WASM benchmark (`bench/bench.mjs` runs the same workloads on
 //! the WebAssembly module in node): the core called directly, with the same inputs and
-//! outputs (events as QMP JSON values) as the binding. Prints one JSON object per line:
+//! outputs (events as QMP JSON text) as the binding. Prints one JSON object per line:
 //! `{"name": …, "iterations": …, "ns_per_iter": …}`.
 //!
 //! `cargo run --release -p qjob-wasm --example bench_native [ITERATIONS]`
@@ -36,7 +36,7 @@ fn main() {
             .unwrap()
             .clone();
 
-    // 1. A whole backup lifecycle through a typed creation call: created … null, events out as QMP values.
+    // 1. A whole backup lifecycle through a typed creation call: created … null, events out as QMP JSON text.
     let mut m = JobManager::with_default_world();
     bench("backup lifecycle, typed", n, |_| {
         m.dispatch("blockdev-backup", &args).unwrap();
@@ -44,7 +44,7 @@ fn main() {
         black_box(
             m.drain_events()
                 .iter()
-                .map(|e| e.to_qmp())
+                .map(|e| e.to_json())
                 .collect::<Vec<_>>(),
         );
     });
@@ -77,7 +77,7 @@ fn main() {
         black_box(
             m.drain_events()
                 .iter()
-                .map(|e| e.to_qmp())
+                .map(|e| e.to_json())
                 .collect::<Vec<_>>(),
         );
     });

@@ -254,6 +254,79 @@ export interface QmpError extends Error {
 }
 
 // ---------------------------------------------------------------------------
+// Host-driven jobs
+// ---------------------------------------------------------------------------
+
+/**
+ * A job as the host names it (from `createHostJob` or `jobHandle`): the core's 64-bit handle,
+ * always a BigInt (its value can exceed 2^53). A handle of a job that is gone is refused with
+ * a QmpError, never confused with a newer job.
+ */
+export type JobHandle = bigint;
+/** A job transaction from `newTransaction()`: a BigInt, like `JobHandle`. */
+export type TxnHandle = bigint;
+
+/** `createHostJob`'s options, every one optional; an unknown key is a TypeError. */
+export interface HostJobOptions {
+  /** Job ID; absent or null: an internal job (no events, unreachable by QMP). */
+  id?: string | null;
+  /** The type queries and events report; default `"backup"`. */
+  jobType?: JobType;
+  /** Default true. */
+  autoFinalize?: boolean;
+  /** Default true. */
+  autoDismiss?: boolean;
+  /** Initial speed limit, bytes/s (block job types only); default 0, unlimited. */
+  speed?: number;
+  /** Policy for read errors; default `"report"`. */
+  onSourceError?: OnError;
+  /** Policy for write errors; default `"report"`. */
+  onTargetError?: OnError;
+  /** Join this transaction (from `newTransaction()`); default: a transaction of its own. */
+  transaction?: TxnHandle | null;
+  /** Mirror-like: can become ready (`hostReady`) and be completed; a soft cancel while ready completes it. */
+  completable?: boolean;
+  /** The host has a prepare step: a `prepare` request, answered with `hostPrepareDone`. */
+  prepare?: boolean;
+}
+
+/** A request from the core to the host (`pollAction`), discriminated on `kind`. */
+export type HostAction =
+  /** Begin the run. */
+  | { kind: 'start'; job: JobHandle }
+  /** Go on after being paused at a pause point. */
+  | { kind: 'resume'; job: JobHandle }
+  /** Go on after a sleep (the deadline passed, or the job was kicked). */
+  | { kind: 'wake'; job: JobHandle }
+  /** Reach a pause point soon: a pause was requested. */
+  | { kind: 'pause'; job: JobHandle }
+  /** Cancelled: `force` is a hard cancel (stop now); else a soft cancel of a ready completable job (finish without switching over). */
+  | { kind: 'cancel'; job: JobHandle; force: boolean }
+  /** The user completed the ready completable job: finish and switch over. */
+  | { kind: 'complete'; job: JobHandle }
+  /** The speed limit changed (bytes/s; 0: unlimited). */
+  | { kind: 'set-speed'; job: JobHandle; speed: number }
+  /** Run the prepare step, then report with `hostPrepareDone`. */
+  | { kind: 'prepare'; job: JobHandle }
+  /** Make the job's changes permanent. */
+  | { kind: 'commit'; job: JobHandle }
+  /** Undo the job's changes. */
+  | { kind: 'abort'; job: JobHandle }
+  /** Release what the job holds (after commit or abort). */
+  | { kind: 'clean'; job: JobHandle };
+export type HostActionKind = HostAction['kind'];
+
+/**
+ * What the host's job does after a pause point or a sleep: go on, wait for `resume`, wait for
+ * `wake`, or end its run (`hostRunFinished`) after a hard cancel.
+ */
+export type HostDirective = 'continue' | 'paused' | 'sleeping' | 'cancelled';
+/** The error policy's answer to `hostIoError`: retry later, end the run with the error, or pause. */
+export type HostErrorAction = 'retry' | 'fail' | 'pause';
+/** The side of an I/O error: `read` (source, `onSourceError`) or `write` (target, `onTargetError`). */
+export type IoOperation = 'read' | 'write';
+
+// ---------------------------------------------------------------------------
 // Classes and functions
 // ---------------------------------------------------------------------------
 
@@ -339,6 +412,11 @@ export class JobManager {
   // Output.
   pollEvent(): QmpEvent | undefined;
   drainEvents(): QmpEvent[];
+  /**
+   * The same events as `drainEvents`, as the text of one JSON array (compact, QAPI key order):
+   * for forwarding events without reading them, it skips building JS objects.
+   */
+  drainEventsJson(): string;
   /** Runs one scenario line (commands and directives) through the core replayer; returns its transcript lines. */
   runScenarioLine(line: string): string[];
   /** Starts or stops keeping the transcript. */
@@ -353,11 +431,46 @@ export class JobManager {
   transcriptLength(): number;
   truncateTranscript(n: number): void;
 
+  // Host-driven jobs: the host (the caller) does a job's work and reports it; the core runs
+  // QEMU's lifecycle around it and queues requests (`pollAction`). Refusals by the core throw
+  // a QmpError; malformed arguments (a handle that is not a BigInt, a negative or fractional
+  // count, an unknown string) a TypeError; neither changes anything. Counts are non-negative
+  // safe integers; `errno` and `ret` 32-bit integers.
+  /** A new job transaction for host jobs (`createHostJob({transaction})`) and simulated backups (`transactionIn`). */
+  newTransaction(): TxnHandle;
+  /** Creates and starts a host job; its first request is `{kind: 'start'}`. */
+  createHostJob(options?: HostJobOptions): JobHandle;
+  /** The handle of the job with this ID (host or simulated), or undefined. */
+  jobHandle(id: string): JobHandle | undefined;
+  /** A `transaction` whose jobs join `txn` (as `completion-mode: grouped` does). */
+  transactionIn(txn: TxnHandle, actions: TransactionAction[]): void;
+  /** Takes the oldest request for the host. */
+  pollAction(): HostAction | undefined;
+  /** Takes every queued request, oldest first. */
+  drainActions(): HostAction[];
+  pendingActions(): number;
+  /** Progress: `current` of `total` (bytes for block jobs); never backwards. */
+  hostProgress(job: JobHandle, current: number, total: number): void;
+  /** A pause point (`job_pause_point`). */
+  hostPausePoint(job: JobHandle): Exclude<HostDirective, 'sleeping'>;
+  /** Sleeps until virtual time `untilNs` (`job_sleep_ns`); a pending pause or hard cancel comes first. */
+  hostSleep(job: JobHandle, untilNs: number): HostDirective;
+  /** An I/O error (positive `errno`): the job's policy decides; emits BLOCK_JOB_ERROR. */
+  hostIoError(job: JobHandle, operation: IoOperation, errno: number): HostErrorAction;
+  /** The completable job is in sync: running → ready, BLOCK_JOB_READY. */
+  hostReady(job: JobHandle): void;
+  /** The run ended: `ret` 0 (default) or a negative errno, and maybe an error text. The completion follows on `settle`. */
+  hostRunFinished(job: JobHandle, ret?: number, error?: string | null): void;
+  /** The result of the prepare step: 0 (default) or a negative errno. */
+  hostPrepareDone(job: JobHandle, ret?: number): void;
+  /** Virtual ns to wait after `bytes` of work (QEMU's rate limiter at the job's speed). */
+  hostRateDelay(job: JobHandle, bytes: number): number;
+  /** Whether the completable job was asked to complete. */
+  hostShouldComplete(job: JobHandle): boolean;
+
   // Snapshots (the core's versioned formats).
   snapshot(): Uint8Array;
   restore(bytes: Uint8Array): void;
-  snapshotJson(): string;
-  restoreJson(text: string): void;
 }
 
 /** The core scenario replayer (what `cargo run -p qjob --example replay` runs). */

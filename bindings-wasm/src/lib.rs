@@ -2,14 +2,16 @@
 //!
 //! A thin wasm-bindgen translation of the `qjob` core: every behaviour lives
 //! in the core, this crate converts values (JSON values ⇄ plain JS objects
-//! through `serde-wasm-bindgen`, keeping key order), errors (a thrown
+//! as JSON text: one `JSON.stringify` or `JSON.parse` per crossing, keeping
+//! key order; events stay core events until drained), errors (a thrown
 //! `QmpError` with QEMU's `class` and text) and numbers (virtual nanoseconds
 //! are JS numbers).
 //!
 //! Exports:
 //! - [`JsJobManager`] (`JobManager` in JS): QMP `execute`, a typed method per
 //!   command, the virtual clock, events, snapshots, and the scenario replayer
-//!   for the simulator;
+//!   for the simulator; and host-driven jobs (`createHostJob`, `pollAction`,
+//!   the `host*` reports: see the `host` module), whose handles are `BigInt`s;
 //! - [`JsReplayer`] (`Replayer`) and [`replay`]: the core scenario replayer;
 //! - the model as data: [`statuses`], [`verbs`], [`job_types`],
 //!   [`status_transitions`], [`verb_table`].
@@ -18,10 +20,10 @@
 
 #![deny(missing_docs)]
 
+mod host;
 pub mod session;
 
 use qjob::model::{JobStatus, JobType, JobVerb, STATUS_TRANSITIONS, VERB_PERMISSIONS};
-use serde::Serialize;
 use serde_json::{Map, Value};
 use session::Session;
 use wasm_bindgen::prelude::*;
@@ -30,19 +32,36 @@ use wasm_bindgen::prelude::*;
 // Conversions
 // ----------------------------------------------------------------------
 
-/// A JSON value as a plain JS value (objects, not `Map`s; key order kept).
-/// A number beyond 2^53 becomes the nearest double, as `JSON.parse` would.
+/// A JSON value as a plain JS value (objects, not `Map`s; key order kept;
+/// a number beyond 2^53 becomes the nearest double).
 fn to_js(v: &Value) -> JsValue {
-    let ser = serde_wasm_bindgen::Serializer::json_compatible();
-    match v.serialize(&ser) {
-        Ok(j) => j,
-        Err(_) => js_sys::JSON::parse(&v.to_string()).unwrap_or(JsValue::NULL),
-    }
+    json_to_js(&v.to_string())
 }
 
-/// A plain JS value as a JSON value (integers stay integers).
+/// JSON text as a plain JS value. Values cross the boundary as text: one
+/// `JSON.parse` is far cheaper than building an object property by property
+/// from WebAssembly.
+fn json_to_js(text: &str) -> JsValue {
+    js_sys::JSON::parse(text).unwrap_or(JsValue::NULL)
+}
+
+/// A plain JS value as a JSON value (integers stay integers), through
+/// `JSON.stringify`; a value JSON cannot hold (`undefined`, a function, a
+/// `BigInt`, a cycle) is a `TypeError`.
 fn from_js(v: JsValue) -> Result<Value, JsValue> {
-    serde_wasm_bindgen::from_value(v).map_err(|e| type_error(&e.to_string()))
+    let text = js_sys::JSON::stringify(&v)
+        .map_err(|e| type_error(&js_error_text(&e, "a value JSON cannot represent")))?;
+    let text = text
+        .as_string()
+        .ok_or_else(|| type_error("a value JSON cannot represent (undefined or a function)"))?;
+    serde_json::from_str(&text).map_err(|e| type_error(&e.to_string()))
+}
+
+/// The message of a thrown JS error (or `fallback`).
+fn js_error_text(e: &JsValue, fallback: &str) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .unwrap_or_else(|| fallback.to_owned())
 }
 
 fn type_error(msg: &str) -> JsValue {
@@ -105,7 +124,8 @@ pub struct JsJobManager {
 }
 
 impl JsJobManager {
-    fn dispatch(&mut self, name: &str, args: JsValue) -> Result<JsValue, JsValue> {
+    /// Runs a creation or node command (they all return `{}`).
+    fn dispatch(&mut self, name: &str, args: JsValue) -> Result<(), JsValue> {
         let args = if args.is_undefined() || args.is_null() {
             Map::new()
         } else {
@@ -115,7 +135,7 @@ impl JsJobManager {
             }
         };
         match self.s.with(|m| m.dispatch(name, &args)) {
-            Ok(v) => Ok(to_js(&v)),
+            Ok(_) => Ok(()),
             Err(e) => Err(qmp_error(&e)),
         }
     }
@@ -247,61 +267,61 @@ impl JsJobManager {
     /// `blockdev-backup` with QMP's arguments.
     #[wasm_bindgen(js_name = blockdevBackup)]
     pub fn blockdev_backup(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("blockdev-backup", args).map(drop)
+        self.dispatch("blockdev-backup", args)
     }
     /// `blockdev-mirror`.
     #[wasm_bindgen(js_name = blockdevMirror)]
     pub fn blockdev_mirror(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("blockdev-mirror", args).map(drop)
+        self.dispatch("blockdev-mirror", args)
     }
     /// `block-commit`.
     #[wasm_bindgen(js_name = blockCommit)]
     pub fn block_commit(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("block-commit", args).map(drop)
+        self.dispatch("block-commit", args)
     }
     /// `block-stream`.
     #[wasm_bindgen(js_name = blockStream)]
     pub fn block_stream(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("block-stream", args).map(drop)
+        self.dispatch("block-stream", args)
     }
     /// `blockdev-create`.
     #[wasm_bindgen(js_name = blockdevCreate)]
     pub fn blockdev_create(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("blockdev-create", args).map(drop)
+        self.dispatch("blockdev-create", args)
     }
     /// `x-blockdev-amend`.
     #[wasm_bindgen(js_name = xBlockdevAmend)]
     pub fn x_blockdev_amend(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("x-blockdev-amend", args).map(drop)
+        self.dispatch("x-blockdev-amend", args)
     }
     /// `snapshot-save` (machine mode only, see [`set_machine`](Self::set_machine)).
     #[wasm_bindgen(js_name = snapshotSave)]
     pub fn snapshot_save(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("snapshot-save", args).map(drop)
+        self.dispatch("snapshot-save", args)
     }
     /// `snapshot-load` (machine mode only).
     #[wasm_bindgen(js_name = snapshotLoad)]
     pub fn snapshot_load(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("snapshot-load", args).map(drop)
+        self.dispatch("snapshot-load", args)
     }
     /// `snapshot-delete` (machine mode only).
     #[wasm_bindgen(js_name = snapshotDelete)]
     pub fn snapshot_delete(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("snapshot-delete", args).map(drop)
+        self.dispatch("snapshot-delete", args)
     }
     /// `transaction` (`{actions, properties?: {"completion-mode"}}`).
     pub fn transaction(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("transaction", args).map(drop)
+        self.dispatch("transaction", args)
     }
     /// `blockdev-add`.
     #[wasm_bindgen(js_name = blockdevAdd)]
     pub fn blockdev_add(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("blockdev-add", args).map(drop)
+        self.dispatch("blockdev-add", args)
     }
     /// `blockdev-del` (`{"node-name"}`).
     #[wasm_bindgen(js_name = blockdevDel)]
     pub fn blockdev_del(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("blockdev-del", args).map(drop)
+        self.dispatch("blockdev-del", args)
     }
     /// Adds an image file to the simulated working directory, as the
     /// scenario `image` directive does (`{format, size, backing?, data?}`).
@@ -417,14 +437,21 @@ impl JsJobManager {
     #[wasm_bindgen(js_name = pollEvent)]
     pub fn poll_event(&mut self) -> JsValue {
         match self.s.poll_event() {
-            Some(e) => to_js(&e),
+            Some(e) => json_to_js(&e),
             None => JsValue::UNDEFINED,
         }
     }
     /// Every undelivered QMP event, oldest first.
     #[wasm_bindgen(js_name = drainEvents)]
     pub fn drain_events(&mut self) -> JsValue {
-        array_of(self.s.drain_events())
+        json_to_js(&self.s.drain_events())
+    }
+    /// [`drain_events`](Self::drain_events) as JSON text (one array): for
+    /// a caller that forwards events (to a socket, a log) without reading
+    /// them, it skips building JS objects.
+    #[wasm_bindgen(js_name = drainEventsJson)]
+    pub fn drain_events_json(&mut self) -> String {
+        self.s.drain_events()
     }
     /// Runs one scenario line (scenarios/README.md) through the core
     /// replayer; returns its transcript lines. Throws on a malformed line.
@@ -461,27 +488,14 @@ impl JsJobManager {
     pub fn snapshot(&mut self) -> Vec<u8> {
         self.s.snapshot()
     }
-    #[cfg(feature = "restore")]
     /// Restores a [`snapshot`](Self::snapshot): the manager continues as
     /// the original would have. Throws (changing nothing) on a bad snapshot.
+    /// (The core's JSON snapshot form is not in the module: its reader would
+    /// double the module's size.)
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
         self.s
             .restore(bytes)
             .map_err(|e| js_sys::Error::new(&e).into())
-    }
-    /// The snapshot as JSON text (the core's JSON form).
-    #[wasm_bindgen(js_name = snapshotJson)]
-    pub fn snapshot_json(&mut self) -> String {
-        self.s.with(|m| m.to_snapshot_json())
-    }
-    #[cfg(feature = "restore")]
-    /// Restores a JSON snapshot.
-    #[wasm_bindgen(js_name = restoreJson)]
-    pub fn restore_json(&mut self, text: &str) -> Result<(), JsValue> {
-        let m = qjob::JobManager::from_snapshot_json(text)
-            .map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))?;
-        self.s.replace_manager(m);
-        Ok(())
     }
 }
 

@@ -18,8 +18,9 @@ use std::collections::VecDeque;
 #[derive(Debug)]
 pub struct Session {
     replayer: Replayer,
-    /// Events in QMP form (`{"timestamp", "event", "data"}`), oldest first.
-    pending: VecDeque<Value>,
+    /// Undelivered events, oldest first; they cross into JavaScript as QMP
+    /// JSON text (`{"timestamp", "event", "data"}`, one `JSON.parse`).
+    pending: VecDeque<Pending>,
     lines: Vec<String>,
     /// Whether the transcript is kept (off: nothing accumulates).
     recording: bool,
@@ -28,6 +29,23 @@ pub struct Session {
 impl Default for Session {
     fn default() -> Self {
         Session::new(true)
+    }
+}
+
+/// An undelivered event: from the core, or already text (events of
+/// scenario lines, whose `data` the replayer gives with sorted keys).
+#[derive(Debug)]
+enum Pending {
+    Core(qjob::Event),
+    Text(String),
+}
+
+impl Pending {
+    fn write_json(&self, out: &mut String) {
+        match self {
+            Pending::Core(e) => e.write_json(out),
+            Pending::Text(t) => out.push_str(t),
+        }
     }
 }
 
@@ -91,7 +109,7 @@ impl Session {
             if self.recording {
                 self.lines.push(qjob::scenario::event_line(&e));
             }
-            self.pending.push_back(e.to_qmp());
+            self.pending.push_back(Pending::Core(e));
         }
     }
 
@@ -146,7 +164,8 @@ impl Session {
                 ev.insert("timestamp".into(), ts.clone());
                 ev.insert("event".into(), name.into());
                 ev.insert("data".into(), data);
-                self.pending.push_back(Value::Object(ev));
+                self.pending
+                    .push_back(Pending::Text(Value::Object(ev).to_string()));
             }
         }
         if self.recording {
@@ -161,16 +180,29 @@ impl Session {
         self.with(JobManager::settle)
     }
 
-    /// The oldest undelivered event, in QMP form.
-    pub fn poll_event(&mut self) -> Option<Value> {
+    /// The oldest undelivered event, as QMP JSON text.
+    pub fn poll_event(&mut self) -> Option<String> {
         self.pump();
-        self.pending.pop_front()
+        self.pending.pop_front().map(|p| {
+            let mut out = String::new();
+            p.write_json(&mut out);
+            out
+        })
     }
 
-    /// Every undelivered event, oldest first.
-    pub fn drain_events(&mut self) -> Vec<Value> {
+    /// Every undelivered event, oldest first, as the text of one JSON array.
+    pub fn drain_events(&mut self) -> String {
         self.pump();
-        self.pending.drain(..).collect()
+        let mut out = String::with_capacity(2 + 160 * self.pending.len());
+        out.push('[');
+        for (i, e) in self.pending.drain(..).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            e.write_json(&mut out);
+        }
+        out.push(']');
+        out
     }
 
     /// The transcript so far, each line ending in `\n`.
@@ -249,7 +281,7 @@ mod tests {
         }
         let expected = qjob::scenario::replay(&scenario.join("\n")).unwrap();
         assert_eq!(s.transcript(), expected);
-        let events = s.drain_events();
+        let events: Vec<Value> = serde_json::from_str(&s.drain_events()).unwrap();
         assert_eq!(events[0]["event"], "JOB_STATUS_CHANGE");
         assert_eq!(events[0]["data"], json!({"id": "b0", "status": "created"}));
         assert_eq!(events.last().unwrap()["data"]["status"], "null");
@@ -268,7 +300,7 @@ mod tests {
             .unwrap();
         assert!(!w.iter().any(|l| l == "~ WAIT TIMEOUT"));
         assert!(s.manager().query_jobs().is_empty());
-        let ev = s.drain_events();
+        let ev: Vec<Value> = serde_json::from_str(&s.drain_events()).unwrap();
         assert!(ev.iter().any(|e| e["event"] == "BLOCK_JOB_COMPLETED"));
         assert!(s.run_scenario_line("not json").is_err());
         assert_eq!(
@@ -310,7 +342,9 @@ mod tests {
         s.execute_json(BACKUP);
         s.settle();
         assert!(s.lines().is_empty());
-        assert_eq!(s.drain_events().len(), 4);
+        let ev: Vec<Value> = serde_json::from_str(&s.drain_events()).unwrap();
+        assert_eq!(ev.len(), 4);
+        assert_eq!(s.drain_events(), "[]");
     }
 
     #[test]

@@ -77,6 +77,27 @@ test('a backup through its whole life with the typed verbs', () => {
   assert.deepEqual(m.internalErrors(), []);
 });
 
+test('drainEventsJson gives the same events as text, pollEvent one at a time', () => {
+  const a = new q.JobManager();
+  const b = new q.JobManager();
+  for (const m of [a, b]) {
+    m.blockdevBackup({ 'job-id': 'b0', device: 'src', target: 'dst', sync: 'full' });
+    m.settle();
+  }
+  const text = a.drainEventsJson();
+  assert.equal(typeof text, 'string');
+  assert.ok(text.startsWith('[{"timestamp":{"seconds":0,"microseconds":0},"event":"JOB_STATUS_CHANGE","data":{"id":"b0","status":"created"}},'), text);
+  const events = b.drainEvents();
+  assert.deepEqual(JSON.parse(text), events);
+  assert.equal(JSON.stringify(events), text);
+  assert.equal(a.drainEventsJson(), '[]');
+  b.blockdevBackup({ 'job-id': 'c', device: 'src2', target: 'dst2', sync: 'full', speed: 1 });
+  b.settle();
+  const first = b.pollEvent();
+  assert.deepEqual(first.data, { id: 'c', status: 'created' });
+  assert.equal(JSON.parse(b.drainEventsJson())[0].data.status, 'running');
+});
+
 test('a mirror: ready, standby, complete; block-job-* forms', () => {
   const m = new q.JobManager();
   m.blockdevMirror({ 'job-id': 'm0', device: 'src', target: 'dst', sync: 'full' });
@@ -151,14 +172,19 @@ test('snapshot and restore continue byte for byte', () => {
   m.drainEvents();
   const snap = m.snapshot();
   assert.ok(snap instanceof Uint8Array);
-  const json = m.snapshotJson();
   const first = run(m);
   m.restore(snap);
   assert.equal(m.queryJobs()[0].status, 'paused');
   assert.deepEqual(run(m), first);
   const other = new q.JobManager({ world: 'empty' });
-  other.restoreJson(json);
+  other.restore(snap);
   assert.deepEqual(run(other), first);
+  // A damaged snapshot is refused and changes nothing.
+  const damaged = snap.slice(0, snap.length - 5);
+  assert.throws(() => other.restore(damaged), /damaged qjob snapshot/);
+  const old = snap.slice();
+  old[8] = 1;
+  assert.throws(() => other.restore(old), /version 1 is not supported/);
   assert.throws(() => m.restore(new Uint8Array([1, 2, 3])));
   assert.throws(() => new q.JobManager({ world: 'mars' }), TypeError);
 });
