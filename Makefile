@@ -3,10 +3,16 @@
 
 CARGO ?= cargo
 
-.PHONY: run test setup bench record check-scenarios doc clean simulator fuzz
+.PHONY: run test setup bench record check-scenarios doc clean simulator demo fuzz
 
-## run: replay the demo scenario through qjob and print its transcript
+## run: the lifecycle simulator: build the WASM module (installing the wasm32 target,
+## wasm-bindgen-cli and npm's binaryen if missing) and serve it on http://127.0.0.1:8080/
+## (PORT=… for another port); Ctrl-C stops it
 run: setup
+	bash bindings-wasm/serve.sh
+
+## demo: replay the demo scenario through qjob and print its transcript (no browser needed)
+demo: setup
 	$(CARGO) run --release -q -p qjob --example replay -- scenarios/demo-lifecycle.scn
 
 ## test: formatting, lints, docs, unit + property + scenario tests, each binding's suite, then
@@ -34,9 +40,8 @@ setup:
 fuzz:
 	bash tests/long.sh 3600
 
-## simulator: build the WASM module and serve the in-browser simulator on 127.0.0.1:8080
-simulator:
-	bash bindings-wasm/serve.sh
+## simulator: the same as run
+simulator: run
 
 ## bench: criterion benchmarks (lifecycle through the typed API and QMP)
 bench: setup
