@@ -180,6 +180,87 @@ pub(crate) struct Graph {
 }
 
 impl Graph {
+    /// Checks a restored graph's structure: every reference in bounds and
+    /// alive, child and parent links mirroring each other, names indexed,
+    /// and no cycle (a cycle would recurse forever in drains). `job_alive`
+    /// says whether a job reference is live.
+    pub fn validate(&self, job_alive: impl Fn(JobRef) -> bool) -> Result<(), String> {
+        for (name, &n) in &self.by_name {
+            if self
+                .nodes
+                .get(n as usize)
+                .and_then(|x| x.as_ref())
+                .map(|x| &x.name)
+                != Some(name)
+            {
+                return Err(format!("node name '{name}' names another node"));
+            }
+        }
+        for &f in &self.free {
+            if !matches!(self.nodes.get(f as usize), Some(None)) {
+                return Err(format!("free node slot {f} is in use"));
+            }
+        }
+        for (i, node) in self.nodes.iter().enumerate() {
+            let Some(node) = node else { continue };
+            let me = i as NodeRef;
+            for &(_, c) in &node.children {
+                let back = self.nodes.get(c as usize).and_then(|x| x.as_ref());
+                if !back.is_some_and(|b| b.parents.contains(&Parent::Node(me))) {
+                    return Err(format!("node {i} has a child {c} that does not name it"));
+                }
+            }
+            for p in &node.parents {
+                let ok = match *p {
+                    Parent::Node(pn) => self
+                        .nodes
+                        .get(pn as usize)
+                        .and_then(|x| x.as_ref())
+                        .is_some_and(|x| x.children.iter().any(|&(_, c)| c == me)),
+                    Parent::Job(j) => job_alive(j),
+                };
+                if !ok {
+                    return Err(format!("node {i} names a parent that does not hold it"));
+                }
+            }
+            if node.blockers.iter().any(|&j| !job_alive(j)) {
+                return Err(format!("node {i} is blocked by a missing job"));
+            }
+            if let Driver::Blkdebug { rules, active } = &node.driver
+                && active.iter().any(|&r| r >= rules.len())
+            {
+                return Err(format!("node {i} has an active rule that does not exist"));
+            }
+        }
+        // Acyclic: a depth-first walk down the children of every node.
+        let mut state = vec![0u8; self.nodes.len()]; // 0 new, 1 on the path, 2 done
+        for start in 0..self.nodes.len() {
+            let mut stack = vec![(start, 0usize)];
+            while let Some(&mut (n, ref mut next)) = stack.last_mut() {
+                if *next == 0 {
+                    if state[n] == 2 {
+                        stack.pop();
+                        continue;
+                    }
+                    state[n] = 1;
+                }
+                let children = self.nodes[n].as_ref().map_or(&[][..], |x| &x.children[..]);
+                if let Some(&(_, c)) = children.get(*next) {
+                    *next += 1;
+                    match state[c as usize] {
+                        1 => return Err(format!("the node graph has a cycle through node {c}")),
+                        0 => stack.push((c as usize, 0)),
+                        _ => {}
+                    }
+                } else {
+                    state[n] = 2;
+                    stack.pop();
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn node(&self, n: NodeRef) -> &Node {
         self.nodes[n as usize].as_ref().expect("live node")
     }

@@ -177,6 +177,7 @@ impl JobManager {
     /// references hold together.
     pub(crate) fn rebuild_index(&mut self) -> std::result::Result<(), String> {
         self.by_id.clear();
+        let mut filters = std::collections::BTreeSet::new();
         for (i, job) in self.jobs.iter() {
             if let Some(id) = &job.id
                 && self.by_id.insert(id.clone(), i as JobRef).is_some()
@@ -192,15 +193,62 @@ impl JobManager {
                 .nodes
                 .iter()
                 .flat_map(|v| v.iter())
-                .any(|&n| !self.graph.alive(n))
+                .copied()
+                .chain(job.work.node_refs())
+                .any(|n| !self.graph.alive(n))
             {
                 return Err(format!("job {i} names a missing node"));
+            }
+            job.work.check()?;
+            if let Some(f) = job.work.filter() {
+                // Its own filter: a job-filter node no other job claims.
+                let own = matches!(self.graph.node(f).driver, crate::block::Driver::JobFilter)
+                    && filters.insert(f);
+                if !own {
+                    return Err(format!("job {i} names a filter node that is not its own"));
+                }
             }
         }
         for (&seq, &j) in &self.order {
             if self.jobs.get(j).is_none_or(|job| job.seq != seq) {
                 return Err("registry order names a missing job".into());
             }
+        }
+        self.graph.validate(|j| self.jobs.get(j).is_some())?;
+        // A job above a node lists the node, so that its end detaches it.
+        for (n, node) in self.graph.nodes.iter().enumerate() {
+            let Some(node) = node else { continue };
+            for p in &node.parents {
+                if let crate::block::Parent::Job(j) = *p
+                    && !self.jobs.get(j).is_some_and(|job| {
+                        job.nodes
+                            .as_ref()
+                            .is_some_and(|v| v.contains(&(n as NodeRef)))
+                    })
+                {
+                    return Err(format!(
+                        "node {n} names job {j} as a parent that does not hold it"
+                    ));
+                }
+            }
+        }
+        for (t, txn) in self.txns.iter().enumerate() {
+            let Some(txn) = txn else { continue };
+            let t = t as TxnRef;
+            if txn.members.iter().any(|&j| {
+                self.jobs
+                    .get(j)
+                    .is_none_or(|job| job.txn != TxnLink::Shared(t))
+            }) {
+                return Err(format!(
+                    "transaction {t} names a job that is not its member"
+                ));
+            }
+        }
+        if self.bhs.iter().any(|b| match *b {
+            Bh::JobExit(j) => self.jobs.get(j).is_none(),
+        }) {
+            return Err("a queued completion names a missing job".into());
         }
         let stale = self.timers.iter().filter(|t| !self.timer_live(t.0)).count();
         if stale != self.stale_timers {

@@ -43,6 +43,24 @@ impl de::Error for Error {
 
 type Result<T> = std::result::Result<T, Error>;
 
+/// A 64-bit checksum of `b` against damage (not an adversary): eight bytes
+/// at a time, each mixed in by a multiply and a rotation, the length last.
+pub(crate) fn checksum(b: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h: u64 = 0x243f_6a88_85a3_08d3;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let x = u64::from_le_bytes(c.try_into().expect("eight bytes"));
+        h = (h ^ x).wrapping_mul(K).rotate_left(29);
+    }
+    let mut last = [0u8; 8];
+    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    h = (h ^ u64::from_le_bytes(last))
+        .wrapping_mul(K)
+        .rotate_left(29);
+    (h ^ b.len() as u64).wrapping_mul(K) ^ (h >> 32)
+}
+
 /// Appends the encoding of `v` to `out`.
 pub(crate) fn encode<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<()> {
     v.serialize(&mut Writer { out })

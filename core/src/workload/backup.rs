@@ -87,6 +87,19 @@ pub(crate) struct Backup {
 }
 
 impl Backup {
+    /// Checks a restored backup's own bookkeeping.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if self.chunk == 0 || self.max_workers == 0 {
+            return Err("a backup with no chunk size or no workers".into());
+        }
+        match &self.call {
+            Some(c) if c.failures > 0 && c.first_error.is_none() => {
+                Err("a backup counts failures but records no error".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// A backup of `len` bytes from `source` to `target`.
     #[allow(clippy::too_many_arguments)]
     pub fn new(

@@ -15,6 +15,7 @@ pub(crate) mod mirror;
 pub(crate) mod oneshot;
 pub(crate) mod stream;
 
+use crate::block::NodeRef;
 use crate::error::Result;
 use crate::job::JobRef;
 use crate::manager::JobManager;
@@ -67,6 +68,48 @@ pub(crate) enum Work {
     Oneshot(Box<oneshot::Oneshot>),
     /// A job whose work the host does.
     Host(host::Host),
+}
+
+impl Work {
+    /// Checks a restored workload's own bookkeeping.
+    pub(crate) fn check(&self) -> std::result::Result<(), String> {
+        match self {
+            Work::Backup(w) => w.check(),
+            Work::Mirror(w) if w.granularity == 0 => Err("a mirror with no granularity".into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// The filter node the job inserted above its node, if any.
+    pub(crate) fn filter(&self) -> Option<NodeRef> {
+        match self {
+            Work::Backup(w) => w.filter,
+            Work::Mirror(w) => w.filter,
+            Work::Stream(w) => w.filter,
+            Work::Oneshot(_) | Work::Host(_) => None,
+        }
+    }
+
+    /// The block nodes the workload refers to (for checking a restored
+    /// snapshot: each must exist).
+    pub(crate) fn node_refs(&self) -> Vec<NodeRef> {
+        let (a, b, rest): (NodeRef, Option<NodeRef>, [Option<NodeRef>; 3]) = match self {
+            Work::Backup(w) => (w.source, Some(w.target), [w.filter, None, None]),
+            Work::Mirror(w) => {
+                let base = match w.init {
+                    mirror::DirtyInit::AllocatedAbove(b) => b,
+                    _ => None,
+                };
+                (w.source, Some(w.target), [w.filter, base, None])
+            }
+            Work::Stream(w) => (w.top, w.base, [w.overlay, w.filter, None]),
+            Work::Oneshot(_) | Work::Host(_) => return Vec::new(),
+        };
+        std::iter::once(a)
+            .chain(b)
+            .chain(rest.into_iter().flatten())
+            .collect()
+    }
 }
 
 /// Runs the job's workload until it waits.
