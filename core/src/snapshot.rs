@@ -5,11 +5,12 @@
 //!
 //! Both forms carry the format name and [`SNAPSHOT_VERSION`]; a snapshot of
 //! another version is refused with [`SnapshotError::Version`], never misread.
-//! The binary form is `QJOBSNAP`, a little-endian `u32` version, a
+//! The JSON form is `{"format": "qjob-snapshot", "version", "checksum",
+//! "manager"}`. The binary form is `QJOBSNAP`, a little-endian `u32` version, a
 //! little-endian `u64` checksum of the rest, then the manager in a compact
-//! positional encoding (`snapshot/codec.rs`). The checksum makes damage a
-//! refusal (`SnapshotError::Corrupt`) rather than a different, inconsistent
-//! state: positional data has no names or tags to catch a changed byte. Version
+//! positional encoding (`snapshot/codec.rs`). Both checksums are of that
+//! encoding of the state; they make damage a refusal
+//! (`SnapshotError::Corrupt`) rather than a different, inconsistent state. Version
 //! 1 was a tagged copy of the JSON document; version 2 is about 7 times
 //! smaller and 40 times faster to write and read (10,000 jobs: 0.84 MB in
 //! 1.8 ms, restored in 4.3 ms; `cargo bench -p qjob --bench scale`).
@@ -63,6 +64,7 @@ impl std::error::Error for SnapshotError {}
 struct DocOut<'a> {
     format: &'static str,
     version: u32,
+    checksum: String,
     manager: &'a JobManager,
 }
 
@@ -70,6 +72,7 @@ struct DocOut<'a> {
 struct DocIn {
     format: String,
     version: u32,
+    checksum: String,
     manager: Value,
 }
 
@@ -83,6 +86,7 @@ impl JobManager {
         serde_json::to_value(DocOut {
             format: FORMAT,
             version: SNAPSHOT_VERSION,
+            checksum: format!("{:016x}", self.state_checksum()),
             manager: self,
         })
         .expect("a manager always serializes")
@@ -118,8 +122,19 @@ impl JobManager {
         debug_assert_eq!(doc.version, SNAPSHOT_VERSION);
         let mut m: JobManager = serde_json::from_value(doc.manager)
             .map_err(|e| SnapshotError::Corrupt(e.to_string()))?;
+        if doc.checksum != format!("{:016x}", m.state_checksum()) {
+            return Err(SnapshotError::Corrupt("checksum mismatch".into()));
+        }
         m.rebuild_index().map_err(SnapshotError::Corrupt)?;
         Ok(m)
+    }
+
+    /// The checksum of the state: of its binary encoding, which both forms
+    /// share (the JSON form carries it as 16 hex digits).
+    fn state_checksum(&self) -> u64 {
+        let mut payload = Vec::with_capacity(4096);
+        codec::encode(&mut payload, self).expect("a manager always serializes");
+        codec::checksum(&payload)
     }
 
     /// The whole manager as a compact binary snapshot.
@@ -198,6 +213,32 @@ mod tests {
         assert!(JobManager::from_snapshot_bytes(b"nonsense").is_err());
         assert!(JobManager::from_snapshot_bytes(&bin[..bin.len() - 3]).is_err());
         assert!(JobManager::from_snapshot_json("{}").is_err());
+    }
+}
+
+#[cfg(test)]
+mod json_checksum {
+    use super::*;
+
+    #[test]
+    fn an_edited_json_snapshot_is_refused() {
+        let mut m = JobManager::with_default_world();
+        m.execute(r#"{"execute":"blockdev-backup","arguments":{"job-id":"b","device":"src","target":"dst","sync":"full","speed":1}}"#);
+        m.settle();
+        m.advance(5);
+        let json = m.to_snapshot_json();
+        assert!(JobManager::from_snapshot_json(&json).is_ok());
+        let edited = json.replacen("\"now\":5", "\"now\":6", 1);
+        assert_ne!(edited, json);
+        assert_eq!(
+            JobManager::from_snapshot_json(&edited).unwrap_err(),
+            SnapshotError::Corrupt("checksum mismatch".into())
+        );
+        let unsigned = json.replacen("\"checksum\"", "\"chksum\"", 1);
+        assert!(matches!(
+            JobManager::from_snapshot_json(&unsigned),
+            Err(SnapshotError::Corrupt(_))
+        ));
     }
 }
 
