@@ -907,6 +907,32 @@ enum qjob_result qjob_host_job_options_init(struct qjob_host_job_options *option
 // `m` must be NULL or a live manager; `txn` NULL or writable.
 enum qjob_result qjob_new_transaction(struct qjob_manager *m, qjob_txn_handle *txn);
 
+// A QMP `transaction` whose jobs join the transaction `txn` (from
+// `qjob_new_transaction()`, where host jobs may be members too), as
+// `completion-mode: grouped` does: the members fail and finalize as a
+// unit. `actions_json` is the command's `actions` array as `len` bytes of
+// UTF-8 JSON (no NUL needed), e.g.
+// `[{"type": "blockdev-backup", "data": {"job-id": "b", "device": "src",
+// "target": "dst", "sync": "full"}}]`, read with QEMU's JSON rules.
+//
+// Like QEMU's `transaction`, it prepares every action, stopping at the
+// first error, then commits them all. Actions that cannot be read are
+// refused before anything happens; an action refused after others were
+// prepared rolls them back: their jobs are cancelled, and with them the
+// transaction `txn` fails (its other members are aborted too).
+//
+// Errors: `QJOB_NULL_ARGUMENT`, `QJOB_INVALID_UTF8`,
+// `QJOB_INVALID_ARGUMENT` (`actions_json` is not one JSON value, or not an
+// array), `QJOB_QMP_ERROR` with QEMU's class and text (an invalid action,
+// its argument errors, a refused action such as an unknown device or a
+// used job ID, a transaction handle that is stale or whose transaction
+// has failed).
+//
+// # Safety
+// `m` must be NULL or a live manager; `actions_json` NULL or valid for
+// `len` bytes.
+enum qjob_result qjob_transaction_in(struct qjob_manager *m, qjob_txn_handle txn, const char *actions_json, size_t len);
+
 // Creates and starts a job whose work the host does; its handle in
 // `*job`. The first action queued for it is `QJOB_ACTION_KIND_START` (or
 // `RESUME` later, if a drained section holds it).

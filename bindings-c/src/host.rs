@@ -12,7 +12,7 @@
 //! a stale handle, progress going backwards, …) is refused with
 //! `QJOB_QMP_ERROR` and the core's explanation in the last error.
 
-use crate::ffi::{Fail, c_str, checked, opt_c_str, require, write_out};
+use crate::ffi::{Fail, byte_str, c_str, checked, opt_c_str, require, write_out};
 use crate::manager::qjob_manager;
 use crate::types::{qjob_io_operation, qjob_job_type, qjob_on_error, qjob_result};
 use qjob_core::{
@@ -205,6 +205,53 @@ pub unsafe extern "C" fn qjob_new_transaction(
         let t = w.core.new_transaction().to_raw();
         // SAFETY: non-NULL (checked above), writable by the contract.
         unsafe { write_out(txn, "txn", t) }?;
+        Ok(qjob_result::QJOB_OK)
+    })
+}
+
+/// A QMP `transaction` whose jobs join the transaction `txn` (from
+/// `qjob_new_transaction()`, where host jobs may be members too), as
+/// `completion-mode: grouped` does: the members fail and finalize as a
+/// unit. `actions_json` is the command's `actions` array as `len` bytes of
+/// UTF-8 JSON (no NUL needed), e.g.
+/// `[{"type": "blockdev-backup", "data": {"job-id": "b", "device": "src",
+/// "target": "dst", "sync": "full"}}]`, read with QEMU's JSON rules.
+///
+/// Like QEMU's `transaction`, it prepares every action, stopping at the
+/// first error, then commits them all. Actions that cannot be read are
+/// refused before anything happens; an action refused after others were
+/// prepared rolls them back: their jobs are cancelled, and with them the
+/// transaction `txn` fails (its other members are aborted too).
+///
+/// Errors: `QJOB_NULL_ARGUMENT`, `QJOB_INVALID_UTF8`,
+/// `QJOB_INVALID_ARGUMENT` (`actions_json` is not one JSON value, or not an
+/// array), `QJOB_QMP_ERROR` with QEMU's class and text (an invalid action,
+/// its argument errors, a refused action such as an unknown device or a
+/// used job ID, a transaction handle that is stale or whose transaction
+/// has failed).
+///
+/// # Safety
+/// `m` must be NULL or a live manager; `actions_json` NULL or valid for
+/// `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qjob_transaction_in(
+    m: *mut qjob_manager,
+    txn: qjob_txn_handle,
+    actions_json: *const c_char,
+    len: usize,
+) -> qjob_result {
+    manager_call!(m, |w| {
+        // SAFETY: NULL or `len` readable bytes, by the caller's contract.
+        let text = unsafe { byte_str(actions_json, len, "actions_json") }?;
+        let value = qjob_core::qmp::json::parse(text)
+            .map_err(|e| Fail::invalid(format!("'actions_json' is not one JSON value: {e}")))?;
+        if !value.is_array() {
+            return Err(Fail::invalid(
+                "'actions_json' must be a JSON array of transaction actions",
+            ));
+        }
+        let actions = qjob_core::qmp::parse_transaction_actions(&value)?;
+        w.core.transaction_in(actions, TxnHandle::from_raw(txn))?;
         Ok(qjob_result::QJOB_OK)
     })
 }

@@ -1069,6 +1069,274 @@ static void test_host_more(void) {
     qjob_manager_free(m);
 }
 
+/* The manager's whole state as snapshot bytes (caller frees). */
+typedef struct snapshot_bytes {
+    uint8_t *bytes;
+    size_t len;
+} snapshot_bytes;
+
+static snapshot_bytes take_snapshot(qjob_manager *m) {
+    snapshot_bytes s;
+    s.bytes = NULL;
+    s.len = 0;
+    OK(qjob_snapshot(m, &s.bytes, &s.len));
+    return s;
+}
+
+/* The manager is byte for byte as in `before` (jobs, transactions, clock,
+ * queued events and host actions). */
+#define CHECK_UNCHANGED(m, before)                                            \
+    do {                                                                      \
+        snapshot_bytes now_ = take_snapshot(m);                               \
+        CHECK(now_.len == (before).len &&                                     \
+              memcmp(now_.bytes, (before).bytes, now_.len) == 0);             \
+        qjob_bytes_free(now_.bytes, now_.len);                                \
+    } while (0)
+
+/* qjob_transaction_in() with a JSON literal (its length by strlen). */
+static qjob_result txn_in(qjob_manager *m, qjob_txn_handle t,
+                          const char *json) {
+    return qjob_transaction_in(m, t, json, strlen(json));
+}
+
+static const char BACKUP_B[] =
+    "[{\"type\": \"blockdev-backup\", \"data\": {\"job-id\": \"b\", "
+    "\"device\": \"src\", \"target\": \"dst\", \"sync\": \"full\"}}]";
+static const char SLOW_BACKUP_B[] =
+    "[{\"type\": \"blockdev-backup\", \"data\": {\"job-id\": \"b\", "
+    "\"device\": \"src\", \"target\": \"dst\", \"sync\": \"full\", "
+    "\"speed\": 1}}]";
+
+/* A host job and a simulated backup in one transaction: they conclude
+ * together. */
+static void test_transaction_in_success(void) {
+    qjob_manager *m = qjob_manager_new();
+    qjob_host_job_options ho;
+    qjob_txn_handle t;
+    qjob_job_handle h;
+    const qjob_job_info *jobs;
+    size_t n;
+
+    OK(qjob_new_transaction(m, &t));
+    OK(qjob_host_job_options_init(&ho));
+    ho.id = "h";
+    ho.has_transaction = true;
+    ho.transaction = t;
+    OK(qjob_create_host_job(m, &ho, &h));
+    OK(qjob_transaction_in(m, t, BACKUP_B, sizeof BACKUP_B - 1));
+    OK(qjob_settle(m, NULL));
+    /* The backup is done and waits for the host job, which still runs. */
+    CHECK_EVENTS(m, "h:created h:running b:created b:running b:paused "
+                    "b:running b:waiting");
+    CHECK_ACTIONS(m, "start");
+    OK(qjob_query_jobs(m, &jobs, &n));
+    CHECK(n == 2);
+    if (n == 2) {
+        CHECK_STR(jobs[0].id, "b");
+        CHECK(jobs[0].status == QJOB_STATUS_WAITING);
+        CHECK_STR(jobs[1].id, "h");
+        CHECK(jobs[1].status == QJOB_STATUS_RUNNING);
+    }
+
+    /* The host job ends: both finalize together, the newest member first. */
+    OK(qjob_host_run_finished(m, h, 0, NULL));
+    OK(qjob_settle(m, NULL));
+    CHECK_EVENTS(m, "h:waiting b:pending h:pending b:BLOCK_JOB_COMPLETED "
+                    "b:concluded b:null h:BLOCK_JOB_COMPLETED h:concluded "
+                    "h:null");
+    CHECK_ACTIONS(m, "commit clean");
+    OK(qjob_query_jobs(m, &jobs, &n));
+    CHECK(n == 0);
+
+    /* The transaction is gone with its members. */
+    CHECK_RC(txn_in(m, t, BACKUP_B), QJOB_QMP_ERROR);
+    check_error(m, QJOB_ERROR_CLASS_GENERIC_ERROR,
+                "Transaction handle does not name an existing transaction");
+    qjob_manager_free(m);
+}
+
+/* The host job fails: the simulated backup in its transaction is aborted. */
+static void test_transaction_in_failure(void) {
+    qjob_manager *m = qjob_manager_new();
+    qjob_host_job_options ho;
+    qjob_txn_handle t;
+    qjob_job_handle h;
+    qjob_event ev;
+    const qjob_job_info *jobs;
+    size_t n;
+
+    OK(qjob_new_transaction(m, &t));
+    OK(qjob_host_job_options_init(&ho));
+    ho.id = "h";
+    ho.has_transaction = true;
+    ho.transaction = t;
+    OK(qjob_create_host_job(m, &ho, &h));
+    OK(txn_in(m, t, SLOW_BACKUP_B));
+    OK(qjob_settle(m, NULL));
+    drain(m);
+    OK(qjob_query_jobs(m, &jobs, &n));
+    CHECK(n == 2);
+    if (n == 2) CHECK(jobs[0].status == QJOB_STATUS_RUNNING);
+
+    OK(qjob_host_run_finished(m, h, -5, "disk on fire"));
+    OK(qjob_settle(m, NULL));
+    /* Checked one by one first: the host job completes with its error. */
+    OK(qjob_poll_event(m, &ev));
+    CHECK_STR(ev.job_id, "h");
+    CHECK(ev.kind == QJOB_EVENT_KIND_JOB_STATUS_CHANGE &&
+          ev.status == QJOB_STATUS_ABORTING);
+    CHECK_EVENTS(m, "b:aborting b:BLOCK_JOB_CANCELLED b:concluded b:null "
+                    "h:BLOCK_JOB_COMPLETED h:concluded h:null");
+    CHECK_ACTIONS(m, "abort clean");
+    OK(qjob_query_jobs(m, &jobs, &n));
+    CHECK(n == 0);
+
+    /* The transaction is gone with its members; no job joins it. */
+    CHECK_RC(txn_in(m, t, BACKUP_B), QJOB_QMP_ERROR);
+    check_error(m, QJOB_ERROR_CLASS_GENERIC_ERROR,
+                "Transaction handle does not name an existing transaction");
+    OK(qjob_query_jobs(m, &jobs, &n));
+    CHECK(n == 0);
+
+    /* An action refused after another was prepared rolls that one back:
+     * its job is cancelled, which fails the transaction and its members. */
+    OK(qjob_new_transaction(m, &t));
+    ho.transaction = t;
+    OK(qjob_create_host_job(m, &ho, &h));
+    drain(m);
+    CHECK_RC(txn_in(m, t,
+                    "[{\"type\": \"blockdev-backup\", \"data\": {\"job-id\": "
+                    "\"b\", \"device\": \"src\", \"target\": \"dst\", "
+                    "\"sync\": \"full\"}}, {\"type\": \"blockdev-backup\", "
+                    "\"data\": {\"job-id\": \"c\", \"device\": \"nope\", "
+                    "\"target\": \"dst\", \"sync\": \"full\"}}]"),
+             QJOB_QMP_ERROR);
+    check_error(m, QJOB_ERROR_CLASS_GENERIC_ERROR,
+                "Cannot find device='nope' nor node-name='nope'");
+    CHECK_EVENTS(m, "b:created b:aborting b:concluded b:null");
+    CHECK_ACTIONS(m, "cancel(force)");
+    CHECK_RC(txn_in(m, t, "[]"), QJOB_QMP_ERROR);
+    check_error(m, QJOB_ERROR_CLASS_GENERIC_ERROR,
+                "The transaction has failed and takes no new jobs");
+    qjob_manager_free(m);
+}
+
+/* Misuse of qjob_transaction_in(): refused, the manager unchanged. */
+static void test_transaction_in_misuse(void) {
+    qjob_manager *m = qjob_manager_new();
+    qjob_host_job_options ho;
+    qjob_txn_handle t, gone;
+    qjob_job_handle h;
+    snapshot_bytes before;
+    const qjob_job_info *jobs;
+    size_t n;
+    static const char *const BAD_JSON[] = {
+        "", "[", "[1,]", "[] []", "nope", "[{\"a\": 1, \"a\": 2}]",
+    };
+    static const char *const NOT_ARRAY[] = {
+        "{}", "{\"type\": \"abort\", \"data\": {}}", "null", "\"[]\"", "7",
+    };
+    size_t i;
+
+    /* A live transaction with a running host job in it, and a stale handle
+     * of a transaction that is gone. */
+    OK(qjob_new_transaction(m, &gone));
+    OK(qjob_host_job_options_init(&ho));
+    ho.id = "g";
+    ho.has_transaction = true;
+    ho.transaction = gone;
+    OK(qjob_create_host_job(m, &ho, &h));
+    OK(qjob_host_run_finished(m, h, 0, NULL));
+    OK(qjob_settle(m, NULL));
+    OK(qjob_new_transaction(m, &t));
+    CHECK(t != gone);
+    ho.id = "h";
+    ho.transaction = t;
+    OK(qjob_create_host_job(m, &ho, &h));
+    OK(qjob_host_progress(m, h, 10, 100));
+    before = take_snapshot(m);
+    CHECK(qjob_pending_events(m) > 0 && qjob_pending_actions(m) > 0);
+
+    /* NULL pointers and bytes that are not UTF-8. */
+    CHECK_RC(qjob_transaction_in(NULL, t, BACKUP_B, sizeof BACKUP_B - 1),
+             QJOB_NULL_ARGUMENT);
+    CHECK_RC(qjob_transaction_in(m, t, NULL, 0), QJOB_NULL_ARGUMENT);
+    check_error(m, QJOB_ERROR_CLASS_NONE, "'actions_json' is NULL");
+    CHECK_RC(qjob_transaction_in(m, t, NULL, 5), QJOB_NULL_ARGUMENT);
+    CHECK_UNCHANGED(m, before);
+    CHECK_RC(qjob_transaction_in(m, t, INVALID, strlen(INVALID)),
+             QJOB_INVALID_UTF8);
+    check_error(m, QJOB_ERROR_CLASS_NONE, "'actions_json' is not valid UTF-8");
+    CHECK_UNCHANGED(m, before);
+
+    /* Bad JSON, and JSON that is not an array. */
+    for (i = 0; i < sizeof BAD_JSON / sizeof BAD_JSON[0]; i++) {
+        CHECK_RC(txn_in(m, t, BAD_JSON[i]), QJOB_INVALID_ARGUMENT);
+        CHECK(qjob_last_error_class(m) == QJOB_ERROR_CLASS_NONE);
+        CHECK(contains(qjob_last_error_desc(m),
+                       "'actions_json' is not one JSON value: "
+                       "JSON parse error"));
+        CHECK_UNCHANGED(m, before);
+    }
+    CHECK_RC(txn_in(m, t, "[1,]"), QJOB_INVALID_ARGUMENT);
+    check_error(m, QJOB_ERROR_CLASS_NONE,
+                "'actions_json' is not one JSON value: "
+                "JSON parse error, expecting value");
+    for (i = 0; i < sizeof NOT_ARRAY / sizeof NOT_ARRAY[0]; i++) {
+        CHECK_RC(txn_in(m, t, NOT_ARRAY[i]), QJOB_INVALID_ARGUMENT);
+        check_error(m, QJOB_ERROR_CLASS_NONE,
+                    "'actions_json' must be a JSON array of transaction "
+                    "actions");
+        CHECK_UNCHANGED(m, before);
+    }
+    /* Only `len` bytes are read: a valid prefix is not enough. */
+    CHECK_RC(qjob_transaction_in(m, t, BACKUP_B, sizeof BACKUP_B - 2),
+             QJOB_INVALID_ARGUMENT);
+    CHECK_UNCHANGED(m, before);
+
+    /* A stale transaction handle, and one that never existed. */
+    CHECK_RC(txn_in(m, gone, BACKUP_B), QJOB_QMP_ERROR);
+    check_error(m, QJOB_ERROR_CLASS_GENERIC_ERROR,
+                "Transaction handle does not name an existing transaction");
+    CHECK_UNCHANGED(m, before);
+    CHECK_RC(txn_in(m, 987654321, "[]"), QJOB_QMP_ERROR);
+    check_error(m, QJOB_ERROR_CLASS_GENERIC_ERROR,
+                "Transaction handle does not name an existing transaction");
+    CHECK_UNCHANGED(m, before);
+
+    /* Invalid actions: QEMU's argument errors, before anything happens. */
+    CHECK_RC(txn_in(m, t, "[{\"type\": \"frob\", \"data\": {}}]"),
+             QJOB_QMP_ERROR);
+    check_error(m, QJOB_ERROR_CLASS_GENERIC_ERROR,
+                "Parameter 'type' does not accept value 'frob'");
+    CHECK_UNCHANGED(m, before);
+    CHECK_RC(txn_in(m, t, "[1]"), QJOB_QMP_ERROR);
+    check_error(m, QJOB_ERROR_CLASS_GENERIC_ERROR,
+                "Invalid parameter type for 'actions[0]', expected: object");
+    CHECK_UNCHANGED(m, before);
+    CHECK_RC(txn_in(m, t, "[{\"type\": \"blockdev-backup\", \"data\": "
+                          "{\"device\": \"src\"}}]"),
+             QJOB_QMP_ERROR);
+    check_error(m, QJOB_ERROR_CLASS_GENERIC_ERROR,
+                "Parameter 'actions[0].data.sync' is missing");
+    CHECK_UNCHANGED(m, before);
+    CHECK_RC(txn_in(m, gone, "[{\"type\": \"abort\"}]"), QJOB_QMP_ERROR);
+    check_error(m, QJOB_ERROR_CLASS_GENERIC_ERROR,
+                "Parameter 'actions[0].data' is missing");
+    CHECK_UNCHANGED(m, before);
+
+    /* Still usable: the host job goes on, a valid call works. */
+    OK(qjob_host_progress(m, h, 20, 100));
+    OK(qjob_transaction_in(m, t, BACKUP_B, sizeof BACKUP_B - 1));
+    OK(qjob_settle(m, NULL));
+    OK(qjob_host_run_finished(m, h, 0, NULL));
+    OK(qjob_settle(m, NULL));
+    OK(qjob_query_jobs(m, &jobs, &n));
+    CHECK(n == 0);
+    qjob_bytes_free(before.bytes, before.len);
+    qjob_manager_free(m);
+}
+
 /* Snapshot mid-job; the restored manager goes on byte-identically. */
 static void test_snapshot(void) {
     qjob_manager *m = qjob_manager_new();
@@ -1183,6 +1451,9 @@ int main(void) {
     test_world_and_json();
     test_host_lifecycle();
     test_host_more();
+    test_transaction_in_success();
+    test_transaction_in_failure();
+    test_transaction_in_misuse();
     test_snapshot();
     test_borrowed_lifetimes();
     if (failures) {

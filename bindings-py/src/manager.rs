@@ -11,7 +11,7 @@ use crate::events::event_to_py;
 use crate::host::{PyHostAction, PyJobHandle, PyTxnHandle, directive_obj, error_action_obj};
 use crate::info::{PyBlockJobInfo, PyJobInfo};
 use crate::pytypes::{IntoPyResult, parse_enum, snapshot_error};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 use qjob::{
@@ -740,6 +740,31 @@ impl PyJobManager {
     /// `create_host_job`).
     fn new_transaction(&mut self) -> PyTxnHandle {
         PyTxnHandle(self.inner.new_transaction())
+    }
+
+    /// A `transaction` whose jobs join the transaction `txn` from
+    /// `new_transaction()` (where host jobs may be members too), as
+    /// `completion-mode: grouped` does. `actions` is a list of QMP action
+    /// dicts, as for `transaction`. QEMU's refusals (invalid actions, their
+    /// argument errors, a refused action, a stale or failed transaction)
+    /// raise `qjob.QmpError`; `actions` that is not a list raises
+    /// `TypeError`, a value that is not JSON data `TypeError` or `ValueError`.
+    fn transaction_in(
+        &mut self,
+        py: Python<'_>,
+        txn: PyTxnHandle,
+        actions: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let actions = match py_to_value(actions)? {
+            a @ Value::Array(_) => a,
+            _ => {
+                return Err(PyTypeError::new_err(
+                    "actions must be a list of transaction action dicts",
+                ));
+            }
+        };
+        let list = qjob::qmp::parse_transaction_actions(&actions).py(py)?;
+        self.inner.transaction_in(list, txn.0).py(py)
     }
 
     /// Creates and starts a job whose work the host (the caller) does; its

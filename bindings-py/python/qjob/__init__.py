@@ -122,8 +122,9 @@ def backup_action(
     sync: str = "full",
     **options: Any,
 ) -> dict[str, Any]:
-    """A ``blockdev-backup`` action for :meth:`JobManager.transaction` (and for
-    QMP's ``transaction``): ``{"type": "blockdev-backup", "data": {…}}``.
+    """A ``blockdev-backup`` action for :meth:`JobManager.transaction` and
+    :meth:`JobManager.transaction_in` (and for QMP's ``transaction``):
+    ``{"type": "blockdev-backup", "data": {…}}``.
 
     Extra keyword options are QMP arguments with ``_`` for ``-``
     (``speed=1``, ``auto_finalize=False``, ``on_source_error="stop"``).
