@@ -185,9 +185,13 @@ impl JobManager {
                 return Err(format!("job ID '{id}' used twice"));
             }
             if let TxnLink::Shared(t) = job.txn
-                && !self.txns.get(t as usize).is_some_and(|x| x.is_some())
+                && !self
+                    .txns
+                    .get(t as usize)
+                    .and_then(|x| x.as_ref())
+                    .is_some_and(|x| x.members.contains(&(i as JobRef)))
             {
-                return Err(format!("job {i} names a missing transaction"));
+                return Err(format!("job {i} names a transaction that does not hold it"));
             }
             if job
                 .nodes
@@ -199,7 +203,7 @@ impl JobManager {
             {
                 return Err(format!("job {i} names a missing node"));
             }
-            job.work.check()?;
+            job.work.check(&self.graph)?;
             if let Some(f) = job.work.filter() {
                 // Its own filter: a job-filter node no other job claims.
                 let own = matches!(self.graph.node(f).driver, crate::block::Driver::JobFilter)

@@ -88,9 +88,17 @@ pub(crate) struct Backup {
 
 impl Backup {
     /// Checks a restored backup's own bookkeeping.
-    pub(crate) fn check(&self) -> Result<(), String> {
-        if self.chunk == 0 || self.max_workers == 0 {
-            return Err("a backup with no chunk size or no workers".into());
+    pub(crate) fn check(&self, source_size: u64) -> Result<(), String> {
+        if !(64 * 1024..=CHUNK).contains(&self.chunk) || self.max_workers == 0 {
+            return Err("a backup with a chunk size or worker count it cannot have".into());
+        }
+        if self.len != source_size
+            || self
+                .dirty
+                .iter()
+                .any(|&(o, l)| o.checked_add(l).is_none_or(|end| end > self.len))
+        {
+            return Err("a backup whose length or dirty extents do not fit its source".into());
         }
         match &self.call {
             Some(c) if c.failures > 0 && c.first_error.is_none() => {
