@@ -72,6 +72,14 @@ extra.push(bench('pause + resume pair, events as JS objects', n * 10, () => {
   m.drainEvents();
 }));
 m.free();
+// Informative: the fixed price of crossing the JS/WASM boundary.
+m = new q.JobManager();
+m.blockdevBackup({ ...args, speed: 1 });
+m.settle();
+m.drainEvents();
+extra.push(bench('one call with a string argument (verbAllowed)', n * 10, () => m.verbAllowed('b0', 'pause')));
+extra.push(bench('one string back (drainEventsJson, no events)', n * 10, () => m.drainEventsJson()));
+m.free();
 
 let native;
 try {

@@ -6,8 +6,8 @@ use qjob::JobManager;
 use qjob::scenario::Replayer;
 use std::path::PathBuf;
 
-#[test]
-fn restored_managers_continue_byte_identically() {
+/// Every scenario of the corpus, sorted, with its lines (no blanks, no comments).
+fn scenarios() -> Vec<(PathBuf, Vec<String>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
@@ -15,13 +15,24 @@ fn restored_managers_continue_byte_identically() {
         .filter(|p| p.extension().is_some_and(|x| x == "scn"))
         .collect();
     files.sort();
+    files
+        .into_iter()
+        .map(|f| {
+            let lines = std::fs::read_to_string(&f)
+                .unwrap()
+                .lines()
+                .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+                .map(str::to_owned)
+                .collect();
+            (f, lines)
+        })
+        .collect()
+}
+
+#[test]
+fn restored_managers_continue_byte_identically() {
     let mut checked = 0;
-    for f in &files {
-        let text = std::fs::read_to_string(f).unwrap();
-        let lines: Vec<&str> = text
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-            .collect();
+    for (f, lines) in scenarios() {
         let mut full = Replayer::new();
         for l in &lines {
             full.run_line(l).unwrap();
@@ -57,13 +68,6 @@ fn restored_managers_continue_byte_identically() {
 /// refused with an error — never restored to a different state.
 #[test]
 fn damaged_binary_snapshots_are_refused() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "scn"))
-        .collect();
-    files.sort();
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
         seed ^= seed << 13;
@@ -72,12 +76,7 @@ fn damaged_binary_snapshots_are_refused() {
         seed
     };
     let mut refused = 0;
-    for f in &files {
-        let text = std::fs::read_to_string(f).unwrap();
-        let lines: Vec<&str> = text
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-            .collect();
+    for (_, lines) in scenarios() {
         let mut r = Replayer::new();
         for l in &lines[..lines.len() / 2] {
             r.run_line(l).unwrap();

@@ -65,6 +65,17 @@ pub(crate) struct Mirror {
 }
 
 impl Mirror {
+    /// Checks a restored mirror's own bookkeeping: a granularity
+    /// `blockdev-mirror` accepts and a buffer to copy with.
+    pub(crate) fn check(&self) -> std::result::Result<(), String> {
+        if !self.granularity.is_power_of_two()
+            || !(512..=64 * 1024 * 1024).contains(&self.granularity)
+            || self.buf_size == 0
+        {
+            return Err("a mirror with a granularity or buffer size it cannot have".into());
+        }
+        Ok(())
+    }
     /// A mirror from `source` to `target`.
     #[allow(clippy::too_many_arguments)]
     pub fn new(

@@ -75,13 +75,7 @@ impl Work {
     pub(crate) fn check(&self, graph: &crate::block::Graph) -> std::result::Result<(), String> {
         match self {
             Work::Backup(w) => w.check(graph.node(w.source).size),
-            Work::Mirror(w)
-                if !w.granularity.is_power_of_two()
-                    || !(512..=64 * 1024 * 1024).contains(&w.granularity)
-                    || w.buf_size == 0 =>
-            {
-                Err("a mirror with a granularity or buffer size it cannot have".into())
-            }
+            Work::Mirror(w) => w.check(),
             _ => Ok(()),
         }
     }
