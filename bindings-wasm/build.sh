@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the WebAssembly module and its two JavaScript packages:
 #   pkg-node/  (wasm-bindgen --target nodejs, CommonJS)  and  pkg-web/  (--target web, ES module)
+# `build.sh --bench` builds instead, with the same settings, the module with the `bench` feature
+# (the `BenchWorkload` class for bench/bench.mjs) into target/qjob-wasm-bench/ (node only).
 # Needs: the wasm32-unknown-unknown target, wasm-bindgen-cli at the Cargo.lock version, and
 # npm's binaryen (node_modules/.bin/wasm-opt) — ci.sh installs all three. Never Debian's binaryen.
 set -euo pipefail
@@ -8,6 +10,12 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 cd "$root"
+bench=0
+case "${1:-}" in
+  "") ;;
+  --bench) bench=1 ;;
+  *) echo "usage: build.sh [--bench]" >&2; exit 2 ;;
+esac
 
 # The workspace's release profile is shared (debug info); the wasm build gets its own profile
 # without touching the root Cargo.toml: LTO, one codegen unit, panic=abort, no debug info, and
@@ -16,23 +24,34 @@ cd "$root"
 export CARGO_PROFILE_RELEASE_OPT_LEVEL="${QJOB_WASM_OPT_LEVEL:-3}" CARGO_PROFILE_RELEASE_LTO=true \
        CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort \
        CARGO_PROFILE_RELEASE_DEBUG=0
-cargo build -q -p qjob-wasm --target wasm32-unknown-unknown --release
-wasm="$root/target/wasm32-unknown-unknown/release/qjob_wasm.wasm"
+if [ "$bench" = 1 ]; then
+  cargo build -q -p qjob-wasm --features bench --target wasm32-unknown-unknown --release
+  wasm="$root/target/wasm32-unknown-unknown/release/qjob_wasm.wasm"
+  out="$root/target/qjob-wasm-bench"
+else
+  cargo build -q -p qjob-wasm --target wasm32-unknown-unknown --release
+  wasm="$root/target/wasm32-unknown-unknown/release/qjob_wasm.wasm"
+  out="$root/target/qjob-wasm"
+fi
 
-out="$root/target/qjob-wasm"
 rm -rf "$out" && mkdir -p "$out"
 wasm-bindgen --no-typescript --target nodejs --out-dir "$out/node" "$wasm"
-wasm-bindgen --no-typescript --target web --out-dir "$out/web" "$wasm"
+[ "$bench" = 1 ] || wasm-bindgen --no-typescript --target web --out-dir "$out/web" "$wasm"
 
 # wasm-opt on wasm-bindgen's output (both targets have the same .wasm).
 "$here/node_modules/.bin/wasm-opt" "-O${QJOB_WASM_OPT:-3}" --converge --strip-debug --strip-producers \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  "$out/web/qjob_wasm_bg.wasm" -o "$out/opt.wasm"
-cp "$out/opt.wasm" "$out/web/qjob_wasm_bg.wasm"
-cp "$out/opt.wasm" "$out/node/qjob_wasm_bg.wasm"
+  "$out/node/qjob_wasm_bg.wasm" -o "$out/opt.wasm"
 # pkg-node is CommonJS whatever a surrounding package.json says (TOOLCHAIN.md, pitfall 3).
 echo '{"type": "commonjs"}' > "$out/node/package.json"
+if [ "$bench" = 1 ]; then
+  cp "$out/opt.wasm" "$out/node/qjob_wasm_bg.wasm"
+  echo "bench module: $out/node/qjob_wasm.js"
+  exit 0
+fi
+cp "$out/opt.wasm" "$out/web/qjob_wasm_bg.wasm"
+cp "$out/opt.wasm" "$out/node/qjob_wasm_bg.wasm"
 
 rm -rf "$here/pkg-node" "$here/pkg-web"
 cp -r "$out/node" "$here/pkg-node"

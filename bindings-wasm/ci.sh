@@ -49,7 +49,7 @@ step "build"
 [ "$build_only" = 1 ] && exit 0
 
 step "host unit tests"
-(cd "$root" && cargo test -q -p qjob-wasm)
+(cd "$root" && cargo test -q -p qjob-wasm --features bench)
 
 step "native replayer (for the byte-for-byte comparison)"
 (cd "$root" && cargo build -q --release -p qjob --example replay)

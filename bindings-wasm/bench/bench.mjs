@@ -1,10 +1,15 @@
-// The WASM benchmark: the same lifecycle workloads as examples/bench_native.rs, on the
-// WebAssembly module in node, side by side with the native figures, and the .wasm size.
-// `node bench/bench.mjs [ITERATIONS]` (ci.sh/serve.sh build pkg-node; the native example is
-// run through cargo unless $QJOB_BENCH_NATIVE names its binary).
+// The WASM benchmark: the lifecycle workloads of src/workloads.rs three ways —
+//   * through the binding: the WebAssembly module driven from node, as a JS user drives it;
+//   * inside the module: the same Rust workload code compiled to WebAssembly, no JS boundary
+//     crossed (the `BenchWorkload` class of `build.sh --bench`);
+//   * natively: examples/bench_native.rs, the same Rust workload code.
+// Each round runs all three one after the other; the figures are the medians over the rounds
+// (a shared machine drifts: pairing the runs in time keeps the ratios steady).
+// `node bench/bench.mjs [ITERATIONS]` ($QJOB_BENCH_ROUNDS rounds, 5 by default); `bench/run.sh`
+// builds what it needs first. $QJOB_BENCH_NATIVE names the native binary (else it is built).
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
-import { statSync, readFileSync } from 'node:fs';
+import { existsSync, statSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,99 +18,109 @@ const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 const q = require('../pkg-node/qjob_wasm.js');
+const insideModule = path.join(root, 'target', 'qjob-wasm-bench', 'node', 'qjob_wasm.js');
+const inside = existsSync(insideModule) ? require(insideModule) : null;
 const n = Number(process.argv[2] ?? 20000);
+const rounds = Number(process.env.QJOB_BENCH_ROUNDS ?? 5);
 
-function bench(name, iterations, f) {
-  for (let i = 0; i < iterations / 10; i++) f(i);
+function time(iterations, f) {
+  f(Math.max(1, Math.floor(iterations / 10))); // warm-up
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) f(i);
-  return { name, iterations, ns_per_iter: Number(process.hrtime.bigint() - t0) / iterations };
+  f(iterations);
+  return Number(process.hrtime.bigint() - t0) / iterations;
 }
 
+// The workloads through the binding (each iteration as in src/workloads.rs): name →
+// [iterations, setup() → run(k)].
 const args = { 'job-id': 'b0', device: 'src', target: 'dst', sync: 'full' };
 const text = '{"execute": "blockdev-backup", "arguments": {"job-id": "b0", "device": "src", "target": "dst", "sync": "full"}}';
-const results = [];
-// The compared workloads: as in the native example, events leave as QMP JSON text.
-let m = new q.JobManager();
-results.push(bench('backup lifecycle, typed', n, () => {
-  m.blockdevBackup(args);
+const held = () => {
+  const m = new q.JobManager();
+  m.blockdevBackup({ ...args, speed: 1 });
   m.settle();
-  m.drainEventsJson();
-}));
-m.free();
-m = new q.JobManager();
-results.push(bench('backup lifecycle, QMP JSON text', n, () => {
-  m.executeJson(text);
-  m.settle();
-  m.drainEventsJson();
-}));
-m.free();
-m = new q.JobManager();
-m.blockdevBackup({ ...args, speed: 1 });
-m.settle();
-m.drainEvents();
-results.push(bench('pause + resume pair', n * 10, () => {
-  m.jobPause('b0');
-  m.jobResume('b0');
-  m.settle();
-  m.drainEventsJson();
-}));
-m.free();
-// Informative, not compared: the same with every event built as a JS object
-// (drainEvents: one JSON.parse per drain), the price of objects in JS.
+  m.drainEvents();
+  return m;
+};
+const workloads = [
+  ['backup lifecycle, typed', n, () => {
+    const m = new q.JobManager();
+    return [m, (k) => { for (let i = 0; i < k; i++) { m.blockdevBackup(args); m.settle(); m.drainEventsJson(); } }];
+  }],
+  ['backup lifecycle, QMP JSON text', n, () => {
+    const m = new q.JobManager();
+    return [m, (k) => { for (let i = 0; i < k; i++) { m.executeJson(text); m.settle(); m.drainEventsJson(); } }];
+  }],
+  ['pause + resume pair', n * 10, () => {
+    const m = held();
+    return [m, (k) => { for (let i = 0; i < k; i++) { m.jobPause('b0'); m.jobResume('b0'); m.settle(); m.drainEventsJson(); } }];
+  }],
+];
+
+let nativeBin = process.env.QJOB_BENCH_NATIVE;
+if (!nativeBin) {
+  execFileSync('cargo', ['build', '-q', '--release', '-p', 'qjob-wasm', '--example', 'bench_native'],
+    { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  nativeBin = path.join(root, 'target', 'release', 'examples', 'bench_native');
+}
+
+const samples = new Map(workloads.map(([name]) => [name, { binding: [], inside: [], native: [] }]));
+for (let r = 0; r < rounds; r++) {
+  for (const [name, iterations, setup] of workloads) {
+    const [m, run] = setup();
+    samples.get(name).binding.push(time(iterations, run));
+    m.free();
+    if (inside) {
+      const w = new inside.BenchWorkload(name);
+      samples.get(name).inside.push(time(iterations, (k) => w.run(k)));
+      w.free();
+    }
+  }
+  const out = execFileSync(nativeBin, [String(n)], { encoding: 'utf8' });
+  for (const r of out.trim().split('\n').map((l) => JSON.parse(l))) samples.get(r.name)?.native.push(r.ns_per_iter);
+}
+
+// Informative, measured once: events as JS objects (one JSON.parse per drain), and the
+// fixed price of crossing the boundary.
 const extra = [];
-m = new q.JobManager();
-extra.push(bench('backup lifecycle, typed, events as JS objects', n, () => {
-  m.blockdevBackup(args);
-  m.settle();
-  m.drainEvents();
-}));
-m.free();
-m = new q.JobManager();
-m.blockdevBackup({ ...args, speed: 1 });
-m.settle();
-m.drainEvents();
-extra.push(bench('pause + resume pair, events as JS objects', n * 10, () => {
-  m.jobPause('b0');
-  m.jobResume('b0');
-  m.settle();
-  m.drainEvents();
-}));
-m.free();
-// Informative: the fixed price of crossing the JS/WASM boundary.
-m = new q.JobManager();
-m.blockdevBackup({ ...args, speed: 1 });
-m.settle();
-m.drainEvents();
-extra.push(bench('one call with a string argument (verbAllowed)', n * 10, () => m.verbAllowed('b0', 'pause')));
-extra.push(bench('one string back (drainEventsJson, no events)', n * 10, () => m.drainEventsJson()));
-m.free();
-
-let native;
-try {
-  const out = process.env.QJOB_BENCH_NATIVE
-    ? execFileSync(process.env.QJOB_BENCH_NATIVE, [String(n)], { encoding: 'utf8' })
-    : execFileSync('cargo', ['run', '-q', '--release', '-p', 'qjob-wasm', '--example', 'bench_native', '--', String(n)],
-      { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  native = new Map(out.trim().split('\n').map((l) => JSON.parse(l)).map((r) => [r.name, r]));
-} catch (e) {
-  console.error(`native benchmark unavailable: ${e.message}`);
+{
+  const m = new q.JobManager();
+  extra.push(['backup lifecycle, typed, events as JS objects',
+    time(n, (k) => { for (let i = 0; i < k; i++) { m.blockdevBackup(args); m.settle(); m.drainEvents(); } })]);
+  m.free();
+  const h = held();
+  extra.push(['pause + resume pair, events as JS objects',
+    time(n * 10, (k) => { for (let i = 0; i < k; i++) { h.jobPause('b0'); h.jobResume('b0'); h.settle(); h.drainEvents(); } })]);
+  extra.push(['one call with a string argument (verbAllowed)',
+    time(n * 10, (k) => { for (let i = 0; i < k; i++) h.verbAllowed('b0', 'pause'); })]);
+  extra.push(['one string back (drainEventsJson, no events)',
+    time(n * 10, (k) => { for (let i = 0; i < k; i++) h.drainEventsJson(); })]);
+  extra.push(['one call, number back (now)', time(n * 10, (k) => { for (let i = 0; i < k; i++) h.now(); })]);
+  h.free();
 }
 
-const fmt = (ns) => (ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`);
-console.log(`qjob lifecycle benchmark (node ${process.version}, ${n} iterations)`);
-console.log('| workload | WASM (node) | native | WASM / native |');
-console.log('|---|---|---|---|');
+const median = (xs) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const fmt = (ns) => (Number.isNaN(ns) ? '–' : ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`);
+const ratio = (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? '–' : `${(a / b).toFixed(2)}×`);
+console.log(`qjob lifecycle benchmark (node ${process.version}, ${n} iterations, median of ${rounds} rounds)`);
+console.log('| workload | WASM through the binding | WASM inside, no boundary | native | binding / native | inside / native |');
+console.log('|---|---|---|---|---|---|');
 let worst = 0;
-for (const r of results) {
-  const nat = native?.get(r.name);
-  const ratio = nat ? r.ns_per_iter / nat.ns_per_iter : NaN;
-  if (ratio > worst) worst = ratio;
-  console.log(`| ${r.name} | ${fmt(r.ns_per_iter)} | ${nat ? fmt(nat.ns_per_iter) : '–'} | ${nat ? ratio.toFixed(2) + '×' : '–'} |`);
+let worstInside = 0;
+for (const [name] of workloads) {
+  const s = samples.get(name);
+  const [b, i, nat] = [median(s.binding), median(s.inside), median(s.native)];
+  worst = Math.max(worst, b / nat);
+  worstInside = Math.max(worstInside, i / nat);
+  console.log(`| ${name} | ${fmt(b)} | ${fmt(i)} | ${fmt(nat)} | ${ratio(b, nat)} | ${ratio(i, nat)} |`);
 }
-for (const r of extra) console.log(`| ${r.name} (not compared) | ${fmt(r.ns_per_iter)} | – | – |`);
+for (const [name, ns] of extra) console.log(`| ${name} (not compared) | ${fmt(ns)} | | | | |`);
+if (!inside) console.log(`\n(no ${path.relative(root, insideModule)}: \`bash bindings-wasm/build.sh --bench\` builds it)`);
 const wasm = path.join(here, '..', 'pkg-node', 'qjob_wasm_bg.wasm');
 const size = statSync(wasm).size;
 const gz = gzipSync(readFileSync(wasm), { level: 9 }).length;
 console.log(`\n.wasm: ${size} bytes (${(size / 1024).toFixed(1)} KiB), gzip -9: ${gz} bytes (${(gz / 1024).toFixed(1)} KiB)`);
-if (native) console.log(`worst WASM/native ratio: ${worst.toFixed(2)}× (goal ≤ 2×)`);
+console.log(`worst WASM/native ratio: ${worst.toFixed(2)}× through the binding, ${inside ? worstInside.toFixed(2) + '×' : '–'} inside (goal ≤ 2×)`);

@@ -22,6 +22,8 @@
 
 mod host;
 pub mod session;
+#[cfg(feature = "bench")]
+mod workloads;
 
 use qjob::model::{JobStatus, JobType, JobVerb, STATUS_TRANSITIONS, VERB_PERMISSIONS};
 use serde_json::{Map, Value};
@@ -621,4 +623,29 @@ pub fn verb_table() -> JsValue {
 #[wasm_bindgen]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
+}
+
+/// `BenchWorkload` in JS, in modules built with the `bench` feature only
+/// (`build.sh --bench`): one of the benchmark's workloads run inside
+/// WebAssembly with no JS boundary crossed (`src/workloads.rs`, the code the
+/// native benchmark runs), so that `bench/bench.mjs` can tell the price of
+/// the boundary from the price of WebAssembly.
+#[cfg(feature = "bench")]
+#[wasm_bindgen(js_name = BenchWorkload)]
+pub struct JsBenchWorkload(workloads::Workload);
+
+#[cfg(feature = "bench")]
+#[wasm_bindgen(js_class = BenchWorkload)]
+impl JsBenchWorkload {
+    /// The workload called `name` (as the benchmark prints it).
+    #[wasm_bindgen(constructor)]
+    pub fn new(name: &str) -> Result<JsBenchWorkload, JsValue> {
+        workloads::Workload::new(name)
+            .map(JsBenchWorkload)
+            .ok_or_else(|| type_error(&format!("no workload '{name}'")))
+    }
+    /// Runs `iterations` iterations; returns the number of events.
+    pub fn run(&mut self, iterations: u32) -> usize {
+        self.0.run(iterations)
+    }
 }

@@ -1,0 +1,144 @@
+//! The benchmark's lifecycle workloads as plain Rust over the core, so that
+//! one definition runs in two places: natively (`examples/bench_native.rs`)
+//! and inside WebAssembly with no JS boundary crossed (the `BenchWorkload`
+//! class of a module built with the `bench` feature). `bench/bench.mjs`
+//! compares both with the same workloads driven from JavaScript through the
+//! binding, so the price of the boundary shows apart from the price of
+//! compiling the core to WebAssembly.
+//!
+//! Each iteration ends with the events taken out as QMP JSON text, as the
+//! binding hands them to JavaScript (`drainEventsJson`).
+
+use qjob::JobManager;
+use serde_json::{Map, Value};
+use std::hint::black_box;
+
+/// The workload names, in the order the benchmark prints them.
+pub const NAMES: [&str; 3] = [
+    "backup lifecycle, typed",
+    "backup lifecycle, QMP JSON text",
+    "pause + resume pair",
+];
+
+/// The arguments of the benchmark's backup.
+pub const BACKUP_ARGS: &str =
+    r#"{"job-id": "b0", "device": "src", "target": "dst", "sync": "full"}"#;
+
+/// The same backup as one QMP command.
+pub const BACKUP_COMMAND: &str = r#"{"execute": "blockdev-backup", "arguments": {"job-id": "b0", "device": "src", "target": "dst", "sync": "full"}}"#;
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Typed,
+    Text,
+    Pair,
+}
+
+/// One workload, ready to run: its manager and arguments.
+#[derive(Debug)]
+pub struct Workload {
+    kind: Kind,
+    manager: JobManager,
+    args: Map<String, Value>,
+}
+
+fn backup_args() -> Map<String, Value> {
+    match serde_json::from_str(BACKUP_ARGS) {
+        Ok(Value::Object(m)) => m,
+        _ => unreachable!("BACKUP_ARGS is a JSON object"),
+    }
+}
+
+impl Workload {
+    /// The workload called `name` (one of [`NAMES`]) over a fresh manager of
+    /// the default world; the pair's backup (held at speed 1) is already
+    /// running.
+    pub fn new(name: &str) -> Option<Workload> {
+        let kind = match NAMES.iter().position(|n| *n == name)? {
+            0 => Kind::Typed,
+            1 => Kind::Text,
+            _ => Kind::Pair,
+        };
+        let mut w = Workload {
+            kind,
+            manager: JobManager::with_default_world(),
+            args: backup_args(),
+        };
+        if let Kind::Pair = kind {
+            let mut held = w.args.clone();
+            held.insert("speed".into(), 1.into());
+            w.manager
+                .dispatch("blockdev-backup", &held)
+                .expect("the default world has src and dst");
+            w.manager.settle();
+            w.manager.drain_events();
+        }
+        Some(w)
+    }
+
+    /// Runs `iterations` iterations: a whole backup lifecycle (typed or
+    /// through QMP text), or a pause + resume pair; each ends with `settle`
+    /// and the events written as QMP JSON text. Returns the number of events.
+    pub fn run(&mut self, iterations: u32) -> usize {
+        let m = &mut self.manager;
+        let mut count = 0;
+        for _ in 0..iterations {
+            match self.kind {
+                Kind::Typed => {
+                    black_box(m.dispatch("blockdev-backup", &self.args)).ok();
+                }
+                Kind::Text => {
+                    black_box(m.execute(BACKUP_COMMAND));
+                }
+                Kind::Pair => {
+                    black_box(m.job_pause("b0")).ok();
+                    black_box(m.job_resume("b0")).ok();
+                }
+            }
+            m.settle();
+            let events = m.drain_events();
+            count += events.len();
+            // Sized as the binding's drainEventsJson sizes it.
+            let mut out = String::with_capacity(2 + 160 * events.len());
+            out.push('[');
+            for (i, e) in events.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                e.write_json(&mut out);
+            }
+            out.push(']');
+            black_box(out);
+        }
+        count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qjob::JobStatus;
+
+    #[test]
+    fn each_workload_runs_its_lifecycle() {
+        for name in NAMES {
+            let mut w = Workload::new(name).unwrap();
+            let events = w.run(3);
+            let jobs = w.manager.query_jobs();
+            if name.starts_with("pause") {
+                // The held backup is still running after every pair.
+                assert_eq!(jobs.len(), 1, "{name}");
+                assert_eq!(jobs[0].status, JobStatus::Running, "{name}");
+                assert_eq!(events, 3 * 2, "{name}: paused, running");
+            } else {
+                // Each backup ran to its end and was dismissed: created, running,
+                // paused, running (the drained section of its start, as in QEMU 7.2),
+                // waiting, pending, BLOCK_JOB_COMPLETED, concluded, null.
+                assert!(jobs.is_empty(), "{name}");
+                assert_eq!(events, 3 * 9, "{name}");
+            }
+            assert!(w.manager.internal_errors().is_empty(), "{name}");
+        }
+        assert!(Workload::new("no such workload").is_none());
+    }
+}
