@@ -34,6 +34,15 @@ use wasm_bindgen::prelude::*;
 // Conversions
 // ----------------------------------------------------------------------
 
+#[wasm_bindgen]
+extern "C" {
+    /// `JSON.stringify(v)` with its text copied straight into WebAssembly
+    /// memory (one crossing; `undefined` for a value it skips, an exception
+    /// for a cycle or a `BigInt`).
+    #[wasm_bindgen(catch, js_namespace = JSON, js_name = stringify)]
+    fn stringify(v: &JsValue) -> Result<Option<String>, JsValue>;
+}
+
 /// A JSON value as a plain JS value (objects, not `Map`s; key order kept;
 /// a number beyond 2^53 becomes the nearest double).
 fn to_js(v: &Value) -> JsValue {
@@ -51,10 +60,8 @@ fn json_to_js(text: &str) -> JsValue {
 /// `JSON.stringify`; a value JSON cannot hold (`undefined`, a function, a
 /// `BigInt`, a cycle) is a `TypeError`.
 fn from_js(v: JsValue) -> Result<Value, JsValue> {
-    let text = js_sys::JSON::stringify(&v)
-        .map_err(|e| type_error(&js_error_text(&e, "a value JSON cannot represent")))?;
-    let text = text
-        .as_string()
+    let text = stringify(&v)
+        .map_err(|e| type_error(&js_error_text(&e, "a value JSON cannot represent")))?
         .ok_or_else(|| type_error("a value JSON cannot represent (undefined or a function)"))?;
     serde_json::from_str(&text).map_err(|e| type_error(&e.to_string()))
 }

@@ -237,3 +237,22 @@ test('the Replayer class', () => {
   assert.ok(r.transcript().endsWith('< {"return": []}\n'));
   assert.throws(() => r.run('{"execute": "query-jobs"}\nnot json'), /line 2/);
 });
+
+test('values JSON cannot hold are a TypeError and change nothing', () => {
+  const m = new q.JobManager();
+  const cycle = {};
+  cycle.self = cycle;
+  const cases = [
+    [() => m.execute({ ...backup('b0'), id: 1n }), /BigInt/],
+    [() => m.execute(cycle), /circular/],
+    [() => m.execute(undefined), /cannot represent/],
+    [() => m.execute(() => 1), /cannot represent/],
+    [() => m.blockdevBackup({ ...backup('b0').arguments, speed: 10n }), /BigInt/],
+  ];
+  for (const [call, message] of cases) {
+    assert.throws(call, (e) => e instanceof TypeError && message.test(e.message));
+  }
+  assert.equal(m.jobCount(), 0);
+  assert.deepEqual(m.drainEvents(), []);
+  m.free();
+});
