@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test setup bench record check-scenarios doc clean simulator demo fuzz
+.PHONY: run test setup bench bench-wasm record check-scenarios doc clean simulator demo fuzz
 
 ## run: the lifecycle simulator: build the WASM module (installing the wasm32 target,
 ## wasm-bindgen-cli and npm's binaryen if missing) and serve it on http://127.0.0.1:8080/
@@ -46,6 +46,11 @@ simulator: run
 ## bench: criterion benchmarks (lifecycle through the typed API and QMP)
 bench: setup
 	$(CARGO) bench -p qjob --bench lifecycle
+
+## bench-wasm: the WASM benchmark: the lifecycle workloads through the JS binding, inside
+## WebAssembly and natively, and the .wasm size (ITERATIONS=… to change 50000)
+bench-wasm: setup
+	bash bindings-wasm/bench/run.sh $(or $(ITERATIONS),50000)
 
 ## record: re-record every scenario against real QEMU 7.2 (downloads it from Debian)
 record:
