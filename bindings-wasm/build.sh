@@ -24,15 +24,10 @@ esac
 export CARGO_PROFILE_RELEASE_OPT_LEVEL="${QJOB_WASM_OPT_LEVEL:-3}" CARGO_PROFILE_RELEASE_LTO=true \
        CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort \
        CARGO_PROFILE_RELEASE_DEBUG=0
-if [ "$bench" = 1 ]; then
-  cargo build -q -p qjob-wasm --features bench --target wasm32-unknown-unknown --release
-  wasm="$root/target/wasm32-unknown-unknown/release/qjob_wasm.wasm"
-  out="$root/target/qjob-wasm-bench"
-else
-  cargo build -q -p qjob-wasm --target wasm32-unknown-unknown --release
-  wasm="$root/target/wasm32-unknown-unknown/release/qjob_wasm.wasm"
-  out="$root/target/qjob-wasm"
-fi
+features=() out="$root/target/qjob-wasm"
+[ "$bench" = 1 ] && features=(--features bench) out="$root/target/qjob-wasm-bench"
+cargo build -q -p qjob-wasm "${features[@]}" --target wasm32-unknown-unknown --release
+wasm="$root/target/wasm32-unknown-unknown/release/qjob_wasm.wasm"
 
 rm -rf "$out" && mkdir -p "$out"
 wasm-bindgen --no-typescript --target nodejs --out-dir "$out/node" "$wasm"

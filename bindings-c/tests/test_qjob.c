@@ -1099,6 +1099,18 @@ static qjob_result txn_in(qjob_manager *m, qjob_txn_handle t,
     return qjob_transaction_in(m, t, json, strlen(json));
 }
 
+/* A new transaction and host job `id` in it. */
+static void host_job_in_new_txn(qjob_manager *m, const char *id,
+                                qjob_txn_handle *t, qjob_job_handle *h) {
+    qjob_host_job_options ho;
+    OK(qjob_new_transaction(m, t));
+    OK(qjob_host_job_options_init(&ho));
+    ho.id = id;
+    ho.has_transaction = true;
+    ho.transaction = *t;
+    OK(qjob_create_host_job(m, &ho, h));
+}
+
 static const char BACKUP_B[] =
     "[{\"type\": \"blockdev-backup\", \"data\": {\"job-id\": \"b\", "
     "\"device\": \"src\", \"target\": \"dst\", \"sync\": \"full\"}}]";
@@ -1111,18 +1123,12 @@ static const char SLOW_BACKUP_B[] =
  * together. */
 static void test_transaction_in_success(void) {
     qjob_manager *m = qjob_manager_new();
-    qjob_host_job_options ho;
     qjob_txn_handle t;
     qjob_job_handle h;
     const qjob_job_info *jobs;
     size_t n;
 
-    OK(qjob_new_transaction(m, &t));
-    OK(qjob_host_job_options_init(&ho));
-    ho.id = "h";
-    ho.has_transaction = true;
-    ho.transaction = t;
-    OK(qjob_create_host_job(m, &ho, &h));
+    host_job_in_new_txn(m, "h", &t, &h);
     OK(qjob_transaction_in(m, t, BACKUP_B, sizeof BACKUP_B - 1));
     OK(qjob_settle(m, NULL));
     /* The backup is done and waits for the host job, which still runs. */
@@ -1158,19 +1164,13 @@ static void test_transaction_in_success(void) {
 /* The host job fails: the simulated backup in its transaction is aborted. */
 static void test_transaction_in_failure(void) {
     qjob_manager *m = qjob_manager_new();
-    qjob_host_job_options ho;
     qjob_txn_handle t;
     qjob_job_handle h;
     qjob_event ev;
     const qjob_job_info *jobs;
     size_t n;
 
-    OK(qjob_new_transaction(m, &t));
-    OK(qjob_host_job_options_init(&ho));
-    ho.id = "h";
-    ho.has_transaction = true;
-    ho.transaction = t;
-    OK(qjob_create_host_job(m, &ho, &h));
+    host_job_in_new_txn(m, "h", &t, &h);
     OK(txn_in(m, t, SLOW_BACKUP_B));
     OK(qjob_settle(m, NULL));
     drain(m);
@@ -1200,9 +1200,7 @@ static void test_transaction_in_failure(void) {
 
     /* An action refused after another was prepared rolls that one back:
      * its job is cancelled, which fails the transaction and its members. */
-    OK(qjob_new_transaction(m, &t));
-    ho.transaction = t;
-    OK(qjob_create_host_job(m, &ho, &h));
+    host_job_in_new_txn(m, "h", &t, &h);
     drain(m);
     CHECK_RC(txn_in(m, t,
                     "[{\"type\": \"blockdev-backup\", \"data\": {\"job-id\": "

@@ -1,11 +1,17 @@
 //! The native half of the WASM benchmark (`bench/bench.mjs` runs the same workloads on
 //! the WebAssembly module in node, through the binding and inside the module): the
-//! workloads of `src/workloads.rs`, the core called directly. Prints one JSON object per
-//! line: `{"name": …, "iterations": …, "ns_per_iter": …}`.
+//! workloads of `src/workloads.rs` (the binding's Rust side over the core, no
+//! JavaScript), compiled natively. Prints one JSON object per line:
+//! `{"name": …, "iterations": …, "ns_per_iter": …}`.
 //!
 //! `cargo run --release -p qjob-wasm --example bench_native [ITERATIONS]`
 //! (the pair runs ten times as many iterations as the backup lifecycles).
 
+// The binding's own Rust side, compiled natively: the workloads make the
+// calls its methods make on a `Session` (only some of whose methods they use).
+#[allow(dead_code)]
+#[path = "../src/session.rs"]
+mod session;
 #[path = "../src/workloads.rs"]
 mod workloads;
 

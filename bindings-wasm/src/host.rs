@@ -289,10 +289,10 @@ impl JsJobManager {
     #[wasm_bindgen(js_name = hostPausePoint)]
     pub fn host_pause_point(&mut self, job: JsValue) -> Result<String, JsValue> {
         let h = job_handle(&job)?;
-        match self.s.with(|m| m.host_pause_point(h)) {
-            Ok(d) => Ok(d.as_str().to_owned()),
-            Err(e) => Err(qmp_error(&e)),
-        }
+        self.s
+            .with(|m| m.host_pause_point(h))
+            .map(|d| d.as_str().to_owned())
+            .map_err(|e| qmp_error(&e))
     }
 
     /// The host's job sleeps until virtual time `untilNs`; returns
@@ -302,10 +302,10 @@ impl JsJobManager {
     pub fn host_sleep(&mut self, job: JsValue, until_ns: JsValue) -> Result<String, JsValue> {
         let h = job_handle(&job)?;
         let until = count(&until_ns, "untilNs")?;
-        match self.s.with(|m| m.host_sleep(h, until)) {
-            Ok(d) => Ok(d.as_str().to_owned()),
-            Err(e) => Err(qmp_error(&e)),
-        }
+        self.s
+            .with(|m| m.host_sleep(h, until))
+            .map(|d| d.as_str().to_owned())
+            .map_err(|e| qmp_error(&e))
     }
 
     /// The host's job met an I/O error (`operation` `"read"` or `"write"`,
@@ -322,10 +322,10 @@ impl JsJobManager {
         let h = job_handle(&job)?;
         let op = io_operation(&operation)?;
         let errno = int32(&errno, "errno", None)?;
-        match self.s.with(|m| m.host_io_error(h, op, errno)) {
-            Ok(a) => Ok(a.as_str().to_owned()),
-            Err(e) => Err(qmp_error(&e)),
-        }
+        self.s
+            .with(|m| m.host_io_error(h, op, errno))
+            .map(|a| a.as_str().to_owned())
+            .map_err(|e| qmp_error(&e))
     }
 
     /// The host's completable job is in sync: running → ready, with

@@ -85,9 +85,11 @@ impl Session {
         self.recording
     }
 
-    fn line(&mut self, l: String) {
+    /// Adds a transcript line when the transcript is kept; the line is
+    /// only written then (commands go through here on every call).
+    fn line(&mut self, l: impl FnOnce() -> String) {
         if self.recording {
-            self.lines.push(l);
+            self.lines.push(l());
         }
     }
 
@@ -106,9 +108,7 @@ impl Session {
     /// Moves the core's queued events into `pending` and the transcript.
     fn pump(&mut self) {
         while let Some(e) = self.replayer.manager.poll_event() {
-            if self.recording {
-                self.lines.push(qjob::scenario::event_line(&e));
-            }
+            self.line(|| qjob::scenario::event_line(&e));
             self.pending.push_back(Pending::Core(e));
         }
     }
@@ -117,13 +117,9 @@ impl Session {
     /// reply is `{"return": …}` or `{"error": …}`, with the request's `id`).
     pub fn execute_value(&mut self, request: &Value) -> Value {
         self.pump();
-        if self.recording {
-            self.line(format!("> {}", to_sorted_json(request)));
-        }
+        self.line(|| format!("> {}", to_sorted_json(request)));
         let reply = self.with(|m| m.execute_value(request));
-        if self.recording {
-            self.line(format!("< {}", to_sorted_json(&reply)));
-        }
+        self.line(|| format!("< {}", to_sorted_json(&reply)));
         reply
     }
 
@@ -131,14 +127,14 @@ impl Session {
     /// answered as QEMU answers them); the transcript shows the text verbatim.
     pub fn execute_json(&mut self, request: &str) -> String {
         self.pump();
-        self.line(format!("> {request}"));
+        self.line(|| format!("> {request}"));
         let reply = self.with(|m| m.execute(request));
-        if self.recording {
+        self.line(|| {
             let sorted = serde_json::from_str::<Value>(&reply)
                 .map(|v| to_sorted_json(&v))
                 .unwrap_or_else(|_| reply.clone());
-            self.line(format!("< {sorted}"));
-        }
+            format!("< {sorted}")
+        });
         reply
     }
 
@@ -188,6 +184,12 @@ impl Session {
             p.write_json(&mut out);
             out
         })
+    }
+
+    /// The number of undelivered events.
+    pub fn pending_len(&mut self) -> usize {
+        self.pump();
+        self.pending.len()
     }
 
     /// Every undelivered event, oldest first, as the text of one JSON array.

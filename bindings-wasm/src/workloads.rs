@@ -1,15 +1,16 @@
-//! The benchmark's lifecycle workloads as plain Rust over the core, so that
-//! one definition runs in two places: natively (`examples/bench_native.rs`)
-//! and inside WebAssembly with no JS boundary crossed (the `BenchWorkload`
-//! class of a module built with the `bench` feature). `bench/bench.mjs`
-//! compares both with the same workloads driven from JavaScript through the
-//! binding, so the price of the boundary shows apart from the price of
-//! compiling the core to WebAssembly.
+//! The benchmark's lifecycle workloads in plain Rust, making the calls the
+//! binding's methods make on its [`Session`] (the core manager, its
+//! undelivered events, no transcript), so that one definition runs in two
+//! places: natively (`examples/bench_native.rs`) and inside WebAssembly with
+//! no JS boundary crossed (the `BenchWorkload` class of a module built with
+//! the `bench` feature). `bench/bench.mjs` compares both with the same
+//! workloads driven from JavaScript through the binding: what the binding
+//! adds to "inside" is the price of the JS/WASM boundary alone.
 //!
-//! Each iteration ends with the events taken out as QMP JSON text, as the
-//! binding hands them to JavaScript (`drainEventsJson`).
+//! Each iteration ends with the events taken out as QMP JSON text
+//! ([`Session::drain_events`], what `drainEventsJson` hands to JavaScript).
 
-use qjob::JobManager;
+use crate::session::Session;
 use serde_json::{Map, Value};
 use std::hint::black_box;
 
@@ -34,11 +35,11 @@ enum Kind {
     Pair,
 }
 
-/// One workload, ready to run: its manager and arguments.
+/// One workload, ready to run: its session and arguments.
 #[derive(Debug)]
 pub struct Workload {
     kind: Kind,
-    manager: JobManager,
+    session: Session,
     args: Map<String, Value>,
 }
 
@@ -50,28 +51,30 @@ fn backup_args() -> Map<String, Value> {
 }
 
 impl Workload {
-    /// The workload called `name` (one of [`NAMES`]) over a fresh manager of
-    /// the default world; the pair's backup (held at speed 1) is already
-    /// running.
+    /// The workload called `name` (one of [`NAMES`]) over a fresh session
+    /// of the default world without a transcript (as `new JobManager()`);
+    /// the pair's backup (held at speed 1) is already running.
     pub fn new(name: &str) -> Option<Workload> {
         let kind = match NAMES.iter().position(|n| *n == name)? {
             0 => Kind::Typed,
             1 => Kind::Text,
             _ => Kind::Pair,
         };
+        let mut session = Session::new(true);
+        session.set_recording(false);
         let mut w = Workload {
             kind,
-            manager: JobManager::with_default_world(),
+            session,
             args: backup_args(),
         };
         if let Kind::Pair = kind {
             let mut held = w.args.clone();
             held.insert("speed".into(), 1.into());
-            w.manager
-                .dispatch("blockdev-backup", &held)
+            w.session
+                .with(|m| m.dispatch("blockdev-backup", &held))
                 .expect("the default world has src and dst");
-            w.manager.settle();
-            w.manager.drain_events();
+            w.session.settle();
+            w.session.drain_events();
         }
         Some(w)
     }
@@ -80,35 +83,25 @@ impl Workload {
     /// through QMP text), or a pause + resume pair; each ends with `settle`
     /// and the events written as QMP JSON text. Returns the number of events.
     pub fn run(&mut self, iterations: u32) -> usize {
-        let m = &mut self.manager;
+        let s = &mut self.session;
+        let args = &self.args;
         let mut count = 0;
         for _ in 0..iterations {
             match self.kind {
                 Kind::Typed => {
-                    black_box(m.dispatch("blockdev-backup", &self.args)).ok();
+                    black_box(s.with(|m| m.dispatch("blockdev-backup", args))).ok();
                 }
                 Kind::Text => {
-                    black_box(m.execute(BACKUP_COMMAND));
+                    black_box(s.execute_json(BACKUP_COMMAND));
                 }
                 Kind::Pair => {
-                    black_box(m.job_pause("b0")).ok();
-                    black_box(m.job_resume("b0")).ok();
+                    black_box(s.with(|m| m.job_pause("b0"))).ok();
+                    black_box(s.with(|m| m.job_resume("b0"))).ok();
                 }
             }
-            m.settle();
-            let events = m.drain_events();
-            count += events.len();
-            // Sized as the binding's drainEventsJson sizes it.
-            let mut out = String::with_capacity(2 + 160 * events.len());
-            out.push('[');
-            for (i, e) in events.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                e.write_json(&mut out);
-            }
-            out.push(']');
-            black_box(out);
+            s.settle();
+            count += s.pending_len();
+            black_box(s.drain_events());
         }
         count
     }
@@ -124,7 +117,7 @@ mod tests {
         for name in NAMES {
             let mut w = Workload::new(name).unwrap();
             let events = w.run(3);
-            let jobs = w.manager.query_jobs();
+            let jobs = w.session.manager().query_jobs();
             if name.starts_with("pause") {
                 // The held backup is still running after every pair.
                 assert_eq!(jobs.len(), 1, "{name}");
@@ -137,7 +130,7 @@ mod tests {
                 assert!(jobs.is_empty(), "{name}");
                 assert_eq!(events, 3 * 9, "{name}");
             }
-            assert!(w.manager.internal_errors().is_empty(), "{name}");
+            assert!(w.session.manager().internal_errors().is_empty(), "{name}");
         }
         assert!(Workload::new("no such workload").is_none());
     }

@@ -180,15 +180,24 @@ impl JobManager {
     }
 }
 
+/// A manager with a running backup `b` held at speed 1 (so a filter node,
+/// job parents and an armed timer), for the tests below.
+#[cfg(test)]
+fn running_backup() -> JobManager {
+    let mut m = JobManager::with_default_world();
+    let r = m.execute(r#"{"execute":"blockdev-backup","arguments":{"job-id":"b","device":"src","target":"dst","sync":"full","speed":1}}"#);
+    assert_eq!(r, r#"{"return":{}}"#);
+    m.settle();
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn round_trips_and_refuses_other_versions() {
-        let mut m = JobManager::with_default_world();
-        m.execute(r#"{"execute":"blockdev-backup","arguments":{"job-id":"b","device":"src","target":"dst","sync":"full","speed":1}}"#);
-        m.settle();
+        let m = running_backup();
         let json = m.to_snapshot_json();
         let bin = m.to_snapshot_bytes();
         assert!(bin.len() < json.len());
@@ -222,9 +231,7 @@ mod json_checksum {
 
     #[test]
     fn an_edited_json_snapshot_is_refused() {
-        let mut m = JobManager::with_default_world();
-        m.execute(r#"{"execute":"blockdev-backup","arguments":{"job-id":"b","device":"src","target":"dst","sync":"full","speed":1}}"#);
-        m.settle();
+        let mut m = running_backup();
         m.advance(5);
         let json = m.to_snapshot_json();
         assert!(JobManager::from_snapshot_json(&json).is_ok());
@@ -247,15 +254,6 @@ mod checks {
     use super::*;
     use crate::block::{Parent, Role};
 
-    /// A manager with a running backup (so a filter node and job parents).
-    fn running() -> JobManager {
-        let mut m = JobManager::with_default_world();
-        let r = m.execute(r#"{"execute":"blockdev-backup","arguments":{"job-id":"b","device":"src","target":"dst","sync":"full","speed":1}}"#);
-        assert_eq!(r, r#"{"return":{}}"#);
-        m.settle();
-        m
-    }
-
     fn refusal(m: &JobManager) -> String {
         match JobManager::from_snapshot_bytes(&m.to_snapshot_bytes()) {
             Err(SnapshotError::Corrupt(why)) => why,
@@ -265,14 +263,14 @@ mod checks {
 
     #[test]
     fn a_consistent_state_restores() {
-        let m = running();
+        let m = running_backup();
         assert!(JobManager::from_snapshot_bytes(&m.to_snapshot_bytes()).is_ok());
     }
 
     #[test]
     fn a_cycle_in_the_graph_is_refused() {
         // Edited state: dst becomes a child of src and src a child of dst.
-        let mut m = running();
+        let mut m = running_backup();
         let (src, dst) = (
             m.graph.lookup("src").unwrap(),
             m.graph.lookup("dst").unwrap(),
@@ -284,7 +282,7 @@ mod checks {
 
     #[test]
     fn one_sided_links_are_refused() {
-        let mut m = running();
+        let mut m = running_backup();
         let dst = m.graph.lookup("dst").unwrap();
         m.graph.nodes[dst as usize]
             .as_mut()
@@ -292,7 +290,7 @@ mod checks {
             .parents
             .push(Parent::Node(0));
         assert!(refusal(&m).contains("parent"), "{}", refusal(&m));
-        let mut m = running();
+        let mut m = running_backup();
         let src = m.graph.lookup("src").unwrap();
         m.graph.nodes[src as usize]
             .as_mut()
@@ -304,7 +302,7 @@ mod checks {
 
     #[test]
     fn a_filter_that_is_not_the_jobs_own_is_refused() {
-        let mut m = running();
+        let mut m = running_backup();
         let src = m.graph.lookup("src").unwrap();
         let j = m.by_id["b"];
         match &mut m.jobs.get_mut(j).unwrap().work {
