@@ -2,7 +2,9 @@
 # Builds the WebAssembly module and its two JavaScript packages:
 #   pkg-node/  (wasm-bindgen --target nodejs, CommonJS)  and  pkg-web/  (--target web, ES module)
 # `build.sh --bench` builds instead, with the same settings, the module with the `bench` feature
-# (the `BenchWorkload` class for bench/bench.mjs) into target/qjob-wasm-bench/ (node only).
+# (the `BenchWorkload` class for bench/bench.mjs) into target/qjob-wasm-bench/ (node only);
+# `build.sh --profile` the same module with its function names kept, for bench/profile.mjs,
+# into target/qjob-wasm-profile/.
 # Needs: the wasm32-unknown-unknown target, wasm-bindgen-cli at the Cargo.lock version, and
 # npm's binaryen (node_modules/.bin/wasm-opt) — ci.sh installs all three. Never Debian's binaryen.
 set -euo pipefail
@@ -10,11 +12,12 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 cd "$root"
-bench=0
+bench=0 names=0
 case "${1:-}" in
   "") ;;
   --bench) bench=1 ;;
-  *) echo "usage: build.sh [--bench]" >&2; exit 2 ;;
+  --profile) bench=1 names=1 ;;
+  *) echo "usage: build.sh [--bench | --profile]" >&2; exit 2 ;;
 esac
 
 # The workspace's release profile is shared (debug info); the wasm build gets its own profile
@@ -24,17 +27,18 @@ esac
 export CARGO_PROFILE_RELEASE_OPT_LEVEL="${QJOB_WASM_OPT_LEVEL:-3}" CARGO_PROFILE_RELEASE_LTO=true \
        CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort \
        CARGO_PROFILE_RELEASE_DEBUG=0
-features=() out="$root/target/qjob-wasm"
+features=() out="$root/target/qjob-wasm" debug=(--strip-debug) keep=()
 [ "$bench" = 1 ] && features=(--features bench) out="$root/target/qjob-wasm-bench"
+[ "$names" = 1 ] && out="$root/target/qjob-wasm-profile" debug=(-g) keep=(--keep-debug)
 cargo build -q -p qjob-wasm "${features[@]}" --target wasm32-unknown-unknown --release
 wasm="$root/target/wasm32-unknown-unknown/release/qjob_wasm.wasm"
 
 rm -rf "$out" && mkdir -p "$out"
-wasm-bindgen --no-typescript --target nodejs --out-dir "$out/node" "$wasm"
+wasm-bindgen "${keep[@]}" --no-typescript --target nodejs --out-dir "$out/node" "$wasm"
 [ "$bench" = 1 ] || wasm-bindgen --no-typescript --target web --out-dir "$out/web" "$wasm"
 
 # wasm-opt on wasm-bindgen's output (both targets have the same .wasm).
-"$here/node_modules/.bin/wasm-opt" "-O${QJOB_WASM_OPT:-3}" --converge --strip-debug --strip-producers \
+"$here/node_modules/.bin/wasm-opt" "-O${QJOB_WASM_OPT:-3}" --converge "${debug[@]}" --strip-producers \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$out/node/qjob_wasm_bg.wasm" -o "$out/opt.wasm"
@@ -42,7 +46,7 @@ wasm-bindgen --no-typescript --target nodejs --out-dir "$out/node" "$wasm"
 echo '{"type": "commonjs"}' > "$out/node/package.json"
 if [ "$bench" = 1 ]; then
   cp "$out/opt.wasm" "$out/node/qjob_wasm_bg.wasm"
-  echo "bench module: $out/node/qjob_wasm.js"
+  echo "module with BenchWorkload: $out/node/qjob_wasm.js"
   exit 0
 fi
 cp "$out/opt.wasm" "$out/web/qjob_wasm_bg.wasm"

@@ -13,6 +13,7 @@ import { existsSync, statSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bindingWorkloads, held as heldIn, backupArgs as args } from './workloads.mjs';
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -30,31 +31,7 @@ function time(iterations, f) {
   return Number(process.hrtime.bigint() - t0) / iterations;
 }
 
-// The workloads through the binding (each iteration as in src/workloads.rs): name →
-// [iterations, setup() → run(k)].
-const args = { 'job-id': 'b0', device: 'src', target: 'dst', sync: 'full' };
-const text = '{"execute": "blockdev-backup", "arguments": {"job-id": "b0", "device": "src", "target": "dst", "sync": "full"}}';
-const held = () => {
-  const m = new q.JobManager();
-  m.blockdevBackup({ ...args, speed: 1 });
-  m.settle();
-  m.drainEvents();
-  return m;
-};
-const workloads = [
-  ['backup lifecycle, typed', n, () => {
-    const m = new q.JobManager();
-    return [m, (k) => { for (let i = 0; i < k; i++) { m.blockdevBackup(args); m.settle(); m.drainEventsJson(); } }];
-  }],
-  ['backup lifecycle, QMP JSON text', n, () => {
-    const m = new q.JobManager();
-    return [m, (k) => { for (let i = 0; i < k; i++) { m.executeJson(text); m.settle(); m.drainEventsJson(); } }];
-  }],
-  ['pause + resume pair', n * 10, () => {
-    const m = held();
-    return [m, (k) => { for (let i = 0; i < k; i++) { m.jobPause('b0'); m.jobResume('b0'); m.settle(); m.drainEventsJson(); } }];
-  }],
-];
+const workloads = bindingWorkloads(q, n);
 
 let nativeBin = process.env.QJOB_BENCH_NATIVE;
 if (!nativeBin) {
@@ -87,7 +64,7 @@ const extra = [];
   extra.push(['backup lifecycle, typed, events as JS objects',
     time(n, (k) => { for (let i = 0; i < k; i++) { m.blockdevBackup(args); m.settle(); m.drainEvents(); } })]);
   m.free();
-  const h = held();
+  const h = heldIn(q);
   extra.push(['pause + resume pair, events as JS objects',
     time(n * 10, (k) => { for (let i = 0; i < k; i++) { h.jobPause('b0'); h.jobResume('b0'); h.settle(); h.drainEvents(); } })]);
   extra.push(['one call with a string argument (verbAllowed)',
