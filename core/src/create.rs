@@ -131,7 +131,8 @@ pub struct MirrorOptions {
     pub sync: SyncMode,
     /// Granularity of the dirty bitmap (0: default).
     pub granularity: u64,
-    /// Buffer size (0: default 16 MiB).
+    /// Buffer size (0: default 16 MiB), rounded up to a whole number of
+    /// granularity chunks as QEMU does.
     pub buf_size: i64,
     /// Policy for read errors.
     pub on_source_error: OnError,

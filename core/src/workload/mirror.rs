@@ -88,17 +88,21 @@ impl Mirror {
         on_source_error: OnError,
         on_target_error: OnError,
     ) -> Mirror {
+        let granularity = if granularity == 0 {
+            GRANULARITY
+        } else {
+            granularity
+        };
+        // As QEMU's mirror_start_job: the buffer is a whole number of
+        // granularity chunks (`buf-size: 1` copies one chunk per batch).
+        let buf_size = if buf_size == 0 { BUF_SIZE } else { buf_size };
         Mirror {
             source,
             target,
             filter,
             init,
-            buf_size: if buf_size == 0 { BUF_SIZE } else { buf_size },
-            granularity: if granularity == 0 {
-                GRANULARITY
-            } else {
-                granularity
-            },
+            buf_size: buf_size.div_ceil(granularity) * granularity,
+            granularity,
             on_source_error,
             on_target_error,
             len: 0,
