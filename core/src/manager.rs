@@ -443,7 +443,7 @@ impl JobManager {
         };
         if !transition_allowed(from, to) {
             let msg = format!(
-                "job {:?}: forbidden transition {from} -> {to}",
+                "job '{}': forbidden transition {from} -> {to}",
                 self.job(j).id.as_deref().unwrap_or("<internal>")
             );
             debug_assert!(false, "{msg}");

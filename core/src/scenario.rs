@@ -342,70 +342,133 @@ pub fn replay(text: &str) -> Result<String, ScenarioError> {
 /// Compares two transcripts as ORACLE.md says: window by window (from one
 /// `>` line to the next), the same command, the same reply, the same
 /// directive lines, and for each job the same sequence of events. Returns
-/// the first difference.
+/// the first difference, worded as `tools/compare.py` words it (the window,
+/// the line where it starts on each side, what differs, both sides' lines).
 pub fn compare(expected: &str, actual: &str) -> Result<(), String> {
-    let we = windows(expected);
-    let wa = windows(actual);
-    for (i, (e, a)) in we.iter().zip(wa.iter()).enumerate() {
-        if e != a {
+    let (we, wa) = (windows(expected), windows(actual));
+    for i in 0..we.len().max(wa.len()) {
+        let (Some(x), Some(y)) = (we.get(i), wa.get(i)) else {
+            let (who, extra) = match we.get(i) {
+                Some(w) => ("expected", w),
+                None => ("actual", &wa[i]),
+            };
             return Err(format!(
-                "window {i} differs:\n  expected: {e:?}\n  actual:   {a:?}"
+                "only {who} has window {} (line {}): {}",
+                i + 1,
+                extra.line,
+                extra.command.unwrap_or("None")
+            ));
+        };
+        let at = format!(
+            "window {} (expected line {}, actual line {})",
+            i + 1,
+            x.line,
+            y.line
+        );
+        if x.command != y.command {
+            return Err(format!(
+                "{at}: commands differ\n  expected: {}\n  actual: {}",
+                x.command.unwrap_or("None"),
+                y.command.unwrap_or("None")
             ));
         }
-    }
-    if we.len() != wa.len() {
-        return Err(format!("{} windows expected, {} found", we.len(), wa.len()));
+        let differ = |what: &str, a: &[&str], b: &[&str]| {
+            let after = x.command.map(|c| format!("\n  after: {c}"));
+            format!(
+                "{at}: {what} differ{}\n  expected:\n{}\n  actual:\n{}",
+                after.unwrap_or_default(),
+                show(a),
+                show(b)
+            )
+        };
+        if x.replies != y.replies {
+            return Err(differ("replies", &x.replies, &y.replies));
+        }
+        if x.directives != y.directives {
+            return Err(differ("directive lines", &x.directives, &y.directives));
+        }
+        let jobs: std::collections::BTreeSet<&String> =
+            x.events.keys().chain(y.events.keys()).collect();
+        for job in jobs {
+            let (a, b) = (
+                x.events.get(job).map_or(&[][..], Vec::as_slice),
+                y.events.get(job).map_or(&[][..], Vec::as_slice),
+            );
+            if a != b {
+                let job = if job.is_empty() { "(none)" } else { job };
+                return Err(differ(&format!("events of job {job}"), a, b));
+            }
+        }
     }
     Ok(())
 }
 
-#[derive(Debug, PartialEq, Eq)]
-struct Window {
-    command: String,
-    replies: Vec<String>,
-    directives: Vec<String>,
-    events: std::collections::BTreeMap<String, Vec<String>>,
+/// Lines of a difference, indented; `(nothing)` for none.
+fn show(lines: &[&str]) -> String {
+    if lines.is_empty() {
+        return "    (nothing)".into();
+    }
+    let indented: Vec<String> = lines.iter().map(|l| format!("    {l}")).collect();
+    indented.join("\n")
 }
 
-fn windows(t: &str) -> Vec<Window> {
-    let mut out: Vec<Window> = Vec::new();
-    let mut cur = Window {
-        command: String::new(),
-        replies: Vec::new(),
-        directives: Vec::new(),
-        events: Default::default(),
-    };
-    for line in t.lines() {
-        if let Some(cmd) = line.strip_prefix("> ") {
-            out.push(std::mem::replace(
-                &mut cur,
-                Window {
-                    command: cmd.to_owned(),
-                    replies: Vec::new(),
-                    directives: Vec::new(),
-                    events: Default::default(),
-                },
-            ));
-        } else if let Some(r) = line.strip_prefix("< ") {
-            cur.replies.push(r.to_owned());
-        } else if let Some(e) = line.strip_prefix("! ") {
-            let (_, data) = e.split_once(' ').unwrap_or((e, "{}"));
-            let key = serde_json::from_str::<Value>(data)
-                .ok()
-                .and_then(|d| {
-                    d.get("id")
-                        .or_else(|| d.get("device"))
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                })
-                .unwrap_or_default();
-            cur.events.entry(key).or_default().push(e.to_owned());
-        } else if line.starts_with('~') {
-            cur.directives.push(line.to_owned());
+/// One command's window of a transcript: its `>` line (none for lines
+/// before the first command), where it starts (1-based), its replies, its
+/// directive lines (and any other line, which must match exactly), and its
+/// events by job (the data's `id`, else `device`, as JSON; `""` for none).
+struct Window<'a> {
+    command: Option<&'a str>,
+    line: usize,
+    replies: Vec<&'a str>,
+    directives: Vec<&'a str>,
+    events: std::collections::BTreeMap<String, Vec<&'a str>>,
+}
+
+fn windows(t: &str) -> Vec<Window<'_>> {
+    let mut out: Vec<Window<'_>> = Vec::new();
+    for (no, line) in t.lines().enumerate() {
+        let is_command = line.starts_with("> ") || line == ">";
+        if is_command || out.is_empty() {
+            out.push(Window {
+                command: is_command.then_some(line),
+                line: no + 1,
+                replies: Vec::new(),
+                directives: Vec::new(),
+                events: Default::default(),
+            });
+            if is_command {
+                continue;
+            }
+        }
+        let cur = out.last_mut().expect("a window was just pushed");
+        if line.starts_with('<') {
+            cur.replies.push(line);
+        } else if line.starts_with('!') {
+            let mut parts = line.splitn(3, ' ');
+            let key = match (parts.next(), parts.next(), parts.next()) {
+                (_, Some(_), Some(data)) => event_job(data),
+                _ => String::new(),
+            };
+            cur.events.entry(key).or_default().push(line);
+        } else {
+            cur.directives.push(line);
         }
     }
-    out.push(cur);
     out
+}
+
+/// The job an event's data names (its `id`, else its `device`), as JSON
+/// text; `""` for none or for data that is not a JSON object.
+fn event_job(data: &str) -> String {
+    match serde_json::from_str::<Value>(data) {
+        Ok(Value::Object(d)) => d
+            .get("id")
+            .or_else(|| d.get("device"))
+            .filter(|k| !k.is_null())
+            .map(to_sorted_json)
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
 }
 
 #[cfg(test)]
@@ -432,5 +495,36 @@ mod tests {
         let c = "> x\n< {}\n! E {\"id\": \"a\"}\n! F {\"id\": \"a\"}\n";
         let d = "> x\n< {}\n! F {\"id\": \"a\"}\n! E {\"id\": \"a\"}\n";
         assert!(compare(c, d).is_err());
+    }
+
+    #[test]
+    fn compare_words_the_difference_as_compare_py() {
+        let e = "~ machine none\n> {\"execute\": \"x\"}\n< {\"return\": {}}\n";
+        let a = "~ machine none\n> {\"execute\": \"x\"}\n< {\"return\": 1}\n";
+        assert_eq!(
+            compare(e, a).unwrap_err(),
+            "window 2 (expected line 2, actual line 2): replies differ\n  \
+             after: > {\"execute\": \"x\"}\n  expected:\n    < {\"return\": {}}\n  \
+             actual:\n    < {\"return\": 1}"
+        );
+        let e = "> x\n! E {\"id\": \"a\"}\n! F {\"device\": \"b\"}\n";
+        let a = "> x\n! E {\"id\": \"a\"}\n";
+        assert_eq!(
+            compare(e, a).unwrap_err(),
+            "window 1 (expected line 1, actual line 1): events of job \"b\" differ\n  \
+             after: > x\n  expected:\n    ! F {\"device\": \"b\"}\n  actual:\n    (nothing)"
+        );
+        assert_eq!(
+            compare("> x\n> y\n", "> x\n").unwrap_err(),
+            "only expected has window 2 (line 2): > y"
+        );
+        assert_eq!(
+            compare("> x\n", "> z\n").unwrap_err(),
+            "window 1 (expected line 1, actual line 1): commands differ\n  \
+             expected: > x\n  actual: > z"
+        );
+        // A line of no known kind must match exactly, as a directive line.
+        assert!(compare("> x\nodd\n", "> x\n").is_err());
+        assert!(compare("> x\nodd\n", "> x\nodd\n").is_ok());
     }
 }
