@@ -4,7 +4,11 @@ transcripts recorded from QEMU 7.2."""
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import random
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +65,20 @@ def test_replayer_class_and_errors(tmp_path: Path) -> None:
     assert "missing.scn" in result.stderr.decode()
     usage = subprocess.run([sys.executable, "-m", "qjob", "replay"], capture_output=True, text=True)
     assert usage.returncode == 2 and usage.stderr.startswith("usage: replay SCENARIO...")
+
+
+def test_transcript_floats_are_pythons_repr() -> None:
+    """A transcript writes JSON as ``json.dumps(v, sort_keys=True)`` does, so
+    its floats must be Python's own ``repr``: the shortest digits, ties to
+    even (``1658206780088562.2``, not ``.3``), the same switch to exponents."""
+    rng = random.Random(7)
+    floats = [0.0, -0.0, 1e-4, 9.999e-5, 1e16, 9999999999999998.0, 1e15, 5e-324, sys.float_info.max,
+              sys.float_info.min, 1658206780088562.2, 0.1, 2.5e-5, 1.5e-7, 1e22]
+    while len(floats) < 3000:
+        (f,) = struct.unpack("<d", rng.getrandbits(64).to_bytes(8, "little"))
+        if math.isfinite(f):
+            floats.append(f)
+    commands = [{"execute": "query-jobs", "arguments": {"f": f}} for f in floats]
+    transcript = qjob.replay("".join(json.dumps(c) + "\n" for c in commands))
+    sent = [line for line in transcript.splitlines() if line.startswith("> ")]
+    assert sent == ["> " + json.dumps(c, sort_keys=True) for c in commands]

@@ -63,7 +63,7 @@ fn from_js(v: JsValue) -> Result<Value, JsValue> {
     let text = stringify(&v)
         .map_err(|e| type_error(&js_error_text(&e, "a value JSON cannot represent")))?
         .ok_or_else(|| type_error("a value JSON cannot represent (undefined or a function)"))?;
-    serde_json::from_str(&text).map_err(|e| type_error(&e.to_string()))
+    qjob::qmp::json::parse_strict(&text).map_err(|e| type_error(&e))
 }
 
 /// The message of a thrown JS error (or `fallback`).

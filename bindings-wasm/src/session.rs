@@ -9,6 +9,7 @@
 //! through [`Session::execute_value`] and followed by [`Session::settle`]
 //! give exactly the lines the core replayer gives for the same scenario.
 
+use qjob::qmp::json::parse_strict;
 use qjob::scenario::{Replayer, to_sorted_json};
 use qjob::{JobManager, JobVerb};
 use serde_json::{Map, Value};
@@ -130,7 +131,7 @@ impl Session {
         self.line(|| format!("> {request}"));
         let reply = self.with(|m| m.execute(request));
         self.line(|| {
-            let sorted = serde_json::from_str::<Value>(&reply)
+            let sorted = parse_strict(&reply)
                 .map(|v| to_sorted_json(&v))
                 .unwrap_or_else(|_| reply.clone());
             format!("< {sorted}")
@@ -155,7 +156,7 @@ impl Session {
         for l in &new {
             if let Some(rest) = l.strip_prefix("! ") {
                 let (name, data) = rest.split_once(' ').unwrap_or((rest, "{}"));
-                let data = serde_json::from_str::<Value>(data).unwrap_or(Value::Null);
+                let data = parse_strict(data).unwrap_or(Value::Null);
                 let mut ev = Map::new();
                 ev.insert("timestamp".into(), ts.clone());
                 ev.insert("event".into(), name.into());

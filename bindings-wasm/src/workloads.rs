@@ -44,7 +44,7 @@ pub struct Workload {
 }
 
 fn backup_args() -> Map<String, Value> {
-    match serde_json::from_str(BACKUP_ARGS) {
+    match qjob::qmp::json::parse_strict(BACKUP_ARGS) {
         Ok(Value::Object(m)) => m,
         _ => unreachable!("BACKUP_ARGS is a JSON object"),
     }

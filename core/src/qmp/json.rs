@@ -1,31 +1,23 @@
-//! A JSON reader that accepts and refuses what QEMU's QMP parser does, with
-//! its error texts: single-quoted strings are accepted, duplicate keys are
-//! refused (`JSON parse error, duplicate key`), unknown words are `invalid
-//! keyword`s.
+//! JSON readers. [`parse`] accepts and refuses what QEMU's QMP parser does,
+//! with its error texts: single-quoted strings are accepted, duplicate keys
+//! are refused (`JSON parse error, duplicate key`), unknown words are
+//! `invalid keyword`s. [`parse_strict`] reads standard JSON (RFC 8259) as
+//! Python's `json.loads` does, for the scenario format and values handed over
+//! by a binding. Both read a number as the double nearest to it.
 
 use serde_json::{Map, Number, Value};
 
 /// Parses one QMP message. The error is QEMU's description text.
 pub fn parse(input: &str) -> Result<Value, String> {
-    let mut p = Parser {
-        s: input.as_bytes(),
-        i: 0,
-        src: input,
-        depth: 0,
-    };
-    p.ws();
-    if p.i >= p.s.len() {
-        return Err("JSON parse error, expecting value".into());
-    }
-    let v = p.value()?;
-    p.ws();
-    if p.i < p.s.len() {
-        return Err(format!(
-            "JSON parse error, stray '{}'",
-            p.src[p.i..].chars().next().unwrap_or(' ')
-        ));
-    }
-    Ok(v)
+    Parser::new(input, true).document()
+}
+
+/// Parses standard JSON: double-quoted strings only, JSON's number grammar,
+/// a repeated key keeps its first position and takes its last value (as
+/// Python's `json.loads`); `NaN` and `Infinity` are refused. Errors are
+/// worded as [`parse`]'s.
+pub fn parse_strict(input: &str) -> Result<Value, String> {
+    Parser::new(input, false).document()
 }
 
 struct Parser<'a> {
@@ -33,6 +25,8 @@ struct Parser<'a> {
     i: usize,
     src: &'a str,
     depth: usize,
+    /// QEMU's dialect (else standard JSON).
+    qmp: bool,
 }
 
 /// QEMU's limit on nested objects and arrays (`MAX_NESTING`).
@@ -42,7 +36,34 @@ fn err(msg: &str) -> String {
     format!("JSON parse error, {msg}")
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    fn new(input: &'a str, qmp: bool) -> Parser<'a> {
+        Parser {
+            s: input.as_bytes(),
+            i: 0,
+            src: input,
+            depth: 0,
+            qmp,
+        }
+    }
+
+    /// One value and nothing after it but whitespace.
+    fn document(mut self) -> Result<Value, String> {
+        self.ws();
+        if self.i >= self.s.len() {
+            return Err(err("expecting value"));
+        }
+        let v = self.value()?;
+        self.ws();
+        if self.i < self.s.len() {
+            return Err(format!(
+                "JSON parse error, stray '{}'",
+                self.src[self.i..].chars().next().unwrap_or(' ')
+            ));
+        }
+        Ok(v)
+    }
+
     fn ws(&mut self) {
         while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\r' | b'\n') {
             self.i += 1;
@@ -59,7 +80,8 @@ impl Parser<'_> {
             None => Err(err("premature EOI")),
             Some(b'{') => self.object(),
             Some(b'[') => self.array(),
-            Some(b'"') | Some(b'\'') => Ok(Value::String(self.string()?)),
+            Some(b'"') => Ok(Value::String(self.string()?)),
+            Some(b'\'') if self.qmp => Ok(Value::String(self.string()?)),
             Some(c) if c == b'-' || c.is_ascii_digit() => self.number(),
             Some(c) if c.is_ascii_lowercase() => self.keyword(),
             Some(b'}') | Some(b']') | Some(b',') | Some(b':') => Err(err("expecting value")),
@@ -115,6 +137,9 @@ impl Parser<'_> {
             }
         }
         let text = &self.src[start..self.i];
+        if !self.qmp && !json_number(text) {
+            return Err(err("invalid number"));
+        }
         if !float {
             if let Ok(v) = text.parse::<i64>() {
                 return Ok(Value::Number(v.into()));
@@ -134,22 +159,21 @@ impl Parser<'_> {
         self.i += 1;
         let mut out = String::new();
         loop {
-            let Some(rest) = self.src.get(self.i..) else {
-                return Err(err("premature EOI"));
-            };
-            let Some(c) = rest.chars().next() else {
-                return Err(err("premature EOI"));
-            };
-            self.i += c.len_utf8();
-            if c as u32 == quote as u32 {
+            // Plain text up to the next quote, backslash or control
+            // character (all ASCII, so `i` stays on a character boundary).
+            let run = self.s[self.i..]
+                .iter()
+                .position(|&b| b == quote || b == b'\\' || b < 0x20)
+                .ok_or_else(|| err("premature EOI"))?;
+            out.push_str(&self.src[self.i..self.i + run]);
+            self.i += run;
+            let c = self.s[self.i];
+            self.i += 1;
+            if c == quote {
                 return Ok(out);
             }
-            if (c as u32) < 0x20 {
-                return Err(format!("JSON parse error, stray '{c}'"));
-            }
-            if c != '\\' {
-                out.push(c);
-                continue;
+            if c < 0x20 {
+                return Err(format!("JSON parse error, stray '{}'", c as char));
             }
             let Some(e) = self.s.get(self.i).copied() else {
                 return Err(err("premature EOI"));
@@ -157,7 +181,7 @@ impl Parser<'_> {
             self.i += 1;
             match e {
                 b'"' => out.push('"'),
-                b'\'' => out.push('\''),
+                b'\'' if self.qmp => out.push('\''),
                 b'\\' => out.push('\\'),
                 b'/' => out.push('/'),
                 b'b' => out.push('\u{8}'),
@@ -182,7 +206,8 @@ impl Parser<'_> {
                         return Err(err("invalid UTF-16 surrogate pair"));
                     }
                     match char::from_u32(cp) {
-                        Some(ch) if cp != 0 => out.push(ch),
+                        // QEMU refuses "\u0000"; JSON has it.
+                        Some(ch) if cp != 0 || !self.qmp => out.push(ch),
                         _ => return Err(err("invalid escape")),
                     }
                 }
@@ -234,7 +259,7 @@ impl Parser<'_> {
                 Some(_) => return Err(err("missing : in object pair")),
             }
             let v = self.value()?;
-            if map.contains_key(&key) {
+            if self.qmp && map.contains_key(&key) {
                 return Err(err("duplicate key"));
             }
             map.insert(key, v);
@@ -279,6 +304,39 @@ impl Parser<'_> {
     }
 }
 
+/// Whether `t` follows JSON's number grammar:
+/// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+fn json_number(t: &str) -> bool {
+    fn digits(b: &[u8]) -> usize {
+        b.iter().take_while(|c| c.is_ascii_digit()).count()
+    }
+    let b = t.strip_prefix('-').unwrap_or(t).as_bytes();
+    let int = digits(b);
+    if int == 0 || (int > 1 && b[0] == b'0') {
+        return false;
+    }
+    let mut rest = &b[int..];
+    if let Some(r) = rest.strip_prefix(b".") {
+        let n = digits(r);
+        if n == 0 {
+            return false;
+        }
+        rest = &r[n..];
+    }
+    if let Some(r) = rest.strip_prefix(b"e").or_else(|| rest.strip_prefix(b"E")) {
+        let r = r
+            .strip_prefix(b"+")
+            .or_else(|| r.strip_prefix(b"-"))
+            .unwrap_or(r);
+        let n = digits(r);
+        if n == 0 {
+            return false;
+        }
+        rest = &r[n..];
+    }
+    rest.is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,5 +378,36 @@ mod tests {
         assert_eq!(v["n"], -5);
         assert_eq!(v["u"], u64::MAX);
         assert_eq!(v["f"], 1.5);
+    }
+
+    #[test]
+    fn strict_json_as_python_reads_it() {
+        let v = parse_strict(r#"{"a": 1, "b": "\u0000x", "a": [2.5e-3, -0, 1E2]}"#).unwrap();
+        // A repeated key keeps its first place and takes its last value.
+        assert_eq!(v.to_string(), r#"{"a":[0.0025,0,100.0],"b":"\u0000x"}"#);
+        for bad in [
+            "{'id': 'x'}",
+            r#""\'""#,
+            "01",
+            "1.",
+            ".5",
+            "1e",
+            "-",
+            "+1",
+            "NaN",
+            "Infinity",
+            "[1,]",
+            "",
+            "1 2",
+        ] {
+            assert!(parse_strict(bad).is_err(), "{bad}");
+        }
+        // The double nearest to the decimal, where a quick reader is one ulp off.
+        assert_eq!(
+            parse_strict("-1.5432835417340557e+88").unwrap().as_f64(),
+            Some(-1.5432835417340557e+88)
+        );
+        let text = "\"plain é \\n text\"";
+        assert_eq!(parse_strict(text).unwrap(), "plain é \n text");
     }
 }
