@@ -39,6 +39,16 @@ impl de::Error for Error {
     fn custom<T: fmt::Display>(msg: T) -> Self {
         Error(msg.to_string())
     }
+    // What was found is left out of these two: the binary form has no types
+    // to show (only bytes), and describing it would link float formatting
+    // into every program that restores snapshots (a WebAssembly module pays
+    // for that in size).
+    fn invalid_type(_: de::Unexpected<'_>, expected: &dyn de::Expected) -> Self {
+        Error(format!("invalid type, expected {expected}"))
+    }
+    fn invalid_value(_: de::Unexpected<'_>, expected: &dyn de::Expected) -> Self {
+        Error(format!("invalid value, expected {expected}"))
+    }
 }
 
 type Result<T> = std::result::Result<T, Error>;
