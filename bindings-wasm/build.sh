@@ -4,7 +4,8 @@
 # `build.sh --bench` builds instead, with the same settings, the module with the `bench` feature
 # (the `BenchWorkload` class for bench/bench.mjs) into target/qjob-wasm-bench/ (node only);
 # `build.sh --profile` the same module with its function names kept, for bench/profile.mjs,
-# into target/qjob-wasm-profile/.
+# into target/qjob-wasm-profile/; `build.sh --floor` the `size_floor` example (the core's QMP
+# path alone, for bench/size.sh) into target/qjob-wasm-floor/.
 # Needs: the wasm32-unknown-unknown target, wasm-bindgen-cli at the Cargo.lock version, and
 # npm's binaryen (node_modules/.bin/wasm-opt) — ci.sh installs all three. Never Debian's binaryen.
 set -euo pipefail
@@ -12,12 +13,13 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 cd "$root"
-bench=0 names=0
+bench=0 names=0 floor=0
 case "${1:-}" in
   "") ;;
   --bench) bench=1 ;;
   --profile) bench=1 names=1 ;;
-  *) echo "usage: build.sh [--bench | --profile]" >&2; exit 2 ;;
+  --floor) floor=1 ;;
+  *) echo "usage: build.sh [--bench | --profile | --floor]" >&2; exit 2 ;;
 esac
 
 # The workspace's release profile is shared (debug info); the wasm build gets its own profile
@@ -30,8 +32,14 @@ export CARGO_PROFILE_RELEASE_OPT_LEVEL="${QJOB_WASM_OPT_LEVEL:-3}" CARGO_PROFILE
 features=() out="$root/target/qjob-wasm" debug=(--strip-debug) keep=()
 [ "$bench" = 1 ] && features=(--features bench) out="$root/target/qjob-wasm-bench"
 [ "$names" = 1 ] && out="$root/target/qjob-wasm-profile" debug=(-g) keep=(--keep-debug)
-cargo build -q -p qjob-wasm "${features[@]}" --target wasm32-unknown-unknown --release
-wasm="$root/target/wasm32-unknown-unknown/release/qjob_wasm.wasm"
+if [ "$floor" = 1 ]; then
+  cargo build -q -p qjob-wasm --example size_floor --target wasm32-unknown-unknown --release
+  wasm="$root/target/wasm32-unknown-unknown/release/examples/size_floor.wasm"
+  out="$root/target/qjob-wasm-floor" bench=1
+else
+  cargo build -q -p qjob-wasm "${features[@]}" --target wasm32-unknown-unknown --release
+  wasm="$root/target/wasm32-unknown-unknown/release/qjob_wasm.wasm"
+fi
 
 rm -rf "$out" && mkdir -p "$out"
 wasm-bindgen "${keep[@]}" --no-typescript --target nodejs --out-dir "$out/node" "$wasm"
@@ -41,12 +49,12 @@ wasm-bindgen "${keep[@]}" --no-typescript --target nodejs --out-dir "$out/node" 
 "$here/node_modules/.bin/wasm-opt" "-O${QJOB_WASM_OPT:-3}" --converge "${debug[@]}" --strip-producers \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  "$out/node/qjob_wasm_bg.wasm" -o "$out/opt.wasm"
+  "$out/node/$(basename "$wasm" .wasm)_bg.wasm" -o "$out/opt.wasm"
 # pkg-node is CommonJS whatever a surrounding package.json says (TOOLCHAIN.md, pitfall 3).
 echo '{"type": "commonjs"}' > "$out/node/package.json"
 if [ "$bench" = 1 ]; then
-  cp "$out/opt.wasm" "$out/node/qjob_wasm_bg.wasm"
-  echo "module with BenchWorkload: $out/node/qjob_wasm.js"
+  cp "$out/opt.wasm" "$out/node/$(basename "$wasm" .wasm)_bg.wasm"
+  echo "module: $out/node/$(basename "$wasm" .wasm).js"
   exit 0
 fi
 cp "$out/opt.wasm" "$out/web/qjob_wasm_bg.wasm"
