@@ -32,13 +32,24 @@ export CARGO_PROFILE_RELEASE_OPT_LEVEL="${QJOB_WASM_OPT_LEVEL:-3}" CARGO_PROFILE
 features=() out="$root/target/qjob-wasm" debug=(--strip-debug) keep=()
 [ "$bench" = 1 ] && features=(--features bench) out="$root/target/qjob-wasm-bench"
 [ "$names" = 1 ] && out="$root/target/qjob-wasm-profile" debug=(-g) keep=(--keep-debug)
+# QJOB_WASM_NIGHTLY=<toolchain> (e.g. nightly-2026-10-01, with its rust-src component) rebuilds
+# the standard library with panics as plain traps: no panic-message formatting in the module,
+# which is smaller (README "Sizes and speed"). A wasm32-unknown-unknown module cannot show a
+# panic message either way. Its own target directory keeps the stable build's cache.
+cargo=(cargo) target_dir="$root/target"
+if [ -n "${QJOB_WASM_NIGHTLY:-}" ]; then
+  target_dir="$root/target/wasm-nightly"
+  cargo=(cargo "+$QJOB_WASM_NIGHTLY" -Z build-std=std,panic_abort)
+  export RUSTFLAGS="${RUSTFLAGS:-} -Zunstable-options -Cpanic=immediate-abort"
+fi
+build=("${cargo[@]}" build -q -p qjob-wasm --target wasm32-unknown-unknown --release --target-dir "$target_dir")
 if [ "$floor" = 1 ]; then
-  cargo build -q -p qjob-wasm --example size_floor --target wasm32-unknown-unknown --release
-  wasm="$root/target/wasm32-unknown-unknown/release/examples/size_floor.wasm"
+  "${build[@]}" --example size_floor
+  wasm="$target_dir/wasm32-unknown-unknown/release/examples/size_floor.wasm"
   out="$root/target/qjob-wasm-floor" bench=1
 else
-  cargo build -q -p qjob-wasm "${features[@]}" --target wasm32-unknown-unknown --release
-  wasm="$root/target/wasm32-unknown-unknown/release/qjob_wasm.wasm"
+  "${build[@]}" "${features[@]}"
+  wasm="$target_dir/wasm32-unknown-unknown/release/qjob_wasm.wasm"
 fi
 
 rm -rf "$out" && mkdir -p "$out"
