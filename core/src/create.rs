@@ -112,9 +112,12 @@ pub struct BackupOptions {
     pub on_source_error: OnError,
     /// Policy for write errors.
     pub on_target_error: OnError,
-    /// `x-perf.max-chunk` (0: default).
+    /// `x-perf.max-chunk` (0: no limit). Refused, as QEMU refuses them,
+    /// below the 64 KiB cluster size and above `i64::MAX` (a negative
+    /// QMP value).
     pub max_chunk: u64,
-    /// `x-perf.max-workers` (0: default).
+    /// `x-perf.max-workers` (0: the default, 64). Refused, as QEMU refuses
+    /// 0 or a negative QMP value, above `i32::MAX`.
     pub max_workers: u32,
 }
 
@@ -461,8 +464,6 @@ impl JobManager {
         if bs == target {
             return Err(Error::generic("Source and target cannot be the same"));
         }
-        self.op_blocked(bs)?;
-        self.op_blocked(target)?;
         if opts.compress {
             // QEMU names the target's device, which nodes added with
             // blockdev-add do not have.
@@ -470,11 +471,32 @@ impl JobManager {
                 "Compression is not supported for this drive ",
             ));
         }
+        self.op_blocked(bs)?;
+        self.op_blocked(target)?;
+        if opts.max_workers > i32::MAX as u32 {
+            return Err(Error::generic(format!(
+                "max-workers must be between 1 and {}",
+                i32::MAX
+            )));
+        }
+        if opts.max_chunk > i64::MAX as u64 {
+            return Err(Error::generic(
+                "max-chunk must be zero (which means no limit) or positive",
+            ));
+        }
         let len = self.graph.node(bs).size;
         if self.graph.node(target).size != len {
             return Err(Error::generic(
                 "Source and target image have different sizes",
             ));
+        }
+        // Block-copy's cluster size: 64 KiB for every node qjob simulates.
+        const CLUSTER: u64 = 64 * 1024;
+        if opts.max_chunk != 0 && opts.max_chunk < CLUSTER {
+            return Err(Error::generic(format!(
+                "Required max-chunk ({}) is less than backup cluster size ({CLUSTER})",
+                opts.max_chunk
+            )));
         }
         let sync = match opts.sync {
             SyncMode::Full | SyncMode::Bitmap | SyncMode::Incremental => Sync::Full,

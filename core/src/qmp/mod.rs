@@ -559,8 +559,17 @@ fn parse_backup(a: &mut Args<'_>) -> Result<BackupOptions> {
     let mut max_workers = 0;
     if let Some(mut p) = a.opt_obj("x-perf")? {
         p.opt_bool("use-copy-range")?;
-        max_workers = p.opt_int("max-workers")?.unwrap_or(0).max(0) as u32;
-        max_chunk = p.opt_int("max-chunk")?.unwrap_or(0).max(0) as u64;
+        // Out-of-range values reach the job's creation, which refuses them
+        // in QEMU's order: max-workers beyond i32 (so 0 and negatives
+        // become u32::MAX), a negative max-chunk (beyond i64 as a u64).
+        max_workers = match p.opt_int("max-workers")? {
+            None => 0,
+            Some(w) => u32::try_from(w)
+                .ok()
+                .filter(|&w| w >= 1)
+                .unwrap_or(u32::MAX),
+        };
+        max_chunk = p.opt_int("max-chunk")?.unwrap_or(0) as u64;
         p.finish()?;
     }
     let target = a.req_str("target")?;
