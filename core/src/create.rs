@@ -411,8 +411,8 @@ impl JobManager {
             }
         };
         match action {
+            // The one action QEMU lets into a grouped transaction unchecked.
             TransactionAction::Abort => {
-                check_grouped()?;
                 Err(Error::generic("Transaction aborted using Abort action"))
             }
             TransactionAction::BlockDirtyBitmapAdd { node, name } => {
