@@ -421,8 +421,11 @@ pub(crate) fn set_speed(m: &mut JobManager, j: JobRef, speed: u64) {
     }
 }
 
-/// `backup_clean`: the copy-before-write filter leaves the graph.
+/// `backup_clean`: the job lets go of its nodes (its target is free for
+/// other jobs while the job waits, concluded, for its dismiss), then the
+/// copy-before-write filter leaves the graph.
 pub(crate) fn clean(m: &mut JobManager, j: JobRef) {
+    m.detach_job_links(j);
     if let Some(filter) = st_mut(m, j).filter.take() {
         m.drop_filter(filter);
     }
