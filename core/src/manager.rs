@@ -193,6 +193,16 @@ impl JobManager {
             {
                 return Err(format!("job {i} names a transaction that does not hold it"));
             }
+            // A block job lets go of its nodes when it ends (backup_clean,
+            // mirror's exit), just before it concludes; it never touches
+            // its workload's nodes again, and they may be gone since: only
+            // an attached job's are checked.
+            if job.nodes.is_none() {
+                if !job.work.node_refs().is_empty() && job.status != JobStatus::Concluded {
+                    return Err(format!("job {i} holds no nodes before its end"));
+                }
+                continue;
+            }
             if job
                 .nodes
                 .iter()

@@ -301,6 +301,27 @@ mod checks {
     }
 
     #[test]
+    fn only_a_concluded_job_may_hold_no_nodes() {
+        // Edited state: the running backup lets go of its nodes.
+        let mut m = running_backup();
+        let j = m.by_id["b"];
+        m.jobs.get_mut(j).unwrap().nodes = None;
+        for n in m.graph.nodes.iter_mut().flatten() {
+            n.parents.retain(|&p| p != Parent::Job(j));
+            n.blockers.retain(|&b| b != j);
+        }
+        assert!(refusal(&m).contains("holds no nodes"), "{}", refusal(&m));
+        // A concluded backup whose target was deleted since restores.
+        let mut m = JobManager::with_default_world();
+        let r = m.execute(r#"{"execute":"blockdev-backup","arguments":{"job-id":"b","device":"src","target":"dst","sync":"full","auto-dismiss":false}}"#);
+        assert_eq!(r, r#"{"return":{}}"#);
+        m.settle();
+        let r = m.execute(r#"{"execute":"blockdev-del","arguments":{"node-name":"dst"}}"#);
+        assert_eq!(r, r#"{"return":{}}"#);
+        assert!(JobManager::from_snapshot_bytes(&m.to_snapshot_bytes()).is_ok());
+    }
+
+    #[test]
     fn a_filter_that_is_not_the_jobs_own_is_refused() {
         let mut m = running_backup();
         let src = m.graph.lookup("src").unwrap();
