@@ -510,6 +510,7 @@ impl PyJobManager {
                 job: job_options(job_id, speed, auto_finalize, auto_dismiss),
                 device,
                 base_node,
+                backing_file: None,
                 on_error: policy,
             })
             .py(py)

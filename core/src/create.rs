@@ -167,6 +167,9 @@ pub struct StreamOptions {
     pub device: String,
     /// Node that stays as the new backing node (default: none, stream everything).
     pub base_node: Option<String>,
+    /// `backing-file`: the backing file name to record; refused, as QEMU
+    /// refuses it, when no base stays (the whole chain is streamed).
+    pub backing_file: Option<String>,
     /// Error policy.
     pub on_error: OnError,
 }
@@ -757,6 +760,11 @@ impl JobManager {
         };
         for &n in chain.iter().take_while(|&&n| Some(n) != base) {
             self.op_blocked(n)?;
+        }
+        if base.is_none() && opts.backing_file.is_some() {
+            return Err(Error::generic(
+                "backing file specified, but streaming the entire chain",
+            ));
         }
         let filter = self.insert_filter(bs);
         let work = Work::Stream(Box::new(Stream::new(

@@ -664,7 +664,7 @@ fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
     let device = a.req_str("device")?;
     let base = a.opt_str("base")?;
     let base_node = a.opt_str("base-node")?;
-    a.opt_str("backing-file")?;
+    let backing_file = a.opt_str("backing-file")?;
     let bottom = a.opt_str("bottom")?;
     let speed = a.opt_int("speed")?.unwrap_or(0);
     let on_error = on_error(a, "on-error")?;
@@ -700,6 +700,7 @@ fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
         },
         device,
         base_node,
+        backing_file,
         on_error,
     })
 }
