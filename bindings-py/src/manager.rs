@@ -484,6 +484,7 @@ impl PyJobManager {
                 device,
                 top_node,
                 base_node,
+                backing_file: None,
                 on_error: policy,
             })
             .py(py)

@@ -261,6 +261,24 @@ impl Graph {
         Ok(())
     }
 
+    /// The newest image node that holds `n` as its backing child (QEMU's
+    /// backing op blocker on `n` names it; a job's filter sets none).
+    pub fn backing_parent(&self, n: NodeRef) -> Option<NodeRef> {
+        self.node(n).parents.iter().find_map(|&p| match p {
+            Parent::Node(pn)
+                if !matches!(self.node(pn).driver, Driver::JobFilter)
+                    && self
+                        .node(pn)
+                        .children
+                        .iter()
+                        .any(|&(r, c)| r == Role::Backing && c == n) =>
+            {
+                Some(pn)
+            }
+            _ => None,
+        })
+    }
+
     pub fn node(&self, n: NodeRef) -> &Node {
         self.nodes[n as usize].as_ref().expect("live node")
     }

@@ -154,6 +154,9 @@ pub struct CommitOptions {
     pub top_node: Option<String>,
     /// Node that receives the data (default: the bottom of the chain).
     pub base_node: Option<String>,
+    /// `backing-file`: the backing file name to record above the base;
+    /// refused, as QEMU refuses it, for an active commit.
+    pub backing_file: Option<String>,
     /// Error policy.
     pub on_error: OnError,
 }
@@ -255,6 +258,20 @@ impl JobManager {
     }
 
     /// `bdrv_op_is_blocked`: a node used by a job refuses other operations.
+    /// The backing op blocker: a node that backs another is closed to the
+    /// operations QEMU does not unblock for backing nodes (all but commit,
+    /// stream and backup), after any job's blocker, the newer one.
+    pub(crate) fn backing_blocked(&self, n: NodeRef) -> Result<()> {
+        match self.graph.backing_parent(n) {
+            Some(p) => Err(Error::generic(format!(
+                "Node '{}' is busy: node is used as backing hd of '{}'",
+                self.graph.node(n).name,
+                self.graph.node(p).name
+            ))),
+            None => Ok(()),
+        }
+    }
+
     fn op_blocked(&self, n: NodeRef) -> Result<()> {
         if let Some(&j) = self.graph.node(n).blockers.first() {
             return Err(Error::generic(format!(
@@ -554,6 +571,7 @@ impl JobManager {
         }
         self.op_blocked(bs)?;
         self.op_blocked(target)?;
+        self.backing_blocked(target)?;
         let mut sync = opts.sync;
         let backing = self.graph.child(bs, Role::Backing);
         if backing.is_none() && sync == SyncMode::Top {
@@ -696,6 +714,11 @@ impl JobManager {
             return Err(Error::generic("cannot commit an image into itself"));
         }
         if top == bs {
+            if opts.backing_file.is_some() {
+                return Err(Error::generic(
+                    "'backing-file' specified, but 'top' is the active layer",
+                ));
+            }
             return self.mirror_start_job(
                 &opts.job,
                 JobType::Commit,

@@ -309,6 +309,7 @@ impl JobManager {
                 self.job(j).job_type
             )));
         }
+        self.backing_blocked(n)?;
         if !self.graph.node(n).parents.is_empty() {
             return Err(Error::generic(format!(
                 "Block device {node_name} is in use"

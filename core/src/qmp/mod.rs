@@ -634,12 +634,22 @@ fn parse_commit(a: &mut Args<'_>) -> Result<CommitOptions> {
     let base = a.opt_str("base")?;
     let top_node = a.opt_str("top-node")?;
     let top = a.opt_str("top")?;
-    a.opt_str("backing-file")?;
+    let backing_file = a.opt_str("backing-file")?;
     let speed = a.opt_int("speed")?.unwrap_or(0);
     let on_error = on_error(a, "on-error")?;
     a.opt_str("filter-node-name")?;
     let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(true);
     let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(true);
+    if top_node.is_some() && top.is_some() {
+        return Err(Error::generic(
+            "'top-node' and 'top' are mutually exclusive",
+        ));
+    }
+    if base_node.is_some() && base.is_some() {
+        return Err(Error::generic(
+            "'base-node' and 'base' are mutually exclusive",
+        ));
+    }
     if top.is_some() || base.is_some() {
         return Err(Error::generic(
             "qjob simulates 'top-node' and 'base-node'; file names ('top', 'base') are not supported",
@@ -655,6 +665,7 @@ fn parse_commit(a: &mut Args<'_>) -> Result<CommitOptions> {
         device,
         top_node,
         base_node,
+        backing_file,
         on_error,
     })
 }
