@@ -640,16 +640,16 @@ fn parse_commit(a: &mut Args<'_>) -> Result<CommitOptions> {
     a.opt_str("filter-node-name")?;
     let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(true);
     let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(true);
-    if top_node.is_some() && top.is_some() {
-        return Err(Error::generic(
-            "'top-node' and 'top' are mutually exclusive",
-        ));
-    }
-    if base_node.is_some() && base.is_some() {
-        return Err(Error::generic(
-            "'base-node' and 'base' are mutually exclusive",
-        ));
-    }
+    exclusive(
+        &top_node,
+        &top,
+        "'top-node' and 'top' are mutually exclusive",
+    )?;
+    exclusive(
+        &base_node,
+        &base,
+        "'base-node' and 'base' are mutually exclusive",
+    )?;
     if top.is_some() || base.is_some() {
         return Err(Error::generic(
             "qjob simulates 'top-node' and 'base-node'; file names ('top', 'base') are not supported",
@@ -670,6 +670,14 @@ fn parse_commit(a: &mut Args<'_>) -> Result<CommitOptions> {
     })
 }
 
+/// QEMU's refusal of two arguments given together.
+fn exclusive(a: &Option<String>, b: &Option<String>, msg: &str) -> Result<()> {
+    match (a, b) {
+        (Some(_), Some(_)) => Err(Error::generic(msg)),
+        _ => Ok(()),
+    }
+}
+
 fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
     let job_id = a.opt_str("job-id")?;
     let device = a.req_str("device")?;
@@ -682,21 +690,14 @@ fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
     a.opt_str("filter-node-name")?;
     let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(true);
     let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(true);
-    if base.is_some() && base_node.is_some() {
-        return Err(Error::generic(
-            "'base' and 'base-node' cannot be specified at the same time",
-        ));
-    }
-    if base.is_some() && bottom.is_some() {
-        return Err(Error::generic(
-            "'base' and 'bottom' cannot be specified at the same time",
-        ));
-    }
-    if bottom.is_some() && base_node.is_some() {
-        return Err(Error::generic(
-            "'bottom' and 'base-node' cannot be specified at the same time",
-        ));
-    }
+    let both = "cannot be specified at the same time";
+    exclusive(&base, &base_node, &format!("'base' and 'base-node' {both}"))?;
+    exclusive(&base, &bottom, &format!("'base' and 'bottom' {both}"))?;
+    exclusive(
+        &bottom,
+        &base_node,
+        &format!("'bottom' and 'base-node' {both}"),
+    )?;
     if base.is_some() || bottom.is_some() {
         return Err(Error::generic(
             "qjob simulates 'base-node'; file names ('base') and 'bottom' are not supported",
