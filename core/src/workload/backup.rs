@@ -124,10 +124,14 @@ impl Backup {
     ) -> Backup {
         let mut limit = RateLimit::new();
         limit.set_speed(speed);
+        // Block-copy rounds a chunk up to whole 64 KiB clusters.
         let chunk = if max_chunk == 0 {
             CHUNK
         } else {
-            max_chunk.clamp(64 * 1024, CHUNK)
+            max_chunk
+                .div_ceil(64 * 1024)
+                .saturating_mul(64 * 1024)
+                .clamp(64 * 1024, CHUNK)
         };
         Backup {
             source,
