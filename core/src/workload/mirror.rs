@@ -140,11 +140,21 @@ pub(crate) fn step(m: &mut JobManager, j: JobRef) -> Wait {
     loop {
         match st(m, j).phase {
             Phase::Init => {
-                let (source, init, gran) = {
+                let (source, target, init, gran) = {
                     let s = st(m, j);
-                    (s.source, s.init, s.granularity)
+                    (s.source, s.target, s.init, s.granularity)
                 };
                 let len = m.graph.node(source).size;
+                // mirror_run: only an active commit, whose target is its
+                // base, may have a target of another size.
+                let into_base = matches!(init, DirtyInit::AllocatedAbove(Some(b)) if b == target);
+                if !into_base && m.graph.node(target).size != len {
+                    st_mut(m, j).phase = Phase::LoopTop;
+                    return Wait::Done(
+                        -crate::model::EINVAL,
+                        Some("Source and target image have different sizes".into()),
+                    );
+                }
                 let mut dirty = Vec::new();
                 match init {
                     DirtyInit::All => add_extent(&mut dirty, 0, len),
