@@ -460,6 +460,7 @@ pub unsafe extern "C" fn qjob_blockdev_mirror(
             buf_size: o.buf_size,
             on_source_error: qjob_on_error::from_u32(o.on_source_error, "on_source_error")?.into(),
             on_target_error: qjob_on_error::from_u32(o.on_target_error, "on_target_error")?.into(),
+            replaces: None,
         };
         w.core.blockdev_mirror(opts)?;
         Ok(qjob_result::QJOB_OK)

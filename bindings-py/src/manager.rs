@@ -454,6 +454,7 @@ impl PyJobManager {
                 buf_size,
                 on_source_error: on_error("on-source-error", on_source_error)?,
                 on_target_error: on_error("on-target-error", on_target_error)?,
+                replaces: None,
             })
         })()
         .py(py)?;

@@ -141,6 +141,10 @@ pub struct MirrorOptions {
     pub on_source_error: OnError,
     /// Policy for write errors.
     pub on_target_error: OnError,
+    /// `replaces`: the node the target replaces at completion. QEMU lets
+    /// a mirror replace only its source (what it replaces anyway), and
+    /// refuses any other node.
+    pub replaces: Option<String>,
 }
 
 /// Arguments of `block-commit`.
@@ -576,6 +580,22 @@ impl JobManager {
         let backing = self.graph.child(bs, Role::Backing);
         if backing.is_none() && sync == SyncMode::Top {
             sync = SyncMode::Full;
+        }
+        if let Some(r) = &opts.replaces {
+            let Some(to_replace) = self.graph.lookup(r) else {
+                return Err(Error::generic(format!(
+                    "Failed to find node with node-name='{r}'"
+                )));
+            };
+            self.op_blocked(to_replace)?;
+            self.backing_blocked(to_replace)?;
+            if to_replace != bs {
+                return Err(Error::generic(format!(
+                    "Cannot replace '{r}' by a node mirrored from '{}', because it cannot be \
+                     guaranteed that doing so would not lead to an abrupt change of visible data",
+                    self.graph.node(bs).name
+                )));
+            }
         }
         if matches!(sync, SyncMode::Incremental | SyncMode::Bitmap) {
             return Err(Error::generic(format!(

@@ -597,7 +597,7 @@ fn parse_mirror(a: &mut Args<'_>) -> Result<MirrorOptions> {
     let job_id = a.opt_str("job-id")?;
     let device = a.req_str("device")?;
     let target = a.req_str("target")?;
-    a.opt_str("replaces")?;
+    let replaces = a.opt_str("replaces")?;
     let sync = a.req_enum("sync", SyncMode::parse)?;
     let speed = a.opt_int("speed")?.unwrap_or(0);
     let granularity = a.opt_uint("granularity")?.unwrap_or(0);
@@ -624,6 +624,7 @@ fn parse_mirror(a: &mut Args<'_>) -> Result<MirrorOptions> {
         buf_size,
         on_source_error,
         on_target_error,
+        replaces,
     })
 }
 
