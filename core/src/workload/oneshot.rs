@@ -94,13 +94,25 @@ fn qcow2_file(m: &JobManager, n: NodeRef) -> Option<String> {
     }
 }
 
-/// Resolves the snapshot devices: qcow2 nodes with their image files.
+/// Resolves the snapshot devices (node names) to the image files of their
+/// qcow2 nodes, with QEMU's errors: no devices, an unknown node, a node
+/// that cannot take snapshots.
 fn snapshot_devices(m: &JobManager, devices: &[String]) -> Result<Vec<String>, (i32, String)> {
-    let mut files = Vec::new();
+    if devices.is_empty() {
+        return Err((
+            crate::model::EINVAL,
+            "At least one device is required for snapshot".into(),
+        ));
+    }
+    let mut nodes = Vec::new();
     for d in devices {
         let Some(n) = m.graph.lookup(d) else {
-            return Err(not_found(d));
+            return Err((crate::model::EINVAL, format!("No block device node '{d}'")));
         };
+        nodes.push((d, n));
+    }
+    let mut files = Vec::new();
+    for (d, n) in nodes {
         match qcow2_file(m, n) {
             Some(f) => files.push(f),
             None => {
@@ -112,6 +124,34 @@ fn snapshot_devices(m: &JobManager, devices: &[String]) -> Result<Vec<String>, (
         }
     }
     Ok(files)
+}
+
+/// `bdrv_all_find_vmstate_bs`: the vmstate device must be one of the
+/// snapshot's devices.
+fn check_vmstate(vmstate: &str, devices: &[String]) -> Result<(), (i32, String)> {
+    if devices.iter().any(|d| d == vmstate) {
+        Ok(())
+    } else {
+        Err((
+            crate::model::EINVAL,
+            format!("vmstate block device '{vmstate}' does not exist"),
+        ))
+    }
+}
+
+/// Whether any (`all: false`) or every (`all: true`) file holds `tag`.
+fn has_snapshot(m: &JobManager, files: &[String], tag: &str, all: bool) -> bool {
+    let holds = |f: &String| {
+        m.graph
+            .files
+            .get(f)
+            .is_some_and(|i| i.snapshots.iter().any(|t| t == tag))
+    };
+    if all {
+        files.iter().all(holds)
+    } else {
+        files.iter().any(holds)
+    }
 }
 
 fn run(m: &mut JobManager, op: Op) -> Result<(), (i32, String)> {
@@ -163,63 +203,47 @@ fn run(m: &mut JobManager, op: Op) -> Result<(), (i32, String)> {
                 Ok(())
             }
         }
+        // save_snapshot: every check before the VM stops.
         Op::SnapshotSave {
             tag,
             vmstate,
             devices,
         } => {
-            let mut files = snapshot_devices(m, &devices)?;
-            let vm = snapshot_devices(m, std::slice::from_ref(&vmstate))?;
-            let was_running = m.vm_stop();
-            for f in &vm {
-                if !files.contains(f) {
-                    files.push(f.clone());
-                }
-            }
-            let exists = files.iter().any(|f| {
-                m.graph
-                    .files
-                    .get(f)
-                    .is_some_and(|i| i.snapshots.contains(&tag))
-            });
-            let result = if exists {
-                Err((
+            let files = snapshot_devices(m, &devices)?;
+            if has_snapshot(m, &files, &tag, false) {
+                return Err((
                     crate::model::EEXIST,
                     format!("Snapshot '{tag}' already exists in one or more devices"),
-                ))
-            } else {
-                for f in &files {
-                    if let Some(img) = m.graph.files.get_mut(f) {
-                        img.snapshots.push(tag.clone());
-                    }
+                ));
+            }
+            check_vmstate(&vmstate, &devices)?;
+            let was_running = m.vm_stop();
+            for f in &files {
+                if let Some(img) = m.graph.files.get_mut(f) {
+                    img.snapshots.push(tag.clone());
                 }
-                Ok(())
-            };
+            }
             if was_running {
                 m.vm_start();
             }
-            result
+            Ok(())
         }
+        // snapshot_load_job_bh stops the VM first and restarts it only
+        // after a load that succeeded.
         Op::SnapshotLoad {
             tag,
             vmstate,
             devices,
         } => {
-            let mut files = snapshot_devices(m, &devices)?;
-            files.extend(snapshot_devices(m, std::slice::from_ref(&vmstate))?);
             let was_running = m.vm_stop();
-            let missing = files.iter().any(|f| {
-                !m.graph
-                    .files
-                    .get(f)
-                    .is_some_and(|i| i.snapshots.contains(&tag))
-            });
-            if missing {
+            let files = snapshot_devices(m, &devices)?;
+            if !has_snapshot(m, &files, &tag, true) {
                 return Err((
                     crate::model::ENOENT,
                     format!("Snapshot '{tag}' does not exist in one or more devices"),
                 ));
             }
+            check_vmstate(&vmstate, &devices)?;
             if was_running {
                 m.vm_start();
             }
