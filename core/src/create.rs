@@ -215,6 +215,8 @@ pub enum TransactionAction {
         node: String,
         /// Bitmap name.
         name: String,
+        /// Bitmap granularity (a power of 2, at least 512; default: the node's).
+        granularity: Option<u32>,
     },
     /// `abort`: always fails.
     Abort,
@@ -439,9 +441,21 @@ impl JobManager {
             TransactionAction::Abort => {
                 Err(Error::generic("Transaction aborted using Abort action"))
             }
-            TransactionAction::BlockDirtyBitmapAdd { node, name } => {
+            TransactionAction::BlockDirtyBitmapAdd {
+                node,
+                name,
+                granularity,
+            } => {
                 check_grouped()?;
+                if name.is_empty() {
+                    return Err(Error::generic("Bitmap name cannot be empty"));
+                }
                 let n = self.lookup_node(node, node)?;
+                if granularity.is_some_and(|g| g < 512 || !g.is_power_of_two()) {
+                    return Err(Error::generic(
+                        "Granularity must be power of 2 and at least 512",
+                    ));
+                }
                 if self.graph.node(n).bitmaps.contains(name) {
                     return Err(Error::generic(format!("Bitmap already exists: {name}")));
                 }

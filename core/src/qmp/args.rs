@@ -81,9 +81,40 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// QEMU's `uint64` visitor: a negative integer is taken as its two's
+    /// complement (QEMU keeps that for compatibility); anything else that
+    /// is not an integer "expects uint64".
     fn as_uint(&self, name: &str, v: &Value) -> Result<u64> {
         v.as_u64()
-            .ok_or_else(|| Error::invalid_type(&self.full(name), "uint64"))
+            .or_else(|| v.as_i64().map(|i| i as u64))
+            .ok_or_else(|| Error::invalid_value(&self.full(name), "uint64"))
+    }
+
+    /// A mandatory count for qjob's own commands: a `uint64` that, unlike
+    /// QEMU's, refuses negative integers.
+    pub fn req_count(&mut self, name: &'a str) -> Result<u64> {
+        let v = self.required(name)?;
+        v.as_u64()
+            .ok_or_else(|| Error::invalid_value(&self.full(name), "uint64"))
+    }
+
+    /// An optional [`req_count`](Self::req_count).
+    pub fn opt_count(&mut self, name: &'a str) -> Result<Option<u64>> {
+        if self.get(name).is_none() {
+            return Ok(None);
+        }
+        self.req_count(name).map(Some)
+    }
+
+    /// An optional `uint32`: read as a `uint64`, then range-checked (QEMU
+    /// names the bare member in this error).
+    pub fn opt_u32(&mut self, name: &'a str) -> Result<Option<u32>> {
+        match self.opt_uint(name)? {
+            Some(v) => u32::try_from(v)
+                .map(Some)
+                .map_err(|_| Error::invalid_value(name, "uint32_t")),
+            None => Ok(None),
+        }
     }
 
     /// A mandatory `size` / `uint64`.
@@ -207,6 +238,12 @@ impl<'a> Args<'a> {
 
     /// `visit_check_struct`: any member not read is unexpected.
     pub fn finish(self) -> Result<()> {
+        self.check_unexpected()
+    }
+
+    /// Refuses the first member not read so far, as [`finish`](Self::finish)
+    /// does, without ending the visit.
+    pub fn check_unexpected(&self) -> Result<()> {
         for k in self.obj.keys() {
             if !self.seen.contains(&k.as_str()) {
                 return Err(Error::unexpected_parameter(&self.full(k)));

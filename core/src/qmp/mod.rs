@@ -388,7 +388,7 @@ impl JobManager {
                 Ok(json!({"now": self.now(), "next-deadline": self.next_deadline()}))
             }
             "x-qjob-advance" => {
-                let ns = a.req_uint("ns")?;
+                let ns = a.req_count("ns")?;
                 done(a)?;
                 self.advance(ns);
                 Ok(json!({"now": self.now()}))
@@ -402,7 +402,7 @@ impl JobManager {
                 let id = a.req_str("id")?;
                 let status = a.req_enum("status", |s| s.parse::<crate::JobStatus>().ok())?;
                 let timeout = a
-                    .opt_uint("timeout-ns")?
+                    .opt_count("timeout-ns")?
                     .unwrap_or(crate::scenario::WAIT_LIMIT_NS);
                 done(a)?;
                 let limit = self.now().saturating_add(timeout);
@@ -461,10 +461,14 @@ fn parse_actions(list: &[Value]) -> Result<Vec<TransactionAction>> {
             "block-dirty-bitmap-add" => {
                 let node = data.req_str("node")?;
                 let name = data.req_str("name")?;
-                data.opt_uint("granularity")?;
+                let granularity = data.opt_u32("granularity")?;
                 data.opt_bool("persistent")?;
                 data.opt_bool("disabled")?;
-                TransactionAction::BlockDirtyBitmapAdd { node, name }
+                TransactionAction::BlockDirtyBitmapAdd {
+                    node,
+                    name,
+                    granularity,
+                }
             }
             "abort" => TransactionAction::Abort,
             other => {
@@ -600,7 +604,7 @@ fn parse_mirror(a: &mut Args<'_>) -> Result<MirrorOptions> {
     let replaces = a.opt_str("replaces")?;
     let sync = a.req_enum("sync", SyncMode::parse)?;
     let speed = a.opt_int("speed")?.unwrap_or(0);
-    let granularity = a.opt_uint("granularity")?.unwrap_or(0);
+    let granularity = a.opt_u32("granularity")?.map_or(0, u64::from);
     let buf_size = a.opt_int("buf-size")?.unwrap_or(0);
     let on_source_error = on_error(a, "on-source-error")?;
     let on_target_error = on_error(a, "on-target-error")?;
@@ -718,16 +722,23 @@ fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
     })
 }
 
+/// QAPI `PreallocMode`.
+fn prealloc_mode(s: &str) -> Option<()> {
+    matches!(s, "off" | "metadata" | "falloc" | "full").then_some(())
+}
+
 fn parse_create(o: &mut Args<'_>) -> Result<CreateOptions> {
     let driver = o.req_enum("driver", parse_driver)?;
     match driver.as_str() {
         "file" => {
             let filename = o.req_str("filename")?;
             let size = o.req_uint("size")?;
-            o.ignore(&["preallocation", "nocow", "extent-size-hint"]);
+            o.opt_enum("preallocation", prealloc_mode)?;
+            o.opt_bool("nocow")?;
+            o.opt_uint("extent-size-hint")?;
             Ok(CreateOptions::File { filename, size })
         }
-        "qcow2" | "raw" => {
+        "qcow2" => {
             let file = match o.req_any("file")? {
                 Value::String(s) => s.clone(),
                 _ => {
@@ -736,19 +747,21 @@ fn parse_create(o: &mut Args<'_>) -> Result<CreateOptions> {
                     ));
                 }
             };
-            o.ignore(&["data-file", "data-file-raw", "extended-l2"]);
+            o.ignore(&["data-file"]);
+            o.opt_bool("data-file-raw")?;
+            o.opt_bool("extended-l2")?;
             let size = o.req_uint("size")?;
-            o.ignore(&["version"]);
+            o.opt_enum("version", |s| matches!(s, "v2" | "v3").then_some(()))?;
             let backing_file = o.opt_str("backing-file")?;
-            o.ignore(&[
-                "backing-fmt",
-                "encrypt",
-                "cluster-size",
-                "preallocation",
-                "lazy-refcounts",
-                "refcount-bits",
-                "compression-type",
-            ]);
+            o.opt_enum("backing-fmt", parse_driver)?;
+            o.ignore(&["encrypt"]);
+            o.opt_uint("cluster-size")?;
+            o.opt_enum("preallocation", prealloc_mode)?;
+            o.opt_bool("lazy-refcounts")?;
+            o.opt_int("refcount-bits")?;
+            o.opt_enum("compression-type", |s| {
+                matches!(s, "zlib" | "zstd").then_some(())
+            })?;
             Ok(CreateOptions::Format {
                 driver,
                 file,
@@ -756,9 +769,12 @@ fn parse_create(o: &mut Args<'_>) -> Result<CreateOptions> {
                 backing_file,
             })
         }
-        other => Err(Error::generic(format!(
-            "Driver '{other}' does not support blockdev-create"
-        ))),
+        // Drivers without creation options (raw, null-co, …): any member is
+        // unexpected, and the driver cannot create.
+        _ => {
+            o.check_unexpected()?;
+            Err(Error::generic("Driver does not support blockdev-create"))
+        }
     }
 }
 

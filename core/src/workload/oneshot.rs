@@ -178,6 +178,13 @@ fn run(m: &mut JobManager, op: Op) -> Result<(), (i32, String)> {
             let Some(n) = m.graph.lookup(&file) else {
                 return Err(not_found(&file));
             };
+            // qcow2_co_create's first check.
+            if format == "qcow2" && size % 512 != 0 {
+                return Err((
+                    crate::model::EINVAL,
+                    "Image size must be a multiple of 512 bytes".into(),
+                ));
+            }
             if let Driver::File { filename } = &m.graph.node(n).driver {
                 let filename = filename.clone();
                 m.graph.files.insert(
@@ -190,6 +197,11 @@ fn run(m: &mut JobManager, op: Op) -> Result<(), (i32, String)> {
                         snapshots: Vec::new(),
                     },
                 );
+            } else if format == "qcow2"
+                && matches!(m.graph.node(n).driver, Driver::NullCo { read_zeroes: true })
+            {
+                // The header written is discarded; reading it back finds zeroes.
+                return Err((crate::model::EINVAL, "Image is not in qcow2 format".into()));
             }
             Ok(())
         }
