@@ -157,6 +157,13 @@ fn has_snapshot(m: &JobManager, files: &[String], tag: &str, all: bool) -> bool 
 fn run(m: &mut JobManager, op: Op) -> Result<(), (i32, String)> {
     match op {
         Op::CreateFile { filename, size } => {
+            // A negative QMP size arrives as its two's complement.
+            if size > i64::MAX as u64 {
+                return Err((
+                    crate::model::EINVAL,
+                    "Could not resize file: Invalid argument".into(),
+                ));
+            }
             m.graph.files.insert(
                 filename,
                 ImageFile {
@@ -179,11 +186,23 @@ fn run(m: &mut JobManager, op: Op) -> Result<(), (i32, String)> {
                 return Err(not_found(&file));
             };
             // qcow2_co_create's first check.
-            if format == "qcow2" && size % 512 != 0 {
-                return Err((
-                    crate::model::EINVAL,
-                    "Image size must be a multiple of 512 bytes".into(),
-                ));
+            if format == "qcow2" {
+                // Block layer's largest image: i64::MAX rounded down to 1 GiB.
+                const MAX_LENGTH: u64 = (i64::MAX as u64) & !((1 << 30) - 1);
+                let err = if size % 512 != 0 {
+                    Some("Image size must be a multiple of 512 bytes".to_owned())
+                } else if size > i64::MAX as u64 {
+                    Some("Could not resize image: Image size cannot be negative".to_owned())
+                } else if size > MAX_LENGTH {
+                    Some(format!(
+                        "Could not resize image: offset({size}) exceeds maximum({MAX_LENGTH})"
+                    ))
+                } else {
+                    None
+                };
+                if let Some(err) = err {
+                    return Err((crate::model::EINVAL, err));
+                }
             }
             if let Driver::File { filename } = &m.graph.node(n).driver {
                 let filename = filename.clone();
