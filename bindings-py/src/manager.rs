@@ -411,7 +411,7 @@ impl PyJobManager {
                 target,
                 sync: sync_mode(sync)?,
                 bitmap,
-                bitmap_mode: false,
+                bitmap_mode: None,
                 compress,
                 on_source_error: on_error("on-source-error", on_source_error)?,
                 on_target_error: on_error("on-target-error", on_target_error)?,

@@ -91,6 +91,38 @@ impl JobOptions {
     }
 }
 
+/// QAPI `BitmapSyncMode`: when a backup's bitmap is synchronised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BitmapSyncMode {
+    /// Cleared of what was copied if the job succeeds.
+    OnSuccess,
+    /// Never changed.
+    Never,
+    /// Cleared of what was copied whatever the outcome.
+    Always,
+}
+
+impl BitmapSyncMode {
+    /// From its QAPI name.
+    pub fn parse(s: &str) -> Option<BitmapSyncMode> {
+        match s {
+            "on-success" => Some(BitmapSyncMode::OnSuccess),
+            "never" => Some(BitmapSyncMode::Never),
+            "always" => Some(BitmapSyncMode::Always),
+            _ => None,
+        }
+    }
+
+    /// Its QAPI name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            BitmapSyncMode::OnSuccess => "on-success",
+            BitmapSyncMode::Never => "never",
+            BitmapSyncMode::Always => "always",
+        }
+    }
+}
+
 /// Arguments of `blockdev-backup`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BackupOptions {
@@ -104,8 +136,8 @@ pub struct BackupOptions {
     pub sync: SyncMode,
     /// Dirty bitmap name (bitmap and incremental modes).
     pub bitmap: Option<String>,
-    /// Whether a bitmap sync mode was given without a bitmap.
-    pub bitmap_mode: bool,
+    /// `bitmap-mode`: when the bitmap is synchronised (`None`: not given).
+    pub bitmap_mode: Option<BitmapSyncMode>,
     /// Compress the target.
     pub compress: bool,
     /// Policy for read errors.
@@ -489,12 +521,40 @@ impl JobManager {
                 opts.sync.as_str()
             )));
         }
-        if let Some(b) = &opts.bitmap
-            && !self.graph.node(bs).bitmaps.contains(b)
-        {
-            return Err(Error::generic(format!("Bitmap '{b}' could not be found")));
+        // `incremental` is `bitmap` with `on-success`.
+        let (sync, bitmap_mode) = match (opts.sync, opts.bitmap_mode) {
+            (SyncMode::Incremental, None | Some(BitmapSyncMode::OnSuccess)) => {
+                (SyncMode::Bitmap, Some(BitmapSyncMode::OnSuccess))
+            }
+            (SyncMode::Incremental, Some(_)) => {
+                return Err(Error::generic(
+                    "Bitmap sync mode must be 'on-success' when using sync mode 'incremental'",
+                ));
+            }
+            other => other,
+        };
+        if let Some(b) = &opts.bitmap {
+            if !self.graph.node(bs).bitmaps.contains(b) {
+                return Err(Error::generic(format!("Bitmap '{b}' could not be found")));
+            }
+            let Some(mode) = bitmap_mode else {
+                return Err(Error::generic(
+                    "Bitmap sync mode must be given when providing a bitmap",
+                ));
+            };
+            if sync == SyncMode::None {
+                return Err(Error::generic(
+                    "sync mode 'none' does not produce meaningful bitmap outputs",
+                ));
+            }
+            if mode == BitmapSyncMode::Never && sync != SyncMode::Bitmap {
+                return Err(Error::generic(format!(
+                    "Bitmap sync mode 'never' has no meaningful effect when combined with sync mode '{}'",
+                    sync.as_str()
+                )));
+            }
         }
-        if opts.bitmap.is_none() && opts.bitmap_mode {
+        if opts.bitmap.is_none() && bitmap_mode.is_some() {
             return Err(Error::generic(
                 "Cannot specify bitmap sync mode without a bitmap",
             ));

@@ -11,8 +11,8 @@ pub mod json;
 use crate::block::{BlkdebugEvent, InjectError};
 use crate::commands::{BlockJobInfo, JobInfo};
 use crate::create::{
-    BackupOptions, CommitOptions, CreateOptions, JobOptions, MirrorOptions, StreamOptions,
-    SyncMode, TransactionAction,
+    BackupOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions, MirrorOptions,
+    StreamOptions, SyncMode, TransactionAction,
 };
 use crate::error::{Error, ErrorClass, Result};
 use crate::manager::JobManager;
@@ -548,11 +548,7 @@ fn parse_backup(a: &mut Args<'_>) -> Result<BackupOptions> {
     let sync = a.req_enum("sync", SyncMode::parse)?;
     let speed = a.opt_int("speed")?.unwrap_or(0);
     let bitmap = a.opt_str("bitmap")?;
-    let bitmap_mode = a
-        .opt_enum("bitmap-mode", |s| {
-            matches!(s, "on-success" | "never" | "always").then_some(())
-        })?
-        .is_some();
+    let bitmap_mode = a.opt_enum("bitmap-mode", BitmapSyncMode::parse)?;
     let compress = a.opt_bool("compress")?.unwrap_or(false);
     let on_source_error = on_error(a, "on-source-error")?;
     let on_target_error = on_error(a, "on-target-error")?;
