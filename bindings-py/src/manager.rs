@@ -15,9 +15,9 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 use qjob::{
-    BackupOptions, CommitOptions, Error, EventKind, HostJobOptions, ImageFile, IoOperation,
-    JobManager, JobOptions, JobStatus, JobType, JobVerb, MirrorOptions, OnError, StreamOptions,
-    SyncMode,
+    BackupOptions, BitmapSyncMode, CommitOptions, Error, EventKind, HostJobOptions, ImageFile,
+    IoOperation, JobManager, JobOptions, JobStatus, JobType, JobVerb, MirrorOptions, OnError,
+    StreamOptions, SyncMode,
 };
 use serde_json::{Map, Value, json};
 
@@ -387,7 +387,7 @@ impl PyJobManager {
     #[pyo3(signature = (job_id, device, target, *, sync = "full", speed = 0,
                         auto_finalize = true, auto_dismiss = true,
                         on_source_error = "report", on_target_error = "report",
-                        compress = false, bitmap = None))]
+                        compress = false, bitmap = None, bitmap_mode = None))]
     #[allow(clippy::too_many_arguments)]
     fn backup(
         &mut self,
@@ -403,20 +403,27 @@ impl PyJobManager {
         on_target_error: &str,
         compress: bool,
         bitmap: Option<String>,
+        bitmap_mode: Option<&str>,
     ) -> PyResult<()> {
         let opts = (|| {
+            let bitmap_mode = bitmap_mode
+                .map(|m| {
+                    BitmapSyncMode::parse(m).ok_or_else(|| Error::bad_enum_value("bitmap-mode", m))
+                })
+                .transpose()?;
             Ok(BackupOptions {
                 job: job_options(job_id, speed, auto_finalize, auto_dismiss),
                 device,
                 target,
                 sync: sync_mode(sync)?,
                 bitmap,
-                bitmap_mode: None,
+                bitmap_mode,
                 compress,
                 on_source_error: on_error("on-source-error", on_source_error)?,
                 on_target_error: on_error("on-target-error", on_target_error)?,
                 max_chunk: 0,
                 max_workers: 0,
+                filter_node_name: None,
             })
         })()
         .py(py)?;
@@ -455,6 +462,7 @@ impl PyJobManager {
                 on_source_error: on_error("on-source-error", on_source_error)?,
                 on_target_error: on_error("on-target-error", on_target_error)?,
                 replaces: None,
+                filter_node_name: None,
             })
         })()
         .py(py)?;
@@ -487,6 +495,7 @@ impl PyJobManager {
                 base_node,
                 backing_file: None,
                 on_error: policy,
+                filter_node_name: None,
             })
             .py(py)
     }
@@ -514,6 +523,7 @@ impl PyJobManager {
                 base_node,
                 backing_file: None,
                 on_error: policy,
+                filter_node_name: None,
             })
             .py(py)
     }

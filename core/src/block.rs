@@ -296,7 +296,8 @@ impl Graph {
         self.by_name.get(name).copied()
     }
 
-    /// Adds a node; `user` nodes are registered under their name.
+    /// Adds a node; `user` nodes, and job filters the user named
+    /// (`filter-node-name`), are registered under their name.
     pub fn add(&mut self, name: String, driver: Driver, size: u64, user: bool) -> NodeRef {
         let node = Node {
             name,
@@ -320,7 +321,7 @@ impl Graph {
                 (self.nodes.len() - 1) as NodeRef
             }
         };
-        if user {
+        if user || !self.node(idx).name.is_empty() {
             let name = self.node(idx).name.clone();
             self.by_name.insert(name, idx);
         }
@@ -330,7 +331,7 @@ impl Graph {
     /// Frees a node slot (the node must be unlinked already).
     pub fn remove(&mut self, n: NodeRef) {
         if let Some(node) = self.nodes[n as usize].take() {
-            if node.user {
+            if self.by_name.get(&node.name) == Some(&n) {
                 self.by_name.remove(&node.name);
             }
             self.free.push(n);

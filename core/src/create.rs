@@ -151,6 +151,9 @@ pub struct BackupOptions {
     /// `x-perf.max-workers` (0: the default, 64). Refused, as QEMU refuses
     /// 0 or a negative QMP value, above `i32::MAX`.
     pub max_workers: u32,
+    /// `filter-node-name`: the name of the filter node the job inserts
+    /// (default: an implicit, unnamed node).
+    pub filter_node_name: Option<String>,
 }
 
 /// Arguments of `blockdev-mirror`.
@@ -177,6 +180,9 @@ pub struct MirrorOptions {
     /// a mirror replace only its source (what it replaces anyway), and
     /// refuses any other node.
     pub replaces: Option<String>,
+    /// `filter-node-name`: the name of the filter node the job inserts
+    /// (default: an implicit, unnamed node).
+    pub filter_node_name: Option<String>,
 }
 
 /// Arguments of `block-commit`.
@@ -195,6 +201,9 @@ pub struct CommitOptions {
     pub backing_file: Option<String>,
     /// Error policy.
     pub on_error: OnError,
+    /// `filter-node-name`: the name of the filter node the job inserts
+    /// (default: an implicit, unnamed node).
+    pub filter_node_name: Option<String>,
 }
 
 /// Arguments of `block-stream`.
@@ -211,6 +220,9 @@ pub struct StreamOptions {
     pub backing_file: Option<String>,
     /// Error policy.
     pub on_error: OnError,
+    /// `filter-node-name`: the name of the filter node the job inserts
+    /// (default: an implicit, unnamed node).
+    pub filter_node_name: Option<String>,
 }
 
 /// The image `blockdev-create` makes.
@@ -296,6 +308,34 @@ impl JobManager {
     }
 
     /// `bdrv_op_is_blocked`: a node used by a job refuses other operations.
+    /// `bdrv_assign_node_name`'s checks of a filter node's name.
+    fn check_filter_name(&self, name: Option<&str>) -> Result<()> {
+        let Some(n) = name else {
+            return Ok(());
+        };
+        if !crate::model::id_wellformed(n) {
+            return Err(Error::generic(format!("Invalid node-name: '{n}'")));
+        }
+        if self.graph.lookup(n).is_some() {
+            return Err(Error::generic(format!(
+                "Duplicate nodes with node-name='{n}'"
+            )));
+        }
+        if n.len() >= 32 {
+            return Err(Error::generic("Node name too long"));
+        }
+        Ok(())
+    }
+
+    /// [`check_filter_name`](Self::check_filter_name) for a filter that
+    /// `bdrv_insert_node` opens (backup, stream), whose errors say so.
+    fn check_inserted_name(&self, name: Option<&str>) -> Result<()> {
+        self.check_filter_name(name).map_err(|e| Error {
+            desc: format!("Could not create node: {}", e.desc),
+            ..e
+        })
+    }
+
     /// The backing op blocker: a node that backs another is closed to the
     /// operations QEMU does not unblock for backing nodes (all but commit,
     /// stream and backup), after any job's blocker, the newer one.
@@ -588,6 +628,7 @@ impl JobManager {
                 "Source and target image have different sizes",
             ));
         }
+        self.check_inserted_name(opts.filter_node_name.as_deref())?;
         // Block-copy's cluster size: 64 KiB for every node qjob simulates.
         const CLUSTER: u64 = 64 * 1024;
         if opts.max_chunk != 0 && opts.max_chunk < CLUSTER {
@@ -601,7 +642,7 @@ impl JobManager {
             SyncMode::Top => Sync::Top,
             SyncMode::None => Sync::None,
         };
-        let cbw = self.insert_filter(bs);
+        let cbw = self.insert_filter(bs, opts.filter_node_name.as_deref());
         let speed = opts.job.speed.max(0) as u64;
         let work = Work::Backup(Box::new(Backup::new(
             bs,
@@ -692,6 +733,7 @@ impl JobManager {
             opts.granularity,
             opts.on_source_error,
             opts.on_target_error,
+            opts.filter_node_name.as_deref(),
         )
     }
 
@@ -707,6 +749,7 @@ impl JobManager {
         granularity: u64,
         on_source_error: OnError,
         on_target_error: OnError,
+        filter_name: Option<&str>,
     ) -> Result<()> {
         if buf_size < 0 {
             return Err(Error::generic("Invalid parameter 'buf-size'"));
@@ -714,7 +757,8 @@ impl JobManager {
         if bs == target {
             return Err(Error::generic("Can't mirror node into itself"));
         }
-        let top = self.insert_filter(bs);
+        self.check_filter_name(filter_name)?;
+        let top = self.insert_filter(bs, filter_name);
         let work = Work::Mirror(Box::new(Mirror::new(
             bs,
             target,
@@ -823,6 +867,7 @@ impl JobManager {
                 0,
                 opts.on_error,
                 opts.on_error,
+                opts.filter_node_name.as_deref(),
             );
         }
         let overlay = chain
@@ -833,7 +878,23 @@ impl JobManager {
         if let Some(ov) = overlay {
             self.op_blocked(ov)?;
         }
-        let filter = self.insert_filter(top);
+        // commit_start creates the job before its filter: a bad filter name
+        // fails the job early (created, then null).
+        let name = opts.filter_node_name.as_deref();
+        if let Err(e) = self.check_filter_name(name) {
+            let work = Work::Stream(Box::new(Stream::new(
+                Mode::Commit,
+                top,
+                Some(base),
+                overlay,
+                None,
+                opts.on_error,
+            )));
+            let j = self.block_job_create(&opts.job, JobType::Commit, bs, None, work)?;
+            self.early_fail(j);
+            return Err(e);
+        }
+        let filter = self.insert_filter(top, name);
         let work = Work::Stream(Box::new(Stream::new(
             Mode::Commit,
             top,
@@ -883,7 +944,8 @@ impl JobManager {
                 "backing file specified, but streaming the entire chain",
             ));
         }
-        let filter = self.insert_filter(bs);
+        self.check_inserted_name(opts.filter_node_name.as_deref())?;
+        let filter = self.insert_filter(bs, opts.filter_node_name.as_deref());
         let work = Work::Stream(Box::new(Stream::new(
             Mode::Stream,
             bs,

@@ -1103,8 +1103,11 @@ impl JobManager {
 
     /// Inserts a job filter node above `below` (`bdrv_append`): the filter
     /// takes over every parent of `below`.
-    pub(crate) fn insert_filter(&mut self, below: NodeRef) -> NodeRef {
-        let name = self.graph.implicit_name();
+    pub(crate) fn insert_filter(&mut self, below: NodeRef, name: Option<&str>) -> NodeRef {
+        let name = match name {
+            Some(n) => n.to_owned(),
+            None => self.graph.implicit_name(),
+        };
         let size = self.graph.node(below).size;
         let f = self
             .graph

@@ -348,6 +348,7 @@ class JobManager:
         on_target_error: str = "report",
         compress: bool = False,
         bitmap: Optional[str] = None,
+        bitmap_mode: Optional[str] = None,
     ) -> None: ...
     def mirror(
         self,

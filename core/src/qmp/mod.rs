@@ -554,7 +554,7 @@ fn parse_backup(a: &mut Args<'_>) -> Result<BackupOptions> {
     let on_target_error = on_error(a, "on-target-error")?;
     let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(true);
     let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(true);
-    a.opt_str("filter-node-name")?;
+    let filter_node_name = a.opt_str("filter-node-name")?;
     let mut max_chunk = 0;
     let mut max_workers = 0;
     if let Some(mut p) = a.opt_obj("x-perf")? {
@@ -590,6 +590,7 @@ fn parse_backup(a: &mut Args<'_>) -> Result<BackupOptions> {
         on_target_error,
         max_chunk,
         max_workers,
+        filter_node_name,
     })
 }
 
@@ -604,7 +605,7 @@ fn parse_mirror(a: &mut Args<'_>) -> Result<MirrorOptions> {
     let buf_size = a.opt_int("buf-size")?.unwrap_or(0);
     let on_source_error = on_error(a, "on-source-error")?;
     let on_target_error = on_error(a, "on-target-error")?;
-    a.opt_str("filter-node-name")?;
+    let filter_node_name = a.opt_str("filter-node-name")?;
     a.opt_enum("copy-mode", |s| {
         matches!(s, "background" | "write-blocking").then_some(())
     })?;
@@ -625,6 +626,7 @@ fn parse_mirror(a: &mut Args<'_>) -> Result<MirrorOptions> {
         on_source_error,
         on_target_error,
         replaces,
+        filter_node_name,
     })
 }
 
@@ -638,7 +640,7 @@ fn parse_commit(a: &mut Args<'_>) -> Result<CommitOptions> {
     let backing_file = a.opt_str("backing-file")?;
     let speed = a.opt_int("speed")?.unwrap_or(0);
     let on_error = on_error(a, "on-error")?;
-    a.opt_str("filter-node-name")?;
+    let filter_node_name = a.opt_str("filter-node-name")?;
     let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(true);
     let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(true);
     exclusive(
@@ -668,6 +670,7 @@ fn parse_commit(a: &mut Args<'_>) -> Result<CommitOptions> {
         base_node,
         backing_file,
         on_error,
+        filter_node_name,
     })
 }
 
@@ -688,7 +691,7 @@ fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
     let bottom = a.opt_str("bottom")?;
     let speed = a.opt_int("speed")?.unwrap_or(0);
     let on_error = on_error(a, "on-error")?;
-    a.opt_str("filter-node-name")?;
+    let filter_node_name = a.opt_str("filter-node-name")?;
     let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(true);
     let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(true);
     let both = "cannot be specified at the same time";
@@ -715,6 +718,7 @@ fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
         base_node,
         backing_file,
         on_error,
+        filter_node_name,
     })
 }
 
