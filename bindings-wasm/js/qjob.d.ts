@@ -94,10 +94,14 @@ export interface BlockStreamArgs extends JobCreationArgs {
   'filter-node-name'?: string;
 }
 
-/** `blockdev-create` options: a file, or a format onto a file node. */
+/** `blockdev-create` options: a file, or a qcow2 image onto a file node (QEMU 7.2's other
+ * drivers, `raw` among them, cannot create). */
 export type BlockdevCreateOptions =
-  | { driver: 'file'; filename: string; size: number }
-  | { driver: 'qcow2' | 'raw'; file: string; size: number; 'backing-file'?: string; [k: string]: JsonValue | undefined };
+  | {
+      driver: 'file'; filename: string; size: number;
+      preallocation?: 'off' | 'metadata' | 'falloc' | 'full'; nocow?: boolean; 'extent-size-hint'?: number;
+    }
+  | { driver: 'qcow2'; file: string; size: number; 'backing-file'?: string; [k: string]: JsonValue | undefined };
 
 export interface BlockdevCreateArgs { 'job-id': string; options: BlockdevCreateOptions }
 export interface BlockdevAmendArgs {
