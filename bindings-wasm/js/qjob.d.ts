@@ -114,10 +114,21 @@ export interface SnapshotSaveArgs { 'job-id': string; tag: string; vmstate: stri
 export interface SnapshotLoadArgs { 'job-id': string; tag: string; vmstate: string; devices: string[] }
 export interface SnapshotDeleteArgs { 'job-id': string; tag: string; devices: string[] }
 
+/** `block-dirty-bitmap-add` (a command, and a transaction action). */
+export interface BlockDirtyBitmapAddArgs {
+  node: string;
+  name: string;
+  /** A power of 2, at least 512. */
+  granularity?: number;
+  /** Only qcow2 nodes can store a persistent bitmap. */
+  persistent?: boolean;
+  disabled?: boolean;
+}
+
 /** One `transaction` action (`type` + `data`). */
 export type TransactionAction =
   | { type: 'blockdev-backup'; data: BlockdevBackupArgs }
-  | { type: 'block-dirty-bitmap-add'; data: { node: string; name: string; [k: string]: JsonValue | undefined } }
+  | { type: 'block-dirty-bitmap-add'; data: BlockDirtyBitmapAddArgs }
   | { type: 'abort'; data?: Record<string, never> };
 
 export interface TransactionArgs {
@@ -181,7 +192,9 @@ export type QmpCommand =
   | Cmd<'snapshot-delete', SnapshotDeleteArgs>
   | Cmd<'transaction', TransactionArgs>
   | Cmd<'blockdev-add', BlockdevAddArgs>
-  | Cmd<'blockdev-del', { 'node-name': string }>;
+  | Cmd<'blockdev-del', { 'node-name': string }>
+  | Cmd<'block-dirty-bitmap-add', BlockDirtyBitmapAddArgs>
+  | Cmd<'block-dirty-bitmap-remove', { node: string; name: string }>;
 
 /** The name of every command `execute` knows. */
 export type CommandName = QmpCommand['execute'];
@@ -385,6 +398,8 @@ export class JobManager {
   transaction(args: TransactionArgs): void;
   blockdevAdd(args: BlockdevAddArgs): void;
   blockdevDel(args: { 'node-name': string }): void;
+  blockDirtyBitmapAdd(args: BlockDirtyBitmapAddArgs): void;
+  blockDirtyBitmapRemove(args: { node: string; name: string }): void;
   /** An image file in the simulated working directory (the scenario `image` directive). */
   addImage(file: string, image: ImageFile): void;
   /** Machine mode: `snapshot-*` exist (qemu-system), as the scenario `machine` directive. */

@@ -332,6 +332,16 @@ impl JsJobManager {
     pub fn blockdev_del(&mut self, args: JsValue) -> Result<(), JsValue> {
         self.dispatch("blockdev-del", args)
     }
+    /// `block-dirty-bitmap-add` (`{node, name, granularity?, persistent?, disabled?}`).
+    #[wasm_bindgen(js_name = blockDirtyBitmapAdd)]
+    pub fn block_dirty_bitmap_add(&mut self, args: JsValue) -> Result<(), JsValue> {
+        self.dispatch("block-dirty-bitmap-add", args)
+    }
+    /// `block-dirty-bitmap-remove` (`{node, name}`).
+    #[wasm_bindgen(js_name = blockDirtyBitmapRemove)]
+    pub fn block_dirty_bitmap_remove(&mut self, args: JsValue) -> Result<(), JsValue> {
+        self.dispatch("block-dirty-bitmap-remove", args)
+    }
     /// Adds an image file to the simulated working directory, as the
     /// scenario `image` directive does (`{format, size, backing?, data?}`).
     #[wasm_bindgen(js_name = addImage)]

@@ -225,6 +225,21 @@ test('JS numbers keep their exact value into the core and its transcript', () =>
   assert.deepEqual(sent.map((l) => JSON.parse(l.slice(2)).arguments.f), floats);
 });
 
+test('dirty bitmaps: add and remove, with QEMU\'s errors', () => {
+  const m = new q.JobManager();
+  m.blockDirtyBitmapAdd({ node: 'src', name: 'bm0', granularity: 65536 });
+  assert.throws(() => m.blockDirtyBitmapAdd({ node: 'src', name: 'bm0' }),
+    (e) => e.name === 'QmpError' && e.class === 'GenericError' && e.message === 'Bitmap already exists: bm0');
+  assert.throws(() => m.blockDirtyBitmapAdd({ node: 'src', name: 'bm1', persistent: true }),
+    /Can't store persistent bitmaps to src: Operation not supported/);
+  m.blockdevBackup({ 'job-id': 'b', device: 'src', target: 'dst', sync: 'full', bitmap: 'bm0', 'bitmap-mode': 'always', speed: 1 });
+  assert.throws(() => m.blockDirtyBitmapRemove({ node: 'src', name: 'bm0' }), /is currently in use by another operation/);
+  m.jobCancel('b');
+  m.settle();
+  m.blockDirtyBitmapRemove({ node: 'src', name: 'bm0' });
+  assert.throws(() => m.blockDirtyBitmapRemove({ node: 'src', name: 'bm0' }), /Dirty bitmap 'bm0' not found/);
+});
+
 test('the model as data', () => {
   assert.equal(q.statuses().length, 11);
   assert.deepEqual(q.verbs(), ['cancel', 'pause', 'resume', 'set-speed', 'complete', 'dismiss', 'finalize']);

@@ -235,7 +235,7 @@ pub enum CreateOptions {
         /// Size in bytes.
         size: u64,
     },
-    /// Driver `qcow2` or `raw` onto an existing `file` node.
+    /// Driver `qcow2` onto an existing `file` node.
     Format {
         /// `qcow2` or `raw`.
         driver: String,
@@ -261,6 +261,8 @@ pub enum TransactionAction {
         name: String,
         /// Bitmap granularity (a power of 2, at least 512; default: the node's).
         granularity: Option<u32>,
+        /// Stored in the image (qcow2 nodes only).
+        persistent: bool,
     },
     /// `abort`: always fails.
     Abort,
@@ -397,6 +399,68 @@ impl JobManager {
     // blockdev-backup and transaction
     // ----------------------------------------------------------------
 
+    /// `block-dirty-bitmap-add`: a dirty bitmap `name` on `node`, with
+    /// QEMU's checks in its order (name, node, granularity, persistence,
+    /// uniqueness). Returns the node.
+    pub fn block_dirty_bitmap_add(
+        &mut self,
+        node: &str,
+        name: &str,
+        granularity: Option<u32>,
+        persistent: bool,
+    ) -> Result<NodeRef> {
+        if name.is_empty() {
+            return Err(Error::generic("Bitmap name cannot be empty"));
+        }
+        let n = self.lookup_node(node, node)?;
+        if granularity.is_some_and(|g| g < 512 || !g.is_power_of_two()) {
+            return Err(Error::generic(
+                "Granularity must be power of 2 and at least 512",
+            ));
+        }
+        if persistent && !matches!(self.graph.node(n).driver, Driver::Qcow2) {
+            return Err(Error::generic(format!(
+                "Can't store persistent bitmaps to {node}: Operation not supported"
+            )));
+        }
+        if self.graph.node(n).bitmaps.iter().any(|b| b == name) {
+            return Err(Error::generic(format!("Bitmap already exists: {name}")));
+        }
+        self.graph.node_mut(n).bitmaps.push(name.to_owned());
+        Ok(n)
+    }
+
+    /// `block-dirty-bitmap-remove`: removes bitmap `name` from `node`.
+    pub fn block_dirty_bitmap_remove(&mut self, node: &str, name: &str) -> Result<()> {
+        let Some(n) = self.graph.lookup(node) else {
+            return Err(Error::generic(format!("Node '{node}' not found")));
+        };
+        let Some(i) = self.graph.node(n).bitmaps.iter().position(|b| b == name) else {
+            return Err(Error::generic(format!("Dirty bitmap '{name}' not found")));
+        };
+        self.bitmap_free(n, name)?;
+        self.graph.node_mut(n).bitmaps.remove(i);
+        Ok(())
+    }
+
+    /// Refuses a bitmap a backup of `node` still uses (QEMU freezes it
+    /// until the job's commit or abort, just before it concludes).
+    fn bitmap_free(&self, node: NodeRef, name: &str) -> Result<()> {
+        let busy = self.jobs.iter().any(|(_, j)| {
+            !matches!(
+                j.status,
+                crate::JobStatus::Concluded | crate::JobStatus::Null
+            ) && matches!(&j.work, Work::Backup(b)
+                    if b.source == node && b.bitmap.as_deref() == Some(name))
+        });
+        if busy {
+            return Err(Error::generic(format!(
+                "Bitmap '{name}' is currently in use by another operation and cannot be used"
+            )));
+        }
+        Ok(())
+    }
+
     /// `blockdev-backup`: a one-action `transaction`. Like QEMU, it first
     /// drains every node (each running job goes `paused` then `running`),
     /// then creates and starts the job inside a drained section of its source.
@@ -517,21 +581,10 @@ impl JobManager {
                 node,
                 name,
                 granularity,
+                persistent,
             } => {
                 check_grouped()?;
-                if name.is_empty() {
-                    return Err(Error::generic("Bitmap name cannot be empty"));
-                }
-                let n = self.lookup_node(node, node)?;
-                if granularity.is_some_and(|g| g < 512 || !g.is_power_of_two()) {
-                    return Err(Error::generic(
-                        "Granularity must be power of 2 and at least 512",
-                    ));
-                }
-                if self.graph.node(n).bitmaps.contains(name) {
-                    return Err(Error::generic(format!("Bitmap already exists: {name}")));
-                }
-                self.graph.node_mut(n).bitmaps.push(name.clone());
+                let n = self.block_dirty_bitmap_add(node, name, *granularity, *persistent)?;
                 st.bitmap = Some((n, name.clone()));
                 Ok(())
             }
@@ -582,6 +635,7 @@ impl JobManager {
                     "Bitmap sync mode must be given when providing a bitmap",
                 ));
             };
+            self.bitmap_free(bs, b)?;
             if sync == SyncMode::None {
                 return Err(Error::generic(
                     "sync mode 'none' does not produce meaningful bitmap outputs",
@@ -644,7 +698,7 @@ impl JobManager {
         };
         let cbw = self.insert_filter(bs, opts.filter_node_name.as_deref());
         let speed = opts.job.speed.max(0) as u64;
-        let work = Work::Backup(Box::new(Backup::new(
+        let mut backup = Box::new(Backup::new(
             bs,
             target,
             Some(cbw),
@@ -655,7 +709,9 @@ impl JobManager {
             speed,
             opts.max_chunk,
             opts.max_workers,
-        )));
+        ));
+        backup.bitmap = opts.bitmap.clone();
+        let work = Work::Backup(backup);
         match self.block_job_create(&opts.job, JobType::Backup, cbw, txn, work) {
             Ok(j) => {
                 self.attach_job(j, target);

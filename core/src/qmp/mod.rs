@@ -24,6 +24,8 @@ use serde_json::{Map, Value, json};
 /// Every command `execute` knows, in alphabetical order.
 pub const COMMANDS: &[&str] = &[
     "block-commit",
+    "block-dirty-bitmap-add",
+    "block-dirty-bitmap-remove",
     "block-job-cancel",
     "block-job-complete",
     "block-job-dismiss",
@@ -358,6 +360,23 @@ impl JobManager {
                 self.snapshot_delete(&job_id, &tag, devices)?;
                 ok
             }
+            "block-dirty-bitmap-add" => {
+                let node = a.req_str("node")?;
+                let name = a.req_str("name")?;
+                let granularity = a.opt_u32("granularity")?;
+                let persistent = a.opt_bool("persistent")?.unwrap_or(false);
+                a.opt_bool("disabled")?;
+                done(a)?;
+                self.block_dirty_bitmap_add(&node, &name, granularity, persistent)?;
+                ok
+            }
+            "block-dirty-bitmap-remove" => {
+                let node = a.req_str("node")?;
+                let name = a.req_str("name")?;
+                done(a)?;
+                self.block_dirty_bitmap_remove(&node, &name)?;
+                ok
+            }
             "transaction" => {
                 let list = a.req_list("actions")?;
                 let actions = parse_actions(list)?;
@@ -462,12 +481,13 @@ fn parse_actions(list: &[Value]) -> Result<Vec<TransactionAction>> {
                 let node = data.req_str("node")?;
                 let name = data.req_str("name")?;
                 let granularity = data.opt_u32("granularity")?;
-                data.opt_bool("persistent")?;
+                let persistent = data.opt_bool("persistent")?.unwrap_or(false);
                 data.opt_bool("disabled")?;
                 TransactionAction::BlockDirtyBitmapAdd {
                     node,
                     name,
                     granularity,
+                    persistent,
                 }
             }
             "abort" => TransactionAction::Abort,

@@ -84,6 +84,8 @@ pub(crate) struct Backup {
     /// Whether no I/O below source and target can fail (computed once: the
     /// nodes under a running backup do not change).
     trivial: Option<bool>,
+    /// The source's dirty bitmap the backup uses (busy until the job ends).
+    pub bitmap: Option<String>,
 }
 
 impl Backup {
@@ -154,6 +156,7 @@ impl Backup {
             speed,
             limit,
             trivial: None,
+            bitmap: None,
         }
     }
 }
