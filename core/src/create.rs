@@ -237,7 +237,7 @@ pub enum CreateOptions {
     },
     /// Driver `qcow2` onto an existing `file` node.
     Format {
-        /// `qcow2` or `raw`.
+        /// `qcow2`.
         driver: String,
         /// Node name of the file node.
         file: String,
@@ -245,6 +245,9 @@ pub enum CreateOptions {
         size: u64,
         /// Backing file name.
         backing_file: Option<String>,
+        /// `cluster-size` (default 64 KiB); the job fails, as QEMU's does,
+        /// unless it is a power of two from 512 bytes to 2 MiB.
+        cluster_size: Option<u64>,
     },
 }
 
@@ -1051,11 +1054,13 @@ impl JobManager {
                 file,
                 size,
                 backing_file,
+                cluster_size,
             } => Op::CreateFormat {
                 format: driver,
                 file,
                 size,
                 backing: backing_file,
+                cluster_size,
             },
         };
         self.oneshot_job(job_id, JobType::Create, op)

@@ -775,7 +775,7 @@ fn parse_create(o: &mut Args<'_>) -> Result<CreateOptions> {
             let backing_file = o.opt_str("backing-file")?;
             o.opt_enum("backing-fmt", parse_driver)?;
             o.ignore(&["encrypt"]);
-            o.opt_uint("cluster-size")?;
+            let cluster_size = o.opt_uint("cluster-size")?;
             o.opt_enum("preallocation", prealloc_mode)?;
             o.opt_bool("lazy-refcounts")?;
             o.opt_int("refcount-bits")?;
@@ -787,6 +787,7 @@ fn parse_create(o: &mut Args<'_>) -> Result<CreateOptions> {
                 file,
                 size,
                 backing_file,
+                cluster_size,
             })
         }
         // Drivers without creation options (raw, null-co, …): any member is

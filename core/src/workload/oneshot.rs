@@ -23,6 +23,7 @@ pub(crate) enum Op {
         file: String,
         size: u64,
         backing: Option<String>,
+        cluster_size: Option<u64>,
     },
     /// `x-blockdev-amend` of a qcow2 node; `encrypt` asks for an encryption change.
     Amend { encrypt: bool },
@@ -181,6 +182,7 @@ fn run(m: &mut JobManager, op: Op) -> Result<(), (i32, String)> {
             file,
             size,
             backing,
+            cluster_size,
         } => {
             let Some(n) = m.graph.lookup(&file) else {
                 return Err(not_found(&file));
@@ -189,8 +191,12 @@ fn run(m: &mut JobManager, op: Op) -> Result<(), (i32, String)> {
             if format == "qcow2" {
                 // Block layer's largest image: i64::MAX rounded down to 1 GiB.
                 const MAX_LENGTH: u64 = (i64::MAX as u64) & !((1 << 30) - 1);
+                let cluster = cluster_size.unwrap_or(64 * 1024);
                 let err = if size % 512 != 0 {
                     Some("Image size must be a multiple of 512 bytes".to_owned())
+                } else if !cluster.is_power_of_two() || !(512..=2 * 1024 * 1024).contains(&cluster)
+                {
+                    Some("Cluster size must be a power of two between 512 and 2048k".to_owned())
                 } else if size > i64::MAX as u64 {
                     Some("Could not resize image: Image size cannot be negative".to_owned())
                 } else if size > MAX_LENGTH {
