@@ -516,6 +516,9 @@ impl Graph {
             )
         };
         match driver_is {
+            1 if ty == IoType::Read && matches!(self.node(n).driver, Driver::Qcow2) => {
+                self.qcow2_read(n, first_child, off, len)
+            }
             1 => {
                 let Some(file) = first_child else {
                     return Ok(());
@@ -547,6 +550,49 @@ impl Graph {
             },
             _ => Ok(()),
         }
+    }
+
+    /// A read of a qcow2 node, as qcow2 splits it: the runs allocated in
+    /// the node from its file (a `read_aio` event each), the others from
+    /// its backing node (zeroes without one). The first failure ends it.
+    fn qcow2_read(
+        &mut self,
+        n: NodeRef,
+        file: Option<NodeRef>,
+        off: u64,
+        len: u64,
+    ) -> Result<(), i32> {
+        let backing = self.child(n, Role::Backing);
+        let end = off + len;
+        let mut pos = off;
+        while pos < end {
+            // The allocated extent holding `pos`, or the gap up to the next one.
+            let (allocated, run_end) = self
+                .node(n)
+                .allocated
+                .iter()
+                .find_map(|&(o, l)| {
+                    if o <= pos && pos < o + l {
+                        Some((true, (o + l).min(end)))
+                    } else if o > pos {
+                        Some((false, o.min(end)))
+                    } else {
+                        None
+                    }
+                })
+                .unwrap_or((false, end));
+            let run = run_end - pos;
+            if allocated {
+                if let Some(f) = file {
+                    self.debug_event(f, BlkdebugEvent::ReadAio);
+                    self.io(f, pos, run, IoType::Read)?;
+                }
+            } else if let Some(b) = backing {
+                self.io(b, pos, run, IoType::Read)?;
+            }
+            pos = run_end;
+        }
+        Ok(())
     }
 
     /// Whether `[off, off+len)` is allocated in `top` or any backing node
