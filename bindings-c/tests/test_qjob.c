@@ -842,6 +842,14 @@ static void test_world_and_json(void) {
     qjob_string_free(out);
     CHECK_RC(qjob_json_sorted("{\"a\":", 5, &out), QJOB_INVALID_ARGUMENT);
     CHECK(out == NULL);
+    /* Floats keep their value: the nearest double, written as Python's repr
+     * (a reader that is not correctly rounded lands one ulp off on the first). */
+    {
+        const char *floats = "[-1.5432835417340557e+88, 1658206780088562.2, 1e+22]";
+        OK(qjob_json_sorted(floats, strlen(floats), &out));
+        CHECK_STR(out, floats);
+        qjob_string_free(out);
+    }
     qjob_manager_free(m);
 }
 
