@@ -251,22 +251,26 @@ pub enum CreateOptions {
     },
 }
 
+/// Arguments of `block-dirty-bitmap-add` (a command, and a transaction action).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BitmapAddOptions {
+    /// Node (or device) name.
+    pub node: String,
+    /// Bitmap name.
+    pub name: String,
+    /// Bitmap granularity (a power of 2, at least 512; default: the node's).
+    pub granularity: Option<u32>,
+    /// Stored in the image (qcow2 nodes only).
+    pub persistent: bool,
+}
+
 /// One action of `transaction`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TransactionAction {
     /// `blockdev-backup`.
     BlockdevBackup(BackupOptions),
     /// `block-dirty-bitmap-add` (does not support grouped completion).
-    BlockDirtyBitmapAdd {
-        /// Node.
-        node: String,
-        /// Bitmap name.
-        name: String,
-        /// Bitmap granularity (a power of 2, at least 512; default: the node's).
-        granularity: Option<u32>,
-        /// Stored in the image (qcow2 nodes only).
-        persistent: bool,
-    },
+    BlockDirtyBitmapAdd(BitmapAddOptions),
     /// `abort`: always fails.
     Abort,
 }
@@ -312,7 +316,6 @@ impl JobManager {
         Ok(n)
     }
 
-    /// `bdrv_op_is_blocked`: a node used by a job refuses other operations.
     /// `bdrv_assign_node_name`'s checks of a filter node's name.
     fn check_filter_name(&self, name: Option<&str>) -> Result<()> {
         let Some(n) = name else {
@@ -355,6 +358,7 @@ impl JobManager {
         }
     }
 
+    /// `bdrv_op_is_blocked`: a node used by a job refuses other operations.
     fn op_blocked(&self, n: NodeRef) -> Result<()> {
         if let Some(&j) = self.graph.node(n).blockers.first() {
             return Err(Error::generic(format!(
@@ -402,16 +406,21 @@ impl JobManager {
     // blockdev-backup and transaction
     // ----------------------------------------------------------------
 
-    /// `block-dirty-bitmap-add`: a dirty bitmap `name` on `node`, with
-    /// QEMU's checks in its order (name, node, granularity, persistence,
-    /// uniqueness). Returns the node.
-    pub fn block_dirty_bitmap_add(
-        &mut self,
-        node: &str,
-        name: &str,
-        granularity: Option<u32>,
-        persistent: bool,
-    ) -> Result<NodeRef> {
+    /// `block-dirty-bitmap-add`: a dirty bitmap on a node, with QEMU's
+    /// checks in its order (name, node, granularity, persistence,
+    /// uniqueness).
+    pub fn block_dirty_bitmap_add(&mut self, opts: &BitmapAddOptions) -> Result<()> {
+        self.add_bitmap(opts).map(|_| ())
+    }
+
+    /// [`block_dirty_bitmap_add`](Self::block_dirty_bitmap_add); returns the node.
+    fn add_bitmap(&mut self, opts: &BitmapAddOptions) -> Result<NodeRef> {
+        let BitmapAddOptions {
+            node,
+            name,
+            granularity,
+            persistent,
+        } = opts;
         if name.is_empty() {
             return Err(Error::generic("Bitmap name cannot be empty"));
         }
@@ -421,7 +430,7 @@ impl JobManager {
                 "Granularity must be power of 2 and at least 512",
             ));
         }
-        if persistent && !matches!(self.graph.node(n).driver, Driver::Qcow2) {
+        if *persistent && !matches!(self.graph.node(n).driver, Driver::Qcow2) {
             return Err(Error::generic(format!(
                 "Can't store persistent bitmaps to {node}: Operation not supported"
             )));
@@ -429,7 +438,7 @@ impl JobManager {
         if self.graph.node(n).bitmaps.iter().any(|b| b == name) {
             return Err(Error::generic(format!("Bitmap already exists: {name}")));
         }
-        self.graph.node_mut(n).bitmaps.push(name.to_owned());
+        self.graph.node_mut(n).bitmaps.push(name.clone());
         Ok(n)
     }
 
@@ -580,15 +589,10 @@ impl JobManager {
             TransactionAction::Abort => {
                 Err(Error::generic("Transaction aborted using Abort action"))
             }
-            TransactionAction::BlockDirtyBitmapAdd {
-                node,
-                name,
-                granularity,
-                persistent,
-            } => {
+            TransactionAction::BlockDirtyBitmapAdd(opts) => {
                 check_grouped()?;
-                let n = self.block_dirty_bitmap_add(node, name, *granularity, *persistent)?;
-                st.bitmap = Some((n, name.clone()));
+                let n = self.add_bitmap(opts)?;
+                st.bitmap = Some((n, opts.name.clone()));
                 Ok(())
             }
             TransactionAction::BlockdevBackup(opts) => {
@@ -937,38 +941,32 @@ impl JobManager {
         if let Some(ov) = overlay {
             self.op_blocked(ov)?;
         }
-        // commit_start creates the job before its filter: a bad filter name
-        // fails the job early (created, then null).
+        // commit_start creates the job before its filter: with a bad filter
+        // name there is no filter, and the job fails early (created, null).
         let name = opts.filter_node_name.as_deref();
-        if let Err(e) = self.check_filter_name(name) {
-            let work = Work::Stream(Box::new(Stream::new(
-                Mode::Commit,
-                top,
-                Some(base),
-                overlay,
-                None,
-                opts.on_error,
-            )));
-            let j = self.block_job_create(&opts.job, JobType::Commit, bs, None, work)?;
-            self.early_fail(j);
-            return Err(e);
-        }
-        let filter = self.insert_filter(top, name);
+        let named = self.check_filter_name(name);
+        let filter = named.is_ok().then(|| self.insert_filter(top, name));
         let work = Work::Stream(Box::new(Stream::new(
             Mode::Commit,
             top,
             Some(base),
             overlay,
-            Some(filter),
+            filter,
             opts.on_error,
         )));
         let j = match self.block_job_create(&opts.job, JobType::Commit, bs, None, work) {
             Ok(j) => j,
             Err(e) => {
-                self.drop_filter(filter);
+                if let Some(f) = filter {
+                    self.drop_filter(f);
+                }
                 return Err(e);
             }
         };
+        if let Err(e) = named {
+            self.early_fail(j);
+            return Err(e);
+        }
         for &n in top_chain.iter().take_while(|&&n| n != base) {
             self.attach_job(j, n);
         }

@@ -77,8 +77,8 @@ mod workload;
 pub use block::{BlkdebugEvent, ImageFile, InjectError};
 pub use commands::{BlockJobInfo, JobInfo};
 pub use create::{
-    BackupOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions, MirrorOptions,
-    StreamOptions, SyncMode, TransactionAction,
+    BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions,
+    MirrorOptions, StreamOptions, SyncMode, TransactionAction,
 };
 pub use error::{Error, ErrorClass, Result};
 pub use event::{Event, EventKind, IoOperation};

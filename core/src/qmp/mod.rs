@@ -11,8 +11,8 @@ pub mod json;
 use crate::block::{BlkdebugEvent, InjectError};
 use crate::commands::{BlockJobInfo, JobInfo};
 use crate::create::{
-    BackupOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions, MirrorOptions,
-    StreamOptions, SyncMode, TransactionAction,
+    BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions,
+    MirrorOptions, StreamOptions, SyncMode, TransactionAction,
 };
 use crate::error::{Error, ErrorClass, Result};
 use crate::manager::JobManager;
@@ -361,13 +361,9 @@ impl JobManager {
                 ok
             }
             "block-dirty-bitmap-add" => {
-                let node = a.req_str("node")?;
-                let name = a.req_str("name")?;
-                let granularity = a.opt_u32("granularity")?;
-                let persistent = a.opt_bool("persistent")?.unwrap_or(false);
-                a.opt_bool("disabled")?;
+                let opts = parse_bitmap_add(&mut a)?;
                 done(a)?;
-                self.block_dirty_bitmap_add(&node, &name, granularity, persistent)?;
+                self.block_dirty_bitmap_add(&opts)?;
                 ok
             }
             "block-dirty-bitmap-remove" => {
@@ -478,17 +474,7 @@ fn parse_actions(list: &[Value]) -> Result<Vec<TransactionAction>> {
         let action = match ty.as_str() {
             "blockdev-backup" => TransactionAction::BlockdevBackup(parse_backup(&mut data)?),
             "block-dirty-bitmap-add" => {
-                let node = data.req_str("node")?;
-                let name = data.req_str("name")?;
-                let granularity = data.opt_u32("granularity")?;
-                let persistent = data.opt_bool("persistent")?.unwrap_or(false);
-                data.opt_bool("disabled")?;
-                TransactionAction::BlockDirtyBitmapAdd {
-                    node,
-                    name,
-                    granularity,
-                    persistent,
-                }
+                TransactionAction::BlockDirtyBitmapAdd(parse_bitmap_add(&mut data)?)
             }
             "abort" => TransactionAction::Abort,
             other => {
@@ -559,6 +545,21 @@ fn parse_driver(s: &str) -> Option<String> {
 
 fn on_error(a: &mut Args<'_>, name: &'static str) -> Result<OnError> {
     Ok(a.opt_enum(name, OnError::parse)?.unwrap_or_default())
+}
+
+/// `BlockDirtyBitmapAdd`, in QAPI member order.
+fn parse_bitmap_add(a: &mut Args<'_>) -> Result<BitmapAddOptions> {
+    let node = a.req_str("node")?;
+    let name = a.req_str("name")?;
+    let granularity = a.opt_u32("granularity")?;
+    let persistent = a.opt_bool("persistent")?.unwrap_or(false);
+    a.opt_bool("disabled")?;
+    Ok(BitmapAddOptions {
+        node,
+        name,
+        granularity,
+        persistent,
+    })
 }
 
 /// `BackupCommon` + `target`, in QAPI member order.
