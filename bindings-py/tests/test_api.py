@@ -139,6 +139,18 @@ def test_command_raises(job_manager: JobManager) -> None:
 # -- typed commands -----------------------------------------------------------
 
 
+def test_backup_with_a_bitmap_takes_its_mode(job_manager: JobManager) -> None:
+    m = job_manager
+    m.command("block-dirty-bitmap-add", {"node": "src", "name": "bm"})
+    with pytest.raises(qjob.GenericError, match="Bitmap sync mode must be given when providing a bitmap"):
+        m.backup("b", "src", "dst", sync="bitmap", bitmap="bm")
+    with pytest.raises(qjob.GenericError, match="Parameter 'bitmap-mode' does not accept value 'sometimes'"):
+        m.backup("b", "src", "dst", sync="bitmap", bitmap="bm", bitmap_mode="sometimes")
+    m.backup("b", "src", "dst", sync="bitmap", bitmap="bm", bitmap_mode="on-success", speed=1)
+    with pytest.raises(qjob.GenericError, match="is currently in use by another operation"):
+        m.command("block-dirty-bitmap-remove", {"node": "src", "name": "bm"})
+
+
 def test_typed_verbs_backup_held_by_speed(job_manager: JobManager) -> None:
     m = job_manager
     m.backup("b0", "src", "dst", speed=1)
