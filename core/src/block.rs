@@ -7,11 +7,14 @@
 //! not stored.
 
 use crate::job::JobRef;
+use crate::slab::Slot;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Index of a node slot.
-pub(crate) type NodeRef = u32;
+crate::slab::slot_ref!(
+    /// A node's slot in the graph.
+    NodeRef
+);
 
 /// The role of a child link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,7 +191,7 @@ impl Graph {
         for (name, &n) in &self.by_name {
             if self
                 .nodes
-                .get(n as usize)
+                .get(n.pos())
                 .and_then(|x| x.as_ref())
                 .map(|x| &x.name)
                 != Some(name)
@@ -197,15 +200,15 @@ impl Graph {
             }
         }
         for &f in &self.free {
-            if !matches!(self.nodes.get(f as usize), Some(None)) {
+            if !matches!(self.nodes.get(f.pos()), Some(None)) {
                 return Err(format!("free node slot {f} is in use"));
             }
         }
         for (i, node) in self.nodes.iter().enumerate() {
             let Some(node) = node else { continue };
-            let me = i as NodeRef;
+            let me = NodeRef::at(i as u32);
             for &(_, c) in &node.children {
-                let back = self.nodes.get(c as usize).and_then(|x| x.as_ref());
+                let back = self.nodes.get(c.pos()).and_then(|x| x.as_ref());
                 if !back.is_some_and(|b| b.parents.contains(&Parent::Node(me))) {
                     return Err(format!("node {i} has a child {c} that does not name it"));
                 }
@@ -214,7 +217,7 @@ impl Graph {
                 let ok = match *p {
                     Parent::Node(pn) => self
                         .nodes
-                        .get(pn as usize)
+                        .get(pn.pos())
                         .and_then(|x| x.as_ref())
                         .is_some_and(|x| x.children.iter().any(|&(_, c)| c == me)),
                     Parent::Job(j) => job_alive(j),
@@ -247,9 +250,9 @@ impl Graph {
                 let children = self.nodes[n].as_ref().map_or(&[][..], |x| &x.children[..]);
                 if let Some(&(_, c)) = children.get(*next) {
                     *next += 1;
-                    match state[c as usize] {
+                    match state[c.pos()] {
                         1 => return Err(format!("the node graph has a cycle through node {c}")),
-                        0 => stack.push((c as usize, 0)),
+                        0 => stack.push((c.pos(), 0)),
                         _ => {}
                     }
                 } else {
@@ -280,16 +283,16 @@ impl Graph {
     }
 
     pub fn node(&self, n: NodeRef) -> &Node {
-        self.nodes[n as usize].as_ref().expect("live node")
+        self.nodes[n.pos()].as_ref().expect("live node")
     }
 
     pub fn node_mut(&mut self, n: NodeRef) -> &mut Node {
-        self.nodes[n as usize].as_mut().expect("live node")
+        self.nodes[n.pos()].as_mut().expect("live node")
     }
 
     /// Whether node slot `n` holds a live node.
     pub fn alive(&self, n: NodeRef) -> bool {
-        self.nodes.get(n as usize).is_some_and(|x| x.is_some())
+        self.nodes.get(n.pos()).is_some_and(|x| x.is_some())
     }
 
     pub fn lookup(&self, name: &str) -> Option<NodeRef> {
@@ -313,12 +316,12 @@ impl Graph {
         };
         let idx = match self.free.pop() {
             Some(i) => {
-                self.nodes[i as usize] = Some(node);
+                self.nodes[i.pos()] = Some(node);
                 i
             }
             None => {
                 self.nodes.push(Some(node));
-                (self.nodes.len() - 1) as NodeRef
+                NodeRef::at((self.nodes.len() - 1) as u32)
             }
         };
         if user || !self.node(idx).name.is_empty() {
@@ -330,7 +333,7 @@ impl Graph {
 
     /// Frees a node slot (the node must be unlinked already).
     pub fn remove(&mut self, n: NodeRef) {
-        if let Some(node) = self.nodes[n as usize].take() {
+        if let Some(node) = self.nodes[n.pos()].take() {
             if self.by_name.get(&node.name) == Some(&n) {
                 self.by_name.remove(&node.name);
             }

@@ -3,14 +3,19 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::block::NodeRef;
 use crate::model::{IoStatus, JobStatus, JobType};
 use crate::ratelimit::RateLimit;
 use crate::workload::Work;
 
-/// Index of a job slot in the manager.
-pub(crate) type JobRef = u32;
-/// Index of a transaction slot in the manager.
-pub(crate) type TxnRef = u32;
+crate::slab::slot_ref!(
+    /// A job's slot in the manager.
+    JobRef
+);
+crate::slab::slot_ref!(
+    /// A transaction's slot in the manager.
+    TxnRef
+);
 
 /// Where the job's coroutine stands (what will happen when it is entered).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,7 +65,7 @@ pub(crate) struct Job {
     /// Nodes the job is attached to (a drained section over one of them
     /// pauses the job); host jobs have none, so the list lives on the heap.
     #[allow(clippy::box_collection)] // one pointer in every job, not three
-    pub nodes: Option<Box<Vec<u32>>>,
+    pub nodes: Option<Box<Vec<NodeRef>>>,
     pub work: Work,
 }
 

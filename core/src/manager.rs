@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::event::{Event, EventKind};
 use crate::job::{Co, Job, JobRef, Txn, TxnKey, TxnLink, TxnRef};
 use crate::model::{IoStatus, JobStatus, JobType, JobVerb, transition_allowed, verb_allowed};
+use crate::slab::Slot;
 use crate::workload::{Entry, Wait, Work};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
@@ -75,7 +76,7 @@ pub(crate) struct NewJob {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct JobManager {
     pub(crate) now: u64,
-    pub(crate) jobs: crate::slab::Slab<Job>,
+    pub(crate) jobs: crate::slab::Slab<JobRef, Job>,
     #[serde(skip)]
     pub(crate) by_id: HashMap<std::sync::Arc<str>, JobRef, BuildFnv>,
     /// Registry order: creation sequence → job (newest = last).
@@ -180,16 +181,16 @@ impl JobManager {
         let mut filters = std::collections::BTreeSet::new();
         for (i, job) in self.jobs.iter() {
             if let Some(id) = &job.id
-                && self.by_id.insert(id.clone(), i as JobRef).is_some()
+                && self.by_id.insert(id.clone(), i).is_some()
             {
                 return Err(format!("job ID '{id}' used twice"));
             }
             if let TxnLink::Shared(t) = job.txn
                 && !self
                     .txns
-                    .get(t as usize)
+                    .get(t.pos())
                     .and_then(|x| x.as_ref())
-                    .is_some_and(|x| x.members.contains(&(i as JobRef)))
+                    .is_some_and(|x| x.members.contains(&i))
             {
                 return Err(format!("job {i} names a transaction that does not hold it"));
             }
@@ -237,7 +238,7 @@ impl JobManager {
                     && !self.jobs.get(j).is_some_and(|job| {
                         job.nodes
                             .as_ref()
-                            .is_some_and(|v| v.contains(&(n as NodeRef)))
+                            .is_some_and(|v| v.contains(&NodeRef::at(n as u32)))
                     })
                 {
                     return Err(format!(
@@ -248,7 +249,7 @@ impl JobManager {
         }
         for (t, txn) in self.txns.iter().enumerate() {
             let Some(txn) = txn else { continue };
-            let t = t as TxnRef;
+            let t = TxnRef::at(t as u32);
             if txn.members.iter().any(|&j| {
                 self.jobs
                     .get(j)
@@ -353,11 +354,11 @@ impl JobManager {
     }
 
     pub(crate) fn txn(&self, t: TxnRef) -> &Txn {
-        self.txns[t as usize].as_ref().expect("live txn")
+        self.txns[t.pos()].as_ref().expect("live txn")
     }
 
     pub(crate) fn txn_mut(&mut self, t: TxnRef) -> &mut Txn {
-        self.txns[t as usize].as_mut().expect("live txn")
+        self.txns[t.pos()].as_mut().expect("live txn")
     }
 
     /// Jobs newest first (QEMU's registry order).
@@ -507,21 +508,21 @@ impl JobManager {
             ..Txn::default()
         };
         if let Some(t) = self.free_txns.pop() {
-            self.txns[t as usize] = Some(txn);
+            self.txns[t.pos()] = Some(txn);
             t
         } else {
             self.txns.push(Some(txn));
-            (self.txns.len() - 1) as TxnRef
+            TxnRef::at((self.txns.len() - 1) as u32)
         }
     }
 
     pub(crate) fn maybe_free_txn(&mut self, t: TxnRef) {
-        if self.txns[t as usize]
+        if self.txns[t.pos()]
             .as_ref()
             .is_some_and(|x| x.members.is_empty() && !x.held_by_host)
             && !self.txn_held.contains(&t)
         {
-            self.txns[t as usize] = None;
+            self.txns[t.pos()] = None;
             self.free_txns.push(t);
         }
     }
@@ -599,7 +600,7 @@ impl JobManager {
         let nodes = self.job_mut(j).nodes.take().map(|b| *b).unwrap_or_default();
         for n in nodes {
             let mut quiesce = 0;
-            if let Some(Some(node)) = self.graph.nodes.get_mut(n as usize) {
+            if let Some(Some(node)) = self.graph.nodes.get_mut(n.pos()) {
                 if let Some(i) = node.parents.iter().position(|&p| p == Parent::Job(j)) {
                     node.parents.remove(i);
                 }
@@ -973,7 +974,7 @@ impl JobManager {
     fn drained_begin_no_poll(&mut self, n: NodeRef, affected: &mut Vec<JobRef>) {
         self.graph.node_mut(n).quiesce += 1;
         let mut i = 0;
-        while let Some(&p) = self.graph.nodes[n as usize]
+        while let Some(&p) = self.graph.nodes[n.pos()]
             .as_ref()
             .and_then(|node| node.parents.get(i))
         {
@@ -996,7 +997,7 @@ impl JobManager {
             node.quiesce = node.quiesce.saturating_sub(1);
         }
         let mut i = 0;
-        while let Some(&p) = self.graph.nodes[n as usize]
+        while let Some(&p) = self.graph.nodes[n.pos()]
             .as_ref()
             .and_then(|node| node.parents.get(i))
         {
@@ -1015,14 +1016,15 @@ impl JobManager {
     /// `bdrv_drain_all()`: a drained section over every node, begun and ended
     /// at once. Each job is paused once per node it is attached to.
     pub(crate) fn drain_all(&mut self) {
-        let live: Vec<NodeRef> = (0..self.graph.nodes.len() as NodeRef)
-            .filter(|&n| self.graph.nodes[n as usize].is_some())
+        let live: Vec<NodeRef> = (0..self.graph.nodes.len() as u32)
+            .map(NodeRef::at)
+            .filter(|&n| self.graph.nodes[n.pos()].is_some())
             .collect();
         let mut affected = Vec::new();
         for &n in &live {
             self.graph.node_mut(n).quiesce += 1;
             let mut i = 0;
-            while let Some(&p) = self.graph.nodes[n as usize]
+            while let Some(&p) = self.graph.nodes[n.pos()]
                 .as_ref()
                 .and_then(|node| node.parents.get(i))
             {
@@ -1042,7 +1044,7 @@ impl JobManager {
             })
         });
         for &n in &live {
-            if self.graph.nodes[n as usize].is_none() {
+            if self.graph.nodes[n.pos()].is_none() {
                 continue;
             }
             self.graph.node_mut(n).quiesce -= 1;
@@ -1275,7 +1277,7 @@ impl JobManager {
     pub(crate) fn txn_del_job(&mut self, j: JobRef) {
         let link = std::mem::replace(&mut self.job_mut(j).txn, TxnLink::Left);
         if let TxnLink::Shared(t) = link {
-            if let Some(txn) = self.txns[t as usize].as_mut() {
+            if let Some(txn) = self.txns[t.pos()].as_mut() {
                 txn.members.retain(|&m| m != j);
             }
             self.maybe_free_txn(t);
@@ -1311,11 +1313,12 @@ impl std::hash::Hasher for Fnv {
 
 /// A job's timer as one `u32`: the job's slot, and the kind in the top bit.
 fn timer_key(j: JobRef, kind: TimerKind) -> u32 {
-    debug_assert!(j < 1 << 31);
-    j | match kind {
-        TimerKind::Sleep => 0,
-        TimerKind::Driver => 1 << 31,
-    }
+    debug_assert!(j.index() < 1 << 31);
+    j.index()
+        | match kind {
+            TimerKind::Sleep => 0,
+            TimerKind::Driver => 1 << 31,
+        }
 }
 
 fn timer_unkey(key: u32) -> (JobRef, TimerKind) {
@@ -1324,7 +1327,7 @@ fn timer_unkey(key: u32) -> (JobRef, TimerKind) {
     } else {
         TimerKind::Driver
     };
-    (key & !(1 << 31), kind)
+    (JobRef::at(key & !(1 << 31)), kind)
 }
 
 /// Gives back the memory of a queue that grew large and is now empty.

@@ -285,7 +285,7 @@ impl JobManager {
     }
 
     fn delete_node(&mut self, n: NodeRef) {
-        if self.graph.nodes.get(n as usize).is_none_or(|x| x.is_none()) {
+        if self.graph.nodes.get(n.pos()).is_none_or(|x| x.is_none()) {
             return;
         }
         let children = self.graph.node(n).children.clone();

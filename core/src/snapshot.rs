@@ -284,15 +284,15 @@ mod checks {
     fn one_sided_links_are_refused() {
         let mut m = running_backup();
         let dst = m.graph.lookup("dst").unwrap();
-        m.graph.nodes[dst as usize]
+        m.graph.nodes[dst.pos()]
             .as_mut()
             .unwrap()
             .parents
-            .push(Parent::Node(0));
+            .push(Parent::Node(crate::slab::Slot::at(0)));
         assert!(refusal(&m).contains("parent"), "{}", refusal(&m));
         let mut m = running_backup();
         let src = m.graph.lookup("src").unwrap();
-        m.graph.nodes[src as usize]
+        m.graph.nodes[src.pos()]
             .as_mut()
             .unwrap()
             .children

@@ -19,6 +19,7 @@ use crate::event::IoOperation;
 use crate::job::{Co, JobRef, TxnRef};
 use crate::manager::{JobManager, NewJob, TimerKind};
 use crate::model::{ErrorAction, JobType, OnError};
+use crate::slab::Slot;
 use serde::{Deserialize, Serialize};
 
 /// A job, as the host names it (internal jobs have no ID). Stale handles
@@ -329,15 +330,16 @@ pub(crate) fn prepare_hook(m: &mut JobManager, j: JobRef) -> Prepared {
 impl JobManager {
     pub(crate) fn handle_of(&self, j: JobRef) -> JobHandle {
         JobHandle {
-            slot: j,
+            slot: j.index(),
             seq: self.job(j).seq,
         }
     }
 
     /// The job a handle names, if it still exists.
     fn resolve(&self, h: JobHandle) -> Result<JobRef> {
-        match self.jobs.get(h.slot) {
-            Some(job) if job.seq == h.seq => Ok(h.slot),
+        let j = JobRef::at(h.slot);
+        match self.jobs.get(j) {
+            Some(job) if job.seq == h.seq => Ok(j),
             _ => Err(Error::generic("Job handle does not name an existing job")),
         }
     }
@@ -385,14 +387,14 @@ impl JobManager {
         let txn = self.txn_mut(t);
         txn.held_by_host = true;
         TxnHandle {
-            slot: t,
+            slot: t.index(),
             serial: txn.serial,
         }
     }
 
     pub(crate) fn resolve_txn(&self, t: TxnHandle) -> Result<TxnRef> {
         match self.txns.get(t.slot as usize) {
-            Some(Some(txn)) if txn.serial == t.serial && !txn.aborting => Ok(t.slot),
+            Some(Some(txn)) if txn.serial == t.serial && !txn.aborting => Ok(TxnRef::at(t.slot)),
             Some(Some(txn)) if txn.serial == t.serial => Err(Error::generic(
                 "The transaction has failed and takes no new jobs",
             )),
