@@ -36,52 +36,31 @@ pub(crate) enum Parent {
     Job(JobRef),
 }
 
-/// `blkdebug` event names that rules can trigger on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum BlkdebugEvent {
-    /// Raised by a format driver (`raw`, `qcow2`) before each read.
-    ReadAio,
-    /// Raised by a format driver before each write.
-    WriteAio,
-}
-
-impl BlkdebugEvent {
-    /// Parses QEMU's spelling (`read_aio`, `write_aio`).
-    pub fn parse(s: &str) -> Option<BlkdebugEvent> {
-        match s {
-            "read_aio" => Some(BlkdebugEvent::ReadAio),
-            "write_aio" => Some(BlkdebugEvent::WriteAio),
-            _ => None,
-        }
+crate::model::qapi_enum! {
+    /// `blkdebug` event names that rules can trigger on (the QAPI
+    /// `BlkdebugEvent` values qjob's format drivers raise).
+    BlkdebugEvent {
+        /// Raised by a format driver (`raw`, `qcow2`) before each read.
+        ReadAio = "read_aio",
+        /// Raised by a format driver before each write.
+        WriteAio = "write_aio",
     }
 }
 
-/// Kinds of I/O that `blkdebug`'s `iotype` filter tells apart.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum IoType {
-    /// A read.
-    Read,
-    /// A write.
-    Write,
-    /// A write of zeroes.
-    WriteZeroes,
-    /// A discard.
-    Discard,
-    /// A flush.
-    Flush,
-}
-
-impl IoType {
-    /// Parses QEMU's spelling (`read`, `write`, `write-zeroes`, `discard`, `flush`).
-    pub fn parse(s: &str) -> Option<IoType> {
-        Some(match s {
-            "read" => IoType::Read,
-            "write" => IoType::Write,
-            "write-zeroes" => IoType::WriteZeroes,
-            "discard" => IoType::Discard,
-            "flush" => IoType::Flush,
-            _ => return None,
-        })
+crate::model::qapi_enum! {
+    /// Kinds of I/O that `blkdebug`'s `iotype` filter tells apart (QAPI
+    /// `BlkdebugIOType`).
+    IoType {
+        /// A read.
+        Read = "read",
+        /// A write.
+        Write = "write",
+        /// A write of zeroes.
+        WriteZeroes = "write-zeroes",
+        /// A discard.
+        Discard = "discard",
+        /// A flush.
+        Flush = "flush",
     }
 }
 

@@ -15,44 +15,21 @@ use crate::workload::mirror::{DirtyInit, Mirror};
 use crate::workload::oneshot::{Oneshot, Op};
 use crate::workload::stream::{Mode, Stream};
 
-/// QAPI `MirrorSyncMode`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum SyncMode {
-    /// Only what is allocated in the top image.
-    Top,
-    /// Everything.
-    #[default]
-    Full,
-    /// Only new writes.
-    None,
-    /// Incremental, from a dirty bitmap.
-    Incremental,
-    /// From a dirty bitmap.
-    Bitmap,
-}
-
-impl SyncMode {
-    /// Parses the QAPI spelling.
-    pub fn parse(s: &str) -> Option<SyncMode> {
-        Some(match s {
-            "top" => SyncMode::Top,
-            "full" => SyncMode::Full,
-            "none" => SyncMode::None,
-            "incremental" => SyncMode::Incremental,
-            "bitmap" => SyncMode::Bitmap,
-            _ => return None,
-        })
-    }
-
-    /// The QAPI spelling.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            SyncMode::Top => "top",
-            SyncMode::Full => "full",
-            SyncMode::None => "none",
-            SyncMode::Incremental => "incremental",
-            SyncMode::Bitmap => "bitmap",
-        }
+crate::model::qapi_enum! {
+    /// QAPI `MirrorSyncMode`.
+    #[derive(Default)]
+    SyncMode {
+        /// Only what is allocated in the top image.
+        Top = "top",
+        /// Everything.
+        #[default]
+        Full = "full",
+        /// Only new writes.
+        None = "none",
+        /// Incremental, from a dirty bitmap.
+        Incremental = "incremental",
+        /// From a dirty bitmap.
+        Bitmap = "bitmap",
     }
 }
 
@@ -91,35 +68,15 @@ impl JobOptions {
     }
 }
 
-/// QAPI `BitmapSyncMode`: when a backup's bitmap is synchronised.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BitmapSyncMode {
-    /// Cleared of what was copied if the job succeeds.
-    OnSuccess,
-    /// Never changed.
-    Never,
-    /// Cleared of what was copied whatever the outcome.
-    Always,
-}
-
-impl BitmapSyncMode {
-    /// From its QAPI name.
-    pub fn parse(s: &str) -> Option<BitmapSyncMode> {
-        match s {
-            "on-success" => Some(BitmapSyncMode::OnSuccess),
-            "never" => Some(BitmapSyncMode::Never),
-            "always" => Some(BitmapSyncMode::Always),
-            _ => None,
-        }
-    }
-
-    /// Its QAPI name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            BitmapSyncMode::OnSuccess => "on-success",
-            BitmapSyncMode::Never => "never",
-            BitmapSyncMode::Always => "always",
-        }
+crate::model::qapi_enum! {
+    /// QAPI `BitmapSyncMode`: when a backup's bitmap is synchronised.
+    BitmapSyncMode {
+        /// Cleared of what was copied if the job succeeds.
+        OnSuccess = "on-success",
+        /// Never changed.
+        Never = "never",
+        /// Cleared of what was copied whatever the outcome.
+        Always = "always",
     }
 }
 

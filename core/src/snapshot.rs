@@ -23,7 +23,7 @@ use std::fmt;
 mod codec;
 
 /// The snapshot format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 3;
+pub const SNAPSHOT_VERSION: u32 = 4;
 const FORMAT: &str = "qjob-snapshot";
 const MAGIC: &[u8; 8] = b"QJOBSNAP";
 /// Magic, version, checksum: the payload starts here.
@@ -205,7 +205,7 @@ mod tests {
         let b = JobManager::from_snapshot_bytes(&bin).unwrap();
         assert_eq!(a.to_snapshot_json(), json);
         assert_eq!(b.to_snapshot_json(), json);
-        let old = json.replace("\"version\":3", "\"version\":0");
+        let old = json.replace("\"version\":4", "\"version\":0");
         assert_eq!(
             JobManager::from_snapshot_json(&old).unwrap_err(),
             SnapshotError::Version {
