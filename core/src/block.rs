@@ -64,6 +64,62 @@ crate::model::qapi_enum! {
     }
 }
 
+crate::model::qapi_enum! {
+    /// The block drivers of QEMU 7.2 (QAPI `BlockdevDriver`): what QMP's
+    /// `driver` members name, and the formats of image files. qjob simulates
+    /// `null-co`/`null-aio`, `raw`, `blkdebug`, `file` and `qcow2` nodes and
+    /// reads `raw` and `qcow2` images; QMP accepts every name.
+    BlockdevDriver {
+        Blkdebug = "blkdebug",
+        Blklogwrites = "blklogwrites",
+        Blkreplay = "blkreplay",
+        Blkverify = "blkverify",
+        Bochs = "bochs",
+        Cloop = "cloop",
+        Compress = "compress",
+        CopyBeforeWrite = "copy-before-write",
+        CopyOnRead = "copy-on-read",
+        Dmg = "dmg",
+        File = "file",
+        SnapshotAccess = "snapshot-access",
+        Ftp = "ftp",
+        Ftps = "ftps",
+        Gluster = "gluster",
+        HostCdrom = "host_cdrom",
+        HostDevice = "host_device",
+        Http = "http",
+        Https = "https",
+        IoUring = "io_uring",
+        Iscsi = "iscsi",
+        Luks = "luks",
+        Nbd = "nbd",
+        Nfs = "nfs",
+        NullAio = "null-aio",
+        NullCo = "null-co",
+        Nvme = "nvme",
+        NvmeIoUring = "nvme-io_uring",
+        Parallels = "parallels",
+        Preallocate = "preallocate",
+        Qcow = "qcow",
+        Qcow2 = "qcow2",
+        Qed = "qed",
+        Quorum = "quorum",
+        Raw = "raw",
+        Rbd = "rbd",
+        Replication = "replication",
+        Ssh = "ssh",
+        Throttle = "throttle",
+        Vdi = "vdi",
+        Vhdx = "vhdx",
+        VirtioBlkVfioPci = "virtio-blk-vfio-pci",
+        VirtioBlkVhostUser = "virtio-blk-vhost-user",
+        VirtioBlkVhostVdpa = "virtio-blk-vhost-vdpa",
+        Vmdk = "vmdk",
+        Vpc = "vpc",
+        Vvfat = "vvfat",
+    }
+}
+
 /// What block status says about a range (`bdrv_block_status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Status {
@@ -112,6 +168,21 @@ pub(crate) enum Driver {
     Qcow2,
 }
 
+impl Driver {
+    /// The QAPI driver name the node was opened with (`None` for a job's
+    /// filter, which QMP cannot open). `null-aio` nodes are `null-co`.
+    pub fn qapi(&self) -> Option<BlockdevDriver> {
+        Some(match self {
+            Driver::NullCo { .. } => BlockdevDriver::NullCo,
+            Driver::Raw => BlockdevDriver::Raw,
+            Driver::Blkdebug { .. } => BlockdevDriver::Blkdebug,
+            Driver::File { .. } => BlockdevDriver::File,
+            Driver::Qcow2 => BlockdevDriver::Qcow2,
+            Driver::JobFilter => return None,
+        })
+    }
+}
+
 /// A block node.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Node {
@@ -135,7 +206,8 @@ pub(crate) struct Node {
     pub bitmaps: Vec<String>,
 }
 
-/// A simulated image file (see the `image` scenario directive).
+/// A simulated image file (see the `image` scenario directive), as the
+/// caller describes it ([`JobManager::add_image`](crate::JobManager::add_image)).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageFile {
     /// `qcow2` or `raw`.
@@ -150,12 +222,58 @@ pub struct ImageFile {
     pub snapshots: Vec<String>,
 }
 
+/// An image file of the simulated folder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Image {
+    /// Its format: `None` for a format qjob does not read (the image reads
+    /// as zeroes and opens as `raw`).
+    pub format: Option<BlockdevDriver>,
+    /// Virtual size in bytes.
+    pub size: u64,
+    /// File name of the backing image, if any.
+    pub backing: Option<String>,
+    /// Extents written with data: `(offset, length)`.
+    pub data: Vec<(u64, u64)>,
+    /// Internal snapshot tags (qcow2 only).
+    pub snapshots: Vec<String>,
+}
+
+impl Image {
+    /// A new image of `format` and `size`, without data or snapshots.
+    pub fn new(format: BlockdevDriver, size: u64, backing: Option<String>) -> Image {
+        Image {
+            format: Some(format),
+            size,
+            backing,
+            data: Vec::new(),
+            snapshots: Vec::new(),
+        }
+    }
+
+    /// Whether the image is a qcow2 image.
+    pub fn is_qcow2(&self) -> bool {
+        self.format == Some(BlockdevDriver::Qcow2)
+    }
+}
+
+impl From<ImageFile> for Image {
+    fn from(f: ImageFile) -> Image {
+        Image {
+            format: BlockdevDriver::parse(&f.format),
+            size: f.size,
+            backing: f.backing,
+            data: f.data,
+            snapshots: f.snapshots,
+        }
+    }
+}
+
 /// The node registry.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Graph {
     pub nodes: Vec<Option<Node>>,
     pub by_name: BTreeMap<String, NodeRef>,
-    pub files: BTreeMap<String, ImageFile>,
+    pub files: BTreeMap<String, Image>,
     pub implicit_counter: u64,
     /// Free node slots, reused by [`Graph::add`].
     pub free: Vec<NodeRef>,
@@ -379,7 +497,11 @@ impl Graph {
                 None => Status::Zero,
             },
             Driver::File { filename } => match self.files.get(filename) {
-                Some(img) if img.format == "raw" && overlaps(&img.data, off, len) => Status::Data,
+                Some(img)
+                    if img.format == Some(BlockdevDriver::Raw) && overlaps(&img.data, off, len) =>
+                {
+                    Status::Data
+                }
                 _ => Status::Zero,
             },
             Driver::Qcow2 => {
@@ -623,6 +745,27 @@ pub(crate) fn add_extent(extents: &mut Vec<(u64, u64)>, off: u64, len: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_formats_and_node_drivers_are_qapi_drivers() {
+        let img = |format: &str| {
+            Image::from(ImageFile {
+                format: format.into(),
+                size: 1,
+                backing: None,
+                data: vec![],
+                snapshots: vec![],
+            })
+        };
+        assert!(img("qcow2").is_qcow2());
+        assert_eq!(img("raw").format, Some(BlockdevDriver::Raw));
+        assert_eq!(img("qcow3").format, None);
+        assert_eq!(
+            Driver::NullCo { read_zeroes: true }.qapi(),
+            Some(BlockdevDriver::NullCo)
+        );
+        assert_eq!(Driver::JobFilter.qapi(), None);
+    }
 
     #[test]
     fn extents_merge() {

@@ -4,7 +4,7 @@
 //! the `snapshot-*` commands. Checks run in QEMU 7.2's order with its texts;
 //! drained sections happen where QEMU drains (SPEC.md §A3).
 
-use crate::block::{Driver, NodeRef, Role};
+use crate::block::{BlockdevDriver, Driver, NodeRef, Role};
 use crate::error::{Error, ErrorClass, Result};
 use crate::job::{JobRef, TxnRef};
 use crate::manager::{JobManager, NewJob};
@@ -1011,7 +1011,8 @@ impl JobManager {
                 backing_file,
                 cluster_size,
             } => Op::CreateFormat {
-                format: driver,
+                format: BlockdevDriver::parse(&driver)
+                    .ok_or_else(|| Error::bad_enum_value("driver", &driver))?,
                 file,
                 size,
                 backing: backing_file,
@@ -1031,22 +1032,15 @@ impl JobManager {
         encrypt: bool,
     ) -> Result<()> {
         let n = self.lookup_node("", node_name)?;
-        let node_driver = match self.graph.node(n).driver {
-            Driver::Qcow2 => "qcow2",
-            Driver::Raw => "raw",
-            Driver::NullCo { .. } => "null-co",
-            Driver::Blkdebug { .. } => "blkdebug",
-            Driver::File { .. } => "file",
-            Driver::JobFilter => "filter",
-        };
-        if node_driver != driver {
+        let node_driver = self.graph.node(n).driver.qapi();
+        if node_driver.is_none() || node_driver != BlockdevDriver::parse(driver) {
             return Err(Error::generic(
                 "x-blockdev-amend doesn't support changing the block driver",
             ));
         }
-        if node_driver != "qcow2" {
+        if node_driver != Some(BlockdevDriver::Qcow2) {
             return Err(Error::generic(format!(
-                "Block driver '{node_driver}' does not support option amendment"
+                "Block driver '{driver}' does not support option amendment"
             )));
         }
         self.oneshot_job(job_id, JobType::Amend, Op::Amend { encrypt })

@@ -504,6 +504,11 @@ mod tests {
         check(crate::IoOperation::ALL, crate::IoOperation::as_str);
         check(crate::BlkdebugEvent::ALL, crate::BlkdebugEvent::as_str);
         check(crate::block::IoType::ALL, crate::block::IoType::as_str);
+        check(
+            crate::block::BlockdevDriver::ALL,
+            crate::block::BlockdevDriver::as_str,
+        );
+        assert_eq!(crate::block::BlockdevDriver::ALL.len(), 47);
         assert_eq!(OnError::default(), OnError::Report);
         assert_eq!(IoStatus::default(), IoStatus::Ok);
         assert_eq!(crate::SyncMode::default(), crate::SyncMode::Full);

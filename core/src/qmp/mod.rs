@@ -8,7 +8,7 @@
 pub(crate) mod args;
 pub mod json;
 
-use crate::block::{BlkdebugEvent, InjectError};
+use crate::block::{BlkdebugEvent, BlockdevDriver, InjectError};
 use crate::commands::{BlockJobInfo, JobInfo};
 use crate::create::{
     BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions,
@@ -307,10 +307,10 @@ impl JobManager {
                 let job_id = a.req_str("job-id")?;
                 let node_name = a.req_str("node-name")?;
                 let mut o = a.req_obj("options")?;
-                let driver = o.req_enum("driver", parse_driver)?;
+                let driver = o.req_enum("driver", BlockdevDriver::parse)?;
                 let mut encrypt = false;
-                match driver.as_str() {
-                    "qcow2" => {
+                match driver {
+                    BlockdevDriver::Qcow2 => {
                         if let Some(mut e) = o.opt_obj("encrypt")? {
                             encrypt = true;
                             e.ignore(&[
@@ -325,7 +325,7 @@ impl JobManager {
                             e.finish()?;
                         }
                     }
-                    "luks" => {
+                    BlockdevDriver::Luks => {
                         o.req_enum("state", |s| {
                             matches!(s, "active" | "inactive").then_some(())
                         })?;
@@ -336,7 +336,7 @@ impl JobManager {
                 o.finish()?;
                 a.opt_bool("force")?;
                 done(a)?;
-                self.blockdev_amend(&job_id, &node_name, &driver, encrypt)?;
+                self.blockdev_amend(&job_id, &node_name, driver.as_str(), encrypt)?;
                 ok
             }
             "snapshot-save" | "snapshot-load" => {
@@ -488,59 +488,6 @@ fn parse_actions(list: &[Value]) -> Result<Vec<TransactionAction>> {
         actions.push(action);
     }
     Ok(actions)
-}
-
-fn parse_driver(s: &str) -> Option<String> {
-    const DRIVERS: &[&str] = &[
-        "blkdebug",
-        "blklogwrites",
-        "blkreplay",
-        "blkverify",
-        "bochs",
-        "cloop",
-        "compress",
-        "copy-before-write",
-        "copy-on-read",
-        "dmg",
-        "file",
-        "snapshot-access",
-        "ftp",
-        "ftps",
-        "gluster",
-        "host_cdrom",
-        "host_device",
-        "http",
-        "https",
-        "io_uring",
-        "iscsi",
-        "luks",
-        "nbd",
-        "nfs",
-        "null-aio",
-        "null-co",
-        "nvme",
-        "nvme-io_uring",
-        "parallels",
-        "preallocate",
-        "qcow",
-        "qcow2",
-        "qed",
-        "quorum",
-        "raw",
-        "rbd",
-        "replication",
-        "ssh",
-        "throttle",
-        "vdi",
-        "vhdx",
-        "virtio-blk-vfio-pci",
-        "virtio-blk-vhost-user",
-        "virtio-blk-vhost-vdpa",
-        "vmdk",
-        "vpc",
-        "vvfat",
-    ];
-    DRIVERS.contains(&s).then(|| s.to_owned())
 }
 
 fn on_error(a: &mut Args<'_>, name: &'static str) -> Result<OnError> {
@@ -749,9 +696,9 @@ fn prealloc_mode(s: &str) -> Option<()> {
 }
 
 fn parse_create(o: &mut Args<'_>) -> Result<CreateOptions> {
-    let driver = o.req_enum("driver", parse_driver)?;
-    match driver.as_str() {
-        "file" => {
+    let driver = o.req_enum("driver", BlockdevDriver::parse)?;
+    match driver {
+        BlockdevDriver::File => {
             let filename = o.req_str("filename")?;
             let size = o.req_uint("size")?;
             o.opt_enum("preallocation", prealloc_mode)?;
@@ -759,7 +706,7 @@ fn parse_create(o: &mut Args<'_>) -> Result<CreateOptions> {
             o.opt_uint("extent-size-hint")?;
             Ok(CreateOptions::File { filename, size })
         }
-        "qcow2" => {
+        BlockdevDriver::Qcow2 => {
             let file = match o.req_any("file")? {
                 Value::String(s) => s.clone(),
                 _ => {
@@ -774,7 +721,7 @@ fn parse_create(o: &mut Args<'_>) -> Result<CreateOptions> {
             let size = o.req_uint("size")?;
             o.opt_enum("version", |s| matches!(s, "v2" | "v3").then_some(()))?;
             let backing_file = o.opt_str("backing-file")?;
-            o.opt_enum("backing-fmt", parse_driver)?;
+            o.opt_enum("backing-fmt", BlockdevDriver::parse)?;
             o.ignore(&["encrypt"]);
             let cluster_size = o.opt_uint("cluster-size")?;
             o.opt_enum("preallocation", prealloc_mode)?;
@@ -784,7 +731,7 @@ fn parse_create(o: &mut Args<'_>) -> Result<CreateOptions> {
                 matches!(s, "zlib" | "zstd").then_some(())
             })?;
             Ok(CreateOptions::Format {
-                driver,
+                driver: driver.as_str().to_owned(),
                 file,
                 size,
                 backing_file,
@@ -815,7 +762,7 @@ fn parse_child(parent: &Args<'_>, name: &str, v: &Value) -> Result<ChildRef> {
 
 /// `BlockdevOptions` for the drivers qjob simulates.
 fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
-    let driver = a.req_enum("driver", parse_driver)?;
+    let driver = a.req_enum("driver", BlockdevDriver::parse)?;
     let node_name = a.opt_str("node-name")?;
     a.ignore(&[
         "discard",
@@ -825,8 +772,8 @@ fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
         "force-share",
         "detect-zeroes",
     ]);
-    match driver.as_str() {
-        "null-co" | "null-aio" => {
+    match driver {
+        BlockdevDriver::NullCo | BlockdevDriver::NullAio => {
             let size = a.opt_int("size")?.map(|s| s.max(0) as u64);
             a.opt_int("latency-ns")?;
             let read_zeroes = a.opt_bool("read-zeroes")?.unwrap_or(false);
@@ -836,13 +783,13 @@ fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
                 read_zeroes,
             })
         }
-        "raw" => {
+        BlockdevDriver::Raw => {
             let v = a.req_any("file")?;
             let file = parse_child(a, "file", v)?;
             a.ignore(&["offset", "size"]);
             Ok(NodeOptions::Raw { node_name, file })
         }
-        "blkdebug" => {
+        BlockdevDriver::Blkdebug => {
             let v = a.req_any("image")?;
             let image = parse_child(a, "image", v)?;
             a.ignore(&[
@@ -903,7 +850,7 @@ fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
                 inject_error: rules,
             })
         }
-        "file" => {
+        BlockdevDriver::File => {
             let filename = a.req_str("filename")?;
             a.ignore(&[
                 "pr-manager",
@@ -918,7 +865,7 @@ fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
                 filename,
             })
         }
-        "qcow2" => {
+        BlockdevDriver::Qcow2 => {
             let v = a.req_any("file")?;
             let file = parse_child(a, "file", v)?;
             let backing = match a.opt_any("backing") {

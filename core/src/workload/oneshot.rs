@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Wait;
-use crate::block::{Driver, ImageFile, NodeRef, Role};
+use crate::block::{BlockdevDriver, Driver, Image, NodeRef, Role};
 use crate::event::EventKind;
 use crate::job::JobRef;
 use crate::manager::JobManager;
@@ -17,9 +17,9 @@ use crate::manager::JobManager;
 pub(crate) enum Op {
     /// `blockdev-create` with driver `file`: a new image file.
     CreateFile { filename: String, size: u64 },
-    /// `blockdev-create` with driver `qcow2` (or `raw`) onto the node named `file`.
+    /// `blockdev-create` with a format driver (`qcow2`) onto the node named `file`.
     CreateFormat {
-        format: String,
+        format: BlockdevDriver,
         file: String,
         size: u64,
         backing: Option<String>,
@@ -165,16 +165,9 @@ fn run(m: &mut JobManager, op: Op) -> Result<(), (i32, String)> {
                     "Could not resize file: Invalid argument".into(),
                 ));
             }
-            m.graph.files.insert(
-                filename,
-                ImageFile {
-                    format: "raw".into(),
-                    size,
-                    backing: None,
-                    data: Vec::new(),
-                    snapshots: Vec::new(),
-                },
-            );
+            m.graph
+                .files
+                .insert(filename, Image::new(BlockdevDriver::Raw, size, None));
             Ok(())
         }
         Op::CreateFormat {
@@ -188,7 +181,7 @@ fn run(m: &mut JobManager, op: Op) -> Result<(), (i32, String)> {
                 return Err(not_found(&file));
             };
             // qcow2_co_create's first check.
-            if format == "qcow2" {
+            if format == BlockdevDriver::Qcow2 {
                 // Block layer's largest image: i64::MAX rounded down to 1 GiB.
                 const MAX_LENGTH: u64 = (i64::MAX as u64) & !((1 << 30) - 1);
                 let cluster = cluster_size.unwrap_or(64 * 1024);
@@ -212,17 +205,10 @@ fn run(m: &mut JobManager, op: Op) -> Result<(), (i32, String)> {
             }
             if let Driver::File { filename } = &m.graph.node(n).driver {
                 let filename = filename.clone();
-                m.graph.files.insert(
-                    filename,
-                    ImageFile {
-                        format,
-                        size,
-                        backing,
-                        data: Vec::new(),
-                        snapshots: Vec::new(),
-                    },
-                );
-            } else if format == "qcow2"
+                m.graph
+                    .files
+                    .insert(filename, Image::new(format, size, backing));
+            } else if format == BlockdevDriver::Qcow2
                 && matches!(m.graph.node(n).driver, Driver::NullCo { read_zeroes: true })
             {
                 // The header written is discarded; reading it back finds zeroes.
