@@ -55,8 +55,6 @@ pub(crate) struct Job {
     /// The transaction the job belongs to.
     pub txn: TxnLink,
     pub co: Co,
-    /// The armed sleep timer, if any: `(deadline, sequence)`.
-    pub timer: Option<(u64, u32)>,
     /// Block-job fields.
     pub speed: u64,
     /// The rate limiter, made when a speed limit is first set.

@@ -71,6 +71,7 @@ pub mod ratelimit;
 pub mod scenario;
 mod slab;
 mod snapshot;
+mod timers;
 mod txn;
 mod workload;
 

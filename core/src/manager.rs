@@ -14,25 +14,16 @@ use crate::event::{Event, EventKind};
 use crate::job::{Co, Job, JobRef, Txn, TxnKey, TxnLink, TxnRef};
 use crate::model::{IoStatus, JobStatus, JobType, JobVerb, transition_allowed, verb_allowed};
 use crate::slab::Slot;
+use crate::timers::{TimerKind, TimerTable};
 use crate::workload::{Entry, Wait, Work};
 use serde::{Deserialize, Serialize};
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// Work queued on the simulated main loop (QEMU's bottom halves).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Bh {
     /// `job_exit`: the completion of a job whose `run` returned.
     JobExit(JobRef),
-}
-
-/// Which timer of a job.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub(crate) enum TimerKind {
-    /// The job coroutine's sleep timer.
-    Sleep,
-    /// A driver-internal timer (backup's copy engine rate-limit sleep).
-    Driver,
 }
 
 /// Options every job takes at creation (QEMU's `job_create` arguments).
@@ -86,14 +77,8 @@ pub struct JobManager {
     pub(crate) graph: Graph,
     events: VecDeque<Event>,
     bhs: VecDeque<Bh>,
-    /// Armed timers: a min-heap of `(deadline, arming sequence, job | kind
-    /// bit)`; equal deadlines fire in the order they were armed. Cancelled
-    /// timers are dropped lazily: an entry is live while its job still
-    /// records it, and the top entry is always live.
-    timers: BinaryHeap<Reverse<(u64, u32, u32)>>,
-    /// Entries of `timers` that are no longer live.
-    stale_timers: usize,
-    timer_seq: u32,
+    /// Every armed timer.
+    pub(crate) timers: TimerTable,
     job_seq: u64,
     /// Whether VM-only commands (`snapshot-*`) exist: false for the storage
     /// daemon, true for a system emulator (`machine` directive).
@@ -139,9 +124,7 @@ impl JobManager {
             graph: Graph::default(),
             events: VecDeque::new(),
             bhs: VecDeque::new(),
-            timers: BinaryHeap::new(),
-            stale_timers: 0,
-            timer_seq: 0,
+            timers: TimerTable::default(),
             job_seq: 0,
             machine: false,
             bugs: Vec::new(),
@@ -265,11 +248,7 @@ impl JobManager {
         }) {
             return Err("a queued completion names a missing job".into());
         }
-        let stale = self.timers.iter().filter(|t| !self.timer_live(t.0)).count();
-        if stale != self.stale_timers {
-            return Err("timer bookkeeping does not add up".into());
-        }
-        Ok(())
+        self.timers.validate(|j| self.jobs.get(j).is_some())
     }
 
     // ----------------------------------------------------------------
@@ -283,12 +262,12 @@ impl JobManager {
 
     /// The earliest armed timer, if any: call [`tick`](Self::tick) with it.
     pub fn next_deadline(&self) -> Option<u64> {
-        self.timers.peek().map(|t| t.0.0)
+        self.timers.next_deadline()
     }
 
     /// Whether [`step`](Self::step) would do something now.
     pub fn has_ready_work(&self) -> bool {
-        !self.bhs.is_empty() || self.timers.peek().is_some_and(|t| t.0.0 <= self.now)
+        !self.bhs.is_empty() || self.timers.next_deadline().is_some_and(|d| d <= self.now)
     }
 
     /// Number of jobs that exist (any status before `null`), internal ones included.
@@ -556,7 +535,6 @@ impl JobManager {
             err: None,
             txn,
             co: Co::NotStarted,
-            timer: None,
             speed: 0,
             limit: None,
             iostatus: IoStatus::Ok,
@@ -646,9 +624,7 @@ impl JobManager {
         if !job.started() || job.deferred || job.busy {
             return;
         }
-        if job.timer.is_some() {
-            self.cancel_timer(j, TimerKind::Sleep);
-        }
+        self.timers.stop(j, TimerKind::Sleep);
         let job = self.job_mut(j);
         job.busy = true;
         let resume = match job.co {
@@ -662,7 +638,7 @@ impl JobManager {
 
     /// `job_enter_cond(job, job_timer_pending)`.
     pub(crate) fn enter_if_timer_pending(&mut self, j: JobRef) {
-        if self.job(j).timer.is_some() {
+        if self.timers.is_armed(j, TimerKind::Sleep) {
             self.enter(j);
         }
     }
@@ -701,7 +677,7 @@ impl JobManager {
                         continue;
                     }
                     if !job.should_pause() {
-                        self.arm_timer(j, TimerKind::Sleep, deadline);
+                        self.timers.arm(j, TimerKind::Sleep, deadline);
                         let job = self.job_mut(j);
                         job.busy = false;
                         job.co = Co::Yielded;
@@ -781,67 +757,6 @@ impl JobManager {
     // Timers and the main loop
     // ----------------------------------------------------------------
 
-    pub(crate) fn arm_timer(&mut self, j: JobRef, kind: TimerKind, deadline: u64) {
-        self.cancel_timer(j, kind);
-        self.timer_seq = self.timer_seq.wrapping_add(1);
-        self.timers
-            .push(Reverse((deadline, self.timer_seq, timer_key(j, kind))));
-        match kind {
-            TimerKind::Sleep => self.job_mut(j).timer = Some((deadline, self.timer_seq)),
-            TimerKind::Driver => {
-                crate::workload::set_driver_timer(self, j, Some((deadline, self.timer_seq)))
-            }
-        }
-    }
-
-    pub(crate) fn cancel_timer(&mut self, j: JobRef, kind: TimerKind) {
-        let had = match kind {
-            TimerKind::Sleep => self.job_mut(j).timer.take().is_some(),
-            TimerKind::Driver => {
-                let had = crate::workload::driver_timer(self, j).is_some();
-                if had {
-                    crate::workload::set_driver_timer(self, j, None);
-                }
-                had
-            }
-        };
-        if had {
-            self.stale_timers += 1;
-            self.prune_timers();
-        }
-    }
-
-    /// Whether a heap entry is still the timer its job records.
-    fn timer_live(&self, (deadline, seq, key): (u64, u32, u32)) -> bool {
-        let (j, kind) = timer_unkey(key);
-        if !self.job_alive(j) {
-            return false;
-        }
-        let rec = match kind {
-            TimerKind::Sleep => self.job(j).timer,
-            TimerKind::Driver => crate::workload::driver_timer(self, j),
-        };
-        rec == Some((deadline, seq))
-    }
-
-    /// Drops dead entries from the top of the heap, and compacts the heap
-    /// when most of it is dead.
-    fn prune_timers(&mut self) {
-        while let Some(&Reverse(t)) = self.timers.peek() {
-            if self.timer_live(t) {
-                break;
-            }
-            self.timers.pop();
-            self.stale_timers -= 1;
-        }
-        if self.stale_timers > 64 && self.stale_timers * 2 > self.timers.len() {
-            let all = std::mem::take(&mut self.timers).into_vec();
-            let live: Vec<_> = all.into_iter().filter(|t| self.timer_live(t.0)).collect();
-            self.timers = BinaryHeap::from(live);
-            self.stale_timers = 0;
-        }
-    }
-
     /// Runs one unit of ready work: the oldest queued bottom half, else the
     /// earliest due timer. Returns whether more work is ready at the current
     /// virtual time.
@@ -850,22 +765,10 @@ impl JobManager {
             match bh {
                 Bh::JobExit(j) => self.job_exit(j),
             }
-        } else if let Some(&Reverse(t)) = self.timers.peek()
-            && t.0 <= self.now
-        {
-            self.timers.pop();
-            let (j, kind) = timer_unkey(t.2);
+        } else if let Some((j, kind)) = self.timers.pop_due(self.now) {
             match kind {
-                TimerKind::Sleep => {
-                    self.job_mut(j).timer = None;
-                    self.prune_timers();
-                    self.enter(j);
-                }
-                TimerKind::Driver => {
-                    crate::workload::set_driver_timer(self, j, None);
-                    self.prune_timers();
-                    crate::workload::driver_timer_fired(self, j);
-                }
+                TimerKind::Sleep => self.enter(j),
+                TimerKind::Driver => crate::workload::driver_timer_fired(self, j),
             }
         }
         self.has_ready_work()
@@ -1261,8 +1164,7 @@ impl JobManager {
     }
 
     fn free_job(&mut self, j: JobRef) {
-        self.cancel_timer(j, TimerKind::Sleep);
-        self.cancel_timer(j, TimerKind::Driver);
+        self.timers.stop_all(j);
         self.bhs.retain(|b| *b != Bh::JobExit(j));
         self.detach_job(j);
         crate::workload::free_hook(self, j);
@@ -1309,25 +1211,6 @@ impl std::hash::Hasher for Fnv {
             self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
     }
-}
-
-/// A job's timer as one `u32`: the job's slot, and the kind in the top bit.
-fn timer_key(j: JobRef, kind: TimerKind) -> u32 {
-    debug_assert!(j.index() < 1 << 31);
-    j.index()
-        | match kind {
-            TimerKind::Sleep => 0,
-            TimerKind::Driver => 1 << 31,
-        }
-}
-
-fn timer_unkey(key: u32) -> (JobRef, TimerKind) {
-    let kind = if key & (1 << 31) == 0 {
-        TimerKind::Sleep
-    } else {
-        TimerKind::Driver
-    };
-    (JobRef::at(key & !(1 << 31)), kind)
 }
 
 /// Gives back the memory of a queue that grew large and is now empty.

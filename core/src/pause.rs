@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::job::JobRef;
 use crate::manager::JobManager;
 use crate::model::{IoStatus, JobVerb};
+use crate::timers::TimerKind;
 
 impl JobManager {
     /// `job_pause` (internal): one more pause request; a job not parked at a
@@ -30,7 +31,7 @@ impl JobManager {
         if job.pause_count > 0 {
             return;
         }
-        if job.timer.is_none() {
+        if !self.timers.is_armed(j, TimerKind::Sleep) {
             self.enter(j);
         }
     }

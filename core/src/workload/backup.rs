@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 use super::Wait;
 use crate::block::{NodeRef, add_extent};
 use crate::job::JobRef;
-use crate::manager::{JobManager, TimerKind};
+use crate::manager::JobManager;
 use crate::model::{ErrorAction, OnError};
 use crate::ratelimit::RateLimit;
+use crate::timers::TimerKind;
 
 /// Default size of one copy chunk (`BLOCK_COPY_MAX_BUFFER`).
 pub const CHUNK: u64 = 1 << 20;
@@ -77,8 +78,6 @@ pub(crate) struct Backup {
     dirty: Vec<(u64, u64)>,
     phase: Phase,
     call: Option<Call>,
-    /// The copy engine's own sleep timer.
-    pub timer: Option<(u64, u32)>,
     speed: u64,
     limit: RateLimit,
     /// Whether no I/O below source and target can fail (computed once: the
@@ -152,7 +151,6 @@ impl Backup {
             dirty: Vec::new(),
             phase: Phase::Init,
             call: None,
-            timer: None,
             speed,
             limit,
             trivial: None,
@@ -326,7 +324,7 @@ fn run_call(m: &mut JobManager, j: JobRef) {
             let delay = b.limit.calculate_delay(now, 0);
             if delay > 0 {
                 call.state = CallState::Sleeping;
-                m.arm_timer(j, TimerKind::Driver, now + delay);
+                m.timers.arm(j, TimerKind::Driver, now + delay);
                 return;
             }
         }
@@ -386,7 +384,7 @@ fn finish_call(m: &mut JobManager, j: JobRef, result: CallResult) {
 
 /// `block_copy_call_cancel`: the call stops at once (its sleep is cut).
 fn cancel_call(m: &mut JobManager, j: JobRef) {
-    m.cancel_timer(j, TimerKind::Driver);
+    m.timers.stop(j, TimerKind::Driver);
     if let Some(call) = st_mut(m, j).call.as_mut()
         && !matches!(call.state, CallState::Done(_))
     {
@@ -423,7 +421,7 @@ pub(crate) fn set_speed(m: &mut JobManager, j: JobRef, speed: u64) {
         .as_ref()
         .is_some_and(|c| c.state == CallState::Sleeping);
     if sleeping {
-        m.cancel_timer(j, TimerKind::Driver);
+        m.timers.stop(j, TimerKind::Driver);
         run_call(m, j);
     }
 }

@@ -17,9 +17,10 @@ use super::{Entry, Prepared, Wait};
 use crate::error::{Error, Result};
 use crate::event::IoOperation;
 use crate::job::{Co, JobRef, TxnRef};
-use crate::manager::{JobManager, NewJob, TimerKind};
+use crate::manager::{JobManager, NewJob};
 use crate::model::{ErrorAction, JobType, OnError};
 use crate::slab::Slot;
+use crate::timers::TimerKind;
 use serde::{Deserialize, Serialize};
 
 /// A job, as the host names it (internal jobs have no ID). Stale handles
@@ -511,7 +512,7 @@ impl JobManager {
         }
         if !self.job(j).should_pause() {
             let deadline = until_ns.max(self.now);
-            self.arm_timer(j, TimerKind::Sleep, deadline);
+            self.timers.arm(j, TimerKind::Sleep, deadline);
             let job = self.job_mut(j);
             job.busy = false;
             job.co = Co::Yielded;

@@ -233,21 +233,6 @@ pub(crate) fn drained_poll(m: &JobManager, j: JobRef) -> bool {
     !matches!(m.job(j).work, Work::Mirror(_) | Work::Host(_))
 }
 
-/// The driver-internal timer, if armed: `(deadline, sequence)`.
-pub(crate) fn driver_timer(m: &JobManager, j: JobRef) -> Option<(u64, u32)> {
-    match &m.job(j).work {
-        Work::Backup(b) => b.timer,
-        _ => None,
-    }
-}
-
-/// Records the driver-internal timer.
-pub(crate) fn set_driver_timer(m: &mut JobManager, j: JobRef, t: Option<(u64, u32)>) {
-    if let Work::Backup(b) = &mut m.job_mut(j).work {
-        b.timer = t;
-    }
-}
-
 /// The driver-internal timer fired.
 pub(crate) fn driver_timer_fired(m: &mut JobManager, j: JobRef) {
     if let Work::Backup(_) = m.job(j).work {
