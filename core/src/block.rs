@@ -742,6 +742,26 @@ pub(crate) fn add_extent(extents: &mut Vec<(u64, u64)>, off: u64, len: u64) {
     *extents = out;
 }
 
+/// Removes `[off, off+len)` from a sorted list of disjoint extents.
+pub(crate) fn remove_extent(extents: &mut Vec<(u64, u64)>, off: u64, len: u64) {
+    let end = off + len;
+    let mut out = Vec::with_capacity(extents.len() + 1);
+    for &(o, l) in extents.iter() {
+        let e = o + l;
+        if e <= off || o >= end {
+            out.push((o, l));
+            continue;
+        }
+        if o < off {
+            out.push((o, off - o));
+        }
+        if e > end {
+            out.push((end, e - end));
+        }
+    }
+    *extents = out;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -776,6 +796,10 @@ mod tests {
         assert_eq!(v, vec![(0, 3), (10, 14)]);
         add_extent(&mut v, 3, 7);
         assert_eq!(v, vec![(0, 24)]);
+        remove_extent(&mut v, 4, 2);
+        assert_eq!(v, vec![(0, 4), (6, 18)]);
+        remove_extent(&mut v, 0, 30);
+        assert_eq!(v, vec![]);
     }
 
     #[test]

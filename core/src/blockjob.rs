@@ -21,7 +21,7 @@ impl JobManager {
         let job = self.job_mut(j);
         job.set_limit(speed);
         job.speed = speed;
-        crate::workload::set_speed_hook(self, j, speed);
+        self.drive(j, |d, cx| d.set_speed(cx, speed));
         if speed != 0 && speed <= old {
             return Ok(());
         }

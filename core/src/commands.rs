@@ -259,7 +259,7 @@ impl JobManager {
         if self.job(j).cancelled {
             return Err(cannot);
         }
-        match crate::workload::complete_hook(self, j) {
+        match self.drive(j, |d, cx| d.complete(cx)).flatten() {
             Some(r) => r,
             None => Err(cannot),
         }

@@ -5,11 +5,11 @@
 //! drained sections happen where QEMU drains (SPEC.md §A3).
 
 use crate::block::{BlockdevDriver, Driver, NodeRef, Role};
+use crate::driver::Work;
 use crate::error::{Error, ErrorClass, Result};
 use crate::job::{JobRef, TxnRef};
 use crate::manager::{JobManager, NewJob};
 use crate::model::{JobType, OnError};
-use crate::workload::Work;
 use crate::workload::backup::{Backup, Sync};
 use crate::workload::mirror::{DirtyInit, Mirror};
 use crate::workload::oneshot::{Oneshot, Op};
@@ -419,8 +419,7 @@ impl JobManager {
             !matches!(
                 j.status,
                 crate::JobStatus::Concluded | crate::JobStatus::Null
-            ) && matches!(&j.work, Work::Backup(b)
-                    if b.source == node && b.bitmap.as_deref() == Some(name))
+            ) && j.work.driver().and_then(|d| d.bitmap()) == Some((node, name))
         });
         if busy {
             return Err(Error::generic(format!(

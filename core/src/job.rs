@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::block::NodeRef;
+use crate::driver::Work;
 use crate::model::{IoStatus, JobStatus, JobType};
 use crate::ratelimit::RateLimit;
-use crate::workload::Work;
 
 crate::slab::slot_ref!(
     /// A job's slot in the manager.

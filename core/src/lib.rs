@@ -59,6 +59,7 @@ mod blockjob;
 mod cancel;
 mod commands;
 mod create;
+mod driver;
 pub mod error;
 pub mod event;
 mod job;

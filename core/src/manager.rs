@@ -9,13 +9,13 @@
 //! transactions and finalization in `txn.rs`.
 
 use crate::block::{Graph, NodeRef, Parent, Role};
+use crate::driver::{Entry, Wait, Work};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventKind};
 use crate::job::{Co, Job, JobRef, Txn, TxnKey, TxnLink, TxnRef};
 use crate::model::{IoStatus, JobStatus, JobType, JobVerb, transition_allowed, verb_allowed};
 use crate::slab::Slot;
 use crate::timers::{TimerKind, TimerTable};
-use crate::workload::{Entry, Wait, Work};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -177,12 +177,15 @@ impl JobManager {
             {
                 return Err(format!("job {i} names a transaction that does not hold it"));
             }
+            let Some(driver) = job.work.driver() else {
+                return Err(format!("job {i} has no driver state"));
+            };
             // A block job lets go of its nodes when it ends (backup_clean,
             // mirror's exit), just before it concludes; it never touches
             // its workload's nodes again, and they may be gone since: only
             // an attached job's are checked.
             if job.nodes.is_none() {
-                if !job.work.node_refs().is_empty() && job.status != JobStatus::Concluded {
+                if !driver.node_refs().is_empty() && job.status != JobStatus::Concluded {
                     return Err(format!("job {i} holds no nodes before its end"));
                 }
                 continue;
@@ -192,13 +195,13 @@ impl JobManager {
                 .iter()
                 .flat_map(|v| v.iter())
                 .copied()
-                .chain(job.work.node_refs())
+                .chain(driver.node_refs())
                 .any(|n| !self.graph.alive(n))
             {
                 return Err(format!("job {i} names a missing node"));
             }
-            job.work.check(&self.graph)?;
-            if let Some(f) = job.work.filter() {
+            driver.check(&self.graph)?;
+            if let Some(f) = driver.filter() {
                 // Its own filter: a job-filter node no other job claims.
                 let own = matches!(self.graph.node(f).driver, crate::block::Driver::JobFilter)
                     && filters.insert(f);
@@ -571,10 +574,10 @@ impl JobManager {
         }
     }
 
-    /// Detaches a job from all its nodes (at `null`), ending the drains it
-    /// inherited from them.
-    /// A link leaving a drained node ends that node's drains for the job.
-    fn detach_job(&mut self, j: JobRef) {
+    /// `block_job_remove_all_bdrv`: the job leaves every node it used
+    /// (when it ends, at the latest at `null`); a link leaving a drained
+    /// node ends that node's drains for the job.
+    pub(crate) fn detach_job(&mut self, j: JobRef) {
         let nodes = self.job_mut(j).nodes.take().map(|b| *b).unwrap_or_default();
         for n in nodes {
             let mut quiesce = 0;
@@ -664,7 +667,11 @@ impl JobManager {
             if need_pause_point && self.pause_point(j) {
                 return;
             }
-            let wait = crate::workload::step(self, j, entry);
+            let Some(wait) = self.drive(j, |d, cx| d.run(cx, entry)) else {
+                self.bugs
+                    .push("a job's coroutine was entered inside its own driver".into());
+                return;
+            };
             entry = Entry::Continue;
             match wait {
                 Wait::Host => return,
@@ -748,7 +755,7 @@ impl JobManager {
     }
 
     fn driver_pause_hook(&mut self, j: JobRef) {
-        crate::workload::pause_hook(self, j);
+        self.drive(j, |d, cx| d.pause(cx));
     }
 
     fn driver_resume_hook(&mut self, _j: JobRef) {}
@@ -768,7 +775,9 @@ impl JobManager {
         } else if let Some((j, kind)) = self.timers.pop_due(self.now) {
             match kind {
                 TimerKind::Sleep => self.enter(j),
-                TimerKind::Driver => crate::workload::driver_timer_fired(self, j),
+                TimerKind::Driver => {
+                    self.drive(j, |d, cx| d.timer_fired(cx));
+                }
             }
         }
         self.has_ready_work()
@@ -868,7 +877,7 @@ impl JobManager {
             !affected.iter().any(|&j| {
                 m.job_alive(j) && {
                     let job = m.job(j);
-                    job.busy && !job.status.is_completed() && crate::workload::drained_poll(m, j)
+                    job.busy && !job.status.is_completed() && m.drained_poll(j)
                 }
             })
         });
@@ -942,7 +951,7 @@ impl JobManager {
             !affected.iter().any(|&j| {
                 m.job_alive(j) && {
                     let job = m.job(j);
-                    job.busy && !job.status.is_completed() && crate::workload::drained_poll(m, j)
+                    job.busy && !job.status.is_completed() && m.drained_poll(j)
                 }
             })
         });
@@ -1087,11 +1096,6 @@ impl JobManager {
         self.graph.remove(filter);
     }
 
-    /// `block_job_remove_all_bdrv`: the job leaves every node it used.
-    pub(crate) fn detach_job_links(&mut self, j: JobRef) {
-        self.detach_job(j);
-    }
-
     fn parent_drained_begin(&mut self, p: Parent, affected: &mut Vec<JobRef>) {
         match p {
             Parent::Node(n) => self.drained_begin_no_poll(n, affected),
@@ -1167,7 +1171,7 @@ impl JobManager {
         self.timers.stop_all(j);
         self.bhs.retain(|b| *b != Bh::JobExit(j));
         self.detach_job(j);
-        crate::workload::free_hook(self, j);
+        self.drive(j, |d, cx| d.free(cx));
         let job = self.jobs.remove(j).expect("live job");
         if let Some(id) = &job.id {
             self.by_id.remove(id);
@@ -1184,6 +1188,27 @@ impl JobManager {
             }
             self.maybe_free_txn(t);
         }
+    }
+}
+
+impl JobManager {
+    /// Stops the simulated VM (`STOP`); returns whether it was running.
+    pub(crate) fn vm_stop(&mut self) -> bool {
+        if !self.vm_running {
+            return false;
+        }
+        self.vm_running = false;
+        self.emit(EventKind::Stop);
+        true
+    }
+
+    /// Starts the simulated VM again (`RESUME`).
+    pub(crate) fn vm_start(&mut self) {
+        if self.vm_running {
+            return;
+        }
+        self.vm_running = true;
+        self.emit(EventKind::Resume);
     }
 }
 

@@ -14,7 +14,7 @@ impl JobManager {
         let job = self.job_mut(j);
         job.pause_count += 1;
         if !job.paused {
-            crate::workload::pause_requested(self, j);
+            self.drive(j, |d, cx| d.pause_requested(cx));
             self.enter(j);
         }
     }

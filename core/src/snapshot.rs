@@ -327,7 +327,7 @@ mod checks {
         let src = m.graph.lookup("src").unwrap();
         let j = m.by_id["b"];
         match &mut m.jobs.get_mut(j).unwrap().work {
-            crate::workload::Work::Backup(b) => b.filter = Some(src),
+            crate::driver::Work::Backup(b) => b.filter = Some(src),
             _ => unreachable!(),
         }
         assert!(refusal(&m).contains("filter"), "{}", refusal(&m));

@@ -2,11 +2,11 @@
 //! auto-finalize, the prepare/commit/abort/clean order, conclude and dismiss,
 //! and the all-or-nothing abort of a failed transaction.
 
+use crate::driver::Prepared;
 use crate::event::EventKind;
 use crate::job::{JobRef, TxnKey, TxnLink};
 use crate::manager::JobManager;
 use crate::model::JobStatus;
-use crate::workload::Prepared;
 
 impl JobManager {
     fn members(&self, j: JobRef) -> Vec<JobRef> {
@@ -44,15 +44,15 @@ impl JobManager {
                 continue;
             }
             if self.job(m).ret == 0 {
-                match crate::workload::prepare_hook(self, m) {
-                    Prepared::NoHook => {}
-                    Prepared::Ret(ret) => {
+                match self.drive(m, |d, cx| d.prepare(cx)) {
+                    None | Some(Prepared::NoHook) => {}
+                    Some(Prepared::Ret(ret)) => {
                         self.job_mut(m).ret = ret;
                         self.update_rc(m);
                     }
                     // The host prepares this member; finalization goes on
                     // when it reports (`host_prepare_done`).
-                    Prepared::Pending => return,
+                    Some(Prepared::Pending) => return,
                 }
             }
             if self.job(m).ret != 0 {
@@ -76,11 +76,11 @@ impl JobManager {
         self.update_rc(j);
         let ret = self.job(j).ret;
         if ret == 0 {
-            crate::workload::commit_hook(self, j);
+            self.drive(j, |d, cx| d.commit(cx));
         } else {
-            crate::workload::abort_hook(self, j);
+            self.drive(j, |d, cx| d.abort(cx));
         }
-        crate::workload::clean_hook(self, j);
+        self.drive(j, |d, cx| d.clean(cx));
         if self.job(j).started() {
             if self.job(j).is_cancelled() {
                 self.emit_block(j, |job, device| EventKind::BlockJobCancelled {
@@ -156,7 +156,7 @@ impl JobManager {
         while let Some(first) = self.txn_first(t) {
             if !self.job(first).status.is_completed() {
                 let job = self.job(first);
-                let host_running = matches!(job.work, crate::workload::Work::Host(_))
+                let host_running = matches!(job.work, crate::driver::Work::Host(_))
                     && job.started()
                     && !job.deferred;
                 if host_running {

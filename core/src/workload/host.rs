@@ -13,10 +13,10 @@
 //! transactions, events and error policies apply, and a host job and a
 //! simulated job in one transaction behave as two QEMU jobs do.
 
-use super::{Entry, Prepared, Wait};
+use crate::driver::{Cx, Entry, JobDriver, Prepared, Wait, Work};
 use crate::error::{Error, Result};
 use crate::event::IoOperation;
-use crate::job::{Co, JobRef, TxnRef};
+use crate::job::{Co, Job, JobRef, TxnRef};
 use crate::manager::{JobManager, NewJob};
 use crate::model::{ErrorAction, JobType, OnError};
 use crate::slab::Slot;
@@ -229,9 +229,9 @@ enum PrepareState {
     Done(i32),
 }
 
-/// State of a host job.
+/// State of a host job: its driver.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct Host {
+pub(crate) struct HostJob {
     completable: bool,
     wants_prepare: bool,
     on_source_error: OnError,
@@ -241,94 +241,110 @@ pub(crate) struct Host {
     prepare: PrepareState,
 }
 
-fn st(m: &JobManager, j: JobRef) -> &Host {
-    match &m.job(j).work {
-        super::Work::Host(h) => h,
-        _ => unreachable!("not a host job"),
-    }
+/// Whether the job's coroutine runs right now (the host holds it).
+fn running(job: &Job) -> bool {
+    job.busy && job.co == Co::Running && !job.deferred
 }
 
-fn st_mut(m: &mut JobManager, j: JobRef) -> &mut Host {
-    match &mut m.job_mut(j).work {
-        super::Work::Host(h) => h,
-        _ => unreachable!("not a host job"),
+impl JobDriver for HostJob {
+    /// The coroutine was entered: the host runs the job from here.
+    fn run(&mut self, cx: &mut Cx<'_>, entry: Entry) -> Wait {
+        self.pause_hinted = false;
+        let kind = match entry {
+            Entry::Start => HostActionKind::Start,
+            Entry::FromPause => HostActionKind::Resume,
+            Entry::FromYield | Entry::Continue => HostActionKind::Wake,
+        };
+        cx.host_action(kind);
+        Wait::Host
     }
-}
 
-/// Queues a request for the host.
-pub(crate) fn action(m: &mut JobManager, j: JobRef, kind: HostActionKind) {
-    let job = m.handle_of(j);
-    m.actions.push_back(HostAction { job, kind });
-}
-
-/// The coroutine was entered: the host runs the job from here.
-pub(crate) fn step(m: &mut JobManager, j: JobRef, entry: Entry) -> Wait {
-    st_mut(m, j).pause_hinted = false;
-    let kind = match entry {
-        Entry::Start => HostActionKind::Start,
-        Entry::FromPause => HostActionKind::Resume,
-        Entry::FromYield | Entry::Continue => HostActionKind::Wake,
-    };
-    action(m, j, kind);
-    Wait::Host
-}
-
-pub(crate) fn pause_requested(m: &mut JobManager, j: JobRef) {
-    let job = m.job(j);
-    let running = job.busy && job.co == Co::Running && !job.deferred;
-    if running && !st(m, j).pause_hinted {
-        st_mut(m, j).pause_hinted = true;
-        action(m, j, HostActionKind::Pause);
-    }
-}
-
-pub(crate) fn cancel_hook(m: &mut JobManager, j: JobRef, force: bool) -> bool {
-    let force = if st(m, j).completable {
-        force || !m.job(j).status.is_ready()
-    } else {
-        true
-    };
-    let job = m.job(j);
-    if job.started() && !job.deferred {
-        action(m, j, HostActionKind::Cancel { force });
-    }
-    force
-}
-
-pub(crate) fn complete_hook(m: &mut JobManager, j: JobRef) -> Option<Result<()>> {
-    if !st(m, j).completable {
-        return None;
-    }
-    if !m.job(j).status.is_ready() {
-        return Some(Err(Error::generic(format!(
-            "The active block job '{}' cannot be completed",
-            m.job(j).id.as_deref().unwrap_or("")
-        ))));
-    }
-    st_mut(m, j).should_complete = true;
-    action(m, j, HostActionKind::Complete);
-    if !m.job(j).paused {
-        m.enter(j);
-    }
-    Some(Ok(()))
-}
-
-pub(crate) fn prepare_hook(m: &mut JobManager, j: JobRef) -> Prepared {
-    if !st(m, j).wants_prepare {
-        return Prepared::NoHook;
-    }
-    match st(m, j).prepare {
-        PrepareState::NotAsked => {
-            st_mut(m, j).prepare = PrepareState::Asked;
-            action(m, j, HostActionKind::Prepare);
-            Prepared::Pending
+    /// A running job is told to reach a pause point (once until it does).
+    fn pause_requested(&mut self, cx: &mut Cx<'_>) {
+        if running(cx.job()) && !self.pause_hinted {
+            self.pause_hinted = true;
+            cx.host_action(HostActionKind::Pause);
         }
-        PrepareState::Asked => Prepared::Pending,
-        PrepareState::Done(ret) => Prepared::Ret(ret),
+    }
+
+    fn cancel(&mut self, cx: &mut Cx<'_>, force: bool) -> bool {
+        let force = if self.completable {
+            force || !cx.job().status.is_ready()
+        } else {
+            true
+        };
+        let job = cx.job();
+        if job.started() && !job.deferred {
+            cx.host_action(HostActionKind::Cancel { force });
+        }
+        force
+    }
+
+    fn complete(&mut self, cx: &mut Cx<'_>) -> Option<Result<()>> {
+        if !self.completable {
+            return None;
+        }
+        if !cx.job().status.is_ready() {
+            return Some(Err(Error::generic(format!(
+                "The active block job '{}' cannot be completed",
+                cx.job().id.as_deref().unwrap_or("")
+            ))));
+        }
+        self.should_complete = true;
+        cx.host_action(HostActionKind::Complete);
+        if !cx.job().paused {
+            cx.kick();
+        }
+        Some(Ok(()))
+    }
+
+    fn prepare(&mut self, cx: &mut Cx<'_>) -> Prepared {
+        if !self.wants_prepare {
+            return Prepared::NoHook;
+        }
+        match self.prepare {
+            PrepareState::NotAsked => {
+                self.prepare = PrepareState::Asked;
+                cx.host_action(HostActionKind::Prepare);
+                Prepared::Pending
+            }
+            PrepareState::Asked => Prepared::Pending,
+            PrepareState::Done(ret) => Prepared::Ret(ret),
+        }
+    }
+
+    fn commit(&mut self, cx: &mut Cx<'_>) {
+        cx.host_action(HostActionKind::Commit);
+    }
+
+    fn abort(&mut self, cx: &mut Cx<'_>) {
+        cx.host_action(HostActionKind::Abort);
+    }
+
+    fn clean(&mut self, cx: &mut Cx<'_>) {
+        cx.host_action(HostActionKind::Clean);
+    }
+
+    fn set_speed(&mut self, cx: &mut Cx<'_>, speed: u64) {
+        if cx.job().started() {
+            cx.host_action(HostActionKind::SetSpeed(speed));
+        }
+    }
+
+    /// The host's requests are its own: a drained section pauses the job at
+    /// its next reported pause point and does not wait for it.
+    fn drained_poll(&self) -> bool {
+        false
     }
 }
 
 impl JobManager {
+    /// Queues a request for the host about job `j`.
+    pub(crate) fn host_action(&mut self, j: JobRef, kind: HostActionKind) {
+        let job = self.handle_of(j);
+        self.actions.push_back(HostAction { job, kind });
+    }
+
     pub(crate) fn handle_of(&self, j: JobRef) -> JobHandle {
         JobHandle {
             slot: j.index(),
@@ -352,17 +368,32 @@ impl JobManager {
         }
     }
 
+    /// The driver state of a host job.
+    fn host_job(&self, j: JobRef) -> Result<&HostJob> {
+        match &self.job(j).work {
+            Work::Host(h) => Ok(h),
+            _ => Err(Error::generic(format!(
+                "{} is not driven by the host",
+                self.name(j)
+            ))),
+        }
+    }
+
+    /// [`host_job`](Self::host_job), to change it.
+    fn host_job_mut(&mut self, j: JobRef) -> Result<&mut HostJob> {
+        self.host_job(j)?;
+        match &mut self.job_mut(j).work {
+            Work::Host(h) => Ok(h),
+            _ => Err(Error::generic("Job is not driven by the host")),
+        }
+    }
+
     /// A host job whose run is going on right now (the host holds it).
     fn running_host_job(&self, h: JobHandle) -> Result<JobRef> {
         let j = self.resolve(h)?;
+        self.host_job(j)?;
         let job = self.job(j);
-        if !matches!(job.work, super::Work::Host(_)) {
-            return Err(Error::generic(format!(
-                "{} is not driven by the host",
-                self.name(j)
-            )));
-        }
-        if !(job.busy && job.co == Co::Running && !job.deferred) {
+        if !running(job) {
             let why = if job.deferred {
                 "its run has ended".to_owned()
             } else if job.paused {
@@ -419,7 +450,7 @@ impl JobManager {
         if opts.speed < 0 {
             return Err(Error::invalid_value("speed", "a non-negative value"));
         }
-        let work = super::Work::Host(Host {
+        let work = Work::Host(HostJob {
             completable: opts.completable,
             wants_prepare: opts.prepare,
             on_source_error: opts.on_source_error,
@@ -535,13 +566,14 @@ impl JobManager {
                 "An I/O error needs a positive errno, not {errno}"
             )));
         }
+        let host = self.host_job_mut(j)?;
         let policy = match op {
-            IoOperation::Read => st(self, j).on_source_error,
-            IoOperation::Write => st(self, j).on_target_error,
+            IoOperation::Read => host.on_source_error,
+            IoOperation::Write => host.on_target_error,
         };
         // A `stop` pauses the job; the host learns it from the answer, so no
         // separate Pause request is queued.
-        st_mut(self, j).pause_hinted = true;
+        host.pause_hinted = true;
         Ok(
             match self.error_action(j, policy, op == IoOperation::Read, errno) {
                 ErrorAction::Ignore => HostErrorAction::Retry,
@@ -555,7 +587,7 @@ impl JobManager {
     /// `BLOCK_JOB_READY`.
     pub fn host_ready(&mut self, h: JobHandle) -> Result<()> {
         let j = self.running_host_job(h)?;
-        if !st(self, j).completable {
+        if !self.host_job(j)?.completable {
             return Err(Error::generic(format!(
                 "{} was not created completable and cannot become ready",
                 self.name(j)
@@ -593,9 +625,7 @@ impl JobManager {
     /// finalization goes on.
     pub fn host_prepare_done(&mut self, h: JobHandle, ret: i32) -> Result<()> {
         let j = self.resolve(h)?;
-        let asked =
-            matches!(&self.job(j).work, super::Work::Host(x) if x.prepare == PrepareState::Asked);
-        if !asked {
+        if self.host_job(j)?.prepare != PrepareState::Asked {
             return Err(Error::generic(format!(
                 "{} was not asked to prepare",
                 self.name(j)
@@ -606,7 +636,7 @@ impl JobManager {
                 "prepare ends with 0 or a negative errno, not {ret}"
             )));
         }
-        st_mut(self, j).prepare = PrepareState::Done(ret);
+        self.host_job_mut(j)?.prepare = PrepareState::Done(ret);
         if self.job(j).status == crate::model::JobStatus::Pending
             && self.job(j).txn != crate::job::TxnLink::Left
             && !self.txn_aborting(self.txn_of(j))
@@ -627,12 +657,6 @@ impl JobManager {
     /// Whether the host's completable job was asked to complete.
     pub fn host_should_complete(&self, h: JobHandle) -> Result<bool> {
         let j = self.resolve(h)?;
-        match &self.job(j).work {
-            super::Work::Host(x) => Ok(x.should_complete),
-            _ => Err(Error::generic(format!(
-                "{} is not driven by the host",
-                self.name(j)
-            ))),
-        }
+        Ok(self.host_job(j)?.should_complete)
     }
 }
