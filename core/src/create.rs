@@ -457,7 +457,7 @@ impl JobManager {
     pub fn transaction_in(
         &mut self,
         actions: Vec<TransactionAction>,
-        txn: crate::workload::host::TxnHandle,
+        txn: crate::host::TxnHandle,
     ) -> Result<()> {
         let t = self.resolve_txn(txn)?;
         self.txn_held.push(t);

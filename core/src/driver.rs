@@ -16,11 +16,11 @@
 
 use crate::block::{Graph, NodeRef, Role};
 use crate::error::Result;
+use crate::host::{HostActionKind, HostJob};
 use crate::job::{Job, JobRef};
 use crate::manager::JobManager;
 use crate::model::{ErrorAction, OnError};
 use crate::timers::TimerKind;
-use crate::workload::host::{HostActionKind, HostJob};
 use crate::workload::{backup::Backup, mirror::Mirror, oneshot::Oneshot, stream::Stream};
 use serde::{Deserialize, Serialize};
 

@@ -46,7 +46,7 @@
 //! | typed commands and queries | `commands`, `create`, `nodes` |
 //! | QMP JSON | [`qmp`] |
 //! | simulated workloads | `workload` |
-//! | host-driven jobs | `workload/host.rs` ([`JobHandle`], [`HostAction`]) |
+//! | host-driven jobs | `host` ([`JobHandle`], [`HostAction`]) |
 //! | snapshot and restore | `snapshot` ([`SnapshotError`]) |
 //! | simulated block layer | `block` |
 //! | scenario replayer and transcripts | [`scenario`] |
@@ -62,6 +62,7 @@ mod create;
 mod driver;
 pub mod error;
 pub mod event;
+mod host;
 mod job;
 mod manager;
 pub mod model;
@@ -84,15 +85,15 @@ pub use create::{
 };
 pub use error::{Error, ErrorClass, Result};
 pub use event::{Event, EventKind, IoOperation};
+pub use host::{
+    HostAction, HostActionKind, HostDirective, HostErrorAction, HostJobOptions, JobHandle,
+    TxnHandle,
+};
 pub use manager::{DEFAULT_NODE_SIZE, JobManager, SETTLE_LIMIT, TICK_LIMIT};
 pub use model::{ErrorAction, IoStatus, JobStatus, JobType, JobVerb, OnError};
 pub use nodes::{ChildRef, NodeOptions};
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};
 pub use workload::FAILED_IO_NS;
-pub use workload::host::{
-    HostAction, HostActionKind, HostDirective, HostErrorAction, HostJobOptions, JobHandle,
-    TxnHandle,
-};
 
 /// The README's examples compile and run as doctests.
 #[cfg(doctest)]

@@ -91,7 +91,7 @@ pub struct JobManager {
     /// Whether the simulated VM runs (machine mode only).
     pub(crate) vm_running: bool,
     /// Requests for host-driven jobs, oldest first.
-    pub(crate) actions: VecDeque<crate::workload::host::HostAction>,
+    pub(crate) actions: VecDeque<crate::host::HostAction>,
     txn_serial: u64,
 }
 

@@ -3,7 +3,6 @@
 //! behind the [`JobDriver`](crate::driver::JobDriver) interface.
 
 pub(crate) mod backup;
-pub(crate) mod host;
 pub(crate) mod mirror;
 pub(crate) mod oneshot;
 pub(crate) mod stream;
