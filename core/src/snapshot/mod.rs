@@ -21,6 +21,7 @@ use serde_json::Value;
 use std::fmt;
 
 mod codec;
+mod validate;
 
 /// The snapshot format version this build writes and reads.
 pub const SNAPSHOT_VERSION: u32 = 4;
