@@ -2,8 +2,9 @@
 //! QEMU's order and QEMU's error texts.
 //!
 //! The job verbs (`job-*`, `block-job-*`) and the queries are here; job
-//! creation (`blockdev-backup`, `transaction`, …) is in `create.rs` and the
-//! block-node commands are in `nodes.rs`.
+//! creation (`blockdev-backup`, `blockdev-mirror`, …) is in `create/`, the
+//! QMP `transaction` command in `actions.rs`, bitmaps in `bitmap.rs` and the
+//! block-node commands in `nodes.rs`.
 
 use crate::error::{Error, Result};
 use crate::job::JobRef;

@@ -54,6 +54,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod actions;
+mod bitmap;
 mod block;
 mod blockjob;
 mod cancel;
@@ -70,6 +72,7 @@ mod mainloop;
 mod manager;
 pub mod model;
 mod nodes;
+mod options;
 mod pause;
 pub mod qmp;
 pub mod ratelimit;
@@ -80,12 +83,9 @@ mod timers;
 mod txn;
 mod workload;
 
+pub use actions::TransactionAction;
 pub use block::{BlkdebugEvent, ImageFile, InjectError};
 pub use commands::{BlockJobInfo, JobInfo};
-pub use create::{
-    BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions,
-    MirrorOptions, StreamOptions, SyncMode, TransactionAction,
-};
 pub use error::{Error, ErrorClass, Result};
 pub use event::{Event, EventKind, IoOperation};
 pub use host::{
@@ -95,6 +95,10 @@ pub use host::{
 pub use manager::{DEFAULT_NODE_SIZE, JobManager, SETTLE_LIMIT, TICK_LIMIT};
 pub use model::{ErrorAction, IoStatus, JobStatus, JobType, JobVerb, OnError};
 pub use nodes::{ChildRef, NodeOptions};
+pub use options::{
+    BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions,
+    MirrorOptions, StreamOptions, SyncMode,
+};
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};
 pub use workload::FAILED_IO_NS;
 

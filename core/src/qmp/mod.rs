@@ -8,16 +8,17 @@
 pub(crate) mod args;
 pub mod json;
 
+use crate::actions::TransactionAction;
 use crate::block::{BlkdebugEvent, BlockdevDriver, InjectError};
 use crate::commands::{BlockJobInfo, JobInfo};
-use crate::create::{
-    BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions,
-    MirrorOptions, StreamOptions, SyncMode, TransactionAction,
-};
 use crate::error::{Error, ErrorClass, Result};
 use crate::manager::JobManager;
 use crate::model::OnError;
 use crate::nodes::{ChildRef, NULL_CO_DEFAULT_SIZE, NodeOptions};
+use crate::options::{
+    BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions,
+    MirrorOptions, StreamOptions, SyncMode,
+};
 use args::{Args, list_elem};
 use serde_json::{Map, Value, json};
 
