@@ -6,15 +6,11 @@
 //! which jobs a drained section pauses), and which I/O fails. Data itself is
 //! not stored.
 
-use crate::job::JobRef;
-use crate::slab::Slot;
+use crate::slab::{JobRef, Slot};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-crate::slab::slot_ref!(
-    /// A node's slot in the graph.
-    NodeRef
-);
+pub(crate) use crate::slab::NodeRef;
 
 /// The role of a child link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,8 +6,7 @@
 
 use crate::driver::{Entry, Wait};
 use crate::job::{Co, JobRef};
-use crate::mainloop::Bh;
-use crate::manager::JobManager;
+use crate::manager::{Bh, JobManager};
 use crate::model::JobStatus;
 use crate::timers::TimerKind;
 

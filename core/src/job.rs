@@ -3,19 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::block::NodeRef;
 use crate::driver::Work;
 use crate::model::{IoStatus, JobStatus, JobType};
 use crate::ratelimit::RateLimit;
+use crate::slab::NodeRef;
 
-crate::slab::slot_ref!(
-    /// A job's slot in the manager.
-    JobRef
-);
-crate::slab::slot_ref!(
-    /// A transaction's slot in the manager.
-    TxnRef
-);
+pub(crate) use crate::slab::{JobRef, TxnRef};
 
 /// Where the job's coroutine stands (what will happen when it is entered).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

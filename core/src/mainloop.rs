@@ -4,17 +4,8 @@
 //! ([`JobManager::tick`], [`JobManager::run_until`]); inside the core,
 //! `AIO_WAIT_WHILE` ([`JobManager::poll_until`]).
 
-use crate::job::JobRef;
-use crate::manager::{JobManager, SETTLE_LIMIT, TICK_LIMIT};
+use crate::manager::{Bh, JobManager, SETTLE_LIMIT, TICK_LIMIT};
 use crate::timers::TimerKind;
-use serde::{Deserialize, Serialize};
-
-/// Work queued on the simulated main loop (QEMU's bottom halves).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum Bh {
-    /// `job_exit`: the completion of a job whose `run` returned.
-    JobExit(JobRef),
-}
 
 impl JobManager {
     /// The earliest armed timer, if any: call [`tick`](Self::tick) with it.

@@ -16,11 +16,17 @@ use crate::driver::Work;
 use crate::error::{Error, Result};
 use crate::event::{Event, EventKind};
 use crate::job::{Co, Job, JobRef, Txn, TxnLink, TxnRef};
-use crate::mainloop::Bh;
 use crate::model::{IoStatus, JobStatus, JobType, JobVerb, transition_allowed, verb_allowed};
 use crate::timers::TimerTable;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
+
+/// Work queued on the simulated main loop (QEMU's bottom halves).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Bh {
+    /// `job_exit`: the completion of a job whose `run` returned.
+    JobExit(JobRef),
+}
 
 /// Options every job takes at creation (QEMU's `job_create` arguments).
 #[derive(Clone, Debug)]

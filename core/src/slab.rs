@@ -52,7 +52,19 @@ macro_rules! slot_ref {
         }
     };
 }
-pub(crate) use slot_ref;
+
+slot_ref!(
+    /// A job's slot in the manager.
+    JobRef
+);
+slot_ref!(
+    /// A transaction's slot in the manager.
+    TxnRef
+);
+slot_ref!(
+    /// A node's slot in the graph.
+    NodeRef
+);
 
 /// Slots of `T` addressed by `K`.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -10,8 +10,7 @@
 //! entries are dropped when they reach the top, and the queue is compacted
 //! when most of it is dead. The entry at the top is always live.
 
-use crate::job::JobRef;
-use crate::slab::Slot;
+use crate::slab::{JobRef, Slot};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

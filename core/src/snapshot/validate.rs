@@ -4,8 +4,7 @@
 
 use crate::block::{Driver, NodeRef, Parent};
 use crate::job::{TxnLink, TxnRef};
-use crate::mainloop::Bh;
-use crate::manager::JobManager;
+use crate::manager::{Bh, JobManager};
 use crate::model::JobStatus;
 use crate::slab::Slot;
 
