@@ -35,20 +35,31 @@
 //!
 //! | concept | module |
 //! |---|---|
-//! | statuses, verbs, the two tables | [`model`] |
-//! | registry, status changes, coroutine engine, main loop, drains | `manager` |
+//! | statuses, verbs, the two tables, QAPI enums | [`model`] |
+//! | the manager, job registry, event queue, status changes, verb refusals | `manager` |
+//! | one job's fields; slot references | `job`; `slab` |
+//! | coroutine engine: start, enter, pause points, sleeps, yields | `coroutine` |
+//! | main loop (bottom halves), virtual time | `mainloop` |
+//! | timers (one table, keyed by job and kind) | `timers` |
+//! | drained sections, graph changes (filters) | `drain` |
 //! | pause and resume | `pause` |
 //! | cancel | `cancel` |
-//! | transactions, finalization | `txn` |
+//! | job transactions, completion, finalization | `txn` |
 //! | block-job speed, error policy, ready | `blockjob` |
 //! | rate limiter | [`ratelimit`] |
 //! | events | [`event`] |
-//! | typed commands and queries | `commands`, `create`, `nodes` |
-//! | QMP JSON | [`qmp`] |
-//! | simulated workloads | `workload` |
+//! | job drivers: the interface and its context | `driver` |
+//! | simulated workloads (backup, mirror, stream/commit, one-shot jobs) | `workload` |
 //! | host-driven jobs | `host` ([`JobHandle`], [`HostAction`]) |
-//! | snapshot and restore | `snapshot` ([`SnapshotError`]) |
-//! | simulated block layer | `block` |
+//! | typed verbs and queries | `commands` |
+//! | option types of the creation commands | `options` ([`BackupOptions`], …) |
+//! | job creation, per job type | `create` |
+//! | the QMP `transaction` command | `actions` ([`TransactionAction`]) |
+//! | dirty bitmaps | `bitmap` |
+//! | block nodes (`blockdev-add`, `blockdev-del`) | `nodes` |
+//! | QMP JSON: framing, command table, argument parsing | [`qmp`] |
+//! | snapshot and restore (format, encoding, checks) | `snapshot` ([`SnapshotError`]) |
+//! | simulated block layer, block drivers | `block` |
 //! | scenario replayer and transcripts | [`scenario`] |
 
 #![forbid(unsafe_code)]
