@@ -51,18 +51,15 @@ impl JobManager {
     /// until none of them is still finishing its run.
     pub(crate) fn drained_begin(&mut self, n: NodeRef) {
         let mut affected = Vec::new();
-        self.drained_begin_no_poll(n, &mut affected);
-        self.poll_until(|m| {
-            !affected.iter().any(|&j| {
-                m.job_alive(j) && {
-                    let job = m.job(j);
-                    job.busy && !job.status.is_completed() && m.drained_poll(j)
-                }
-            })
-        });
+        self.quiesce(n, &mut affected, true);
+        self.poll_drained(&affected);
     }
 
-    fn drained_begin_no_poll(&mut self, n: NodeRef, affected: &mut Vec<JobRef>) {
+    /// The first half of a drained section over `n` (`bdrv_do_drained_begin`
+    /// without the poll): the node is quiesced and the jobs attached to it
+    /// are paused (and listed in `affected`); with `parents`, the nodes
+    /// above it are drained too.
+    fn quiesce(&mut self, n: NodeRef, affected: &mut Vec<JobRef>, parents: bool) {
         self.graph.node_mut(n).quiesce += 1;
         let mut i = 0;
         while let Some(&p) = self.graph.nodes[n.pos()]
@@ -71,13 +68,27 @@ impl JobManager {
         {
             i += 1;
             match p {
-                Parent::Node(pn) => self.drained_begin_no_poll(pn, affected),
+                Parent::Node(pn) if parents => self.quiesce(pn, affected, true),
+                Parent::Node(_) => {}
                 Parent::Job(j) => {
                     affected.push(j);
                     self.pause_job(j);
                 }
             }
         }
+    }
+
+    /// `AIO_WAIT_WHILE` of a drained section: until no affected job is
+    /// still busy with requests in flight (`child_job_drained_poll`).
+    fn poll_drained(&mut self, affected: &[JobRef]) {
+        self.poll_until(|m| {
+            !affected.iter().any(|&j| {
+                m.job_alive(j) && {
+                    let job = m.job(j);
+                    job.busy && !job.status.is_completed() && m.drained_poll(j)
+                }
+            })
+        });
     }
 
     /// `bdrv_drained_end(node)`.
@@ -113,27 +124,9 @@ impl JobManager {
             .collect();
         let mut affected = Vec::new();
         for &n in &live {
-            self.graph.node_mut(n).quiesce += 1;
-            let mut i = 0;
-            while let Some(&p) = self.graph.nodes[n.pos()]
-                .as_ref()
-                .and_then(|node| node.parents.get(i))
-            {
-                i += 1;
-                if let Parent::Job(j) = p {
-                    affected.push(j);
-                    self.pause_job(j);
-                }
-            }
+            self.quiesce(n, &mut affected, false);
         }
-        self.poll_until(|m| {
-            !affected.iter().any(|&j| {
-                m.job_alive(j) && {
-                    let job = m.job(j);
-                    job.busy && !job.status.is_completed() && m.drained_poll(j)
-                }
-            })
-        });
+        self.poll_drained(&affected);
         for &n in &live {
             if self.graph.nodes[n.pos()].is_none() {
                 continue;
@@ -275,7 +268,7 @@ impl JobManager {
 
     fn parent_drained_begin(&mut self, p: Parent, affected: &mut Vec<JobRef>) {
         match p {
-            Parent::Node(n) => self.drained_begin_no_poll(n, affected),
+            Parent::Node(n) => self.quiesce(n, affected, true),
             Parent::Job(j) => {
                 affected.push(j);
                 self.pause_job(j)

@@ -1,10 +1,8 @@
-//! `block-dirty-bitmap-add` and `block-dirty-bitmap-remove`.
+//! The arguments of `block-dirty-bitmap-add` and `block-dirty-bitmap-remove`.
 
 use super::args::Args;
 use crate::error::Result;
-use crate::manager::JobManager;
 use crate::options::BitmapAddOptions;
-use serde_json::{Value, json};
 
 /// `BlockDirtyBitmapAdd`, in QAPI member order.
 pub(super) fn parse_bitmap_add(a: &mut Args<'_>) -> Result<BitmapAddOptions> {
@@ -21,17 +19,9 @@ pub(super) fn parse_bitmap_add(a: &mut Args<'_>) -> Result<BitmapAddOptions> {
     })
 }
 
-pub(super) fn block_dirty_bitmap_add(m: &mut JobManager, mut a: Args<'_>) -> Result<Value> {
-    let opts = parse_bitmap_add(&mut a)?;
-    a.finish()?;
-    m.block_dirty_bitmap_add(&opts)?;
-    Ok(json!({}))
-}
-
-pub(super) fn block_dirty_bitmap_remove(m: &mut JobManager, mut a: Args<'_>) -> Result<Value> {
+/// `block-dirty-bitmap-remove`: node and name.
+pub(super) fn parse_bitmap_remove(a: &mut Args<'_>) -> Result<(String, String)> {
     let node = a.req_str("node")?;
     let name = a.req_str("name")?;
-    a.finish()?;
-    m.block_dirty_bitmap_remove(&node, &name)?;
-    Ok(json!({}))
+    Ok((node, name))
 }

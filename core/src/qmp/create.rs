@@ -1,56 +1,35 @@
-//! The commands that create jobs: their arguments in QAPI member order, with
-//! QEMU's argument errors, then the typed command.
+//! The arguments of the commands that create jobs, in QAPI member order,
+//! with QEMU's argument errors.
 
 use super::args::Args;
 use crate::block::BlockdevDriver;
 use crate::error::{Error, Result};
-use crate::manager::JobManager;
 use crate::model::OnError;
 use crate::options::{
     BackupOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions, MirrorOptions,
     StreamOptions, SyncMode,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
-pub(super) fn blockdev_backup(m: &mut JobManager, mut a: Args<'_>) -> Result<Value> {
-    let opts = parse_backup(&mut a)?;
-    a.finish()?;
-    m.blockdev_backup(opts)?;
-    Ok(json!({}))
-}
-
-pub(super) fn blockdev_mirror(m: &mut JobManager, mut a: Args<'_>) -> Result<Value> {
-    let opts = parse_mirror(&mut a)?;
-    a.finish()?;
-    m.blockdev_mirror(opts)?;
-    Ok(json!({}))
-}
-
-pub(super) fn block_commit(m: &mut JobManager, mut a: Args<'_>) -> Result<Value> {
-    let opts = parse_commit(&mut a)?;
-    a.finish()?;
-    m.block_commit(opts)?;
-    Ok(json!({}))
-}
-
-pub(super) fn block_stream(m: &mut JobManager, mut a: Args<'_>) -> Result<Value> {
-    let opts = parse_stream(&mut a)?;
-    a.finish()?;
-    m.block_stream(opts)?;
-    Ok(json!({}))
-}
-
-pub(super) fn blockdev_create(m: &mut JobManager, mut a: Args<'_>) -> Result<Value> {
+/// `blockdev-create`: `job-id` and the `options` object.
+pub(super) fn parse_blockdev_create(a: &mut Args<'_>) -> Result<(String, CreateOptions)> {
     let job_id = a.req_str("job-id")?;
     let mut o = a.req_obj("options")?;
     let opts = parse_create(&mut o)?;
     o.finish()?;
-    a.finish()?;
-    m.blockdev_create(&job_id, opts)?;
-    Ok(json!({}))
+    Ok((job_id, opts))
 }
 
-pub(super) fn x_blockdev_amend(m: &mut JobManager, mut a: Args<'_>) -> Result<Value> {
+/// The arguments of `x-blockdev-amend` qjob uses: job ID, node name,
+/// driver, and whether an encryption change is asked for.
+pub(super) struct Amend {
+    pub job_id: String,
+    pub node_name: String,
+    pub driver: BlockdevDriver,
+    pub encrypt: bool,
+}
+
+pub(super) fn parse_amend(a: &mut Args<'_>) -> Result<Amend> {
     let job_id = a.req_str("job-id")?;
     let node_name = a.req_str("node-name")?;
     let mut o = a.req_obj("options")?;
@@ -82,41 +61,29 @@ pub(super) fn x_blockdev_amend(m: &mut JobManager, mut a: Args<'_>) -> Result<Va
     }
     o.finish()?;
     a.opt_bool("force")?;
-    a.finish()?;
-    m.blockdev_amend(&job_id, &node_name, driver.as_str(), encrypt)?;
-    Ok(json!({}))
+    Ok(Amend {
+        job_id,
+        node_name,
+        driver,
+        encrypt,
+    })
 }
 
-/// `snapshot-save` and `snapshot-load`: the same members.
-fn snapshot_job(
-    m: &mut JobManager,
-    mut a: Args<'_>,
-    run: fn(&mut JobManager, &str, &str, &str, Vec<String>) -> Result<()>,
-) -> Result<Value> {
+/// `snapshot-save` and `snapshot-load`: job ID, tag, vmstate, devices.
+pub(super) fn parse_snapshot(a: &mut Args<'_>) -> Result<(String, String, String, Vec<String>)> {
     let job_id = a.req_str("job-id")?;
     let tag = a.req_str("tag")?;
     let vmstate = a.req_str("vmstate")?;
     let devices = a.req_str_list("devices")?;
-    a.finish()?;
-    run(m, &job_id, &tag, &vmstate, devices)?;
-    Ok(json!({}))
+    Ok((job_id, tag, vmstate, devices))
 }
 
-pub(super) fn snapshot_save(m: &mut JobManager, a: Args<'_>) -> Result<Value> {
-    snapshot_job(m, a, JobManager::snapshot_save)
-}
-
-pub(super) fn snapshot_load(m: &mut JobManager, a: Args<'_>) -> Result<Value> {
-    snapshot_job(m, a, JobManager::snapshot_load)
-}
-
-pub(super) fn snapshot_delete(m: &mut JobManager, mut a: Args<'_>) -> Result<Value> {
+/// `snapshot-delete`: job ID, tag, devices.
+pub(super) fn parse_snapshot_delete(a: &mut Args<'_>) -> Result<(String, String, Vec<String>)> {
     let job_id = a.req_str("job-id")?;
     let tag = a.req_str("tag")?;
     let devices = a.req_str_list("devices")?;
-    a.finish()?;
-    m.snapshot_delete(&job_id, &tag, devices)?;
-    Ok(json!({}))
+    Ok((job_id, tag, devices))
 }
 
 fn on_error(a: &mut Args<'_>, name: &'static str) -> Result<OnError> {
@@ -176,7 +143,7 @@ pub(super) fn parse_backup(a: &mut Args<'_>) -> Result<BackupOptions> {
     })
 }
 
-fn parse_mirror(a: &mut Args<'_>) -> Result<MirrorOptions> {
+pub(super) fn parse_mirror(a: &mut Args<'_>) -> Result<MirrorOptions> {
     let job_id = a.opt_str("job-id")?;
     let device = a.req_str("device")?;
     let target = a.req_str("target")?;
@@ -212,7 +179,7 @@ fn parse_mirror(a: &mut Args<'_>) -> Result<MirrorOptions> {
     })
 }
 
-fn parse_commit(a: &mut Args<'_>) -> Result<CommitOptions> {
+pub(super) fn parse_commit(a: &mut Args<'_>) -> Result<CommitOptions> {
     let job_id = a.opt_str("job-id")?;
     let device = a.req_str("device")?;
     let base_node = a.opt_str("base-node")?;
@@ -264,7 +231,7 @@ fn exclusive(a: &Option<String>, b: &Option<String>, msg: &str) -> Result<()> {
     }
 }
 
-fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
+pub(super) fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
     let job_id = a.opt_str("job-id")?;
     let device = a.req_str("device")?;
     let base = a.opt_str("base")?;

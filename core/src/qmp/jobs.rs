@@ -1,11 +1,12 @@
 //! The job commands: the queries (`query-jobs`, `query-block-jobs`) with
-//! their QAPI output, and the `job-*` and `block-job-*` verbs.
+//! their QAPI output, and the arguments of the `job-*` and `block-job-*`
+//! verbs.
 
 use super::args::Args;
 use crate::commands::{BlockJobInfo, JobInfo};
 use crate::error::Result;
 use crate::manager::JobManager;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 impl JobInfo {
     /// The QMP `JobInfo` object (fields in QAPI order).
@@ -63,87 +64,27 @@ pub(super) fn query_block_jobs(m: &mut JobManager, a: Args<'_>) -> Result<Value>
     ))
 }
 
-/// A verb on a job named by `id` (the `job-*` commands, and the
-/// `block-job-*` ones whose member is `id`).
-fn by_id(
-    m: &mut JobManager,
-    mut a: Args<'_>,
-    verb: fn(&mut JobManager, &str) -> Result<()>,
-) -> Result<Value> {
-    let id = a.req_str("id")?;
-    a.finish()?;
-    verb(m, &id)?;
-    Ok(json!({}))
+/// A job named by `id` (the `job-*` verbs, `block-job-finalize` and
+/// `block-job-dismiss`).
+pub(super) fn id(a: &mut Args<'_>) -> Result<String> {
+    a.req_str("id")
 }
 
-/// A verb on a block job named by `device`.
-fn by_device(
-    m: &mut JobManager,
-    mut a: Args<'_>,
-    verb: fn(&mut JobManager, &str) -> Result<()>,
-) -> Result<Value> {
-    let device = a.req_str("device")?;
-    a.finish()?;
-    verb(m, &device)?;
-    Ok(json!({}))
+/// A block job named by `device`.
+pub(super) fn device(a: &mut Args<'_>) -> Result<String> {
+    a.req_str("device")
 }
 
-pub(super) fn job_pause(m: &mut JobManager, a: Args<'_>) -> Result<Value> {
-    by_id(m, a, JobManager::job_pause)
-}
-
-pub(super) fn job_resume(m: &mut JobManager, a: Args<'_>) -> Result<Value> {
-    by_id(m, a, JobManager::job_resume)
-}
-
-pub(super) fn job_cancel(m: &mut JobManager, a: Args<'_>) -> Result<Value> {
-    by_id(m, a, JobManager::job_cancel)
-}
-
-pub(super) fn job_complete(m: &mut JobManager, a: Args<'_>) -> Result<Value> {
-    by_id(m, a, JobManager::job_complete)
-}
-
-pub(super) fn job_finalize(m: &mut JobManager, a: Args<'_>) -> Result<Value> {
-    by_id(m, a, JobManager::job_finalize)
-}
-
-pub(super) fn job_dismiss(m: &mut JobManager, a: Args<'_>) -> Result<Value> {
-    by_id(m, a, JobManager::job_dismiss)
-}
-
-pub(super) fn block_job_pause(m: &mut JobManager, a: Args<'_>) -> Result<Value> {
-    by_device(m, a, JobManager::block_job_pause)
-}
-
-pub(super) fn block_job_resume(m: &mut JobManager, a: Args<'_>) -> Result<Value> {
-    by_device(m, a, JobManager::block_job_resume)
-}
-
-pub(super) fn block_job_complete(m: &mut JobManager, a: Args<'_>) -> Result<Value> {
-    by_device(m, a, JobManager::block_job_complete)
-}
-
-pub(super) fn block_job_finalize(m: &mut JobManager, a: Args<'_>) -> Result<Value> {
-    by_id(m, a, JobManager::block_job_finalize)
-}
-
-pub(super) fn block_job_dismiss(m: &mut JobManager, a: Args<'_>) -> Result<Value> {
-    by_id(m, a, JobManager::block_job_dismiss)
-}
-
-pub(super) fn block_job_cancel(m: &mut JobManager, mut a: Args<'_>) -> Result<Value> {
+/// `block-job-cancel`: device and `force`.
+pub(super) fn parse_cancel(a: &mut Args<'_>) -> Result<(String, bool)> {
     let device = a.req_str("device")?;
     let force = a.opt_bool("force")?.unwrap_or(false);
-    a.finish()?;
-    m.block_job_cancel(&device, force)?;
-    Ok(json!({}))
+    Ok((device, force))
 }
 
-pub(super) fn block_job_set_speed(m: &mut JobManager, mut a: Args<'_>) -> Result<Value> {
+/// `block-job-set-speed`: device and speed.
+pub(super) fn parse_set_speed(a: &mut Args<'_>) -> Result<(String, i64)> {
     let device = a.req_str("device")?;
     let speed = a.req_int("speed")?;
-    a.finish()?;
-    m.block_job_set_speed(&device, speed)?;
-    Ok(json!({}))
+    Ok((device, speed))
 }

@@ -129,42 +129,140 @@ impl JobManager {
 /// in its order), runs the typed command, and gives the `return` value.
 type Handler = fn(&mut JobManager, Args<'_>) -> Result<Value>;
 
+/// A command that returns `{}`: `parse` reads its members, any member left
+/// is unexpected, then `command` runs on what was read.
+fn run<T>(
+    m: &mut JobManager,
+    mut a: Args<'_>,
+    parse: impl FnOnce(&mut Args<'_>) -> Result<T>,
+    command: impl FnOnce(&mut JobManager, T) -> Result<()>,
+) -> Result<Value> {
+    let v = parse(&mut a)?;
+    a.finish()?;
+    command(m, v)?;
+    Ok(Value::Object(Map::new()))
+}
+
 /// Every command [`JobManager::execute`] knows, sorted by name: the one
-/// table that both dispatch and [`COMMANDS`] are made from.
+/// table that both dispatch and [`COMMANDS`] are made from. A row names the
+/// command's argument parser and the typed command it runs.
 const TABLE: &[(&str, Handler)] = &[
-    ("block-commit", create::block_commit),
-    ("block-dirty-bitmap-add", bitmap::block_dirty_bitmap_add),
-    (
-        "block-dirty-bitmap-remove",
-        bitmap::block_dirty_bitmap_remove,
-    ),
-    ("block-job-cancel", jobs::block_job_cancel),
-    ("block-job-complete", jobs::block_job_complete),
-    ("block-job-dismiss", jobs::block_job_dismiss),
-    ("block-job-finalize", jobs::block_job_finalize),
-    ("block-job-pause", jobs::block_job_pause),
-    ("block-job-resume", jobs::block_job_resume),
-    ("block-job-set-speed", jobs::block_job_set_speed),
-    ("block-stream", create::block_stream),
-    ("blockdev-add", nodes::blockdev_add),
-    ("blockdev-backup", create::blockdev_backup),
-    ("blockdev-create", create::blockdev_create),
-    ("blockdev-del", nodes::blockdev_del),
-    ("blockdev-mirror", create::blockdev_mirror),
-    ("job-cancel", jobs::job_cancel),
-    ("job-complete", jobs::job_complete),
-    ("job-dismiss", jobs::job_dismiss),
-    ("job-finalize", jobs::job_finalize),
-    ("job-pause", jobs::job_pause),
-    ("job-resume", jobs::job_resume),
+    ("block-commit", |m, a| {
+        run(m, a, create::parse_commit, JobManager::block_commit)
+    }),
+    ("block-dirty-bitmap-add", |m, a| {
+        run(m, a, bitmap::parse_bitmap_add, |m, o| {
+            m.block_dirty_bitmap_add(&o)
+        })
+    }),
+    ("block-dirty-bitmap-remove", |m, a| {
+        run(m, a, bitmap::parse_bitmap_remove, |m, (node, name)| {
+            m.block_dirty_bitmap_remove(&node, &name)
+        })
+    }),
+    ("block-job-cancel", |m, a| {
+        run(m, a, jobs::parse_cancel, |m, (device, force)| {
+            m.block_job_cancel(&device, force)
+        })
+    }),
+    ("block-job-complete", |m, a| {
+        run(m, a, jobs::device, |m, d| m.block_job_complete(&d))
+    }),
+    ("block-job-dismiss", |m, a| {
+        run(m, a, jobs::id, |m, id| m.block_job_dismiss(&id))
+    }),
+    ("block-job-finalize", |m, a| {
+        run(m, a, jobs::id, |m, id| m.block_job_finalize(&id))
+    }),
+    ("block-job-pause", |m, a| {
+        run(m, a, jobs::device, |m, d| m.block_job_pause(&d))
+    }),
+    ("block-job-resume", |m, a| {
+        run(m, a, jobs::device, |m, d| m.block_job_resume(&d))
+    }),
+    ("block-job-set-speed", |m, a| {
+        run(m, a, jobs::parse_set_speed, |m, (device, speed)| {
+            m.block_job_set_speed(&device, speed)
+        })
+    }),
+    ("block-stream", |m, a| {
+        run(m, a, create::parse_stream, JobManager::block_stream)
+    }),
+    ("blockdev-add", |m, a| {
+        run(m, a, nodes::parse_node, JobManager::blockdev_add)
+    }),
+    ("blockdev-backup", |m, a| {
+        run(m, a, create::parse_backup, JobManager::blockdev_backup)
+    }),
+    ("blockdev-create", |m, a| {
+        run(m, a, create::parse_blockdev_create, |m, (id, opts)| {
+            m.blockdev_create(&id, opts)
+        })
+    }),
+    ("blockdev-del", |m, a| {
+        run(m, a, |a| a.req_str("node-name"), |m, n| m.blockdev_del(&n))
+    }),
+    ("blockdev-mirror", |m, a| {
+        run(m, a, create::parse_mirror, JobManager::blockdev_mirror)
+    }),
+    ("job-cancel", |m, a| {
+        run(m, a, jobs::id, |m, id| m.job_cancel(&id))
+    }),
+    ("job-complete", |m, a| {
+        run(m, a, jobs::id, |m, id| m.job_complete(&id))
+    }),
+    ("job-dismiss", |m, a| {
+        run(m, a, jobs::id, |m, id| m.job_dismiss(&id))
+    }),
+    ("job-finalize", |m, a| {
+        run(m, a, jobs::id, |m, id| m.job_finalize(&id))
+    }),
+    ("job-pause", |m, a| {
+        run(m, a, jobs::id, |m, id| m.job_pause(&id))
+    }),
+    ("job-resume", |m, a| {
+        run(m, a, jobs::id, |m, id| m.job_resume(&id))
+    }),
     ("qmp_capabilities", qmp_capabilities),
     ("query-block-jobs", jobs::query_block_jobs),
     ("query-jobs", jobs::query_jobs),
-    ("snapshot-delete", create::snapshot_delete),
-    ("snapshot-load", create::snapshot_load),
-    ("snapshot-save", create::snapshot_save),
-    ("transaction", transaction::transaction),
-    ("x-blockdev-amend", create::x_blockdev_amend),
+    ("snapshot-delete", |m, a| {
+        run(
+            m,
+            a,
+            create::parse_snapshot_delete,
+            |m, (id, tag, devices)| m.snapshot_delete(&id, &tag, devices),
+        )
+    }),
+    ("snapshot-load", |m, a| {
+        run(
+            m,
+            a,
+            create::parse_snapshot,
+            |m, (id, tag, vmstate, devices)| m.snapshot_load(&id, &tag, &vmstate, devices),
+        )
+    }),
+    ("snapshot-save", |m, a| {
+        run(
+            m,
+            a,
+            create::parse_snapshot,
+            |m, (id, tag, vmstate, devices)| m.snapshot_save(&id, &tag, &vmstate, devices),
+        )
+    }),
+    ("transaction", |m, a| {
+        run(
+            m,
+            a,
+            transaction::parse_transaction,
+            |m, (actions, grouped)| m.transaction(actions, grouped),
+        )
+    }),
+    ("x-blockdev-amend", |m, a| {
+        run(m, a, create::parse_amend, |m, o| {
+            m.blockdev_amend(&o.job_id, &o.node_name, o.driver.as_str(), o.encrypt)
+        })
+    }),
     ("x-qjob-advance", clock::x_qjob_advance),
     ("x-qjob-clock", clock::x_qjob_clock),
     ("x-qjob-settle", clock::x_qjob_settle),

@@ -1,26 +1,11 @@
-//! `blockdev-add` and `blockdev-del`: `BlockdevOptions` for the drivers
-//! qjob simulates.
+//! The arguments of `blockdev-add`: `BlockdevOptions` for the drivers qjob
+//! simulates.
 
 use super::args::{Args, list_elem};
 use crate::block::{BlkdebugEvent, BlockdevDriver, InjectError};
 use crate::error::{Error, Result};
-use crate::manager::JobManager;
 use crate::nodes::{ChildRef, NULL_CO_DEFAULT_SIZE, NodeOptions};
-use serde_json::{Value, json};
-
-pub(super) fn blockdev_add(m: &mut JobManager, mut a: Args<'_>) -> Result<Value> {
-    let opts = parse_node(&mut a)?;
-    a.finish()?;
-    m.blockdev_add(opts)?;
-    Ok(json!({}))
-}
-
-pub(super) fn blockdev_del(m: &mut JobManager, mut a: Args<'_>) -> Result<Value> {
-    let node = a.req_str("node-name")?;
-    a.finish()?;
-    m.blockdev_del(&node)?;
-    Ok(json!({}))
-}
+use serde_json::Value;
 
 fn parse_child(parent: &Args<'_>, name: &str, v: &Value) -> Result<ChildRef> {
     match v {
@@ -36,7 +21,7 @@ fn parse_child(parent: &Args<'_>, name: &str, v: &Value) -> Result<ChildRef> {
 }
 
 /// `BlockdevOptions` for the drivers qjob simulates.
-fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
+pub(super) fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
     let driver = a.req_enum("driver", BlockdevDriver::parse)?;
     let node_name = a.opt_str("node-name")?;
     a.ignore(&[

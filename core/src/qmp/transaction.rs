@@ -1,14 +1,14 @@
-//! The QMP `transaction` command and its actions.
+//! The arguments of the QMP `transaction` command: its actions and properties.
 
 use super::args::{Args, list_elem};
 use super::bitmap::parse_bitmap_add;
 use super::create::parse_backup;
 use crate::actions::TransactionAction;
 use crate::error::{Error, Result};
-use crate::manager::JobManager;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-pub(super) fn transaction(m: &mut JobManager, mut a: Args<'_>) -> Result<Value> {
+/// `transaction`: the actions, and whether their jobs complete as a group.
+pub(super) fn parse_transaction(a: &mut Args<'_>) -> Result<(Vec<TransactionAction>, bool)> {
     let list = a.req_list("actions")?;
     let actions = parse_actions(list)?;
     let mut grouped = false;
@@ -22,9 +22,7 @@ pub(super) fn transaction(m: &mut JobManager, mut a: Args<'_>) -> Result<Value> 
             .unwrap_or(false);
         p.finish()?;
     }
-    a.finish()?;
-    m.transaction(actions, grouped)?;
-    Ok(json!({}))
+    Ok((actions, grouped))
 }
 
 /// Parses the `actions` list of a QMP `transaction` (QAPI
