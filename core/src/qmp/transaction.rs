@@ -27,7 +27,8 @@ pub(super) fn parse_transaction(a: &mut Args<'_>) -> Result<(Vec<TransactionActi
 
 /// Parses the `actions` list of a QMP `transaction` (QAPI
 /// `TransactionAction`s), with QEMU's argument errors; for
-/// [`JobManager::transaction_in`] from bindings that take QMP JSON.
+/// [`JobManager::transaction_in`](crate::JobManager::transaction_in) from
+/// bindings that take QMP JSON.
 pub fn parse_transaction_actions(actions: &Value) -> Result<Vec<TransactionAction>> {
     match actions {
         Value::Array(list) => parse_actions(list),
