@@ -6,6 +6,7 @@
 //! QMP `transaction` command in `actions.rs`, bitmaps in `bitmap.rs` and the
 //! block-node commands in `nodes.rs`.
 
+use crate::driver::drive;
 use crate::error::{Error, Result};
 use crate::job::JobRef;
 use crate::manager::JobManager;
@@ -260,7 +261,7 @@ impl JobManager {
         if self.job(j).cancelled {
             return Err(cannot);
         }
-        match self.drive(j, |d, cx| d.complete(cx)).flatten() {
+        match drive!(self, j, |d, cx| d.complete(cx)).flatten() {
             Some(r) => r,
             None => Err(cannot),
         }

@@ -4,7 +4,7 @@
 //! driver's resumable `run` and turns each [`Wait`] into what the coroutine
 //! would do there.
 
-use crate::driver::{Entry, Wait};
+use crate::driver::{Entry, Wait, drive};
 use crate::job::{Co, JobRef};
 use crate::manager::{Bh, JobManager};
 use crate::model::JobStatus;
@@ -79,7 +79,7 @@ impl JobManager {
             if need_pause_point && self.pause_point(j) {
                 return;
             }
-            let Some(wait) = self.drive(j, |d, cx| d.run(cx, entry)) else {
+            let Some(wait) = drive!(self, j, |d, cx| d.run(cx, entry)) else {
                 self.bugs
                     .push("a job's coroutine was entered inside its own driver".into());
                 return;
@@ -137,7 +137,7 @@ impl JobManager {
         if !job.should_pause() || job.is_cancelled() {
             return false;
         }
-        self.drive(j, |d, cx| d.pause(cx));
+        drive!(self, j, |d, cx| d.pause(cx));
         let job = self.job_mut(j);
         if job.should_pause() && !job.is_cancelled() {
             let saved = job.status;

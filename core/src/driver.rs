@@ -4,9 +4,11 @@
 //!
 //! Each job type has a driver: the simulated workloads (`workload/`) and
 //! host-driven jobs (`host/`). Its state is stored in the job as [`Work`],
-//! the form snapshots keep; [`Work::driver`] is the one place that turns it
-//! into the interface. While a callback runs, the state is taken out of the
-//! job ([`JobManager::drive`]), so a driver holds its own state and the
+//! the form snapshots keep. A callback runs through [`drive!`], the one
+//! place that dispatches on the kind of driver (statically: callbacks run on
+//! every step of every job); [`Work::driver`] answers the read-only
+//! questions. While a callback runs, the state is taken out of the job
+//! ([`JobManager::drive_with`]), so a driver holds its own state and the
 //! context holds the manager, with no borrow shared between them.
 //!
 //! A driver never re-enters its own job's coroutine while one of its
@@ -23,6 +25,28 @@ use crate::model::{ErrorAction, OnError};
 use crate::timers::TimerKind;
 use crate::workload::{backup::Backup, mirror::Mirror, oneshot::Oneshot, stream::Stream};
 use serde::{Deserialize, Serialize};
+
+/// Runs one callback of job `$j`'s driver on the manager `$m`:
+/// `drive!(m, j, |d, cx| d.pause(cx))` gives `Some` of what the callback
+/// returns, or `None` when one of the driver's callbacks is running already
+/// (see [`JobManager::drive_with`]). Each arm calls the driver's own method.
+macro_rules! drive {
+    ($m:expr, $j:expr, |$d:ident, $cx:ident| $body:expr) => {
+        $m.drive_with($j, |work, $cx| {
+            #[allow(unused_imports)]
+            use $crate::driver::JobDriver as _;
+            match work {
+                $crate::driver::Work::Backup($d) => Some($body),
+                $crate::driver::Work::Mirror($d) => Some($body),
+                $crate::driver::Work::Stream($d) => Some($body),
+                $crate::driver::Work::Oneshot($d) => Some($body),
+                $crate::driver::Work::Host($d) => Some($body),
+                $crate::driver::Work::Running => None,
+            }
+        })
+    };
+}
+pub(crate) use drive;
 
 /// What a driver's coroutine waits for when it returns control.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,14 +177,15 @@ pub(crate) enum Work {
     /// A job whose work the host does.
     Host(HostJob),
     /// The state is out of the job: one of its driver's callbacks is
-    /// running ([`JobManager::drive`]). Never seen between two calls into
+    /// running ([`JobManager::drive_with`]). Never seen between two calls into
     /// the manager, so never in a snapshot.
     #[serde(skip)]
     Running,
 }
 
 impl Work {
-    /// The driver (`None` while one of its callbacks runs).
+    /// The driver, for its read-only answers (`None` while one of its
+    /// callbacks runs).
     pub fn driver(&self) -> Option<&dyn JobDriver> {
         Some(match self {
             Work::Backup(d) => &**d,
@@ -171,31 +196,19 @@ impl Work {
             Work::Running => return None,
         })
     }
-
-    /// [`Work::driver`], to run a callback.
-    fn driver_mut(&mut self) -> Option<&mut dyn JobDriver> {
-        Some(match self {
-            Work::Backup(d) => &mut **d,
-            Work::Mirror(d) => &mut **d,
-            Work::Stream(d) => &mut **d,
-            Work::Oneshot(d) => &mut **d,
-            Work::Host(d) => d,
-            Work::Running => return None,
-        })
-    }
 }
 
 impl JobManager {
-    /// Runs one callback of job `j`'s driver: takes the driver's state out
-    /// of the job, runs `f` on it with a context for `j`, puts it back, then
-    /// enters the job if the driver kicked it. `None` (and `f` not run) when
-    /// one of the driver's callbacks is running already: a callback reached
-    /// from inside another (a drained section a mirror begins over its own
-    /// source pauses the mirror itself).
-    pub(crate) fn drive<R>(
+    /// Runs one callback of job `j`'s driver ([`drive!`]): takes the
+    /// driver's state out of the job, runs `f` on it with a context for `j`,
+    /// puts it back, then enters the job if the driver kicked it. `f` gives
+    /// `None` for [`Work::Running`]: one of the driver's callbacks is running
+    /// already, and this one was reached from inside it (a drained section a
+    /// mirror begins over its own source pauses the mirror itself).
+    pub(crate) fn drive_with<R>(
         &mut self,
         j: JobRef,
-        f: impl FnOnce(&mut dyn JobDriver, &mut Cx<'_>) -> R,
+        f: impl FnOnce(&mut Work, &mut Cx<'_>) -> Option<R>,
     ) -> Option<R> {
         let job = self.job_mut(j);
         let seq = job.seq;
@@ -205,12 +218,15 @@ impl JobManager {
             j,
             kick: false,
         };
-        let r = work.driver_mut().map(|d| f(d, &mut cx));
+        let r = f(&mut work, &mut cx);
         let kick = cx.kick;
         if let Some(job) = self.jobs.get_mut(j)
             && job.seq == seq
         {
-            job.work = work;
+            // The slot holds `Running` (nothing to drop) since the take.
+            let running = std::mem::replace(&mut job.work, work);
+            debug_assert!(matches!(running, Work::Running));
+            std::mem::forget(running);
         }
         if kick {
             self.enter(j);
@@ -381,10 +397,10 @@ mod tests {
     #[test]
     fn a_driver_reached_from_inside_itself_is_not_run_again() {
         let (mut m, j) = ready_mirror();
-        let inner = m.drive(j, |d, cx| {
+        let inner = drive!(m, j, |d, cx| {
             assert!(!d.drained_poll());
             assert!(!cx.m.drained_poll(j), "its own drain does not wait for it");
-            cx.m.drive(j, |_, _| ())
+            drive!(cx.m, j, |_d, _cx| ())
         });
         assert_eq!(inner, Some(None));
         assert!(
@@ -400,7 +416,7 @@ mod tests {
         m.advance(1000);
         assert!(!m.job(j).busy);
         let events = m.pending_events();
-        m.drive(j, |_, cx| cx.kick());
+        drive!(m, j, |_d, cx| cx.kick());
         // The mirror was woken early: it ran one loop with its state back in
         // place and sleeps a whole slice from now.
         assert!(!m.job(j).busy);

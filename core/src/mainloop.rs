@@ -4,6 +4,7 @@
 //! ([`JobManager::tick`], [`JobManager::run_until`]); inside the core,
 //! `AIO_WAIT_WHILE` ([`JobManager::poll_until`]).
 
+use crate::driver::drive;
 use crate::manager::{Bh, JobManager, SETTLE_LIMIT, TICK_LIMIT};
 use crate::timers::TimerKind;
 
@@ -30,7 +31,7 @@ impl JobManager {
             match kind {
                 TimerKind::Sleep => self.enter(j),
                 TimerKind::Driver => {
-                    self.drive(j, |d, cx| d.timer_fired(cx));
+                    drive!(self, j, |d, cx| d.timer_fired(cx));
                 }
             }
         }

@@ -12,7 +12,7 @@
 //! (`driver.rs`).
 
 use crate::block::Graph;
-use crate::driver::Work;
+use crate::driver::{Work, drive};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventKind};
 use crate::job::{Co, Job, JobRef, Txn, TxnLink, TxnRef};
@@ -402,7 +402,7 @@ impl JobManager {
         self.timers.stop_all(j);
         self.bhs.retain(|b| *b != Bh::JobExit(j));
         self.detach_job(j);
-        self.drive(j, |d, cx| d.free(cx));
+        drive!(self, j, |d, cx| d.free(cx));
         let job = self.jobs.remove(j).expect("live job");
         if let Some(id) = &job.id {
             self.by_id.remove(id);

@@ -1,6 +1,7 @@
 //! Pause and resume (SPEC.md §4): the internal pause count, the user pause,
 //! and the commands built on them.
 
+use crate::driver::drive;
 use crate::error::{Error, Result};
 use crate::job::JobRef;
 use crate::manager::JobManager;
@@ -14,7 +15,7 @@ impl JobManager {
         let job = self.job_mut(j);
         job.pause_count += 1;
         if !job.paused {
-            self.drive(j, |d, cx| d.pause_requested(cx));
+            drive!(self, j, |d, cx| d.pause_requested(cx));
             self.enter(j);
         }
     }

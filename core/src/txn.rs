@@ -4,7 +4,7 @@
 //! prepare/commit/abort/clean order, conclude, and the all-or-nothing abort
 //! of a failed transaction.
 
-use crate::driver::Prepared;
+use crate::driver::{Prepared, drive};
 use crate::event::EventKind;
 use crate::job::{JobRef, Txn, TxnKey, TxnLink, TxnRef};
 use crate::manager::JobManager;
@@ -177,7 +177,7 @@ impl JobManager {
                 continue;
             }
             if self.job(m).ret == 0 {
-                match self.drive(m, |d, cx| d.prepare(cx)) {
+                match drive!(self, m, |d, cx| d.prepare(cx)) {
                     None | Some(Prepared::NoHook) => {}
                     Some(Prepared::Ret(ret)) => {
                         self.job_mut(m).ret = ret;
@@ -209,11 +209,11 @@ impl JobManager {
         self.update_rc(j);
         let ret = self.job(j).ret;
         if ret == 0 {
-            self.drive(j, |d, cx| d.commit(cx));
+            drive!(self, j, |d, cx| d.commit(cx));
         } else {
-            self.drive(j, |d, cx| d.abort(cx));
+            drive!(self, j, |d, cx| d.abort(cx));
         }
-        self.drive(j, |d, cx| d.clean(cx));
+        drive!(self, j, |d, cx| d.clean(cx));
         if self.job(j).started() {
             if self.job(j).is_cancelled() {
                 self.emit_block(j, |job, device| EventKind::BlockJobCancelled {
