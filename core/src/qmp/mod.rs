@@ -131,11 +131,13 @@ type Handler = fn(&mut JobManager, Args<'_>) -> Result<Value>;
 
 /// A command that returns `{}`: `parse` reads its members, any member left
 /// is unexpected, then `command` runs on what was read.
+/// (Plain function pointers: one copy of this serves every command whose
+/// arguments read as the same type.)
 fn run<T>(
     m: &mut JobManager,
     mut a: Args<'_>,
-    parse: impl FnOnce(&mut Args<'_>) -> Result<T>,
-    command: impl FnOnce(&mut JobManager, T) -> Result<()>,
+    parse: fn(&mut Args<'_>) -> Result<T>,
+    command: fn(&mut JobManager, T) -> Result<()>,
 ) -> Result<Value> {
     let v = parse(&mut a)?;
     a.finish()?;
