@@ -1,7 +1,7 @@
 //! Host-driven jobs in JavaScript: the `JobManager` methods that let a host
 //! (a hypervisor written in JS, a test harness) do a job's work itself while
 //! the core runs QEMU's lifecycle around it. Every behaviour is the core's
-//! (`qjob::workload::host`); this module converts arguments and results.
+//! (`host/` in the core crate); this module converts arguments and results.
 //!
 //! Conversions:
 //! - handles ([`JobHandle`], [`TxnHandle`]) cross as `BigInt`s, their

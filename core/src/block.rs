@@ -6,12 +6,11 @@
 //! which jobs a drained section pauses), and which I/O fails. Data itself is
 //! not stored.
 
-use crate::job::JobRef;
+use crate::slab::{JobRef, Slot};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Index of a node slot.
-pub(crate) type NodeRef = u32;
+pub(crate) use crate::slab::NodeRef;
 
 /// The role of a child link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,52 +32,87 @@ pub(crate) enum Parent {
     Job(JobRef),
 }
 
-/// `blkdebug` event names that rules can trigger on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum BlkdebugEvent {
-    /// Raised by a format driver (`raw`, `qcow2`) before each read.
-    ReadAio,
-    /// Raised by a format driver before each write.
-    WriteAio,
-}
-
-impl BlkdebugEvent {
-    /// Parses QEMU's spelling (`read_aio`, `write_aio`).
-    pub fn parse(s: &str) -> Option<BlkdebugEvent> {
-        match s {
-            "read_aio" => Some(BlkdebugEvent::ReadAio),
-            "write_aio" => Some(BlkdebugEvent::WriteAio),
-            _ => None,
-        }
+crate::model::qapi_enum! {
+    /// `blkdebug` event names that rules can trigger on (the QAPI
+    /// `BlkdebugEvent` values qjob's format drivers raise).
+    BlkdebugEvent {
+        /// Raised by a format driver (`raw`, `qcow2`) before each read.
+        ReadAio = "read_aio",
+        /// Raised by a format driver before each write.
+        WriteAio = "write_aio",
     }
 }
 
-/// Kinds of I/O that `blkdebug`'s `iotype` filter tells apart.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum IoType {
-    /// A read.
-    Read,
-    /// A write.
-    Write,
-    /// A write of zeroes.
-    WriteZeroes,
-    /// A discard.
-    Discard,
-    /// A flush.
-    Flush,
+crate::model::qapi_enum! {
+    /// Kinds of I/O that `blkdebug`'s `iotype` filter tells apart (QAPI
+    /// `BlkdebugIOType`).
+    IoType {
+        /// A read.
+        Read = "read",
+        /// A write.
+        Write = "write",
+        /// A write of zeroes.
+        WriteZeroes = "write-zeroes",
+        /// A discard.
+        Discard = "discard",
+        /// A flush.
+        Flush = "flush",
+    }
 }
 
-impl IoType {
-    /// Parses QEMU's spelling (`read`, `write`, `write-zeroes`, `discard`, `flush`).
-    pub fn parse(s: &str) -> Option<IoType> {
-        Some(match s {
-            "read" => IoType::Read,
-            "write" => IoType::Write,
-            "write-zeroes" => IoType::WriteZeroes,
-            "discard" => IoType::Discard,
-            "flush" => IoType::Flush,
-            _ => return None,
-        })
+crate::model::qapi_enum! {
+    /// The block drivers of QEMU 7.2 (QAPI `BlockdevDriver`): what QMP's
+    /// `driver` members name, and the formats of image files. qjob simulates
+    /// `null-co`/`null-aio`, `raw`, `blkdebug`, `file` and `qcow2` nodes and
+    /// reads `raw` and `qcow2` images; QMP accepts every name.
+    BlockdevDriver {
+        Blkdebug = "blkdebug",
+        Blklogwrites = "blklogwrites",
+        Blkreplay = "blkreplay",
+        Blkverify = "blkverify",
+        Bochs = "bochs",
+        Cloop = "cloop",
+        Compress = "compress",
+        CopyBeforeWrite = "copy-before-write",
+        CopyOnRead = "copy-on-read",
+        Dmg = "dmg",
+        File = "file",
+        SnapshotAccess = "snapshot-access",
+        Ftp = "ftp",
+        Ftps = "ftps",
+        Gluster = "gluster",
+        HostCdrom = "host_cdrom",
+        HostDevice = "host_device",
+        Http = "http",
+        Https = "https",
+        IoUring = "io_uring",
+        Iscsi = "iscsi",
+        Luks = "luks",
+        Nbd = "nbd",
+        Nfs = "nfs",
+        NullAio = "null-aio",
+        NullCo = "null-co",
+        Nvme = "nvme",
+        NvmeIoUring = "nvme-io_uring",
+        Parallels = "parallels",
+        Preallocate = "preallocate",
+        Qcow = "qcow",
+        Qcow2 = "qcow2",
+        Qed = "qed",
+        Quorum = "quorum",
+        Raw = "raw",
+        Rbd = "rbd",
+        Replication = "replication",
+        Ssh = "ssh",
+        Throttle = "throttle",
+        Vdi = "vdi",
+        Vhdx = "vhdx",
+        VirtioBlkVfioPci = "virtio-blk-vfio-pci",
+        VirtioBlkVhostUser = "virtio-blk-vhost-user",
+        VirtioBlkVhostVdpa = "virtio-blk-vhost-vdpa",
+        Vmdk = "vmdk",
+        Vpc = "vpc",
+        Vvfat = "vvfat",
     }
 }
 
@@ -130,6 +164,21 @@ pub(crate) enum Driver {
     Qcow2,
 }
 
+impl Driver {
+    /// The QAPI driver name the node was opened with (`None` for a job's
+    /// filter, which QMP cannot open). `null-aio` nodes are `null-co`.
+    pub fn qapi(&self) -> Option<BlockdevDriver> {
+        Some(match self {
+            Driver::NullCo { .. } => BlockdevDriver::NullCo,
+            Driver::Raw => BlockdevDriver::Raw,
+            Driver::Blkdebug { .. } => BlockdevDriver::Blkdebug,
+            Driver::File { .. } => BlockdevDriver::File,
+            Driver::Qcow2 => BlockdevDriver::Qcow2,
+            Driver::JobFilter => return None,
+        })
+    }
+}
+
 /// A block node.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Node {
@@ -153,7 +202,8 @@ pub(crate) struct Node {
     pub bitmaps: Vec<String>,
 }
 
-/// A simulated image file (see the `image` scenario directive).
+/// A simulated image file (see the `image` scenario directive), as the
+/// caller describes it ([`JobManager::add_image`](crate::JobManager::add_image)).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageFile {
     /// `qcow2` or `raw`.
@@ -168,12 +218,58 @@ pub struct ImageFile {
     pub snapshots: Vec<String>,
 }
 
+/// An image file of the simulated folder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Image {
+    /// Its format: `None` for a format qjob does not read (the image reads
+    /// as zeroes and opens as `raw`).
+    pub format: Option<BlockdevDriver>,
+    /// Virtual size in bytes.
+    pub size: u64,
+    /// File name of the backing image, if any.
+    pub backing: Option<String>,
+    /// Extents written with data: `(offset, length)`.
+    pub data: Vec<(u64, u64)>,
+    /// Internal snapshot tags (qcow2 only).
+    pub snapshots: Vec<String>,
+}
+
+impl Image {
+    /// A new image of `format` and `size`, without data or snapshots.
+    pub fn new(format: BlockdevDriver, size: u64, backing: Option<String>) -> Image {
+        Image {
+            format: Some(format),
+            size,
+            backing,
+            data: Vec::new(),
+            snapshots: Vec::new(),
+        }
+    }
+
+    /// Whether the image is a qcow2 image.
+    pub fn is_qcow2(&self) -> bool {
+        self.format == Some(BlockdevDriver::Qcow2)
+    }
+}
+
+impl From<ImageFile> for Image {
+    fn from(f: ImageFile) -> Image {
+        Image {
+            format: BlockdevDriver::parse(&f.format),
+            size: f.size,
+            backing: f.backing,
+            data: f.data,
+            snapshots: f.snapshots,
+        }
+    }
+}
+
 /// The node registry.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Graph {
     pub nodes: Vec<Option<Node>>,
     pub by_name: BTreeMap<String, NodeRef>,
-    pub files: BTreeMap<String, ImageFile>,
+    pub files: BTreeMap<String, Image>,
     pub implicit_counter: u64,
     /// Free node slots, reused by [`Graph::add`].
     pub free: Vec<NodeRef>,
@@ -188,7 +284,7 @@ impl Graph {
         for (name, &n) in &self.by_name {
             if self
                 .nodes
-                .get(n as usize)
+                .get(n.pos())
                 .and_then(|x| x.as_ref())
                 .map(|x| &x.name)
                 != Some(name)
@@ -197,15 +293,15 @@ impl Graph {
             }
         }
         for &f in &self.free {
-            if !matches!(self.nodes.get(f as usize), Some(None)) {
+            if !matches!(self.nodes.get(f.pos()), Some(None)) {
                 return Err(format!("free node slot {f} is in use"));
             }
         }
         for (i, node) in self.nodes.iter().enumerate() {
             let Some(node) = node else { continue };
-            let me = i as NodeRef;
+            let me = NodeRef::at(i as u32);
             for &(_, c) in &node.children {
-                let back = self.nodes.get(c as usize).and_then(|x| x.as_ref());
+                let back = self.nodes.get(c.pos()).and_then(|x| x.as_ref());
                 if !back.is_some_and(|b| b.parents.contains(&Parent::Node(me))) {
                     return Err(format!("node {i} has a child {c} that does not name it"));
                 }
@@ -214,7 +310,7 @@ impl Graph {
                 let ok = match *p {
                     Parent::Node(pn) => self
                         .nodes
-                        .get(pn as usize)
+                        .get(pn.pos())
                         .and_then(|x| x.as_ref())
                         .is_some_and(|x| x.children.iter().any(|&(_, c)| c == me)),
                     Parent::Job(j) => job_alive(j),
@@ -247,9 +343,9 @@ impl Graph {
                 let children = self.nodes[n].as_ref().map_or(&[][..], |x| &x.children[..]);
                 if let Some(&(_, c)) = children.get(*next) {
                     *next += 1;
-                    match state[c as usize] {
+                    match state[c.pos()] {
                         1 => return Err(format!("the node graph has a cycle through node {c}")),
-                        0 => stack.push((c as usize, 0)),
+                        0 => stack.push((c.pos(), 0)),
                         _ => {}
                     }
                 } else {
@@ -280,16 +376,16 @@ impl Graph {
     }
 
     pub fn node(&self, n: NodeRef) -> &Node {
-        self.nodes[n as usize].as_ref().expect("live node")
+        self.nodes[n.pos()].as_ref().expect("live node")
     }
 
     pub fn node_mut(&mut self, n: NodeRef) -> &mut Node {
-        self.nodes[n as usize].as_mut().expect("live node")
+        self.nodes[n.pos()].as_mut().expect("live node")
     }
 
     /// Whether node slot `n` holds a live node.
     pub fn alive(&self, n: NodeRef) -> bool {
-        self.nodes.get(n as usize).is_some_and(|x| x.is_some())
+        self.nodes.get(n.pos()).is_some_and(|x| x.is_some())
     }
 
     pub fn lookup(&self, name: &str) -> Option<NodeRef> {
@@ -313,12 +409,12 @@ impl Graph {
         };
         let idx = match self.free.pop() {
             Some(i) => {
-                self.nodes[i as usize] = Some(node);
+                self.nodes[i.pos()] = Some(node);
                 i
             }
             None => {
                 self.nodes.push(Some(node));
-                (self.nodes.len() - 1) as NodeRef
+                NodeRef::at((self.nodes.len() - 1) as u32)
             }
         };
         if user || !self.node(idx).name.is_empty() {
@@ -330,7 +426,7 @@ impl Graph {
 
     /// Frees a node slot (the node must be unlinked already).
     pub fn remove(&mut self, n: NodeRef) {
-        if let Some(node) = self.nodes[n as usize].take() {
+        if let Some(node) = self.nodes[n.pos()].take() {
             if self.by_name.get(&node.name) == Some(&n) {
                 self.by_name.remove(&node.name);
             }
@@ -397,7 +493,11 @@ impl Graph {
                 None => Status::Zero,
             },
             Driver::File { filename } => match self.files.get(filename) {
-                Some(img) if img.format == "raw" && overlaps(&img.data, off, len) => Status::Data,
+                Some(img)
+                    if img.format == Some(BlockdevDriver::Raw) && overlaps(&img.data, off, len) =>
+                {
+                    Status::Data
+                }
                 _ => Status::Zero,
             },
             Driver::Qcow2 => {
@@ -638,9 +738,50 @@ pub(crate) fn add_extent(extents: &mut Vec<(u64, u64)>, off: u64, len: u64) {
     *extents = out;
 }
 
+/// Removes `[off, off+len)` from a sorted list of disjoint extents.
+pub(crate) fn remove_extent(extents: &mut Vec<(u64, u64)>, off: u64, len: u64) {
+    let end = off + len;
+    let mut out = Vec::with_capacity(extents.len() + 1);
+    for &(o, l) in extents.iter() {
+        let e = o + l;
+        if e <= off || o >= end {
+            out.push((o, l));
+            continue;
+        }
+        if o < off {
+            out.push((o, off - o));
+        }
+        if e > end {
+            out.push((end, e - end));
+        }
+    }
+    *extents = out;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_formats_and_node_drivers_are_qapi_drivers() {
+        let img = |format: &str| {
+            Image::from(ImageFile {
+                format: format.into(),
+                size: 1,
+                backing: None,
+                data: vec![],
+                snapshots: vec![],
+            })
+        };
+        assert!(img("qcow2").is_qcow2());
+        assert_eq!(img("raw").format, Some(BlockdevDriver::Raw));
+        assert_eq!(img("qcow3").format, None);
+        assert_eq!(
+            Driver::NullCo { read_zeroes: true }.qapi(),
+            Some(BlockdevDriver::NullCo)
+        );
+        assert_eq!(Driver::JobFilter.qapi(), None);
+    }
 
     #[test]
     fn extents_merge() {
@@ -651,6 +792,10 @@ mod tests {
         assert_eq!(v, vec![(0, 3), (10, 14)]);
         add_extent(&mut v, 3, 7);
         assert_eq!(v, vec![(0, 24)]);
+        remove_extent(&mut v, 4, 2);
+        assert_eq!(v, vec![(0, 4), (6, 18)]);
+        remove_extent(&mut v, 0, 30);
+        assert_eq!(v, vec![]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! limiter, the error policy with `BLOCK_JOB_ERROR` and `io-status`, and the
 //! `BLOCK_JOB_READY` event.
 
+use crate::driver::drive;
 use crate::error::{Error, Result};
 use crate::event::{EventKind, IoOperation};
 use crate::job::JobRef;
@@ -21,7 +22,7 @@ impl JobManager {
         let job = self.job_mut(j);
         job.set_limit(speed);
         job.speed = speed;
-        crate::workload::set_speed_hook(self, j, speed);
+        drive!(self, j, |d, cx| d.set_speed(cx, speed));
         if speed != 0 && speed <= old {
             return Ok(());
         }

@@ -1,6 +1,7 @@
 //! Cancel (SPEC.md §5): soft and hard requests, and how each status carries
 //! them out.
 
+use crate::driver::drive;
 use crate::job::JobRef;
 use crate::manager::JobManager;
 use crate::model::JobStatus;
@@ -9,7 +10,7 @@ impl JobManager {
     /// `job_cancel_async`: records the request; the driver's cancel hook may
     /// turn a soft cancel into a hard one; a user pause is lifted.
     pub(crate) fn cancel_async(&mut self, j: JobRef, force: bool) {
-        let force = crate::workload::cancel_hook(self, j, force);
+        let force = drive!(self, j, |d, cx| d.cancel(cx, force)).unwrap_or(true);
         if self.job(j).user_paused {
             self.user_resume_hook(j);
             let job = self.job_mut(j);

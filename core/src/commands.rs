@@ -2,9 +2,11 @@
 //! QEMU's order and QEMU's error texts.
 //!
 //! The job verbs (`job-*`, `block-job-*`) and the queries are here; job
-//! creation (`blockdev-backup`, `transaction`, …) is in `create.rs` and the
-//! block-node commands are in `nodes.rs`.
+//! creation (`blockdev-backup`, `blockdev-mirror`, …) is in `create/`, the
+//! QMP `transaction` command in `actions.rs`, bitmaps in `bitmap.rs` and the
+//! block-node commands in `nodes.rs`.
 
+use crate::driver::drive;
 use crate::error::{Error, Result};
 use crate::job::JobRef;
 use crate::manager::JobManager;
@@ -259,7 +261,7 @@ impl JobManager {
         if self.job(j).cancelled {
             return Err(cannot);
         }
-        match crate::workload::complete_hook(self, j) {
+        match drive!(self, j, |d, cx| d.complete(cx)).flatten() {
             Some(r) => r,
             None => Err(cannot),
         }

@@ -6,22 +6,13 @@ use crate::model::{ErrorAction, JobStatus, JobType};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-/// Which way an I/O went (QAPI `IoOperationType`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum IoOperation {
-    /// A read (source side).
-    Read,
-    /// A write (target side).
-    Write,
-}
-
-impl IoOperation {
-    /// The QAPI spelling.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            IoOperation::Read => "read",
-            IoOperation::Write => "write",
-        }
+crate::model::qapi_enum! {
+    /// Which way an I/O went (QAPI `IoOperationType`).
+    IoOperation {
+        /// A read (source side).
+        Read = "read",
+        /// A write (target side).
+        Write = "write",
     }
 }
 

@@ -3,14 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::driver::Work;
 use crate::model::{IoStatus, JobStatus, JobType};
 use crate::ratelimit::RateLimit;
-use crate::workload::Work;
+use crate::slab::NodeRef;
 
-/// Index of a job slot in the manager.
-pub(crate) type JobRef = u32;
-/// Index of a transaction slot in the manager.
-pub(crate) type TxnRef = u32;
+pub(crate) use crate::slab::{JobRef, TxnRef};
 
 /// Where the job's coroutine stands (what will happen when it is entered).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,8 +48,6 @@ pub(crate) struct Job {
     /// The transaction the job belongs to.
     pub txn: TxnLink,
     pub co: Co,
-    /// The armed sleep timer, if any: `(deadline, sequence)`.
-    pub timer: Option<(u64, u32)>,
     /// Block-job fields.
     pub speed: u64,
     /// The rate limiter, made when a speed limit is first set.
@@ -60,7 +56,7 @@ pub(crate) struct Job {
     /// Nodes the job is attached to (a drained section over one of them
     /// pauses the job); host jobs have none, so the list lives on the heap.
     #[allow(clippy::box_collection)] // one pointer in every job, not three
-    pub nodes: Option<Box<Vec<u32>>>,
+    pub nodes: Option<Box<Vec<NodeRef>>>,
     pub work: Work,
 }
 

@@ -35,62 +35,83 @@
 //!
 //! | concept | module |
 //! |---|---|
-//! | statuses, verbs, the two tables | [`model`] |
-//! | registry, status changes, coroutine engine, main loop, drains | `manager` |
+//! | statuses, verbs, the two tables, QAPI enums | [`model`] |
+//! | the manager, job registry, event queue, status changes, verb refusals | `manager` |
+//! | one job's fields; slot references | `job`; `slab` |
+//! | coroutine engine: start, enter, pause points, sleeps, yields | `coroutine` |
+//! | main loop (bottom halves), virtual time | `mainloop` |
+//! | timers (one table, keyed by job and kind) | `timers` |
+//! | drained sections, graph changes (filters) | `drain` |
 //! | pause and resume | `pause` |
 //! | cancel | `cancel` |
-//! | transactions, finalization | `txn` |
+//! | job transactions, completion, finalization | `txn` |
 //! | block-job speed, error policy, ready | `blockjob` |
 //! | rate limiter | [`ratelimit`] |
 //! | events | [`event`] |
-//! | typed commands and queries | `commands`, `create`, `nodes` |
-//! | QMP JSON | [`qmp`] |
-//! | simulated workloads | `workload` |
-//! | host-driven jobs | `workload/host.rs` ([`JobHandle`], [`HostAction`]) |
-//! | snapshot and restore | `snapshot` ([`SnapshotError`]) |
-//! | simulated block layer | `block` |
+//! | job drivers: the interface and its context | `driver` |
+//! | simulated workloads (backup, mirror, stream/commit, one-shot jobs) | `workload` |
+//! | host-driven jobs | `host` ([`JobHandle`], [`HostAction`]) |
+//! | typed verbs and queries | `commands` |
+//! | option types of the creation commands | `options` ([`BackupOptions`], …) |
+//! | job creation, per job type | `create` |
+//! | the QMP `transaction` command | `actions` ([`TransactionAction`]) |
+//! | dirty bitmaps | `bitmap` |
+//! | block nodes (`blockdev-add`, `blockdev-del`) | `nodes` |
+//! | QMP JSON: framing, command table, argument parsing | [`qmp`] |
+//! | snapshot and restore (format, encoding, checks) | `snapshot` ([`SnapshotError`]) |
+//! | simulated block layer, block drivers | `block` |
 //! | scenario replayer and transcripts | [`scenario`] |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod actions;
+mod bitmap;
 mod block;
 mod blockjob;
 mod cancel;
 mod commands;
+mod coroutine;
 mod create;
+mod drain;
+mod driver;
 pub mod error;
 pub mod event;
+mod host;
 mod job;
+mod mainloop;
 mod manager;
 pub mod model;
 mod nodes;
+mod options;
 mod pause;
 pub mod qmp;
 pub mod ratelimit;
 pub mod scenario;
 mod slab;
 mod snapshot;
+mod timers;
 mod txn;
 mod workload;
 
+pub use actions::TransactionAction;
 pub use block::{BlkdebugEvent, ImageFile, InjectError};
 pub use commands::{BlockJobInfo, JobInfo};
-pub use create::{
-    BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions,
-    MirrorOptions, StreamOptions, SyncMode, TransactionAction,
-};
 pub use error::{Error, ErrorClass, Result};
 pub use event::{Event, EventKind, IoOperation};
-pub use manager::{DEFAULT_NODE_SIZE, JobManager, SETTLE_LIMIT, TICK_LIMIT};
-pub use model::{ErrorAction, IoStatus, JobStatus, JobType, JobVerb, OnError};
-pub use nodes::{ChildRef, NodeOptions};
-pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};
-pub use workload::FAILED_IO_NS;
-pub use workload::host::{
+pub use host::{
     HostAction, HostActionKind, HostDirective, HostErrorAction, HostJobOptions, JobHandle,
     TxnHandle,
 };
+pub use manager::{DEFAULT_NODE_SIZE, JobManager, SETTLE_LIMIT, TICK_LIMIT};
+pub use model::{ErrorAction, IoStatus, JobStatus, JobType, JobVerb, OnError};
+pub use nodes::{ChildRef, NodeOptions};
+pub use options::{
+    BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions,
+    MirrorOptions, StreamOptions, SyncMode,
+};
+pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};
+pub use workload::FAILED_IO_NS;
 
 /// The README's examples compile and run as doctests.
 #[cfg(doctest)]

@@ -6,10 +6,12 @@
 //! refusal is built from [`verb_allowed`]; nothing else decides either question.
 
 use std::fmt;
-use std::str::FromStr;
 
-/// Declares a QAPI enum: the Rust enum, its QAPI spellings, `ALL` in QAPI order,
-/// `Display` and `FromStr`.
+/// Declares a QAPI enum: the Rust enum, its QAPI spellings, `ALL` in QAPI
+/// order, `parse`, `Display`, `FromStr`, and serde as the QAPI spelling
+/// (readable forms, e.g. JSON) or as the QAPI index (compact forms: the
+/// binary snapshot). Attributes on the enum and its variants pass through
+/// (`#[derive(Default)]` with a `#[default]` variant).
 macro_rules! qapi_enum {
     (
         $(#[$meta:meta])*
@@ -21,6 +23,7 @@ macro_rules! qapi_enum {
             $( $(#[$vmeta])* $variant ),+
         }
 
+        #[allow(dead_code)] // not every enum uses every accessor
         impl $name {
             /// Every value, in QAPI declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -34,38 +37,55 @@ macro_rules! qapi_enum {
             pub const fn index(self) -> usize {
                 self as usize
             }
-        }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = UnknownName;
-            fn from_str(s: &str) -> Result<Self, UnknownName> {
+            /// The value with this QAPI spelling.
+            pub fn parse(s: &str) -> Option<$name> {
                 match s {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(UnknownName(s.to_owned())),
+                    $($text => Some($name::$variant),)+
+                    _ => None,
                 }
             }
         }
 
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::model::UnknownName;
+            fn from_str(s: &str) -> ::std::result::Result<Self, $crate::model::UnknownName> {
+                $name::parse(s).ok_or_else(|| $crate::model::UnknownName(s.to_owned()))
+            }
+        }
+
         impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
+            fn serialize<S: serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
+                if s.is_human_readable() {
+                    s.serialize_str(self.as_str())
+                } else {
+                    s.serialize_u8(*self as u8)
+                }
             }
         }
 
         impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                s.parse().map_err(serde::de::Error::custom)
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
+                if d.is_human_readable() {
+                    let s = <::std::borrow::Cow<'de, str>>::deserialize(d)?;
+                    s.parse().map_err(serde::de::Error::custom)
+                } else {
+                    let i = u8::deserialize(d)?;
+                    $name::ALL.get(usize::from(i)).copied().ok_or_else(|| {
+                        serde::de::Error::custom(concat!("no such ", stringify!($name)))
+                    })
+                }
             }
         }
     };
 }
+pub(crate) use qapi_enum;
 
 /// A name that is not a value of the enum it was parsed as.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -235,49 +255,25 @@ pub const fn verb_allowed(verb: JobVerb, status: JobStatus) -> bool {
     VERB_PERMISSIONS[verb.index()][status.index()]
 }
 
-/// Error-handling policy of a block job (QAPI `BlockdevOnError`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OnError {
-    /// Fail the job (the default).
-    #[default]
-    Report,
-    /// Ignore the error and retry later.
-    Ignore,
-    /// Stop on `ENOSPC`, report anything else.
-    Enospc,
-    /// Pause the job as if the user had paused it.
-    Stop,
-    /// Like `enospc` inside the job layer.
-    Auto,
+qapi_enum! {
+    /// Error-handling policy of a block job (QAPI `BlockdevOnError`).
+    #[derive(Default)]
+    OnError {
+        /// Fail the job (the default).
+        #[default]
+        Report = "report",
+        /// Ignore the error and retry later.
+        Ignore = "ignore",
+        /// Stop on `ENOSPC`, report anything else.
+        Enospc = "enospc",
+        /// Pause the job as if the user had paused it.
+        Stop = "stop",
+        /// Like `enospc` inside the job layer.
+        Auto = "auto",
+    }
 }
 
 impl OnError {
-    /// Every value in QAPI order.
-    pub const ALL: &'static [OnError] = &[
-        OnError::Report,
-        OnError::Ignore,
-        OnError::Enospc,
-        OnError::Stop,
-        OnError::Auto,
-    ];
-
-    /// The QAPI spelling.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            OnError::Report => "report",
-            OnError::Ignore => "ignore",
-            OnError::Enospc => "enospc",
-            OnError::Stop => "stop",
-            OnError::Auto => "auto",
-        }
-    }
-
-    /// Parses the QAPI spelling.
-    pub fn parse(s: &str) -> Option<OnError> {
-        OnError::ALL.iter().copied().find(|p| p.as_str() == s)
-    }
-
     /// The action QEMU takes for an I/O error with positive errno `errno`
     /// (`block_job_error_action`).
     pub const fn action(self, errno: i32) -> ErrorAction {
@@ -296,60 +292,29 @@ impl OnError {
     }
 }
 
-/// What a block job does about an I/O error (QAPI `BlockErrorAction`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ErrorAction {
-    /// Fail.
-    Report,
-    /// Go on.
-    Ignore,
-    /// Pause until the user resumes.
-    Stop,
-}
-
-impl ErrorAction {
-    /// The QAPI spelling.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ErrorAction::Report => "report",
-            ErrorAction::Ignore => "ignore",
-            ErrorAction::Stop => "stop",
-        }
+qapi_enum! {
+    /// What a block job does about an I/O error (QAPI `BlockErrorAction`).
+    ErrorAction {
+        /// Fail.
+        Report = "report",
+        /// Go on.
+        Ignore = "ignore",
+        /// Pause until the user resumes.
+        Stop = "stop",
     }
 }
 
-/// I/O status of a block job (QAPI `BlockDeviceIoStatus`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum IoStatus {
-    /// No error.
-    #[default]
-    Ok,
-    /// An error other than `ENOSPC` stopped the job.
-    Failed,
-    /// `ENOSPC` stopped the job.
-    Nospace,
-}
-
-impl IoStatus {
-    /// Parses the QAPI spelling.
-    pub fn parse(s: &str) -> Option<IoStatus> {
-        match s {
-            "ok" => Some(IoStatus::Ok),
-            "failed" => Some(IoStatus::Failed),
-            "nospace" => Some(IoStatus::Nospace),
-            _ => None,
-        }
-    }
-
-    /// The QAPI spelling.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            IoStatus::Ok => "ok",
-            IoStatus::Failed => "failed",
-            IoStatus::Nospace => "nospace",
-        }
+qapi_enum! {
+    /// I/O status of a block job (QAPI `BlockDeviceIoStatus`).
+    #[derive(Default)]
+    IoStatus {
+        /// No error.
+        #[default]
+        Ok = "ok",
+        /// An error other than `ENOSPC` stopped the job.
+        Failed = "failed",
+        /// `ENOSPC` stopped the job.
+        Nospace = "nospace",
     }
 }
 
@@ -507,6 +472,48 @@ mod tests {
         assert_eq!(JobVerb::SetSpeed.as_str(), "set-speed");
         assert_eq!(JobType::SnapshotDelete.as_str(), "snapshot-delete");
         assert!("frobnicate".parse::<JobVerb>().is_err());
+    }
+
+    /// Every QAPI enum declared through `qapi_enum!` reads back what it
+    /// writes: its spelling, and serde in both the readable form (JSON, the
+    /// spelling) and the compact one (the binary snapshot, the index).
+    #[test]
+    fn every_qapi_enum_round_trips() {
+        fn check<T>(all: &[T], spelled: impl Fn(T) -> &'static str)
+        where
+            T: Copy + fmt::Debug + PartialEq + std::str::FromStr + fmt::Display,
+            T: serde::Serialize + serde::de::DeserializeOwned,
+        {
+            for &v in all {
+                assert_eq!(v.to_string(), spelled(v));
+                assert_eq!(spelled(v).parse::<T>().ok(), Some(v));
+                let json = serde_json::to_string(&v).unwrap();
+                assert_eq!(json, format!("\"{}\"", spelled(v)));
+                assert_eq!(serde_json::from_str::<T>(&json).unwrap(), v);
+            }
+            assert!("no-such-value".parse::<T>().is_err());
+        }
+        check(JobType::ALL, JobType::as_str);
+        check(JobStatus::ALL, JobStatus::as_str);
+        check(JobVerb::ALL, JobVerb::as_str);
+        check(OnError::ALL, OnError::as_str);
+        check(ErrorAction::ALL, ErrorAction::as_str);
+        check(IoStatus::ALL, IoStatus::as_str);
+        check(crate::SyncMode::ALL, crate::SyncMode::as_str);
+        check(crate::BitmapSyncMode::ALL, crate::BitmapSyncMode::as_str);
+        check(crate::IoOperation::ALL, crate::IoOperation::as_str);
+        check(crate::BlkdebugEvent::ALL, crate::BlkdebugEvent::as_str);
+        check(crate::block::IoType::ALL, crate::block::IoType::as_str);
+        check(
+            crate::block::BlockdevDriver::ALL,
+            crate::block::BlockdevDriver::as_str,
+        );
+        assert_eq!(crate::block::BlockdevDriver::ALL.len(), 47);
+        assert_eq!(OnError::default(), OnError::Report);
+        assert_eq!(IoStatus::default(), IoStatus::Ok);
+        assert_eq!(crate::SyncMode::default(), crate::SyncMode::Full);
+        assert_eq!(OnError::parse("stop"), Some(OnError::Stop));
+        assert_eq!(crate::block::IoType::parse("block-status"), None);
     }
 
     #[test]

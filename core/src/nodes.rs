@@ -80,7 +80,7 @@ impl JobManager {
     /// Adds an image file to the simulated folder (what `qemu-img create`
     /// does for the scenario `image` directive).
     pub fn add_image(&mut self, file: &str, image: ImageFile) {
-        self.graph.files.insert(file.to_owned(), image);
+        self.graph.files.insert(file.to_owned(), image.into());
     }
 
     /// Whether a node with this name exists.
@@ -234,7 +234,7 @@ impl JobManager {
                     Driver::File { filename } => self.graph.files.get(filename).cloned(),
                     _ => None,
                 };
-                let Some(img) = img.filter(|i| i.format == "qcow2") else {
+                let Some(img) = img.filter(|i| i.is_qcow2()) else {
                     return Err(Error::generic("Image is not in qcow2 format"));
                 };
                 let backing_node = match backing {
@@ -243,11 +243,7 @@ impl JobManager {
                     None => match &img.backing {
                         Some(file) => {
                             let f = file.clone();
-                            let is_qcow2 = self
-                                .graph
-                                .files
-                                .get(&f)
-                                .is_some_and(|i| i.format == "qcow2");
+                            let is_qcow2 = self.graph.files.get(&f).is_some_and(|i| i.is_qcow2());
                             let inner = NodeOptions::File {
                                 node_name: None,
                                 filename: f,
@@ -285,7 +281,7 @@ impl JobManager {
     }
 
     fn delete_node(&mut self, n: NodeRef) {
-        if self.graph.nodes.get(n as usize).is_none_or(|x| x.is_none()) {
+        if self.graph.nodes.get(n.pos()).is_none_or(|x| x.is_none()) {
             return;
         }
         let children = self.graph.node(n).children.clone();

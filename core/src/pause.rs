@@ -1,10 +1,12 @@
 //! Pause and resume (SPEC.md §4): the internal pause count, the user pause,
 //! and the commands built on them.
 
+use crate::driver::drive;
 use crate::error::{Error, Result};
 use crate::job::JobRef;
 use crate::manager::JobManager;
 use crate::model::{IoStatus, JobVerb};
+use crate::timers::TimerKind;
 
 impl JobManager {
     /// `job_pause` (internal): one more pause request; a job not parked at a
@@ -13,7 +15,7 @@ impl JobManager {
         let job = self.job_mut(j);
         job.pause_count += 1;
         if !job.paused {
-            crate::workload::pause_requested(self, j);
+            drive!(self, j, |d, cx| d.pause_requested(cx));
             self.enter(j);
         }
     }
@@ -30,7 +32,7 @@ impl JobManager {
         if job.pause_count > 0 {
             return;
         }
-        if job.timer.is_none() {
+        if !self.timers.is_armed(j, TimerKind::Sleep) {
             self.enter(j);
         }
     }

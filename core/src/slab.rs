@@ -1,24 +1,86 @@
-//! Slot storage for jobs: stable `u32` indices, freed slots reused, and
-//! memory grown in fixed chunks (no doubling of a million-entry vector).
+//! Slot storage for jobs: stable indices, freed slots reused, and memory
+//! grown in fixed chunks (no doubling of a million-entry vector); and the
+//! typed slot references (`JobRef`, `TxnRef`, `NodeRef`) of the manager's
+//! registries.
 
 use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
 
 const CHUNK: usize = 1024;
 
-/// Slots of `T` addressed by `u32`.
+/// A typed index of a slot: a job, a transaction or a node.
+pub(crate) trait Slot: Copy {
+    /// The slot at `index`.
+    fn at(index: u32) -> Self;
+    /// The slot's index.
+    fn index(self) -> u32;
+}
+
+/// Declares a slot reference: a `u32` newtype that serializes as the bare
+/// number and prints as it (in the snapshot checks' messages).
+macro_rules! slot_ref {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
+            serde::Serialize, serde::Deserialize,
+        )]
+        #[serde(transparent)]
+        pub(crate) struct $name(u32);
+
+        impl $crate::slab::Slot for $name {
+            fn at(index: u32) -> Self {
+                $name(index)
+            }
+            fn index(self) -> u32 {
+                self.0
+            }
+        }
+
+        impl $name {
+            /// The slot's position in its registry.
+            #[allow(dead_code)]
+            pub(crate) fn pos(self) -> usize {
+                self.0 as usize
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+slot_ref!(
+    /// A job's slot in the manager.
+    JobRef
+);
+slot_ref!(
+    /// A transaction's slot in the manager.
+    TxnRef
+);
+slot_ref!(
+    /// A node's slot in the graph.
+    NodeRef
+);
+
+/// Slots of `T` addressed by `K`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(
     from = "SlabRepr<T>",
     into = "SlabRepr<T>",
     bound(
-        serialize = "T: Serialize + Clone",
+        serialize = "K: Clone, T: Serialize + Clone",
         deserialize = "T: Deserialize<'de>"
     )
 )]
-pub(crate) struct Slab<T> {
+pub(crate) struct Slab<K, T> {
     chunks: Vec<Box<[Option<T>]>>,
     len: usize,
     free: Vec<u32>,
+    key: PhantomData<K>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -27,33 +89,35 @@ struct SlabRepr<T> {
     free: Vec<u32>,
 }
 
-impl<T> Default for Slab<T> {
+impl<K, T> Default for Slab<K, T> {
     fn default() -> Self {
         Slab {
             chunks: Vec::new(),
             len: 0,
             free: Vec::new(),
+            key: PhantomData,
         }
     }
 }
 
-impl<T> Slab<T> {
-    pub fn get(&self, i: u32) -> Option<&T> {
-        let i = i as usize;
+impl<K: Slot, T> Slab<K, T> {
+    pub fn get(&self, k: K) -> Option<&T> {
+        let i = k.index() as usize;
         self.chunks.get(i / CHUNK)?[i % CHUNK].as_ref()
     }
 
-    pub fn get_mut(&mut self, i: u32) -> Option<&mut T> {
-        let i = i as usize;
+    pub fn get_mut(&mut self, k: K) -> Option<&mut T> {
+        let i = k.index() as usize;
         self.chunks.get_mut(i / CHUNK)?[i % CHUNK].as_mut()
     }
 
-    /// Stores `v` in a free slot and returns its index.
-    pub fn insert(&mut self, v: T) -> u32 {
+    /// Stores `v` in a free slot and returns its key.
+    pub fn insert(&mut self, v: T) -> K {
         if let Some(i) = self.free.pop() {
+            let k = K::at(i);
             let i = i as usize;
             self.chunks[i / CHUNK][i % CHUNK] = Some(v);
-            return i as u32;
+            return k;
         }
         let i = self.len;
         if i / CHUNK == self.chunks.len() {
@@ -66,31 +130,31 @@ impl<T> Slab<T> {
         }
         self.chunks[i / CHUNK][i % CHUNK] = Some(v);
         self.len += 1;
-        i as u32
+        K::at(i as u32)
     }
 
-    /// Takes the value out of slot `i`.
-    pub fn remove(&mut self, i: u32) -> Option<T> {
-        let idx = i as usize;
+    /// Takes the value out of slot `k`.
+    pub fn remove(&mut self, k: K) -> Option<T> {
+        let idx = k.index() as usize;
         let v = self.chunks.get_mut(idx / CHUNK)?[idx % CHUNK].take();
         if v.is_some() {
-            self.free.push(i);
+            self.free.push(k.index());
         }
         v
     }
 
-    /// Occupied slots with their indices.
-    pub fn iter(&self) -> impl Iterator<Item = (u32, &T)> + '_ {
+    /// Occupied slots with their keys.
+    pub fn iter(&self) -> impl Iterator<Item = (K, &T)> + '_ {
         self.chunks
             .iter()
             .flat_map(|c| c.iter())
             .take(self.len)
             .enumerate()
-            .filter_map(|(i, x)| x.as_ref().map(|v| (i as u32, v)))
+            .filter_map(|(i, x)| x.as_ref().map(|v| (K::at(i as u32), v)))
     }
 }
 
-impl<T> From<SlabRepr<T>> for Slab<T> {
+impl<K, T> From<SlabRepr<T>> for Slab<K, T> {
     fn from(r: SlabRepr<T>) -> Self {
         let mut s = Slab::default();
         for v in r.slots {
@@ -111,8 +175,8 @@ impl<T> From<SlabRepr<T>> for Slab<T> {
     }
 }
 
-impl<T: Clone> From<Slab<T>> for SlabRepr<T> {
-    fn from(s: Slab<T>) -> Self {
+impl<K, T: Clone> From<Slab<K, T>> for SlabRepr<T> {
+    fn from(s: Slab<K, T>) -> Self {
         SlabRepr {
             slots: s
                 .chunks
@@ -129,20 +193,25 @@ impl<T: Clone> From<Slab<T>> for SlabRepr<T> {
 mod tests {
     use super::*;
 
+    slot_ref!(
+        /// A test key.
+        Key
+    );
+
     #[test]
     fn insert_remove_reuse_and_round_trip() {
-        let mut s = Slab::default();
-        let ids: Vec<u32> = (0..3000).map(|i| s.insert(i)).collect();
-        assert_eq!(ids[2999], 2999);
-        assert_eq!(s.remove(5), Some(5));
-        assert_eq!(s.remove(5), None);
-        assert_eq!(s.get(5), None);
-        assert_eq!(s.insert(77), 5);
-        assert_eq!(s.get(2048), Some(&2048));
+        let mut s: Slab<Key, i32> = Slab::default();
+        let ids: Vec<Key> = (0..3000).map(|i| s.insert(i)).collect();
+        assert_eq!(ids[2999], Key(2999));
+        assert_eq!(s.remove(Key(5)), Some(5));
+        assert_eq!(s.remove(Key(5)), None);
+        assert_eq!(s.get(Key(5)), None);
+        assert_eq!(s.insert(77), Key(5));
+        assert_eq!(s.get(Key(2048)), Some(&2048));
         assert_eq!(s.iter().count(), 3000);
         let json = serde_json::to_string(&s).unwrap();
-        let t: Slab<i32> = serde_json::from_str(&json).unwrap();
+        let t: Slab<Key, i32> = serde_json::from_str(&json).unwrap();
         assert_eq!(t.iter().collect::<Vec<_>>(), s.iter().collect::<Vec<_>>());
-        assert_eq!(t.get(4000), None);
+        assert_eq!(t.get(Key(4000)), None);
     }
 }

@@ -1,14 +1,147 @@
-//! Transactions and finalization (SPEC.md §6–§7): waiting, pending,
-//! auto-finalize, the prepare/commit/abort/clean order, conclude and dismiss,
-//! and the all-or-nothing abort of a failed transaction.
+//! Job transactions, completion and finalization (SPEC.md §6–§7): which
+//! transaction a job is in, what happens when its run returns (`job_exit`,
+//! `job_completed`), waiting, pending, auto-finalize, the
+//! prepare/commit/abort/clean order, conclude, and the all-or-nothing abort
+//! of a failed transaction.
 
+use crate::driver::{Prepared, drive};
 use crate::event::EventKind;
-use crate::job::{JobRef, TxnKey, TxnLink};
+use crate::job::{JobRef, Txn, TxnKey, TxnLink, TxnRef};
 use crate::manager::JobManager;
 use crate::model::JobStatus;
-use crate::workload::Prepared;
+use crate::slab::Slot;
 
 impl JobManager {
+    // ----------------------------------------------------------------
+    // Membership
+    // ----------------------------------------------------------------
+
+    /// The transaction of a job that is still a member of one.
+    pub(crate) fn txn_of(&self, j: JobRef) -> TxnKey {
+        match self.job(j).txn {
+            TxnLink::Own { .. } => TxnKey::Own(j),
+            TxnLink::Shared(t) => TxnKey::Shared(t),
+            TxnLink::Left => panic!("job is not a member of a transaction"),
+        }
+    }
+
+    /// Members of a transaction, newest first.
+    pub(crate) fn txn_members(&self, k: TxnKey) -> Vec<JobRef> {
+        match k {
+            TxnKey::Own(j) => {
+                if self.job_alive(j) && matches!(self.job(j).txn, TxnLink::Own { .. }) {
+                    vec![j]
+                } else {
+                    Vec::new()
+                }
+            }
+            TxnKey::Shared(t) => self.txn(t).members.clone(),
+        }
+    }
+
+    /// The newest member of a transaction.
+    pub(crate) fn txn_first(&self, k: TxnKey) -> Option<JobRef> {
+        match k {
+            TxnKey::Own(_) => self.txn_members(k).first().copied(),
+            TxnKey::Shared(t) => self.txn(t).members.first().copied(),
+        }
+    }
+
+    /// Whether the transaction is being aborted.
+    pub(crate) fn txn_aborting(&self, k: TxnKey) -> bool {
+        match k {
+            TxnKey::Own(j) => matches!(self.job(j).txn, TxnLink::Own { aborting: true }),
+            TxnKey::Shared(t) => self.txn(t).aborting,
+        }
+    }
+
+    pub(crate) fn txn(&self, t: TxnRef) -> &Txn {
+        self.txns[t.pos()].as_ref().expect("live txn")
+    }
+
+    pub(crate) fn txn_mut(&mut self, t: TxnRef) -> &mut Txn {
+        self.txns[t.pos()].as_mut().expect("live txn")
+    }
+
+    pub(crate) fn new_txn(&mut self) -> TxnRef {
+        self.txn_serial += 1;
+        let txn = Txn {
+            serial: self.txn_serial,
+            ..Txn::default()
+        };
+        if let Some(t) = self.free_txns.pop() {
+            self.txns[t.pos()] = Some(txn);
+            t
+        } else {
+            self.txns.push(Some(txn));
+            TxnRef::at((self.txns.len() - 1) as u32)
+        }
+    }
+
+    pub(crate) fn maybe_free_txn(&mut self, t: TxnRef) {
+        if self.txns[t.pos()]
+            .as_ref()
+            .is_some_and(|x| x.members.is_empty() && !x.held_by_host)
+            && !self.txn_held.contains(&t)
+        {
+            self.txns[t.pos()] = None;
+            self.free_txns.push(t);
+        }
+    }
+
+    /// Removes a job from its transaction (`job_txn_del_job`).
+    pub(crate) fn txn_del_job(&mut self, j: JobRef) {
+        let link = std::mem::replace(&mut self.job_mut(j).txn, TxnLink::Left);
+        if let TxnLink::Shared(t) = link {
+            if let Some(txn) = self.txns[t.pos()].as_mut() {
+                txn.members.retain(|&m| m != j);
+            }
+            self.maybe_free_txn(t);
+        }
+    }
+
+    // ----------------------------------------------------------------
+    // Completion
+    // ----------------------------------------------------------------
+
+    /// `job_exit`: the bottom half queued when `run` returned.
+    pub(crate) fn job_exit(&mut self, j: JobRef) {
+        if !self.job_alive(j) {
+            return;
+        }
+        self.job_mut(j).busy = false;
+        self.completed(j);
+    }
+
+    /// `job_update_rc`.
+    pub(crate) fn update_rc(&mut self, j: JobRef) {
+        let job = self.job_mut(j);
+        if job.ret == 0 && job.is_cancelled() {
+            job.ret = -crate::model::ECANCELED;
+        }
+        if job.ret != 0 {
+            if job.err.is_none() {
+                job.err = Some(crate::model::strerror(-job.ret).into_boxed_str());
+            }
+            self.set_status(j, JobStatus::Aborting);
+        }
+    }
+
+    /// `job_completed`.
+    pub(crate) fn completed(&mut self, j: JobRef) {
+        debug_assert!(!self.job(j).status.is_completed());
+        self.update_rc(j);
+        if self.job(j).ret != 0 {
+            self.txn_abort(j);
+        } else {
+            self.txn_success(j);
+        }
+    }
+
+    // ----------------------------------------------------------------
+    // Finalization
+    // ----------------------------------------------------------------
+
     fn members(&self, j: JobRef) -> Vec<JobRef> {
         self.txn_members(self.txn_of(j))
     }
@@ -44,15 +177,15 @@ impl JobManager {
                 continue;
             }
             if self.job(m).ret == 0 {
-                match crate::workload::prepare_hook(self, m) {
-                    Prepared::NoHook => {}
-                    Prepared::Ret(ret) => {
+                match drive!(self, m, |d, cx| d.prepare(cx)) {
+                    None | Some(Prepared::NoHook) => {}
+                    Some(Prepared::Ret(ret)) => {
                         self.job_mut(m).ret = ret;
                         self.update_rc(m);
                     }
                     // The host prepares this member; finalization goes on
                     // when it reports (`host_prepare_done`).
-                    Prepared::Pending => return,
+                    Some(Prepared::Pending) => return,
                 }
             }
             if self.job(m).ret != 0 {
@@ -76,11 +209,11 @@ impl JobManager {
         self.update_rc(j);
         let ret = self.job(j).ret;
         if ret == 0 {
-            crate::workload::commit_hook(self, j);
+            drive!(self, j, |d, cx| d.commit(cx));
         } else {
-            crate::workload::abort_hook(self, j);
+            drive!(self, j, |d, cx| d.abort(cx));
         }
-        crate::workload::clean_hook(self, j);
+        drive!(self, j, |d, cx| d.clean(cx));
         if self.job(j).started() {
             if self.job(j).is_cancelled() {
                 self.emit_block(j, |job, device| EventKind::BlockJobCancelled {
@@ -156,7 +289,7 @@ impl JobManager {
         while let Some(first) = self.txn_first(t) {
             if !self.job(first).status.is_completed() {
                 let job = self.job(first);
-                let host_running = matches!(job.work, crate::workload::Work::Host(_))
+                let host_running = matches!(job.work, crate::driver::Work::Host(_))
                     && job.started()
                     && !job.deferred;
                 if host_running {

@@ -684,4 +684,19 @@ mod tests {
         assert!(decode::<u64>(&[0xff; 11]).is_err());
         assert!(decode::<bool>(&[2]).is_err());
     }
+
+    /// QAPI enums travel as their index: one byte, and an index the enum
+    /// does not have is refused.
+    #[test]
+    fn qapi_enums_are_their_index() {
+        use crate::model::{JobStatus, OnError};
+        let mut out = Vec::new();
+        encode(&mut out, &(OnError::Auto, JobStatus::Null)).unwrap();
+        assert_eq!(out, [4, 10]);
+        assert_eq!(
+            decode::<(OnError, JobStatus)>(&out).unwrap(),
+            (OnError::Auto, JobStatus::Null)
+        );
+        assert!(decode::<OnError>(&[5]).is_err());
+    }
 }

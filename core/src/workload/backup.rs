@@ -12,10 +12,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Wait;
-use crate::block::{NodeRef, add_extent};
-use crate::job::JobRef;
-use crate::manager::{JobManager, TimerKind};
+use crate::block::{Graph, NodeRef, add_extent, remove_extent};
+use crate::driver::{Cx, Entry, JobDriver, Wait};
 use crate::model::{ErrorAction, OnError};
 use crate::ratelimit::RateLimit;
 
@@ -77,8 +75,6 @@ pub(crate) struct Backup {
     dirty: Vec<(u64, u64)>,
     phase: Phase,
     call: Option<Call>,
-    /// The copy engine's own sleep timer.
-    pub timer: Option<(u64, u32)>,
     speed: u64,
     limit: RateLimit,
     /// Whether no I/O below source and target can fail (computed once: the
@@ -90,7 +86,7 @@ pub(crate) struct Backup {
 
 impl Backup {
     /// Checks a restored backup's own bookkeeping.
-    pub(crate) fn check(&self, source_size: u64) -> Result<(), String> {
+    fn check_state(&self, source_size: u64) -> Result<(), String> {
         if !(64 * 1024..=CHUNK).contains(&self.chunk) || self.max_workers == 0 {
             return Err("a backup with a chunk size or worker count it cannot have".into());
         }
@@ -152,7 +148,6 @@ impl Backup {
             dirty: Vec::new(),
             phase: Phase::Init,
             call: None,
-            timer: None,
             speed,
             limit,
             trivial: None,
@@ -161,303 +156,271 @@ impl Backup {
     }
 }
 
-fn st(m: &JobManager, j: JobRef) -> &Backup {
-    match &m.job(j).work {
-        super::Work::Backup(b) => b,
-        _ => unreachable!("not a backup job"),
-    }
-}
-
-fn st_mut(m: &mut JobManager, j: JobRef) -> &mut Backup {
-    match &mut m.job_mut(j).work {
-        super::Work::Backup(b) => b,
-        _ => unreachable!("not a backup job"),
-    }
-}
-
-pub(crate) fn step(m: &mut JobManager, j: JobRef) -> Wait {
-    loop {
-        match st(m, j).phase {
-            Phase::Init => {
-                let b = st_mut(m, j);
-                let len = b.len;
-                b.dirty.clear();
-                add_extent(&mut b.dirty, 0, len);
-                let sync = b.sync;
-                super::set_remaining(m, j, len);
-                st_mut(m, j).phase = if sync == Sync::None {
-                    Phase::SyncNone
-                } else {
-                    Phase::StartCall
-                };
-                if sync == Sync::Top {
-                    // One pass over the allocation status, with a pause point.
-                    return Wait::PausePoint;
-                }
-            }
-            Phase::SyncNone => {
-                if m.job(j).is_cancelled() {
-                    return Wait::Done(0, None);
-                }
-                return Wait::Yield;
-            }
-            Phase::StartCall => {
-                let b = st_mut(m, j);
-                b.call = Some(Call {
-                    pos: 0,
-                    state: CallState::Running,
-                    failures: 0,
-                    first_error: None,
-                });
-                b.phase = Phase::WaitCall;
-                run_call(m, j);
-            }
-            Phase::WaitCall => {
-                let state = st(m, j).call.as_ref().map(|c| c.state);
-                let finished = matches!(state, Some(CallState::Done(_)));
-                if !finished {
-                    if !m.job(j).is_cancelled() {
-                        return Wait::Yield;
+impl JobDriver for Backup {
+    /// `backup_run` / `backup_loop`.
+    fn run(&mut self, cx: &mut Cx<'_>, _entry: Entry) -> Wait {
+        loop {
+            match self.phase {
+                Phase::Init => {
+                    self.dirty.clear();
+                    add_extent(&mut self.dirty, 0, self.len);
+                    cx.set_remaining(self.len);
+                    self.phase = if self.sync == Sync::None {
+                        Phase::SyncNone
+                    } else {
+                        Phase::StartCall
+                    };
+                    if self.sync == Sync::Top {
+                        // One pass over the allocation status, with a pause point.
+                        return Wait::PausePoint;
                     }
-                    cancel_call(m, j);
-                    return Wait::Done(0, None);
                 }
-                let Some(CallState::Done(result)) = state else {
-                    unreachable!()
-                };
-                if m.job(j).is_cancelled() || result == CallResult::Ok {
-                    return Wait::Done(0, None);
+                Phase::SyncNone => {
+                    if cx.job().is_cancelled() {
+                        return Wait::Done(0, None);
+                    }
+                    return Wait::Yield;
                 }
-                match result {
-                    CallResult::Cancelled => st_mut(m, j).phase = Phase::StartCall,
-                    CallResult::Error { is_read, errno } => {
-                        let b = st(m, j);
-                        let policy = if is_read {
-                            b.on_source_error
-                        } else {
-                            b.on_target_error
-                        };
-                        match m.error_action(j, policy, is_read, errno) {
-                            ErrorAction::Report => return Wait::Done(-errno, None),
-                            ErrorAction::Stop => {
-                                st_mut(m, j).phase = Phase::StartCall;
-                                return Wait::Yield;
-                            }
-                            ErrorAction::Ignore => {
-                                // Retry. QEMU's failing request completes on a
-                                // later main-loop iteration, so the retry does
-                                // too: the job yields once (an error that
-                                // never stops then loops through the main
-                                // loop, as in QEMU, instead of hanging it).
-                                st_mut(m, j).phase = Phase::StartCall;
-                                return Wait::Sleep(super::FAILED_IO_NS);
+                Phase::StartCall => {
+                    self.call = Some(Call {
+                        pos: 0,
+                        state: CallState::Running,
+                        failures: 0,
+                        first_error: None,
+                    });
+                    self.phase = Phase::WaitCall;
+                    self.run_call(cx);
+                }
+                Phase::WaitCall => {
+                    let state = self.call.as_ref().map(|c| c.state);
+                    let Some(CallState::Done(result)) = state else {
+                        if !cx.job().is_cancelled() {
+                            return Wait::Yield;
+                        }
+                        self.cancel_call(cx);
+                        return Wait::Done(0, None);
+                    };
+                    if cx.job().is_cancelled() {
+                        return Wait::Done(0, None);
+                    }
+                    match result {
+                        CallResult::Ok => return Wait::Done(0, None),
+                        CallResult::Cancelled => self.phase = Phase::StartCall,
+                        CallResult::Error { is_read, errno } => {
+                            let policy = if is_read {
+                                self.on_source_error
+                            } else {
+                                self.on_target_error
+                            };
+                            match cx.error_action(policy, is_read, errno) {
+                                ErrorAction::Report => return Wait::Done(-errno, None),
+                                ErrorAction::Stop => {
+                                    self.phase = Phase::StartCall;
+                                    return Wait::Yield;
+                                }
+                                ErrorAction::Ignore => {
+                                    // Retry. QEMU's failing request completes
+                                    // on a later main-loop iteration, so the
+                                    // retry does too: the job yields once (an
+                                    // error that never stops then loops
+                                    // through the main loop, as in QEMU,
+                                    // instead of hanging it).
+                                    self.phase = Phase::StartCall;
+                                    return Wait::Sleep(super::FAILED_IO_NS);
+                                }
                             }
                         }
                     }
-                    CallResult::Ok => unreachable!(),
                 }
             }
         }
     }
+
+    /// `backup_pause`: a running copy call is cancelled before the job parks.
+    fn pause(&mut self, cx: &mut Cx<'_>) {
+        let running = self
+            .call
+            .as_ref()
+            .is_some_and(|c| !matches!(c.state, CallState::Done(_)));
+        if running {
+            self.cancel_call(cx);
+        }
+    }
+
+    /// The copy call's rate-limit sleep ended.
+    fn timer_fired(&mut self, cx: &mut Cx<'_>) {
+        self.run_call(cx);
+    }
+
+    /// `backup_set_speed`: the copy engine takes the new speed and its
+    /// sleeping call is kicked to recompute its delay.
+    fn set_speed(&mut self, cx: &mut Cx<'_>, speed: u64) {
+        self.speed = speed;
+        if speed > 0 {
+            self.limit.set_speed(speed);
+        }
+        let sleeping = self
+            .call
+            .as_ref()
+            .is_some_and(|c| c.state == CallState::Sleeping);
+        if sleeping {
+            cx.stop_timer();
+            self.run_call(cx);
+        }
+    }
+
+    /// `backup_clean`: the job lets go of its nodes (its target is free for
+    /// other jobs while the job waits, concluded, for its dismiss), then the
+    /// copy-before-write filter leaves the graph.
+    fn clean(&mut self, cx: &mut Cx<'_>) {
+        cx.detach_nodes();
+        if let Some(filter) = self.filter.take() {
+            cx.drop_filter(filter);
+        }
+    }
+
+    /// The job object is freed (early fail, or a cancelled job never cleaned).
+    fn free(&mut self, cx: &mut Cx<'_>) {
+        self.clean(cx);
+    }
+
+    fn check(&self, graph: &Graph) -> Result<(), String> {
+        self.check_state(graph.node(self.source).size)
+    }
+
+    fn filter(&self) -> Option<NodeRef> {
+        self.filter
+    }
+
+    fn node_refs(&self) -> Vec<NodeRef> {
+        [Some(self.source), Some(self.target), self.filter]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    fn bitmap(&self) -> Option<(NodeRef, &str)> {
+        Some((self.source, self.bitmap.as_deref()?))
+    }
 }
 
-/// Runs the copy call until it sleeps or finishes; when it finishes, its
-/// completion callback kicks the job.
-fn run_call(m: &mut JobManager, j: JobRef) {
-    let trivial = match st(m, j).trivial {
-        Some(t) => t,
-        None => {
-            let b = st(m, j);
-            let t = m.graph.io_is_trivial(b.source) && m.graph.io_is_trivial(b.target);
-            st_mut(m, j).trivial = Some(t);
-            t
-        }
-    };
-    loop {
-        let now = m.now;
-        let b = st_mut(m, j);
-        let Some(call) = b.call.as_mut() else {
-            return;
-        };
-        if matches!(call.state, CallState::Done(_)) {
-            return;
-        }
-        call.state = CallState::Running;
-        // Next dirty chunk at or after the call's position.
-        let next = b.dirty.iter().find(|&&(o, l)| o + l > call.pos).copied();
-        let Some((ext_off, ext_len)) = next else {
-            let result = match call.first_error {
-                Some((is_read, errno)) => CallResult::Error { is_read, errno },
-                None => CallResult::Ok,
+impl Backup {
+    /// Runs the copy call until it sleeps or finishes; when it finishes,
+    /// its completion callback kicks the job.
+    fn run_call(&mut self, cx: &mut Cx<'_>) {
+        let trivial = *self.trivial.get_or_insert_with(|| {
+            cx.graph().io_is_trivial(self.source) && cx.graph().io_is_trivial(self.target)
+        });
+        loop {
+            let now = cx.now();
+            let Some(call) = self.call.as_mut() else {
+                return;
             };
-            finish_call(m, j, result);
-            return;
-        };
-        if b.speed == 0 && call.failures == 0 && trivial {
-            // Fast path: nothing can fail or sleep, so every remaining dirty
-            // chunk is copied now, as chunk-by-chunk copying would.
-            let b = st_mut(m, j);
-            let call = b.call.as_mut().expect("call");
-            let pos = call.pos;
-            let mut done = 0;
-            b.dirty.retain(|&(o, l)| {
-                if o + l > pos {
-                    done += (o + l).min(b.len) - o.max(pos);
-                    o < pos
-                } else {
-                    true
-                }
-            });
-            if let Some(last) = b.dirty.last_mut()
-                && last.0 + last.1 > pos
-            {
-                last.1 = pos - last.0;
-            }
-            call.pos = b.len;
-            super::progress_update(m, j, done);
-            continue;
-        }
-        if call.failures >= b.max_workers {
-            let (is_read, errno) = call.first_error.expect("failures recorded");
-            finish_call(m, j, CallResult::Error { is_read, errno });
-            return;
-        }
-        if b.speed != 0 {
-            let delay = b.limit.calculate_delay(now, 0);
-            if delay > 0 {
-                call.state = CallState::Sleeping;
-                m.arm_timer(j, TimerKind::Driver, now + delay);
+            if matches!(call.state, CallState::Done(_)) {
                 return;
             }
-        }
-        // The chunk: from the call's position, aligned to the chunk size,
-        // within the dirty extent.
-        let (off, len) = {
-            let start = ext_off.max(call.pos);
-            let start = (start - start % b.chunk).max(ext_off);
-            let end = (start - start % b.chunk + b.chunk)
-                .min(ext_off + ext_len)
-                .min(b.len);
-            (start, end - start)
-        };
-        if b.speed != 0 {
-            b.limit.calculate_delay(now, len);
-        }
-        call.pos = off + len;
-        let (source, target) = (b.source, b.target);
-        let zero = m.graph.reads_zeroes(source, off, len);
-        let result = if zero {
-            m.graph
-                .write_zeroes(target, off, len)
-                .map_err(|e| (false, e))
-        } else {
-            m.graph
-                .read(source, off, len)
-                .map_err(|e| (true, e))
-                .and_then(|_| m.graph.write(target, off, len).map_err(|e| (false, e)))
-        };
-        match result {
-            Ok(()) => {
-                let b = st_mut(m, j);
-                remove_extent(&mut b.dirty, off, len);
-                super::progress_update(m, j, len);
+            call.state = CallState::Running;
+            // Next dirty chunk at or after the call's position.
+            let next = self.dirty.iter().find(|&&(o, l)| o + l > call.pos).copied();
+            let Some((ext_off, ext_len)) = next else {
+                let result = match call.first_error {
+                    Some((is_read, errno)) => CallResult::Error { is_read, errno },
+                    None => CallResult::Ok,
+                };
+                self.finish_call(cx, result);
+                return;
+            };
+            if self.speed == 0 && call.failures == 0 && trivial {
+                // Fast path: nothing can fail or sleep, so every remaining
+                // dirty chunk is copied now, as chunk-by-chunk copying would.
+                let pos = call.pos;
+                let len = self.len;
+                let mut done = 0;
+                self.dirty.retain(|&(o, l)| {
+                    if o + l > pos {
+                        done += (o + l).min(len) - o.max(pos);
+                        o < pos
+                    } else {
+                        true
+                    }
+                });
+                if let Some(last) = self.dirty.last_mut()
+                    && last.0 + last.1 > pos
+                {
+                    last.1 = pos - last.0;
+                }
+                call.pos = len;
+                cx.progress(done);
+                continue;
             }
-            Err((is_read, errno)) => {
-                let call = st_mut(m, j).call.as_mut().expect("call");
-                call.failures += 1;
-                if call.first_error.is_none() {
-                    call.first_error = Some((is_read, errno));
+            if call.failures >= self.max_workers {
+                let (is_read, errno) = call.first_error.expect("failures recorded");
+                self.finish_call(cx, CallResult::Error { is_read, errno });
+                return;
+            }
+            if self.speed != 0 {
+                let delay = self.limit.calculate_delay(now, 0);
+                if delay > 0 {
+                    call.state = CallState::Sleeping;
+                    cx.arm_timer(now + delay);
+                    return;
+                }
+            }
+            // The chunk: from the call's position, aligned to the chunk
+            // size, within the dirty extent.
+            let (off, len) = {
+                let start = ext_off.max(call.pos);
+                let start = (start - start % self.chunk).max(ext_off);
+                let end = (start - start % self.chunk + self.chunk)
+                    .min(ext_off + ext_len)
+                    .min(self.len);
+                (start, end - start)
+            };
+            if self.speed != 0 {
+                self.limit.calculate_delay(now, len);
+            }
+            call.pos = off + len;
+            let (source, target) = (self.source, self.target);
+            let g = cx.graph_mut();
+            let result = if g.reads_zeroes(source, off, len) {
+                g.write_zeroes(target, off, len).map_err(|e| (false, e))
+            } else {
+                g.read(source, off, len)
+                    .map_err(|e| (true, e))
+                    .and_then(|_| g.write(target, off, len).map_err(|e| (false, e)))
+            };
+            match result {
+                Ok(()) => {
+                    remove_extent(&mut self.dirty, off, len);
+                    cx.progress(len);
+                }
+                Err((is_read, errno)) => {
+                    call.failures += 1;
+                    if call.first_error.is_none() {
+                        call.first_error = Some((is_read, errno));
+                    }
                 }
             }
         }
     }
-}
 
-fn finish_call(m: &mut JobManager, j: JobRef, result: CallResult) {
-    if let Some(call) = st_mut(m, j).call.as_mut() {
-        call.state = CallState::Done(result);
-    }
-    // backup_block_copy_callback: wake the job.
-    if m.job(j).busy {
-        return;
-    }
-    m.enter(j);
-}
-
-/// `block_copy_call_cancel`: the call stops at once (its sleep is cut).
-fn cancel_call(m: &mut JobManager, j: JobRef) {
-    m.cancel_timer(j, TimerKind::Driver);
-    if let Some(call) = st_mut(m, j).call.as_mut()
-        && !matches!(call.state, CallState::Done(_))
-    {
-        call.state = CallState::Done(CallResult::Cancelled);
-    }
-}
-
-/// `backup_pause`: a running copy call is cancelled before the job parks.
-pub(crate) fn pause_hook(m: &mut JobManager, j: JobRef) {
-    let running = st(m, j)
-        .call
-        .as_ref()
-        .is_some_and(|c| !matches!(c.state, CallState::Done(_)));
-    if running {
-        cancel_call(m, j);
-    }
-}
-
-/// The copy call's rate-limit sleep ended.
-pub(crate) fn timer_fired(m: &mut JobManager, j: JobRef) {
-    run_call(m, j);
-}
-
-/// `backup_set_speed`: the copy engine takes the new speed and its sleeping
-/// call is kicked to recompute its delay.
-pub(crate) fn set_speed(m: &mut JobManager, j: JobRef, speed: u64) {
-    let b = st_mut(m, j);
-    b.speed = speed;
-    if speed > 0 {
-        b.limit.set_speed(speed);
-    }
-    let sleeping = b
-        .call
-        .as_ref()
-        .is_some_and(|c| c.state == CallState::Sleeping);
-    if sleeping {
-        m.cancel_timer(j, TimerKind::Driver);
-        run_call(m, j);
-    }
-}
-
-/// `backup_clean`: the job lets go of its nodes (its target is free for
-/// other jobs while the job waits, concluded, for its dismiss), then the
-/// copy-before-write filter leaves the graph.
-pub(crate) fn clean(m: &mut JobManager, j: JobRef) {
-    m.detach_job_links(j);
-    if let Some(filter) = st_mut(m, j).filter.take() {
-        m.drop_filter(filter);
-    }
-}
-
-/// The job object is freed (early fail, or a cancelled job never cleaned).
-pub(crate) fn free(m: &mut JobManager, j: JobRef) {
-    clean(m, j);
-}
-
-fn remove_extent(extents: &mut Vec<(u64, u64)>, off: u64, len: u64) {
-    let end = off + len;
-    let mut out = Vec::with_capacity(extents.len() + 1);
-    for &(o, l) in extents.iter() {
-        let e = o + l;
-        if e <= off || o >= end {
-            out.push((o, l));
-            continue;
+    fn finish_call(&mut self, cx: &mut Cx<'_>, result: CallResult) {
+        if let Some(call) = self.call.as_mut() {
+            call.state = CallState::Done(result);
         }
-        if o < off {
-            out.push((o, off - o));
-        }
-        if e > end {
-            out.push((end, e - end));
+        // backup_block_copy_callback: wake the job.
+        if !cx.job().busy {
+            cx.kick();
         }
     }
-    *extents = out;
+
+    /// `block_copy_call_cancel`: the call stops at once (its sleep is cut).
+    fn cancel_call(&mut self, cx: &mut Cx<'_>) {
+        cx.stop_timer();
+        if let Some(call) = self.call.as_mut()
+            && !matches!(call.state, CallState::Done(_))
+        {
+            call.state = CallState::Done(CallResult::Cancelled);
+        }
+    }
 }

@@ -8,11 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Wait;
-use crate::block::{NodeRef, Status, add_extent};
+use crate::block::{Graph, NodeRef, Status, add_extent, remove_extent};
+use crate::driver::{Cx, Entry, JobDriver, Prepared, Wait};
 use crate::error::{Error, Result};
-use crate::job::JobRef;
-use crate::manager::JobManager;
 use crate::model::{ErrorAction, IoStatus, OnError};
 use crate::ratelimit::SLICE_TIME_NS;
 
@@ -67,7 +65,7 @@ pub(crate) struct Mirror {
 impl Mirror {
     /// Checks a restored mirror's own bookkeeping: a granularity
     /// `blockdev-mirror` accepts and a buffer to copy with.
-    pub(crate) fn check(&self) -> std::result::Result<(), String> {
+    fn check_state(&self) -> std::result::Result<(), String> {
         if !self.granularity.is_power_of_two()
             || !(512..=64 * 1024 * 1024).contains(&self.granularity)
             || self.buf_size == 0
@@ -118,268 +116,258 @@ impl Mirror {
     }
 }
 
-fn st(m: &JobManager, j: JobRef) -> &Mirror {
-    match &m.job(j).work {
-        super::Work::Mirror(b) => b,
-        _ => unreachable!("not a mirror job"),
-    }
-}
-
-fn st_mut(m: &mut JobManager, j: JobRef) -> &mut Mirror {
-    match &mut m.job_mut(j).work {
-        super::Work::Mirror(b) => b,
-        _ => unreachable!("not a mirror job"),
-    }
-}
-
 fn dirty_count(extents: &[(u64, u64)]) -> u64 {
     extents.iter().map(|&(_, l)| l).sum()
 }
 
-pub(crate) fn step(m: &mut JobManager, j: JobRef) -> Wait {
-    loop {
-        match st(m, j).phase {
-            Phase::Init => {
-                let (source, target, init, gran) = {
-                    let s = st(m, j);
-                    (s.source, s.target, s.init, s.granularity)
-                };
-                let len = m.graph.node(source).size;
-                // mirror_run: only an active commit, whose target is its
-                // base, may have a target of another size.
-                let into_base = matches!(init, DirtyInit::AllocatedAbove(Some(b)) if b == target);
-                if !into_base && m.graph.node(target).size != len {
-                    st_mut(m, j).phase = Phase::LoopTop;
-                    return Wait::Done(
-                        -crate::model::EINVAL,
-                        Some("Source and target image have different sizes".into()),
-                    );
-                }
-                let mut dirty = Vec::new();
-                match init {
-                    DirtyInit::All => add_extent(&mut dirty, 0, len),
-                    DirtyInit::AllocatedAbove(base) => {
-                        let mut off = 0;
-                        while off < len {
-                            let n = gran.min(len - off);
-                            if m.graph.allocated_above(source, base, off, n) {
-                                add_extent(&mut dirty, off, n);
-                            }
-                            off += n;
-                        }
+impl JobDriver for Mirror {
+    /// `mirror_run`.
+    fn run(&mut self, cx: &mut Cx<'_>, _entry: Entry) -> Wait {
+        loop {
+            match self.phase {
+                Phase::Init => {
+                    let len = cx.graph().node(self.source).size;
+                    // mirror_run: only an active commit, whose target is its
+                    // base, may have a target of another size.
+                    let into_base =
+                        matches!(self.init, DirtyInit::AllocatedAbove(Some(b)) if b == self.target);
+                    if !into_base && cx.graph().node(self.target).size != len {
+                        self.phase = Phase::LoopTop;
+                        return Wait::Done(
+                            -crate::model::EINVAL,
+                            Some("Source and target image have different sizes".into()),
+                        );
                     }
-                    DirtyInit::Nothing => {}
+                    let mut dirty = Vec::new();
+                    match self.init {
+                        DirtyInit::All => add_extent(&mut dirty, 0, len),
+                        DirtyInit::AllocatedAbove(base) => {
+                            let mut off = 0;
+                            while off < len {
+                                let n = self.granularity.min(len - off);
+                                if cx.graph().allocated_above(self.source, base, off, n) {
+                                    add_extent(&mut dirty, off, n);
+                                }
+                                off += n;
+                            }
+                        }
+                        DirtyInit::Nothing => {}
+                    }
+                    self.len = len;
+                    self.dirty = dirty;
+                    self.last_pause = cx.now();
+                    self.phase = Phase::LoopTop;
                 }
-                let now = m.now;
-                let s = st_mut(m, j);
-                s.len = len;
-                s.dirty = dirty;
-                s.last_pause = now;
-                s.phase = Phase::LoopTop;
-            }
-            Phase::LoopTop => {
-                let s = st_mut(m, j);
-                if s.ret < 0 {
-                    return Wait::Done(s.ret, None);
+                Phase::LoopTop => {
+                    if self.ret < 0 {
+                        return Wait::Done(self.ret, None);
+                    }
+                    self.phase = Phase::LoopBody;
+                    return Wait::PausePoint;
                 }
-                s.phase = Phase::LoopBody;
-                return Wait::PausePoint;
-            }
-            Phase::LoopBody => {
-                if m.job(j).is_cancelled() {
-                    return Wait::Done(0, None);
-                }
-                let cnt = dirty_count(&st(m, j).dirty);
-                super::set_remaining(m, j, cnt);
-                let mut delay = 0;
-                let delta = m.now.saturating_sub(st(m, j).last_pause);
-                if delta < SLICE_TIME_NS && m.job(j).iostatus == IoStatus::Ok && cnt != 0 {
-                    delay = iteration(m, j);
-                    if !m.job_alive(j) {
+                Phase::LoopBody => {
+                    if cx.job().is_cancelled() {
                         return Wait::Done(0, None);
                     }
-                }
-                let mut should_complete = false;
-                let mut cnt_now = cnt;
-                if cnt == 0 {
-                    if !m.job(j).status.is_ready() {
-                        m.transition_to_ready(j);
+                    let cnt = dirty_count(&self.dirty);
+                    cx.set_remaining(cnt);
+                    let mut delay = 0;
+                    let delta = cx.now().saturating_sub(self.last_pause);
+                    if delta < SLICE_TIME_NS && cx.job().iostatus == IoStatus::Ok && cnt != 0 {
+                        delay = self.iteration(cx);
                     }
-                    should_complete = st(m, j).should_complete || m.job(j).cancelled;
-                    cnt_now = dirty_count(&st(m, j).dirty);
-                }
-                if cnt_now == 0 && should_complete {
-                    let source = st(m, j).source;
-                    st_mut(m, j).in_drain = true;
-                    m.drained_begin(source);
-                    return Wait::Done(0, None);
-                }
-                st_mut(m, j).phase = Phase::AfterSleep;
-                if m.job(j).status.is_ready() && !should_complete {
-                    if cnt_now == 0 {
-                        return Wait::Sleep(SLICE_TIME_NS);
+                    let mut should_complete = false;
+                    let mut cnt_now = cnt;
+                    if cnt == 0 {
+                        if !cx.job().status.is_ready() {
+                            cx.transition_to_ready();
+                        }
+                        should_complete = self.should_complete || cx.job().cancelled;
+                        cnt_now = dirty_count(&self.dirty);
                     }
-                } else {
-                    return Wait::Sleep(delay);
+                    if cnt_now == 0 && should_complete {
+                        self.in_drain = true;
+                        cx.drained_begin(self.source);
+                        return Wait::Done(0, None);
+                    }
+                    self.phase = Phase::AfterSleep;
+                    if cx.job().status.is_ready() && !should_complete {
+                        if cnt_now == 0 {
+                            return Wait::Sleep(SLICE_TIME_NS);
+                        }
+                    } else {
+                        return Wait::Sleep(delay);
+                    }
                 }
-            }
-            Phase::AfterSleep => {
-                let now = m.now;
-                let s = st_mut(m, j);
-                s.last_pause = now;
-                s.phase = Phase::LoopTop;
+                Phase::AfterSleep => {
+                    self.last_pause = cx.now();
+                    self.phase = Phase::LoopTop;
+                }
             }
         }
     }
+
+    /// `mirror_cancel`: a soft cancel of a ready mirror completes it without
+    /// switching to the target.
+    fn cancel(&mut self, cx: &mut Cx<'_>, force: bool) -> bool {
+        force || !cx.job().status.is_ready()
+    }
+
+    /// `mirror_complete`.
+    fn complete(&mut self, cx: &mut Cx<'_>) -> Option<Result<()>> {
+        if !cx.job().status.is_ready() {
+            return Some(Err(Error::generic(format!(
+                "The active block job '{}' cannot be completed",
+                cx.job().id.as_deref().unwrap_or("")
+            ))));
+        }
+        self.should_complete = true;
+        if !cx.job().paused {
+            cx.kick();
+        }
+        Some(Ok(()))
+    }
+
+    fn prepare(&mut self, cx: &mut Cx<'_>) -> Prepared {
+        Prepared::Ret(self.exit_common(cx))
+    }
+
+    fn abort(&mut self, cx: &mut Cx<'_>) {
+        self.exit_common(cx);
+    }
+
+    fn free(&mut self, cx: &mut Cx<'_>) {
+        if self.in_drain {
+            cx.drained_end(self.source);
+        }
+        if let Some(f) = self.filter.take() {
+            if let Some(c) = cx.filter_child(f) {
+                cx.replace_node(f, c, None);
+            }
+            cx.remove_filter_node(f);
+        }
+    }
+
+    /// The mirror's requests need not be waited for: a drained section
+    /// over its nodes pauses it at its next pause point.
+    fn drained_poll(&self) -> bool {
+        false
+    }
+
+    fn check(&self, _graph: &Graph) -> std::result::Result<(), String> {
+        self.check_state()
+    }
+
+    fn filter(&self) -> Option<NodeRef> {
+        self.filter
+    }
+
+    fn node_refs(&self) -> Vec<NodeRef> {
+        let base = match self.init {
+            DirtyInit::AllocatedAbove(b) => b,
+            _ => None,
+        };
+        [Some(self.source), Some(self.target), self.filter, base]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
 }
 
-/// `mirror_iteration`: copies one batch of consecutive dirty data starting
-/// at the dirty iterator; returns the rate limiter's delay.
-fn iteration(m: &mut JobManager, j: JobRef) -> u64 {
-    let (start, batch_end) = {
-        let s = st(m, j);
-        let first = s
+impl Mirror {
+    /// `mirror_iteration`: copies one batch of consecutive dirty data
+    /// starting at the dirty iterator; returns the rate limiter's delay.
+    fn iteration(&mut self, cx: &mut Cx<'_>) -> u64 {
+        let first = self
             .dirty
             .iter()
-            .find(|&&(o, l)| o + l > s.iter_pos)
-            .or_else(|| s.dirty.first())
+            .find(|&&(o, l)| o + l > self.iter_pos)
+            .or_else(|| self.dirty.first())
             .copied();
         let Some((o, l)) = first else {
             return 0;
         };
-        let start = o.max(if o + l > s.iter_pos { s.iter_pos } else { o });
-        let start = start - start % s.granularity;
-        let start = start.max(o);
-        (start, (start + s.buf_size).min(o + l))
-    };
-    let (source, target) = (st(m, j).source, st(m, j).target);
-    let mut delay = 0;
-    let mut off = start;
-    let mut errors: Vec<(bool, i32)> = Vec::new();
-    while off < batch_end {
-        let n = MAX_IO_BYTES.min(batch_end - off);
-        let res = match m.graph.status(source, off, n) {
-            Status::Zero => m.graph.write_zeroes(target, off, n).map_err(|e| (false, e)),
-            Status::Unallocated => m.graph.discard(target, off, n).map_err(|e| (false, e)),
-            Status::Data => m
-                .graph
-                .read(source, off, n)
-                .map_err(|e| (true, e))
-                .and_then(|_| m.graph.write(target, off, n).map_err(|e| (false, e))),
-        };
-        match res {
-            Ok(()) => {
-                remove(&mut st_mut(m, j).dirty, off, n);
-                super::progress_update(m, j, n);
-            }
-            Err(e) => errors.push(e),
-        }
-        let now = m.now;
-        delay = m.job_mut(j).rate_delay(now, n);
-        off += n;
-    }
-    st_mut(m, j).iter_pos = batch_end;
-    if !errors.is_empty() {
-        delay = delay.max(super::FAILED_IO_NS);
-    }
-    for (is_read, errno) in errors {
-        let policy = if is_read {
-            st(m, j).on_source_error
+        let start = o.max(if o + l > self.iter_pos {
+            self.iter_pos
         } else {
-            st(m, j).on_target_error
-        };
-        if m.error_action(j, policy, is_read, errno) == ErrorAction::Report && st(m, j).ret >= 0 {
-            st_mut(m, j).ret = -errno;
+            o
+        });
+        let start = (start - start % self.granularity).max(o);
+        let batch_end = (start + self.buf_size).min(o + l);
+        let (source, target) = (self.source, self.target);
+        let mut delay = 0;
+        let mut off = start;
+        let mut errors: Vec<(bool, i32)> = Vec::new();
+        while off < batch_end {
+            let n = MAX_IO_BYTES.min(batch_end - off);
+            let g = cx.graph_mut();
+            let res = match g.status(source, off, n) {
+                Status::Zero => g.write_zeroes(target, off, n).map_err(|e| (false, e)),
+                Status::Unallocated => g.discard(target, off, n).map_err(|e| (false, e)),
+                Status::Data => g
+                    .read(source, off, n)
+                    .map_err(|e| (true, e))
+                    .and_then(|_| g.write(target, off, n).map_err(|e| (false, e))),
+            };
+            match res {
+                Ok(()) => {
+                    remove_extent(&mut self.dirty, off, n);
+                    cx.progress(n);
+                }
+                Err(e) => errors.push(e),
+            }
+            delay = cx.rate_delay(n);
+            off += n;
         }
+        self.iter_pos = batch_end;
+        if !errors.is_empty() {
+            delay = delay.max(super::FAILED_IO_NS);
+        }
+        for (is_read, errno) in errors {
+            let policy = if is_read {
+                self.on_source_error
+            } else {
+                self.on_target_error
+            };
+            if cx.error_action(policy, is_read, errno) == ErrorAction::Report && self.ret >= 0 {
+                self.ret = -errno;
+            }
+        }
+        delay
     }
-    delay
-}
 
-fn remove(extents: &mut Vec<(u64, u64)>, off: u64, len: u64) {
-    let end = off + len;
-    let mut out = Vec::with_capacity(extents.len() + 1);
-    for &(o, l) in extents.iter() {
-        let e = o + l;
-        if e <= off || o >= end {
-            out.push((o, l));
-            continue;
+    /// `mirror_exit_common` (the `prepare` and `abort` callbacks): the
+    /// filter leaves the graph inside drained sections; on success the
+    /// target would take the source's place.
+    fn exit_common(&mut self, cx: &mut Cx<'_>) -> i32 {
+        if self.prepared {
+            return 0;
         }
-        if o < off {
-            out.push((o, off - o));
+        self.prepared = true;
+        let abort = cx.job().ret < 0;
+        let filter = self.filter;
+        if let Some(f) = filter {
+            cx.drained_begin(f);
         }
-        if e > end {
-            out.push((end, e - end));
+        if self.should_complete && !abort {
+            cx.drained_begin(self.target);
+            cx.drained_end(self.target);
         }
-    }
-    *extents = out;
-}
-
-/// `mirror_complete`.
-pub(crate) fn complete_hook(m: &mut JobManager, j: JobRef) -> Result<()> {
-    if !m.job(j).status.is_ready() {
-        return Err(Error::generic(format!(
-            "The active block job '{}' cannot be completed",
-            m.job(j).id.as_deref().unwrap_or("")
-        )));
-    }
-    st_mut(m, j).should_complete = true;
-    if !m.job(j).paused {
-        m.enter(j);
-    }
-    Ok(())
-}
-
-/// `mirror_exit_common` (the `prepare` and `abort` hooks): the filter leaves
-/// the graph inside drained sections; on success the target would take the
-/// source's place.
-pub(crate) fn exit_common(m: &mut JobManager, j: JobRef) -> i32 {
-    if st(m, j).prepared {
-        return 0;
-    }
-    st_mut(m, j).prepared = true;
-    let abort = m.job(j).ret < 0;
-    let (source, target, filter, should_complete, in_drain) = {
-        let s = st(m, j);
-        (s.source, s.target, s.filter, s.should_complete, s.in_drain)
-    };
-    if let Some(f) = filter {
-        m.drained_begin(f);
-    }
-    if should_complete && !abort {
-        m.drained_begin(target);
-        m.drained_end(target);
-    }
-    m.detach_job_links(j);
-    if let Some(f) = filter
-        && let Some(c) = m.filter_child(f)
-    {
-        m.replace_node(f, c, None);
-    }
-    if in_drain {
-        m.drained_end(source);
-        st_mut(m, j).in_drain = false;
-    }
-    if let Some(f) = filter {
-        m.drained_end(f);
-        m.remove_filter_node(f);
-        st_mut(m, j).filter = None;
-    }
-    0
-}
-
-pub(crate) fn free(m: &mut JobManager, j: JobRef) {
-    let (source, filter, in_drain) = {
-        let s = st(m, j);
-        (s.source, s.filter, s.in_drain)
-    };
-    if in_drain {
-        m.drained_end(source);
-    }
-    if let Some(f) = filter {
-        st_mut(m, j).filter = None;
-        if let Some(c) = m.filter_child(f) {
-            m.replace_node(f, c, None);
+        cx.detach_nodes();
+        if let Some(f) = filter
+            && let Some(c) = cx.filter_child(f)
+        {
+            cx.replace_node(f, c, None);
         }
-        m.remove_filter_node(f);
+        if self.in_drain {
+            cx.drained_end(self.source);
+            self.in_drain = false;
+        }
+        if let Some(f) = filter {
+            cx.drained_end(f);
+            cx.remove_filter_node(f);
+            self.filter = None;
+        }
+        0
     }
 }

@@ -6,20 +6,17 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Wait;
-use crate::block::{Driver, ImageFile, NodeRef, Role};
-use crate::event::EventKind;
-use crate::job::JobRef;
-use crate::manager::JobManager;
+use crate::block::{BlockdevDriver, Driver, Graph, Image, NodeRef, Role};
+use crate::driver::{Cx, Entry, JobDriver, Wait};
 
 /// What the job does.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) enum Op {
     /// `blockdev-create` with driver `file`: a new image file.
     CreateFile { filename: String, size: u64 },
-    /// `blockdev-create` with driver `qcow2` (or `raw`) onto the node named `file`.
+    /// `blockdev-create` with a format driver (`qcow2`) onto the node named `file`.
     CreateFormat {
-        format: String,
+        format: BlockdevDriver,
         file: String,
         size: u64,
         backing: Option<String>,
@@ -56,23 +53,19 @@ impl Oneshot {
     }
 }
 
-pub(crate) fn step(m: &mut JobManager, j: JobRef) -> Wait {
-    let op = match &mut m.job_mut(j).work {
-        super::Work::Oneshot(o) => {
-            if o.done {
-                return Wait::Done(0, None);
-            }
-            o.done = true;
-            o.op.clone()
+impl JobDriver for Oneshot {
+    fn run(&mut self, cx: &mut Cx<'_>, _entry: Entry) -> Wait {
+        if self.done {
+            return Wait::Done(0, None);
         }
-        _ => unreachable!("not a one-shot job"),
-    };
-    super::set_remaining(m, j, 1);
-    let result = run(m, op);
-    super::progress_update(m, j, 1);
-    match result {
-        Ok(()) => Wait::Done(0, None),
-        Err((errno, text)) => Wait::Done(-errno, Some(text)),
+        self.done = true;
+        cx.set_remaining(1);
+        let result = run(cx, &self.op);
+        cx.progress(1);
+        match result {
+            Ok(()) => Wait::Done(0, None),
+            Err((errno, text)) => Wait::Done(-errno, Some(text)),
+        }
     }
 }
 
@@ -84,12 +77,12 @@ fn not_found(name: &str) -> (i32, String) {
 }
 
 /// The qcow2 image file behind a node, if the node is a qcow2 node.
-fn qcow2_file(m: &JobManager, n: NodeRef) -> Option<String> {
-    if !matches!(m.graph.node(n).driver, Driver::Qcow2) {
+fn qcow2_file(g: &Graph, n: NodeRef) -> Option<String> {
+    if !matches!(g.node(n).driver, Driver::Qcow2) {
         return None;
     }
-    let f = m.graph.child(n, Role::File)?;
-    match &m.graph.node(f).driver {
+    let f = g.child(n, Role::File)?;
+    match &g.node(f).driver {
         Driver::File { filename } => Some(filename.clone()),
         _ => None,
     }
@@ -98,7 +91,7 @@ fn qcow2_file(m: &JobManager, n: NodeRef) -> Option<String> {
 /// Resolves the snapshot devices (node names) to the image files of their
 /// qcow2 nodes, with QEMU's errors: no devices, an unknown node, a node
 /// that cannot take snapshots.
-fn snapshot_devices(m: &JobManager, devices: &[String]) -> Result<Vec<String>, (i32, String)> {
+fn snapshot_devices(g: &Graph, devices: &[String]) -> Result<Vec<String>, (i32, String)> {
     if devices.is_empty() {
         return Err((
             crate::model::EINVAL,
@@ -107,14 +100,14 @@ fn snapshot_devices(m: &JobManager, devices: &[String]) -> Result<Vec<String>, (
     }
     let mut nodes = Vec::new();
     for d in devices {
-        let Some(n) = m.graph.lookup(d) else {
+        let Some(n) = g.lookup(d) else {
             return Err((crate::model::EINVAL, format!("No block device node '{d}'")));
         };
         nodes.push((d, n));
     }
     let mut files = Vec::new();
     for (d, n) in nodes {
-        match qcow2_file(m, n) {
+        match qcow2_file(g, n) {
             Some(f) => files.push(f),
             None => {
                 return Err((
@@ -141,10 +134,9 @@ fn check_vmstate(vmstate: &str, devices: &[String]) -> Result<(), (i32, String)>
 }
 
 /// Whether any (`all: false`) or every (`all: true`) file holds `tag`.
-fn has_snapshot(m: &JobManager, files: &[String], tag: &str, all: bool) -> bool {
+fn has_snapshot(g: &Graph, files: &[String], tag: &str, all: bool) -> bool {
     let holds = |f: &String| {
-        m.graph
-            .files
+        g.files
             .get(f)
             .is_some_and(|i| i.snapshots.iter().any(|t| t == tag))
     };
@@ -155,25 +147,19 @@ fn has_snapshot(m: &JobManager, files: &[String], tag: &str, all: bool) -> bool 
     }
 }
 
-fn run(m: &mut JobManager, op: Op) -> Result<(), (i32, String)> {
+fn run(cx: &mut Cx<'_>, op: &Op) -> Result<(), (i32, String)> {
     match op {
         Op::CreateFile { filename, size } => {
             // A negative QMP size arrives as its two's complement.
-            if size > i64::MAX as u64 {
+            if *size > i64::MAX as u64 {
                 return Err((
                     crate::model::EINVAL,
                     "Could not resize file: Invalid argument".into(),
                 ));
             }
-            m.graph.files.insert(
-                filename,
-                ImageFile {
-                    format: "raw".into(),
-                    size,
-                    backing: None,
-                    data: Vec::new(),
-                    snapshots: Vec::new(),
-                },
+            cx.graph_mut().files.insert(
+                filename.clone(),
+                Image::new(BlockdevDriver::Raw, *size, None),
             );
             Ok(())
         }
@@ -184,11 +170,12 @@ fn run(m: &mut JobManager, op: Op) -> Result<(), (i32, String)> {
             backing,
             cluster_size,
         } => {
-            let Some(n) = m.graph.lookup(&file) else {
-                return Err(not_found(&file));
+            let (format, size) = (*format, *size);
+            let Some(n) = cx.graph().lookup(file) else {
+                return Err(not_found(file));
             };
             // qcow2_co_create's first check.
-            if format == "qcow2" {
+            if format == BlockdevDriver::Qcow2 {
                 // Block layer's largest image: i64::MAX rounded down to 1 GiB.
                 const MAX_LENGTH: u64 = (i64::MAX as u64) & !((1 << 30) - 1);
                 let cluster = cluster_size.unwrap_or(64 * 1024);
@@ -210,20 +197,13 @@ fn run(m: &mut JobManager, op: Op) -> Result<(), (i32, String)> {
                     return Err((crate::model::EINVAL, err));
                 }
             }
-            if let Driver::File { filename } = &m.graph.node(n).driver {
+            let g = cx.graph_mut();
+            if let Driver::File { filename } = &g.node(n).driver {
                 let filename = filename.clone();
-                m.graph.files.insert(
-                    filename,
-                    ImageFile {
-                        format,
-                        size,
-                        backing,
-                        data: Vec::new(),
-                        snapshots: Vec::new(),
-                    },
-                );
-            } else if format == "qcow2"
-                && matches!(m.graph.node(n).driver, Driver::NullCo { read_zeroes: true })
+                g.files
+                    .insert(filename, Image::new(format, size, backing.clone()));
+            } else if format == BlockdevDriver::Qcow2
+                && matches!(g.node(n).driver, Driver::NullCo { read_zeroes: true })
             {
                 // The header written is discarded; reading it back finds zeroes.
                 return Err((crate::model::EINVAL, "Image is not in qcow2 format".into()));
@@ -231,7 +211,7 @@ fn run(m: &mut JobManager, op: Op) -> Result<(), (i32, String)> {
             Ok(())
         }
         Op::Amend { encrypt, .. } => {
-            if encrypt {
+            if *encrypt {
                 Err((
                     crate::model::EINVAL,
                     "image is not encrypted, can't amend".into(),
@@ -246,22 +226,22 @@ fn run(m: &mut JobManager, op: Op) -> Result<(), (i32, String)> {
             vmstate,
             devices,
         } => {
-            let files = snapshot_devices(m, &devices)?;
-            if has_snapshot(m, &files, &tag, false) {
+            let files = snapshot_devices(cx.graph(), devices)?;
+            if has_snapshot(cx.graph(), &files, tag, false) {
                 return Err((
                     crate::model::EEXIST,
                     format!("Snapshot '{tag}' already exists in one or more devices"),
                 ));
             }
-            check_vmstate(&vmstate, &devices)?;
-            let was_running = m.vm_stop();
+            check_vmstate(vmstate, devices)?;
+            let was_running = cx.vm_stop();
             for f in &files {
-                if let Some(img) = m.graph.files.get_mut(f) {
+                if let Some(img) = cx.graph_mut().files.get_mut(f) {
                     img.snapshots.push(tag.clone());
                 }
             }
             if was_running {
-                m.vm_start();
+                cx.vm_start();
             }
             Ok(())
         }
@@ -272,49 +252,28 @@ fn run(m: &mut JobManager, op: Op) -> Result<(), (i32, String)> {
             vmstate,
             devices,
         } => {
-            let was_running = m.vm_stop();
-            let files = snapshot_devices(m, &devices)?;
-            if !has_snapshot(m, &files, &tag, true) {
+            let was_running = cx.vm_stop();
+            let files = snapshot_devices(cx.graph(), devices)?;
+            if !has_snapshot(cx.graph(), &files, tag, true) {
                 return Err((
                     crate::model::ENOENT,
                     format!("Snapshot '{tag}' does not exist in one or more devices"),
                 ));
             }
-            check_vmstate(&vmstate, &devices)?;
+            check_vmstate(vmstate, devices)?;
             if was_running {
-                m.vm_start();
+                cx.vm_start();
             }
             Ok(())
         }
         Op::SnapshotDelete { tag, devices } => {
-            let files = snapshot_devices(m, &devices)?;
+            let files = snapshot_devices(cx.graph(), devices)?;
             for f in &files {
-                if let Some(img) = m.graph.files.get_mut(f) {
-                    img.snapshots.retain(|t| *t != tag);
+                if let Some(img) = cx.graph_mut().files.get_mut(f) {
+                    img.snapshots.retain(|t| t != tag);
                 }
             }
             Ok(())
         }
-    }
-}
-
-impl JobManager {
-    /// Stops the simulated VM (`STOP`); returns whether it was running.
-    pub(crate) fn vm_stop(&mut self) -> bool {
-        if !self.vm_running {
-            return false;
-        }
-        self.vm_running = false;
-        self.emit(EventKind::Stop);
-        true
-    }
-
-    /// Starts the simulated VM again (`RESUME`).
-    pub(crate) fn vm_start(&mut self) {
-        if self.vm_running {
-            return;
-        }
-        self.vm_running = true;
-        self.emit(EventKind::Resume);
     }
 }

@@ -8,10 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Wait;
-use crate::block::{NodeRef, Role, add_extent};
-use crate::job::JobRef;
-use crate::manager::JobManager;
+use crate::block::{Driver, Graph, NodeRef, Role, add_extent};
+use crate::driver::{Cx, Entry, JobDriver, Prepared, Wait};
 use crate::model::{ErrorAction, OnError};
 
 /// Chunk of one loop (`STREAM_CHUNK`, `COMMIT_BUFFER_SIZE`).
@@ -80,190 +78,154 @@ impl Stream {
     }
 }
 
-fn st(m: &JobManager, j: JobRef) -> &Stream {
-    match &m.job(j).work {
-        super::Work::Stream(b) => b,
-        _ => unreachable!("not a stream job"),
-    }
-}
-
-fn st_mut(m: &mut JobManager, j: JobRef) -> &mut Stream {
-    match &mut m.job_mut(j).work {
-        super::Work::Stream(b) => b,
-        _ => unreachable!("not a stream job"),
-    }
-}
-
 /// The backing child of a node, looking through job filters.
-fn backing_of(m: &JobManager, n: NodeRef) -> Option<NodeRef> {
-    let mut cur = m.graph.child(n, Role::Backing)?;
-    while matches!(m.graph.node(cur).driver, crate::block::Driver::JobFilter) {
-        cur = m.graph.child(cur, Role::Backing)?;
+fn backing_of(g: &Graph, n: NodeRef) -> Option<NodeRef> {
+    let mut cur = g.child(n, Role::Backing)?;
+    while matches!(g.node(cur).driver, Driver::JobFilter) {
+        cur = g.child(cur, Role::Backing)?;
     }
     Some(cur)
 }
 
-pub(crate) fn step(m: &mut JobManager, j: JobRef) -> Wait {
-    loop {
-        match st(m, j).phase {
-            Phase::Init => {
-                let (mode, top, base) = {
-                    let s = st(m, j);
-                    (s.mode, s.top, s.base)
-                };
-                // `stream_run`: nothing between the top and its base (no
-                // backing file, or the base is the backing file) is nothing
-                // to stream, and the progress is never set.
-                if mode == Mode::Stream && backing_of(m, top) == base {
-                    st_mut(m, j).phase = Phase::Finished;
-                    continue;
-                }
-                let len = m.graph.node(top).size;
-                super::set_remaining(m, j, len);
-                let s = st_mut(m, j);
-                s.len = len;
-                s.phase = Phase::Sleeping;
-            }
-            Phase::Sleeping => {
-                let s = st_mut(m, j);
-                if s.offset >= s.len {
-                    s.phase = Phase::Finished;
-                    continue;
-                }
-                s.phase = Phase::Chunk;
-                return Wait::Sleep(s.delay);
-            }
-            Phase::Chunk => {
-                if m.job(j).is_cancelled() {
-                    st_mut(m, j).phase = Phase::Finished;
-                    continue;
-                }
-                let (mode, top, base, off, len) = {
-                    let s = st(m, j);
-                    (s.mode, s.top, s.base, s.offset, s.len)
-                };
-                let n = CHUNK.min(len - off);
-                let copy = match mode {
-                    Mode::Stream => {
-                        !m.graph.allocated_above(top, backing_of(m, top), off, n)
-                            && backing_of(m, top)
-                                .is_some_and(|b| m.graph.allocated_above(b, base, off, n))
+impl JobDriver for Stream {
+    /// `stream_run` / `commit_run`.
+    fn run(&mut self, cx: &mut Cx<'_>, _entry: Entry) -> Wait {
+        loop {
+            match self.phase {
+                Phase::Init => {
+                    // `stream_run`: nothing between the top and its base (no
+                    // backing file, or the base is the backing file) is
+                    // nothing to stream, and the progress is never set.
+                    if self.mode == Mode::Stream && backing_of(cx.graph(), self.top) == self.base {
+                        self.phase = Phase::Finished;
+                        continue;
                     }
-                    Mode::Commit => m.graph.allocated_above(top, base, off, n),
-                };
-                let mut res = Ok(());
-                if copy {
-                    let (src, dst) = match mode {
-                        Mode::Stream => (backing_of(m, top).unwrap_or(top), top),
-                        Mode::Commit => (top, base.unwrap_or(top)),
-                    };
-                    res = m
-                        .graph
-                        .read(src, off, n)
-                        .map_err(|e| (true, e))
-                        .and_then(|_| m.graph.write(dst, off, n).map_err(|e| (false, e)));
-                    if res.is_ok() {
-                        // The data now lives in the destination as well.
-                        add_extent(&mut m.graph.node_mut(dst).allocated, off, n);
+                    self.len = cx.graph().node(self.top).size;
+                    cx.set_remaining(self.len);
+                    self.phase = Phase::Sleeping;
+                }
+                Phase::Sleeping => {
+                    if self.offset >= self.len {
+                        self.phase = Phase::Finished;
+                        continue;
+                    }
+                    self.phase = Phase::Chunk;
+                    return Wait::Sleep(self.delay);
+                }
+                Phase::Chunk => {
+                    if cx.job().is_cancelled() {
+                        self.phase = Phase::Finished;
+                        continue;
+                    }
+                    if let Some(wait) = self.chunk(cx) {
+                        return wait;
                     }
                 }
-                let mut advance = n;
-                if let Err((is_read, errno)) = res {
-                    let policy = st(m, j).on_error;
-                    let action = m.error_action(j, policy, is_read, errno);
-                    match (mode, action) {
-                        (_, ErrorAction::Stop) => {
-                            st_mut(m, j).phase = Phase::Sleeping;
-                            st_mut(m, j).delay = 0;
-                            continue;
-                        }
-                        (Mode::Commit, ErrorAction::Report) => {
-                            return Wait::Done(-errno, None);
-                        }
-                        (Mode::Commit, ErrorAction::Ignore) => {
-                            st_mut(m, j).phase = Phase::Sleeping;
-                            st_mut(m, j).delay = super::FAILED_IO_NS;
-                            continue;
-                        }
-                        (Mode::Stream, ErrorAction::Report) => {
-                            let s = st_mut(m, j);
-                            if s.error == 0 {
-                                s.error = -errno;
-                            }
-                            s.phase = Phase::Finished;
-                            continue;
-                        }
-                        (Mode::Stream, ErrorAction::Ignore) => {
-                            let s = st_mut(m, j);
-                            if s.error == 0 {
-                                s.error = -errno;
-                            }
-                            advance = n;
-                        }
-                    }
-                }
-                super::progress_update(m, j, advance);
-                let now = m.now;
-                let delay = if copy {
-                    m.job_mut(j).rate_delay(now, advance)
-                } else {
-                    0
-                };
-                let s = st_mut(m, j);
-                s.offset += advance;
-                s.delay = delay;
-                s.phase = Phase::Sleeping;
-            }
-            Phase::Finished => {
-                let e = st(m, j).error;
-                return Wait::Done(e, None);
+                Phase::Finished => return Wait::Done(self.error, None),
             }
         }
     }
-}
 
-/// `stream_prepare` / `commit_prepare`: the backing chain loses the nodes
-/// whose data was copied.
-pub(crate) fn prepare(m: &mut JobManager, j: JobRef) -> i32 {
-    let (mode, top, base, overlay) = {
-        let s = st(m, j);
-        (s.mode, s.top, s.base, s.overlay)
-    };
-    match mode {
-        Mode::Stream => set_backing(m, top, base),
-        Mode::Commit => {
-            if let Some(ov) = overlay {
-                set_backing(m, ov, base);
+    /// `stream_prepare` / `commit_prepare`: the backing chain loses the
+    /// nodes whose data was copied.
+    fn prepare(&mut self, cx: &mut Cx<'_>) -> Prepared {
+        match self.mode {
+            Mode::Stream => cx.set_backing(self.top, self.base),
+            Mode::Commit => {
+                if let Some(ov) = self.overlay {
+                    cx.set_backing(ov, self.base);
+                }
             }
         }
+        Prepared::Ret(0)
     }
-    0
-}
 
-/// Points `n`'s backing link at `base`, dropping what was in between.
-fn set_backing(m: &mut JobManager, n: NodeRef, base: Option<NodeRef>) {
-    if let Some(old) = m.graph.child(n, Role::Backing) {
-        m.graph.detach_child(n, old);
+    /// `stream_clean` / `commit_clean`: the job's filter leaves the graph
+    /// (`commit_abort` shows nothing more).
+    fn clean(&mut self, cx: &mut Cx<'_>) {
+        if let Some(f) = self.filter.take() {
+            cx.drop_filter(f);
+        }
     }
-    if let Some(b) = base {
-        m.graph.attach_child(n, Role::Backing, b);
+
+    fn free(&mut self, cx: &mut Cx<'_>) {
+        self.clean(cx);
+    }
+
+    fn filter(&self) -> Option<NodeRef> {
+        self.filter
+    }
+
+    fn node_refs(&self) -> Vec<NodeRef> {
+        [Some(self.top), self.base, self.overlay, self.filter]
+            .into_iter()
+            .flatten()
+            .collect()
     }
 }
 
-/// `commit_abort`: nothing visible beyond the filter removal in `clean`.
-pub(crate) fn abort(_m: &mut JobManager, _j: JobRef) {}
-
-/// `stream_clean` / `commit_clean`: the job's filter leaves the graph.
-pub(crate) fn clean(m: &mut JobManager, j: JobRef) {
-    remove_filter(m, j);
-}
-
-pub(crate) fn free(m: &mut JobManager, j: JobRef) {
-    remove_filter(m, j);
-}
-
-fn remove_filter(m: &mut JobManager, j: JobRef) {
-    if let Some(f) = st_mut(m, j).filter.take() {
-        m.drop_filter(f);
+impl Stream {
+    /// One chunk of the loop: copies it if it holds data in the part of the
+    /// chain the job works on, applies the error policy, and counts it.
+    /// Returns what the coroutine waits for when it ends the run.
+    fn chunk(&mut self, cx: &mut Cx<'_>) -> Option<Wait> {
+        let (top, base, off) = (self.top, self.base, self.offset);
+        let n = CHUNK.min(self.len - off);
+        let g = cx.graph_mut();
+        let copy = match self.mode {
+            Mode::Stream => {
+                !g.allocated_above(top, backing_of(g, top), off, n)
+                    && backing_of(g, top).is_some_and(|b| g.allocated_above(b, base, off, n))
+            }
+            Mode::Commit => g.allocated_above(top, base, off, n),
+        };
+        let mut res = Ok(());
+        if copy {
+            let (src, dst) = match self.mode {
+                Mode::Stream => (backing_of(g, top).unwrap_or(top), top),
+                Mode::Commit => (top, base.unwrap_or(top)),
+            };
+            res = g
+                .read(src, off, n)
+                .map_err(|e| (true, e))
+                .and_then(|_| g.write(dst, off, n).map_err(|e| (false, e)));
+            if res.is_ok() {
+                // The data now lives in the destination as well.
+                add_extent(&mut g.node_mut(dst).allocated, off, n);
+            }
+        }
+        if let Err((is_read, errno)) = res {
+            let action = cx.error_action(self.on_error, is_read, errno);
+            match (self.mode, action) {
+                (_, ErrorAction::Stop) => {
+                    self.phase = Phase::Sleeping;
+                    self.delay = 0;
+                    return None;
+                }
+                (Mode::Commit, ErrorAction::Report) => return Some(Wait::Done(-errno, None)),
+                (Mode::Commit, ErrorAction::Ignore) => {
+                    self.phase = Phase::Sleeping;
+                    self.delay = super::FAILED_IO_NS;
+                    return None;
+                }
+                (Mode::Stream, ErrorAction::Report) => {
+                    if self.error == 0 {
+                        self.error = -errno;
+                    }
+                    self.phase = Phase::Finished;
+                    return None;
+                }
+                (Mode::Stream, ErrorAction::Ignore) => {
+                    if self.error == 0 {
+                        self.error = -errno;
+                    }
+                }
+            }
+        }
+        cx.progress(n);
+        self.delay = if copy { cx.rate_delay(n) } else { 0 };
+        self.offset += n;
+        self.phase = Phase::Sleeping;
+        None
     }
 }

@@ -1,0 +1,175 @@
+//! The QMP `transaction` command (QEMU's `qmp_transaction`, not to be
+//! confused with job transactions, `txn.rs`): every action is prepared in
+//! order, the first failure rolls back the ones prepared, otherwise the jobs
+//! they created start. `blockdev-backup` is its one-action case.
+
+use crate::block::NodeRef;
+use crate::error::{Error, Result};
+use crate::host::TxnHandle;
+use crate::job::{JobRef, TxnRef};
+use crate::manager::JobManager;
+use crate::options::{BackupOptions, BitmapAddOptions};
+
+/// One action of `transaction`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransactionAction {
+    /// `blockdev-backup`.
+    BlockdevBackup(BackupOptions),
+    /// `block-dirty-bitmap-add` (does not support grouped completion).
+    BlockDirtyBitmapAdd(BitmapAddOptions),
+    /// `abort`: always fails.
+    Abort,
+}
+
+impl TransactionAction {
+    fn type_name(&self) -> &'static str {
+        match self {
+            TransactionAction::BlockdevBackup(_) => "blockdev-backup",
+            TransactionAction::BlockDirtyBitmapAdd { .. } => "block-dirty-bitmap-add",
+            TransactionAction::Abort => "abort",
+        }
+    }
+}
+
+/// What a prepared transaction action left for commit, abort and clean.
+struct ActionState {
+    drained: Option<NodeRef>,
+    job: Option<JobRef>,
+    bitmap: Option<(NodeRef, String)>,
+}
+
+impl JobManager {
+    /// `blockdev-backup`: a one-action `transaction`. Like QEMU, it first
+    /// drains every node (each running job goes `paused` then `running`),
+    /// then creates and starts the job inside a drained section of its source.
+    pub fn blockdev_backup(&mut self, opts: BackupOptions) -> Result<()> {
+        self.transaction(vec![TransactionAction::BlockdevBackup(opts)], false)
+    }
+
+    /// `transaction`: prepares every action (stopping at the first error,
+    /// which rolls back the ones prepared), then commits them all. With
+    /// `grouped`, the jobs it creates form one job transaction that fails
+    /// and finalizes as a unit.
+    pub fn transaction(&mut self, actions: Vec<TransactionAction>, grouped: bool) -> Result<()> {
+        let txn = if grouped {
+            let t = self.new_txn();
+            self.txn_held.push(t);
+            Some(t)
+        } else {
+            None
+        };
+        self.run_transaction(actions, txn, grouped)
+    }
+
+    /// A `transaction` whose jobs join a transaction made with
+    /// [`JobManager::new_transaction`] (where host jobs may be members too),
+    /// as `completion-mode: grouped` does.
+    pub fn transaction_in(
+        &mut self,
+        actions: Vec<TransactionAction>,
+        txn: TxnHandle,
+    ) -> Result<()> {
+        let t = self.resolve_txn(txn)?;
+        self.txn_held.push(t);
+        self.run_transaction(actions, Some(t), true)
+    }
+
+    fn run_transaction(
+        &mut self,
+        actions: Vec<TransactionAction>,
+        txn: Option<TxnRef>,
+        grouped: bool,
+    ) -> Result<()> {
+        self.drain_all();
+        let mut states: Vec<ActionState> = Vec::new();
+        let mut failure = None;
+        for action in &actions {
+            let mut st = ActionState {
+                drained: None,
+                job: None,
+                bitmap: None,
+            };
+            let r = self.prepare_action(action, txn, grouped, &mut st);
+            states.push(st);
+            if let Err(e) = r {
+                failure = Some(e);
+                break;
+            }
+        }
+        if failure.is_some() {
+            for st in states.iter().rev() {
+                if let Some(j) = st.job
+                    && self.job_alive(j)
+                {
+                    self.cancel_sync(j, true);
+                }
+                if let Some((n, name)) = &st.bitmap {
+                    self.graph.node_mut(*n).bitmaps.retain(|b| b != name);
+                }
+            }
+        } else {
+            for st in &states {
+                if let Some(j) = st.job
+                    && self.job_alive(j)
+                {
+                    self.start_job(j);
+                }
+            }
+        }
+        for st in &states {
+            if let Some(n) = st.drained {
+                self.drained_end(n);
+            }
+        }
+        if let Some(t) = txn {
+            if let Some(i) = self.txn_held.iter().position(|&x| x == t) {
+                self.txn_held.remove(i);
+            }
+            self.maybe_free_txn(t);
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn prepare_action(
+        &mut self,
+        action: &TransactionAction,
+        txn: Option<TxnRef>,
+        grouped: bool,
+        st: &mut ActionState,
+    ) -> Result<()> {
+        let check_grouped = || {
+            if grouped {
+                Err(Error::generic(format!(
+                    "Action '{}' does not support Transaction property completion-mode = grouped",
+                    action.type_name()
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        match action {
+            // The one action QEMU lets into a grouped transaction unchecked.
+            TransactionAction::Abort => {
+                Err(Error::generic("Transaction aborted using Abort action"))
+            }
+            TransactionAction::BlockDirtyBitmapAdd(opts) => {
+                check_grouped()?;
+                let n = self.add_bitmap(opts)?;
+                st.bitmap = Some((n, opts.name.clone()));
+                Ok(())
+            }
+            TransactionAction::BlockdevBackup(opts) => {
+                let bs = self.lookup_node(&opts.device, &opts.device)?;
+                let target = self.lookup_node(&opts.target, &opts.target)?;
+                self.drained_begin(bs);
+                st.drained = Some(bs);
+                let j = self.backup_job_create(opts, bs, target, txn)?;
+                st.job = Some(j);
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! `blockdev-backup`'s job: `do_backup_common` and `backup_job_create`.
+
+use crate::block::NodeRef;
+use crate::driver::Work;
+use crate::error::{Error, Result};
+use crate::job::{JobRef, TxnRef};
+use crate::manager::JobManager;
+use crate::model::JobType;
+use crate::options::{BackupOptions, BitmapSyncMode, SyncMode};
+use crate::workload::backup::{Backup, Sync};
+
+impl JobManager {
+    /// `do_backup_common` + `backup_job_create`.
+    pub(crate) fn backup_job_create(
+        &mut self,
+        opts: &BackupOptions,
+        bs: NodeRef,
+        target: NodeRef,
+        txn: Option<TxnRef>,
+    ) -> Result<JobRef> {
+        if matches!(opts.sync, SyncMode::Bitmap | SyncMode::Incremental) && opts.bitmap.is_none() {
+            return Err(Error::generic(format!(
+                "must provide a valid bitmap name for '{}' sync mode",
+                opts.sync.as_str()
+            )));
+        }
+        // `incremental` is `bitmap` with `on-success`.
+        let (sync, bitmap_mode) = match (opts.sync, opts.bitmap_mode) {
+            (SyncMode::Incremental, None | Some(BitmapSyncMode::OnSuccess)) => {
+                (SyncMode::Bitmap, Some(BitmapSyncMode::OnSuccess))
+            }
+            (SyncMode::Incremental, Some(_)) => {
+                return Err(Error::generic(
+                    "Bitmap sync mode must be 'on-success' when using sync mode 'incremental'",
+                ));
+            }
+            other => other,
+        };
+        if let Some(b) = &opts.bitmap {
+            if !self.graph.node(bs).bitmaps.contains(b) {
+                return Err(Error::generic(format!("Bitmap '{b}' could not be found")));
+            }
+            let Some(mode) = bitmap_mode else {
+                return Err(Error::generic(
+                    "Bitmap sync mode must be given when providing a bitmap",
+                ));
+            };
+            self.bitmap_free(bs, b)?;
+            if sync == SyncMode::None {
+                return Err(Error::generic(
+                    "sync mode 'none' does not produce meaningful bitmap outputs",
+                ));
+            }
+            if mode == BitmapSyncMode::Never && sync != SyncMode::Bitmap {
+                return Err(Error::generic(format!(
+                    "Bitmap sync mode 'never' has no meaningful effect when combined with sync mode '{}'",
+                    sync.as_str()
+                )));
+            }
+        }
+        if opts.bitmap.is_none() && bitmap_mode.is_some() {
+            return Err(Error::generic(
+                "Cannot specify bitmap sync mode without a bitmap",
+            ));
+        }
+        if bs == target {
+            return Err(Error::generic("Source and target cannot be the same"));
+        }
+        if opts.compress {
+            // QEMU names the target's device, which nodes added with
+            // blockdev-add do not have.
+            return Err(Error::generic(
+                "Compression is not supported for this drive ",
+            ));
+        }
+        self.op_blocked(bs)?;
+        self.op_blocked(target)?;
+        if opts.max_workers > i32::MAX as u32 {
+            return Err(Error::generic(format!(
+                "max-workers must be between 1 and {}",
+                i32::MAX
+            )));
+        }
+        if opts.max_chunk > i64::MAX as u64 {
+            return Err(Error::generic(
+                "max-chunk must be zero (which means no limit) or positive",
+            ));
+        }
+        let len = self.graph.node(bs).size;
+        if self.graph.node(target).size != len {
+            return Err(Error::generic(
+                "Source and target image have different sizes",
+            ));
+        }
+        self.check_inserted_name(opts.filter_node_name.as_deref())?;
+        // Block-copy's cluster size: 64 KiB for every node qjob simulates.
+        const CLUSTER: u64 = 64 * 1024;
+        if opts.max_chunk != 0 && opts.max_chunk < CLUSTER {
+            return Err(Error::generic(format!(
+                "Required max-chunk ({}) is less than backup cluster size ({CLUSTER})",
+                opts.max_chunk
+            )));
+        }
+        let sync = match opts.sync {
+            SyncMode::Full | SyncMode::Bitmap | SyncMode::Incremental => Sync::Full,
+            SyncMode::Top => Sync::Top,
+            SyncMode::None => Sync::None,
+        };
+        let cbw = self.insert_filter(bs, opts.filter_node_name.as_deref());
+        let speed = opts.job.speed.max(0) as u64;
+        let mut backup = Box::new(Backup::new(
+            bs,
+            target,
+            Some(cbw),
+            len,
+            sync,
+            opts.on_source_error,
+            opts.on_target_error,
+            speed,
+            opts.max_chunk,
+            opts.max_workers,
+        ));
+        backup.bitmap = opts.bitmap.clone();
+        let work = Work::Backup(backup);
+        match self.block_job_create(&opts.job, JobType::Backup, cbw, txn, work) {
+            Ok(j) => {
+                self.attach_job(j, target);
+                Ok(j)
+            }
+            Err(e) => {
+                self.drop_filter(cbw);
+                Err(e)
+            }
+        }
+    }
+}

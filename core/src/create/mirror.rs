@@ -1,0 +1,129 @@
+//! `blockdev-mirror`, and `mirror_start_job`, which active `block-commit`
+//! shares.
+
+use crate::block::{NodeRef, Role};
+use crate::driver::Work;
+use crate::error::{Error, Result};
+use crate::manager::JobManager;
+use crate::model::{JobType, OnError};
+use crate::options::{JobOptions, MirrorOptions, SyncMode};
+use crate::workload::mirror::{DirtyInit, Mirror};
+
+impl JobManager {
+    /// `blockdev-mirror`: the source must be a root node (`Need a root block
+    /// node`). The job runs until it is in sync (`ready`), then until
+    /// completed or cancelled.
+    pub fn blockdev_mirror(&mut self, opts: MirrorOptions) -> Result<()> {
+        let bs = self.root_node(&opts.device)?;
+        let target = self.lookup_node(&opts.target, &opts.target)?;
+        let g = opts.granularity;
+        if g != 0 && !(512..=64 * 1024 * 1024).contains(&g) {
+            return Err(Error::invalid_value(
+                "granularity",
+                "a value in range [512B, 64MB]",
+            ));
+        }
+        if g & g.wrapping_sub(1) != 0 {
+            return Err(Error::invalid_value("granularity", "a power of 2"));
+        }
+        self.op_blocked(bs)?;
+        self.op_blocked(target)?;
+        self.backing_blocked(target)?;
+        let mut sync = opts.sync;
+        let backing = self.graph.child(bs, Role::Backing);
+        if backing.is_none() && sync == SyncMode::Top {
+            sync = SyncMode::Full;
+        }
+        if let Some(r) = &opts.replaces {
+            let Some(to_replace) = self.graph.lookup(r) else {
+                return Err(Error::generic(format!(
+                    "Failed to find node with node-name='{r}'"
+                )));
+            };
+            self.op_blocked(to_replace)?;
+            self.backing_blocked(to_replace)?;
+            if to_replace != bs {
+                return Err(Error::generic(format!(
+                    "Cannot replace '{r}' by a node mirrored from '{}', because it cannot be \
+                     guaranteed that doing so would not lead to an abrupt change of visible data",
+                    self.graph.node(bs).name
+                )));
+            }
+        }
+        if matches!(sync, SyncMode::Incremental | SyncMode::Bitmap) {
+            return Err(Error::generic(format!(
+                "Sync mode '{}' not supported",
+                sync.as_str()
+            )));
+        }
+        let init = match sync {
+            SyncMode::Full => DirtyInit::All,
+            SyncMode::Top => DirtyInit::AllocatedAbove(backing),
+            _ => DirtyInit::Nothing,
+        };
+        self.mirror_start_job(
+            &opts.job,
+            JobType::Mirror,
+            bs,
+            target,
+            init,
+            opts.buf_size,
+            opts.granularity,
+            opts.on_source_error,
+            opts.on_target_error,
+            opts.filter_node_name.as_deref(),
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn mirror_start_job(
+        &mut self,
+        job: &JobOptions,
+        job_type: JobType,
+        bs: NodeRef,
+        target: NodeRef,
+        init: DirtyInit,
+        buf_size: i64,
+        granularity: u64,
+        on_source_error: OnError,
+        on_target_error: OnError,
+        filter_name: Option<&str>,
+    ) -> Result<()> {
+        if buf_size < 0 {
+            return Err(Error::generic("Invalid parameter 'buf-size'"));
+        }
+        if bs == target {
+            return Err(Error::generic("Can't mirror node into itself"));
+        }
+        self.check_filter_name(filter_name)?;
+        let top = self.insert_filter(bs, filter_name);
+        let work = Work::Mirror(Box::new(Mirror::new(
+            bs,
+            target,
+            Some(top),
+            init,
+            buf_size as u64,
+            granularity,
+            on_source_error,
+            on_target_error,
+        )));
+        let j = match self.block_job_create(job, job_type, top, None, work) {
+            Ok(j) => j,
+            Err(e) => {
+                if self.graph.alive(top) {
+                    self.drained_begin(bs);
+                    if let Some(c) = self.filter_child(top) {
+                        self.replace_node(top, c, None);
+                    }
+                    self.drained_end(bs);
+                    self.remove_filter_node(top);
+                }
+                return Err(e);
+            }
+        };
+        self.attach_job(j, bs);
+        self.attach_job(j, target);
+        self.start_job(j);
+        Ok(())
+    }
+}

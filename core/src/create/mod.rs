@@ -1,0 +1,143 @@
+//! Job creation through QEMU's own commands, a file per job type
+//! (`backup.rs`, `mirror.rs`, `commit.rs`, `stream.rs`, `oneshot.rs`), and
+//! what they share here: node lookups, op blockers, filter names, and
+//! `block_job_create`. Checks run in QEMU 7.2's order with its texts;
+//! drained sections happen where QEMU drains (SPEC.md §A3).
+
+use crate::block::{Driver, NodeRef, Role};
+use crate::driver::Work;
+use crate::error::{Error, Result};
+use crate::job::{JobRef, TxnRef};
+use crate::manager::{JobManager, NewJob};
+use crate::model::JobType;
+use crate::options::JobOptions;
+
+mod backup;
+mod commit;
+mod mirror;
+mod oneshot;
+mod stream;
+
+impl JobManager {
+    /// `bdrv_lookup_bs(device, node)`.
+    pub(crate) fn lookup_node(&self, device: &str, node: &str) -> Result<NodeRef> {
+        let found = if device.is_empty() {
+            None
+        } else {
+            self.graph.lookup(device)
+        };
+        found.or_else(|| self.graph.lookup(node)).ok_or_else(|| {
+            Error::generic(format!(
+                "Cannot find device='{device}' nor node-name='{node}'"
+            ))
+        })
+    }
+
+    /// `qmp_get_root_bs`.
+    fn root_node(&self, name: &str) -> Result<NodeRef> {
+        let n = self.lookup_node(name, name)?;
+        if !self.graph.is_root(n) {
+            return Err(Error::generic("Need a root block node"));
+        }
+        Ok(n)
+    }
+
+    /// `bdrv_assign_node_name`'s checks of a filter node's name.
+    fn check_filter_name(&self, name: Option<&str>) -> Result<()> {
+        let Some(n) = name else {
+            return Ok(());
+        };
+        if !crate::model::id_wellformed(n) {
+            return Err(Error::generic(format!("Invalid node-name: '{n}'")));
+        }
+        if self.graph.lookup(n).is_some() {
+            return Err(Error::generic(format!(
+                "Duplicate nodes with node-name='{n}'"
+            )));
+        }
+        if n.len() >= 32 {
+            return Err(Error::generic("Node name too long"));
+        }
+        Ok(())
+    }
+
+    /// [`check_filter_name`](Self::check_filter_name) for a filter that
+    /// `bdrv_insert_node` opens (backup, stream), whose errors say so.
+    fn check_inserted_name(&self, name: Option<&str>) -> Result<()> {
+        self.check_filter_name(name).map_err(|e| Error {
+            desc: format!("Could not create node: {}", e.desc),
+            ..e
+        })
+    }
+
+    /// The backing op blocker: a node that backs another is closed to the
+    /// operations QEMU does not unblock for backing nodes (all but commit,
+    /// stream and backup), after any job's blocker, the newer one.
+    pub(crate) fn backing_blocked(&self, n: NodeRef) -> Result<()> {
+        match self.graph.backing_parent(n) {
+            Some(p) => Err(Error::generic(format!(
+                "Node '{}' is busy: node is used as backing hd of '{}'",
+                self.graph.node(n).name,
+                self.graph.node(p).name
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// `bdrv_op_is_blocked`: a node used by a job refuses other operations.
+    fn op_blocked(&self, n: NodeRef) -> Result<()> {
+        if let Some(&j) = self.graph.node(n).blockers.first() {
+            return Err(Error::generic(format!(
+                "Node '{}' is busy: block device is in use by block job: {}",
+                self.graph.node(n).name,
+                self.job(j).job_type
+            )));
+        }
+        Ok(())
+    }
+
+    /// The default job ID of a block job: the device name of its node,
+    /// which nodes added with `blockdev-add` do not have.
+    fn default_job_id(opts: &JobOptions) -> String {
+        opts.job_id.clone().unwrap_or_default()
+    }
+
+    /// `block_job_create`: creates the job, attaches it to its main node,
+    /// applies the initial speed (an error there is an early fail).
+    fn block_job_create(
+        &mut self,
+        opts: &JobOptions,
+        job_type: JobType,
+        main: NodeRef,
+        txn: Option<TxnRef>,
+        work: Work,
+    ) -> Result<JobRef> {
+        let j = self.create_job(NewJob {
+            id: Some(Self::default_job_id(opts)),
+            job_type,
+            auto_finalize: opts.auto_finalize,
+            auto_dismiss: opts.auto_dismiss,
+            txn,
+            work,
+        })?;
+        self.attach_job(j, main);
+        if let Err(e) = self.set_speed(j, opts.speed) {
+            self.early_fail(j);
+            return Err(e);
+        }
+        Ok(j)
+    }
+
+    /// The backing chain below `n`, from `n` down (filters skipped).
+    fn chain(&self, n: NodeRef) -> Vec<NodeRef> {
+        let mut v = Vec::new();
+        let mut cur = Some(n);
+        while let Some(c) = cur {
+            if !matches!(self.graph.node(c).driver, Driver::JobFilter) {
+                v.push(c);
+            }
+            cur = self.graph.child(c, Role::Backing);
+        }
+        v
+    }
+}

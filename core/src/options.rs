@@ -1,0 +1,210 @@
+//! The typed API's option types: the arguments of the commands that create
+//! jobs and bitmaps, with QEMU's defaults, and the QAPI enums they use.
+
+use crate::model::OnError;
+
+crate::model::qapi_enum! {
+    /// QAPI `MirrorSyncMode`.
+    #[derive(Default)]
+    SyncMode {
+        /// Only what is allocated in the top image.
+        Top = "top",
+        /// Everything.
+        #[default]
+        Full = "full",
+        /// Only new writes.
+        None = "none",
+        /// Incremental, from a dirty bitmap.
+        Incremental = "incremental",
+        /// From a dirty bitmap.
+        Bitmap = "bitmap",
+    }
+}
+
+/// Options common to the block-job creation commands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobOptions {
+    /// Job ID; when absent, QEMU uses the device name of the node, which
+    /// nodes added with `blockdev-add` do not have (`Invalid job ID ''`).
+    pub job_id: Option<String>,
+    /// Initial speed limit (bytes/s).
+    pub speed: i64,
+    /// Finalize automatically (default true).
+    pub auto_finalize: bool,
+    /// Dismiss automatically (default true).
+    pub auto_dismiss: bool,
+}
+
+impl Default for JobOptions {
+    fn default() -> Self {
+        JobOptions {
+            job_id: None,
+            speed: 0,
+            auto_finalize: true,
+            auto_dismiss: true,
+        }
+    }
+}
+
+impl JobOptions {
+    /// Options with a job ID and QEMU's defaults otherwise.
+    pub fn with_id(id: &str) -> JobOptions {
+        JobOptions {
+            job_id: Some(id.to_owned()),
+            ..JobOptions::default()
+        }
+    }
+}
+
+crate::model::qapi_enum! {
+    /// QAPI `BitmapSyncMode`: when a backup's bitmap is synchronised.
+    BitmapSyncMode {
+        /// Cleared of what was copied if the job succeeds.
+        OnSuccess = "on-success",
+        /// Never changed.
+        Never = "never",
+        /// Cleared of what was copied whatever the outcome.
+        Always = "always",
+    }
+}
+
+/// Arguments of `blockdev-backup`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BackupOptions {
+    /// ID, speed, auto-finalize, auto-dismiss.
+    pub job: JobOptions,
+    /// Source node.
+    pub device: String,
+    /// Target node.
+    pub target: String,
+    /// Sync mode.
+    pub sync: SyncMode,
+    /// Dirty bitmap name (bitmap and incremental modes).
+    pub bitmap: Option<String>,
+    /// `bitmap-mode`: when the bitmap is synchronised (`None`: not given).
+    pub bitmap_mode: Option<BitmapSyncMode>,
+    /// Compress the target.
+    pub compress: bool,
+    /// Policy for read errors.
+    pub on_source_error: OnError,
+    /// Policy for write errors.
+    pub on_target_error: OnError,
+    /// `x-perf.max-chunk` (0: no limit). Refused, as QEMU refuses them,
+    /// below the 64 KiB cluster size and above `i64::MAX` (a negative
+    /// QMP value).
+    pub max_chunk: u64,
+    /// `x-perf.max-workers` (0: the default, 64). Refused, as QEMU refuses
+    /// 0 or a negative QMP value, above `i32::MAX`.
+    pub max_workers: u32,
+    /// `filter-node-name`: the name of the filter node the job inserts
+    /// (default: an implicit, unnamed node).
+    pub filter_node_name: Option<String>,
+}
+
+/// Arguments of `blockdev-mirror`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MirrorOptions {
+    /// ID, speed, auto-finalize, auto-dismiss.
+    pub job: JobOptions,
+    /// Source node (must be a root node).
+    pub device: String,
+    /// Target node.
+    pub target: String,
+    /// Sync mode.
+    pub sync: SyncMode,
+    /// Granularity of the dirty bitmap (0: default).
+    pub granularity: u64,
+    /// Buffer size (0: default 16 MiB), rounded up to a whole number of
+    /// granularity chunks as QEMU does.
+    pub buf_size: i64,
+    /// Policy for read errors.
+    pub on_source_error: OnError,
+    /// Policy for write errors.
+    pub on_target_error: OnError,
+    /// `replaces`: the node the target replaces at completion. QEMU lets
+    /// a mirror replace only its source (what it replaces anyway), and
+    /// refuses any other node.
+    pub replaces: Option<String>,
+    /// `filter-node-name`: the name of the filter node the job inserts
+    /// (default: an implicit, unnamed node).
+    pub filter_node_name: Option<String>,
+}
+
+/// Arguments of `block-commit`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommitOptions {
+    /// ID, speed, auto-finalize, auto-dismiss.
+    pub job: JobOptions,
+    /// The active layer of the chain.
+    pub device: String,
+    /// Lowest node whose data is committed (default: `device`, an active commit).
+    pub top_node: Option<String>,
+    /// Node that receives the data (default: the bottom of the chain).
+    pub base_node: Option<String>,
+    /// `backing-file`: the backing file name to record above the base;
+    /// refused, as QEMU refuses it, for an active commit.
+    pub backing_file: Option<String>,
+    /// Error policy.
+    pub on_error: OnError,
+    /// `filter-node-name`: the name of the filter node the job inserts
+    /// (default: an implicit, unnamed node).
+    pub filter_node_name: Option<String>,
+}
+
+/// Arguments of `block-stream`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StreamOptions {
+    /// ID, speed, auto-finalize, auto-dismiss.
+    pub job: JobOptions,
+    /// The node that receives the data.
+    pub device: String,
+    /// Node that stays as the new backing node (default: none, stream everything).
+    pub base_node: Option<String>,
+    /// `backing-file`: the backing file name to record; refused, as QEMU
+    /// refuses it, when no base stays (the whole chain is streamed).
+    pub backing_file: Option<String>,
+    /// Error policy.
+    pub on_error: OnError,
+    /// `filter-node-name`: the name of the filter node the job inserts
+    /// (default: an implicit, unnamed node).
+    pub filter_node_name: Option<String>,
+}
+
+/// The image `blockdev-create` makes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CreateOptions {
+    /// Driver `file`: a new image file.
+    File {
+        /// File name (relative to the scenario's folder).
+        filename: String,
+        /// Size in bytes.
+        size: u64,
+    },
+    /// Driver `qcow2` onto an existing `file` node.
+    Format {
+        /// `qcow2`.
+        driver: String,
+        /// Node name of the file node.
+        file: String,
+        /// Virtual size.
+        size: u64,
+        /// Backing file name.
+        backing_file: Option<String>,
+        /// `cluster-size` (default 64 KiB); the job fails, as QEMU's does,
+        /// unless it is a power of two from 512 bytes to 2 MiB.
+        cluster_size: Option<u64>,
+    },
+}
+
+/// Arguments of `block-dirty-bitmap-add` (a command, and a transaction action).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BitmapAddOptions {
+    /// Node (or device) name.
+    pub node: String,
+    /// Bitmap name.
+    pub name: String,
+    /// Bitmap granularity (a power of 2, at least 512; default: the node's).
+    pub granularity: Option<u32>,
+    /// Stored in the image (qcow2 nodes only).
+    pub persistent: bool,
+}

@@ -1,0 +1,79 @@
+//! The arguments of the QMP `transaction` command: its actions and properties.
+
+use super::args::{Args, list_elem};
+use super::bitmap::parse_bitmap_add;
+use super::create::parse_backup;
+use crate::actions::TransactionAction;
+use crate::error::{Error, Result};
+use serde_json::Value;
+
+/// `transaction`: the actions, and whether their jobs complete as a group.
+pub(super) fn parse_transaction(a: &mut Args<'_>) -> Result<(Vec<TransactionAction>, bool)> {
+    let list = a.req_list("actions")?;
+    let actions = parse_actions(list)?;
+    let mut grouped = false;
+    if let Some(mut p) = a.opt_obj("properties")? {
+        grouped = p
+            .opt_enum("completion-mode", |s| match s {
+                "individual" => Some(false),
+                "grouped" => Some(true),
+                _ => None,
+            })?
+            .unwrap_or(false);
+        p.finish()?;
+    }
+    Ok((actions, grouped))
+}
+
+/// Parses the `actions` list of a QMP `transaction` (QAPI
+/// `TransactionAction`s), with QEMU's argument errors; for
+/// [`JobManager::transaction_in`](crate::JobManager::transaction_in) from
+/// bindings that take QMP JSON.
+pub fn parse_transaction_actions(actions: &Value) -> Result<Vec<TransactionAction>> {
+    match actions {
+        Value::Array(list) => parse_actions(list),
+        _ => Err(Error::invalid_type("actions", "array")),
+    }
+}
+
+fn parse_actions(list: &[Value]) -> Result<Vec<TransactionAction>> {
+    let mut actions = Vec::new();
+    for (i, v) in list.iter().enumerate() {
+        let mut el = list_elem("actions", i, v)?;
+        let ty = el.req_enum("type", |s| {
+            matches!(
+                s,
+                "abort"
+                    | "block-dirty-bitmap-add"
+                    | "block-dirty-bitmap-remove"
+                    | "block-dirty-bitmap-clear"
+                    | "block-dirty-bitmap-enable"
+                    | "block-dirty-bitmap-disable"
+                    | "block-dirty-bitmap-merge"
+                    | "blockdev-backup"
+                    | "blockdev-snapshot"
+                    | "blockdev-snapshot-internal-sync"
+                    | "blockdev-snapshot-sync"
+                    | "drive-backup"
+            )
+            .then(|| s.to_owned())
+        })?;
+        let mut data = el.req_obj("data")?;
+        let action = match ty.as_str() {
+            "blockdev-backup" => TransactionAction::BlockdevBackup(parse_backup(&mut data)?),
+            "block-dirty-bitmap-add" => {
+                TransactionAction::BlockDirtyBitmapAdd(parse_bitmap_add(&mut data)?)
+            }
+            "abort" => TransactionAction::Abort,
+            other => {
+                return Err(Error::generic(format!(
+                    "qjob does not simulate the transaction action '{other}'"
+                )));
+            }
+        };
+        data.finish()?;
+        el.finish()?;
+        actions.push(action);
+    }
+    Ok(actions)
+}
