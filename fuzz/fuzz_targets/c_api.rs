@@ -5,11 +5,21 @@
 //! truncated snapshots, arbitrary clock values. Within the API's contract
 //! (pointers NULL or valid), no call may panic (`QJOB_PANIC`), return a code
 //! outside `qjob_result`, or hand back an invalid string.
+//!
+//! Besides, `qjob_tests::Checker` follows what the C API shows of the
+//! lifecycle (every event popped, in its struct or its JSON form) and checks
+//! its invariants on it: table transitions, for host jobs too; events agree
+//! with `qjob_query_jobs`/`qjob_query_block_jobs` whenever no event is
+//! queued (`Call::Check` pops them all); unique IDs; each job command
+//! accepted exactly when the verb table allows it, and `qjob_verb_allowed`
+//! the table's answer.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+use qjob::JobStatus;
 use qjob_c::*;
+use qjob_tests::{Checker, Command, Listed, ListedBlock, Outcome};
 use std::ffi::{CStr, CString, c_char};
 use std::ptr::{null, null_mut};
 
@@ -123,6 +133,8 @@ enum Call {
         backing: Str,
         extents: Vec<(u64, u64)>,
     },
+    /// Pops every queued event into the checker and checks the listings.
+    Check,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -164,12 +176,186 @@ unsafe fn check_string(p: *const c_char) {
     }
 }
 
+/// The command `qjob_…` function number `which` runs, if it is one.
+fn command(which: u8, extra: i64) -> Option<Command> {
+    Some(match which % 14 {
+        0 => Command::Pause,
+        1 => Command::Resume,
+        2 => Command::Cancel,
+        3 => Command::Complete,
+        4 => Command::Finalize,
+        5 => Command::Dismiss,
+        6 => Command::BlockPause,
+        7 => Command::BlockResume,
+        8 if extra & 1 == 1 => Command::ForceCancel,
+        8 => Command::SoftCancel,
+        9 => Command::BlockComplete,
+        10 => Command::BlockFinalize,
+        11 => Command::BlockDismiss,
+        12 => Command::SetSpeed(extra),
+        _ => return None,
+    })
+}
+
+/// Runs `cmd` on job `id` through the C API.
+unsafe fn run_c(m: *mut qjob_manager, cmd: Command, id: *const c_char) -> qjob_result {
+    // SAFETY: the caller's contract (m a live manager, id NULL or a string).
+    unsafe {
+        match cmd {
+            Command::Pause => qjob_job_pause(m, id),
+            Command::Resume => qjob_job_resume(m, id),
+            Command::Cancel => qjob_job_cancel(m, id),
+            Command::Complete => qjob_job_complete(m, id),
+            Command::Finalize => qjob_job_finalize(m, id),
+            Command::Dismiss => qjob_job_dismiss(m, id),
+            Command::BlockPause => qjob_block_job_pause(m, id),
+            Command::BlockResume => qjob_block_job_resume(m, id),
+            Command::SoftCancel => qjob_block_job_cancel(m, id, false),
+            Command::ForceCancel => qjob_block_job_cancel(m, id, true),
+            Command::BlockComplete => qjob_block_job_complete(m, id),
+            Command::BlockFinalize => qjob_block_job_finalize(m, id),
+            Command::BlockDismiss => qjob_block_job_dismiss(m, id),
+            Command::SetSpeed(s) => qjob_block_job_set_speed(m, id, s),
+        }
+    }
+}
+
+/// Runs `cmd` on job `id` through the C API and, for an ID that is
+/// UTF-8, checks the outcome against the verb table
+/// (`Checker::check_verdict`, with `qjob_verb_allowed` as the API's answer).
+unsafe fn checked_command(m: *mut qjob_manager, cmd: Command, id: *const c_char) {
+    // SAFETY (whole block): m is live, id NULL or a string.
+    unsafe {
+        let name = if id.is_null() {
+            None
+        } else {
+            CStr::from_ptr(id).to_str().ok()
+        };
+        // A block-job-* command finds only block jobs.
+        let listed = if cmd.is_block() {
+            query_block_jobs(m)
+                .into_iter()
+                .map(|(id, status, _)| (id, status))
+                .collect()
+        } else {
+            query_jobs(m)
+        };
+        let before = name.and_then(|n| listed.into_iter().find(|j| j.0 == n).map(|j| j.1));
+        let mut allowed = false;
+        let verb = cmd.verb().index() as u32;
+        let reported = if qjob_verb_allowed(m, id, verb, &mut allowed) == qjob_result::QJOB_OK {
+            Some(allowed)
+        } else {
+            None
+        };
+        let r = run_c(m, cmd, id);
+        ok(r);
+        if let Some(n) = name {
+            let outcome = if r == qjob_result::QJOB_OK {
+                Ok(())
+            } else {
+                Err(text(qjob_last_error_desc(m)))
+            };
+            Checker::check_verdict(cmd, n, before, reported, outcome);
+        }
+    }
+}
+
+/// A string the API lent, as `&str` (checked UTF-8 by `check_string`).
+unsafe fn text<'a>(p: *const c_char) -> &'a str {
+    // SAFETY: the caller's contract (p a NUL-terminated string the API lent).
+    unsafe { CStr::from_ptr(p) }.to_str().expect("UTF-8")
+}
+
+/// Follows one event popped in its struct form.
+unsafe fn follow(c: &mut Checker, e: &qjob_event) {
+    // SAFETY: the caller's contract (e popped by qjob_poll_event just now).
+    let id = unsafe { text(e.job_id) };
+    match e.kind {
+        qjob_event_kind::JobStatusChange => c.status_changed(id, e.status.into()),
+        qjob_event_kind::BlockJobCompleted if e.error.is_null() => c.ended(id, Outcome::Ok),
+        qjob_event_kind::BlockJobCompleted => c.ended(id, Outcome::Failed),
+        qjob_event_kind::BlockJobCancelled => c.ended(id, Outcome::Cancelled),
+        _ => {}
+    }
+}
+
+/// `query-jobs` through the C API: (ID, status) per job.
+unsafe fn query_jobs(m: *mut qjob_manager) -> Vec<(String, JobStatus)> {
+    let mut p: *const qjob_job_info = null();
+    let mut n = 0usize;
+    // SAFETY: m is live; the entries stay valid until the next call on m.
+    unsafe {
+        assert_eq!(qjob_query_jobs(m, &mut p, &mut n), qjob_result::QJOB_OK);
+        (0..n)
+            .map(|i| {
+                let j = &*p.add(i);
+                check_string(j.id);
+                (text(j.id).to_owned(), j.status.into())
+            })
+            .collect()
+    }
+}
+
+/// `query-block-jobs` through the C API: (ID, status, ready) per job.
+unsafe fn query_block_jobs(m: *mut qjob_manager) -> Vec<(String, JobStatus, bool)> {
+    let mut p: *const qjob_block_job_info = null();
+    let mut n = 0usize;
+    // SAFETY: m is live; the entries stay valid until the next call on m.
+    unsafe {
+        assert_eq!(
+            qjob_query_block_jobs(m, &mut p, &mut n),
+            qjob_result::QJOB_OK
+        );
+        (0..n)
+            .map(|i| {
+                let b = &*p.add(i);
+                check_string(b.device);
+                (text(b.device).to_owned(), b.status.into(), b.ready)
+            })
+            .collect()
+    }
+}
+
+/// Pops every queued event into `c` and checks the listings against it.
+unsafe fn check_all(m: *mut qjob_manager, c: &mut Checker) {
+    // SAFETY (whole block): m is live; each entry is read before the next
+    // call on m.
+    unsafe {
+        let mut e: qjob_event = std::mem::zeroed();
+        while qjob_poll_event(m, &mut e) == qjob_result::QJOB_OK {
+            follow(c, &e);
+        }
+        let jobs = query_jobs(m);
+        let block = query_block_jobs(m);
+        let jobs: Vec<Listed<'_>> = jobs
+            .iter()
+            .map(|(id, status)| Listed {
+                id,
+                status: *status,
+            })
+            .collect();
+        let block: Vec<ListedBlock<'_>> = block
+            .iter()
+            .map(|(device, status, ready)| ListedBlock {
+                device,
+                status: *status,
+                ready: *ready,
+            })
+            .collect();
+        c.check_lists(&jobs, &block);
+    }
+}
+
 fuzz_target!(|calls: Vec<Call>| {
     let m = qjob_manager_new();
     assert!(!m.is_null());
     let mut strs = Strs(Vec::new());
     let mut handles: Vec<u64> = Vec::new();
     let mut txns: Vec<u64> = Vec::new();
+    // None once a restore of foreign bytes succeeded: the checker cannot
+    // follow a state it did not see arise.
+    let mut checker = Some(Checker::new());
     // SAFETY (whole block): every pointer passed is NULL, points at a live
     // local, or is one the API returned; this is the contract of qjob.h.
     unsafe {
@@ -178,23 +364,10 @@ fuzz_target!(|calls: Vec<Call>| {
             match call {
                 Call::Verb { which, id, extra } => {
                     let id = strs.get(&id);
-                    let r = match which % 14 {
-                        0 => qjob_job_pause(m, id),
-                        1 => qjob_job_resume(m, id),
-                        2 => qjob_job_cancel(m, id),
-                        3 => qjob_job_complete(m, id),
-                        4 => qjob_job_finalize(m, id),
-                        5 => qjob_job_dismiss(m, id),
-                        6 => qjob_block_job_pause(m, id),
-                        7 => qjob_block_job_resume(m, id),
-                        8 => qjob_block_job_cancel(m, id, extra & 1 == 1),
-                        9 => qjob_block_job_complete(m, id),
-                        10 => qjob_block_job_finalize(m, id),
-                        11 => qjob_block_job_dismiss(m, id),
-                        12 => qjob_block_job_set_speed(m, id, extra),
-                        _ => qjob_job_pause(null_mut(), id),
-                    };
-                    ok(r);
+                    match command(which, extra) {
+                        Some(cmd) => checked_command(m, cmd, id),
+                        None => ok(qjob_job_pause(null_mut(), id)),
+                    }
                 }
                 Call::VerbAllowed { id, verb, null_out } => {
                     let id = strs.get(&id);
@@ -322,16 +495,15 @@ fuzz_target!(|calls: Vec<Call>| {
                             if null_out { null_mut() } else { &mut n },
                         ));
                         if !p.is_null() && !null_out {
-                            let mut seen = std::collections::BTreeSet::new();
                             for i in 0..n {
                                 let j = &*p.add(i);
                                 check_string(j.id);
                                 check_string(j.error);
-                                assert!(
-                                    seen.insert(CStr::from_ptr(j.id).to_owned()),
-                                    "duplicate ID"
-                                );
                             }
+                            Checker::check_unique(
+                                (0..n).map(|i| text((*p.add(i)).id)),
+                                "qjob_query_jobs",
+                            );
                         }
                     }
                 }
@@ -343,6 +515,9 @@ fuzz_target!(|calls: Vec<Call>| {
                             if null_out { null_mut() } else { &mut s },
                         ));
                         check_string(s);
+                        if let (false, Some(c)) = (s.is_null(), checker.as_mut()) {
+                            c.follow_json(text(s));
+                        }
                         qjob_string_free(s);
                     } else {
                         let mut e: qjob_event = std::mem::zeroed();
@@ -351,6 +526,9 @@ fuzz_target!(|calls: Vec<Call>| {
                         if r == qjob_result::QJOB_OK {
                             check_string(e.name);
                             check_string(e.job_id);
+                            if let Some(c) = checker.as_mut() {
+                                follow(c, &e);
+                            }
                         }
                     }
                     let _ = qjob_pending_events(m);
@@ -484,10 +662,14 @@ fuzz_target!(|calls: Vec<Call>| {
                     }
                 }
                 Call::Restore { bytes, json } => {
-                    if json {
-                        ok(qjob_restore_json(m, bytes.as_ptr().cast(), bytes.len()));
+                    let r = if json {
+                        qjob_restore_json(m, bytes.as_ptr().cast(), bytes.len())
                     } else {
-                        ok(qjob_restore(m, bytes.as_ptr(), bytes.len()));
+                        qjob_restore(m, bytes.as_ptr(), bytes.len())
+                    };
+                    ok(r);
+                    if r == qjob_result::QJOB_OK {
+                        checker = None;
                     }
                 }
                 Call::Names(v) => {
@@ -528,11 +710,19 @@ fuzz_target!(|calls: Vec<Call>| {
                     };
                     ok(qjob_add_image(m, &img));
                 }
+                Call::Check => {
+                    if let Some(c) = checker.as_mut() {
+                        check_all(m, c);
+                    }
+                }
             }
             assert!(
                 qjob_last_error_code(m) != qjob_result::QJOB_PANIC,
                 "manager poisoned"
             );
+            if let (0, Some(c)) = (qjob_pending_events(m), checker.as_mut()) {
+                check_all(m, c);
+            }
         }
         qjob_manager_free(m);
         qjob_manager_free(null_mut());

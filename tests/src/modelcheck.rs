@@ -1,10 +1,11 @@
 //! The exhaustive model check: breadth-first over every sequence of user
 //! commands, steps and clock moves up to a depth, for small worlds, with the
 //! states deduplicated by their snapshot ([`JobManager::to_snapshot_bytes`]
-//! plus what the [`Checker`] remembers) and every invariant checked in every
-//! state reached.
+//! plus what the [`Checker`] remembers), every invariant checked after every
+//! action, and from every distinct state reached every job driven to its end
+//! ([`Checker::wind_down`], on a copy).
 
-use crate::{Action, Checker, Command};
+use crate::{Checker, Command, Op};
 use qjob::JobManager;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
@@ -60,10 +61,11 @@ pub const WORLDS: &[World] = &[
 
 /// The alphabet for a world with `jobs` jobs: per job pause, resume, cancel,
 /// soft `block-job-cancel`, complete, finalize, dismiss, set-speed 0 and
-/// set-speed 1; then one step, a settle, and a tick to the next deadline.
-pub fn alphabet(jobs: usize) -> Vec<Action> {
+/// set-speed 1 (through the typed API); then one step, a settle, and a tick
+/// to the next deadline.
+pub fn alphabet(jobs: u8) -> Vec<Op> {
     let mut v = Vec::new();
-    for j in 0..jobs {
+    for job in 0..jobs {
         for c in [
             Command::Pause,
             Command::Resume,
@@ -75,12 +77,16 @@ pub fn alphabet(jobs: usize) -> Vec<Action> {
             Command::SetSpeed(0),
             Command::SetSpeed(1),
         ] {
-            v.push(Action::Cmd(c, j));
+            v.push(Op::Cmd {
+                cmd: c,
+                job,
+                qmp: false,
+            });
         }
     }
-    v.push(Action::Step);
-    v.push(Action::Settle);
-    v.push(Action::NextDeadline);
+    v.push(Op::Step);
+    v.push(Op::Settle);
+    v.push(Op::NextDeadline);
     v
 }
 
@@ -119,7 +125,7 @@ pub struct Failure {
     /// The world.
     pub world: &'static str,
     /// The actions that lead to the failure, the failing one last.
-    pub path: Vec<Action>,
+    pub path: Vec<Op>,
     /// The panic message.
     pub message: String,
 }
@@ -136,16 +142,33 @@ fn key(m: &JobManager, c: &Checker) -> u128 {
     (u128::from(h1.finish()) << 64) | u128::from(h2.finish())
 }
 
-/// Explores `world` breadth first to `depth`, checking every invariant in
-/// every state; calls `report` after each depth. Returns the levels, or the
+/// Winds a copy of a state down: from every state reached, every job can
+/// still end.
+fn wound_down(m: &JobManager, c: &Checker) {
+    let (mut m, mut c) = (m.clone(), c.clone());
+    c.wind_down(&mut m);
+}
+
+/// Explores `world` breadth first to `depth`, checking every invariant
+/// after every action and winding a copy of every distinct state down; calls `report` after each depth. Returns the levels, or the
 /// first counterexample found.
 pub fn explore(
     world: &World,
     depth: usize,
     mut report: impl FnMut(&Level),
 ) -> Result<Vec<Level>, Failure> {
-    let alphabet = alphabet(world.ids.len());
+    let alphabet = alphabet(world.ids.len() as u8);
     let (m0, c0) = initial(world);
+    let fail = |path: Vec<Op>, p: Box<dyn std::any::Any + Send>| Failure {
+        world: world.name,
+        path,
+        message: p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default(),
+    };
+    catch_unwind(AssertUnwindSafe(|| wound_down(&m0, &c0))).map_err(|p| fail(Vec::new(), p))?;
     let mut seen: HashSet<u128> = HashSet::new();
     seen.insert(key(&m0, &c0));
     let mut frontier: Vec<(JobManager, Checker, Vec<u8>)> = vec![(m0, c0, Vec::new())];
@@ -165,25 +188,20 @@ pub fn explore(
                 let mut m2 = m.clone();
                 let mut c2 = c.clone();
                 let r = catch_unwind(AssertUnwindSafe(|| {
-                    c2.act(&mut m2, world.ids, *a);
-                    key(&m2, &c2)
+                    a.apply(&mut m2, &mut c2, world.ids);
+                    let k = key(&m2, &c2);
+                    if !seen.contains(&k) {
+                        wound_down(&m2, &c2);
+                    }
+                    k
                 }));
                 let k = match r {
                     Ok(k) => k,
                     Err(p) => {
-                        let message = p
-                            .downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                            .unwrap_or_default();
-                        let mut actions: Vec<Action> =
+                        let mut actions: Vec<Op> =
                             path.iter().map(|&i| alphabet[i as usize]).collect();
                         actions.push(*a);
-                        return Err(Failure {
-                            world: world.name,
-                            path: actions,
-                            message,
-                        });
+                        return Err(fail(actions, p));
                     }
                 };
                 if seen.insert(k) {
