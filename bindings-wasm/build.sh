@@ -22,7 +22,7 @@ case "${1:-}" in
   *) echo "usage: build.sh [--bench | --profile | --floor]" >&2; exit 2 ;;
 esac
 
-# The workspace's release profile is shared (debug info); the wasm build gets its own profile
+# The workspace's release profile is shared by every crate; the wasm build gets its own profile
 # without touching the root Cargo.toml: LTO, one codegen unit, panic=abort, no debug info, and
 # opt-level 3 with wasm-opt -O3 — twice as fast as opt-level "z" with wasm-opt -Oz, which gives
 # a module about a third smaller (QJOB_WASM_OPT_LEVEL=z QJOB_WASM_OPT=z; README "Sizes and speed").
