@@ -125,13 +125,17 @@ impl PyEvent {
     /// `epoch_ns` plus the event's virtual time (QEMU sends wall-clock time;
     /// a server passes the epoch its virtual clock started at).
     #[pyo3(signature = (epoch_ns = 0))]
-    fn to_qmp<'py>(&self, py: Python<'py>, epoch_ns: u64) -> PyResult<Bound<'py, PyAny>> {
+    fn to_qmp<'py>(
+        &self,
+        py: Python<'py>,
+        #[pyo3(from_py_with = crate::args::epoch_ns)] epoch_ns: u64,
+    ) -> PyResult<Bound<'py, PyAny>> {
         value_to_py(py, &self.stamped(epoch_ns).to_qmp())
     }
 
     /// [`to_qmp`](Self::to_qmp) as compact JSON text.
     #[pyo3(signature = (epoch_ns = 0))]
-    fn to_json(&self, epoch_ns: u64) -> String {
+    fn to_json(&self, #[pyo3(from_py_with = crate::args::epoch_ns)] epoch_ns: u64) -> String {
         self.stamped(epoch_ns).to_json()
     }
 
