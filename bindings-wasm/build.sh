@@ -61,7 +61,8 @@ wasm-bindgen "${keep[@]}" --no-typescript --target nodejs --out-dir "$out/node" 
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$out/node/$(basename "$wasm" .wasm)_bg.wasm" -o "$out/opt.wasm"
-# pkg-node is CommonJS whatever a surrounding package.json says (TOOLCHAIN.md, pitfall 3).
+# pkg-node is CommonJS whatever a surrounding package.json says (a "type": "module" there would
+# make node read it as ESM: "exports is not defined").
 echo '{"type": "commonjs"}' > "$out/node/package.json"
 if [ "$bench" = 1 ]; then
   cp "$out/opt.wasm" "$out/node/$(basename "$wasm" .wasm)_bg.wasm"
