@@ -275,16 +275,7 @@ event_class!(
 
 /// Wraps a core event in the Python class of its kind.
 pub fn event_to_py(py: Python<'_>, e: Event) -> PyResult<Bound<'_, PyAny>> {
-    let kind = match &e.kind {
-        EventKind::JobStatusChange { .. } => 0,
-        EventKind::BlockJobReady { .. } => 1,
-        EventKind::BlockJobPending { .. } => 2,
-        EventKind::BlockJobCompleted { .. } => 3,
-        EventKind::BlockJobCancelled { .. } => 4,
-        EventKind::BlockJobError { .. } => 5,
-        EventKind::Stop => 6,
-        EventKind::Resume => 7,
-    };
+    let kind = e.kind.index();
     let base = PyClassInitializer::from(PyEvent { inner: e });
     Ok(match kind {
         0 => Bound::new(py, base.add_subclass(JobStatusChange))?.into_any(),

@@ -122,6 +122,22 @@ impl EventKind {
         "RESUME",
     ];
 
+    /// The variant's place in [`NAMES`](Self::NAMES): 0 for
+    /// `JOB_STATUS_CHANGE` up to 7 for `RESUME` (for a binding's table of
+    /// event classes).
+    pub const fn index(&self) -> usize {
+        match self {
+            EventKind::JobStatusChange { .. } => 0,
+            EventKind::BlockJobReady { .. } => 1,
+            EventKind::BlockJobPending { .. } => 2,
+            EventKind::BlockJobCompleted { .. } => 3,
+            EventKind::BlockJobCancelled { .. } => 4,
+            EventKind::BlockJobError { .. } => 5,
+            EventKind::Stop => 6,
+            EventKind::Resume => 7,
+        }
+    }
+
     /// The QMP event name, e.g. `JOB_STATUS_CHANGE`.
     pub const fn name(&self) -> &'static str {
         match self {
@@ -359,19 +375,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_are_every_variant_s_name_in_order() {
-        // The match has no wildcard: a new variant does not compile here
-        // until it has a place in NAMES.
-        let place = |k: &EventKind| match k {
-            EventKind::JobStatusChange { .. } => 0,
-            EventKind::BlockJobReady { .. } => 1,
-            EventKind::BlockJobPending { .. } => 2,
-            EventKind::BlockJobCompleted { .. } => 3,
-            EventKind::BlockJobCancelled { .. } => 4,
-            EventKind::BlockJobError { .. } => 5,
-            EventKind::Stop => 6,
-            EventKind::Resume => 7,
-        };
+    fn names_are_every_variant_s_name_at_its_index() {
         let (t, d) = (JobType::Backup, Arc::<str>::from("j"));
         let kinds = [
             EventKind::JobStatusChange {
@@ -414,7 +418,7 @@ mod tests {
         ];
         assert_eq!(kinds.len(), EventKind::NAMES.len());
         for (i, k) in kinds.iter().enumerate() {
-            assert_eq!(place(k), i);
+            assert_eq!(k.index(), i);
             assert_eq!(EventKind::NAMES[i], k.name());
         }
     }
