@@ -3,13 +3,15 @@
 #
 #   bindings-c/ci.sh
 #
-# Installs what it needs if missing (gcc, g++, make, pkg-config, valgrind from
-# apt; clippy and rustfmt from rustup), then: rustfmt and clippy (-D warnings)
-# of the crate, its Rust unit tests and rustdoc, the header freshness check,
-# the C99 suite (static), qjob.h as C++, install + pkg-config + shared
-# library, valgrind, ASan+UBSan, replay.c byte-identical to the Rust replayer
-# on every scenario, the mini hypervisor, and the benchmark (informational;
-# QJOB_BENCH_CHECK=1 makes it fail above 1.2x Rust).
+# Installs what it needs if missing (gcc, g++, make, pkg-config, valgrind,
+# binutils with apt-get, through sudo when not root; clippy and rustfmt from
+# rustup), then: rustfmt and clippy (-D warnings) of the crate, its Rust unit
+# tests and rustdoc, the header freshness check, the C99 suite (static), qjob.h
+# as C++, a stripped install used through pkg-config alone (shared library
+# through the .pc's rpath, static, LD_LIBRARY_PATH), valgrind, ASan+UBSan,
+# replay.c byte-identical to the Rust replayer on every scenario, the mini
+# hypervisor, and the benchmark (informational; QJOB_BENCH_CHECK=1 makes it
+# fail above 1.2x Rust).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
@@ -19,14 +21,13 @@ step() { printf '\n=== %s\n' "$*"; }
 
 step "tools"
 missing=()
-for pair in gcc:gcc g++:g++ make:make pkg-config:pkg-config valgrind:valgrind readelf:binutils; do
+for pair in gcc:gcc g++:g++ make:make pkg-config:pkg-config valgrind:valgrind readelf:binutils strip:binutils; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  tools/apt-get.sh update -qq
+  tools/apt-get.sh install -y -qq --no-install-recommends "${missing[@]}"
 fi
 command -v cargo >/dev/null || { echo "bindings-c/ci.sh needs a Rust toolchain (cargo) on PATH" >&2; exit 1; }
 if command -v rustup >/dev/null; then

@@ -22,7 +22,7 @@ case "${1:-}" in
   *) echo "usage: build.sh [--bench | --profile | --floor]" >&2; exit 2 ;;
 esac
 
-# The workspace's release profile is shared (debug info); the wasm build gets its own profile
+# The workspace's release profile is shared by every crate; the wasm build gets its own profile
 # without touching the root Cargo.toml: LTO, one codegen unit, panic=abort, no debug info, and
 # opt-level 3 with wasm-opt -O3 — twice as fast as opt-level "z" with wasm-opt -Oz, which gives
 # a module about a third smaller (QJOB_WASM_OPT_LEVEL=z QJOB_WASM_OPT=z; README "Sizes and speed").
@@ -61,7 +61,8 @@ wasm-bindgen "${keep[@]}" --no-typescript --target nodejs --out-dir "$out/node" 
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$out/node/$(basename "$wasm" .wasm)_bg.wasm" -o "$out/opt.wasm"
-# pkg-node is CommonJS whatever a surrounding package.json says (TOOLCHAIN.md, pitfall 3).
+# pkg-node is CommonJS whatever a surrounding package.json says (a "type": "module" there would
+# make node read it as ESM: "exports is not defined").
 echo '{"type": "commonjs"}' > "$out/node/package.json"
 if [ "$bench" = 1 ]; then
   cp "$out/opt.wasm" "$out/node/$(basename "$wasm" .wasm)_bg.wasm"

@@ -38,10 +38,10 @@ if [ ! -x "$here/node_modules/.bin/wasm-opt" ] || [ ! -d "$here/node_modules/pla
   (cd "$here" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
   cp "$here/package-lock.json" "$here/node_modules/.package-lock.json.ci"
 fi
-# 4. Debian's Chromium for the end-to-end tests.
+# 4. Debian's Chromium for the end-to-end tests (apt-get, through sudo when not root).
 if [ "$browser" = 1 ] && [ "$build_only" = 0 ] && [ -z "${QJOB_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
-  apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+  "$root/tools/apt-get.sh" update
+  "$root/tools/apt-get.sh" install -y --no-install-recommends chromium
 fi
 
 step "build"

@@ -3,7 +3,7 @@
 # every runner available and fails on
 #   - any byte of difference between a runner's transcript and the Rust one;
 #   - any difference between the Rust transcript and the recorded QEMU 7.2
-#     transcript (NAME.qemu72.txt), compared as tools/compare.py (ORACLE.md)
+#     transcript (NAME.qemu72.txt), compared as tools/compare.py (scenarios/README.md)
 #     says — so every runner agrees with QEMU 7.2, since all are byte-equal.
 #
 #   tests/conformance.sh
@@ -110,7 +110,7 @@ for r in c python node chromium; do
   fi
 done
 
-# The Rust transcripts against QEMU 7.2's, as ORACLE.md compares them.
+# The Rust transcripts against QEMU 7.2's, as scenarios/README.md compares them.
 qemu_ok=0
 for s in "${SCN[@]}"; do
   n=$(basename "$s" .scn)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compare two qjob transcripts the way ORACLE.md defines it.
+"""Compare two qjob transcripts the way scenarios/README.md defines it.
 
 usage: tools/compare.py A B
 

@@ -30,7 +30,7 @@ pick_version() {
 
 ver=$(pick_version qemu-system-common || true)
 if [ -z "$ver" ]; then
-    apt-get update >/dev/null
+    "$here/tools/apt-get.sh" update >/dev/null
     ver=$(pick_version qemu-system-common || true)
 fi
 if [ -z "$ver" ]; then

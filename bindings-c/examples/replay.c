@@ -1,5 +1,5 @@
 /*
- * replay: the scenario replayer of ORACLE.md (scenarios/README.md), written
+ * replay: the scenario replayer of scenarios/README.md, written
  * against qjob's C API only. Its transcripts are byte-identical to the Rust
  * replayer's (`cargo run -p qjob --example replay -- FILE`).
  *
@@ -611,7 +611,7 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) argc = 0;
     }
     if (argc <= 1) {
-        fputs("usage: replay SCENARIO...\n\nReplays each scenario (ORACLE.md format) "
+        fputs("usage: replay SCENARIO...\n\nReplays each scenario (format: scenarios/README.md) "
               "through qjob's C API and prints its transcript.\n",
               stderr);
         return argc == 0 ? 0 : 2;

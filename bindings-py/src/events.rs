@@ -125,13 +125,17 @@ impl PyEvent {
     /// `epoch_ns` plus the event's virtual time (QEMU sends wall-clock time;
     /// a server passes the epoch its virtual clock started at).
     #[pyo3(signature = (epoch_ns = 0))]
-    fn to_qmp<'py>(&self, py: Python<'py>, epoch_ns: u64) -> PyResult<Bound<'py, PyAny>> {
+    fn to_qmp<'py>(
+        &self,
+        py: Python<'py>,
+        #[pyo3(from_py_with = crate::args::epoch_ns)] epoch_ns: u64,
+    ) -> PyResult<Bound<'py, PyAny>> {
         value_to_py(py, &self.stamped(epoch_ns).to_qmp())
     }
 
     /// [`to_qmp`](Self::to_qmp) as compact JSON text.
     #[pyo3(signature = (epoch_ns = 0))]
-    fn to_json(&self, epoch_ns: u64) -> String {
+    fn to_json(&self, #[pyo3(from_py_with = crate::args::epoch_ns)] epoch_ns: u64) -> String {
         self.stamped(epoch_ns).to_json()
     }
 
@@ -271,16 +275,7 @@ event_class!(
 
 /// Wraps a core event in the Python class of its kind.
 pub fn event_to_py(py: Python<'_>, e: Event) -> PyResult<Bound<'_, PyAny>> {
-    let kind = match &e.kind {
-        EventKind::JobStatusChange { .. } => 0,
-        EventKind::BlockJobReady { .. } => 1,
-        EventKind::BlockJobPending { .. } => 2,
-        EventKind::BlockJobCompleted { .. } => 3,
-        EventKind::BlockJobCancelled { .. } => 4,
-        EventKind::BlockJobError { .. } => 5,
-        EventKind::Stop => 6,
-        EventKind::Resume => 7,
-    };
+    let kind = e.kind.index();
     let base = PyClassInitializer::from(PyEvent { inner: e });
     Ok(match kind {
         0 => Bound::new(py, base.add_subclass(JobStatusChange))?.into_any(),

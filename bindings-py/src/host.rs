@@ -16,7 +16,7 @@ pub struct PyJobHandle(pub JobHandle);
 impl PyJobHandle {
     /// A handle from its integer form (`raw`).
     #[new]
-    fn new(raw: u64) -> Self {
+    fn new(#[pyo3(from_py_with = crate::args::raw)] raw: u64) -> Self {
         PyJobHandle(JobHandle::from_raw(raw))
     }
 
@@ -47,7 +47,7 @@ pub struct PyTxnHandle(pub TxnHandle);
 impl PyTxnHandle {
     /// A handle from its integer form (`raw`).
     #[new]
-    fn new(raw: u64) -> Self {
+    fn new(#[pyo3(from_py_with = crate::args::raw)] raw: u64) -> Self {
         PyTxnHandle(TxnHandle::from_raw(raw))
     }
 

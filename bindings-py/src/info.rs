@@ -1,6 +1,7 @@
 //! `qjob.JobInfo` and `qjob.BlockJobInfo`: read-only, comparable, hashable
 //! views of the core's `query-jobs` / `query-block-jobs` entries.
 
+use crate::args;
 use crate::convert::value_to_py;
 use crate::pytypes::{job_type_obj, parse_enum, status_obj};
 use pyo3::prelude::*;
@@ -59,8 +60,8 @@ impl PyJobInfo {
         id: String,
         r#type: String,
         status: String,
-        current_progress: u64,
-        total_progress: u64,
+        #[pyo3(from_py_with = args::current_progress)] current_progress: u64,
+        #[pyo3(from_py_with = args::total_progress)] total_progress: u64,
         error: Option<String>,
     ) -> PyResult<Self> {
         Ok(PyJobInfo(JobInfo {
@@ -195,11 +196,11 @@ impl PyBlockJobInfo {
     fn new(
         r#type: String,
         device: String,
-        len: u64,
-        offset: u64,
+        #[pyo3(from_py_with = args::len)] len: u64,
+        #[pyo3(from_py_with = args::offset)] offset: u64,
         busy: bool,
         paused: bool,
-        speed: u64,
+        #[pyo3(from_py_with = args::speed_u64)] speed: u64,
         io_status: String,
         ready: bool,
         status: String,

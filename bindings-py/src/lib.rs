@@ -18,6 +18,7 @@
 
 #![deny(missing_docs)]
 
+pub mod args;
 pub mod convert;
 pub mod events;
 pub mod host;
@@ -53,6 +54,7 @@ fn _qjob(m: &Bound<'_, PyModule>) -> PyResult<()> {
             .map(|s| s.as_str())
             .collect::<Vec<_>>(),
     )?;
+    m.add("EVENT_NAMES", qjob::EventKind::NAMES.to_vec())?;
     m.add("COMMANDS", qjob::qmp::COMMANDS.to_vec())?;
     m.add("WAIT_LIMIT_NS", qjob::scenario::WAIT_LIMIT_NS)?;
     m.add("DEFAULT_NODE_SIZE", qjob::DEFAULT_NODE_SIZE)?;

@@ -6,12 +6,13 @@
 //! instead), time and work (`step`, `settle`, `tick`, `advance`, `wait`),
 //! and output (`events()`, `poll_action()`).
 
+use crate::args;
 use crate::convert::{py_to_map, py_to_value, value_to_py};
 use crate::events::event_to_py;
 use crate::host::{PyHostAction, PyJobHandle, PyTxnHandle, directive_obj, error_action_obj};
 use crate::info::{PyBlockJobInfo, PyJobInfo};
 use crate::pytypes::{IntoPyResult, parse_enum, snapshot_error};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 use qjob::{
@@ -55,6 +56,21 @@ fn status_change_queued(m: &JobManager, id: &str, status: JobStatus) -> bool {
         matches!(&e.kind, EventKind::JobStatusChange { status: s, .. } if *s == status)
             && e.kind.job_id() == id
     })
+}
+
+/// For `wait` and `wait_event`: refuses an ID the manager does not know (no
+/// such job now, and no queued event about one), which is most likely a typo
+/// that would otherwise wait in vain or count as `null`. The manager keeps no
+/// history: a job that is gone, with its events taken, is unknown too.
+fn check_known(m: &JobManager, id: &str, missing_ok: bool, hint: &str) -> PyResult<()> {
+    let known = m.job_info(id).is_some()
+        || (!id.is_empty() && m.queued_events().any(|e| e.kind.job_id() == id));
+    if known || missing_ok {
+        return Ok(());
+    }
+    Err(PyKeyError::new_err(format!(
+        "no job '{id}' (none exists, and no queued event is about one): {hint}"
+    )))
 }
 
 fn status_now(m: &JobManager, id: &str) -> JobStatus {
@@ -175,9 +191,9 @@ impl PyJobManager {
         &mut self,
         file: &str,
         format: String,
-        size: u64,
+        #[pyo3(from_py_with = args::size)] size: u64,
         backing: Option<String>,
-        data: Vec<(u64, u64)>,
+        #[pyo3(from_py_with = args::data)] data: Vec<(u64, u64)>,
     ) {
         self.inner.add_image(
             file,
@@ -304,7 +320,12 @@ impl PyJobManager {
     }
 
     /// `block-job-set-speed` (bytes/s, 0 = unlimited).
-    fn block_job_set_speed(&mut self, py: Python<'_>, device: &str, speed: i64) -> PyResult<()> {
+    fn block_job_set_speed(
+        &mut self,
+        py: Python<'_>,
+        device: &str,
+        #[pyo3(from_py_with = args::speed)] speed: i64,
+    ) -> PyResult<()> {
         self.inner.block_job_set_speed(device, speed).py(py)
     }
 
@@ -346,7 +367,12 @@ impl PyJobManager {
     }
 
     /// Sets a block job's speed limit (`block-job-set-speed`).
-    fn set_speed(&mut self, py: Python<'_>, id: &str, speed: i64) -> PyResult<()> {
+    fn set_speed(
+        &mut self,
+        py: Python<'_>,
+        id: &str,
+        #[pyo3(from_py_with = args::speed)] speed: i64,
+    ) -> PyResult<()> {
         self.inner.block_job_set_speed(id, speed).py(py)
     }
 
@@ -396,7 +422,7 @@ impl PyJobManager {
         device: String,
         target: String,
         sync: &str,
-        speed: i64,
+        #[pyo3(from_py_with = args::speed)] speed: i64,
         auto_finalize: bool,
         auto_dismiss: bool,
         on_source_error: &str,
@@ -443,13 +469,13 @@ impl PyJobManager {
         device: String,
         target: String,
         sync: &str,
-        speed: i64,
+        #[pyo3(from_py_with = args::speed)] speed: i64,
         auto_finalize: bool,
         auto_dismiss: bool,
         on_source_error: &str,
         on_target_error: &str,
-        granularity: u64,
-        buf_size: i64,
+        #[pyo3(from_py_with = args::granularity)] granularity: u64,
+        #[pyo3(from_py_with = args::buf_size)] buf_size: i64,
     ) -> PyResult<()> {
         let opts = (|| {
             Ok(MirrorOptions {
@@ -481,7 +507,7 @@ impl PyJobManager {
         device: String,
         top_node: Option<String>,
         base_node: Option<String>,
-        speed: i64,
+        #[pyo3(from_py_with = args::speed)] speed: i64,
         auto_finalize: bool,
         auto_dismiss: bool,
         on_error: &str,
@@ -510,7 +536,7 @@ impl PyJobManager {
         job_id: Option<String>,
         device: String,
         base_node: Option<String>,
-        speed: i64,
+        #[pyo3(from_py_with = args::speed)] speed: i64,
         auto_finalize: bool,
         auto_dismiss: bool,
         on_error: &str,
@@ -597,7 +623,7 @@ impl PyJobManager {
         job_id: &str,
         tag: &str,
         vmstate: &str,
-        devices: Vec<String>,
+        #[pyo3(from_py_with = args::devices)] devices: Vec<String>,
     ) -> PyResult<()> {
         self.inner
             .snapshot_save(job_id, tag, vmstate, devices)
@@ -611,7 +637,7 @@ impl PyJobManager {
         job_id: &str,
         tag: &str,
         vmstate: &str,
-        devices: Vec<String>,
+        #[pyo3(from_py_with = args::devices)] devices: Vec<String>,
     ) -> PyResult<()> {
         self.inner
             .snapshot_load(job_id, tag, vmstate, devices)
@@ -624,7 +650,7 @@ impl PyJobManager {
         py: Python<'_>,
         job_id: &str,
         tag: &str,
-        devices: Vec<String>,
+        #[pyo3(from_py_with = args::devices)] devices: Vec<String>,
     ) -> PyResult<()> {
         self.inner.snapshot_delete(job_id, tag, devices).py(py)
     }
@@ -675,38 +701,73 @@ impl PyJobManager {
     }
 
     /// Moves the clock to `now_ns` (never backwards) and runs what is due.
-    fn tick(&mut self, now_ns: u64) {
+    fn tick(&mut self, #[pyo3(from_py_with = args::now_ns)] now_ns: u64) {
         self.inner.tick(now_ns);
     }
 
     /// `tick(now + ns)`.
-    fn advance(&mut self, ns: u64) {
+    fn advance(&mut self, #[pyo3(from_py_with = args::ns)] ns: u64) {
         self.inner.advance(ns);
     }
 
     /// Runs virtual time until job `id` is in `status` — it is now, or a
     /// `JOB_STATUS_CHANGE` to it is among the queued events (those not yet
-    /// taken by `events()`) — or until `timeout_ns` of virtual time pass.
-    /// Returns whether the status was reached. A job that does not exist
-    /// counts as `null`.
-    #[pyo3(signature = (id, status, timeout_ns = qjob::scenario::WAIT_LIMIT_NS))]
-    fn wait(&mut self, id: &str, status: &str, timeout_ns: u64) -> PyResult<bool> {
+    /// taken by `events()`) — or until `timeout_ns` of virtual time pass
+    /// (the clock then ends at the timeout). Returns whether the status was
+    /// reached. A job the manager does not know (none with this ID, and no
+    /// queued event about one) raises `KeyError`, unless `missing_ok`: then
+    /// it counts as `null`.
+    #[pyo3(signature = (id, status, timeout_ns = qjob::scenario::WAIT_LIMIT_NS, *, missing_ok = false))]
+    fn wait(
+        &mut self,
+        id: &str,
+        status: &str,
+        #[pyo3(from_py_with = args::timeout_ns)] timeout_ns: u64,
+        missing_ok: bool,
+    ) -> PyResult<bool> {
         let status = parse_enum::<JobStatus>("JobStatus", status)?;
+        check_known(
+            &self.inner,
+            id,
+            missing_ok,
+            "pass missing_ok=True to count a missing job as null",
+        )?;
         let limit = self.inner.now().saturating_add(timeout_ns);
         Ok(self.inner.run_until(limit, |m| {
             status_now(m, id) == status || status_change_queued(m, id, status)
         }))
     }
 
-    /// Runs virtual time until an event `name` about job `id` is among the
-    /// queued events, or until `timeout_ns` pass. Returns whether it came.
-    #[pyo3(signature = (name, id, timeout_ns = qjob::scenario::WAIT_LIMIT_NS))]
-    fn wait_event(&mut self, name: &str, id: &str, timeout_ns: u64) -> bool {
+    /// Runs virtual time until an event `name` (one of `qjob.EVENT_NAMES`;
+    /// another raises `ValueError`) about job `id` is among the queued
+    /// events, or until `timeout_ns` pass (the clock then ends at the
+    /// timeout). Returns whether it came. A job the manager does not know
+    /// raises `KeyError`, as for `wait`, unless `missing_ok`.
+    #[pyo3(signature = (name, id, timeout_ns = qjob::scenario::WAIT_LIMIT_NS, *, missing_ok = false))]
+    fn wait_event(
+        &mut self,
+        name: &str,
+        id: &str,
+        #[pyo3(from_py_with = args::timeout_ns)] timeout_ns: u64,
+        missing_ok: bool,
+    ) -> PyResult<bool> {
+        if !EventKind::NAMES.contains(&name) {
+            return Err(PyValueError::new_err(format!(
+                "'{name}' is not an event qjob emits (qjob.EVENT_NAMES: {})",
+                EventKind::NAMES.join(", ")
+            )));
+        }
+        check_known(
+            &self.inner,
+            id,
+            missing_ok,
+            "pass missing_ok=True to wait anyway",
+        )?;
         let limit = self.inner.now().saturating_add(timeout_ns);
-        self.inner.run_until(limit, |m| {
+        Ok(self.inner.run_until(limit, |m| {
             m.queued_events()
                 .any(|e| e.kind.name() == name && e.kind.job_id() == id)
-        })
+        }))
     }
 
     // ------------------------------------------------------------------
@@ -794,7 +855,7 @@ impl PyJobManager {
         job_type: &str,
         auto_finalize: bool,
         auto_dismiss: bool,
-        speed: i64,
+        #[pyo3(from_py_with = args::speed)] speed: i64,
         on_source_error: &str,
         on_target_error: &str,
         transaction: Option<PyTxnHandle>,
@@ -844,8 +905,8 @@ impl PyJobManager {
         &mut self,
         py: Python<'_>,
         job: PyJobHandle,
-        current: u64,
-        total: u64,
+        #[pyo3(from_py_with = args::current)] current: u64,
+        #[pyo3(from_py_with = args::total)] total: u64,
     ) -> PyResult<()> {
         self.inner.host_progress(job.0, current, total).py(py)
     }
@@ -866,7 +927,7 @@ impl PyJobManager {
         &mut self,
         py: Python<'py>,
         job: PyJobHandle,
-        until_ns: u64,
+        #[pyo3(from_py_with = args::until_ns)] until_ns: u64,
     ) -> PyResult<Bound<'py, PyAny>> {
         let d = self.inner.host_sleep(job.0, until_ns).py(py)?;
         directive_obj(py, d)
@@ -879,7 +940,7 @@ impl PyJobManager {
         py: Python<'py>,
         job: PyJobHandle,
         operation: &str,
-        errno: i32,
+        #[pyo3(from_py_with = args::errno)] errno: i32,
     ) -> PyResult<Bound<'py, PyAny>> {
         let op = match operation {
             "read" => IoOperation::Read,
@@ -906,7 +967,7 @@ impl PyJobManager {
         &mut self,
         py: Python<'_>,
         job: PyJobHandle,
-        ret: i32,
+        #[pyo3(from_py_with = args::ret)] ret: i32,
         error: Option<String>,
     ) -> PyResult<()> {
         self.inner.host_run_finished(job.0, ret, error).py(py)
@@ -914,13 +975,23 @@ impl PyJobManager {
 
     /// The result of the host's `prepare` step (0 or a negative errno).
     #[pyo3(signature = (job, ret = 0))]
-    fn host_prepare_done(&mut self, py: Python<'_>, job: PyJobHandle, ret: i32) -> PyResult<()> {
+    fn host_prepare_done(
+        &mut self,
+        py: Python<'_>,
+        job: PyJobHandle,
+        #[pyo3(from_py_with = args::ret)] ret: i32,
+    ) -> PyResult<()> {
         self.inner.host_prepare_done(job.0, ret).py(py)
     }
 
     /// How long (virtual ns) the host's job must wait after `bytes` of work
     /// (QEMU's rate limiter at the job's speed).
-    fn host_rate_delay(&mut self, py: Python<'_>, job: PyJobHandle, bytes: u64) -> PyResult<u64> {
+    fn host_rate_delay(
+        &mut self,
+        py: Python<'_>,
+        job: PyJobHandle,
+        #[pyo3(from_py_with = args::bytes)] bytes: u64,
+    ) -> PyResult<u64> {
         self.inner.host_rate_delay(job.0, bytes).py(py)
     }
 

@@ -16,7 +16,7 @@ fn replay(py: Python<'_>, text: PyBackedStr) -> PyResult<String> {
         .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
-/// Compares two transcripts as ORACLE.md says (window by window, events per
+/// Compares two transcripts as `scenarios/README.md` says (window by window, events per
 /// job); returns `None` when they agree, else the first difference.
 #[pyfunction]
 fn compare(expected: PyBackedStr, actual: PyBackedStr) -> Option<String> {

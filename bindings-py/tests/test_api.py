@@ -391,12 +391,61 @@ def test_step_by_step(job_manager: JobManager) -> None:
 def test_wait_timeout(job_manager: JobManager) -> None:
     m = job_manager
     m.backup("b0", "src", "dst", speed=1)
+    assert m.next_deadline is not None and m.next_deadline > 3_000_000_000
+    # A wait that times out ends at its timeout, not at the last timer inside it
+    # (at 1 B/s there is none: the clock stayed at 0).
     assert not m.wait("b0", "null", timeout_ns=1_000_000_000)
-    assert m.now <= 1_000_000_000
-    assert m.wait("b0", "running")  # it is running now
-    assert m.wait("never-existed", "null")
+    assert m.now == 1_000_000_000
+    assert not m.wait_event("BLOCK_JOB_COMPLETED", "b0", 2_000_000_000)
+    assert m.now == 3_000_000_000
+    assert m.wait("b0", "running")  # it is running now: no time passes
+    assert m.now == 3_000_000_000
     with pytest.raises(ValueError):
         m.wait("b0", "sideways")
+    # A wait that is satisfied stops where it was satisfied.
+    m.backup("b1", "src2", "dst2", speed=64 * MiB)
+    assert m.wait("b1", "null", timeout_ns=60_000_000_000)
+    assert 3_000_000_000 < m.now < 5_000_000_000
+
+
+def test_wait_for_a_job_that_does_not_exist(job_manager: JobManager) -> None:
+    m = job_manager
+    with pytest.raises(KeyError, match="no job 'zz'.*missing_ok=True"):
+        m.wait("zz", "null")
+    with pytest.raises(KeyError, match="no job 'zz'"):
+        m.wait_event("BLOCK_JOB_COMPLETED", "zz")
+    assert m.now == 0 and m.queued_events() == []  # refused before anything ran
+    assert m.wait("zz", "null", missing_ok=True)  # asked for: a missing job counts as null
+    assert not m.wait("zz", "running", timeout_ns=5, missing_ok=True) and m.now == 5
+    assert not m.wait_event("BLOCK_JOB_COMPLETED", "zz", 5, missing_ok=True) and m.now == 10
+    # A job that is gone but whose events are still queued is known...
+    m.backup("b0", "src", "dst")
+    assert m.wait("b0", "null") and m.job_info("b0") is None
+    assert m.wait("b0", "null") and m.wait_event("BLOCK_JOB_COMPLETED", "b0")
+    # ...until they are taken: qjob keeps no history of jobs.
+    m.events()
+    with pytest.raises(KeyError):
+        m.wait("b0", "null")
+    assert m.wait("b0", "null", missing_ok=True)
+
+
+def test_wait_event_refuses_unknown_event_names(job_manager: JobManager) -> None:
+    m = job_manager
+    m.mirror("m1", "src", "dst")
+    with pytest.raises(ValueError) as info:
+        m.wait_event("NO_SUCH_EVENT", "m1")
+    assert "'NO_SUCH_EVENT' is not an event qjob emits" in str(info.value)
+    assert all(name in str(info.value) for name in qjob.EVENT_NAMES)
+    with pytest.raises(ValueError):
+        m.wait_event("block_job_ready", "m1")  # QMP names are upper case
+    assert m.now == 0
+    # The names are the core's: every event the manager emits has one of them.
+    assert m.wait_event("BLOCK_JOB_READY", "m1")
+    m.cancel("m1", force=True)
+    m.settle()
+    seen = {e.name for e in m.queued_events()}
+    assert seen <= set(qjob.EVENT_NAMES) and {"BLOCK_JOB_READY", "BLOCK_JOB_CANCELLED"} <= seen
+    assert len(set(qjob.EVENT_NAMES)) == len(qjob.EVENT_NAMES)
 
 
 # -- host-driven jobs ---------------------------------------------------------

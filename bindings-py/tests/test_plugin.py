@@ -68,10 +68,20 @@ def test_plugin_in_a_users_suite(pytester: pytest.Pytester) -> None:
         @pytest.mark.qjob(nonsense=1)
         def test_bad_marker(job_manager):
             pass
+
+        def test_typo_in_a_job_id(job_manager):
+            job_manager.backup("b0", "src", "dst")
+            assert job_manager.wait("bO", "null")
+
+        def test_typo_in_an_event_name(job_manager):
+            job_manager.mirror("m0", "src", "dst")
+            assert job_manager.wait_event("BLOCK_JOB_READ", "m0")
         """
     )
     result = pytester.runpytest_subprocess("-q")
-    result.assert_outcomes(passed=3, errors=1)
+    result.assert_outcomes(passed=3, failed=2, errors=1)
     result.stdout.fnmatch_lines(["*unknown options*nonsense*"])
+    result.stdout.fnmatch_lines(["*KeyError*no job 'bO'*"])
+    result.stdout.fnmatch_lines(["*ValueError*'BLOCK_JOB_READ' is not an event qjob emits*"])
     markers = pytester.runpytest_subprocess("--markers")
     markers.stdout.fnmatch_lines(["@pytest.mark.qjob(*"])

@@ -1,4 +1,4 @@
-"""``python -m qjob replay``: the scenario replayer of ORACLE.md through the
+"""``python -m qjob replay``: the scenario replayer (scenarios/README.md) through the
 extension, byte-identical to the Rust replayer, and in agreement with the
 transcripts recorded from QEMU 7.2."""
 

@@ -246,8 +246,15 @@ def test_manual_clock_control_commands(raw: Raw) -> None:
     assert raw.cmd("query-jobs") == {"return": []}
     r = raw.cmd("x-qjob-wait", {"id": "b0", "status": "null", "timeout-ns": 5})
     assert r["return"]["reached"] is True  # no such job counts as null
+    now = r["return"]["now-ns"]
     r = raw.cmd("x-qjob-wait", {"event": "BLOCK_JOB_READY", "id": "b0", "timeout-ns": 1000})
-    assert r["return"]["reached"] is False
+    assert r["return"] == {"reached": False, "now-ns": now + 1000}  # a timeout ends at the timeout
+    assert raw.cmd("x-qjob-wait", {"event": "NO_SUCH_EVENT", "id": "b0"})["error"]["desc"] == (
+        "Parameter 'event' does not accept value 'NO_SUCH_EVENT'"
+    )
+    assert raw.cmd("x-qjob-advance", {"ns": 1 << 64})["error"]["desc"] == (
+        "Invalid parameter type for 'ns', expected: integer"
+    )
     assert raw.cmd("x-qjob-advance", {})["error"]["desc"] == "Parameter 'ns' is missing"
     assert raw.cmd("x-qjob-advance", {"ns": "1"})["error"]["desc"] == (
         "Invalid parameter type for 'ns', expected: integer"

@@ -12,7 +12,7 @@ const { replay } = require(path.join(__dirname, '..', 'pkg-node', 'qjob_wasm.js'
 function main(files) {
   if (files.length === 0 || files.some((f) => f === '-h' || f === '--help')) {
     process.stderr.write(
-      'usage: replay SCENARIO...\n\nReplays each scenario (ORACLE.md format) through qjob and prints its transcript.\n',
+      'usage: replay SCENARIO...\n\nReplays each scenario (format: scenarios/README.md) through qjob and prints its transcript.\n',
     );
     return files.length === 0 ? 2 : 0;
   }

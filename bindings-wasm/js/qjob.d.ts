@@ -504,7 +504,7 @@ export class Replayer {
 
 /** Replays a scenario on a fresh default world; returns its transcript. */
 export function replay(text: string): string;
-/** ORACLE.md's comparison: undefined when the transcripts agree, else the first difference. */
+/** The comparison of scenarios/README.md: undefined when the transcripts agree, else the first difference. */
 export function compareTranscripts(expected: string, actual: string): string | undefined;
 /** JSON as transcripts write it (sorted keys, Python's separators). */
 export function toSortedJson(value: JsonValue): string;

@@ -569,7 +569,7 @@ pub fn replay(text: &str) -> Result<String, JsValue> {
     qjob::scenario::replay(text).map_err(|e| type_error(&e.to_string()))
 }
 
-/// Compares two transcripts by ORACLE.md's rules; returns nothing when they
+/// Compares two transcripts by the rules of `scenarios/README.md`; returns nothing when they
 /// agree (`undefined` in JS), else the first difference.
 #[wasm_bindgen(js_name = compareTranscripts)]
 pub fn compare_transcripts(expected: &str, actual: &str) -> Option<String> {

@@ -1,6 +1,6 @@
 // The node replayer against the Rust one: for every scenarios/*.scn, `node bin/replay.js`
 // must print byte for byte what `cargo run --release -p qjob --example replay` prints, and
-// agree with QEMU 7.2's recorded transcript by ORACLE.md's rules.
+// agree with QEMU 7.2's recorded transcript by the rules of scenarios/README.md.
 // The native replayer is $QJOB_NATIVE_REPLAY, else target/release/examples/replay (ci.sh builds it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

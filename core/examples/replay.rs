@@ -1,4 +1,4 @@
-//! The scenario replayer of ORACLE.md: `cargo run --release -p qjob --example
+//! The scenario replayer of `scenarios/README.md`: `cargo run --release -p qjob --example
 //! replay -- FILE…` replays each scenario on a fresh default world and prints
 //! its transcript on standard output. With several files, each transcript is
 //! preceded by a `# FILE` line.
@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     let files: Vec<String> = std::env::args().skip(1).collect();
     if files.is_empty() || files.iter().any(|f| f == "-h" || f == "--help") {
         eprintln!(
-            "usage: replay SCENARIO...\n\nReplays each scenario (ORACLE.md format) through qjob and prints its transcript."
+            "usage: replay SCENARIO...\n\nReplays each scenario (format: scenarios/README.md) through qjob and prints its transcript."
         );
         return if files.is_empty() {
             ExitCode::from(2)

@@ -99,6 +99,36 @@ pub struct Event {
 }
 
 impl EventKind {
+    /// Every QMP event name qjob emits, as [`name`](Self::name) spells them,
+    /// in the order of the variants: what a binding checks an event name
+    /// given by its caller against.
+    pub const NAMES: &'static [&'static str] = &[
+        "JOB_STATUS_CHANGE",
+        "BLOCK_JOB_READY",
+        "BLOCK_JOB_PENDING",
+        "BLOCK_JOB_COMPLETED",
+        "BLOCK_JOB_CANCELLED",
+        "BLOCK_JOB_ERROR",
+        "STOP",
+        "RESUME",
+    ];
+
+    /// The variant's place in [`NAMES`](Self::NAMES): 0 for
+    /// `JOB_STATUS_CHANGE` up to 7 for `RESUME` (for a binding's table of
+    /// event classes).
+    pub const fn index(&self) -> usize {
+        match self {
+            EventKind::JobStatusChange { .. } => 0,
+            EventKind::BlockJobReady { .. } => 1,
+            EventKind::BlockJobPending { .. } => 2,
+            EventKind::BlockJobCompleted { .. } => 3,
+            EventKind::BlockJobCancelled { .. } => 4,
+            EventKind::BlockJobError { .. } => 5,
+            EventKind::Stop => 6,
+            EventKind::Resume => 7,
+        }
+    }
+
     /// The QMP event name, e.g. `JOB_STATUS_CHANGE`.
     pub const fn name(&self) -> &'static str {
         match self {
@@ -334,6 +364,55 @@ pub(crate) fn write_json_str(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_every_variant_s_name_at_its_index() {
+        let (t, d) = (JobType::Backup, Arc::<str>::from("j"));
+        let kinds = [
+            EventKind::JobStatusChange {
+                id: d.clone(),
+                status: JobStatus::Running,
+            },
+            EventKind::BlockJobReady {
+                job_type: t,
+                device: d.clone(),
+                len: 0,
+                offset: 0,
+                speed: 0,
+            },
+            EventKind::BlockJobPending {
+                job_type: t,
+                id: d.clone(),
+            },
+            EventKind::BlockJobCompleted {
+                job_type: t,
+                device: d.clone(),
+                len: 0,
+                offset: 0,
+                speed: 0,
+                error: None,
+            },
+            EventKind::BlockJobCancelled {
+                job_type: t,
+                device: d.clone(),
+                len: 0,
+                offset: 0,
+                speed: 0,
+            },
+            EventKind::BlockJobError {
+                device: d,
+                operation: IoOperation::Read,
+                action: ErrorAction::Report,
+            },
+            EventKind::Stop,
+            EventKind::Resume,
+        ];
+        assert_eq!(kinds.len(), EventKind::NAMES.len());
+        for (i, k) in kinds.iter().enumerate() {
+            assert_eq!(k.index(), i);
+            assert_eq!(EventKind::NAMES[i], k.name());
+        }
+    }
 
     #[test]
     fn direct_json_text_equals_the_value_form() {

@@ -79,9 +79,11 @@ impl JobManager {
     }
 
     /// Runs ready work and moves virtual time from deadline to deadline until
-    /// `done` holds or the clock would pass `limit_ns`. Returns whether `done`
-    /// held. (What the scenario `wait` directive and the bindings' `wait`
-    /// use.)
+    /// `done` holds (the clock stays where it held) or the clock would pass
+    /// `limit_ns`; then the wait timed out and the clock ends at `limit_ns`,
+    /// as after [`tick`](Self::tick)`(limit_ns)`. Returns whether `done`
+    /// held. (What the scenario `wait` directive, `x-qjob-wait` and the
+    /// bindings' `wait` use.)
     pub fn run_until(&mut self, limit_ns: u64, mut done: impl FnMut(&JobManager) -> bool) -> bool {
         loop {
             self.settle();
@@ -89,11 +91,14 @@ impl JobManager {
                 return true;
             }
             match self.next_deadline() {
-                // Work still due now after a full settle: a job loops at one
-                // instant, and time cannot move on.
-                Some(d) if d <= self.now => return false,
-                Some(d) if d <= limit_ns => self.tick(d),
-                _ => return false,
+                Some(d) if d > self.now && d <= limit_ns => self.tick(d),
+                // Nothing left before the limit, or work still due now after
+                // a full settle (a job loops at one instant): the caller has
+                // waited the whole time.
+                _ => {
+                    self.tick(limit_ns);
+                    return done(self);
+                }
             }
         }
     }

@@ -137,7 +137,7 @@ impl JobManager {
         }
     }
 
-    /// The default world of the scenario format (ORACLE.md): four `null-co`
+    /// The default world of the scenario format (`scenarios/README.md`): four `null-co`
     /// nodes `src`, `dst`, `src2`, `dst2` of 64 MiB reading zeroes.
     pub fn with_default_world() -> JobManager {
         let mut m = JobManager::new();

@@ -1,4 +1,4 @@
-//! The scenario replayer and the transcript format of ORACLE.md, shared by
+//! The scenario replayer and the transcript format of `scenarios/README.md`, shared by
 //! every qjob runner, and the transcript comparison.
 //!
 //! A scenario is one JSON object per line (`#` comments and blank lines are
@@ -361,7 +361,7 @@ pub fn replay(text: &str) -> Result<String, ScenarioError> {
     Ok(r.transcript())
 }
 
-/// Compares two transcripts as ORACLE.md says: window by window (from one
+/// Compares two transcripts as `scenarios/README.md` says: window by window (from one
 /// `>` line to the next), the same command, the same reply, the same
 /// directive lines, and for each job the same sequence of events. Returns
 /// the first difference, worded as `tools/compare.py` words it (the window,

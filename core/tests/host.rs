@@ -446,6 +446,26 @@ fn x_qjob_commands_drive_virtual_time() {
 }
 
 #[test]
+fn a_wait_that_times_out_ends_at_its_limit() {
+    let mut m = JobManager::with_default_world();
+    // Nothing to run at all: the clock still ends at the limit.
+    assert!(!m.run_until(5_000, |_| false));
+    assert_eq!(m.now(), 5_000);
+    // At 1 B/s the backup's next slice is far beyond the wait's limit.
+    m.execute(r#"{"execute":"blockdev-backup","arguments":{"job-id":"b","device":"src","target":"dst","sync":"full","speed":1}}"#);
+    assert!(m.next_deadline().unwrap() > 2_000_005_000);
+    assert_eq!(
+        m.execute(r#"{"execute":"x-qjob-wait","arguments":{"id":"b","status":"null","timeout-ns":2000000000}}"#),
+        r#"{"return":{"reached":false,"now":2000005000}}"#
+    );
+    // A wait that is satisfied stops where it was: a mirror is ready at its
+    // first batch, long before the limit.
+    m.execute(r#"{"execute":"blockdev-mirror","arguments":{"job-id":"m","device":"src2","target":"dst2","sync":"full"}}"#);
+    let r = m.execute(r#"{"execute":"x-qjob-wait","arguments":{"id":"m","status":"ready","timeout-ns":60000000000}}"#);
+    assert_eq!(r, r#"{"return":{"reached":true,"now":2000005000}}"#);
+}
+
+#[test]
 fn a_failing_host_job_cancels_a_running_host_partner() {
     let mut m = JobManager::new();
     let t = m.new_transaction();

@@ -1,6 +1,6 @@
 //! Replays every scenario of the corpus (`scenarios/*.scn`) through qjob and
 //! compares the transcript with the one recorded from real QEMU 7.2
-//! (`scenarios/*.qemu72.txt`), as ORACLE.md describes.
+//! (`scenarios/*.qemu72.txt`), as `scenarios/README.md` describes.
 
 use std::path::PathBuf;
 

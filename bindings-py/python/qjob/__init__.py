@@ -42,6 +42,7 @@ from ._errors import (
 from ._qjob import (
     COMMANDS,
     DEFAULT_NODE_SIZE,
+    EVENT_NAMES,
     JOB_STATUSES,
     JOB_TYPES,
     JOB_VERBS,
@@ -72,6 +73,7 @@ from ._qjob import (
 __all__ = [
     "COMMANDS",
     "DEFAULT_NODE_SIZE",
+    "EVENT_NAMES",
     "JOB_STATUSES",
     "JOB_TYPES",
     "JOB_VERBS",

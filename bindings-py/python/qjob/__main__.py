@@ -18,7 +18,7 @@ from . import JobManager, replay
 
 USAGE_REPLAY = (
     "usage: replay SCENARIO...\n\n"
-    "Replays each scenario (ORACLE.md format) through qjob and prints its transcript."
+    "Replays each scenario (format: scenarios/README.md) through qjob and prints its transcript."
 )
 
 

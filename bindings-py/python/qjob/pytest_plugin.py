@@ -14,6 +14,11 @@ Both take options from the ``qjob`` marker::
     @pytest.mark.qjob(machine=True)     # snapshot-* commands (a VM, not the storage daemon)
     @pytest.mark.qjob(speed=0)          # qmp_server: virtual time only moves by x-qjob-* commands
     @pytest.mark.qjob(empty=True)       # no nodes
+
+A typo in a test fails it rather than passing: ``job_manager.wait("b1", "null")``
+raises ``KeyError`` when there is no job ``b1`` (``missing_ok=True`` to wait
+anyway), and ``wait_event`` raises ``ValueError`` for a name outside
+``qjob.EVENT_NAMES``.
 """
 
 from __future__ import annotations

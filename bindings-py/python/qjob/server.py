@@ -21,7 +21,9 @@ tests:
   optional ``"timeout-ns"`` (default 30 s of virtual time): satisfied at once
   if the event was sent since this client's previous command (the scenario
   ``wait`` rule), else moves the clock from deadline to deadline until it
-  comes; returns ``{"reached": …, "now-ns": …}``.
+  comes or the timeout has passed (the clock then stands at the timeout);
+  returns ``{"reached": …, "now-ns": …}``. A job that does not exist counts
+  as ``null``; an event name qjob never emits is refused.
 
 Event timestamps are ``epoch`` (the wall-clock time at which the server's
 virtual clock read 0) plus the event's virtual time.
@@ -45,7 +47,7 @@ from collections.abc import Awaitable
 from typing import Any, Callable, Optional, TypeVar, Union
 
 from ._errors import QmpError
-from ._qjob import COMMANDS, WAIT_LIMIT_NS, Event, JobManager, __version__, parse_json
+from ._qjob import COMMANDS, EVENT_NAMES, WAIT_LIMIT_NS, Event, JobManager, __version__, parse_json
 
 __all__ = ["QmpServer", "ThreadedQmpServer", "JsonStreamer", "JSON_LIMIT", "NESTING_LIMIT"]
 
@@ -462,16 +464,19 @@ class QmpServer:
             if any(seen(e) for s, e in self._log if s > client.mark):
                 return True
             try:
-                return self.manager.wait(job, status, timeout)
+                # A job that is gone counts as null, as for the core's x-qjob-wait.
+                return self.manager.wait(job, status, timeout, missing_ok=True)
             except ValueError:
                 raise _generic(f"Parameter 'status' does not accept value '{status}'") from None
         _no_other(args, {"id", "event", "timeout-ns"})
         event = _str_arg(args, "event", required=False)
         if event is None:
             raise _generic("Parameter 'status' is missing")
+        if event not in EVENT_NAMES:
+            raise _generic(f"Parameter 'event' does not accept value '{event}'")
         if any(e.name == event and e.job_id == job for s, e in self._log if s > client.mark):
             return True
-        return self.manager.wait_event(event, job, timeout)
+        return self.manager.wait_event(event, job, timeout, missing_ok=True)
 
     # -- life cycle ----------------------------------------------------------
 
@@ -546,7 +551,7 @@ def _int_arg(args: dict[str, Any], name: str, *, required: bool) -> Any:
             raise _generic(f"Parameter '{name}' is missing")
         return None
     v = args[name]
-    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 1 << 64:
         raise _generic(f"Invalid parameter type for '{name}', expected: integer")
     return v
 
