@@ -130,6 +130,20 @@ pub(crate) enum Driver {
     Qcow2,
 }
 
+impl Driver {
+    /// The driver's QAPI name (`filter` for a job's filter node).
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Driver::NullCo { .. } => "null-co",
+            Driver::Raw => "raw",
+            Driver::Blkdebug { .. } => "blkdebug",
+            Driver::JobFilter => "filter",
+            Driver::File { .. } => "file",
+            Driver::Qcow2 => "qcow2",
+        }
+    }
+}
+
 /// A block node.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Node {

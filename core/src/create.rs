@@ -32,6 +32,15 @@ pub enum SyncMode {
 }
 
 impl SyncMode {
+    /// Every value, in QAPI declaration order.
+    pub const ALL: &'static [SyncMode] = &[
+        SyncMode::Top,
+        SyncMode::Full,
+        SyncMode::None,
+        SyncMode::Incremental,
+        SyncMode::Bitmap,
+    ];
+
     /// Parses the QAPI spelling.
     pub fn parse(s: &str) -> Option<SyncMode> {
         Some(match s {

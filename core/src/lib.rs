@@ -84,7 +84,7 @@ pub use error::{Error, ErrorClass, Result};
 pub use event::{Event, EventKind, IoOperation};
 pub use manager::{DEFAULT_NODE_SIZE, JobManager, SETTLE_LIMIT, TICK_LIMIT};
 pub use model::{ErrorAction, IoStatus, JobStatus, JobType, JobVerb, OnError};
-pub use nodes::{ChildRef, NodeOptions};
+pub use nodes::{ChildRef, NodeInfo, NodeOptions};
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};
 pub use workload::FAILED_IO_NS;
 pub use workload::host::{

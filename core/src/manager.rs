@@ -173,6 +173,12 @@ impl JobManager {
         self.machine = machine;
     }
 
+    /// Whether the VM-only commands are available (see
+    /// [`set_machine`](Self::set_machine)).
+    pub fn machine(&self) -> bool {
+        self.machine
+    }
+
     /// Rebuilds the ID index after a restore and checks that the snapshot's
     /// references hold together.
     pub(crate) fn rebuild_index(&mut self) -> std::result::Result<(), String> {
