@@ -68,7 +68,8 @@ export QJOB_NATIVE_REPLAY="$root/target/release/examples/replay"
 
 step "node tests: API, arguments, types, panics, server, package, and replay of every scenario"
 (cd "$here" && node --test --test-reporter=spec test/api.test.mjs test/host.test.mjs test/args.test.mjs \
-  test/types.test.mjs test/panic.test.mjs test/server.test.mjs test/package.test.mjs test/replay.test.mjs)
+  test/types.test.mjs test/panic.test.mjs test/server.test.mjs test/package.test.mjs test/web.test.mjs \
+  test/replay.test.mjs)
 
 if [ "$browser" = 1 ]; then
   step "Chromium end-to-end tests (screenshots in bindings-wasm/test-output/screenshots)"
