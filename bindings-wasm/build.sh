@@ -5,7 +5,9 @@
 # (the `BenchWorkload` class for bench/bench.mjs) into target/qjob-wasm-bench/ (node only);
 # `build.sh --profile` the same module with its function names kept, for bench/profile.mjs,
 # into target/qjob-wasm-profile/; `build.sh --floor` the `size_floor` example (the core's QMP
-# path alone, for bench/size.sh) into target/qjob-wasm-floor/.
+# path alone, for bench/size.sh) into target/qjob-wasm-floor/; `build.sh --debug` a debug build
+# (no optimisation, with the debug-only `debugPanic` export the panic test calls) into
+# target/qjob-wasm-debug/ (node only).
 # Needs: the wasm32-unknown-unknown target, wasm-bindgen-cli at the Cargo.lock version, and
 # npm's binaryen (node_modules/.bin/wasm-opt) — ci.sh installs all three. Never Debian's binaryen.
 set -euo pipefail
@@ -16,10 +18,18 @@ cd "$root"
 bench=0 names=0 floor=0
 case "${1:-}" in
   "") ;;
+  --debug)
+    cargo build -q -p qjob-wasm --target wasm32-unknown-unknown
+    rm -rf "$root/target/qjob-wasm-debug"
+    wasm-bindgen --no-typescript --target nodejs --out-dir "$root/target/qjob-wasm-debug/node" \
+      "$root/target/wasm32-unknown-unknown/debug/qjob_wasm.wasm"
+    echo '{"type": "commonjs"}' > "$root/target/qjob-wasm-debug/node/package.json"
+    echo "module: $root/target/qjob-wasm-debug/node/qjob_wasm.js"
+    exit 0 ;;
   --bench) bench=1 ;;
   --profile) bench=1 names=1 ;;
   --floor) floor=1 ;;
-  *) echo "usage: build.sh [--bench | --profile | --floor]" >&2; exit 2 ;;
+  *) echo "usage: build.sh [--bench | --profile | --floor | --debug]" >&2; exit 2 ;;
 esac
 
 # The workspace's release profile is shared by every crate; the wasm build gets its own profile
@@ -54,7 +64,7 @@ fi
 
 rm -rf "$out" && mkdir -p "$out"
 wasm-bindgen "${keep[@]}" --no-typescript --target nodejs --out-dir "$out/node" "$wasm"
-[ "$bench" = 1 ] || wasm-bindgen --no-typescript --target web --out-dir "$out/web" "$wasm"
+[ "$bench" = 1 ] || wasm-bindgen --target web --out-dir "$out/web" "$wasm"
 
 # wasm-opt on wasm-bindgen's output (both targets have the same .wasm).
 "$here/node_modules/.bin/wasm-opt" "-O${QJOB_WASM_OPT:-3}" --converge "${debug[@]}" --strip-producers \

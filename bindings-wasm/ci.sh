@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # bindings-wasm CI: installs what it needs (idempotently), builds the module for node and
-# the web, and runs the node tests (API), the replay comparison over every scenario and the
-# Chromium end-to-end tests of the simulator. Screenshots: bindings-wasm/test-output/.
+# the web (and a debug build for the panic test), type-checks the page, the entry points and the
+# tests against js/qjob.d.ts (tsc, strict), and runs the node tests (API, bad arguments, the
+# types against the runtime, panics, the server's port errors, the packed package), the replay
+# comparison over every scenario and the Chromium end-to-end tests of the simulator.
+# Screenshots: bindings-wasm/test-output/.
 #   bash bindings-wasm/ci.sh               everything
 #   bash bindings-wasm/ci.sh --build-only  install + build
 #   bash bindings-wasm/ci.sh --no-browser  skip the Chromium tests
@@ -32,8 +35,10 @@ fi
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_ver" ]; then
   cargo install wasm-bindgen-cli --version "$wb_ver"
 fi
-# 3. npm deps from the committed lockfile: playwright-core (no browser download) and binaryen.
+# 3. npm deps from the committed lockfile: playwright-core (no browser download), binaryen,
+#    typescript and node's types.
 if [ ! -x "$here/node_modules/.bin/wasm-opt" ] || [ ! -d "$here/node_modules/playwright-core" ] \
+   || [ ! -x "$here/node_modules/.bin/tsc" ] \
    || ! cmp -s "$here/package-lock.json" "$here/node_modules/.package-lock.json.ci" 2>/dev/null; then
   (cd "$here" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
   cp "$here/package-lock.json" "$here/node_modules/.package-lock.json.ci"
@@ -48,6 +53,12 @@ step "build"
 "$here/build.sh"
 [ "$build_only" = 1 ] && exit 0
 
+step "debug build (for the panic test)"
+"$here/build.sh" --debug
+
+step "type check (tsc --noEmit, strict)"
+(cd "$here" && node_modules/.bin/tsc --noEmit -p .)
+
 step "host unit tests"
 (cd "$root" && cargo test -q -p qjob-wasm --features bench)
 
@@ -55,8 +66,10 @@ step "native replayer (for the byte-for-byte comparison)"
 (cd "$root" && cargo build -q --release -p qjob --example replay)
 export QJOB_NATIVE_REPLAY="$root/target/release/examples/replay"
 
-step "node tests: API and replay of every scenario"
-(cd "$here" && node --test --test-reporter=spec test/api.test.mjs test/replay.test.mjs)
+step "node tests: API, arguments, types, panics, server, package, and replay of every scenario"
+(cd "$here" && node --test --test-reporter=spec test/api.test.mjs test/host.test.mjs test/args.test.mjs \
+  test/types.test.mjs test/panic.test.mjs test/server.test.mjs test/package.test.mjs test/web.test.mjs \
+  test/replay.test.mjs)
 
 if [ "$browser" = 1 ]; then
   step "Chromium end-to-end tests (screenshots in bindings-wasm/test-output/screenshots)"

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Serves the lifecycle simulator on http://127.0.0.1:PORT/ (default 8080; PORT=0: any free
-# port), building the module first when it is missing or older than its sources.
+# port), building the module first when it is missing or older than its sources. A port that
+# is malformed or busy is said (with how to pick another) before anything is built.
 #   bash bindings-wasm/serve.sh [PORT]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+port="${1:-${PORT:-8080}}"
+node "$here/web/server.mjs" --check "$port"
 wasm="$here/pkg-web/qjob_wasm_bg.wasm"
 stale=0
 [ -f "$wasm" ] || stale=1
@@ -15,4 +18,4 @@ fi
 if [ "$stale" = 1 ]; then
   "$here/ci.sh" --build-only
 fi
-exec node "$here/web/server.mjs" "${1:-${PORT:-8080}}"
+exec node "$here/web/server.mjs" "$port"

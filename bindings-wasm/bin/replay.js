@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // The node scenario replayer: `node bin/replay.js SCENARIO...` replays each scenario
 // (scenarios/README.md) on a fresh default world and prints its transcript, byte for
 // byte what `cargo run --release -p qjob --example replay -- SCENARIO...` prints: both
@@ -7,8 +8,9 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const { replay } = require(path.join(__dirname, '..', 'pkg-node', 'qjob_wasm.js'));
+const { replay } = require(path.join(__dirname, '..', 'js', 'node.mjs'));
 
+/** Replays each file; returns the exit status. @param {string[]} files */
 function main(files) {
   if (files.length === 0 || files.some((f) => f === '-h' || f === '--help')) {
     process.stderr.write(
@@ -22,7 +24,7 @@ function main(files) {
     try {
       text = fs.readFileSync(f, 'utf8');
     } catch (e) {
-      process.stderr.write(`replay: ${f}: ${e.message}\n`);
+      process.stderr.write(`replay: ${f}: ${e instanceof Error ? e.message : e}\n`);
       status = 1;
       continue;
     }
@@ -30,7 +32,7 @@ function main(files) {
     try {
       process.stdout.write(replay(text));
     } catch (e) {
-      process.stderr.write(`replay: ${f}: ${e.message}\n`);
+      process.stderr.write(`replay: ${f}: ${e instanceof Error ? e.message : e}\n`);
       status = 1;
     }
   }

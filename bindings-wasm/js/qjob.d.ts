@@ -2,9 +2,14 @@
 // Commands, replies and events are discriminated unions (on `execute` and `event`),
 // with QAPI's member names (`"job-id"`, `"auto-finalize"`, …).
 //
-// The same declarations describe both builds: `pkg-node/qjob_wasm.js` (CommonJS, loads the
-// module synchronously) and `pkg-web/qjob_wasm.js` (ES module: call the default export
-// `init()` once, and await it, before using anything else).
+// The same declarations describe both entry points: `qjob-wasm` in node (js/node.mjs over the
+// node build, loaded synchronously) and `qjob-wasm/web` (js/web.mjs over the web build: call
+// the default export `init()` once, and await it, before using anything else).
+//
+// Every argument is checked at run time as these types say: a value of another kind is a
+// `TypeError` naming the argument, and an options object with an unknown key is refused.
+// A panic inside the module (a bug in qjob) is thrown as an `Error` named `QjobPanic`
+// carrying the panic's message; the object that panicked cannot be used afterwards.
 
 // ---------------------------------------------------------------------------
 // The model
@@ -31,6 +36,14 @@ export type ErrorAction = 'report' | 'ignore' | 'stop';
 export type IoStatus = 'ok' | 'failed' | 'nospace';
 /** QAPI `MirrorSyncMode`. */
 export type SyncMode = 'top' | 'full' | 'none' | 'incremental' | 'bitmap';
+/** The QAPI enums a front end offers (`enums()`), by QAPI name. */
+export interface QapiEnums {
+  JobStatus: JobStatus[];
+  JobVerb: JobVerb[];
+  JobType: JobType[];
+  BlockdevOnError: OnError[];
+  MirrorSyncMode: SyncMode[];
+}
 /** QMP error classes qjob reports. */
 export type ErrorClass = 'GenericError' | 'CommandNotFound' | 'DeviceNotActive' | 'DeviceNotFound';
 
@@ -347,6 +360,26 @@ export type IoOperation = 'read' | 'write';
 // Classes and functions
 // ---------------------------------------------------------------------------
 
+/** A named block node (`namedNodes()`). */
+export interface NodeInfo {
+  name: string;
+  /** The block driver; `filter` for a job's filter named with `filter-node-name`. */
+  driver: 'null-co' | 'raw' | 'blkdebug' | 'file' | 'qcow2' | 'filter';
+  /** Virtual size in bytes. */
+  size: number;
+  /** Nothing but the monitor uses the node (QEMU's root node: a mirror's source must be one). */
+  root: boolean;
+  /** A job's op blocker holds the node: QEMU refuses it as `Node 'X' is busy: …`. */
+  busy: boolean;
+  /** The name of its backing node, if it has a named one. */
+  backing?: string;
+}
+
+/** An `Error` thrown for a panic inside the module (a bug in qjob); `cause` is the trap. */
+export interface QjobPanic extends Error {
+  name: 'QjobPanic';
+}
+
 export interface JobManagerOptions {
   /** `"default"`: `src`, `dst`, `src2`, `dst2`, 64 MiB `null-co` nodes (the scenario world). */
   world?: 'default' | 'empty';
@@ -364,7 +397,7 @@ export class JobManager {
   /** Releases the WebAssembly memory (also done by a FinalizationRegistry). */
   free(): void;
 
-  /** QMP: never throws for QMP errors; they come back as `{error}`. */
+  /** QMP: never throws for QMP errors; they come back as `{error}`. A `TypeError` when `command` is not an object. */
   execute<C extends QmpCommand>(command: C): QmpReply<C['execute']>;
   /** QMP as JSON text (framing and JSON errors answered as QEMU answers them). */
   executeJson(text: string): string;
@@ -404,6 +437,8 @@ export class JobManager {
   addImage(file: string, image: ImageFile): void;
   /** Machine mode: `snapshot-*` exist (qemu-system), as the scenario `machine` directive. */
   setMachine(machine: boolean): void;
+  /** Whether machine mode is on. */
+  machine(): boolean;
 
   // Getters.
   queryJobs(): JobInfo[];
@@ -414,6 +449,8 @@ export class JobManager {
   verbRefusal(id: string, verb: JobVerb): string | null | undefined;
   jobCount(): number;
   internalErrors(): string[];
+  /** Every named block node, oldest first. */
+  namedNodes(): NodeInfo[];
 
   // Time and work.
   /** The virtual clock (ns). */
@@ -424,8 +461,9 @@ export class JobManager {
   step(): boolean;
   /** Work ready now (what QEMU does between two commands), at most 65536 units; returns the units run. */
   settle(): number;
-  /** Moves the clock to `nowNs` (never backwards) and runs what falls due. */
+  /** Moves the clock to `nowNs` (a non-negative safe integer; never backwards) and runs what falls due. */
   tick(nowNs: number): void;
+  /** Moves the clock forward by `ns` (a non-negative safe integer) and runs what falls due. */
   advance(ns: number): void;
 
   // Output.
@@ -511,13 +549,17 @@ export function toSortedJson(value: JsonValue): string;
 export function statuses(): JobStatus[];
 export function verbs(): JobVerb[];
 export function jobTypes(): JobType[];
+/** The job types of block jobs (in `query-block-jobs`, answering `block-job-*`, emitting `BLOCK_JOB_*`). */
+export function blockJobTypes(): JobType[];
+/** The QAPI enums a front end offers, by QAPI name, each in QAPI order. */
+export function enums(): QapiEnums;
 /** QEMU's status transition table as `[from, to]` pairs. */
 export function statusTransitions(): Array<[JobStatus, JobStatus]>;
 /** QEMU's verb table: the statuses where each verb is allowed. */
 export function verbTable(): Record<JobVerb, JobStatus[]>;
 export function version(): string;
-
-/** pkg-web only: loads the module (default: `qjob_wasm_bg.wasm` next to the script). */
-export default function init(
-  module_or_path?: { module_or_path: RequestInfo | URL | Response | BufferSource | WebAssembly.Module } | RequestInfo | URL,
-): Promise<unknown>;
+/**
+ * The message of the last panic inside the module, once (`undefined` when nothing panicked):
+ * what the entry points put in the `QjobPanic` they throw.
+ */
+export function takePanicMessage(): string | undefined;

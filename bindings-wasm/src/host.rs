@@ -22,29 +22,17 @@
 //! A refusal by the core is a thrown `QmpError`; a malformed argument is a
 //! `TypeError` thrown before the core is called, so nothing changes.
 
-use crate::{JsJobManager, from_js, qmp_error, type_error, unit};
+use crate::JsJobManager;
+use crate::convert::{
+    boolean, count, from_js, int32, not_one_of, options, qapi_name, qmp_error, safe_integer,
+    string, type_error, unit,
+};
 use js_sys::{Array, Object, Reflect};
 use qjob::{
     HostAction, HostActionKind, HostJobOptions, IoOperation, JobHandle, JobType, OnError, TxnHandle,
 };
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
-
-#[wasm_bindgen]
-extern "C" {
-    /// `Array.isArray`, catching: it throws for a revoked `Proxy`, and an
-    /// exception must not pass through the binding (the manager would stay
-    /// borrowed).
-    #[wasm_bindgen(js_namespace = Array, js_name = isArray, catch)]
-    fn is_array(v: &JsValue) -> Result<bool, JsValue>;
-    /// `Object.keys`, catching (a `Proxy` trap may throw).
-    #[wasm_bindgen(js_namespace = Object, js_name = keys, catch)]
-    fn object_keys(v: &JsValue) -> Result<Array, JsValue>;
-}
-
-/// `Number.MAX_SAFE_INTEGER` (2^53 - 1): up to it, every integer is a JS
-/// number exactly.
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 // ----------------------------------------------------------------------
 // Argument conversions (each a TypeError when malformed)
@@ -67,46 +55,9 @@ fn txn_handle(v: &JsValue, what: &str) -> Result<TxnHandle, JsValue> {
     raw_handle(v, what, "newTransaction").map(TxnHandle::from_raw)
 }
 
-/// An integer number (no BigInt, no string) within `[min, max]`.
-fn integer(v: &JsValue, min: f64, max: f64) -> Option<f64> {
-    v.as_f64()
-        .filter(|x| x.fract() == 0.0 && *x >= min && *x <= max)
-}
-
-/// A non-negative safe integer (progress, bytes, virtual nanoseconds).
-fn count(v: &JsValue, what: &str) -> Result<u64, JsValue> {
-    integer(v, 0.0, MAX_SAFE_INTEGER)
-        .map(|x| x as u64)
-        .ok_or_else(|| type_error(&format!("{what} must be a non-negative safe integer")))
-}
-
-/// A 32-bit integer (`errno`, `ret`); `undefined` gives `default`.
-fn int32(v: &JsValue, what: &str, default: Option<i32>) -> Result<i32, JsValue> {
-    if let (true, Some(d)) = (v.is_undefined(), default) {
-        return Ok(d);
-    }
-    integer(v, f64::from(i32::MIN), f64::from(i32::MAX))
-        .map(|x| x as i32)
-        .ok_or_else(|| type_error(&format!("{what} must be a 32-bit integer")))
-}
-
-fn string(v: &JsValue, what: &str) -> Result<String, JsValue> {
-    v.as_string()
-        .ok_or_else(|| type_error(&format!("{what} must be a string")))
-}
-
-fn boolean(v: &JsValue, what: &str) -> Result<bool, JsValue> {
-    v.as_bool()
-        .ok_or_else(|| type_error(&format!("{what} must be a boolean")))
-}
-
 fn on_error(v: &JsValue, what: &str) -> Result<OnError, JsValue> {
     let s = string(v, what)?;
-    OnError::parse(&s).ok_or_else(|| {
-        type_error(&format!(
-            "{what} must be one of 'report', 'ignore', 'enospc', 'stop', 'auto', not '{s}'"
-        ))
-    })
+    OnError::parse(&s).ok_or_else(|| not_one_of(what, &s, OnError::ALL.iter().map(|o| o.as_str())))
 }
 
 fn io_operation(v: &JsValue) -> Result<IoOperation, JsValue> {
@@ -117,52 +68,42 @@ fn io_operation(v: &JsValue) -> Result<IoOperation, JsValue> {
     }
 }
 
+/// The keys of `createHostJob`'s options object.
+const HOST_JOB_OPTIONS: &[&str] = &[
+    "id",
+    "jobType",
+    "autoFinalize",
+    "autoDismiss",
+    "speed",
+    "onSourceError",
+    "onTargetError",
+    "transaction",
+    "completable",
+    "prepare",
+];
+
 /// `createHostJob`'s options object (camelCase keys, every one optional;
 /// an unknown key is refused, so that a misspelt option is not ignored).
-fn host_job_options(options: &JsValue) -> Result<HostJobOptions, JsValue> {
+fn host_job_options(v: &JsValue) -> Result<HostJobOptions, JsValue> {
     let mut o = HostJobOptions::default();
-    if options.is_undefined() || options.is_null() {
-        return Ok(o);
-    }
-    if !options.is_object() || is_array(options)? {
-        return Err(type_error("options must be an object"));
-    }
-    for key in object_keys(options)?.iter() {
-        let name = key.as_string().unwrap_or_default();
-        let v = Reflect::get(options, &key)?;
-        if v.is_undefined() {
-            continue;
-        }
-        match name.as_str() {
+    options(v, "host job option", HOST_JOB_OPTIONS, |name, v| {
+        match name {
             "id" if v.is_null() => o.id = None,
             "id" => o.id = Some(string(&v, "id")?),
-            "jobType" => {
-                let s = string(&v, "jobType")?;
-                o.job_type = s
-                    .parse::<JobType>()
-                    .map_err(|_| type_error(&format!("jobType '{s}' is not a job type")))?;
-            }
+            "jobType" => o.job_type = qapi_name(&v, "jobType", JobType::ALL, JobType::as_str)?,
             "autoFinalize" => o.auto_finalize = boolean(&v, "autoFinalize")?,
             "autoDismiss" => o.auto_dismiss = boolean(&v, "autoDismiss")?,
-            "speed" => {
-                o.speed = integer(&v, -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)
-                    .map(|x| x as i64)
-                    .ok_or_else(|| type_error("speed must be a safe integer"))?;
-            }
+            "speed" => o.speed = safe_integer(&v, "speed")?,
             "onSourceError" => o.on_source_error = on_error(&v, "onSourceError")?,
             "onTargetError" => o.on_target_error = on_error(&v, "onTargetError")?,
             "transaction" if v.is_null() => o.transaction = None,
             "transaction" => o.transaction = Some(txn_handle(&v, "transaction")?),
             "completable" => o.completable = boolean(&v, "completable")?,
             "prepare" => o.prepare = boolean(&v, "prepare")?,
-            other => {
-                return Err(type_error(&format!(
-                    "unknown host job option '{other}' (id, jobType, autoFinalize, autoDismiss, \
-                     speed, onSourceError, onTargetError, transaction, completable, prepare)"
-                )));
-            }
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     Ok(o)
 }
 
@@ -229,7 +170,7 @@ impl JsJobManager {
     #[wasm_bindgen(js_name = transactionIn)]
     pub fn transaction_in(&mut self, txn: JsValue, actions: JsValue) -> Result<(), JsValue> {
         let t = txn_handle(&txn, "txn")?;
-        let actions = match from_js(actions)? {
+        let actions = match from_js(&actions)? {
             a @ Value::Array(_) => a,
             _ => {
                 return Err(type_error(

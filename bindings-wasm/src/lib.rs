@@ -9,107 +9,76 @@
 //!
 //! Exports:
 //! - [`JsJobManager`] (`JobManager` in JS): QMP `execute`, a typed method per
-//!   command, the virtual clock, events, snapshots, and the scenario replayer
-//!   for the simulator; and host-driven jobs (`createHostJob`, `pollAction`,
-//!   the `host*` reports: see the `host` module), whose handles are `BigInt`s;
+//!   command, the virtual clock, events, snapshots, the named nodes, and the
+//!   scenario replayer for the simulator; and host-driven jobs
+//!   (`createHostJob`, `pollAction`, the `host*` reports: see the `host`
+//!   module), whose handles are `BigInt`s;
 //! - [`JsReplayer`] (`Replayer`) and [`replay`]: the core scenario replayer;
 //! - the model as data: [`statuses`], [`verbs`], [`job_types`],
-//!   [`status_transitions`], [`verb_table`].
+//!   [`block_job_types`], [`enums`], [`status_transitions`], [`verb_table`].
+//!
+//! Every argument is checked (`convert`): a malformed one is a `TypeError`
+//! naming it. A panic (a bug in qjob) is recorded by a panic hook; the
+//! package's entry points (`js/node.mjs`, `js/web.mjs`) turn the trap that
+//! follows into an `Error` carrying its message ([`take_panic_message`]).
 //!
 //! Hand-written TypeScript types are in `js/qjob.d.ts`.
 
 #![deny(missing_docs)]
 
+mod convert;
 mod host;
 pub mod session;
 #[cfg(feature = "bench")]
 mod workloads;
 
+use convert::{
+    array_of, boolean, boolean_or, bytes, count, from_js, json_to_js, object, options,
+    safe_integer, string, to_js, type_error, unit, verb,
+};
 use qjob::model::{JobStatus, JobType, JobVerb, STATUS_TRANSITIONS, VERB_PERMISSIONS};
+use qjob::{OnError, SyncMode};
 use serde_json::{Map, Value};
 use session::Session;
+use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
 // ----------------------------------------------------------------------
-// Conversions
+// Panics
 // ----------------------------------------------------------------------
 
-#[wasm_bindgen]
-extern "C" {
-    /// `JSON.stringify(v)` with its text copied straight into WebAssembly
-    /// memory (one crossing; `undefined` for a value it skips, an exception
-    /// for a cycle or a `BigInt`).
-    #[wasm_bindgen(catch, js_namespace = JSON, js_name = stringify)]
-    fn stringify(v: &JsValue) -> Result<Option<String>, JsValue>;
+thread_local! {
+    /// The message of the last panic, until the entry points take it.
+    static PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-/// A JSON value as a plain JS value (objects, not `Map`s; key order kept;
-/// a number beyond 2^53 becomes the nearest double).
-fn to_js(v: &Value) -> JsValue {
-    json_to_js(&v.to_string())
+/// Runs when the module is instantiated: installs the panic hook that keeps
+/// the panic's message. With `panic=abort` the module then traps (a
+/// `WebAssembly.RuntimeError`, "unreachable"), which cannot carry text; the
+/// entry points catch it and throw an `Error` with this message instead.
+#[wasm_bindgen(start)]
+fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        let text = info.to_string().replacen(":\n", ": ", 1);
+        PANIC.with(|p| *p.borrow_mut() = Some(format!("qjob {text}")));
+    }));
 }
 
-/// JSON text as a plain JS value. Values cross the boundary as text: one
-/// `JSON.parse` is far cheaper than building an object property by property
-/// from WebAssembly.
-fn json_to_js(text: &str) -> JsValue {
-    js_sys::JSON::parse(text).unwrap_or(JsValue::NULL)
+/// The message of the last panic inside the module (`qjob panicked at
+/// FILE:LINE:COL: MESSAGE`), once: for the entry points, which turn the
+/// trap into an `Error`. `undefined` when nothing panicked.
+#[wasm_bindgen(js_name = takePanicMessage)]
+pub fn take_panic_message() -> Option<String> {
+    PANIC.with(|p| p.borrow_mut().take())
 }
 
-/// A plain JS value as a JSON value (integers stay integers), through
-/// `JSON.stringify`; a value JSON cannot hold (`undefined`, a function, a
-/// `BigInt`, a cycle) is a `TypeError`.
-fn from_js(v: JsValue) -> Result<Value, JsValue> {
-    let text = stringify(&v)
-        .map_err(|e| type_error(&js_error_text(&e, "a value JSON cannot represent")))?
-        .ok_or_else(|| type_error("a value JSON cannot represent (undefined or a function)"))?;
-    qjob::qmp::json::parse_strict(&text).map_err(|e| type_error(&e))
-}
-
-/// The message of a thrown JS error (or `fallback`).
-fn js_error_text(e: &JsValue, fallback: &str) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .unwrap_or_else(|| fallback.to_owned())
-}
-
-fn type_error(msg: &str) -> JsValue {
-    js_sys::TypeError::new(msg).into()
-}
-
-/// A refused command as a thrown JS `Error` named `QmpError`, with `class`
-/// (`GenericError`, `CommandNotFound`, `DeviceNotActive`, `DeviceNotFound`)
-/// and `desc` (QEMU's text, also the message).
-fn qmp_error(e: &qjob::Error) -> JsValue {
-    let err = js_sys::Error::new(&e.desc);
-    err.set_name("QmpError");
-    let _ = js_sys::Reflect::set(&err, &"class".into(), &e.class.as_str().into());
-    let _ = js_sys::Reflect::set(&err, &"desc".into(), &e.desc.as_str().into());
-    err.into()
-}
-
-fn unit(r: qjob::Result<()>) -> Result<(), JsValue> {
-    r.map_err(|e| qmp_error(&e))
-}
-
-/// Virtual nanoseconds from a JS number: a non-negative integer.
-fn ns(x: f64, what: &str) -> Result<u64, JsValue> {
-    if x.is_finite() && x >= 0.0 && x.fract() == 0.0 {
-        Ok(x as u64)
-    } else {
-        Err(type_error(&format!(
-            "{what} must be a non-negative integer number of nanoseconds"
-        )))
-    }
-}
-
-fn verb(v: &str) -> Result<JobVerb, JsValue> {
-    v.parse()
-        .map_err(|_| type_error(&format!("unknown verb '{v}'")))
-}
-
-fn array_of(values: impl IntoIterator<Item = Value>) -> JsValue {
-    to_js(&Value::Array(values.into_iter().collect()))
+/// Panics with `message`: only in debug builds of the module, so that the
+/// tests can check what a panic looks like from JavaScript (no input of a
+/// release build can panic on purpose).
+#[cfg(debug_assertions)]
+#[wasm_bindgen(js_name = debugPanic)]
+pub fn debug_panic(message: JsValue) {
+    panic!("{}", message.as_string().unwrap_or_default());
 }
 
 // ----------------------------------------------------------------------
@@ -121,32 +90,41 @@ fn array_of(values: impl IntoIterator<Item = Value>) -> JsValue {
 /// - commands: [`execute`](Self::execute) (QMP object in, reply object out),
 ///   [`execute_json`](Self::execute_json) (text), and one typed method per
 ///   command that returns its `return` value or throws a `QmpError`;
-/// - getters: queries, [`verb_allowed`](Self::verb_allowed), the clock;
+/// - getters: queries, [`verb_allowed`](Self::verb_allowed), the named
+///   nodes, machine mode, the clock;
 /// - time and work: [`step`](Self::step), [`settle`](Self::settle),
 ///   [`tick`](Self::tick), [`advance`](Self::advance);
 /// - output: [`poll_event`](Self::poll_event) /
 ///   [`drain_events`](Self::drain_events) (QMP event objects), the
 ///   transcript.
+///
+/// Every argument is checked before the core is called: a malformed one
+/// is a `TypeError` naming it, and nothing changes.
 #[wasm_bindgen(js_name = JobManager)]
 pub struct JsJobManager {
     s: Session,
 }
 
+/// The keys of the constructor's options object.
+const MANAGER_OPTIONS: &[&str] = &["world", "transcript"];
+
 impl JsJobManager {
-    /// Runs a creation or node command (they all return `{}`).
-    fn dispatch(&mut self, name: &str, args: JsValue) -> Result<(), JsValue> {
-        let args = if args.is_undefined() || args.is_null() {
-            Map::new()
-        } else {
-            match from_js(args)? {
-                Value::Object(m) => m,
-                _ => return Err(type_error(&format!("{name}: arguments must be an object"))),
-            }
-        };
-        match self.s.with(|m| m.dispatch(name, &args)) {
-            Ok(_) => Ok(()),
-            Err(e) => Err(qmp_error(&e)),
-        }
+    /// Runs a creation or node command (they all return `{}`) with its QMP
+    /// arguments object.
+    fn dispatch(&mut self, name: &str, args: &JsValue) -> Result<(), JsValue> {
+        let args = object(args, "args")?;
+        unit(self.s.with(|m| m.dispatch(name, &args).map(drop)))
+    }
+
+    /// Runs a typed verb on the job named by the string `id` (called `what`).
+    fn verb(
+        &mut self,
+        id: &JsValue,
+        what: &str,
+        f: impl FnOnce(&mut qjob::JobManager, &str) -> qjob::Result<()>,
+    ) -> Result<(), JsValue> {
+        let id = string(id, what)?;
+        unit(self.s.with(|m| f(m, &id)))
     }
 }
 
@@ -155,26 +133,24 @@ impl JsJobManager {
     /// A manager over the default world (`src`, `dst`, `src2`, `dst2`:
     /// 64 MiB `null-co` nodes), or an empty one with `{world: "empty"}`.
     /// `{transcript: true}` keeps the transcript (off by default, so that a
-    /// long-running user accumulates nothing).
+    /// long-running user accumulates nothing). An unknown option is a
+    /// `TypeError`.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> Result<JsJobManager, JsValue> {
+    pub fn new(opts: JsValue) -> Result<JsJobManager, JsValue> {
         let mut default_world = true;
         let mut transcript = false;
-        if !options.is_undefined() && !options.is_null() {
-            let t = js_sys::Reflect::get(&options, &"transcript".into())?;
-            if !t.is_undefined() {
-                transcript = t
-                    .as_bool()
-                    .ok_or_else(|| type_error("transcript must be a boolean"))?;
+        options(&opts, "JobManager option", MANAGER_OPTIONS, |name, v| {
+            match name {
+                "transcript" => transcript = boolean(&v, "transcript")?,
+                "world" => match v.as_string().as_deref() {
+                    Some("default") => default_world = true,
+                    Some("empty") => default_world = false,
+                    _ => return Err(type_error("world must be \"default\" or \"empty\"")),
+                },
+                _ => return Ok(false),
             }
-            let world = js_sys::Reflect::get(&options, &"world".into())?;
-            match world.as_string().as_deref() {
-                None if world.is_undefined() => {}
-                Some("default") => {}
-                Some("empty") => default_world = false,
-                _ => return Err(type_error("world must be \"default\" or \"empty\"")),
-            }
-        }
+            Ok(true)
+        })?;
         let mut s = Session::new(default_world);
         s.set_recording(transcript);
         Ok(JsJobManager { s })
@@ -182,93 +158,93 @@ impl JsJobManager {
 
     /// Executes one QMP message (`{execute, arguments?, id?}`) and returns
     /// the reply object (`{return}` or `{error: {class, desc}}`, with `id`).
-    /// Never throws for QMP errors; throws a `TypeError` for a value JSON
-    /// cannot hold.
+    /// Never throws for QMP errors; throws a `TypeError` when `command` is
+    /// not an object, or holds a value JSON cannot.
     pub fn execute(&mut self, command: JsValue) -> Result<JsValue, JsValue> {
-        let v = from_js(command)?;
+        let v = Value::Object(object(&command, "command")?);
         Ok(to_js(&self.s.execute_value(&v)))
     }
 
     /// Executes one QMP message given as JSON text; returns the reply text.
     #[wasm_bindgen(js_name = executeJson)]
-    pub fn execute_json(&mut self, text: &str) -> String {
-        self.s.execute_json(text)
+    pub fn execute_json(&mut self, text: JsValue) -> Result<String, JsValue> {
+        let text = string(&text, "text")?;
+        Ok(self.s.execute_json(&text))
     }
 
     // --- job-* verbs -----------------------------------------------------
 
     /// `job-pause`.
     #[wasm_bindgen(js_name = jobPause)]
-    pub fn job_pause(&mut self, id: &str) -> Result<(), JsValue> {
-        unit(self.s.with(|m| m.job_pause(id)))
+    pub fn job_pause(&mut self, id: JsValue) -> Result<(), JsValue> {
+        self.verb(&id, "id", |m, id| m.job_pause(id))
     }
     /// `job-resume`.
     #[wasm_bindgen(js_name = jobResume)]
-    pub fn job_resume(&mut self, id: &str) -> Result<(), JsValue> {
-        unit(self.s.with(|m| m.job_resume(id)))
+    pub fn job_resume(&mut self, id: JsValue) -> Result<(), JsValue> {
+        self.verb(&id, "id", |m, id| m.job_resume(id))
     }
     /// `job-cancel` (always a hard cancel).
     #[wasm_bindgen(js_name = jobCancel)]
-    pub fn job_cancel(&mut self, id: &str) -> Result<(), JsValue> {
-        unit(self.s.with(|m| m.job_cancel(id)))
+    pub fn job_cancel(&mut self, id: JsValue) -> Result<(), JsValue> {
+        self.verb(&id, "id", |m, id| m.job_cancel(id))
     }
     /// `job-complete`.
     #[wasm_bindgen(js_name = jobComplete)]
-    pub fn job_complete(&mut self, id: &str) -> Result<(), JsValue> {
-        unit(self.s.with(|m| m.job_complete(id)))
+    pub fn job_complete(&mut self, id: JsValue) -> Result<(), JsValue> {
+        self.verb(&id, "id", |m, id| m.job_complete(id))
     }
     /// `job-finalize`.
     #[wasm_bindgen(js_name = jobFinalize)]
-    pub fn job_finalize(&mut self, id: &str) -> Result<(), JsValue> {
-        unit(self.s.with(|m| m.job_finalize(id)))
+    pub fn job_finalize(&mut self, id: JsValue) -> Result<(), JsValue> {
+        self.verb(&id, "id", |m, id| m.job_finalize(id))
     }
     /// `job-dismiss`.
     #[wasm_bindgen(js_name = jobDismiss)]
-    pub fn job_dismiss(&mut self, id: &str) -> Result<(), JsValue> {
-        unit(self.s.with(|m| m.job_dismiss(id)))
+    pub fn job_dismiss(&mut self, id: JsValue) -> Result<(), JsValue> {
+        self.verb(&id, "id", |m, id| m.job_dismiss(id))
     }
 
     // --- block-job-* verbs -----------------------------------------------
 
     /// `block-job-pause`.
     #[wasm_bindgen(js_name = blockJobPause)]
-    pub fn block_job_pause(&mut self, device: &str) -> Result<(), JsValue> {
-        unit(self.s.with(|m| m.block_job_pause(device)))
+    pub fn block_job_pause(&mut self, device: JsValue) -> Result<(), JsValue> {
+        self.verb(&device, "device", |m, d| m.block_job_pause(d))
     }
     /// `block-job-resume`.
     #[wasm_bindgen(js_name = blockJobResume)]
-    pub fn block_job_resume(&mut self, device: &str) -> Result<(), JsValue> {
-        unit(self.s.with(|m| m.block_job_resume(device)))
+    pub fn block_job_resume(&mut self, device: JsValue) -> Result<(), JsValue> {
+        self.verb(&device, "device", |m, d| m.block_job_resume(d))
     }
     /// `block-job-cancel`; `force` defaults to false (a soft cancel, which
     /// completes a ready mirror).
     #[wasm_bindgen(js_name = blockJobCancel)]
-    pub fn block_job_cancel(&mut self, device: &str, force: Option<bool>) -> Result<(), JsValue> {
-        let force = force.unwrap_or(false);
-        unit(self.s.with(|m| m.block_job_cancel(device, force)))
+    pub fn block_job_cancel(&mut self, device: JsValue, force: JsValue) -> Result<(), JsValue> {
+        let force = boolean_or(&force, "force", false)?;
+        self.verb(&device, "device", |m, d| m.block_job_cancel(d, force))
     }
     /// `block-job-complete`.
     #[wasm_bindgen(js_name = blockJobComplete)]
-    pub fn block_job_complete(&mut self, device: &str) -> Result<(), JsValue> {
-        unit(self.s.with(|m| m.block_job_complete(device)))
+    pub fn block_job_complete(&mut self, device: JsValue) -> Result<(), JsValue> {
+        self.verb(&device, "device", |m, d| m.block_job_complete(d))
     }
     /// `block-job-finalize`.
     #[wasm_bindgen(js_name = blockJobFinalize)]
-    pub fn block_job_finalize(&mut self, id: &str) -> Result<(), JsValue> {
-        unit(self.s.with(|m| m.block_job_finalize(id)))
+    pub fn block_job_finalize(&mut self, id: JsValue) -> Result<(), JsValue> {
+        self.verb(&id, "id", |m, id| m.block_job_finalize(id))
     }
     /// `block-job-dismiss`.
     #[wasm_bindgen(js_name = blockJobDismiss)]
-    pub fn block_job_dismiss(&mut self, id: &str) -> Result<(), JsValue> {
-        unit(self.s.with(|m| m.block_job_dismiss(id)))
+    pub fn block_job_dismiss(&mut self, id: JsValue) -> Result<(), JsValue> {
+        self.verb(&id, "id", |m, id| m.block_job_dismiss(id))
     }
-    /// `block-job-set-speed` (bytes per second; 0 is unlimited).
+    /// `block-job-set-speed` (bytes per second, a safe integer; 0 is
+    /// unlimited; QEMU refuses a negative one).
     #[wasm_bindgen(js_name = blockJobSetSpeed)]
-    pub fn block_job_set_speed(&mut self, device: &str, speed: f64) -> Result<(), JsValue> {
-        if !speed.is_finite() || speed.fract() != 0.0 {
-            return Err(type_error("speed must be an integer"));
-        }
-        unit(self.s.with(|m| m.block_job_set_speed(device, speed as i64)))
+    pub fn block_job_set_speed(&mut self, device: JsValue, speed: JsValue) -> Result<(), JsValue> {
+        let speed = safe_integer(&speed, "speed")?;
+        self.verb(&device, "device", |m, d| m.block_job_set_speed(d, speed))
     }
 
     // --- creation and nodes (QMP arguments objects) ----------------------
@@ -276,81 +252,81 @@ impl JsJobManager {
     /// `blockdev-backup` with QMP's arguments.
     #[wasm_bindgen(js_name = blockdevBackup)]
     pub fn blockdev_backup(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("blockdev-backup", args)
+        self.dispatch("blockdev-backup", &args)
     }
     /// `blockdev-mirror`.
     #[wasm_bindgen(js_name = blockdevMirror)]
     pub fn blockdev_mirror(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("blockdev-mirror", args)
+        self.dispatch("blockdev-mirror", &args)
     }
     /// `block-commit`.
     #[wasm_bindgen(js_name = blockCommit)]
     pub fn block_commit(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("block-commit", args)
+        self.dispatch("block-commit", &args)
     }
     /// `block-stream`.
     #[wasm_bindgen(js_name = blockStream)]
     pub fn block_stream(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("block-stream", args)
+        self.dispatch("block-stream", &args)
     }
     /// `blockdev-create`.
     #[wasm_bindgen(js_name = blockdevCreate)]
     pub fn blockdev_create(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("blockdev-create", args)
+        self.dispatch("blockdev-create", &args)
     }
     /// `x-blockdev-amend`.
     #[wasm_bindgen(js_name = xBlockdevAmend)]
     pub fn x_blockdev_amend(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("x-blockdev-amend", args)
+        self.dispatch("x-blockdev-amend", &args)
     }
     /// `snapshot-save` (machine mode only, see [`set_machine`](Self::set_machine)).
     #[wasm_bindgen(js_name = snapshotSave)]
     pub fn snapshot_save(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("snapshot-save", args)
+        self.dispatch("snapshot-save", &args)
     }
     /// `snapshot-load` (machine mode only).
     #[wasm_bindgen(js_name = snapshotLoad)]
     pub fn snapshot_load(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("snapshot-load", args)
+        self.dispatch("snapshot-load", &args)
     }
     /// `snapshot-delete` (machine mode only).
     #[wasm_bindgen(js_name = snapshotDelete)]
     pub fn snapshot_delete(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("snapshot-delete", args)
+        self.dispatch("snapshot-delete", &args)
     }
     /// `transaction` (`{actions, properties?: {"completion-mode"}}`).
     pub fn transaction(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("transaction", args)
+        self.dispatch("transaction", &args)
     }
     /// `blockdev-add`.
     #[wasm_bindgen(js_name = blockdevAdd)]
     pub fn blockdev_add(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("blockdev-add", args)
+        self.dispatch("blockdev-add", &args)
     }
     /// `blockdev-del` (`{"node-name"}`).
     #[wasm_bindgen(js_name = blockdevDel)]
     pub fn blockdev_del(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("blockdev-del", args)
+        self.dispatch("blockdev-del", &args)
     }
     /// `block-dirty-bitmap-add` (`{node, name, granularity?, persistent?, disabled?}`).
     #[wasm_bindgen(js_name = blockDirtyBitmapAdd)]
     pub fn block_dirty_bitmap_add(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("block-dirty-bitmap-add", args)
+        self.dispatch("block-dirty-bitmap-add", &args)
     }
     /// `block-dirty-bitmap-remove` (`{node, name}`).
     #[wasm_bindgen(js_name = blockDirtyBitmapRemove)]
     pub fn block_dirty_bitmap_remove(&mut self, args: JsValue) -> Result<(), JsValue> {
-        self.dispatch("block-dirty-bitmap-remove", args)
+        self.dispatch("block-dirty-bitmap-remove", &args)
     }
     /// Adds an image file to the simulated working directory, as the
-    /// scenario `image` directive does (`{format, size, backing?, data?}`).
+    /// scenario `image` directive does (`{format, size, backing?, data?}`);
+    /// a malformed image is a `TypeError` with the directive's message.
     #[wasm_bindgen(js_name = addImage)]
-    pub fn add_image(&mut self, file: &str, image: JsValue) -> Result<(), JsValue> {
+    pub fn add_image(&mut self, file: JsValue, image: JsValue) -> Result<(), JsValue> {
+        let file = string(&file, "file")?;
         let mut o = Map::new();
         o.insert("file".into(), file.into());
-        if let Value::Object(m) = from_js(image)? {
-            o.extend(m);
-        }
+        o.extend(object(&image, "image")?);
         let mut line = Map::new();
         line.insert("image".into(), Value::Object(o));
         self.s
@@ -361,8 +337,10 @@ impl JsJobManager {
     /// Machine mode: the VM-only `snapshot-*` commands exist (as with
     /// `qemu-system-*`; the storage daemon lacks them).
     #[wasm_bindgen(js_name = setMachine)]
-    pub fn set_machine(&mut self, machine: bool) {
-        self.s.with(|m| m.set_machine(machine));
+    pub fn set_machine(&mut self, machine: JsValue) -> Result<(), JsValue> {
+        let on = boolean(&machine, "machine")?;
+        self.s.with(|m| m.set_machine(on));
+        Ok(())
     }
 
     // --- queries ---------------------------------------------------------
@@ -386,15 +364,17 @@ impl JsJobManager {
     /// Whether the verb table allows `verb` (`"pause"`, `"set-speed"`, …) on
     /// job `id` now; `undefined` when there is no such job.
     #[wasm_bindgen(js_name = verbAllowed)]
-    pub fn verb_allowed(&self, id: &str, verb_name: &str) -> Result<Option<bool>, JsValue> {
-        Ok(self.s.manager().verb_allowed(id, verb(verb_name)?))
+    pub fn verb_allowed(&self, id: JsValue, verb_name: JsValue) -> Result<Option<bool>, JsValue> {
+        let id = string(&id, "id")?;
+        Ok(self.s.manager().verb_allowed(&id, verb(&verb_name)?))
     }
     /// The refusal text of `verb` on job `id` (QEMU's `Job 'X' in state 'S'
     /// cannot accept command verb 'V'`); `null` when allowed, `undefined`
     /// when there is no such job.
     #[wasm_bindgen(js_name = verbRefusal)]
-    pub fn verb_refusal(&self, id: &str, verb_name: &str) -> Result<JsValue, JsValue> {
-        Ok(match self.s.verb_refusal(id, verb(verb_name)?) {
+    pub fn verb_refusal(&self, id: JsValue, verb_name: JsValue) -> Result<JsValue, JsValue> {
+        let id = string(&id, "id")?;
+        Ok(match self.s.verb_refusal(&id, verb(&verb_name)?) {
             None => JsValue::UNDEFINED,
             Some(None) => JsValue::NULL,
             Some(Some(t)) => t.into(),
@@ -410,6 +390,28 @@ impl JsJobManager {
     #[wasm_bindgen(js_name = internalErrors)]
     pub fn internal_errors(&self) -> Vec<String> {
         self.s.manager().internal_errors().to_vec()
+    }
+    /// Every named block node, oldest first: `{name, driver, size, root,
+    /// busy, backing?}` (`root`: nothing but the monitor uses it; `busy`: a
+    /// job's op blocker holds it).
+    #[wasm_bindgen(js_name = namedNodes)]
+    pub fn named_nodes(&self) -> JsValue {
+        array_of(self.s.manager().named_nodes().into_iter().map(|n| {
+            let mut o = Map::new();
+            o.insert("name".into(), n.name.into());
+            o.insert("driver".into(), n.driver.into());
+            o.insert("size".into(), n.size.into());
+            o.insert("root".into(), n.root.into());
+            o.insert("busy".into(), n.busy.into());
+            if let Some(b) = n.backing {
+                o.insert("backing".into(), b.into());
+            }
+            Value::Object(o)
+        }))
+    }
+    /// Whether machine mode is on (see [`set_machine`](Self::set_machine)).
+    pub fn machine(&self) -> bool {
+        self.s.manager().machine()
     }
 
     // --- time and work ---------------------------------------------------
@@ -436,15 +438,17 @@ impl JsJobManager {
     pub fn settle(&mut self) -> usize {
         self.s.settle()
     }
-    /// Moves the clock to `nowNs` (never backwards), running what falls due.
-    pub fn tick(&mut self, now_ns: f64) -> Result<(), JsValue> {
-        let t = ns(now_ns, "nowNs")?;
+    /// Moves the clock to `nowNs` (a non-negative safe integer; never
+    /// backwards), running what falls due.
+    pub fn tick(&mut self, now_ns: JsValue) -> Result<(), JsValue> {
+        let t = count(&now_ns, "nowNs")?;
         self.s.with(|m| m.tick(t));
         Ok(())
     }
-    /// Moves the clock forward by `ns`, running what falls due.
-    pub fn advance(&mut self, ns_: f64) -> Result<(), JsValue> {
-        let d = ns(ns_, "ns")?;
+    /// Moves the clock forward by `ns` (a non-negative safe integer),
+    /// running what falls due.
+    pub fn advance(&mut self, ns: JsValue) -> Result<(), JsValue> {
+        let d = count(&ns, "ns")?;
         self.s.with(|m| m.advance(d));
         Ok(())
     }
@@ -475,13 +479,15 @@ impl JsJobManager {
     /// Runs one scenario line (scenarios/README.md) through the core
     /// replayer; returns its transcript lines. Throws on a malformed line.
     #[wasm_bindgen(js_name = runScenarioLine)]
-    pub fn run_scenario_line(&mut self, line: &str) -> Result<Vec<String>, JsValue> {
-        self.s.run_scenario_line(line).map_err(|e| type_error(&e))
+    pub fn run_scenario_line(&mut self, line: JsValue) -> Result<Vec<String>, JsValue> {
+        let line = string(&line, "line")?;
+        self.s.run_scenario_line(&line).map_err(|e| type_error(&e))
     }
     /// Keeps the transcript from now on, or stops keeping it.
     #[wasm_bindgen(js_name = setTranscript)]
-    pub fn set_transcript(&mut self, on: bool) {
-        self.s.set_recording(on);
+    pub fn set_transcript(&mut self, on: JsValue) -> Result<(), JsValue> {
+        self.s.set_recording(boolean(&on, "on")?);
+        Ok(())
     }
     /// The transcript of everything sent through `execute`, `executeJson`
     /// and `runScenarioLine`, with every event, in the scenario format
@@ -494,10 +500,14 @@ impl JsJobManager {
     pub fn transcript_length(&self) -> usize {
         self.s.lines().len()
     }
-    /// Cuts the transcript back to its first `n` lines.
+    /// Cuts the transcript back to its first `n` lines (a non-negative safe
+    /// integer).
     #[wasm_bindgen(js_name = truncateTranscript)]
-    pub fn truncate_transcript(&mut self, n: usize) {
-        self.s.truncate_transcript(n);
+    pub fn truncate_transcript(&mut self, n: JsValue) -> Result<(), JsValue> {
+        let n = count(&n, "n")?;
+        self.s
+            .truncate_transcript(usize::try_from(n).unwrap_or(usize::MAX));
+        Ok(())
     }
 
     // --- snapshots -------------------------------------------------------
@@ -507,13 +517,14 @@ impl JsJobManager {
     pub fn snapshot(&mut self) -> Vec<u8> {
         self.s.snapshot()
     }
-    /// Restores a [`snapshot`](Self::snapshot): the manager continues as
-    /// the original would have. Throws (changing nothing) on a bad snapshot.
-    /// (The core's JSON snapshot form is not in the module: its reader would
-    /// double the module's size.)
-    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
+    /// Restores a [`snapshot`](Self::snapshot) (a `Uint8Array`): the
+    /// manager continues as the original would have. Throws (changing
+    /// nothing) on a bad snapshot. (The core's JSON snapshot form is not in
+    /// the module: its reader would double the module's size.)
+    pub fn restore(&mut self, snapshot: JsValue) -> Result<(), JsValue> {
+        let bytes = bytes(&snapshot, "snapshot")?;
         self.s
-            .restore(bytes)
+            .restore(&bytes)
             .map_err(|e| js_sys::Error::new(&e).into())
     }
 }
@@ -539,13 +550,15 @@ impl JsReplayer {
         }
     }
     /// Runs a whole scenario text; throws `line N: …` on a malformed line.
-    pub fn run(&mut self, text: &str) -> Result<(), JsValue> {
-        self.r.run(text).map_err(|e| type_error(&e.to_string()))
+    pub fn run(&mut self, text: JsValue) -> Result<(), JsValue> {
+        let text = string(&text, "text")?;
+        self.r.run(&text).map_err(|e| type_error(&e.to_string()))
     }
     /// Runs one scenario line.
     #[wasm_bindgen(js_name = runLine)]
-    pub fn run_line(&mut self, line: &str) -> Result<(), JsValue> {
-        self.r.run_line(line).map_err(|e| type_error(&e))
+    pub fn run_line(&mut self, line: JsValue) -> Result<(), JsValue> {
+        let line = string(&line, "line")?;
+        self.r.run_line(&line).map_err(|e| type_error(&e))
     }
     /// The transcript so far (each line ends in `\n`).
     pub fn transcript(&self) -> String {
@@ -565,46 +578,80 @@ impl Default for JsReplayer {
 
 /// Replays a scenario text on a fresh default world; returns its transcript.
 #[wasm_bindgen]
-pub fn replay(text: &str) -> Result<String, JsValue> {
-    qjob::scenario::replay(text).map_err(|e| type_error(&e.to_string()))
+pub fn replay(text: JsValue) -> Result<String, JsValue> {
+    let text = string(&text, "text")?;
+    qjob::scenario::replay(&text).map_err(|e| type_error(&e.to_string()))
 }
 
 /// Compares two transcripts by the rules of `scenarios/README.md`; returns nothing when they
 /// agree (`undefined` in JS), else the first difference.
 #[wasm_bindgen(js_name = compareTranscripts)]
-pub fn compare_transcripts(expected: &str, actual: &str) -> Option<String> {
-    qjob::scenario::compare(expected, actual).err()
+pub fn compare_transcripts(expected: JsValue, actual: JsValue) -> Result<Option<String>, JsValue> {
+    let expected = string(&expected, "expected")?;
+    let actual = string(&actual, "actual")?;
+    Ok(qjob::scenario::compare(&expected, &actual).err())
 }
 
 /// JSON as the transcripts write it (Python's `json.dumps(v, sort_keys=True)`).
 #[wasm_bindgen(js_name = toSortedJson)]
 pub fn to_sorted_json(value: JsValue) -> Result<String, JsValue> {
-    Ok(qjob::scenario::to_sorted_json(&from_js(value)?))
+    Ok(qjob::scenario::to_sorted_json(&from_js(&value)?))
 }
 
 // ----------------------------------------------------------------------
 // The model as data
 // ----------------------------------------------------------------------
 
+/// The names of a QAPI enum's values, in QAPI order.
+fn names<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str) -> Vec<String> {
+    all.iter().map(|&x| name(x).to_owned()).collect()
+}
+
 /// The 11 job statuses in QAPI order.
 #[wasm_bindgen]
 pub fn statuses() -> Vec<String> {
-    JobStatus::ALL
-        .iter()
-        .map(|s| s.as_str().to_owned())
-        .collect()
+    names(JobStatus::ALL, JobStatus::as_str)
 }
 
 /// The 7 verbs in QAPI order.
 #[wasm_bindgen]
 pub fn verbs() -> Vec<String> {
-    JobVerb::ALL.iter().map(|v| v.as_str().to_owned()).collect()
+    names(JobVerb::ALL, JobVerb::as_str)
 }
 
 /// The 9 job types in QAPI order.
 #[wasm_bindgen(js_name = jobTypes)]
 pub fn job_types() -> Vec<String> {
-    JobType::ALL.iter().map(|t| t.as_str().to_owned()).collect()
+    names(JobType::ALL, JobType::as_str)
+}
+
+/// The job types of *block jobs* (in `query-block-jobs`, answering the
+/// `block-job-*` commands, emitting `BLOCK_JOB_*` events).
+#[wasm_bindgen(js_name = blockJobTypes)]
+pub fn block_job_types() -> Vec<String> {
+    let block: Vec<JobType> = JobType::ALL
+        .iter()
+        .copied()
+        .filter(|t| t.is_block_job())
+        .collect();
+    names(&block, JobType::as_str)
+}
+
+/// The QAPI enums a front end offers, by QAPI name: `{JobStatus, JobVerb,
+/// JobType, BlockdevOnError, MirrorSyncMode}`, each its values in QAPI
+/// order.
+#[wasm_bindgen]
+pub fn enums() -> JsValue {
+    let mut m = Map::new();
+    let mut put = |name: &str, values: Vec<String>| {
+        m.insert(name.into(), values.into());
+    };
+    put("JobStatus", statuses());
+    put("JobVerb", verbs());
+    put("JobType", job_types());
+    put("BlockdevOnError", names(OnError::ALL, OnError::as_str));
+    put("MirrorSyncMode", names(SyncMode::ALL, SyncMode::as_str));
+    to_js(&Value::Object(m))
 }
 
 /// QEMU's status transition table as `[from, to]` pairs.

@@ -1,17 +1,27 @@
+// @ts-check
 // Node tests of the JobManager API (node --test test/).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 
-const require = createRequire(import.meta.url);
-const q = require('../pkg-node/qjob_wasm.js');
+import * as q from '../js/node.mjs';
 
+/** @typedef {import('../js/node.mjs').QmpError} QmpError */
+/** @typedef {import('../js/node.mjs').QmpEvent} QmpEvent */
+
+/**
+ * A blockdev-backup command of job `id`, src to dst.
+ * @param {string} id @param {Partial<import('../js/node.mjs').BlockdevBackupArgs>} extra
+ */
 const backup = (id, extra = {}) => ({
-  execute: 'blockdev-backup',
-  arguments: { 'job-id': id, device: 'src', target: 'dst', sync: 'full', ...extra },
+  execute: /** @type {const} */ ('blockdev-backup'),
+  arguments: { 'job-id': id, device: 'src', target: 'dst', sync: /** @type {const} */ ('full'), ...extra },
 });
-const statusesOf = (events, id) =>
-  events.filter((e) => e.event === 'JOB_STATUS_CHANGE' && e.data.id === id).map((e) => e.data.status);
+/** The statuses of job `id` in `events`. */
+const statusesOf = (/** @type {QmpEvent[]} */ events, /** @type {string} */ id) =>
+  events.flatMap((e) => (e.event === 'JOB_STATUS_CHANGE' && e.data.id === id ? [e.data.status] : []));
+const isQmpError = (/** @type {(e: QmpError) => boolean} */ f) => (/** @type {QmpError} */ e) => f(e);
+/** `x`, which must be defined. */
+const some = (/** @template T @param {T | undefined} x @returns {T} */ (x) => x ?? assert.fail('undefined'));
 
 test('execute: QMP objects in and out, id echoed, key order kept', () => {
   const m = new q.JobManager();
@@ -25,8 +35,9 @@ test('execute: QMP objects in and out, id echoed, key order kept', () => {
   assert.equal(job.speed, 1);
   const bad = m.execute({ execute: 'job-pause', arguments: { id: 'nope' } });
   assert.deepEqual(bad, { error: { class: 'GenericError', desc: 'Job not found' } });
+  // @ts-expect-error: not a command the types know
   const unknown = m.execute({ execute: 'frobnicate' });
-  assert.equal(unknown.error.class, 'CommandNotFound');
+  assert.equal(unknown.error?.class, 'CommandNotFound');
   m.free();
 });
 
@@ -46,8 +57,8 @@ test('a backup through its whole life with the typed verbs', () => {
   m.settle();
   assert.equal(m.queryJobs()[0].status, 'running');
   m.jobPause('b0');
-  assert.throws(() => m.jobPause('b0'), (e) => e.name === 'QmpError' && e.class === 'GenericError'
-    && e.message === 'Job is already paused' && e.desc === e.message);
+  assert.throws(() => m.jobPause('b0'), isQmpError((e) => e.name === 'QmpError' && e.class === 'GenericError'
+    && e.message === 'Job is already paused' && e.desc === e.message));
   m.settle();
   assert.equal(m.queryJobs()[0].status, 'paused');
   assert.equal(m.verbAllowed('b0', 'finalize'), false);
@@ -70,7 +81,7 @@ test('a backup through its whole life with the typed verbs', () => {
     'running', 'waiting', 'pending', 'concluded', 'null']);
   assert.ok(events.some((e) => e.event === 'BLOCK_JOB_PENDING'));
   const done = events.find((e) => e.event === 'BLOCK_JOB_COMPLETED');
-  assert.deepEqual(done.data, { type: 'backup', device: 'b0', len: 64 << 20, offset: 64 << 20, speed: 0 });
+  assert.deepEqual(some(done).data, { type: 'backup', device: 'b0', len: 64 << 20, offset: 64 << 20, speed: 0 });
   assert.deepEqual(Object.keys(events[0]), ['timestamp', 'event', 'data']);
   assert.deepEqual(m.drainEvents(), []);
   assert.equal(m.pollEvent(), undefined);
@@ -94,7 +105,7 @@ test('drainEventsJson gives the same events as text, pollEvent one at a time', (
   b.blockdevBackup({ 'job-id': 'c', device: 'src2', target: 'dst2', sync: 'full', speed: 1 });
   b.settle();
   const first = b.pollEvent();
-  assert.deepEqual(first.data, { id: 'c', status: 'created' });
+  assert.deepEqual(some(first).data, { id: 'c', status: 'created' });
   assert.equal(JSON.parse(b.drainEventsJson())[0].data.status, 'running');
 });
 
@@ -113,13 +124,13 @@ test('a mirror: ready, standby, complete; block-job-* forms', () => {
   // A ready mirror wakes every 100 ms of virtual time.
   const d = m.nextDeadline();
   assert.equal(typeof d, 'number');
-  m.tick(d);
+  m.tick(some(d));
   assert.equal(m.now(), d);
   m.blockJobComplete('m0');
   m.settle();
   assert.deepEqual(m.queryJobs(), []);
   assert.deepEqual(statusesOf(m.drainEvents(), 'm0'), ['standby', 'ready', 'waiting', 'pending', 'concluded', 'null']);
-  assert.throws(() => m.blockJobComplete('m0'), (e) => e.class === 'DeviceNotActive');
+  assert.throws(() => m.blockJobComplete('m0'), isQmpError((e) => e.class === 'DeviceNotActive'));
 });
 
 test('step, advance and the rate limiter', () => {
@@ -129,8 +140,8 @@ test('step, advance and the rate limiter', () => {
   assert.equal(m.queryJobs()[0]['current-progress'], 1 << 20);
   assert.equal(m.hasReadyWork(), false);
   const d = m.nextDeadline();
-  assert.ok(d > 0 && d < 1e9, String(d));
-  m.tick(d);
+  assert.ok(some(d) > 0 && some(d) < 1e9, String(d));
+  m.tick(some(d));
   assert.equal(m.now(), d);
   assert.equal(m.queryJobs()[0]['current-progress'], 2 << 20);
   m.advance(1e9);
@@ -158,12 +169,12 @@ test('grouped transaction, errors and nodes', () => {
   const ev = m.drainEvents();
   assert.ok(ev.some((e) => e.event === 'BLOCK_JOB_CANCELLED' && e.data.device === 't2'));
   assert.ok(ev.some((e) => e.event === 'BLOCK_JOB_COMPLETED' && e.data.device === 't1' && e.data.error));
-  assert.throws(() => m.blockdevDel({ 'node-name': 'nope' }), (e) => e.name === 'QmpError');
+  assert.throws(() => m.blockdevDel({ 'node-name': 'nope' }), isQmpError((e) => e.name === 'QmpError'));
   m.blockdevDel({ 'node-name': 'errsrc' });
 });
 
 test('snapshot and restore continue byte for byte', () => {
-  const run = (m) => { m.jobResume('b0'); m.blockJobSetSpeed('b0', 0); m.settle(); return m.drainEvents(); };
+  const run = (/** @type {import('../js/node.mjs').JobManager} */ m) => { m.jobResume('b0'); m.blockJobSetSpeed('b0', 0); m.settle(); return m.drainEvents(); };
   const m = new q.JobManager();
   m.blockdevBackup({ 'job-id': 'b0', device: 'src', target: 'dst', sync: 'full', speed: 1 });
   m.settle();
@@ -186,6 +197,7 @@ test('snapshot and restore continue byte for byte', () => {
   old[8] = 1;
   assert.throws(() => other.restore(old), /version 1 is not supported/);
   assert.throws(() => m.restore(new Uint8Array([1, 2, 3])));
+  // @ts-expect-error
   assert.throws(() => new q.JobManager({ world: 'mars' }), TypeError);
 });
 
@@ -220,6 +232,7 @@ test('JS numbers keep their exact value into the core and its transcript', () =>
   // misreads by one ulp, beside ordinary ones.
   const floats = [-1.5432835417340557e+88, 1658206780088562.2, 0.1, 5e-324, 1.7976931348623157e+308, 2.5e-5];
   const m = new q.JobManager({ transcript: true });
+  // @ts-expect-error: query-jobs takes no arguments (QEMU's answer is the transcript's business)
   for (const f of floats) m.execute({ execute: 'query-jobs', arguments: { f } });
   const sent = m.transcript().split('\n').filter((l) => l.startsWith('> '));
   assert.deepEqual(sent.map((l) => JSON.parse(l.slice(2)).arguments.f), floats);
@@ -229,7 +242,7 @@ test('dirty bitmaps: add and remove, with QEMU\'s errors', () => {
   const m = new q.JobManager();
   m.blockDirtyBitmapAdd({ node: 'src', name: 'bm0', granularity: 65536 });
   assert.throws(() => m.blockDirtyBitmapAdd({ node: 'src', name: 'bm0' }),
-    (e) => e.name === 'QmpError' && e.class === 'GenericError' && e.message === 'Bitmap already exists: bm0');
+    isQmpError((e) => e.name === 'QmpError' && e.class === 'GenericError' && e.message === 'Bitmap already exists: bm0'));
   assert.throws(() => m.blockDirtyBitmapAdd({ node: 'src', name: 'bm1', persistent: true }),
     /Can't store persistent bitmaps to src: Operation not supported/);
   m.blockdevBackup({ 'job-id': 'b', device: 'src', target: 'dst', sync: 'full', bitmap: 'bm0', 'bitmap-mode': 'always', speed: 1 });
@@ -266,17 +279,25 @@ test('the Replayer class', () => {
 
 test('values JSON cannot hold are a TypeError and change nothing', () => {
   const m = new q.JobManager();
+  /** @type {any} */
   const cycle = {};
   cycle.self = cycle;
+  /** @type {[() => unknown, RegExp][]} */
   const cases = [
+    // @ts-expect-error
     [() => m.execute({ ...backup('b0'), id: 1n }), /BigInt/],
     [() => m.execute(cycle), /circular/],
-    [() => m.execute(undefined), /cannot represent/],
-    [() => m.execute(() => 1), /cannot represent/],
+    // @ts-expect-error
+    [() => m.execute(undefined), /command must be an object/],
+    // @ts-expect-error
+    [() => m.execute(() => 1), /command must be an object/],
+    // @ts-expect-error
+    [() => m.blockdevBackup({ ...backup('b0').arguments, target: undefined, x: [undefined, 1n] }), /BigInt/],
+    // @ts-expect-error
     [() => m.blockdevBackup({ ...backup('b0').arguments, speed: 10n }), /BigInt/],
   ];
   for (const [call, message] of cases) {
-    assert.throws(call, (e) => e instanceof TypeError && message.test(e.message));
+    assert.throws(call, (/** @type {Error} */ e) => e instanceof TypeError && message.test(e.message));
   }
   assert.equal(m.jobCount(), 0);
   assert.deepEqual(m.drainEvents(), []);

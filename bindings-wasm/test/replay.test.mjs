@@ -1,17 +1,16 @@
+// @ts-check
 // The node replayer against the Rust one: for every scenarios/*.scn, `node bin/replay.js`
 // must print byte for byte what `cargo run --release -p qjob --example replay` prints, and
 // agree with QEMU 7.2's recorded transcript by the rules of scenarios/README.md.
 // The native replayer is $QJOB_NATIVE_REPLAY, else target/release/examples/replay (ci.sh builds it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
-const require = createRequire(import.meta.url);
-const q = require('../pkg-node/qjob_wasm.js');
+import * as q from '../js/node.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 const scenarios = path.join(root, 'scenarios');
@@ -26,7 +25,7 @@ test('node transcripts are byte-identical to the Rust replayer\'s, scenario by s
   // One process each for all files: the `# FILE` headers separate the transcripts.
   const rust = execFileSync(native, all, { encoding: 'utf8', maxBuffer: 64 << 20 });
   const node = execFileSync(process.execPath, [nodeReplay, ...all], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const split = (t) => t.split(/^# /m).filter(Boolean);
+  const split = (/** @type {string} */ t) => t.split(/^# /m).filter(Boolean);
   const r = split(rust);
   const n = split(node);
   assert.equal(n.length, files.length);

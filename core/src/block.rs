@@ -177,6 +177,12 @@ impl Driver {
             Driver::JobFilter => return None,
         })
     }
+
+    /// The driver's QAPI name (`filter` for a job's filter node, which has
+    /// none).
+    pub fn name(&self) -> &'static str {
+        self.qapi().map_or("filter", BlockdevDriver::as_str)
+    }
 }
 
 /// A block node.
@@ -386,6 +392,14 @@ impl Graph {
     /// Whether node slot `n` holds a live node.
     pub fn alive(&self, n: NodeRef) -> bool {
         self.nodes.get(n.pos()).is_some_and(|x| x.is_some())
+    }
+
+    /// Every live node, oldest slot first.
+    pub fn live(&self) -> impl Iterator<Item = (NodeRef, &Node)> + '_ {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| n.as_ref().map(|n| (NodeRef::at(i as u32), n)))
     }
 
     pub fn lookup(&self, name: &str) -> Option<NodeRef> {

@@ -6,7 +6,6 @@
 use crate::block::{Driver, NodeRef, Parent, Role};
 use crate::job::JobRef;
 use crate::manager::JobManager;
-use crate::slab::Slot;
 
 impl JobManager {
     /// Attaches a job to a node (`block_job_add_bdrv`): drained sections over
@@ -118,10 +117,7 @@ impl JobManager {
     /// `bdrv_drain_all()`: a drained section over every node, begun and ended
     /// at once. Each job is paused once per node it is attached to.
     pub(crate) fn drain_all(&mut self) {
-        let live: Vec<NodeRef> = (0..self.graph.nodes.len() as u32)
-            .map(NodeRef::at)
-            .filter(|&n| self.graph.nodes[n.pos()].is_some())
-            .collect();
+        let live: Vec<NodeRef> = self.graph.live().map(|(n, _)| n).collect();
         let mut affected = Vec::new();
         for &n in &live {
             self.quiesce(n, &mut affected, false);

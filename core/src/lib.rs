@@ -105,7 +105,7 @@ pub use host::{
 };
 pub use manager::{DEFAULT_NODE_SIZE, JobManager, SETTLE_LIMIT, TICK_LIMIT};
 pub use model::{ErrorAction, IoStatus, JobStatus, JobType, JobVerb, OnError};
-pub use nodes::{ChildRef, NodeOptions};
+pub use nodes::{ChildRef, NodeInfo, NodeOptions};
 pub use options::{
     BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions,
     MirrorOptions, StreamOptions, SyncMode,

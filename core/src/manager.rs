@@ -159,6 +159,12 @@ impl JobManager {
         self.machine = machine;
     }
 
+    /// Whether the VM-only commands are available (see
+    /// [`set_machine`](Self::set_machine)).
+    pub fn machine(&self) -> bool {
+        self.machine
+    }
+
     // ----------------------------------------------------------------
     // Getters
     // ----------------------------------------------------------------

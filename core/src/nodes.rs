@@ -73,6 +73,24 @@ impl NodeOptions {
     }
 }
 
+/// A named block node, as [`JobManager::named_nodes`] lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeInfo {
+    /// The node name.
+    pub name: String,
+    /// The block driver: `null-co`, `raw`, `blkdebug`, `file`, `qcow2`, or
+    /// `filter` for a job's filter named with `filter-node-name`.
+    pub driver: &'static str,
+    /// Virtual size in bytes.
+    pub size: u64,
+    /// `bdrv_is_root_node`: nothing but the monitor uses the node.
+    pub root: bool,
+    /// A job's op blocker holds the node.
+    pub busy: bool,
+    /// The name of its backing node, if it has a named one.
+    pub backing: Option<String>,
+}
+
 /// Default `null-co` size: 1 GiB.
 pub const NULL_CO_DEFAULT_SIZE: u64 = 1 << 30;
 
@@ -86,6 +104,25 @@ impl JobManager {
     /// Whether a node with this name exists.
     pub fn has_node(&self, name: &str) -> bool {
         self.graph.lookup(name).is_some()
+    }
+
+    /// Every named node, oldest slot first, with what a front end needs to
+    /// offer it: its driver, size, whether it is a root node (a job's source
+    /// must be) and whether a job's op blocker holds it (QEMU then refuses
+    /// it as `Node 'X' is busy: …`).
+    pub fn named_nodes(&self) -> Vec<NodeInfo> {
+        let g = &self.graph;
+        g.live()
+            .filter(|(n, node)| g.lookup(&node.name) == Some(*n))
+            .map(|(n, node)| NodeInfo {
+                name: node.name.clone(),
+                driver: node.driver.name(),
+                size: node.size,
+                root: g.is_root(n),
+                busy: !node.blockers.is_empty(),
+                backing: g.child(n, Role::Backing).map(|b| g.node(b).name.clone()),
+            })
+            .collect()
     }
 
     /// `blockdev-add`: the root node must have a `node-name`.
