@@ -7,6 +7,8 @@
 
 pub(crate) mod args;
 pub mod json;
+pub mod stream;
+pub mod wire;
 
 use crate::block::{BlkdebugEvent, InjectError};
 use crate::commands::{BlockJobInfo, JobInfo};
@@ -106,7 +108,7 @@ pub fn error_reply(e: &Error) -> Value {
 /// QEMU's QDict bucket of a key (`tdb_hash % 512`): the order in which QEMU
 /// visits the members of a request, which decides which of several framing
 /// errors it reports.
-fn qdict_bucket(key: &str) -> u32 {
+pub(crate) fn qdict_bucket(key: &str) -> u32 {
     let bytes = key.as_bytes();
     let mut value: u32 = 0x238F_13AFu32.wrapping_mul(bytes.len() as u32);
     for (i, &b) in bytes.iter().enumerate() {
