@@ -50,6 +50,7 @@ pub const COMMANDS: &[&str] = &[
     "qmp_capabilities",
     "query-block-jobs",
     "query-jobs",
+    "quit",
     "snapshot-delete",
     "snapshot-load",
     "snapshot-save",
@@ -428,6 +429,11 @@ impl JobManager {
                     None => status == crate::JobStatus::Null,
                 });
                 Ok(json!({"reached": reached, "now": self.now()}))
+            }
+            "quit" => {
+                done(a)?;
+                self.quit();
+                ok
             }
             "blockdev-del" => {
                 let node = a.req_str("node-name")?;
