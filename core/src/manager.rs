@@ -1015,6 +1015,14 @@ impl JobManager {
     /// `bdrv_drain_all()`: a drained section over every node, begun and ended
     /// at once. Each job is paused once per node it is attached to.
     pub(crate) fn drain_all(&mut self) {
+        let live = self.drain_all_begin();
+        self.drain_all_end(&live);
+    }
+
+    /// `bdrv_drain_all_begin()`: begins a drained section over every node
+    /// and waits until no job is busy; returns the nodes, for
+    /// [`drain_all_end`](Self::drain_all_end).
+    pub(crate) fn drain_all_begin(&mut self) -> Vec<NodeRef> {
         let live: Vec<NodeRef> = (0..self.graph.nodes.len() as NodeRef)
             .filter(|&n| self.graph.nodes[n as usize].is_some())
             .collect();
@@ -1041,7 +1049,14 @@ impl JobManager {
                 }
             })
         });
-        for &n in &live {
+        live
+    }
+
+    /// `bdrv_drain_all_end()` over the nodes
+    /// [`drain_all_begin`](Self::drain_all_begin) returned (those still
+    /// present).
+    pub(crate) fn drain_all_end(&mut self, live: &[NodeRef]) {
+        for &n in live {
             if self.graph.nodes[n as usize].is_none() {
                 continue;
             }
