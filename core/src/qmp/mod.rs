@@ -7,6 +7,7 @@
 
 pub(crate) mod args;
 pub mod json;
+pub mod server;
 pub mod stream;
 pub mod wire;
 
@@ -118,42 +119,10 @@ pub(crate) fn qdict_bucket(key: &str) -> u32 {
     1_103_515_243u32.wrapping_mul(value).wrapping_add(12345) % 512
 }
 
-/// `qmp_dispatch_check_obj`.
+/// `qmp_dispatch_check_obj` (`exec-oob` is refused: a manager has no
+/// monitor that negotiated it).
 fn check_request(dict: &Map<String, Value>) -> Result<String> {
-    let mut keys: Vec<(u32, usize, &String)> = dict
-        .keys()
-        .enumerate()
-        .map(|(i, k)| (qdict_bucket(k), usize::MAX - i, k))
-        .collect();
-    keys.sort();
-    let mut exec = None;
-    for (_, _, k) in keys {
-        let v = &dict[k.as_str()];
-        match k.as_str() {
-            "execute" => match v {
-                Value::String(s) => exec = Some(s.clone()),
-                _ => {
-                    return Err(Error::generic(
-                        "QMP input member 'execute' must be a string",
-                    ));
-                }
-            },
-            "arguments" => {
-                if !v.is_object() {
-                    return Err(Error::generic(
-                        "QMP input member 'arguments' must be an object",
-                    ));
-                }
-            }
-            "id" => {}
-            other => {
-                return Err(Error::generic(format!(
-                    "QMP input member '{other}' is unexpected"
-                )));
-            }
-        }
-    }
-    exec.ok_or_else(|| Error::generic("QMP input lacks member 'execute'"))
+    server::check_obj(dict, false).map(|(name, _)| name)
 }
 
 impl JobManager {

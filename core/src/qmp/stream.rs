@@ -116,7 +116,11 @@ fn step(state: State, b: u8) -> Step {
             _ => Skip,
         },
         State::DqString | State::SqString => {
-            let quote = if state == State::DqString { b'"' } else { b'\'' };
+            let quote = if state == State::DqString {
+                b'"'
+            } else {
+                b'\''
+            };
             let escape = if state == State::DqString {
                 State::DqEscape
             } else {
@@ -460,7 +464,10 @@ pub(crate) fn lossy(bytes: &[u8]) -> String {
 /// QEMU's `is_valid_codepoint`: Unicode scalar values that are not
 /// noncharacters.
 pub(crate) fn valid_codepoint(cp: u32) -> bool {
-    cp <= 0x10_FFFF && !(0xFDD0..=0xFDEF).contains(&cp) && cp & 0xFFFE != 0xFFFE && !(0xD800..=0xDFFF).contains(&cp)
+    cp <= 0x10_FFFF
+        && !(0xFDD0..=0xFDEF).contains(&cp)
+        && cp & 0xFFFE != 0xFFFE
+        && !(0xD800..=0xDFFF).contains(&cp)
 }
 
 /// QEMU's `mod_utf8_codepoint` over the start of `s` (never empty): the
@@ -538,7 +545,9 @@ impl Parser<'_> {
         };
         match self.pop() {
             None => return Err(parse_error("premature EOI")),
-            Some(t) if t.kind != Kind::Colon => return Err(parse_error("missing : in object pair")),
+            Some(t) if t.kind != Kind::Colon => {
+                return Err(parse_error("missing : in object pair"));
+            }
             Some(_) => {}
         }
         let value = self.value()?;
@@ -731,9 +740,18 @@ mod tests {
         assert_eq!(feed(&mut s, b"l\n"), ["null"]);
         // A scalar ends at the first byte that cannot continue it.
         assert_eq!(feed(&mut s, b"1[2]"), ["1", "[2]"]);
-        assert_eq!(feed(&mut s, b"truefalse "), ["ERR JSON parse error, invalid keyword 'truefalse'"]);
-        assert_eq!(feed(&mut s, b"}"), ["ERR JSON parse error, expecting value"]);
-        assert_eq!(feed(&mut s, b"[}"), ["ERR JSON parse error, expecting value"]);
+        assert_eq!(
+            feed(&mut s, b"truefalse "),
+            ["ERR JSON parse error, invalid keyword 'truefalse'"]
+        );
+        assert_eq!(
+            feed(&mut s, b"}"),
+            ["ERR JSON parse error, expecting value"]
+        );
+        assert_eq!(
+            feed(&mut s, b"[}"),
+            ["ERR JSON parse error, expecting value"]
+        );
         assert!(s.is_idle());
     }
 
@@ -756,9 +774,21 @@ mod tests {
             feed(&mut s, b"\"ab\ncd\" 5 \t6\n7 "),
             ["ERR JSON parse error, stray '\"ab\n'", "7"]
         );
-        assert_eq!(feed(&mut s, b"\x00 7\r8 "), ["ERR JSON parse error, stray ''", "8"]);
-        assert_eq!(feed(&mut s, b"\xff 8\xfe9 "), ["ERR JSON parse error, stray '\u{FFFD}'", "ERR JSON parse error, stray '\u{FFFD}'"]);
-        assert_eq!(feed(&mut s, b"\n012 "), ["ERR JSON parse error, stray '01'"]);
+        assert_eq!(
+            feed(&mut s, b"\x00 7\r8 "),
+            ["ERR JSON parse error, stray ''", "8"]
+        );
+        assert_eq!(
+            feed(&mut s, b"\xff 8\xfe9 "),
+            [
+                "ERR JSON parse error, stray '\u{FFFD}'",
+                "ERR JSON parse error, stray '\u{FFFD}'"
+            ]
+        );
+        assert_eq!(
+            feed(&mut s, b"\n012 "),
+            ["ERR JSON parse error, stray '01'"]
+        );
         assert_eq!(feed(&mut s, b"\n-x "), ["ERR JSON parse error, stray '-x'"]);
     }
 
@@ -779,9 +809,18 @@ mod tests {
             one(br#""\u12""#).unwrap_err(),
             "JSON parse error, \\u12\" is not a valid Unicode character"
         );
-        assert_eq!(one(br#""\q""#).unwrap_err(), "JSON parse error, invalid escape sequence in string");
-        assert_eq!(one(b"\"\xc3\"").unwrap_err(), "JSON parse error, invalid UTF-8 sequence in string");
-        assert_eq!(one(b"\"\xed\xa0\x80\"").unwrap_err(), "JSON parse error, invalid UTF-8 sequence in string");
+        assert_eq!(
+            one(br#""\q""#).unwrap_err(),
+            "JSON parse error, invalid escape sequence in string"
+        );
+        assert_eq!(
+            one(b"\"\xc3\"").unwrap_err(),
+            "JSON parse error, invalid UTF-8 sequence in string"
+        );
+        assert_eq!(
+            one(b"\"\xed\xa0\x80\"").unwrap_err(),
+            "JSON parse error, invalid UTF-8 sequence in string"
+        );
         assert_eq!(one(b"\"\xc0\x80\"").unwrap(), "\0");
     }
 
@@ -793,7 +832,10 @@ mod tests {
         assert!(one(b"18446744073709551616 ").unwrap().is_f64());
         assert!(one(b"-9223372036854775809 ").unwrap().is_f64());
         assert_eq!(one(b"1.5e3 ").unwrap(), 1500.0);
-        assert_eq!(one(b"1e999 ").unwrap_err(), "JSON parse error, number out of range");
+        assert_eq!(
+            one(b"1e999 ").unwrap_err(),
+            "JSON parse error, number out of range"
+        );
     }
 
     #[test]
@@ -808,21 +850,33 @@ mod tests {
         // The limit dropped the message; the next bracket starts a new one.
         assert_eq!(feed(&mut s, b"[]"), ["[]"]);
         let mut s = JsonStreamer::with_limits(16, 4, 1024);
-        assert_eq!(feed(&mut s, b"[1, 2]"), ["ERR JSON token count limit exceeded"]);
+        assert_eq!(
+            feed(&mut s, b"[1, 2]"),
+            ["ERR JSON token count limit exceeded"]
+        );
         assert_eq!(feed(&mut s, b" 1 "), ["1"]);
         // A token is cut where it crosses the limit; the lexer starts afresh
         // after it (here the closing quote opens a new string).
-        assert_eq!(feed(&mut s, b"\"0123456789abcdef\" "), ["ERR JSON token size limit exceeded"]);
+        assert_eq!(
+            feed(&mut s, b"\"0123456789abcdef\" "),
+            ["ERR JSON token size limit exceeded"]
+        );
         assert_eq!(feed(&mut s, b"\n"), ["ERR JSON parse error, stray '\" \n'"]);
         assert_eq!(feed(&mut s, b"\n[\"0123456789a\"]"), ["[\"0123456789a\"]"]);
-        assert_eq!(feed(&mut s, b"[\"0123456789ab\"]"), ["ERR JSON token size limit exceeded"]);
+        assert_eq!(
+            feed(&mut s, b"[\"0123456789ab\"]"),
+            ["ERR JSON token size limit exceeded"]
+        );
     }
 
     #[test]
     fn flush_and_reset() {
         let mut s = JsonStreamer::new();
         assert!(s.feed(b"{\"a\": 42").is_empty());
-        assert_eq!(s.flush(), [Err("JSON parse error, premature EOI".to_owned())]);
+        assert_eq!(
+            s.flush(),
+            [Err("JSON parse error, premature EOI".to_owned())]
+        );
         assert!(s.feed(b"42").is_empty());
         assert_eq!(s.flush(), [Ok(Value::from(42))]);
         assert!(s.feed(b"[1, \"x").is_empty());

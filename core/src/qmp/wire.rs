@@ -155,7 +155,12 @@ pub fn write_str(out: &mut String, s: &str) {
                 };
                 if cp > 0xFFFF {
                     let v = cp - 0x10000;
-                    let _ = write!(out, "\\u{:04X}\\u{:04X}", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF));
+                    let _ = write!(
+                        out,
+                        "\\u{:04X}\\u{:04X}",
+                        0xD800 + (v >> 10),
+                        0xDC00 + (v & 0x3FF)
+                    );
                 } else {
                     let _ = write!(out, "\\u{cp:04X}");
                 }
@@ -170,16 +175,39 @@ pub fn write_str(out: &mut String, s: &str) {
 /// `timestamp` (`seconds`, `microseconds` of the wall-clock time
 /// `epoch_ns + event.timestamp_ns`), then `data` unless the event has none.
 pub fn event_value(e: &Event, epoch_ns: u64) -> Value {
-    let us = epoch_ns.saturating_add(e.timestamp_ns) / 1_000;
+    let data = match e.kind.data() {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    event_object(e.kind.name(), data, e.timestamp_ns, epoch_ns)
+}
+
+/// One whole event message of any name (an event the job layer does not
+/// emit, such as a system emulator's `SHUTDOWN`): `data` members in QAPI
+/// order, none for an event without data.
+pub fn event_message(
+    name: &str,
+    data: &[(&str, Value)],
+    timestamp_ns: u64,
+    epoch_ns: u64,
+) -> Vec<u8> {
+    let data = data
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    message(&event_object(name, data, timestamp_ns, epoch_ns))
+}
+
+fn event_object(name: &str, data: Map<String, Value>, timestamp_ns: u64, epoch_ns: u64) -> Value {
+    let us = epoch_ns.saturating_add(timestamp_ns) / 1_000;
     let mut ts = Map::new();
     ts.insert("seconds".into(), (us / 1_000_000).into());
     ts.insert("microseconds".into(), (us % 1_000_000).into());
     let mut m = Map::new();
-    m.insert("event".into(), e.kind.name().into());
+    m.insert("event".into(), name.into());
     m.insert("timestamp".into(), Value::Object(ts));
-    let data = e.kind.data();
-    if data.as_object().is_some_and(|d| !d.is_empty()) {
-        m.insert("data".into(), data);
+    if !data.is_empty() {
+        m.insert("data".into(), Value::Object(data));
     }
     Value::Object(m)
 }
@@ -232,6 +260,9 @@ mod tests {
             to_string(&v),
             r#"{"current-progress": 1, "status": "running", "total-progress": 2, "type": "backup", "id": "b0"}"#
         );
-        assert_eq!(to_string(&json!([1, {}, [], null, true])), "[1, {}, [], null, true]");
+        assert_eq!(
+            to_string(&json!([1, {}, [], null, true])),
+            "[1, {}, [], null, true]"
+        );
     }
 }
