@@ -258,7 +258,8 @@ impl JsonStreamer {
         }
     }
 
-    /// Whether a message or token has been started and not finished.
+    /// Whether nothing is buffered: no token or message started and not
+    /// finished.
     pub fn is_idle(&self) -> bool {
         self.state == State::Start && self.tokens.is_empty()
     }
