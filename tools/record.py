@@ -78,7 +78,10 @@ class QMP:
             r, _, _ = select.select([self.sock], [], [], left)
             if not r:
                 return None
-            data = self.sock.recv(65536)
+            try:
+                data = self.sock.recv(65536)
+            except ConnectionResetError:  # a system emulator that quit
+                data = b""
             if not data:
                 self.eof = True
                 continue
@@ -260,6 +263,8 @@ class Recorder:
     def step(self, lineno, obj):
         if not isinstance(obj, dict):
             raise ScenarioError("line %d: not a JSON object" % lineno)
+        if self.qmp.eof and ("execute" in obj or "send" in obj):
+            raise ScenarioError("line %d: QEMU has exited (a command after quit?)" % lineno)
         if "execute" in obj:
             self.seen = []
             self.emit("> " + dumps(obj))

@@ -15,6 +15,7 @@
 //! | `Event` and one subclass per QMP event | [`events`] |
 //! | host-driven jobs (`JobHandle`, `HostAction`, …) | [`host`] |
 //! | `replay`, `Replayer`, `compare` | [`scenario`] |
+//! | `QmpSessions`, `JsonStreamer` | [`server`] over [`qjob::qmp::server`] |
 
 #![deny(missing_docs)]
 
@@ -26,6 +27,7 @@ pub mod info;
 pub mod manager;
 pub mod pytypes;
 pub mod scenario;
+pub mod server;
 
 use pyo3::prelude::*;
 
@@ -64,5 +66,6 @@ fn _qjob(m: &Bound<'_, PyModule>) -> PyResult<()> {
     events::register(m)?;
     host::register(m)?;
     scenario::register(m)?;
+    server::register(m)?;
     Ok(())
 }

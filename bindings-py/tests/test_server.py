@@ -15,7 +15,7 @@ from typing import Any, Optional, Union
 import pytest
 
 import qjob
-from qjob.server import JsonStreamer, ThreadedQmpServer
+from qjob.server import JSON_LIMIT, NESTING_LIMIT, JsonStreamer, ThreadedQmpServer
 
 Address = Union[str, "tuple[str, int]"]
 
@@ -108,7 +108,7 @@ def test_greeting_and_negotiation(qmp_server: ThreadedQmpServer) -> None:
     greeting = r.recv()
     assert greeting == {
         "QMP": {
-            "version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": f"qjob {qjob.__version__}"},
+            "version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "Debian 1:7.2+dfsg-7+deb12u18+b3"},
             "capabilities": ["oob"],
         }
     }
@@ -119,8 +119,9 @@ def test_greeting_and_negotiation(qmp_server: ThreadedQmpServer) -> None:
     # framing errors are reported before negotiation too
     r.send(b"[1]\n")
     assert r.reply() == {"error": {"class": "GenericError", "desc": "QMP input must be a JSON object"}}
+    # QEMU's visitor names a list's enum element 'null'
     assert r.cmd("qmp_capabilities", {"enable": ["nope"]})["error"]["desc"] == (
-        "Parameter 'enable[0]' does not accept value 'nope'"
+        "Parameter 'null' does not accept value 'nope'"
     )
     assert r.cmd("qmp_capabilities", {"enable": ["oob"]}, id="n") == {"return": {}, "id": "n"}
     assert r.cmd("qmp_capabilities") == {
@@ -289,11 +290,71 @@ def test_call_on_server_thread(qmp_server: ThreadedQmpServer, raw: Raw) -> None:
 
 def test_streamer_splits_like_qemu() -> None:
     s = JsonStreamer()
-    assert s.feed(b'{"a": "}"} [1, [2]] 42 "x y" ') == ['{"a": "}"}', "[1, [2]]", "42", '"x y"']
-    assert s.feed(b'{"a": "\\') == []
-    assert s.feed(b'"", "b": 1}') == ['{"a": "\\"", "b": 1}']
-    assert s.feed("{'é': 1}".encode()) == ["{'é': 1}"]
-    assert s.feed(b"nul") == [] and s.feed(b"l\n") == ["null"]
+    assert s.feed(b'{"a": "}"} [1, [2]] 42 "x y" ') == [{"a": "}"}, [1, [2]], 42, "x y"]
+    assert s.feed(b'{"a": "\\') == [] and not s.is_idle
+    assert s.feed(b'"", "b": 1}') == [{"a": '"', "b": 1}]
+    assert s.feed("{'é': 1}".encode()) == [{"é": 1}]
+    assert s.feed(b"nul") == [] and s.feed(b"l\n") == [None]
+    # A message QEMU refuses comes as a GenericError with QEMU's text, and the
+    # stream goes on after it.
+    [error, value] = s.feed(b"@ [1]")
+    assert isinstance(error, qjob.GenericError) and str(error) == "JSON parse error, stray '@'"
+    assert value == [1] and s.is_idle
+    assert s.feed(b"[" * (NESTING_LIMIT + 1))[0].args[1] == "JSON nesting depth limit exceeded"
+    assert s.feed(b"7") == [] and s.flush() == [7]
+    assert (JSON_LIMIT, NESTING_LIMIT) == (64 << 20, 1024)
+
+
+def test_bytes_as_qemu_writes_them(qmp_server: ThreadedQmpServer) -> None:
+    """The exact bytes (QEMU 7.2's separators, member order, escapes, line
+    ends); core/tests/wire has them recorded from QEMU 7.2 itself."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(10)
+    assert isinstance(qmp_server.address, str)
+    sock.connect(qmp_server.address)
+    buf = b""
+
+    def line() -> bytes:
+        nonlocal buf
+        while b"\n" not in buf:
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed"
+            buf += chunk
+        out, _, buf = buf.partition(b"\n")
+        return out + b"\n"
+
+    assert line() == (
+        b'{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, '
+        b'"package": "Debian 1:7.2+dfsg-7+deb12u18+b3"}, "capabilities": ["oob"]}}\r\n'
+    )
+    sock.sendall(b'{"execute": "query-jobs", "id": 1}')
+    assert line() == (
+        b'{"id": 1, "error": {"class": "CommandNotFound", '
+        b'"desc": "Expecting capabilities negotiation with \'qmp_capabilities\'"}}\r\n'
+    )
+    sock.sendall(b"{'execute': 'qmp_capabilities', 'id': '\xc3\xa9\\u0001'}")
+    assert line() == b'{"return": {}, "id": "\\u00E9\\u0001"}\r\n'
+    sock.sendall(b'{"execute": "blockdev-backup", "arguments": {"job-id": "b0", "device": "src", '
+                 b'"target": "dst", "sync": "full", "speed": 1}}')
+    first = line()
+    assert first.startswith(b'{"timestamp": {"seconds": ') and first.endswith(
+        b'}, "event": "JOB_STATUS_CHANGE", "data": {"status": "created", "id": "b0"}}\r\n'
+    )
+    while True:
+        msg = line()
+        if not msg.startswith(b'{"timestamp"'):
+            break
+    assert msg == b'{"return": {}}\r\n'
+    sock.sendall(b'{"execute": "query-jobs"}')
+    while True:
+        msg = line()
+        if not msg.startswith(b'{"timestamp"'):
+            break
+    assert msg == (
+        b'{"return": [{"current-progress": 1048576, "status": "running", '
+        b'"total-progress": 67108864, "type": "backup", "id": "b0"}]}\r\n'
+    )
+    sock.close()
 
 
 def start_cli(*args: str) -> tuple[subprocess.Popen[str], str]:

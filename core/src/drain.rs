@@ -117,13 +117,28 @@ impl JobManager {
     /// `bdrv_drain_all()`: a drained section over every node, begun and ended
     /// at once. Each job is paused once per node it is attached to.
     pub(crate) fn drain_all(&mut self) {
+        let live = self.drain_all_begin();
+        self.drain_all_end(&live);
+    }
+
+    /// `bdrv_drain_all_begin()`: begins a drained section over every node
+    /// and waits until no job is busy; returns the nodes, for
+    /// [`drain_all_end`](Self::drain_all_end).
+    pub(crate) fn drain_all_begin(&mut self) -> Vec<NodeRef> {
         let live: Vec<NodeRef> = self.graph.live().map(|(n, _)| n).collect();
         let mut affected = Vec::new();
         for &n in &live {
             self.quiesce(n, &mut affected, false);
         }
         self.poll_drained(&affected);
-        for &n in &live {
+        live
+    }
+
+    /// `bdrv_drain_all_end()` over the nodes
+    /// [`drain_all_begin`](Self::drain_all_begin) returned (those still
+    /// present).
+    pub(crate) fn drain_all_end(&mut self, live: &[NodeRef]) {
+        for &n in live {
             if self.graph.nodes[n.pos()].is_none() {
                 continue;
             }

@@ -88,6 +88,7 @@ mod pause;
 pub mod qmp;
 pub mod ratelimit;
 pub mod scenario;
+mod shutdown;
 mod slab;
 mod snapshot;
 mod timers;

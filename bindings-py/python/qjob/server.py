@@ -1,12 +1,15 @@
 """An asyncio QMP server over qjob's core: ``python -m qjob serve``.
 
-The server is a driver around one :class:`qjob.JobManager`, as ``quinn`` is
-around ``quinn-proto``: it owns the sockets and the real clock; every command,
-reply, error text and event comes from the core. It speaks QMP as QEMU 7.2's
-monitor does: the greeting, capabilities negotiation (``qmp_capabilities``,
-``oob`` offered), ``id`` echo, events with timestamps to every negotiated
-client, ``\\r\\n``-terminated messages, QEMU's JSON stream framing (several
-messages per line or one over several lines), and ``quit``.
+The server is a driver around the core's QMP sessions (:class:`qjob.QmpSessions`)
+and one :class:`qjob.JobManager`, as ``quinn`` is around ``quinn-proto``: it
+owns the sockets and the real clock; the core owns the protocol. Every byte a
+client reads comes from the core, written as QEMU 7.2 writes it: the greeting
+(QEMU 7.2.22's), capabilities negotiation (``qmp_capabilities``, ``oob``
+offered) and its errors, QEMU's JSON stream framing (several messages per
+read or one over several, single-quoted strings, its limits and its
+recovery after a parse error), ``id`` echo, ``exec-oob``, events with
+timestamps to every negotiated client, ``\\r\\n``-terminated messages, and
+``quit`` (the jobs end, then the reply, then the server closes).
 
 Time. By default the virtual clock is paced by the real one
 (``speed`` virtual seconds per real second): timers fire when their virtual
@@ -21,11 +24,9 @@ tests:
   optional ``"timeout-ns"`` (default 30 s of virtual time): satisfied at once
   if the event was sent since this client's previous command (the scenario
   ``wait`` rule), else moves the clock from deadline to deadline until it
-  comes or the timeout has passed (the clock then stands at the timeout);
-  returns ``{"reached": …, "now-ns": …}``. A job that does not exist counts
-  as ``null``; an event name qjob never emits is refused.
+  comes; returns ``{"reached": …, "now-ns": …}``.
 
-Event timestamps are ``epoch`` (the wall-clock time at which the server's
+Event timestamps are ``epoch_ns`` (the wall-clock time at which the server's
 virtual clock read 0) plus the event's virtual time.
 
 Several clients may connect at once; a client that disconnects, sends
@@ -35,201 +36,60 @@ garbage or stops reading never affects the others or the jobs.
 from __future__ import annotations
 
 import asyncio
-import codecs
-import collections
 import json
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Awaitable
-from typing import Any, Callable, Optional, TypeVar, Union
+from typing import Callable, Optional, TypeVar, Union
 
-from ._errors import QmpError
-from ._qjob import COMMANDS, EVENT_NAMES, WAIT_LIMIT_NS, Event, JobManager, __version__, parse_json
+from ._qjob import MAX_NESTING, MAX_TOKEN_SIZE, JobManager, JsonStreamer, QmpSessions
 
 __all__ = ["QmpServer", "ThreadedQmpServer", "JsonStreamer", "JSON_LIMIT", "NESTING_LIMIT"]
 
 T = TypeVar("T")
 _log = logging.getLogger("qjob.server")
 
-#: Largest message accepted (QEMU's ``MAX_TOKEN_SIZE`` is 64 MiB).
-JSON_LIMIT = 64 << 20
-#: Deepest nesting accepted (QEMU's ``MAX_NESTING``).
-NESTING_LIMIT = 1024
+#: Largest message accepted (QEMU's ``MAX_TOKEN_SIZE``, 64 MiB).
+JSON_LIMIT = MAX_TOKEN_SIZE
+#: Deepest nesting accepted (QEMU's ``MAX_NESTING``, 1024).
+NESTING_LIMIT = MAX_NESTING
 #: A client whose unread output grows past this is disconnected.
 OUTPUT_LIMIT = 64 << 20
 
-_NONSPACE = re.compile(r"\S")
-_INTERESTING = re.compile(r"[\"'\\{}\[\]\s]")
-_CONTROL = ("x-qjob-advance", "x-qjob-settle", "x-qjob-wait")
-
-
-class _Overflow:
-    """A message refused by the streamer's limits (answered with ``desc``)."""
-
-    __slots__ = ("desc",)
-
-    def __init__(self, desc: str) -> None:
-        self.desc = desc
-
-
-class JsonStreamer:
-    """Splits a QMP input stream into JSON texts the way QEMU's json-streamer
-    does: a message ends where its outermost braces or brackets close (several
-    per line, or one over several lines); a top-level scalar ends at white
-    space or at the next bracket; a stray ``}`` or ``]`` is a message of its own.
-    Each text then goes to the core's QMP reader, which gives QEMU's error texts.
-    """
-
-    def __init__(self) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._reset()
-
-    def _reset(self) -> None:
-        self._pieces: list[str] = []
-        self._size = 0
-        self._depth = 0
-        self._quote: Optional[str] = None
-        self._escape = False
-        self._scalar = False
-
-    def feed(self, data: bytes) -> list[Union[str, _Overflow]]:
-        """The complete messages in ``data`` (plus what was buffered before)."""
-        text = self._decoder.decode(data)
-        out: list[Union[str, _Overflow]] = []
-        pos, start, n = 0, 0, len(text)
-        while pos < n:
-            if self._depth == 0 and self._quote is None and not self._scalar:
-                m = _NONSPACE.search(text, pos)
-                if m is None:
-                    start = pos = n
-                    break
-                start = pos = m.start()
-                c = text[pos]
-                pos += 1
-                if c in "{[":
-                    self._depth = 1
-                elif c in "}]":
-                    out.append(c)
-                    start = pos
-                else:
-                    self._scalar = True
-                    if c in "\"'":
-                        self._quote = c
-                continue
-            if self._escape:
-                self._escape = False
-                pos += 1
-                continue
-            m = _INTERESTING.search(text, pos)
-            if m is None:
-                pos = n
-                break
-            i = m.start()
-            c = text[i]
-            pos = i + 1
-            if self._quote is not None:
-                if c == "\\":
-                    self._escape = True
-                elif c == self._quote:
-                    self._quote = None
-                    if self._depth == 0:
-                        out.append(self._take(text, start, pos))
-                        start = pos
-                continue
-            if c in "\"'":
-                if self._depth == 0:  # a new token after a scalar
-                    out.append(self._take(text, start, i))
-                    start = i
-                self._quote = c
-            elif c in "{[":
-                if self._depth == 0:
-                    out.append(self._take(text, start, i))
-                    start = i
-                self._depth += 1
-                if self._depth > NESTING_LIMIT:
-                    out.append(_Overflow("JSON nesting depth limit exceeded"))
-                    self._reset()
-                    start = pos
-            elif c in "}]":
-                if self._depth == 0:
-                    out.append(self._take(text, start, i))
-                    out.append(c)
-                    start = pos
-                    continue
-                self._depth -= 1
-                if self._depth == 0:
-                    out.append(self._take(text, start, pos))
-                    start = pos
-            elif self._depth == 0:  # white space ends a top-level scalar
-                out.append(self._take(text, start, i))
-                start = pos
-        if start < n and (self._depth or self._quote is not None or self._scalar):
-            self._pieces.append(text[start:n])
-            self._size += n - start
-            if self._size > JSON_LIMIT:
-                out.append(_Overflow("JSON token size limit exceeded"))
-                self._reset()
-        return out
-
-    def _take(self, text: str, start: int, end: int) -> str:
-        pieces = self._pieces
-        msg = "".join(pieces) + text[start:end] if pieces else text[start:end]
-        self._pieces = []
-        self._size = 0
-        self._scalar = False
-        return msg
-
-
-def _error(desc: str, cls: str = "GenericError") -> dict[str, Any]:
-    return {"error": {"class": cls, "desc": desc}}
-
 
 class _Client(asyncio.Protocol):
-    """One QMP connection."""
+    """One QMP connection: a monitor of the server's sessions."""
 
     def __init__(self, server: QmpServer) -> None:
         self.server = server
         self.transport: Optional[asyncio.Transport] = None
-        self.streamer = JsonStreamer()
-        self.negotiated = False
-        self.oob = False
-        # Event sequence number at this client's last command (x-qjob-wait).
-        self.mark = 0
+        self.monitor = -1
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        self.server._clients.add(self)
-        self.send_text(self.server.greeting())
+        self.monitor = self.server.sessions.handle_connect()
+        self.server._clients[self.monitor] = self
+        self.server._transmit()
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
-        self.server._clients.discard(self)
+        if self.server._clients.pop(self.monitor, None) is not None:
+            self.server.sessions.handle_disconnect(self.monitor)
         self.transport = None
 
     def data_received(self, data: bytes) -> None:
-        try:
-            for msg in self.streamer.feed(data):
-                if self.transport is None:
-                    break
-                try:
-                    self.server._handle(self, msg)
-                except Exception as e:  # a bug must not take the server down
-                    _log.exception("qjob QMP server: request failed")
-                    self.send_text(json.dumps(_error(f"qjob internal error: {type(e).__name__}: {e}")))
-        finally:
-            self.server._after_input()
+        self.server._input(self, data)
 
     def eof_received(self) -> Optional[bool]:
-        return False
+        return False  # close: QEMU drops a socket monitor whose client ended its output
 
-    def send_text(self, text: str) -> None:
+    def write(self, data: bytes) -> None:
         t = self.transport
         if t is None or t.is_closing():
             return
-        t.write(text.encode() + b"\r\n")
+        t.write(data)
         if t.get_write_buffer_size() > OUTPUT_LIMIT:
             t.abort()  # a client that stops reading cannot hold the server's memory
 
@@ -239,7 +99,8 @@ class QmpServer:
 
     Use ``await server.start(unix=PATH)`` or ``start(tcp=(HOST, PORT))`` (both
     may be given; port 0 picks a free port), then ``await server.serve_forever()``
-    or :meth:`close`. All methods run on the event loop's thread.
+    or :meth:`close`. All methods run on the event loop's thread. ``sessions``
+    is the core's :class:`qjob.QmpSessions` the server drives.
     """
 
     def __init__(
@@ -254,12 +115,12 @@ class QmpServer:
             raise ValueError("speed must be >= 0")
         self.manager = manager if manager is not None else JobManager()
         self.speed = speed
-        self.epoch_ns = time.time_ns() - self.manager.now if epoch_ns is None else epoch_ns
-        self.allow_quit = allow_quit
+        if epoch_ns is None:
+            epoch_ns = time.time_ns() - self.manager.now
+        self.sessions = QmpSessions(allow_quit=allow_quit, epoch_ns=epoch_ns)
         self.addresses: list[str] = []
-        self._clients: set[_Client] = set()
-        self._log: collections.deque[tuple[int, Event]] = collections.deque(maxlen=1 << 16)
-        self._seq = 0
+        self._allow_quit = allow_quit
+        self._clients: dict[int, _Client] = {}
         self._servers: list[asyncio.base_events.Server] = []
         self._unix_paths: list[str] = []
         self._timer: Optional[asyncio.TimerHandle] = None
@@ -267,24 +128,39 @@ class QmpServer:
         self._stopped: Optional[asyncio.Event] = None
         self._rebase()
 
+    @property
+    def epoch_ns(self) -> int:
+        """The wall-clock time (ns since the Unix epoch) at which virtual time was 0."""
+        return self.sessions.epoch_ns
+
+    @epoch_ns.setter
+    def epoch_ns(self, value: int) -> None:
+        self.sessions.epoch_ns = value
+
+    @property
+    def allow_quit(self) -> bool:
+        """Whether ``quit`` exists (it closes the server)."""
+        return self._allow_quit
+
+    def greeting(self) -> str:
+        """The QMP greeting, as QEMU 7.2 writes it (without its line end)."""
+        return self.sessions.greeting
+
     # -- the clock ---------------------------------------------------------
 
     def _rebase(self) -> None:
         self._base_real = time.monotonic_ns()
         self._base_virtual = self.manager.now
 
+    def _paced(self) -> int:
+        elapsed = time.monotonic_ns() - self._base_real
+        return self._base_virtual + int(elapsed * self.speed)
+
     def virtual_target(self) -> int:
         """Where the paced virtual clock should be now (``now`` when ``speed`` is 0)."""
         if self.speed <= 0:
             return self.manager.now
-        elapsed = time.monotonic_ns() - self._base_real
-        return max(self.manager.now, self._base_virtual + int(elapsed * self.speed))
-
-    def _catch_up(self) -> None:
-        target = self.virtual_target()
-        if target > self.manager.now:
-            self.manager.tick(target)
-        self._flush()
+        return max(self.manager.now, self._paced())
 
     def _schedule(self) -> None:
         if self._timer is not None:
@@ -292,7 +168,7 @@ class QmpServer:
             self._timer = None
         if self.speed <= 0 or self._loop is None or self._stopped is None or self._stopped.is_set():
             return
-        deadline = self.manager.next_deadline
+        deadline = self.sessions.poll_timeout(self.manager)
         if deadline is None:
             return
         delay = max(0.0, (deadline - self.virtual_target()) / self.speed / 1e9)
@@ -301,182 +177,39 @@ class QmpServer:
     def _on_timer(self, deadline: int) -> None:
         self._timer = None
         # call_later may fire up to a clock tick early: never stop short of the deadline.
-        self.manager.tick(max(self.virtual_target(), deadline))
-        self._flush()
+        self.sessions.handle_timeout(self.manager, max(self.virtual_target(), deadline))
+        self._transmit()
         self._schedule()
 
-    def _after_input(self) -> None:
-        self._schedule()
+    # -- bytes in, bytes out -------------------------------------------------
 
-    # -- events ------------------------------------------------------------
-
-    def _flush(self) -> None:
-        events = self.manager.events()
-        if not events:
-            return
-        clients = [c for c in self._clients if c.negotiated]
-        for ev in events:
-            self._seq += 1
-            self._log.append((self._seq, ev))
-            if clients:
-                line = ev.to_json(self.epoch_ns)
-                for c in clients:
-                    c.send_text(line)
-
-    def greeting(self) -> str:
-        """The QMP greeting, as QEMU 7.2 words it."""
-        return json.dumps(
-            {
-                "QMP": {
-                    "version": {
-                        "qemu": {"micro": 0, "minor": 2, "major": 7},
-                        "package": f"qjob {__version__}",
-                    },
-                    "capabilities": ["oob"],
-                }
-            }
-        )
-
-    # -- requests ----------------------------------------------------------
-
-    def _reply(self, client: _Client, reply: dict[str, Any], req: Any) -> None:
-        if isinstance(req, dict) and "id" in req:
-            reply["id"] = req["id"]
-        client.send_text(json.dumps(reply))
-
-    def _handle(self, client: _Client, text: Union[str, _Overflow]) -> None:
-        if isinstance(text, _Overflow):
-            client.send_text(json.dumps(_error(text.desc)))
-            return
-        self._catch_up()
+    def _input(self, client: _Client, data: bytes) -> None:
         try:
-            req = parse_json(text)
-        except ValueError as e:
-            client.send_text(json.dumps(_error(str(e))))
-            return
-        name = None
-        framed = (
-            isinstance(req, dict)
-            and set(req) <= {"execute", "arguments", "id"}
-            and isinstance(req.get("execute"), str)
-            and isinstance(req.get("arguments", {}), dict)
-        )
-        if framed:
-            name = req["execute"]
-        if not client.negotiated:
-            if name is None:
-                # A framing error: the core words it (nothing runs).
-                client.send_text(json.dumps(self.manager.execute(req)))
-            elif name == "qmp_capabilities":
-                self._negotiate(client, req)
-            else:
-                self._reply(
-                    client,
-                    _error("Expecting capabilities negotiation with 'qmp_capabilities'", "CommandNotFound"),
-                    req,
-                )
-            return
-        if name != "x-qjob-wait":
-            client.mark = self._seq
-        if isinstance(req, dict) and client.oob and "exec-oob" in req and "execute" not in req:
-            oob = req["exec-oob"]
-            if isinstance(oob, str):
-                known = oob in COMMANDS or oob in _CONTROL or oob == "quit"
-                desc = (
-                    f"The command {oob} does not support OOB"
-                    if known
-                    else f"The command {oob} has not been found"
-                )
-                self._reply(client, _error(desc, "GenericError" if known else "CommandNotFound"), req)
-                return
-        if name in _CONTROL:
-            self._control(client, name, req)
-            return
-        if name == "quit" and self.allow_quit:
-            self._reply(client, {"return": {}}, req)
-            assert self._loop is not None
+            target = self.virtual_target()
+            if target > self.manager.now:
+                self.sessions.handle_timeout(self.manager, target)
+            self.sessions.handle_input(self.manager, client.monitor, data)
+            if self.manager.now > self._paced():
+                self._rebase()  # x-qjob-advance or x-qjob-wait moved the clock ahead
+        except Exception as e:  # a bug must not take the server down
+            _log.exception("qjob QMP server: input failed")
+            desc = f"qjob internal error: {type(e).__name__}: {e}"
+            client.write(json.dumps({"error": {"class": "GenericError", "desc": desc}}).encode() + b"\r\n")
+        self._after()
+
+    def _after(self) -> None:
+        """Writes what the sessions have for each client; closes after ``quit``."""
+        self._transmit()
+        if self.sessions.exit_requested and self._loop is not None:
             self._loop.call_soon(self.close)
-            return
-        reply = self.manager.execute(req)
-        self._flush()  # events QEMU sends before the reply (drained sections, …)
-        client.send_text(json.dumps(reply))
-        self.manager.settle()  # what QEMU does right after replying
-        self._flush()
+        else:
+            self._schedule()
 
-    def _negotiate(self, client: _Client, req: dict[str, Any]) -> None:
-        args = req.get("arguments", {})
-        extra = [k for k in args if k != "enable"]
-        if extra:
-            self._reply(client, _error(f"Parameter '{extra[0]}' is unexpected"), req)
-            return
-        enable = args.get("enable", [])
-        if not isinstance(enable, list):
-            self._reply(client, _error("Invalid parameter type for 'enable', expected: array"), req)
-            return
-        for cap in enable:
-            if cap != "oob":
-                if isinstance(cap, str):
-                    desc = f"Parameter 'enable[{enable.index(cap)}]' does not accept value '{cap}'"
-                else:
-                    desc = f"Invalid parameter type for 'enable[{enable.index(cap)}]', expected: string"
-                self._reply(client, _error(desc), req)
-                return
-        client.oob = "oob" in enable
-        client.negotiated = True
-        client.mark = self._seq
-        self._reply(client, {"return": {}}, req)
-
-    # -- control commands (x-qjob-*) -----------------------------------------
-
-    def _control(self, client: _Client, name: str, req: dict[str, Any]) -> None:
-        args: dict[str, Any] = req.get("arguments", {})
-        try:
-            if name == "x-qjob-advance":
-                ns = _int_arg(args, "ns", required=True)
-                _no_other(args, {"ns"})
-                self.manager.advance(ns)
-                result: dict[str, Any] = {"now-ns": self.manager.now}
-            elif name == "x-qjob-settle":
-                _no_other(args, set())
-                steps = self.manager.settle()
-                result = {"now-ns": self.manager.now, "steps": steps}
-            else:
-                result = {"reached": self._wait(client, args), "now-ns": self.manager.now}
-        except QmpError as e:
-            self._reply(client, e.to_qmp(), req)
-            return
-        self._rebase()
-        self._flush()
-        self._reply(client, {"return": result}, req)
-
-    def _wait(self, client: _Client, args: dict[str, Any]) -> bool:
-        job = _str_arg(args, "id", required=True)
-        timeout = _int_arg(args, "timeout-ns", required=False)
-        if timeout is None:
-            timeout = WAIT_LIMIT_NS
-        if "status" in args:
-            _no_other(args, {"id", "status", "timeout-ns"})
-            status = _str_arg(args, "status", required=True)
-
-            def seen(e: Event) -> bool:
-                return e.name == "JOB_STATUS_CHANGE" and e.job_id == job and e.data.get("status") == status
-
-            if any(seen(e) for s, e in self._log if s > client.mark):
-                return True
-            try:
-                # A job that is gone counts as null, as for the core's x-qjob-wait.
-                return self.manager.wait(job, status, timeout, missing_ok=True)
-            except ValueError:
-                raise _generic(f"Parameter 'status' does not accept value '{status}'") from None
-        _no_other(args, {"id", "event", "timeout-ns"})
-        event = _str_arg(args, "event", required=False)
-        if event is None:
-            raise _generic("Parameter 'status' is missing")
-        if event not in EVENT_NAMES:
-            raise _generic(f"Parameter 'event' does not accept value '{event}'")
-        if any(e.name == event and e.job_id == job for s, e in self._log if s > client.mark):
-            return True
-        return self.manager.wait_event(event, job, timeout, missing_ok=True)
+    def _transmit(self) -> None:
+        for monitor, client in list(self._clients.items()):
+            data = self.sessions.poll_transmit(monitor)
+            if data:
+                client.write(data)
 
     # -- life cycle ----------------------------------------------------------
 
@@ -523,7 +256,7 @@ class QmpServer:
             self._timer = None
         for srv in self._servers:
             srv.close()
-        for c in list(self._clients):
+        for c in list(self._clients.values()):
             if c.transport is not None:
                 c.transport.close()
         for path in self._unix_paths:
@@ -531,40 +264,6 @@ class QmpServer:
                 os.unlink(path)
             except OSError:
                 pass
-
-
-def _generic(desc: str) -> QmpError:
-    from ._errors import GenericError
-
-    return GenericError("GenericError", desc)
-
-
-def _no_other(args: dict[str, Any], allowed: set[str]) -> None:
-    for k in args:
-        if k not in allowed:
-            raise _generic(f"Parameter '{k}' is unexpected")
-
-
-def _int_arg(args: dict[str, Any], name: str, *, required: bool) -> Any:
-    if name not in args:
-        if required:
-            raise _generic(f"Parameter '{name}' is missing")
-        return None
-    v = args[name]
-    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 1 << 64:
-        raise _generic(f"Invalid parameter type for '{name}', expected: integer")
-    return v
-
-
-def _str_arg(args: dict[str, Any], name: str, *, required: bool) -> Any:
-    if name not in args:
-        if required:
-            raise _generic(f"Parameter '{name}' is missing")
-        return None
-    v = args[name]
-    if not isinstance(v, str):
-        raise _generic(f"Invalid parameter type for '{name}', expected: string")
-    return v
 
 
 class ThreadedQmpServer:
@@ -635,8 +334,8 @@ class ThreadedQmpServer:
 
         async def run() -> T:
             result = fn(self.server.manager)
-            self.server._flush()
-            self.server._schedule()
+            self.server.sessions.handle_manager_events(self.server.manager)
+            self.server._after()
             return result
 
         fut = asyncio.run_coroutine_threadsafe(run(), self._loop)

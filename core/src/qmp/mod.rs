@@ -14,6 +14,10 @@ pub mod json;
 mod nodes;
 mod transaction;
 
+pub mod server;
+pub mod stream;
+pub mod wire;
+
 pub use transaction::parse_transaction_actions;
 
 use crate::error::{Error, ErrorClass, Result};
@@ -29,7 +33,7 @@ pub fn error_reply(e: &Error) -> Value {
 /// QEMU's QDict bucket of a key (`tdb_hash % 512`): the order in which QEMU
 /// visits the members of a request, which decides which of several framing
 /// errors it reports.
-fn qdict_bucket(key: &str) -> u32 {
+pub(crate) fn qdict_bucket(key: &str) -> u32 {
     let bytes = key.as_bytes();
     let mut value: u32 = 0x238F_13AFu32.wrapping_mul(bytes.len() as u32);
     for (i, &b) in bytes.iter().enumerate() {
@@ -38,42 +42,10 @@ fn qdict_bucket(key: &str) -> u32 {
     1_103_515_243u32.wrapping_mul(value).wrapping_add(12345) % 512
 }
 
-/// `qmp_dispatch_check_obj`.
+/// `qmp_dispatch_check_obj` (`exec-oob` is refused: a manager has no
+/// monitor that negotiated it).
 fn check_request(dict: &Map<String, Value>) -> Result<String> {
-    let mut keys: Vec<(u32, usize, &String)> = dict
-        .keys()
-        .enumerate()
-        .map(|(i, k)| (qdict_bucket(k), usize::MAX - i, k))
-        .collect();
-    keys.sort();
-    let mut exec = None;
-    for (_, _, k) in keys {
-        let v = &dict[k.as_str()];
-        match k.as_str() {
-            "execute" => match v {
-                Value::String(s) => exec = Some(s.clone()),
-                _ => {
-                    return Err(Error::generic(
-                        "QMP input member 'execute' must be a string",
-                    ));
-                }
-            },
-            "arguments" => {
-                if !v.is_object() {
-                    return Err(Error::generic(
-                        "QMP input member 'arguments' must be an object",
-                    ));
-                }
-            }
-            "id" => {}
-            other => {
-                return Err(Error::generic(format!(
-                    "QMP input member '{other}' is unexpected"
-                )));
-            }
-        }
-    }
-    exec.ok_or_else(|| Error::generic("QMP input lacks member 'execute'"))
+    server::check_obj(dict, false).map(|(name, _)| name)
 }
 
 impl JobManager {
@@ -228,6 +200,17 @@ const TABLE: &[(&str, Handler)] = &[
     ("qmp_capabilities", qmp_capabilities),
     ("query-block-jobs", jobs::query_block_jobs),
     ("query-jobs", jobs::query_jobs),
+    ("quit", |m, a| {
+        run(
+            m,
+            a,
+            |_| Ok(()),
+            |m, ()| {
+                m.quit();
+                Ok(())
+            },
+        )
+    }),
     ("snapshot-delete", |m, a| {
         run(
             m,
