@@ -193,7 +193,7 @@ pub fn create(path: impl AsRef<Path>, opts: &CreateOptions) -> Result<(), Error>
     let path = path.as_ref();
     match opts {
         CreateOptions::Raw(o) => {
-            refuse_raw_preallocation(o)?;
+            options::refuse_preallocation(o.preallocation)?;
             create_raw(path, o.size.next_multiple_of(512))
         }
         CreateOptions::Qcow2(o) => {
@@ -215,19 +215,6 @@ pub fn create(path: impl AsRef<Path>, opts: &CreateOptions) -> Result<(), Error>
                 }
             })
         }
-    }
-}
-
-fn refuse_raw_preallocation(o: &RawOptions) -> Result<(), Error> {
-    match o.preallocation {
-        None | Some(Preallocation::Off) => Ok(()),
-        Some(p) => Err(Error::new(
-            ErrorKind::Unsupported,
-            format!(
-                "qjob does not preallocate images: preallocation={} is not supported",
-                p.as_str()
-            ),
-        )),
     }
 }
 
@@ -335,6 +322,29 @@ mod tests {
         assert_eq!(info.virtual_size, 1024);
         // QEMU writes the first block of a new raw file.
         assert_eq!(info.data, vec![(0, 1024)]);
+    }
+
+    #[test]
+    fn formatting_an_existing_file_keeps_its_tail() {
+        let p = scratch("existing.img");
+        std::fs::write(&p, vec![0xffu8; 1 << 20]).unwrap();
+        let file = OpenOptions::new().write(true).open(&p).unwrap();
+        format_qcow2(&file, &Qcow2Options::new(8 << 20)).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(bytes.len(), 1 << 20);
+        // Header, refcount table and block, then the 8-byte L1 table; QEMU
+        // leaves the old bytes after it.
+        assert!(bytes[0x30000..0x30008].iter().all(|&b| b == 0));
+        assert_eq!(bytes[0x30008], 0xff);
+        let info = read(&p, Format::Qcow2).unwrap();
+        assert_eq!((info.virtual_size, info.data.len()), (8 << 20, 0));
+        let e = format_qcow2(&file, &Qcow2Options::new(100)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidOption);
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            bytes,
+            "a refused format writes nothing"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! format's option list (qcow2's, then the `file` protocol's).
 
 use crate::image::Format;
+use crate::image::error::{Error, ErrorKind};
 use crate::image::qcow2::CompressionType;
 use crate::image::qcow2::create::{DEFAULT_CLUSTER_SIZE, DEFAULT_REFCOUNT_BITS};
 
@@ -52,6 +53,21 @@ impl Preallocation {
             Self::Falloc => "falloc",
             Self::Full => "full",
         }
+    }
+}
+
+/// qjob's refusal of a preallocation other than `off` (a preallocated image
+/// holds data, which qjob never writes); `None` for `off`.
+pub(crate) fn refuse_preallocation(p: Option<Preallocation>) -> Result<(), Error> {
+    match p {
+        None | Some(Preallocation::Off) => Ok(()),
+        Some(p) => Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "qjob does not preallocate images: preallocation={} is not supported",
+                p.as_str()
+            ),
+        )),
     }
 }
 

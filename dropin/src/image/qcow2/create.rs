@@ -20,7 +20,7 @@ use std::os::unix::fs::FileExt;
 
 use super::*;
 use crate::image::error::{Error, ErrorKind, errno_text};
-use crate::image::options::{Preallocation, Qcow2Options, Qcow2Version};
+use crate::image::options::{Preallocation, Qcow2Options, Qcow2Version, refuse_preallocation};
 
 /// The default cluster size: 64 KiB.
 pub const DEFAULT_CLUSTER_SIZE: u64 = 65536;
@@ -104,15 +104,7 @@ fn settings(opts: &Qcow2Options) -> Result<Settings, Error> {
             "Non-zlib compression type is only supported with compatibility level 1.1 and above (use version=v3 or greater)",
         );
     }
-    if preallocation != Preallocation::Off {
-        return Err(Error::new(
-            ErrorKind::Unsupported,
-            format!(
-                "qjob does not preallocate images: preallocation={} is not supported",
-                preallocation.as_str()
-            ),
-        ));
-    }
+    refuse_preallocation(opts.preallocation)?;
     Ok(Settings {
         size: opts.size,
         version,
