@@ -220,11 +220,15 @@ impl JobManager {
         if !self.graph.alive(filter) {
             return;
         }
-        let Some(&(_, child)) = self.graph.node(filter).children.first() else {
+        if self.graph.node(filter).children.is_empty() {
             self.graph.remove(filter);
             return;
-        };
+        }
         self.drained_begin(filter);
+        // The child is read inside the drained section: the drain's poll may
+        // finish another job whose filter was that child (filters of several
+        // jobs stacked on one node), and its removal re-points this link.
+        let child = self.filter_child(filter).expect("a filter keeps its child");
         self.replace_node(filter, child, None);
         self.drained_end(filter);
         self.remove_filter_node(filter);

@@ -10,7 +10,7 @@
 
 use proptest::prelude::*;
 use qjob::JobManager;
-use qjob_tests::{Checker, IDS, NewJob, Op, ops_from_bytes, run_sequence, sandbox};
+use qjob_tests::{Checker, Command, IDS, NewJob, Op, ops_from_bytes, run_sequence, sandbox};
 
 /// Up to about 40 operations (an operation takes 4 to 11 bytes).
 fn ops() -> impl Strategy<Value = Vec<Op>> {
@@ -141,6 +141,36 @@ fn regression_backup_beside_a_grouped_transaction() {
                 auto_dismiss: false,
             },
             on_source_error: 0,
+        },
+    ]);
+}
+
+/// Three backups of one node stack three filters on it; soft-cancelling the
+/// middle one, then winding down, drops a filter while the drained section of
+/// another's drop finishes the job whose filter was below it. The filter's
+/// child must be read inside that drained section (it used to be read before,
+/// and then named a node that was gone: a panic in `replace_node`).
+#[test]
+fn regression_stacked_filters_dropped_in_a_drain() {
+    let backup = |job, dst, auto_finalize| Op::Backup {
+        new: NewJob {
+            job,
+            src: 2,
+            dst,
+            speed: 1,
+            auto_finalize,
+            auto_dismiss: false,
+        },
+        on_source_error: 0,
+    };
+    run_sequence(&[
+        backup(1, 0, false),
+        backup(0, 3, false),
+        backup(2, 1, true),
+        Op::Cmd {
+            cmd: Command::SoftCancel,
+            job: 0,
+            qmp: false,
         },
     ]);
 }

@@ -566,7 +566,9 @@ impl QmpServer {
             }));
         }
         let event = a
-            .opt_enum("event", |s| EventKind::NAMES.iter().find(|&&n| n == s).copied())?
+            .opt_enum("event", |s| {
+                EventKind::NAMES.iter().find(|&&n| n == s).copied()
+            })?
             .ok_or_else(|| Error::missing_parameter("status"))?;
         a.finish()?;
         let is_event = |e: &Event| e.kind.name() == event && e.kind.job_id() == id;
