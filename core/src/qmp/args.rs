@@ -3,6 +3,12 @@
 //! texts (`Parameter 'x' is missing`, `Invalid parameter type for 'x',
 //! expected: string`, `Parameter 'x' is unexpected`, `Parameter 'x' does not
 //! accept value 'y'`).
+//!
+//! The same visitor reads options given on a command line in QEMU's keyval
+//! syntax ([`Args::keyval`]): every scalar is a string there, converted to
+//! the member's type as QEMU's keyval input visitor converts it
+//! (`size=1024` an integer, `read-only=on` a boolean), with its texts
+//! (`Parameter 'size' expects integer`).
 
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
@@ -12,6 +18,8 @@ pub(crate) struct Args<'a> {
     obj: &'a Map<String, Value>,
     seen: Vec<&'a str>,
     prefix: String,
+    /// Scalars are strings, as `keyval_parse` makes them.
+    keyval: bool,
 }
 
 impl<'a> Args<'a> {
@@ -20,6 +28,45 @@ impl<'a> Args<'a> {
             obj,
             seen: Vec::new(),
             prefix: prefix.to_owned(),
+            keyval: false,
+        }
+    }
+
+    /// A visitor of options in keyval form (QEMU's
+    /// `qobject_input_visitor_new_keyval`): integers and booleans are read
+    /// from strings; a nested struct or list is visited the same way.
+    pub fn keyval(obj: &'a Map<String, Value>) -> Args<'a> {
+        Args {
+            keyval: true,
+            ..Args::new(obj, "")
+        }
+    }
+
+    /// The visitor of a nested struct `name` (in the same form, keyval or
+    /// not).
+    pub fn nested(&self, obj: &'a Map<String, Value>, name: &str) -> Args<'a> {
+        Args {
+            keyval: self.keyval,
+            ..Args::new(obj, &self.full(name))
+        }
+    }
+
+    /// In keyval form, the string a scalar member is written as (QEMU's
+    /// `qobject_input_get_keyval`); `None` for a JSON-form visitor.
+    fn keyval_str(&self, name: &str, v: &'a Value) -> Result<Option<&'a str>> {
+        if !self.keyval {
+            return Ok(None);
+        }
+        match v {
+            Value::String(s) => Ok(Some(s)),
+            Value::Object(_) | Value::Array(_) => Err(Error::generic(format!(
+                "Parameters '{}.*' are unexpected",
+                self.full(name)
+            ))),
+            _ => Err(Error::generic(format!(
+                "Internal error: parameter {} invalid",
+                self.full(name)
+            ))),
         }
     }
 
@@ -62,7 +109,10 @@ impl<'a> Args<'a> {
         }
     }
 
-    fn as_int(&self, name: &str, v: &Value) -> Result<i64> {
+    fn as_int(&self, name: &str, v: &'a Value) -> Result<i64> {
+        if let Some(s) = self.keyval_str(name, v)? {
+            return parse_i64(s).ok_or_else(|| Error::invalid_value(&self.full(name), "integer"));
+        }
         v.as_i64()
             .ok_or_else(|| Error::invalid_type(&self.full(name), "integer"))
     }
@@ -84,7 +134,10 @@ impl<'a> Args<'a> {
     /// QEMU's `uint64` visitor: a negative integer is taken as its two's
     /// complement (QEMU keeps that for compatibility); anything else that
     /// is not an integer "expects uint64".
-    fn as_uint(&self, name: &str, v: &Value) -> Result<u64> {
+    fn as_uint(&self, name: &str, v: &'a Value) -> Result<u64> {
+        if let Some(s) = self.keyval_str(name, v)? {
+            return parse_u64(s).ok_or_else(|| Error::invalid_value(&self.full(name), "integer"));
+        }
         v.as_u64()
             .or_else(|| v.as_i64().map(|i| i as u64))
             .ok_or_else(|| Error::invalid_value(&self.full(name), "uint64"))
@@ -133,7 +186,15 @@ impl<'a> Args<'a> {
 
     /// An optional `bool`.
     pub fn opt_bool(&mut self, name: &'a str) -> Result<Option<bool>> {
-        match self.get(name) {
+        let v = self.get(name);
+        if let Some(s) = v.map(|v| self.keyval_str(name, v)).transpose()?.flatten() {
+            return match s {
+                "on" | "yes" | "true" | "y" => Ok(Some(true)),
+                "off" | "no" | "false" | "n" => Ok(Some(false)),
+                _ => Err(Error::invalid_value(&self.full(name), "'on' or 'off'")),
+            };
+        }
+        match v {
             Some(v) => v
                 .as_bool()
                 .map(Some)
@@ -182,7 +243,7 @@ impl<'a> Args<'a> {
 
     fn obj_of(&self, name: &str, v: &'a Value) -> Result<Args<'a>> {
         match v {
-            Value::Object(o) => Ok(Args::new(o, &self.full(name))),
+            Value::Object(o) => Ok(self.nested(o, name)),
             _ => Err(Error::invalid_type(&self.full(name), "object")),
         }
     }
@@ -259,4 +320,67 @@ pub(crate) fn list_elem<'a>(list_name: &str, i: usize, v: &'a Value) -> Result<A
         Value::Object(o) => Ok(Args::new(o, &format!("{list_name}[{i}]"))),
         _ => Err(Error::invalid_type(&format!("{list_name}[{i}]"), "object")),
     }
+}
+
+impl<'a> Args<'a> {
+    /// Visitor over one element of the list member `list` (`list[i]`, or
+    /// `list.i` in keyval form, as QEMU names them), in the same form.
+    pub fn elem(&self, list: &str, i: usize, v: &'a Value) -> Result<Args<'a>> {
+        let full = if self.keyval {
+            format!("{}.{i}", self.full(list))
+        } else {
+            format!("{}[{i}]", self.full(list))
+        };
+        match v {
+            Value::Object(o) => Ok(Args {
+                keyval: self.keyval,
+                ..Args::new(o, &full)
+            }),
+            _ => Err(Error::invalid_type(&full, "object")),
+        }
+    }
+}
+
+/// `qemu_strtoi64(s, NULL, 0, …)`: decimal, `0x` hexadecimal or `0`
+/// octal, an optional sign, nothing after the number.
+fn parse_i64(s: &str) -> Option<i64> {
+    let (neg, digits) = match s.trim_start().as_bytes().first() {
+        Some(b'-') => (true, &s.trim_start()[1..]),
+        Some(b'+') => (false, &s.trim_start()[1..]),
+        _ => (false, s.trim_start()),
+    };
+    let magnitude = parse_radix(digits)?;
+    if neg {
+        0i64.checked_sub_unsigned(magnitude)
+    } else {
+        i64::try_from(magnitude).ok()
+    }
+}
+
+/// `qemu_strtou64(s, NULL, 0, …)`: as [`parse_i64`], and a negative number
+/// wraps around as `strtoull` makes it.
+fn parse_u64(s: &str) -> Option<u64> {
+    let t = s.trim_start();
+    match t.as_bytes().first() {
+        Some(b'-') => parse_radix(&t[1..]).map(u64::wrapping_neg),
+        Some(b'+') => parse_radix(&t[1..]),
+        _ => parse_radix(t),
+    }
+}
+
+fn parse_radix(digits: &str) -> Option<u64> {
+    let (radix, body) = if let Some(h) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        (16, h)
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        (8, &digits[1..])
+    } else {
+        (10, digits)
+    };
+    if body.is_empty() || !body.bytes().all(|b| (b as char).is_digit(radix)) {
+        return None;
+    }
+    u64::from_str_radix(body, radix).ok()
 }

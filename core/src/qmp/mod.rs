@@ -90,8 +90,22 @@ impl JobManager {
 
     /// Runs one command with its (already framing-checked) arguments.
     pub fn dispatch(&mut self, name: &str, arguments: &Map<String, Value>) -> Result<Value> {
+        self.dispatch_with(name, Args::new(arguments, ""))
+    }
+
+    /// Runs one command whose arguments were written on a command line in
+    /// QEMU's keyval syntax (`--blockdev null-co,node-name=n0,size=1024`
+    /// parsed into nested objects whose scalars are all strings): each
+    /// string is read as the member's type, as QEMU's keyval input visitor
+    /// reads it (`size` an integer, `read-zeroes=on` a boolean), and
+    /// refused with its texts (`Parameter 'size' expects integer`).
+    pub fn dispatch_keyval(&mut self, name: &str, arguments: &Map<String, Value>) -> Result<Value> {
+        self.dispatch_with(name, Args::keyval(arguments))
+    }
+
+    fn dispatch_with(&mut self, name: &str, args: Args<'_>) -> Result<Value> {
         match TABLE.binary_search_by(|&(n, _)| n.cmp(name)) {
-            Ok(i) => (TABLE[i].1)(self, Args::new(arguments, "")),
+            Ok(i) => (TABLE[i].1)(self, args),
             Err(_) => Err(Error::command_not_found(name)),
         }
     }

@@ -1,7 +1,7 @@
 //! The arguments of `blockdev-add`: `BlockdevOptions` for the drivers qjob
 //! simulates.
 
-use super::args::{Args, list_elem};
+use super::args::Args;
 use crate::block::{BlkdebugEvent, BlockdevDriver, InjectError};
 use crate::error::{Error, Result};
 use crate::nodes::{ChildRef, NULL_CO_DEFAULT_SIZE, NodeOptions};
@@ -11,7 +11,7 @@ fn parse_child(parent: &Args<'_>, name: &str, v: &Value) -> Result<ChildRef> {
     match v {
         Value::String(s) => Ok(ChildRef::Name(s.clone())),
         Value::Object(o) => {
-            let mut a = Args::new(o, &parent.full(name));
+            let mut a = parent.nested(o, name);
             let opts = parse_node(&mut a)?;
             a.finish()?;
             Ok(ChildRef::Inline(Box::new(opts)))
@@ -62,10 +62,9 @@ pub(super) fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
                 "max-discard",
             ]);
             let mut rules = Vec::new();
-            let full = a.full("inject-error");
             if let Some(list) = a.opt_list("inject-error")? {
                 for (i, v) in list.iter().enumerate() {
-                    let mut r = list_elem(&full, i, v)?;
+                    let mut r = a.elem("inject-error", i, v)?;
                     let event = r.req_enum("event", |s| {
                         BlkdebugEvent::parse(s).map(Some).or_else(|| {
                             // Every other blkdebug event is accepted but never raised here.
