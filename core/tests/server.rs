@@ -513,6 +513,42 @@ fn quit_ends_every_job_then_replies_then_exits() {
 }
 
 #[test]
+fn a_signal_ends_the_jobs_without_a_reply() {
+    // The storage daemon: the jobs end as at quit, and nothing replies.
+    let mut w = World::new();
+    let a = w.client();
+    w.cmd(
+        a,
+        "blockdev-backup",
+        json!({"job-id": "slow", "device": "src", "target": "dst", "sync": "full", "speed": 1}),
+    );
+    w.server.handle_signal(&mut w.manager);
+    let lines = w.read(a);
+    assert!(replies(&lines).is_empty(), "{lines:?}");
+    assert_eq!(
+        statuses(&lines, "slow")[2..],
+        ["aborting", "concluded", "null"]
+    );
+    assert!(w.server.exit_requested());
+    // A second signal changes nothing.
+    w.server.handle_signal(&mut w.manager);
+    assert!(w.read(a).is_empty());
+
+    // A system emulator first reports its shutdown, caused by a host signal.
+    let mut w = World::new();
+    w.manager.set_machine(true);
+    let a = w.client();
+    w.server.handle_signal(&mut w.manager);
+    let lines = w.read(a);
+    let first = parse(&lines[0]);
+    assert_eq!(first["event"], "SHUTDOWN");
+    assert_eq!(
+        first["data"],
+        json!({"guest": false, "reason": "host-signal"})
+    );
+}
+
+#[test]
 fn quit_can_be_left_out() {
     let mut w = World {
         manager: JobManager::with_default_world(),

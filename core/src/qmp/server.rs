@@ -148,8 +148,9 @@ struct Monitor {
 ///   sent), [`handle_eof`](Self::handle_eof) (its input ended),
 ///   [`handle_disconnect`](Self::handle_disconnect),
 ///   [`handle_timeout`](Self::handle_timeout) (virtual time reached a
-///   deadline) and [`handle_manager_events`](Self::handle_manager_events)
-///   (the caller drove the manager directly);
+///   deadline), [`handle_manager_events`](Self::handle_manager_events)
+///   (the caller drove the manager directly) and
+///   [`handle_signal`](Self::handle_signal) (SIGTERM and the like);
 /// - **commands**: [`set_epoch_ns`](Self::set_epoch_ns);
 /// - **output**: [`poll_transmit`](Self::poll_transmit) (bytes for a
 ///   client), [`poll_timeout`](Self::poll_timeout) (when to call
@@ -334,6 +335,18 @@ impl QmpServer {
         self.handle_manager_events(manager);
     }
 
+    /// The process got a signal that ends it (SIGTERM, SIGINT, SIGHUP):
+    /// what `quit` does, without a reply; in a system emulator SHUTDOWN's
+    /// reason is `host-signal`. Afterwards
+    /// [`exit_requested`](Self::exit_requested) is true.
+    pub fn handle_signal(&mut self, manager: &mut JobManager) {
+        if self.exit {
+            return;
+        }
+        self.shutdown(manager, "host-signal");
+        self.handle_manager_events(manager);
+    }
+
     /// Sends the events the manager has queued to every negotiated monitor
     /// (after the caller drove the manager directly: a typed command, a
     /// host report, [`JobManager::tick`]).
@@ -515,20 +528,24 @@ impl QmpServer {
             }
             "quit" => {
                 Args::new(args, "").finish()?;
-                if manager.machine {
-                    // A system emulator reports its shutdown before it
-                    // cleans up (`qemu_system_shutdown_request`).
-                    let data = [("guest", false.into()), ("reason", "host-qmp-quit".into())];
-                    let line =
-                        wire::event_message("SHUTDOWN", &data, manager.now(), self.config.epoch_ns);
-                    self.broadcast(&line);
-                }
-                manager.quit();
-                self.exit = true;
+                self.shutdown(manager, "host-qmp-quit");
                 Ok(Value::Object(Map::new()))
             }
             _ => manager.dispatch(&name, args),
         }
+    }
+
+    /// The process ends: a system emulator reports its shutdown (with
+    /// `reason`) before it cleans up (`qemu_system_shutdown_request`), then
+    /// the jobs end as at `quit`.
+    fn shutdown(&mut self, manager: &mut JobManager, reason: &str) {
+        if manager.machine {
+            let data = [("guest", false.into()), ("reason", reason.into())];
+            let line = wire::event_message("SHUTDOWN", &data, manager.now(), self.config.epoch_ns);
+            self.broadcast(&line);
+        }
+        manager.quit();
+        self.exit = true;
     }
 
     /// Whether the monitor knows a command.
