@@ -25,6 +25,12 @@ use crate::manager::JobManager;
 use args::Args;
 use serde_json::{Map, Value, json};
 
+/// The block drivers qjob opens (`blockdev-add`'s `driver`), in QEMU's
+/// alphabetical order: what a drop-in lists for `-drive format=help`.
+pub fn block_drivers() -> impl Iterator<Item = &'static str> {
+    nodes::SIMULATED.iter().map(|d| d.as_str())
+}
+
 /// The `{"error": …}` reply object of an error.
 pub fn error_reply(e: &Error) -> Value {
     json!({"error": {"class": e.class.as_str(), "desc": e.desc}})

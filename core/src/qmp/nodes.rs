@@ -20,6 +20,17 @@ fn parse_child(parent: &Args<'_>, name: &str, v: &Value) -> Result<ChildRef> {
     }
 }
 
+/// The block drivers `blockdev-add` opens (every other driver name QEMU
+/// knows is refused as not simulated), in QEMU's alphabetical order.
+pub(super) const SIMULATED: &[BlockdevDriver] = &[
+    BlockdevDriver::Blkdebug,
+    BlockdevDriver::File,
+    BlockdevDriver::NullAio,
+    BlockdevDriver::NullCo,
+    BlockdevDriver::Qcow2,
+    BlockdevDriver::Raw,
+];
+
 /// `BlockdevOptions` for the drivers qjob simulates.
 pub(super) fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
     let driver = a.req_enum("driver", BlockdevDriver::parse)?;
@@ -160,5 +171,30 @@ pub(super) fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
         other => Err(Error::generic(format!(
             "qjob does not simulate the block driver '{other}'"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Map, json};
+
+    /// [`SIMULATED`] lists exactly the drivers `parse_node` opens.
+    #[test]
+    fn the_simulated_drivers_are_listed() {
+        let mut sorted = SIMULATED.to_vec();
+        sorted.sort_by_key(|d| d.as_str());
+        assert_eq!(sorted, SIMULATED);
+        for &d in BlockdevDriver::ALL {
+            let Value::Object(m) = json!({"driver": d.as_str()}) else {
+                unreachable!()
+            };
+            let m: Map<String, Value> = m;
+            let refused = match parse_node(&mut Args::new(&m, "")) {
+                Err(e) => e.desc.starts_with("qjob does not simulate"),
+                Ok(_) => false,
+            };
+            assert_eq!(refused, !SIMULATED.contains(&d), "{}", d.as_str());
+        }
     }
 }
