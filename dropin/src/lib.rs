@@ -12,5 +12,15 @@
 
 #![deny(missing_docs)]
 
+pub mod chardev;
+pub mod clock;
+pub mod cmdline;
+pub mod host;
 pub mod image;
+pub mod monitor;
 pub mod opts;
+pub mod process;
+pub mod qsd;
+pub mod qtest;
+pub mod system;
+pub mod texts;

@@ -42,9 +42,9 @@ fn index_len(s: &str) -> Option<(usize, usize)> {
     if n == 0 {
         return None;
     }
-    let v = s[..n].parse::<u64>().map_or(i32::MAX as usize, |v| {
-        v.min(i32::MAX as u64) as usize
-    });
+    let v = s[..n]
+        .parse::<u64>()
+        .map_or(i32::MAX as usize, |v| v.min(i32::MAX as u64) as usize);
     Some((n, v))
 }
 
@@ -170,7 +170,9 @@ fn listify(v: &mut Value, path: &str) -> Result<(), String> {
     for (k, child) in m.iter_mut() {
         listify(child, &format!("{path}{k}."))?;
     }
-    let indexed = m.keys().filter(|k| index_len(k).is_some_and(|(n, _)| n == k.len()));
+    let indexed = m
+        .keys()
+        .filter(|k| index_len(k).is_some_and(|(n, _)| n == k.len()));
     let n_indexed = indexed.count();
     if n_indexed == 0 {
         return Ok(());
@@ -244,7 +246,9 @@ fn from_json(text: &str) -> Result<Map<String, Value>, String> {
     let mut messages = streamer.feed(text.as_bytes());
     messages.extend(streamer.flush());
     let mut messages = messages.into_iter();
-    let first = messages.next().unwrap_or_else(|| Err("Expecting a JSON value".into()))?;
+    let first = messages
+        .next()
+        .unwrap_or_else(|| Err("Expecting a JSON value".into()))?;
     if messages.next().is_some() {
         return Err("Expecting at most one JSON value".into());
     }
@@ -266,11 +270,17 @@ mod tests {
     #[test]
     fn nested_objects_lists_and_the_implied_key() {
         assert_eq!(
-            kv("qcow2,node-name=a,file.driver=file,file.filename=/x,,y", Some("driver")),
+            kv(
+                "qcow2,node-name=a,file.driver=file,file.filename=/x,,y",
+                Some("driver")
+            ),
             json!({"driver": "qcow2", "node-name": "a", "file": {"driver": "file", "filename": "/x,y"}})
         );
         assert_eq!(
-            kv("blkdebug,inject-error.0.event=read_aio,inject-error.1.event=flush", Some("driver")),
+            kv(
+                "blkdebug,inject-error.0.event=read_aio,inject-error.1.event=flush",
+                Some("driver")
+            ),
             json!({"driver": "blkdebug", "inject-error": [{"event": "read_aio"}, {"event": "flush"}]})
         );
         assert_eq!(kv("size=1,size=2", None), json!({"size": "2"}));
@@ -311,7 +321,10 @@ mod tests {
             "JSON parse error, premature EOI"
         );
         for extra in [r#"{"driver": "null-co"}}"#, r#"{"driver": "null-co"} x"#] {
-            assert_eq!(parse_str(extra, None).unwrap_err(), "Expecting at most one JSON value");
+            assert_eq!(
+                parse_str(extra, None).unwrap_err(),
+                "Expecting at most one JSON value"
+            );
         }
         let (m, _) = parse_str("{'driver': 'null-co'}", None).unwrap();
         assert_eq!(m["driver"], "null-co");

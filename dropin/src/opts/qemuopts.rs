@@ -247,9 +247,9 @@ fn check_value(name: &str, value: &str, ty: OptType) -> Result<(), String> {
             .ok_or_else(|| format!("Parameter '{name}' expects 'on' or 'off'")),
         OptType::Number => match parse_number(value) {
             Some(_) => Ok(()),
-            None if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => Err(
-                format!("Value '{value}' is too large for parameter '{name}'"),
-            ),
+            None if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => Err(format!(
+                "Value '{value}' is too large for parameter '{name}'"
+            )),
             None => Err(format!("Parameter '{name}' expects a number")),
         },
         OptType::Size => parse_size(value).map(drop).ok_or_else(|| {
@@ -325,7 +325,11 @@ mod tests {
 
     #[test]
     fn implied_key_id_and_escaped_commas() {
-        let o = opts("socket,id=mon,path=/a,,b,server=on", Some("backend"), CHARDEV);
+        let o = opts(
+            "socket,id=mon,path=/a,,b,server=on",
+            Some("backend"),
+            CHARDEV,
+        );
         assert_eq!(o.id.as_deref(), Some("mon"));
         assert_eq!(o.get("backend"), Some("socket"));
         assert_eq!(o.get("path"), Some("/a,b"));
@@ -351,8 +355,14 @@ mod tests {
     fn refusals() {
         let e = |p: &str| parse(p, Some("backend"), CHARDEV).unwrap_err();
         assert_eq!(e("socket,bogus=1"), "Invalid parameter 'bogus'");
-        assert_eq!(e("socket,server=maybe"), "Parameter 'server' expects 'on' or 'off'");
-        assert_eq!(e("socket,reconnect=x"), "Parameter 'reconnect' expects a number");
+        assert_eq!(
+            e("socket,server=maybe"),
+            "Parameter 'server' expects 'on' or 'off'"
+        );
+        assert_eq!(
+            e("socket,reconnect=x"),
+            "Parameter 'reconnect' expects a number"
+        );
         assert_eq!(
             e("socket,reconnect=99999999999999999999"),
             "Value '99999999999999999999' is too large for parameter 'reconnect'"
@@ -362,7 +372,10 @@ mod tests {
 
     #[test]
     fn help_and_any_option_lists() {
-        assert_eq!(parse("socket,help", Some("backend"), CHARDEV), Ok(Parsed::Help));
+        assert_eq!(
+            parse("socket,help", Some("backend"), CHARDEV),
+            Ok(Parsed::Help)
+        );
         // A list that takes anything reads `help` as a flag.
         let o = opts("file=x,help", None, None);
         assert_eq!(o.get("help"), Some("on"));

@@ -1,0 +1,60 @@
+//! The two programs' command lines: which options exist and how they are
+//! spelled ([`qsd`]: `qemu-storage-daemon`'s `getopt_long` options;
+//! [`system`]: `qemu-system-x86_64`'s `-option` table), with QEMU's
+//! refusals. An option QEMU has but qjob does not model is refused exactly
+//! as QEMU refuses an option it does not know.
+
+pub mod qsd;
+pub mod system;
+
+use std::fmt;
+
+/// An error about one option: QEMU prints it as `program: LOC: MESSAGE`
+/// (`LOC` the option as written, `--blockdev ARG` or `-drive ARG`) and
+/// exits with status 1.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OptionError {
+    /// The option as written, if the error is about one.
+    pub loc: Option<String>,
+    /// QEMU's text.
+    pub message: String,
+}
+
+impl OptionError {
+    /// An error at `loc`.
+    pub fn at(loc: &str, message: impl Into<String>) -> OptionError {
+        OptionError {
+            loc: Some(loc.to_owned()),
+            message: message.into(),
+        }
+    }
+
+    /// An error about no option in particular.
+    pub fn bare(message: impl Into<String>) -> OptionError {
+        OptionError {
+            loc: None,
+            message: message.into(),
+        }
+    }
+
+    /// The whole line(s) QEMU prints for it, for `program`. A message of
+    /// several lines (a hint after the error) gets the prefix on its first
+    /// line only.
+    pub fn render(&self, program: &str) -> String {
+        match &self.loc {
+            Some(loc) => format!("{program}: {loc}: {}", self.message),
+            None => format!("{program}: {}", self.message),
+        }
+    }
+}
+
+impl fmt::Display for OptionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.loc {
+            Some(loc) => write!(f, "{loc}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for OptionError {}
