@@ -4,7 +4,7 @@
 //! and time to the core's [`QmpServer`] and [`JobManager`], which own every
 //! behaviour. Nothing here knows a QMP command.
 //!
-//! Each chardev is a [`Port`]: a listening socket (which accepts one client
+//! Each chardev is a port: a listening socket (which accepts one client
 //! at a time, as QEMU's socket chardev does), a connection (accepted,
 //! connected out, or standard input and output), or nothing. A port's
 //! front end is a QMP monitor, the qtest connection, or none (a chardev no
