@@ -164,7 +164,7 @@ impl EventKind {
 
     /// Hands the `data` members to `sink` in QAPI order: the one place
     /// that knows each event's fields.
-    fn visit_data(&self, sink: &mut impl DataSink) {
+    pub(crate) fn visit_data(&self, sink: &mut impl DataSink) {
         match self {
             EventKind::JobStatusChange { id, status } => {
                 sink.str("id", id);
@@ -220,7 +220,7 @@ impl EventKind {
 }
 
 /// Receives an event's `data` members (see `EventKind::visit_data`).
-trait DataSink {
+pub(crate) trait DataSink {
     /// A string member whose value is a QAPI name (needs no escaping).
     fn name(&mut self, k: &'static str, v: &'static str);
     /// A string member.
@@ -327,9 +327,7 @@ pub(crate) fn push_u64(out: &mut String, mut n: u64) {
             break;
         }
     }
-    for &d in &buf[i..] {
-        out.push(d as char);
-    }
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 /// Appends `s` as a JSON string, escaped as `serde_json` escapes it.

@@ -42,8 +42,15 @@ pub fn error_reply(e: &Error) -> Value {
 pub(crate) fn qdict_bucket(key: &str) -> u32 {
     let bytes = key.as_bytes();
     let mut value: u32 = 0x238F_13AFu32.wrapping_mul(bytes.len() as u32);
-    for (i, &b) in bytes.iter().enumerate() {
-        value = value.wrapping_add((b as u32) << ((i as u32 * 5) % 24));
+    // Byte i is shifted left by (i * 5) % 24, kept as a running sum (no
+    // division per byte: keys are hashed for every object written).
+    let mut shift = 0;
+    for &b in bytes {
+        value = value.wrapping_add((b as u32) << shift);
+        shift += 5;
+        if shift >= 24 {
+            shift -= 24;
+        }
     }
     1_103_515_243u32.wrapping_mul(value).wrapping_add(12345) % 512
 }
@@ -320,6 +327,24 @@ mod tests {
 
     #[test]
     fn qdict_buckets_are_stable() {
+        // QEMU's tdb_hash, byte i shifted by (i * 5) % 24.
+        let reference = |key: &str| {
+            let b = key.as_bytes();
+            let mut v: u32 = 0x238F_13AFu32.wrapping_mul(b.len() as u32);
+            for (i, &c) in b.iter().enumerate() {
+                v = v.wrapping_add((c as u32) << ((i as u32 * 5) % 24));
+            }
+            1_103_515_243u32.wrapping_mul(v).wrapping_add(12345) % 512
+        };
+        for key in [
+            "",
+            "a",
+            "execute",
+            "current-progress",
+            "a-key-longer-than-twenty-four-bytes",
+        ] {
+            assert_eq!(qdict_bucket(key), reference(key), "{key}");
+        }
         assert!(qdict_bucket("execute") < 512);
         assert_ne!(qdict_bucket("execute"), qdict_bucket("arguments"));
     }

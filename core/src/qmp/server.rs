@@ -353,7 +353,7 @@ impl QmpServer {
     pub fn handle_manager_events(&mut self, manager: &mut JobManager) {
         while let Some(e) = manager.poll_event() {
             self.seq += 1;
-            let line = wire::message(&wire::event_value(&e, self.config.epoch_ns));
+            let line = wire::event_line(&e, self.config.epoch_ns);
             self.broadcast(&line);
             if self.log.len() == EVENT_LOG {
                 self.log.pop_front();

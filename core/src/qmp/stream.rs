@@ -190,7 +190,10 @@ fn step(state: State, b: u8) -> Step {
 #[derive(Clone, Debug)]
 struct Token {
     kind: Kind,
-    text: Vec<u8>,
+    /// Where its text is in the streamer's `text` (one buffer for the
+    /// whole message, not an allocation per token).
+    start: usize,
+    end: usize,
 }
 
 /// What the lexer hands the streamer.
@@ -212,6 +215,8 @@ pub struct JsonStreamer {
     token: Vec<u8>,
     /// The tokens of the message being collected.
     tokens: Vec<Token>,
+    /// Their text, one after the other.
+    text: Vec<u8>,
     /// Bytes in `tokens`.
     size: usize,
     braces: i64,
@@ -247,6 +252,7 @@ impl JsonStreamer {
             state: State::Start,
             token: Vec::new(),
             tokens: Vec::new(),
+            text: Vec::new(),
             size: 0,
             braces: 0,
             brackets: 0,
@@ -336,7 +342,7 @@ impl JsonStreamer {
             self.state = State::Start;
         }
         if !self.tokens.is_empty() {
-            let m = parse_tokens(&self.tokens);
+            let m = parse_tokens(&self.tokens, &self.text);
             self.drop_message();
             out.push(m);
         }
@@ -428,20 +434,24 @@ impl JsonStreamer {
             return;
         };
         self.size += self.token.len();
+        let start = self.text.len();
+        self.text.extend_from_slice(&self.token);
         self.tokens.push(Token {
             kind,
-            text: self.token.clone(),
+            start,
+            end: self.text.len(),
         });
         if (self.braces > 0 || self.brackets > 0) && self.braces >= 0 && self.brackets >= 0 {
             return;
         }
-        let m = parse_tokens(&self.tokens);
+        let m = parse_tokens(&self.tokens, &self.text);
         self.drop_message();
         out.push(m);
     }
 
     fn drop_message(&mut self) {
         self.tokens.clear();
+        self.text.clear();
         self.size = 0;
         self.braces = 0;
         self.brackets = 0;
@@ -500,13 +510,14 @@ fn parse_error(msg: impl std::fmt::Display) -> String {
 }
 
 /// `json_parser_parse` over one message's tokens.
-fn parse_tokens(tokens: &[Token]) -> Message {
-    let mut p = Parser { tokens, i: 0 };
+fn parse_tokens(tokens: &[Token], text: &[u8]) -> Message {
+    let mut p = Parser { tokens, text, i: 0 };
     p.value()
 }
 
 struct Parser<'a> {
     tokens: &'a [Token],
+    text: &'a [u8],
     i: usize,
 }
 
@@ -531,7 +542,7 @@ impl Parser<'_> {
             Kind::Integer | Kind::Float | Kind::String | Kind::Keyword => {
                 let t = &self.tokens[self.i];
                 self.i += 1;
-                literal(t)
+                literal(t.kind, &self.text[t.start..t.end])
             }
             _ => Err(parse_error("expecting value")),
         }
@@ -605,11 +616,11 @@ impl Parser<'_> {
 }
 
 /// `parse_literal` and `parse_keyword`.
-fn literal(t: &Token) -> Message {
+fn literal(kind: Kind, bytes: &[u8]) -> Message {
     // Number and keyword tokens are ASCII.
-    let text = std::str::from_utf8(&t.text).unwrap_or("");
-    match t.kind {
-        Kind::String => parse_string(&t.text).map(Value::String),
+    let text = std::str::from_utf8(bytes).unwrap_or("");
+    match kind {
+        Kind::String => parse_string(bytes).map(Value::String),
         Kind::Keyword => match text {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),
@@ -619,7 +630,7 @@ fn literal(t: &Token) -> Message {
         _ => {
             // An integer is an int64 if it fits, else (if not negative) a
             // uint64, else a double, as QEMU reads it.
-            if t.kind == Kind::Integer {
+            if kind == Kind::Integer {
                 if let Ok(v) = text.parse::<i64>() {
                     return Ok(Value::Number(v.into()));
                 }

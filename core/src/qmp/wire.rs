@@ -16,7 +16,7 @@
 //! - each message followed by `\r\n` ([`message`]).
 
 use super::qdict_bucket;
-use crate::event::Event;
+use crate::event::{DataSink, Event};
 use serde_json::{Map, Number, Value};
 use std::fmt::Write as _;
 
@@ -198,6 +198,107 @@ pub fn event_message(
     message(&event_object(name, data, timestamp_ns, epoch_ns))
 }
 
+/// [`message`]`(&`[`event_value`]`(e, epoch_ns))`, written directly: the
+/// same bytes without building the objects (events are most of what a
+/// monitor writes).
+pub fn event_line(e: &Event, epoch_ns: u64) -> Vec<u8> {
+    let mut data = Members::with_capacity(128);
+    e.kind.visit_data(&mut data);
+    let us = epoch_ns.saturating_add(e.timestamp_ns) / 1_000;
+    let mut ts = Members::with_capacity(48);
+    ts.num("seconds", us / 1_000_000);
+    ts.num("microseconds", us % 1_000_000);
+    let mut top = Members::with_capacity(224);
+    top.name("event", e.kind.name());
+    top.object("timestamp", &ts);
+    if data.len > 0 {
+        top.object("data", &data);
+    }
+    let mut out = String::with_capacity(top.text.len() + 48);
+    top.write(&mut out);
+    out.push_str("\r\n");
+    out.into_bytes()
+}
+
+/// The members of a small object as their values' text, in insertion
+/// order, written out in `QDict` order (as [`write_value`] writes an
+/// object).
+struct Members {
+    keys: [&'static str; 8],
+    ends: [usize; 8],
+    len: usize,
+    text: String,
+}
+
+impl Members {
+    fn with_capacity(n: usize) -> Members {
+        Members {
+            keys: [""; 8],
+            ends: [0; 8],
+            len: 0,
+            text: String::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, k: &'static str) {
+        self.keys[self.len] = k;
+    }
+
+    fn done(&mut self) {
+        self.ends[self.len] = self.text.len();
+        self.len += 1;
+    }
+
+    fn object(&mut self, k: &'static str, inner: &Members) {
+        self.push(k);
+        inner.write(&mut self.text);
+        self.done();
+    }
+
+    fn write(&self, out: &mut String) {
+        let mut order = [(0u32, 0usize); 8];
+        for (i, o) in order.iter_mut().enumerate().take(self.len) {
+            *o = (qdict_bucket(self.keys[i]), usize::MAX - i);
+        }
+        order[..self.len].sort_unstable();
+        out.push('{');
+        for (n, &(_, rev)) in order[..self.len].iter().enumerate() {
+            let i = usize::MAX - rev;
+            if n > 0 {
+                out.push_str(", ");
+            }
+            out.push('"');
+            out.push_str(self.keys[i]);
+            out.push_str("\": ");
+            let start = if i == 0 { 0 } else { self.ends[i - 1] };
+            out.push_str(&self.text[start..self.ends[i]]);
+        }
+        out.push('}');
+    }
+}
+
+impl DataSink for Members {
+    fn name(&mut self, k: &'static str, v: &'static str) {
+        self.push(k);
+        self.text.push('"');
+        self.text.push_str(v);
+        self.text.push('"');
+        self.done();
+    }
+
+    fn str(&mut self, k: &'static str, v: &str) {
+        self.push(k);
+        write_str(&mut self.text, v);
+        self.done();
+    }
+
+    fn num(&mut self, k: &'static str, v: u64) {
+        self.push(k);
+        crate::event::push_u64(&mut self.text, v);
+        self.done();
+    }
+}
+
 fn event_object(name: &str, data: Map<String, Value>, timestamp_ns: u64, epoch_ns: u64) -> Value {
     let us = epoch_ns.saturating_add(timestamp_ns) / 1_000;
     let mut ts = Map::new();
@@ -249,6 +350,35 @@ mod tests {
             s,
             r#""a\"\\/\b\f\n\r\t\u0001\u007F\u00E9\uD83D\uDE00\uFFFD\u0000""#
         );
+    }
+
+    #[test]
+    fn event_lines_are_event_messages() {
+        use crate::event::EventKind;
+        use crate::model::{JobStatus, JobType};
+        let kinds = [
+            EventKind::JobStatusChange {
+                id: "j\"0".into(),
+                status: JobStatus::Running,
+            },
+            EventKind::BlockJobCompleted {
+                job_type: JobType::Backup,
+                device: "dev".into(),
+                len: 1 << 40,
+                offset: 0,
+                speed: 7,
+                error: Some("Input/output error".into()),
+            },
+            EventKind::Stop,
+        ];
+        for kind in kinds {
+            let e = Event {
+                timestamp_ns: 1_234_567_891,
+                kind,
+            };
+            let epoch = 1_796_000_000_123_456_789;
+            assert_eq!(event_line(&e, epoch), message(&event_value(&e, epoch)));
+        }
     }
 
     #[test]
