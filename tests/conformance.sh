@@ -11,7 +11,11 @@
 # Runners: rust (cargo's example `replay`), c (bindings-c/examples/replay.c,
 # built by its Makefile), python (`python -m qjob replay`, from the .venv),
 # node (bindings-wasm/bin/replay.js), chromium (tests/conformance/
-# chromium-replay.mjs: bindings-wasm's web build in headless Chromium).
+# chromium-replay.mjs: bindings-wasm's web build in headless Chromium), dropin
+# (tools/replay-dropin.py: the recorder driving qjob-storage-daemon and
+# qjob-system over their QMP socket, on manual virtual time; it needs QEMU
+# 7.2's qemu-img and qemu-io for the `image` directive, from
+# .cache/qemu72-full/bin or PATH).
 # A runner whose binding is not built is reported as skipped; set
 # QJOB_CONFORMANCE_REQUIRE=all (or a list, e.g. "rust c python") to make a
 # skipped runner a failure. Prints the scenario count per runner.
@@ -25,9 +29,10 @@ mkdir -p "$OUT"
 mapfile -t SCN < <(ls scenarios/*.scn | sort)
 N=${#SCN[@]}
 REQUIRE="${QJOB_CONFORMANCE_REQUIRE:-rust}"
-[ "$REQUIRE" = all ] && REQUIRE="rust c python node chromium"
+[ "$REQUIRE" = all ] && REQUIRE="rust c python node chromium dropin"
 declare -A COUNT STATE
-RUNNERS=(rust c python node chromium)
+RUNNERS=(rust c python node chromium dropin)
+QEMU_TOOLS="$ROOT/.cache/qemu72-full/bin"
 
 # Each runner prints all transcripts in one run, each after a "# FILE" line.
 run_rust() { target/release/examples/replay "${SCN[@]}"; }
@@ -35,6 +40,7 @@ run_c() { target/qjob-c/replay "${SCN[@]}"; }
 run_python() { .venv/bin/python -m qjob replay "${SCN[@]}"; }
 run_node() { node bindings-wasm/bin/replay.js "${SCN[@]}"; }
 run_chromium() { node tests/conformance/chromium-replay.mjs "${SCN[@]}"; }
+run_dropin() { PATH="$QEMU_TOOLS:$PATH" python3 tools/replay-dropin.py "${SCN[@]}"; }
 
 prepare() {
   case "$1" in
@@ -51,6 +57,11 @@ prepare() {
     chromium)
       command -v node >/dev/null && [ -f bindings-wasm/pkg-web/qjob_wasm.js ] &&
         [ -d bindings-wasm/node_modules/playwright-core ] && [ -x "${QJOB_CHROMIUM:-/usr/bin/chromium}" ]
+      ;;
+    dropin)
+      PATH="$QEMU_TOOLS:$PATH" command -v qemu-img >/dev/null &&
+        PATH="$QEMU_TOOLS:$PATH" command -v qemu-io >/dev/null &&
+        cargo build -q --release -p qjob-dropin
       ;;
   esac
 }
@@ -96,7 +107,7 @@ for r in "${RUNNERS[@]}"; do
 done
 
 # Byte equality with the Rust transcripts, scenario by scenario.
-for r in c python node chromium; do
+for r in c python node chromium dropin; do
   [ "${STATE[$r]}" = ran ] || continue
   if ! cmp -s "$OUT/rust.all.txt" "$OUT/$r.all.txt"; then
     for s in "${SCN[@]}"; do

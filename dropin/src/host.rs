@@ -93,10 +93,13 @@ pub struct Host {
     /// Bytes for standard output outside any monitor (before a stdio
     /// monitor exists, or without one).
     stdout_pending: Vec<u8>,
+    /// The buffer reads go into (allocated once).
+    buf: Vec<u8>,
 }
 
-/// Size of one read.
-const READ_SIZE: usize = 1 << 16;
+/// Size of one read (from 128 KiB up, the zeroed buffer comes from `mmap`
+/// without a `memset`).
+const READ_SIZE: usize = 1 << 18;
 
 impl Host {
     /// A host for `program` (its name in messages), with virtual time
@@ -120,6 +123,7 @@ impl Host {
             signals: None,
             pidfile: None,
             stdout_pending: Vec::new(),
+            buf: vec![0; READ_SIZE],
         }
     }
 
@@ -409,13 +413,18 @@ impl Host {
     }
 
     fn read(&mut self, i: usize) {
+        let mut buf = std::mem::take(&mut self.buf);
+        self.read_into(i, &mut buf);
+        self.buf = buf;
+    }
+
+    fn read_into(&mut self, i: usize, buf: &mut [u8]) {
         let Port::Conn(c) = &mut self.ports[i] else {
             return;
         };
-        let mut buf = [0u8; READ_SIZE];
         let got = match &mut c.io {
-            Io::Stream(s) => s.read(&mut buf),
-            Io::Stdio => io::stdin().read(&mut buf),
+            Io::Stream(s) => s.read(buf),
+            Io::Stdio => io::stdin().read(buf),
             Io::Null => Ok(0),
         };
         let n = match got {
