@@ -202,7 +202,7 @@ impl PyJobManager {
                 size,
                 backing,
                 data,
-                snapshots: Vec::new(),
+                ..Default::default()
             },
         );
     }

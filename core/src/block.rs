@@ -30,6 +30,8 @@ pub(crate) enum Parent {
     Node(NodeRef),
     /// A job's link to a node it works on.
     Job(JobRef),
+    /// A BlockBackend attached to the node (a drive, a device's).
+    Backend(crate::slab::BackendRef),
 }
 
 crate::model::qapi_enum! {
@@ -208,16 +210,26 @@ pub(crate) struct Node {
     pub bitmaps: Vec<String>,
 }
 
-/// A simulated image file (see the `image` scenario directive), as the
-/// caller describes it ([`JobManager::add_image`](crate::JobManager::add_image)).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// An image file, as the caller describes it: a file of the scenario's
+/// simulated folder ([`JobManager::add_image`](crate::JobManager::add_image),
+/// the `image` directive) or a host file a drop-in binary read
+/// ([`JobManager::handle_file`](crate::JobManager::handle_file)).
+///
+/// Build it with `..Default::default()` for the members not given: more
+/// may come.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageFile {
     /// `qcow2` or `raw`.
     pub format: String,
     /// Virtual size in bytes.
     pub size: u64,
-    /// File name of the backing image, if any.
+    /// File name of the backing image, if any, as the image stores it (a
+    /// relative name is relative to the image's own directory).
     pub backing: Option<String>,
+    /// Format of the backing image as the image names it (qcow2's backing
+    /// format extension); `None`: the backing file's own format (QEMU
+    /// probes it).
+    pub backing_format: Option<String>,
     /// Extents written with data: `(offset, length)`.
     pub data: Vec<(u64, u64)>,
     /// Internal snapshot tags (qcow2 only).
@@ -234,6 +246,8 @@ pub(crate) struct Image {
     pub size: u64,
     /// File name of the backing image, if any.
     pub backing: Option<String>,
+    /// The backing image's format as the image names it (`None`: probed).
+    pub backing_format: Option<BlockdevDriver>,
     /// Extents written with data: `(offset, length)`.
     pub data: Vec<(u64, u64)>,
     /// Internal snapshot tags (qcow2 only).
@@ -241,17 +255,6 @@ pub(crate) struct Image {
 }
 
 impl Image {
-    /// A new image of `format` and `size`, without data or snapshots.
-    pub fn new(format: BlockdevDriver, size: u64, backing: Option<String>) -> Image {
-        Image {
-            format: Some(format),
-            size,
-            backing,
-            data: Vec::new(),
-            snapshots: Vec::new(),
-        }
-    }
-
     /// Whether the image is a qcow2 image.
     pub fn is_qcow2(&self) -> bool {
         self.format == Some(BlockdevDriver::Qcow2)
@@ -264,6 +267,7 @@ impl From<ImageFile> for Image {
             format: BlockdevDriver::parse(&f.format),
             size: f.size,
             backing: f.backing,
+            backing_format: f.backing_format.as_deref().and_then(BlockdevDriver::parse),
             data: f.data,
             snapshots: f.snapshots,
         }
@@ -276,6 +280,15 @@ pub(crate) struct Graph {
     pub nodes: Vec<Option<Node>>,
     pub by_name: BTreeMap<String, NodeRef>,
     pub files: BTreeMap<String, Image>,
+    /// The host-files mode of the folder (`files.rs`).
+    pub host: crate::files::HostFiles,
+    /// BlockBackends, oldest first (never removed: qjob has no command
+    /// that deletes one).
+    pub backends: Vec<crate::drive::Backend>,
+    /// Devices with a drive, oldest first.
+    pub devices: Vec<crate::drive::Device>,
+    /// Devices made without an `id` so far (their QOM paths count them).
+    pub anonymous_devices: u32,
     pub implicit_counter: u64,
     /// Free node slots, reused by [`Graph::add`].
     pub free: Vec<NodeRef>,
@@ -320,6 +333,10 @@ impl Graph {
                         .and_then(|x| x.as_ref())
                         .is_some_and(|x| x.children.iter().any(|&(_, c)| c == me)),
                     Parent::Job(j) => job_alive(j),
+                    Parent::Backend(b) => self
+                        .backends
+                        .get(b.pos())
+                        .is_some_and(|x| x.root == Some(me)),
                 };
                 if !ok {
                     return Err(format!("node {i} names a parent that does not hold it"));
@@ -332,6 +349,21 @@ impl Graph {
                 && active.iter().any(|&r| r >= rules.len())
             {
                 return Err(format!("node {i} has an active rule that does not exist"));
+            }
+        }
+        for (i, b) in self.backends.iter().enumerate() {
+            let me = Parent::Backend(crate::slab::BackendRef::at(i as u32));
+            if let Some(n) = b.root
+                && !self
+                    .nodes
+                    .get(n.pos())
+                    .and_then(|x| x.as_ref())
+                    .is_some_and(|x| x.parents.contains(&me))
+            {
+                return Err(format!("BlockBackend {i} has a root that does not name it"));
+            }
+            if b.device.is_some_and(|d| d >= self.devices.len()) {
+                return Err(format!("BlockBackend {i} has a device that does not exist"));
             }
         }
         // Acyclic: a depth-first walk down the children of every node.
@@ -448,13 +480,13 @@ impl Graph {
         }
     }
 
-    /// A name for a node QEMU creates itself (`#block123`).
-    ///
-    /// Such nodes cannot be named in commands and no message qjob gives shows
-    /// their names (QEMU calls them `#blockNNN`), so they stay unnamed.
+    /// A name for a node QEMU creates itself (`id_generate`): `#block`,
+    /// a counter, and two digits QEMU draws at random (here derived from
+    /// the counter, so that the same calls give the same names).
     pub fn implicit_name(&mut self) -> String {
         self.implicit_counter += 1;
-        String::new()
+        let n = self.implicit_counter;
+        format!("#block{n}{:02}", (n * 37 + 11) % 100)
     }
 
     /// Links `child` under `parent` with `role`.
@@ -473,9 +505,13 @@ impl Graph {
         }
     }
 
-    /// `bdrv_is_root_node`: nothing but the monitor uses the node.
+    /// `bdrv_is_root_node`: nothing but the monitor and BlockBackends use
+    /// the node.
     pub fn is_root(&self, n: NodeRef) -> bool {
-        self.node(n).parents.is_empty()
+        self.node(n)
+            .parents
+            .iter()
+            .all(|p| matches!(p, Parent::Backend(_)))
     }
 
     /// The child with a given role.
@@ -782,9 +818,7 @@ mod tests {
             Image::from(ImageFile {
                 format: format.into(),
                 size: 1,
-                backing: None,
-                data: vec![],
-                snapshots: vec![],
+                ..Default::default()
             })
         };
         assert!(img("qcow2").is_qcow2());

@@ -68,7 +68,7 @@ impl JobManager {
             i += 1;
             match p {
                 Parent::Node(pn) if parents => self.quiesce(pn, affected, true),
-                Parent::Node(_) => {}
+                Parent::Node(_) | Parent::Backend(_) => {}
                 Parent::Job(j) => {
                     affected.push(j);
                     self.pause_job(j);
@@ -110,6 +110,7 @@ impl JobManager {
                         self.resume_job(j)
                     }
                 }
+                Parent::Backend(_) => {}
             }
         }
     }
@@ -156,12 +157,16 @@ impl JobManager {
     /// Moves every node parent of `from` (but `except`) to `to`, the way
     /// `bdrv_replace_node` does, and lets the moved parents leave or enter
     /// drained sections to match their new child. Job links stay where they
-    /// are (`stay_at_node`).
+    /// are (`stay_at_node`); BlockBackends move with the node parents.
     pub(crate) fn replace_node(&mut self, from: NodeRef, to: NodeRef, except: Option<NodeRef>) {
         let parents = self.graph.node(from).parents.clone();
         let q_from = self.graph.node(from).quiesce;
         let q_to = self.graph.node(to).quiesce;
         for p in parents.into_iter().rev() {
+            if let Parent::Backend(b) = p {
+                self.graph.move_backend(b, to);
+                continue;
+            }
             if let Parent::Node(pn) = p {
                 if Some(pn) == except || pn == to {
                     continue;
@@ -267,6 +272,7 @@ impl JobManager {
                         v.retain(|&n| n != filter);
                     }
                 }
+                Parent::Backend(_) => {}
                 Parent::Node(pn) => {
                     // Should not happen: node parents were moved away.
                     if self.graph.alive(pn) {
@@ -288,6 +294,7 @@ impl JobManager {
                 affected.push(j);
                 self.pause_job(j)
             }
+            Parent::Backend(_) => {}
         }
     }
 
@@ -299,6 +306,7 @@ impl JobManager {
                     self.resume_job(j)
                 }
             }
+            Parent::Backend(_) => {}
         }
     }
 }

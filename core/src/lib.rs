@@ -57,6 +57,8 @@
 //! | the QMP `transaction` command | `actions` ([`TransactionAction`]) |
 //! | dirty bitmaps | `bitmap` |
 //! | block nodes (`blockdev-add`, `blockdev-del`) | `nodes` |
+//! | BlockBackends and devices (`-drive`, `device_add`) | `drive` |
+//! | image files: the simulated folder, host files ([`FileAction`]) | `files` |
 //! | QMP JSON: framing, command table, argument parsing | [`qmp`] |
 //! | snapshot and restore (format, encoding, checks) | `snapshot` ([`SnapshotError`]) |
 //! | simulated block layer, block drivers | `block` |
@@ -74,9 +76,11 @@ mod commands;
 mod coroutine;
 mod create;
 mod drain;
+mod drive;
 mod driver;
 pub mod error;
 pub mod event;
+mod files;
 mod host;
 mod job;
 mod mainloop;
@@ -100,6 +104,7 @@ pub use block::{BlkdebugEvent, ImageFile, InjectError};
 pub use commands::{BlockJobInfo, JobInfo};
 pub use error::{Error, ErrorClass, Result};
 pub use event::{Event, EventKind, IoOperation};
+pub use files::{FileAction, NewImage};
 pub use host::{
     HostAction, HostActionKind, HostDirective, HostErrorAction, HostJobOptions, JobHandle,
     TxnHandle,

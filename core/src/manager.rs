@@ -92,6 +92,8 @@ pub struct JobManager {
     pub(crate) txn_held: Vec<TxnRef>,
     /// Whether the simulated VM runs (machine mode only).
     pub(crate) vm_running: bool,
+    /// Whether the machine has a PCI bus (for `virtio-blk` devices).
+    pub(crate) pci: bool,
     /// Requests for host-driven jobs, oldest first.
     pub(crate) actions: VecDeque<crate::host::HostAction>,
     pub(crate) txn_serial: u64,
@@ -132,6 +134,7 @@ impl JobManager {
             bugs: Vec::new(),
             txn_held: Vec::new(),
             vm_running: true,
+            pci: false,
             actions: VecDeque::new(),
             txn_serial: 0,
         }

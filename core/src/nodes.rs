@@ -1,7 +1,7 @@
 //! `blockdev-add` / `blockdev-del` over the simulated block layer, and the
 //! image files that `file` nodes open (the scenario `image` directive).
 
-use crate::block::{Driver, ImageFile, InjectError, NodeRef, Role};
+use crate::block::{BlockdevDriver, Driver, ImageFile, InjectError, NodeRef, Role};
 use crate::error::{Error, Result};
 use crate::manager::JobManager;
 
@@ -113,7 +113,7 @@ impl JobManager {
     pub fn named_nodes(&self) -> Vec<NodeInfo> {
         let g = &self.graph;
         g.live()
-            .filter(|(n, node)| g.lookup(&node.name) == Some(*n))
+            .filter(|(n, node)| !node.name.starts_with('#') && g.lookup(&node.name) == Some(*n))
             .map(|(n, node)| NodeInfo {
                 name: node.name.clone(),
                 driver: node.driver.name(),
@@ -148,6 +148,11 @@ impl JobManager {
         if !crate::model::id_wellformed(name) {
             return Err(Error::generic(format!("Invalid node-name: '{name}'")));
         }
+        if self.graph.backend_by_name(name).is_some() {
+            return Err(Error::generic(format!(
+                "node-name={name} is conflicting with a device id"
+            )));
+        }
         if self.graph.lookup(name).is_some() {
             return Err(Error::generic(format!(
                 "Duplicate nodes with node-name='{name}'"
@@ -173,7 +178,7 @@ impl JobManager {
         }
     }
 
-    fn open_node(&mut self, opts: &NodeOptions, created: &mut Vec<NodeRef>) -> Result<NodeRef> {
+    pub(crate) fn open_node(&mut self, opts: &NodeOptions, created: &mut Vec<NodeRef>) -> Result<NodeRef> {
         match opts {
             NodeOptions::NullCo {
                 node_name,
@@ -196,12 +201,7 @@ impl JobManager {
                 node_name,
                 filename,
             } => {
-                let Some(img) = self.graph.files.get(filename) else {
-                    return Err(Error::generic(format!(
-                        "Could not open '{filename}': No such file or directory"
-                    )));
-                };
-                let size = img.size;
+                let size = self.graph.open_image(filename)?.size;
                 let (name, user) = self.name_or_implicit(node_name.as_deref())?;
                 let n = self.graph.add(
                     name,
@@ -231,11 +231,7 @@ impl JobManager {
                 image,
                 inject_error,
             } => {
-                if let Some(n) = node_name {
-                    self.check_node_name(n)?;
-                }
-                let child = self.open_child(image, created)?;
-                let size = self.graph.node(child).size;
+                // A protocol driver: named before it opens its image.
                 let (name, user) = self.name_or_implicit(node_name.as_deref())?;
                 let n = self.graph.add(
                     name,
@@ -243,10 +239,12 @@ impl JobManager {
                         rules: inject_error.clone(),
                         active: Vec::new(),
                     },
-                    size,
+                    0,
                     user,
                 );
                 created.push(n);
+                let child = self.open_child(image, created)?;
+                self.graph.node_mut(n).size = self.graph.node(child).size;
                 self.attach_child(n, Role::Image, child);
                 Ok(n)
             }
@@ -267,40 +265,43 @@ impl JobManager {
                         None => break,
                     }
                 }
-                let img = match &self.graph.node(proto).driver {
-                    Driver::File { filename } => self.graph.files.get(filename).cloned(),
-                    _ => None,
+                let (img, overlay) = match &self.graph.node(proto).driver {
+                    Driver::File { filename } => {
+                        (self.graph.files.get(filename).cloned(), filename.clone())
+                    }
+                    _ => (None, String::new()),
                 };
                 let Some(img) = img.filter(|i| i.is_qcow2()) else {
                     return Err(Error::generic("Image is not in qcow2 format"));
                 };
-                let backing_node = match backing {
-                    Some(Some(b)) => Some(self.lookup_node(b, b)?),
+                // The backing node: named, or opened from the image's
+                // backing file after this node is (as QEMU names nodes).
+                let backing_opts = match backing {
+                    Some(Some(b)) => Some(Err(self.lookup_node(b, b)?)),
                     Some(None) => None,
-                    None => match &img.backing {
-                        Some(file) => {
-                            let f = file.clone();
-                            let is_qcow2 = self.graph.files.get(&f).is_some_and(|i| i.is_qcow2());
-                            let inner = NodeOptions::File {
+                    None => img.backing.as_ref().map(|file| {
+                        let f = crate::files::backing_path(&overlay, file);
+                        let is_qcow2 = match img.backing_format {
+                            Some(format) => format == BlockdevDriver::Qcow2,
+                            None => self.graph.files.get(&f).is_some_and(|i| i.is_qcow2()),
+                        };
+                        let inner = ChildRef::Inline(Box::new(NodeOptions::File {
+                            node_name: None,
+                            filename: f,
+                        }));
+                        Ok(if is_qcow2 {
+                            NodeOptions::Qcow2 {
                                 node_name: None,
-                                filename: f,
-                            };
-                            let opts = if is_qcow2 {
-                                NodeOptions::Qcow2 {
-                                    node_name: None,
-                                    file: ChildRef::Inline(Box::new(inner)),
-                                    backing: None,
-                                }
-                            } else {
-                                NodeOptions::Raw {
-                                    node_name: None,
-                                    file: ChildRef::Inline(Box::new(inner)),
-                                }
-                            };
-                            Some(self.open_node(&opts, created)?)
-                        }
-                        None => None,
-                    },
+                                file: inner,
+                                backing: None,
+                            }
+                        } else {
+                            NodeOptions::Raw {
+                                node_name: None,
+                                file: inner,
+                            }
+                        })
+                    }),
                 };
                 let (name, user) = self.name_or_implicit(node_name.as_deref())?;
                 let n = self.graph.add(name, Driver::Qcow2, img.size, user);
@@ -309,6 +310,11 @@ impl JobManager {
                     crate::block::add_extent(&mut self.graph.node_mut(n).allocated, o, l);
                 }
                 self.attach_child(n, Role::File, child);
+                let backing_node = match backing_opts {
+                    Some(Err(named)) => Some(named),
+                    Some(Ok(opts)) => Some(self.open_node(&opts, created)?),
+                    None => None,
+                };
                 if let Some(b) = backing_node {
                     self.attach_child(n, Role::Backing, b);
                 }
@@ -317,7 +323,7 @@ impl JobManager {
         }
     }
 
-    fn delete_node(&mut self, n: NodeRef) {
+    pub(crate) fn delete_node(&mut self, n: NodeRef) {
         if self.graph.nodes.get(n.pos()).is_none_or(|x| x.is_none()) {
             return;
         }
@@ -336,6 +342,9 @@ impl JobManager {
                 "Failed to find node with node-name='{node_name}'"
             )));
         };
+        if self.graph.node_backends(n).next().is_some() {
+            return Err(Error::generic(format!("Node {node_name} is in use")));
+        }
         if let Some(&j) = self.graph.node(n).blockers.first() {
             return Err(Error::generic(format!(
                 "Node '{node_name}' is busy: block device is in use by block job: {}",

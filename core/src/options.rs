@@ -186,13 +186,12 @@ pub enum CreateOptions {
         driver: String,
         /// Node name of the file node.
         file: String,
-        /// Virtual size.
-        size: u64,
-        /// Backing file name.
-        backing_file: Option<String>,
-        /// `cluster-size` (default 64 KiB); the job fails, as QEMU's does,
-        /// unless it is a power of two from 512 bytes to 2 MiB.
-        cluster_size: Option<u64>,
+        /// The image's options: size, backing file and format, cluster
+        /// size (the job fails, as QEMU's does, unless it is a power of two
+        /// from 512 bytes to 2 MiB), … (`filename` and `formatting_line`
+        /// are not used: the file is the node's, and `blockdev-create`
+        /// prints nothing).
+        image: crate::files::NewImage,
     },
 }
 

@@ -172,6 +172,8 @@ pub struct Replayer {
     since_command: Vec<Event>,
     /// Every event seen, with its timestamp, until taken.
     seen: Vec<Event>,
+    /// The format of each `image` directive's file.
+    image_formats: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Replayer {
@@ -188,6 +190,7 @@ impl Replayer {
             lines: Vec::new(),
             since_command: Vec::new(),
             seen: Vec::new(),
+            image_formats: Default::default(),
         }
     }
 
@@ -314,14 +317,24 @@ impl Replayer {
                 }
             }
             self.lines.push(format!("~ image {file}"));
+            // The recorder names the backing file's format: the format of
+            // the image directive that made it, qcow2 if none did.
+            let backing_format = backing.as_ref().map(|b| {
+                self.image_formats
+                    .get(b)
+                    .map_or("qcow2", String::as_str)
+                    .to_owned()
+            });
+            self.image_formats.insert(file.to_owned(), format.to_owned());
             self.manager.add_image(
                 file,
                 ImageFile {
                     format: format.to_owned(),
                     size,
                     backing,
+                    backing_format,
                     data,
-                    snapshots: Vec::new(),
+                    ..Default::default()
                 },
             );
         } else if let Some(machine) = obj.get("machine") {

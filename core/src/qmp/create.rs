@@ -4,6 +4,7 @@
 use super::args::Args;
 use crate::block::BlockdevDriver;
 use crate::error::{Error, Result};
+use crate::files::NewImage;
 use crate::model::OnError;
 use crate::options::{
     BackupOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions, MirrorOptions,
@@ -272,8 +273,8 @@ pub(super) fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
 }
 
 /// QAPI `PreallocMode`.
-fn prealloc_mode(s: &str) -> Option<()> {
-    matches!(s, "off" | "metadata" | "falloc" | "full").then_some(())
+fn prealloc_mode(s: &str) -> Option<String> {
+    matches!(s, "off" | "metadata" | "falloc" | "full").then(|| s.to_owned())
 }
 
 fn parse_create(o: &mut Args<'_>) -> Result<CreateOptions> {
@@ -298,25 +299,38 @@ fn parse_create(o: &mut Args<'_>) -> Result<CreateOptions> {
             };
             o.ignore(&["data-file"]);
             o.opt_bool("data-file-raw")?;
-            o.opt_bool("extended-l2")?;
+            let extended_l2 = o.opt_bool("extended-l2")?;
             let size = o.req_uint("size")?;
-            o.opt_enum("version", |s| matches!(s, "v2" | "v3").then_some(()))?;
+            let version = o.opt_enum("version", |s| matches!(s, "v2" | "v3").then(|| s.to_owned()))?;
             let backing_file = o.opt_str("backing-file")?;
-            o.opt_enum("backing-fmt", BlockdevDriver::parse)?;
+            let backing_format = o
+                .opt_enum("backing-fmt", BlockdevDriver::parse)?
+                .map(|f| f.as_str().to_owned());
             o.ignore(&["encrypt"]);
             let cluster_size = o.opt_uint("cluster-size")?;
-            o.opt_enum("preallocation", prealloc_mode)?;
-            o.opt_bool("lazy-refcounts")?;
-            o.opt_int("refcount-bits")?;
-            o.opt_enum("compression-type", |s| {
-                matches!(s, "zlib" | "zstd").then_some(())
+            let preallocation = o.opt_enum("preallocation", prealloc_mode)?;
+            let lazy_refcounts = o.opt_bool("lazy-refcounts")?;
+            let refcount_bits = o.opt_int("refcount-bits")?.map(|b| b as u64);
+            let compression_type = o.opt_enum("compression-type", |s| {
+                matches!(s, "zlib" | "zstd").then(|| s.to_owned())
             })?;
             Ok(CreateOptions::Format {
                 driver: driver.as_str().to_owned(),
                 file,
-                size,
-                backing_file,
-                cluster_size,
+                image: NewImage {
+                    format: driver.as_str().to_owned(),
+                    size,
+                    backing_file,
+                    backing_format,
+                    cluster_size,
+                    version,
+                    extended_l2,
+                    lazy_refcounts,
+                    refcount_bits,
+                    compression_type,
+                    preallocation,
+                    ..NewImage::default()
+                },
             })
         }
         // Drivers without creation options (raw, null-co, …): any member is

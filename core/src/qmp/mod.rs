@@ -11,7 +11,7 @@ mod clock;
 mod create;
 mod jobs;
 pub mod json;
-mod nodes;
+pub(crate) mod nodes;
 mod transaction;
 
 pub mod server;
@@ -90,10 +90,12 @@ impl JobManager {
 
     /// Runs one command with its (already framing-checked) arguments.
     pub fn dispatch(&mut self, name: &str, arguments: &Map<String, Value>) -> Result<Value> {
-        match TABLE.binary_search_by(|&(n, _)| n.cmp(name)) {
+        let result = match TABLE.binary_search_by(|&(n, _)| n.cmp(name)) {
             Ok(i) => (TABLE[i].1)(self, Args::new(arguments, "")),
             Err(_) => Err(Error::command_not_found(name)),
-        }
+        };
+        self.files_done();
+        result
     }
 }
 
@@ -178,6 +180,9 @@ const TABLE: &[(&str, Handler)] = &[
     }),
     ("blockdev-mirror", |m, a| {
         run(m, a, create::parse_mirror, JobManager::blockdev_mirror)
+    }),
+    ("device_add", |m, a| {
+        run(m, a, |a| Ok(a.all().clone()), |m, opts| m.device_add(&opts))
     }),
     ("job-cancel", |m, a| {
         run(m, a, jobs::id, |m, id| m.job_cancel(&id))

@@ -112,6 +112,7 @@ impl ImageInfo {
             format: self.format.as_str().to_string(),
             size: self.virtual_size,
             backing: self.backing_file.clone(),
+            backing_format: self.backing_format.clone(),
             data: self.data.clone(),
             snapshots: self.snapshots.clone(),
         }
