@@ -118,6 +118,18 @@ crate::model::qapi_enum! {
     }
 }
 
+crate::model::qapi_enum! {
+    /// QAPI `BlockdevDetectZeroesOptions`.
+    DetectZeroes {
+        /// Off.
+        Off = "off",
+        /// Zero writes become write-zeroes requests.
+        On = "on",
+        /// And discards where possible.
+        Unmap = "unmap",
+    }
+}
+
 /// What block status says about a range (`bdrv_block_status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Status {
@@ -202,6 +214,16 @@ pub(crate) struct Node {
     /// Added by the user (`blockdev-add` or the default world), so it has a
     /// name that commands can use.
     pub user: bool,
+    /// Owned by the monitor (the root of a `blockdev-add`, a default-world
+    /// node): only `blockdev-del` closes it. Other nodes close when their
+    /// last user goes.
+    pub monitor: bool,
+    /// Opened read-only (a backing chain opened from an image's header).
+    pub read_only: bool,
+    /// `detect-zeroes` (`unmap` on a drive-backup target).
+    pub detect_zeroes: DetectZeroes,
+    /// When it was named (QEMU lists nodes in that order, newest first).
+    pub seq: u64,
     /// Extents that hold data (for backing chains): sorted, disjoint.
     pub allocated: Vec<(u64, u64)>,
     /// Jobs that block every operation on this node (op blockers), newest first.
@@ -234,6 +256,14 @@ pub struct ImageFile {
     pub data: Vec<(u64, u64)>,
     /// Internal snapshot tags (qcow2 only).
     pub snapshots: Vec<String>,
+    /// qcow2 cluster size (`None`: 64 KiB).
+    pub cluster_size: Option<u64>,
+    /// The file's length in bytes, the virtual size of a `file` node over
+    /// it (`None`: taken as the image's virtual size).
+    pub file_length: Option<u64>,
+    /// The bytes the file takes on disk (`actual-size` in QEMU's image
+    /// information; `None`: not known, left out).
+    pub actual_size: Option<u64>,
 }
 
 /// An image file of the simulated folder.
@@ -252,6 +282,10 @@ pub(crate) struct Image {
     pub data: Vec<(u64, u64)>,
     /// Internal snapshot tags (qcow2 only).
     pub snapshots: Vec<String>,
+    /// qcow2 cluster size, file length and size on disk, where known.
+    pub cluster_size: Option<u64>,
+    pub file_length: Option<u64>,
+    pub actual_size: Option<u64>,
 }
 
 impl Image {
@@ -270,6 +304,9 @@ impl From<ImageFile> for Image {
             backing_format: f.backing_format.as_deref().and_then(BlockdevDriver::parse),
             data: f.data,
             snapshots: f.snapshots,
+            cluster_size: f.cluster_size,
+            file_length: f.file_length,
+            actual_size: f.actual_size,
         }
     }
 }
@@ -289,6 +326,8 @@ pub(crate) struct Graph {
     pub devices: Vec<crate::drive::Device>,
     /// Devices made without an `id` so far (their QOM paths count them).
     pub anonymous_devices: u32,
+    /// Nodes named so far.
+    pub node_seq: u64,
     pub implicit_counter: u64,
     /// Free node slots, reused by [`Graph::add`].
     pub free: Vec<NodeRef>,
@@ -441,6 +480,7 @@ impl Graph {
     /// Adds a node; `user` nodes, and job filters the user named
     /// (`filter-node-name`), are registered under their name.
     pub fn add(&mut self, name: String, driver: Driver, size: u64, user: bool) -> NodeRef {
+        self.node_seq += 1;
         let node = Node {
             name,
             driver,
@@ -449,6 +489,10 @@ impl Graph {
             children: Vec::new(),
             quiesce: 0,
             user,
+            monitor: false,
+            read_only: false,
+            detect_zeroes: DetectZeroes::Off,
+            seq: self.node_seq + 1,
             allocated: Vec::new(),
             blockers: Vec::new(),
             bitmaps: Vec::new(),

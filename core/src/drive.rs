@@ -112,6 +112,8 @@ impl Graph {
             .unwrap_or("")
     }
 
+    // For the permission texts of jobs' users (not raised by qjob yet).
+    #[allow(dead_code)]
     /// `blk_root_get_parent_desc`: how QEMU's permission texts name a
     /// BlockBackend (`block device 'drive0'`, `block device
     /// '/machine/peripheral/vblk/virtio-backend'`, `an unnamed block
@@ -255,7 +257,7 @@ fn insert_dotted(o: &mut Map<String, Value>, key: &str, value: Value) {
 
 /// The protocol node a file name opens (`bdrv_find_protocol`): `null-co://`
 /// and `null-aio://`, `blkdebug:CONFIG:IMAGE`, else a host file.
-fn protocol_node(filename: &str) -> Result<Map<String, Value>> {
+pub(crate) fn protocol_node(filename: &str) -> Result<Map<String, Value>> {
     let mut o = Map::new();
     let prefix_end = filename.find([':', '/', '\\']);
     let protocol = match prefix_end {
@@ -376,9 +378,7 @@ impl DriveOptions {
                     )));
                 }
                 other => {
-                    return Err(Error::generic(format!(
-                        "unsupported bus type '{other}'"
-                    )));
+                    return Err(Error::generic(format!("unsupported bus type '{other}'")));
                 }
             },
         };
@@ -652,9 +652,7 @@ impl JobManager {
             None => None,
             Some(Value::String(id)) => {
                 if !crate::model::id_wellformed(id) {
-                    return Err(Error::generic(format!(
-                        "Parameter 'id' expects an identifier"
-                    )));
+                    return Err(Error::generic("Parameter 'id' expects an identifier"));
                 }
                 if self
                     .graph

@@ -22,9 +22,10 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::block::{BlockdevDriver, Driver, Graph, Image, ImageFile, Role};
+use crate::block::{BlockdevDriver, Driver, Graph, Image, ImageFile, NodeRef, Role};
 use crate::error::{Error, Result};
 use crate::manager::JobManager;
+use crate::nodes::{ChildRef, NodeOptions};
 
 /// A file the core created, for the host to write
 /// ([`JobManager::poll_file_action`]).
@@ -145,10 +146,12 @@ impl Graph {
                 .and_then(BlockdevDriver::parse),
             data: Vec::new(),
             snapshots: Vec::new(),
+            cluster_size: new.cluster_size,
+            file_length: None,
+            actual_size: None,
         };
         self.files.insert(new.filename.clone(), image);
         if self.host.enabled {
-            self.host.fresh.insert(new.filename.clone());
             self.host.errors.remove(&new.filename);
             self.host.actions.push_back(if in_place {
                 FileAction::Format(new)
@@ -158,8 +161,111 @@ impl Graph {
         }
     }
 
+    /// QEMU's `bs->filename` (`bdrv_refresh_filename`): a `file` node's
+    /// file name, a format node's file's, blkdebug's `blkdebug::IMAGE`, a
+    /// `null-co` node's `null-co://`, or a `json:` name of its options when
+    /// it has a size or reads zeroes (qjob takes those as given when they
+    /// differ from the defaults).
+    pub(crate) fn filename(&self, n: NodeRef) -> String {
+        let node = self.node(n);
+        match &node.driver {
+            Driver::File { filename } => filename.clone(),
+            Driver::Raw | Driver::Qcow2 => self
+                .child(n, Role::File)
+                .map(|c| self.filename(c))
+                .unwrap_or_default(),
+            Driver::Blkdebug { rules, .. } => match self.child(n, Role::Image) {
+                Some(c) if rules.is_empty() => format!("blkdebug::{}", self.filename(c)),
+                Some(c) => {
+                    let mut o = Map::new();
+                    o.insert("driver".into(), "blkdebug".into());
+                    o.insert("image".into(), self.filename(c).into());
+                    format!("json:{}", crate::qmp::wire::to_string(&Value::Object(o)))
+                }
+                None => String::new(),
+            },
+            Driver::NullCo { read_zeroes } => {
+                let sized = node.size != crate::nodes::NULL_CO_DEFAULT_SIZE;
+                if !sized && !read_zeroes {
+                    return "null-co://".into();
+                }
+                let mut o = Map::new();
+                if *read_zeroes {
+                    o.insert("read-zeroes".into(), true.into());
+                }
+                o.insert("driver".into(), "null-co".into());
+                if sized {
+                    o.insert("size".into(), node.size.into());
+                }
+                format!("json:{}", crate::qmp::wire::to_string(&Value::Object(o)))
+            }
+            Driver::JobFilter => self
+                .node(n)
+                .children
+                .first()
+                .map(|&(_, c)| self.filename(c))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// `bdrv_skip_filters`: the first node below `n` (or `n`) that is not
+    /// a job's filter.
+    pub(crate) fn skip_filters(&self, mut n: NodeRef) -> NodeRef {
+        while matches!(self.node(n).driver, Driver::JobFilter) {
+            match self.node(n).children.first() {
+                Some(&(_, c)) => n = c,
+                None => break,
+            }
+        }
+        n
+    }
+
+    /// `bdrv_skip_implicit_filters`: below the job filters QEMU inserted
+    /// without a name given.
+    pub(crate) fn skip_implicit_filters(&self, mut n: NodeRef) -> NodeRef {
+        while matches!(self.node(n).driver, Driver::JobFilter) && !self.node(n).user {
+            match self.node(n).children.first() {
+                Some(&(_, c)) => n = c,
+                None => break,
+            }
+        }
+        n
+    }
+
+    /// The file name and format name of a node that becomes the backing
+    /// file of an image a command creates (implicit filters skipped).
+    pub(crate) fn backing_spec(&self, n: NodeRef) -> (String, String) {
+        let n = self.skip_implicit_filters(n);
+        (self.filename(n), self.node(n).driver.name().to_owned())
+    }
+
+    /// `bdrv_find_backing_image`: the node of `bs`'s backing chain (below
+    /// `bs`) whose file is `name`: the name an image stores for its
+    /// backing file, or the backing node's file name, also as a name
+    /// relative to the image's directory.
+    pub(crate) fn find_backing_image(&self, bs: NodeRef, name: &str) -> Option<NodeRef> {
+        let mut curr = self.skip_filters(bs);
+        while let Some(below) = self.child(curr, Role::Backing) {
+            let below = self.skip_filters(below);
+            let curr_file = self.filename(curr);
+            let stored = self
+                .node_file(curr)
+                .and_then(|f| self.files.get(f))
+                .and_then(|i| i.backing.as_deref());
+            let below_file = self.filename(below);
+            if stored == Some(name)
+                || below_file == name
+                || backing_path(&curr_file, name) == below_file
+            {
+                return Some(below);
+            }
+            curr = below;
+        }
+        None
+    }
+
     /// The host file under a protocol node (through `raw` and `blkdebug`).
-    pub(crate) fn node_file(&self, n: crate::block::NodeRef) -> Option<&str> {
+    pub(crate) fn node_file(&self, n: NodeRef) -> Option<&str> {
         let node = self.node(n);
         match &node.driver {
             Driver::File { filename } => Some(filename),
@@ -257,6 +363,137 @@ impl JobManager {
     /// (host-files mode only).
     pub fn poll_file_action(&mut self) -> Option<FileAction> {
         self.graph.host.actions.pop_front()
+    }
+
+    /// `bdrv_img_create`: creates the image `filename` of `format` and
+    /// `size`, with a backing file (name and format) if given, as a
+    /// command that creates its target does (QEMU prints its `Formatting`
+    /// line). With `open_backing`, the backing file must open (QEMU opens
+    /// it to check it).
+    pub(crate) fn img_create(
+        &mut self,
+        filename: &str,
+        format: &str,
+        backing: Option<(String, String)>,
+        size: u64,
+        open_backing: bool,
+    ) -> Result<()> {
+        let Some(driver) = BlockdevDriver::parse(format) else {
+            return Err(Error::generic(format!("Unknown file format '{format}'")));
+        };
+        let protocol = crate::drive::protocol_node(filename)?;
+        let protocol = protocol.get("driver").and_then(Value::as_str).unwrap_or("");
+        let creates = |d: BlockdevDriver| {
+            matches!(
+                d,
+                BlockdevDriver::Qcow2 | BlockdevDriver::Raw | BlockdevDriver::File
+            )
+        };
+        if !creates(driver) {
+            return Err(Error::generic(format!(
+                "Format driver '{format}' does not support image creation"
+            )));
+        }
+        if protocol != "file" {
+            return Err(Error::generic(format!(
+                "Protocol driver '{protocol}' does not support image creation"
+            )));
+        }
+        if backing.is_some() && driver != BlockdevDriver::Qcow2 {
+            return Err(Error::generic(format!(
+                "Backing file not supported for file format '{format}'"
+            )));
+        }
+        if let Some((b, _)) = &backing {
+            if b == filename {
+                return Err(Error::generic(
+                    "Error: Trying to create an image with the same filename as the backing file",
+                ));
+            }
+            if b.is_empty() {
+                return Err(Error::generic(
+                    "Expected backing file name, got empty string",
+                ));
+            }
+            if open_backing {
+                self.graph.open_image(&backing_path(filename, b))?;
+            }
+        }
+        // qcow2's creation opens the new file and the image over it
+        // (two nodes QEMU names, and closes again).
+        if driver == BlockdevDriver::Qcow2 {
+            self.graph.implicit_counter += 2;
+        }
+        let (backing_file, backing_format) = backing.unzip();
+        self.graph.create_image(
+            NewImage {
+                filename: filename.to_owned(),
+                format: format.to_owned(),
+                size,
+                backing_file,
+                backing_format,
+                formatting_line: true,
+                ..NewImage::default()
+            },
+            false,
+        );
+        Ok(())
+    }
+
+    /// `bdrv_open` of an image file, as the commands that open their
+    /// target or overlay by file name do: with `format` (`None`: probed),
+    /// a node name for the format node, and its backing chain unless
+    /// `no_backing`. Returns the top node; on an error nothing stays open.
+    pub(crate) fn open_image_file(
+        &mut self,
+        filename: &str,
+        format: Option<&str>,
+        node_name: Option<&str>,
+        no_backing: bool,
+    ) -> Result<NodeRef> {
+        let format = match format {
+            Some(f) => f.to_owned(),
+            None => match self.graph.open_image(filename)?.format {
+                Some(BlockdevDriver::Qcow2) => "qcow2".into(),
+                _ => "raw".into(),
+            },
+        };
+        let file = NodeOptions::File {
+            node_name: None,
+            filename: filename.to_owned(),
+        };
+        let name = node_name.map(str::to_owned);
+        let opts = match BlockdevDriver::parse(&format) {
+            Some(BlockdevDriver::Qcow2) => NodeOptions::Qcow2 {
+                node_name: name,
+                file: ChildRef::Inline(Box::new(file)),
+                backing: no_backing.then_some(None),
+            },
+            Some(BlockdevDriver::Raw) => NodeOptions::Raw {
+                node_name: name,
+                file: ChildRef::Inline(Box::new(file)),
+            },
+            Some(BlockdevDriver::File) => NodeOptions::File {
+                node_name: name,
+                filename: filename.to_owned(),
+            },
+            Some(_) => {
+                return Err(Error::generic(format!(
+                    "qjob opens image files as qcow2, raw or file, not as '{format}'"
+                )));
+            }
+            None => {
+                return Err(Error::generic(format!("Unknown driver '{format}'")));
+            }
+        };
+        let mut created = Vec::new();
+        match self.open_node(&opts, &mut created) {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                self.delete_created(created);
+                Err(e)
+            }
+        }
     }
 
     /// After a command: what the host supplied for it is no longer fresh.

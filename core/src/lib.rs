@@ -58,6 +58,7 @@
 //! | dirty bitmaps | `bitmap` |
 //! | block nodes (`blockdev-add`, `blockdev-del`) | `nodes` |
 //! | BlockBackends and devices (`-drive`, `device_add`) | `drive` |
+//! | external snapshots (`blockdev-snapshot`, `-sync`) | `overlay` |
 //! | image files: the simulated folder, host files ([`FileAction`]) | `files` |
 //! | QMP JSON: framing, command table, argument parsing | [`qmp`] |
 //! | snapshot and restore (format, encoding, checks) | `snapshot` ([`SnapshotError`]) |
@@ -88,6 +89,7 @@ mod manager;
 pub mod model;
 mod nodes;
 mod options;
+mod overlay;
 mod pause;
 pub mod qmp;
 pub mod ratelimit;
@@ -113,8 +115,9 @@ pub use manager::{DEFAULT_NODE_SIZE, JobManager, SETTLE_LIMIT, TICK_LIMIT};
 pub use model::{ErrorAction, IoStatus, JobStatus, JobType, JobVerb, OnError};
 pub use nodes::{ChildRef, NodeInfo, NodeOptions};
 pub use options::{
-    BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions,
-    MirrorOptions, StreamOptions, SyncMode,
+    BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions,
+    DriveBackupOptions, DriveMirrorOptions, JobOptions, MirrorOptions, NewImageMode,
+    SnapshotSyncOptions, StreamOptions, SyncMode,
 };
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};
 pub use workload::FAILED_IO_NS;

@@ -145,12 +145,13 @@ impl JobManager {
     pub fn with_default_world() -> JobManager {
         let mut m = JobManager::new();
         for name in ["src", "dst", "src2", "dst2"] {
-            m.graph.add(
+            let n = m.graph.add(
                 name.to_owned(),
                 crate::block::Driver::NullCo { read_zeroes: true },
                 DEFAULT_NODE_SIZE,
                 true,
             );
+            m.graph.node_mut(n).monitor = true;
         }
         m
     }

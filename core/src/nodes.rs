@@ -134,7 +134,10 @@ impl JobManager {
         }
         let mut created = Vec::new();
         match self.open_node(&opts, &mut created) {
-            Ok(_) => Ok(()),
+            Ok(n) => {
+                self.graph.node_mut(n).monitor = true;
+                Ok(())
+            }
             Err(e) => {
                 for n in created.into_iter().rev() {
                     self.delete_node(n);
@@ -178,7 +181,11 @@ impl JobManager {
         }
     }
 
-    pub(crate) fn open_node(&mut self, opts: &NodeOptions, created: &mut Vec<NodeRef>) -> Result<NodeRef> {
+    pub(crate) fn open_node(
+        &mut self,
+        opts: &NodeOptions,
+        created: &mut Vec<NodeRef>,
+    ) -> Result<NodeRef> {
         match opts {
             NodeOptions::NullCo {
                 node_name,
@@ -279,29 +286,7 @@ impl JobManager {
                 let backing_opts = match backing {
                     Some(Some(b)) => Some(Err(self.lookup_node(b, b)?)),
                     Some(None) => None,
-                    None => img.backing.as_ref().map(|file| {
-                        let f = crate::files::backing_path(&overlay, file);
-                        let is_qcow2 = match img.backing_format {
-                            Some(format) => format == BlockdevDriver::Qcow2,
-                            None => self.graph.files.get(&f).is_some_and(|i| i.is_qcow2()),
-                        };
-                        let inner = ChildRef::Inline(Box::new(NodeOptions::File {
-                            node_name: None,
-                            filename: f,
-                        }));
-                        Ok(if is_qcow2 {
-                            NodeOptions::Qcow2 {
-                                node_name: None,
-                                file: inner,
-                                backing: None,
-                            }
-                        } else {
-                            NodeOptions::Raw {
-                                node_name: None,
-                                file: inner,
-                            }
-                        })
-                    }),
+                    None => self.backing_options(&img, &overlay).map(Ok),
                 };
                 let (name, user) = self.name_or_implicit(node_name.as_deref())?;
                 let n = self.graph.add(name, Driver::Qcow2, img.size, user);
@@ -312,7 +297,11 @@ impl JobManager {
                 self.attach_child(n, Role::File, child);
                 let backing_node = match backing_opts {
                     Some(Err(named)) => Some(named),
-                    Some(Ok(opts)) => Some(self.open_node(&opts, created)?),
+                    Some(Ok(opts)) => {
+                        let b = self.open_node(&opts, created)?;
+                        self.set_read_only(b);
+                        Some(b)
+                    }
                     None => None,
                 };
                 if let Some(b) = backing_node {
@@ -320,6 +309,97 @@ impl JobManager {
                 }
                 Ok(n)
             }
+        }
+    }
+
+    /// The options of the backing node an image names (its backing file,
+    /// relative to the image's directory, in the format the image names or
+    /// else its own).
+    fn backing_options(&self, img: &crate::block::Image, overlay: &str) -> Option<NodeOptions> {
+        let file = img.backing.as_ref()?;
+        let f = crate::files::backing_path(overlay, file);
+        let is_qcow2 = match img.backing_format {
+            Some(format) => format == BlockdevDriver::Qcow2,
+            None => self.graph.files.get(&f).is_some_and(|i| i.is_qcow2()),
+        };
+        let inner = ChildRef::Inline(Box::new(NodeOptions::File {
+            node_name: None,
+            filename: f,
+        }));
+        Some(if is_qcow2 {
+            NodeOptions::Qcow2 {
+                node_name: None,
+                file: inner,
+                backing: None,
+            }
+        } else {
+            NodeOptions::Raw {
+                node_name: None,
+                file: inner,
+            }
+        })
+    }
+
+    /// `bdrv_open_backing_file`: opens the backing chain a qcow2 node's
+    /// image names, when it has none yet. A chain that does not open is
+    /// left out (QEMU reports it and goes on).
+    pub(crate) fn open_backing_file(&mut self, n: NodeRef) {
+        if !matches!(self.graph.node(n).driver, Driver::Qcow2)
+            || self.graph.child(n, Role::Backing).is_some()
+        {
+            return;
+        }
+        let Some(file) = self.graph.node_file(n).map(str::to_owned) else {
+            return;
+        };
+        let Some(opts) = self
+            .graph
+            .files
+            .get(&file)
+            .and_then(|img| self.backing_options(img, &file))
+        else {
+            return;
+        };
+        let mut created = Vec::new();
+        match self.open_node(&opts, &mut created) {
+            Ok(b) => {
+                self.set_read_only(b);
+                self.attach_child(n, Role::Backing, b)
+            }
+            Err(_) => self.delete_created(created),
+        }
+    }
+
+    /// Marks a node opened as a backing file, and the nodes below it,
+    /// read-only.
+    fn set_read_only(&mut self, n: NodeRef) {
+        let mut stack = vec![n];
+        while let Some(x) = stack.pop() {
+            let node = self.graph.node_mut(x);
+            if node.read_only {
+                continue;
+            }
+            node.read_only = true;
+            stack.extend(node.children.iter().map(|&(_, c)| c));
+        }
+    }
+
+    /// `bdrv_unref` of a node nothing uses any more: a node the block
+    /// layer opened itself (not the monitor's, nor a job's filter, which
+    /// leaves the graph its own way) closes, and so do its children that
+    /// nothing else uses.
+    pub(crate) fn unref_orphan(&mut self, n: NodeRef) {
+        if !self.graph.alive(n) {
+            return;
+        }
+        let node = self.graph.node(n);
+        if node.monitor || !node.parents.is_empty() || matches!(node.driver, Driver::JobFilter) {
+            return;
+        }
+        let children: Vec<NodeRef> = node.children.iter().map(|&(_, c)| c).collect();
+        self.delete_node(n);
+        for c in children {
+            self.unref_orphan(c);
         }
     }
 
@@ -352,6 +432,11 @@ impl JobManager {
             )));
         }
         self.backing_blocked(n)?;
+        if !self.graph.node(n).monitor {
+            return Err(Error::generic(format!(
+                "Node {node_name} is not owned by the monitor"
+            )));
+        }
         if !self.graph.node(n).parents.is_empty() {
             return Err(Error::generic(format!(
                 "Block device {node_name} is in use"

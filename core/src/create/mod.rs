@@ -23,9 +23,11 @@ impl JobManager {
     /// node), else the node named `node`.
     pub(crate) fn lookup_node(&self, device: &str, node: &str) -> Result<NodeRef> {
         if let Some(b) = self.graph.backend_by_name(device) {
-            return self.graph.backend(b).root.ok_or_else(|| {
-                Error::generic(format!("Device '{device}' has no medium"))
-            });
+            return self
+                .graph
+                .backend(b)
+                .root
+                .ok_or_else(|| Error::generic(format!("Device '{device}' has no medium")));
         }
         self.graph.lookup(node).ok_or_else(|| {
             Error::generic(format!(
@@ -86,7 +88,7 @@ impl JobManager {
     }
 
     /// `bdrv_op_is_blocked`: a node used by a job refuses other operations.
-    fn op_blocked(&self, n: NodeRef) -> Result<()> {
+    pub(crate) fn op_blocked(&self, n: NodeRef) -> Result<()> {
         if let Some(&j) = self.graph.node(n).blockers.first() {
             return Err(Error::generic(format!(
                 "Node '{}' is busy: block device is in use by block job: {}",

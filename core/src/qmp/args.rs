@@ -80,7 +80,11 @@ impl<'a> Args<'a> {
         if let (true, Value::String(s)) = (self.keyval, v) {
             return keyval_number(s)
                 .and_then(|n| i64::try_from(n).ok())
-                .or_else(|| s.strip_prefix('-').and_then(keyval_number).map(|n| (n as i64).wrapping_neg()))
+                .or_else(|| {
+                    s.strip_prefix('-')
+                        .and_then(keyval_number)
+                        .map(|n| (n as i64).wrapping_neg())
+                })
                 .ok_or_else(|| Error::invalid_value(&self.full(name), "integer"));
         }
         v.as_i64()
@@ -106,7 +110,8 @@ impl<'a> Args<'a> {
     /// is not an integer "expects uint64".
     fn as_uint(&self, name: &str, v: &Value) -> Result<u64> {
         if let (true, Value::String(s)) = (self.keyval, v) {
-            return keyval_number(s).ok_or_else(|| Error::invalid_value(&self.full(name), "integer"));
+            return keyval_number(s)
+                .ok_or_else(|| Error::invalid_value(&self.full(name), "integer"));
         }
         v.as_u64()
             .or_else(|| v.as_i64().map(|i| i as u64))
@@ -316,7 +321,10 @@ pub(crate) fn keyval_number(s: &str) -> Option<u64> {
         }
         _ => (s, 0),
     };
-    let n = if let Some(h) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let n = if let Some(h) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         u64::from_str_radix(h, 16).ok()?
     } else if digits.len() > 1 && digits.starts_with('0') {
         u64::from_str_radix(&digits[1..], 8).ok()?

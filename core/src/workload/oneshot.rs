@@ -7,8 +7,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::block::{BlockdevDriver, Driver, Graph, NodeRef, Role};
-use crate::files::NewImage;
 use crate::driver::{Cx, Entry, JobDriver, Wait};
+use crate::files::NewImage;
 
 /// What the job does.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -19,7 +19,7 @@ pub(crate) enum Op {
     CreateFormat {
         format: BlockdevDriver,
         file: String,
-        image: NewImage,
+        image: Box<NewImage>,
     },
     /// `x-blockdev-amend` of a qcow2 node; `encrypt` asks for an encryption change.
     Amend { encrypt: bool },
@@ -203,7 +203,7 @@ fn run(cx: &mut Cx<'_>, op: &Op) -> Result<(), (i32, String)> {
             if let Driver::File { filename } = &g.node(n).driver {
                 let new = NewImage {
                     filename: filename.clone(),
-                    ..image.clone()
+                    ..(**image).clone()
                 };
                 g.create_image(new, true);
             } else if format == BlockdevDriver::Qcow2

@@ -115,6 +115,8 @@ impl ImageInfo {
             backing_format: self.backing_format.clone(),
             data: self.data.clone(),
             snapshots: self.snapshots.clone(),
+            cluster_size: self.qcow2.as_ref().map(Qcow2Header::cluster_size),
+            ..Default::default()
         }
     }
 
