@@ -3,12 +3,6 @@
 //! texts (`Parameter 'x' is missing`, `Invalid parameter type for 'x',
 //! expected: string`, `Parameter 'x' is unexpected`, `Parameter 'x' does not
 //! accept value 'y'`).
-//!
-//! The same visitor reads options given on a command line in QEMU's keyval
-//! syntax ([`Args::keyval`]): every scalar is a string there, converted to
-//! the member's type as QEMU's keyval input visitor converts it
-//! (`size=1024` an integer, `read-only=on` a boolean), with its texts
-//! (`Parameter 'size' expects integer`).
 
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
@@ -18,8 +12,13 @@ pub(crate) struct Args<'a> {
     obj: &'a Map<String, Value>,
     seen: Vec<&'a str>,
     prefix: String,
-    /// Scalars are strings, as `keyval_parse` makes them.
+    /// QEMU's keyval visitor (options from the command line): numbers and
+    /// booleans may come as strings.
     keyval: bool,
+    /// With `keyval`: integers may carry a size suffix (`64M`), as the
+    /// block layer's options from `-drive` take them; `--blockdev` and the
+    /// like (QEMU's keyval input visitor proper) take plain integers.
+    suffixes: bool,
 }
 
 impl<'a> Args<'a> {
@@ -29,45 +28,47 @@ impl<'a> Args<'a> {
             seen: Vec::new(),
             prefix: prefix.to_owned(),
             keyval: false,
+            suffixes: false,
         }
     }
 
-    /// A visitor of options in keyval form (QEMU's
-    /// `qobject_input_visitor_new_keyval`): integers and booleans are read
-    /// from strings; a nested struct or list is visited the same way.
-    pub fn keyval(obj: &'a Map<String, Value>) -> Args<'a> {
+    /// A visitor that also takes numbers and booleans as strings, as
+    /// QEMU's keyval visitor reads command-line options (`size=64M`,
+    /// `read-zeroes=on`).
+    pub fn keyval(obj: &'a Map<String, Value>, prefix: &str) -> Args<'a> {
+        Args {
+            keyval: true,
+            suffixes: true,
+            ..Args::new(obj, prefix)
+        }
+    }
+
+    /// QEMU's keyval input visitor proper (`--blockdev`, `--object`,
+    /// `--export`, ... on a command line): numbers and booleans as strings,
+    /// integers without size suffixes (`size=1M` is `Parameter 'size'
+    /// expects integer`).
+    pub fn command_line(obj: &'a Map<String, Value>) -> Args<'a> {
         Args {
             keyval: true,
             ..Args::new(obj, "")
         }
     }
 
-    /// The visitor of a nested struct `name` (in the same form, keyval or
-    /// not).
-    pub fn nested(&self, obj: &'a Map<String, Value>, name: &str) -> Args<'a> {
-        Args {
-            keyval: self.keyval,
-            ..Args::new(obj, &self.full(name))
+    /// `qemu_strtou64`/`qemu_strtoi64` of a keyval string: a plain
+    /// integer, or with [`suffixes`](Self::keyval) a size.
+    fn keyval_u64(&self, s: &str) -> Option<u64> {
+        if self.suffixes {
+            return keyval_number(s);
         }
-    }
-
-    /// In keyval form, the string a scalar member is written as (QEMU's
-    /// `qobject_input_get_keyval`); `None` for a JSON-form visitor.
-    fn keyval_str(&self, name: &str, v: &'a Value) -> Result<Option<&'a str>> {
-        if !self.keyval {
-            return Ok(None);
+        let (radix, digits) = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+            Some(h) => (16, h),
+            None if s.len() > 1 && s.starts_with('0') => (8, &s[1..]),
+            None => (10, s),
+        };
+        if digits.is_empty() || !digits.bytes().all(|b| (b as char).is_digit(radix)) {
+            return None;
         }
-        match v {
-            Value::String(s) => Ok(Some(s)),
-            Value::Object(_) | Value::Array(_) => Err(Error::generic(format!(
-                "Parameters '{}.*' are unexpected",
-                self.full(name)
-            ))),
-            _ => Err(Error::generic(format!(
-                "Internal error: parameter {} invalid",
-                self.full(name)
-            ))),
-        }
+        u64::from_str_radix(digits, radix).ok()
     }
 
     /// `prefix.name`, as QEMU names nested members.
@@ -109,9 +110,30 @@ impl<'a> Args<'a> {
         }
     }
 
-    fn as_int(&self, name: &str, v: &'a Value) -> Result<i64> {
-        if let Some(s) = self.keyval_str(name, v)? {
-            return parse_i64(s).ok_or_else(|| Error::invalid_value(&self.full(name), "integer"));
+    /// In keyval form a scalar member that is a sub-object or a list
+    /// (`size.x=1`): QEMU's `qobject_input_get_keyval` refusal.
+    fn keyval_scalar(&self, name: &str, v: &Value) -> Result<()> {
+        if self.keyval && (v.is_object() || v.is_array()) {
+            return Err(Error::generic(format!(
+                "Parameters '{}.*' are unexpected",
+                self.full(name)
+            )));
+        }
+        Ok(())
+    }
+
+    fn as_int(&self, name: &str, v: &Value) -> Result<i64> {
+        self.keyval_scalar(name, v)?;
+        if let (true, Value::String(s)) = (self.keyval, v) {
+            return self
+                .keyval_u64(s)
+                .and_then(|n| i64::try_from(n).ok())
+                .or_else(|| {
+                    s.strip_prefix('-')
+                        .and_then(|d| self.keyval_u64(d))
+                        .map(|n| (n as i64).wrapping_neg())
+                })
+                .ok_or_else(|| Error::invalid_value(&self.full(name), "integer"));
         }
         v.as_i64()
             .ok_or_else(|| Error::invalid_type(&self.full(name), "integer"))
@@ -134,9 +156,12 @@ impl<'a> Args<'a> {
     /// QEMU's `uint64` visitor: a negative integer is taken as its two's
     /// complement (QEMU keeps that for compatibility); anything else that
     /// is not an integer "expects uint64".
-    fn as_uint(&self, name: &str, v: &'a Value) -> Result<u64> {
-        if let Some(s) = self.keyval_str(name, v)? {
-            return parse_u64(s).ok_or_else(|| Error::invalid_value(&self.full(name), "integer"));
+    fn as_uint(&self, name: &str, v: &Value) -> Result<u64> {
+        self.keyval_scalar(name, v)?;
+        if let (true, Value::String(s)) = (self.keyval, v) {
+            return self
+                .keyval_u64(s)
+                .ok_or_else(|| Error::invalid_value(&self.full(name), "integer"));
         }
         v.as_u64()
             .or_else(|| v.as_i64().map(|i| i as u64))
@@ -186,15 +211,15 @@ impl<'a> Args<'a> {
 
     /// An optional `bool`.
     pub fn opt_bool(&mut self, name: &'a str) -> Result<Option<bool>> {
-        let v = self.get(name);
-        if let Some(s) = v.map(|v| self.keyval_str(name, v)).transpose()?.flatten() {
-            return match s {
+        if let Some(v) = self.obj.get(name) {
+            self.keyval_scalar(name, v)?;
+        }
+        match self.get(name) {
+            Some(Value::String(s)) if self.keyval => match s.as_str() {
                 "on" | "yes" | "true" | "y" => Ok(Some(true)),
                 "off" | "no" | "false" | "n" => Ok(Some(false)),
                 _ => Err(Error::invalid_value(&self.full(name), "'on' or 'off'")),
-            };
-        }
-        match v {
+            },
             Some(v) => v
                 .as_bool()
                 .map(Some)
@@ -241,9 +266,18 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// A visitor of a nested object, in this visitor's mode.
+    pub fn nested(&self, name: &str, o: &'a Map<String, Value>) -> Args<'a> {
+        Args {
+            keyval: self.keyval,
+            suffixes: self.suffixes,
+            ..Args::new(o, &self.full(name))
+        }
+    }
+
     fn obj_of(&self, name: &str, v: &'a Value) -> Result<Args<'a>> {
         match v {
-            Value::Object(o) => Ok(self.nested(o, name)),
+            Value::Object(o) => Ok(self.nested(name, o)),
             _ => Err(Error::invalid_type(&self.full(name), "object")),
         }
     }
@@ -290,6 +324,13 @@ impl<'a> Args<'a> {
             .collect()
     }
 
+    /// Every member, all taken as read (for commands whose arguments are
+    /// free-form, such as `device_add`'s properties).
+    pub fn all(&mut self) -> &'a Map<String, Value> {
+        self.seen = self.obj.keys().map(String::as_str).collect();
+        self.obj
+    }
+
     /// Accepts members that qjob reads but does not simulate.
     pub fn ignore(&mut self, names: &[&'a str]) {
         for n in names {
@@ -314,12 +355,37 @@ impl<'a> Args<'a> {
     }
 }
 
-/// Visitor over one element of a list (`name[i]`).
-pub(crate) fn list_elem<'a>(list_name: &str, i: usize, v: &'a Value) -> Result<Args<'a>> {
-    match v {
-        Value::Object(o) => Ok(Args::new(o, &format!("{list_name}[{i}]"))),
-        _ => Err(Error::invalid_type(&format!("{list_name}[{i}]"), "object")),
-    }
+/// A command-line number: decimal, `0x` hexadecimal or `0` octal, with an
+/// optional size suffix (`k`, `M`, `G`, `T`, `P`, `E`: powers of 1024,
+/// `B`: bytes), as QEMU's option parsers read sizes.
+pub(crate) fn keyval_number(s: &str) -> Option<u64> {
+    let (digits, shift) = match s.char_indices().last()? {
+        (i, c) if c.is_ascii_alphabetic() && !s.starts_with("0x") && !s.starts_with("0X") => {
+            let shift = match c.to_ascii_uppercase() {
+                'B' => 0,
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                'P' => 50,
+                'E' => 60,
+                _ => return None,
+            };
+            (&s[..i], shift)
+        }
+        _ => (s, 0),
+    };
+    let n = if let Some(h) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        u64::from_str_radix(h, 16).ok()?
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        u64::from_str_radix(&digits[1..], 8).ok()?
+    } else {
+        digits.parse().ok()?
+    };
+    n.checked_mul(1u64 << shift)
 }
 
 impl<'a> Args<'a> {
@@ -334,6 +400,7 @@ impl<'a> Args<'a> {
         match v {
             Value::Object(o) => Ok(Args {
                 keyval: self.keyval,
+                suffixes: self.suffixes,
                 ..Args::new(o, &full)
             }),
             _ => Err(Error::invalid_type(&full, "object")),
@@ -341,46 +408,10 @@ impl<'a> Args<'a> {
     }
 }
 
-/// `qemu_strtoi64(s, NULL, 0, …)`: decimal, `0x` hexadecimal or `0`
-/// octal, an optional sign, nothing after the number.
-fn parse_i64(s: &str) -> Option<i64> {
-    let (neg, digits) = match s.trim_start().as_bytes().first() {
-        Some(b'-') => (true, &s.trim_start()[1..]),
-        Some(b'+') => (false, &s.trim_start()[1..]),
-        _ => (false, s.trim_start()),
-    };
-    let magnitude = parse_radix(digits)?;
-    if neg {
-        0i64.checked_sub_unsigned(magnitude)
-    } else {
-        i64::try_from(magnitude).ok()
+/// Visitor over one element of a list (`name[i]`).
+pub(crate) fn list_elem<'a>(list_name: &str, i: usize, v: &'a Value) -> Result<Args<'a>> {
+    match v {
+        Value::Object(o) => Ok(Args::new(o, &format!("{list_name}[{i}]"))),
+        _ => Err(Error::invalid_type(&format!("{list_name}[{i}]"), "object")),
     }
-}
-
-/// `qemu_strtou64(s, NULL, 0, …)`: as [`parse_i64`], and a negative number
-/// wraps around as `strtoull` makes it.
-fn parse_u64(s: &str) -> Option<u64> {
-    let t = s.trim_start();
-    match t.as_bytes().first() {
-        Some(b'-') => parse_radix(&t[1..]).map(u64::wrapping_neg),
-        Some(b'+') => parse_radix(&t[1..]),
-        _ => parse_radix(t),
-    }
-}
-
-fn parse_radix(digits: &str) -> Option<u64> {
-    let (radix, body) = if let Some(h) = digits
-        .strip_prefix("0x")
-        .or_else(|| digits.strip_prefix("0X"))
-    {
-        (16, h)
-    } else if digits.len() > 1 && digits.starts_with('0') {
-        (8, &digits[1..])
-    } else {
-        (10, digits)
-    };
-    if body.is_empty() || !body.bytes().all(|b| (b as char).is_digit(radix)) {
-        return None;
-    }
-    u64::from_str_radix(body, radix).ok()
 }
