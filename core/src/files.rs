@@ -359,6 +359,12 @@ impl JobManager {
         }
     }
 
+    /// Whether files the core created wait for the host to write them
+    /// ([`poll_file_action`](Self::poll_file_action)).
+    pub fn has_file_actions(&self) -> bool {
+        !self.graph.host.actions.is_empty()
+    }
+
     /// The oldest file the core created that the host has not written yet
     /// (host-files mode only).
     pub fn poll_file_action(&mut self) -> Option<FileAction> {

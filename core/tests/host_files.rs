@@ -328,3 +328,54 @@ fn the_server_holds_a_request_until_its_files_are_read() {
     );
     assert!(m.has_node("top"));
 }
+
+#[test]
+fn the_server_waits_while_the_host_writes_what_a_request_created() {
+    // Two drive-backups in one read: the second waits until the host has
+    // written the first one's target (and printed its Formatting line), so
+    // that the line comes between the two replies, as QEMU prints it.
+    let mut m = host_manager();
+    let mut host = Host::chain();
+    host.supply(&mut m, &add_t("drv0"));
+    assert_eq!(m.execute_value(&add_t("drv0")), json!({"return": {}}));
+    let mut server = QmpServer::new(ServerConfig::default());
+    let a = server.handle_connect();
+    server.poll_transmit(a);
+    server
+        .handle_input(&mut m, a, b"{\"execute\": \"qmp_capabilities\"}")
+        .unwrap();
+    server.poll_transmit(a);
+    let backup = |job: &str, target: &str| {
+        json!({"execute": "drive-backup", "id": job, "arguments": {"job-id": job,
+            "device": "drv0", "target": target, "format": "qcow2", "sync": "none"}})
+    };
+    let input = format!(
+        "{}{}",
+        backup("j1", "/d/o1.qcow2"),
+        backup("j2", "/d/o2.qcow2")
+    );
+    server.handle_input(&mut m, a, input.as_bytes()).unwrap();
+    let first = String::from_utf8(server.poll_transmit(a).unwrap()).unwrap();
+    assert!(
+        first.contains("\"id\": \"j1\"") && !first.contains("\"id\": \"j2\""),
+        "{first}"
+    );
+    assert!(server.is_holding());
+    assert_eq!(
+        server.poll_file_request(),
+        None,
+        "nothing to read, one file to write"
+    );
+    let created = m.poll_file_action().unwrap();
+    assert_eq!(created.image().filename, "/d/o1.qcow2");
+    assert_eq!(m.poll_file_action(), None);
+    server.handle_files_ready(&mut m);
+    let second = String::from_utf8(server.poll_transmit(a).unwrap()).unwrap();
+    assert!(second.contains("\"id\": \"j2\""), "{second}");
+    assert_eq!(
+        m.poll_file_action().unwrap().image().filename,
+        "/d/o2.qcow2"
+    );
+    server.handle_files_ready(&mut m);
+    assert!(!server.is_holding());
+}

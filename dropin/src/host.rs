@@ -20,6 +20,7 @@ use qjob::qmp::server::{MonitorId, QmpServer, ServerConfig};
 
 use crate::chardev::{ChardevSpec, Listener, Opened, Stream, strerror};
 use crate::clock::{Clock, TimeMode};
+use crate::files;
 use crate::process::{PidFile, Signals};
 use crate::qtest;
 
@@ -97,6 +98,10 @@ pub struct Host {
     buf: Vec<u8>,
 }
 
+/// Most rounds of file reading for one command-line option (a backing
+/// chain this long is refused by the core long before).
+const MAX_FILE_ROUNDS: usize = 4096;
+
 /// Size of one read (from 128 KiB up, the zeroed buffer comes from `mmap`
 /// without a `memset`).
 const READ_SIZE: usize = 1 << 18;
@@ -108,6 +113,7 @@ impl Host {
     pub fn new(program: &'static str, time: TimeMode, machine: bool) -> Host {
         let mut manager = JobManager::new();
         manager.set_machine(machine);
+        manager.set_host_files(true);
         let clock = Clock::new(time, manager.now());
         let server = QmpServer::new(ServerConfig {
             epoch_ns: clock.epoch_ns(),
@@ -251,7 +257,8 @@ impl Host {
 
     /// Runs a QMP command given on the command line (`--blockdev` is
     /// `blockdev-add`, `--object` `object-add`, ...), its arguments in
-    /// keyval form (every scalar a string) or JSON form. The error is the
+    /// keyval form (every scalar a string) or JSON form, after reading the
+    /// files it opens; then writes the files it created. The error is the
     /// command's, as QEMU prints it after the option.
     pub fn command(
         &mut self,
@@ -259,24 +266,86 @@ impl Host {
         args: &serde_json::Map<String, serde_json::Value>,
         keyval: bool,
     ) -> Result<serde_json::Value, String> {
+        let mut request = serde_json::Map::new();
+        request.insert("execute".into(), name.into());
+        request.insert("arguments".into(), serde_json::Value::Object(args.clone()));
+        self.supply_files(|m| m.files_wanted(&request));
         let r = if keyval {
             self.manager.dispatch_keyval(name, args)
         } else {
             self.manager.dispatch(name, args)
         };
-        self.manager.settle();
-        self.server.handle_manager_events(&mut self.manager);
+        self.after_command_line();
         r.map_err(|e| e.desc)
     }
 
     /// `-drive`: QEMU's `drive_new` over the options as strings (`id`
-    /// included).
+    /// included), after reading the files it opens.
     pub fn drive_add(
         &mut self,
         opts: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<(), String> {
-        let _ = opts;
-        Err("qjob does not model -drive yet".into())
+        self.supply_files(|m| m.drive_files_wanted(opts));
+        let r = self.manager.drive_add(opts);
+        self.after_command_line();
+        r.map_err(|e| e.desc)
+    }
+
+    /// Reads the files `wanted` names until it names none (each answer may
+    /// name the next layer of a backing chain).
+    fn supply_files(&mut self, wanted: impl Fn(&JobManager) -> Vec<String>) {
+        // Each round supplies at least one new file; a chain ends.
+        for _ in 0..MAX_FILE_ROUNDS {
+            let names = wanted(&self.manager);
+            if names.is_empty() {
+                return;
+            }
+            for name in names {
+                let answer = files::read(&name);
+                self.manager.handle_file(&name, answer);
+            }
+        }
+    }
+
+    /// After a command-line option ran: what became ready runs, the files
+    /// it created are written, its events go nowhere (no monitor yet sees
+    /// them).
+    fn after_command_line(&mut self) {
+        self.manager.settle();
+        self.write_created_files();
+        self.server.handle_manager_events(&mut self.manager);
+    }
+
+    /// Writes the files the core created, printing QEMU's `Formatting`
+    /// line for those it prints one for.
+    fn write_created_files(&mut self) {
+        while let Some(action) = self.manager.poll_file_action() {
+            match files::write(&action) {
+                Ok(Some(line)) => self.print_stdout(&line),
+                Ok(None) => {}
+                Err(e) => eprintln!("{}: {}: {e}", self.program, action.image().filename),
+            }
+        }
+    }
+
+    /// The host's part of the monitors' file handling: reads the files a
+    /// held request needs, writes those the last request created (its
+    /// `Formatting` line before its reply, as QEMU prints them), and lets
+    /// the server go on, until it holds nothing.
+    fn service_files(&mut self) {
+        loop {
+            while let Some(name) = self.server.poll_file_request() {
+                let answer = files::read(&name);
+                self.manager.handle_file(&name, answer);
+            }
+            self.write_created_files();
+            if !self.server.is_holding() {
+                return;
+            }
+            // The replies so far go out before what the next request says.
+            self.transmit();
+            self.server.handle_files_ready(&mut self.manager);
+        }
     }
 
     /// Writes `text` to standard output where QEMU prints it (the
@@ -354,6 +423,7 @@ impl Host {
         let target = self.clock.target(self.manager.now());
         if target > self.manager.now() || self.manager.has_ready_work() {
             self.server.handle_timeout(&mut self.manager, target);
+            self.service_files();
         }
     }
 
@@ -458,6 +528,7 @@ impl Host {
             (Frontend::Monitor, Some(m)) => {
                 self.catch_up();
                 let _ = self.server.handle_input(&mut self.manager, m, data);
+                self.service_files();
                 self.clock.rebase_if_ahead(self.manager.now());
             }
             (Frontend::Qtest, _) => {

@@ -15,6 +15,7 @@
 pub mod chardev;
 pub mod clock;
 pub mod cmdline;
+pub mod files;
 pub mod host;
 pub mod image;
 pub mod monitor;

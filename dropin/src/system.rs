@@ -250,7 +250,7 @@ fn build(host: &mut Host, plan: &Plan<'_>) -> Result<(), OptionError> {
         })?,
         Some(_) => return Err(OptionError::bare("Parameters 'type.*' used inconsistently")),
     };
-    let _ = machine;
+    host.manager.set_pci_bus(machine != "none");
     if let Some(k) = plan
         .machine
         .keys()
@@ -304,7 +304,7 @@ fn build(host: &mut Host, plan: &Plan<'_>) -> Result<(), OptionError> {
             .map_err(|e| OptionError::at(&arg.loc, e))?;
     }
     for (arg, o) in &plan.devices {
-        host.command("device_add", &opts_map(o), true)
+        host.command("device_add", &opts_map(o), false)
             .map_err(|e| OptionError::at(&arg.loc, e))?;
     }
     if plan.no_start {

@@ -189,6 +189,11 @@ pub struct QmpServer {
     held: Option<(MonitorId, Message)>,
     /// Messages that came while a request was held, in order.
     backlog: VecDeque<(MonitorId, Message)>,
+    /// The last request created files the host has yet to write (and, for
+    /// a system emulator or storage daemon, print the `Formatting` line
+    /// of): the next messages wait, so that the line comes between that
+    /// request's reply and the next one's, as QEMU prints it.
+    writing: bool,
     /// Files to ask the host for, oldest first.
     file_requests: VecDeque<String>,
 }
@@ -205,6 +210,7 @@ impl QmpServer {
             exit: false,
             held: None,
             backlog: VecDeque::new(),
+            writing: false,
             file_requests: VecDeque::new(),
         }
     }
@@ -312,7 +318,7 @@ impl QmpServer {
             if self.exit || !self.monitors.contains_key(&monitor) {
                 break;
             }
-            if self.held.is_some() {
+            if self.held.is_some() || self.writing {
                 self.backlog.push_back((monitor, msg));
             } else {
                 self.handle_message(manager, monitor, msg);
@@ -326,10 +332,11 @@ impl QmpServer {
     /// asks for the next files it needs, such as backing files), then the
     /// messages that came meanwhile, until one is held again.
     pub fn handle_files_ready(&mut self, manager: &mut JobManager) {
+        self.writing = false;
         if let Some((monitor, msg)) = self.held.take() {
             self.handle_message(manager, monitor, msg);
         }
-        while self.held.is_none() && !self.exit {
+        while self.held.is_none() && !self.writing && !self.exit {
             let Some((monitor, msg)) = self.backlog.pop_front() else {
                 break;
             };
@@ -452,9 +459,12 @@ impl QmpServer {
         self.file_requests.pop_front()
     }
 
-    /// Whether a request is held until the host has read its files.
+    /// Whether a request is held until the host has read its files, or the
+    /// next messages wait until the host has written the files the last one
+    /// created ([`JobManager::poll_file_action`]): either way, call
+    /// [`handle_files_ready`](Self::handle_files_ready) once done.
     pub fn is_holding(&self) -> bool {
-        self.held.is_some()
+        self.held.is_some() || self.writing
     }
 
     // ------------------------------------------------------------------
@@ -504,6 +514,7 @@ impl QmpServer {
             manager.settle();
             self.handle_manager_events(manager);
         }
+        self.writing = manager.has_file_actions();
     }
 
     /// `qmp_dispatch` for one request of one monitor.
