@@ -15,8 +15,9 @@ run: setup
 demo: setup
 	$(CARGO) run --release -q -p qjob --example replay -- scenarios/demo-lifecycle.scn
 
-## test: formatting, lints, docs, unit + property + scenario tests, each binding's suite, then
-## the model check, brief fuzz runs and the five-runner conformance run
+## test: formatting, lints, docs, unit + property + scenario tests, each binding's suite, QEMU
+## 7.2's own job iotests against the drop-in binaries (when ../shared/iotests-7.2 exists), then
+## the model check, brief fuzz runs and the six-runner conformance run
 test: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -25,6 +26,7 @@ test: setup
 	bash bindings-c/ci.sh
 	bash bindings-py/ci.sh
 	bash bindings-wasm/ci.sh
+	bash dropin/ci.sh
 	bash tests/ci.sh
 
 ## setup: the Rust components the targets use (installed once)
@@ -43,9 +45,11 @@ fuzz:
 ## simulator: the same as run
 simulator: run
 
-## bench: criterion benchmarks (lifecycle through the typed API and QMP)
+## bench: criterion benchmarks (lifecycle through the typed API and QMP), then the drop-in
+## binaries against QEMU 7.2 over a Unix socket (backup lifecycle, start to greeting)
 bench: setup
 	$(CARGO) bench -p qjob --bench lifecycle
+	$(CARGO) bench -p qjob-dropin --bench dropin
 
 ## bench-wasm: the WASM benchmark: the lifecycle workloads through the JS binding, inside
 ## WebAssembly and natively, and the .wasm size (ITERATIONS=… to change 50000)
