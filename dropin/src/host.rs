@@ -367,6 +367,18 @@ impl Host {
     // The loop
     // ------------------------------------------------------------------
 
+    /// Start-up is done: a daemon tells its waiting parent (QEMU's
+    /// `os_setup_post`), then the monitors are served ([`run`](Self::run)).
+    /// Returns the exit status.
+    pub fn serve(&mut self, daemon: Option<crate::process::Daemon>) -> i32 {
+        if let Some(d) = daemon
+            && let Err(e) = d.ready()
+        {
+            return crate::cmdline::OptionError::bare(e).report(self.program);
+        }
+        self.run()
+    }
+
     /// Runs until a client sends `quit` or a signal ends the process; then
     /// writes what is left to write, removes the PID file and returns the
     /// exit status (0).

@@ -25,3 +25,27 @@ pub mod qsd;
 pub mod qtest;
 pub mod system;
 pub mod texts;
+
+/// Defines the C `main` of a binary as `$run(args)` (the arguments as
+/// strings), instead of Rust's runtime start-up: that start-up's
+/// stack-guard probe (it parses `/proc/self/maps`) and signal stacks were a
+/// fifth of the instructions from `exec` to the QMP greeting. The binary
+/// must be `#![no_main]`.
+#[macro_export]
+macro_rules! c_main {
+    ($run:path) => {
+        // SAFETY: the one `main` symbol of this executable, with C's
+        // signature; glibc calls it once, on the main thread, after its own
+        // start-up (which also hands the arguments to `std::env::args`).
+        #[unsafe(no_mangle)]
+        extern "C" fn main(
+            _argc: std::ffi::c_int,
+            _argv: *const *const std::ffi::c_char,
+        ) -> std::ffi::c_int {
+            let args = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            $run(args)
+        }
+    };
+}

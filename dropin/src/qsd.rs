@@ -81,17 +81,11 @@ pub fn main(args: Vec<String>) -> i32 {
             Err(e) => return fail(&OptionError::bare(format!("cannot create PID file: {e}"))),
         }
     }
-    if let Some(d) = daemon
-        && let Err(e) = d.ready()
-    {
-        return fail(&OptionError::bare(e));
-    }
-    host.run()
+    host.serve(daemon)
 }
 
 fn fail(e: &OptionError) -> i32 {
-    eprintln!("{}", e.render(PROGRAM));
-    1
+    e.report(PROGRAM)
 }
 
 /// One option of the second pass.

@@ -73,17 +73,11 @@ pub fn main(args: Vec<String>) -> i32 {
     if let Err(e) = build(&mut host, &plan) {
         return fail(&e);
     }
-    if let Some(d) = daemon
-        && let Err(e) = d.ready()
-    {
-        return fail(&OptionError::bare(e));
-    }
-    host.run()
+    host.serve(daemon)
 }
 
 fn fail(e: &OptionError) -> i32 {
-    eprintln!("{}", e.render(PROGRAM));
-    1
+    e.report(PROGRAM)
 }
 
 fn opts(

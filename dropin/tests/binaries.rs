@@ -73,15 +73,25 @@ impl Client {
         }
     }
 
+    /// The next line; empty once the binary closed the connection (a
+    /// reset counts: a binary that exits after `quit` may leave bytes
+    /// unread).
     fn line(&mut self) -> String {
         let mut l = String::new();
-        self.reader.read_line(&mut l).unwrap();
-        l
+        match self.reader.read_line(&mut l) {
+            Ok(_) => l,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => String::new(),
+            Err(e) => panic!("{e}"),
+        }
     }
 
+    /// Sends one message with its newline, in one write (a binary may
+    /// answer a whole object before its newline comes, and exit after
+    /// `quit`).
     fn send(&mut self, text: &str) {
-        self.writer.write_all(text.as_bytes()).unwrap();
-        self.writer.write_all(b"\n").unwrap();
+        self.writer
+            .write_all(format!("{text}\n").as_bytes())
+            .unwrap();
     }
 
     /// Sends a command; returns the lines up to and with its reply.

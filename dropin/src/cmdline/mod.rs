@@ -48,6 +48,15 @@ impl OptionError {
     }
 }
 
+impl OptionError {
+    /// Prints the error as QEMU does (to standard error, after `program: `)
+    /// and returns QEMU's exit status for it, 1.
+    pub fn report(&self, program: &str) -> i32 {
+        eprintln!("{}", self.render(program));
+        1
+    }
+}
+
 impl fmt::Display for OptionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.loc {
