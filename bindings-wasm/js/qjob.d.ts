@@ -272,7 +272,9 @@ export type QmpEvent =
   | Ev<'BLOCK_JOB_CANCELLED', { type: JobType; device: string; len: number; offset: number; speed: number }>
   | Ev<'BLOCK_JOB_ERROR', { device: string; operation: 'read' | 'write'; action: ErrorAction }>
   | Ev<'STOP', Record<string, never>>
-  | Ev<'RESUME', Record<string, never>>;
+  | Ev<'RESUME', Record<string, never>>
+  | Ev<'SHUTDOWN', { guest: boolean; reason: 'host-qmp-quit' }>
+  | Ev<'BLOCK_EXPORT_DELETED', { id: string }>;
 
 export type EventName = QmpEvent['event'];
 

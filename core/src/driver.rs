@@ -361,9 +361,10 @@ impl Cx<'_> {
         }
     }
 
-    /// Stops the simulated VM (`STOP`); returns whether it was running.
-    pub fn vm_stop(&mut self) -> bool {
-        self.m.vm_stop()
+    /// Stops the simulated VM (`STOP`) into `state`; returns whether it
+    /// was running.
+    pub fn vm_stop(&mut self, state: crate::vm::RunState) -> bool {
+        self.m.vm_stop(state)
     }
 
     /// Starts the simulated VM again (`RESUME`).

@@ -56,6 +56,7 @@
 //! | job creation, per job type | `create` |
 //! | the QMP `transaction` command | `actions` ([`TransactionAction`]) |
 //! | dirty bitmaps | `bitmap` |
+//! | the system emulator's VM: run state, `stop`, `cont` | `vm` ([`RunState`]) |
 //! | block nodes (`blockdev-add`, `blockdev-del`) | `nodes` |
 //! | QMP JSON: framing, command table, argument parsing | [`qmp`] |
 //! | snapshot and restore (format, encoding, checks) | `snapshot` ([`SnapshotError`]) |
@@ -93,6 +94,7 @@ mod slab;
 mod snapshot;
 mod timers;
 mod txn;
+mod vm;
 mod workload;
 
 pub use actions::TransactionAction;
@@ -112,6 +114,7 @@ pub use options::{
     MirrorOptions, StreamOptions, SyncMode,
 };
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};
+pub use vm::{RunState, StatusInfo};
 pub use workload::FAILED_IO_NS;
 
 /// The README's examples compile and run as doctests.

@@ -250,6 +250,24 @@ class Resume(Event):
     __match_args__: ClassVar[tuple[()]]
 
 @final
+class Shutdown(Event):
+    """``SHUTDOWN``: a system emulator was asked to quit."""
+
+    __match_args__: ClassVar[tuple[str, str]]
+    @property
+    def guest(self) -> bool: ...
+    @property
+    def reason(self) -> str: ...
+
+@final
+class BlockExportDeleted(Event):
+    """``BLOCK_EXPORT_DELETED``: a block export is gone."""
+
+    __match_args__: ClassVar[tuple[str]]
+    @property
+    def id(self) -> str: ...
+
+@final
 class JobHandle:
     """A host job, as ``create_host_job`` returned it."""
 

@@ -12,6 +12,7 @@ mod create;
 mod jobs;
 pub mod json;
 mod nodes;
+pub mod system;
 mod transaction;
 
 pub mod server;
@@ -91,8 +92,10 @@ impl JobManager {
     /// Runs one command with its (already framing-checked) arguments.
     pub fn dispatch(&mut self, name: &str, arguments: &Map<String, Value>) -> Result<Value> {
         match TABLE.binary_search_by(|&(n, _)| n.cmp(name)) {
-            Ok(i) => (TABLE[i].1)(self, Args::new(arguments, "")),
-            Err(_) => Err(Error::command_not_found(name)),
+            Ok(i) if system::available(name, self.machine()) => {
+                (TABLE[i].1)(self, Args::new(arguments, ""))
+            }
+            _ => Err(Error::command_not_found(name)),
         }
     }
 }
@@ -179,6 +182,7 @@ const TABLE: &[(&str, Handler)] = &[
     ("blockdev-mirror", |m, a| {
         run(m, a, create::parse_mirror, JobManager::blockdev_mirror)
     }),
+    ("cont", |m, a| run(m, a, |_| Ok(()), |m, ()| m.cont())),
     ("job-cancel", |m, a| {
         run(m, a, jobs::id, |m, id| m.job_cancel(&id))
     }),
@@ -199,7 +203,10 @@ const TABLE: &[(&str, Handler)] = &[
     }),
     ("qmp_capabilities", qmp_capabilities),
     ("query-block-jobs", jobs::query_block_jobs),
+    ("query-commands", system::query_commands),
     ("query-jobs", jobs::query_jobs),
+    ("query-status", system::query_status),
+    ("query-version", system::query_version),
     ("quit", |m, a| {
         run(
             m,
@@ -235,6 +242,7 @@ const TABLE: &[(&str, Handler)] = &[
             |m, (id, tag, vmstate, devices)| m.snapshot_save(&id, &tag, &vmstate, devices),
         )
     }),
+    ("stop", |m, a| run(m, a, |_| Ok(()), |m, ()| m.stop())),
     ("transaction", |m, a| {
         run(
             m,
@@ -289,6 +297,7 @@ mod tests {
         assert_eq!(COMMANDS.len(), TABLE.len());
         // Each listed name reaches its handler: its arguments are visited.
         let mut m = JobManager::new();
+        m.set_machine(true);
         for &name in COMMANDS {
             let req = format!(r#"{{"execute":"{name}","arguments":{{"x-bogus":1}}}}"#);
             let reply = m.execute(&req);
