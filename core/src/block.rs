@@ -21,6 +21,8 @@ pub(crate) enum Role {
     Image,
     /// The backing node (also a job filter's child).
     Backing,
+    /// A copy-before-write filter's target.
+    Target,
 }
 
 /// Something above a node in the graph.
@@ -28,8 +30,11 @@ pub(crate) enum Role {
 pub(crate) enum Parent {
     /// Another node (its child link to this node).
     Node(NodeRef),
-    /// A job's link to a node it works on.
+    /// A job's link to a node it works on, or a BlockBackend the job holds
+    /// on it (one entry per link: see [`JobLink`](crate::perm::JobLink)).
     Job(JobRef),
+    /// A block export's BlockBackend.
+    Export(crate::export::ExportRef),
 }
 
 crate::model::qapi_enum! {
@@ -155,9 +160,11 @@ pub(crate) enum Driver {
         rules: Vec<InjectError>,
         active: Vec<usize>,
     },
-    /// A filter a job inserted above a node (`copy-before-write`,
-    /// `mirror_top`, `commit_top`, `stream` filters).
-    JobFilter,
+    /// A filter a job inserted above a node.
+    JobFilter {
+        /// Which one.
+        kind: FilterKind,
+    },
     /// `file`: an image file of the scenario's folder.
     File { filename: String },
     /// `qcow2` over its `file` child, with an optional backing node.
@@ -174,7 +181,7 @@ impl Driver {
             Driver::Blkdebug { .. } => BlockdevDriver::Blkdebug,
             Driver::File { .. } => BlockdevDriver::File,
             Driver::Qcow2 => BlockdevDriver::Qcow2,
-            Driver::JobFilter => return None,
+            Driver::JobFilter { .. } => return None,
         })
     }
 
@@ -183,6 +190,24 @@ impl Driver {
     pub fn name(&self) -> &'static str {
         self.qapi().map_or("filter", BlockdevDriver::as_str)
     }
+}
+
+/// The filters jobs insert above their nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum FilterKind {
+    /// `copy-before-write` (backup): its `file` is the source, its
+    /// `target` the backup's target.
+    CopyBeforeWrite,
+    /// `mirror_top` (mirror and active commit; `commit`: an active
+    /// commit's).
+    MirrorTop {
+        /// Whether the job is an active commit.
+        commit: bool,
+    },
+    /// `commit_top` (non-active commit).
+    CommitTop,
+    /// `copy-on-read` (stream).
+    CopyOnRead,
 }
 
 /// A block node.
@@ -206,6 +231,8 @@ pub(crate) struct Node {
     pub blockers: Vec<JobRef>,
     /// Dirty bitmap names (`block-dirty-bitmap-add`).
     pub bitmaps: Vec<String>,
+    /// Opened read-only (`read-only: true`): no user may write it.
+    pub read_only: bool,
 }
 
 /// A simulated image file (see the `image` scenario directive), as the
@@ -277,6 +304,8 @@ pub(crate) struct Graph {
     pub by_name: BTreeMap<String, NodeRef>,
     pub files: BTreeMap<String, Image>,
     pub implicit_counter: u64,
+    /// The NBD server and the block exports.
+    pub exports: crate::export::Exports,
     /// Free node slots, reused by [`Graph::add`].
     pub free: Vec<NodeRef>,
 }
@@ -320,6 +349,7 @@ impl Graph {
                         .and_then(|x| x.as_ref())
                         .is_some_and(|x| x.children.iter().any(|&(_, c)| c == me)),
                     Parent::Job(j) => job_alive(j),
+                    Parent::Export(e) => self.exports.get(e).is_some_and(|x| x.node == me),
                 };
                 if !ok {
                     return Err(format!("node {i} names a parent that does not hold it"));
@@ -332,6 +362,17 @@ impl Graph {
                 && active.iter().any(|&r| r >= rules.len())
             {
                 return Err(format!("node {i} has an active rule that does not exist"));
+            }
+        }
+        for x in &self.exports.list {
+            let me = Parent::Export(crate::export::ExportRef(x.serial));
+            let linked = self
+                .nodes
+                .get(x.node.pos())
+                .and_then(|n| n.as_ref())
+                .is_some_and(|n| n.parents.contains(&me));
+            if !linked || !x.perm.is_valid() || !x.shared.is_valid() {
+                return Err(format!("export '{}' is not linked to its node", x.id));
             }
         }
         // Acyclic: a depth-first walk down the children of every node.
@@ -368,7 +409,7 @@ impl Graph {
     pub fn backing_parent(&self, n: NodeRef) -> Option<NodeRef> {
         self.node(n).parents.iter().find_map(|&p| match p {
             Parent::Node(pn)
-                if !matches!(self.node(pn).driver, Driver::JobFilter)
+                if !matches!(self.node(pn).driver, Driver::JobFilter { .. })
                     && self
                         .node(pn)
                         .children
@@ -420,6 +461,7 @@ impl Graph {
             allocated: Vec::new(),
             blockers: Vec::new(),
             bitmaps: Vec::new(),
+            read_only: false,
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -473,9 +515,13 @@ impl Graph {
         }
     }
 
-    /// `bdrv_is_root_node`: nothing but the monitor uses the node.
+    /// `bdrv_is_root_node`: nothing but the monitor and BlockBackends
+    /// (exports) use the node.
     pub fn is_root(&self, n: NodeRef) -> bool {
-        self.node(n).parents.is_empty()
+        self.node(n)
+            .parents
+            .iter()
+            .all(|p| matches!(p, Parent::Export(_)))
     }
 
     /// The child with a given role.
@@ -485,6 +531,18 @@ impl Graph {
             .iter()
             .find(|(r, _)| *r == role)
             .map(|&(_, c)| c)
+    }
+
+    /// `bdrv_filter_or_cow_bs`: the node a filter filters or an image's
+    /// backing node.
+    pub fn filter_or_cow_child(&self, n: NodeRef) -> Option<NodeRef> {
+        let node = self.node(n);
+        match node.driver {
+            Driver::JobFilter { .. } | Driver::Blkdebug { .. } => {
+                node.children.first().map(|&(_, c)| c)
+            }
+            _ => self.child(n, Role::Backing),
+        }
     }
 
     /// Block status of `[off, off+len)` of node `n`.
@@ -498,7 +556,7 @@ impl Graph {
                     Status::Unallocated
                 }
             }
-            Driver::Raw | Driver::JobFilter => match node.children.first() {
+            Driver::Raw | Driver::JobFilter { .. } => match node.children.first() {
                 Some(&(_, c)) => self.status(c, off, len),
                 None => Status::Zero,
             },
@@ -619,7 +677,7 @@ impl Graph {
                 match node.driver {
                     Driver::Raw | Driver::Qcow2 => 1,
                     Driver::Blkdebug { .. } => 2,
-                    Driver::JobFilter => 3,
+                    Driver::JobFilter { .. } => 3,
                     _ => 0,
                 },
                 node.children
@@ -794,7 +852,13 @@ mod tests {
             Driver::NullCo { read_zeroes: true }.qapi(),
             Some(BlockdevDriver::NullCo)
         );
-        assert_eq!(Driver::JobFilter.qapi(), None);
+        assert_eq!(
+            Driver::JobFilter {
+                kind: FilterKind::CommitTop
+            }
+            .qapi(),
+            None
+        );
     }
 
     #[test]

@@ -58,6 +58,8 @@
 //! | dirty bitmaps | `bitmap` |
 //! | the system emulator's VM: run state, `stop`, `cont` | `vm` ([`RunState`]) |
 //! | block nodes (`blockdev-add`, `blockdev-del`) | `nodes` |
+//! | block permissions (each user of a node, what it takes and shares) | `perm` |
+//! | the NBD server and block exports | `export` ([`ExportOptions`]) |
 //! | QMP JSON: framing, command table, argument parsing | [`qmp`] |
 //! | snapshot and restore (format, encoding, checks) | `snapshot` ([`SnapshotError`]) |
 //! | simulated block layer, block drivers | `block` |
@@ -76,6 +78,7 @@ mod coroutine;
 mod create;
 mod drain;
 mod driver;
+mod export;
 pub mod error;
 pub mod event;
 mod host;
@@ -86,6 +89,7 @@ pub mod model;
 mod nodes;
 mod options;
 mod pause;
+mod perm;
 pub mod qmp;
 pub mod ratelimit;
 pub mod scenario;
@@ -102,6 +106,7 @@ pub use block::{BlkdebugEvent, ImageFile, InjectError};
 pub use commands::{BlockJobInfo, JobInfo};
 pub use error::{Error, ErrorClass, Result};
 pub use event::{Event, EventKind, IoOperation};
+pub use export::{BlockExportInfo, ExportOptions, NbdServerOptions, SocketAddress};
 pub use host::{
     HostAction, HostActionKind, HostDirective, HostErrorAction, HostJobOptions, JobHandle,
     TxnHandle,

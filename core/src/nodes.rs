@@ -1,7 +1,7 @@
 //! `blockdev-add` / `blockdev-del` over the simulated block layer, and the
 //! image files that `file` nodes open (the scenario `image` directive).
 
-use crate::block::{Driver, ImageFile, InjectError, NodeRef, Role};
+use crate::block::{Driver, ImageFile, InjectError, NodeRef, Parent, Role};
 use crate::error::{Error, Result};
 use crate::manager::JobManager;
 
@@ -127,6 +127,13 @@ impl JobManager {
 
     /// `blockdev-add`: the root node must have a `node-name`.
     pub fn blockdev_add(&mut self, opts: NodeOptions) -> Result<()> {
+        self.blockdev_add_read_only(opts, false)
+    }
+
+    /// `blockdev-add` with `read-only`: the new node and the nodes it
+    /// opened with it are read-only (no user may write them, and an export
+    /// of it cannot be writable).
+    pub fn blockdev_add_read_only(&mut self, opts: NodeOptions, read_only: bool) -> Result<()> {
         if opts.node_name().is_none() {
             return Err(Error::generic(
                 "'node-name' must be specified for the root node",
@@ -134,7 +141,14 @@ impl JobManager {
         }
         let mut created = Vec::new();
         match self.open_node(&opts, &mut created) {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                if read_only {
+                    for &n in &created {
+                        self.graph.node_mut(n).read_only = true;
+                    }
+                }
+                Ok(())
+            }
             Err(e) => {
                 for n in created.into_iter().rev() {
                     self.delete_node(n);
@@ -336,6 +350,16 @@ impl JobManager {
                 "Failed to find node with node-name='{node_name}'"
             )));
         };
+        // `bdrv_has_blk`: a BlockBackend (an export's) holds it.
+        if self
+            .graph
+            .node(n)
+            .parents
+            .iter()
+            .any(|p| matches!(p, Parent::Export(_)))
+        {
+            return Err(Error::generic(format!("Node {node_name} is in use")));
+        }
         if let Some(&j) = self.graph.node(n).blockers.first() {
             return Err(Error::generic(format!(
                 "Node '{node_name}' is busy: block device is in use by block job: {}",

@@ -9,7 +9,8 @@ use crate::manager::JobManager;
 
 impl JobManager {
     /// The `quit` command, as QEMU 7.2.22 carries it out before it exits
-    /// (a system emulator first emits `SHUTDOWN`): every job above a node is paused (a drained section
+    /// (a system emulator first emits `SHUTDOWN`): every block export goes
+    /// away (`BLOCK_EXPORT_DELETED`, oldest first), then every job above a node is paused (a drained section
     /// over all nodes begins), then each job, newest first, is cancelled
     /// with `force` and run to its end (`null`): a running job pauses,
     /// resumes, aborts and is gone; a concluded one is dismissed; a job
@@ -27,6 +28,8 @@ impl JobManager {
             // (`qemu_system_shutdown_request`).
             self.emit(crate::event::EventKind::Shutdown);
         }
+        // `blk_exp_close_all`: the exports go first.
+        self.close_all_exports();
         let nodes = self.drain_all_begin();
         // Newest first, as `job_cancel_sync_all` takes the head of QEMU's
         // job list each time; a job cancelled with its transaction takes its

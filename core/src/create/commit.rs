@@ -1,11 +1,14 @@
 //! `block-commit`: an active commit is a mirror into the base, a
 //! non-active one a stream-like job (`commit_start`).
 
+use crate::block::FilterKind;
+use crate::drain::FilterInsert;
 use crate::driver::Work;
 use crate::error::{Error, ErrorClass, Result};
 use crate::manager::JobManager;
 use crate::model::JobType;
 use crate::options::CommitOptions;
+use crate::perm::{JobLink, LinkRole, Perm};
 use crate::workload::mirror::DirtyInit;
 use crate::workload::stream::{Mode, Stream};
 
@@ -90,7 +93,14 @@ impl JobManager {
         // name there is no filter, and the job fails early (created, null).
         let name = opts.filter_node_name.as_deref();
         let named = self.check_filter_name(name);
-        let filter = named.is_ok().then(|| self.insert_filter(top, name));
+        // (commit_top only lets go of permissions: putting it in place
+        // cannot be refused.)
+        let filter = match named {
+            Ok(()) => {
+                Some(self.insert_filter(top, name, FilterKind::CommitTop, FilterInsert::Append)?)
+            }
+            Err(_) => None,
+        };
         let work = Work::Stream(Box::new(Stream::new(
             Mode::Commit,
             top,
@@ -99,7 +109,16 @@ impl JobManager {
             filter,
             opts.on_error,
         )));
-        let j = match self.block_job_create(&opts.job, JobType::Commit, bs, None, work) {
+        let created = self.block_job_create(
+            &opts.job,
+            JobType::Commit,
+            bs,
+            Perm::NONE,
+            Perm::ALL,
+            None,
+            work,
+        );
+        let j = match created {
             Ok(j) => j,
             Err(e) => {
                 if let Some(f) = filter {
@@ -112,10 +131,36 @@ impl JobManager {
             self.early_fail(j);
             return Err(e);
         }
-        for &n in top_chain.iter().take_while(|&&n| n != base) {
-            self.attach_job(j, n);
+        // The nodes that leave the chain, the base, and the job's
+        // BlockBackends on the base (which it writes, and may grow) and on
+        // the top.
+        let mut base_perm = Perm::CONSISTENT_READ | Perm::WRITE;
+        if self.graph.node(base).size < self.graph.node(top).size {
+            base_perm = base_perm | Perm::RESIZE;
         }
-        self.attach_job(j, base);
+        let between = Perm::WRITE_UNCHANGED | Perm::WRITE;
+        let mut links: Vec<JobLink> = top_chain
+            .iter()
+            .take_while(|&&n| n != base)
+            .map(|&n| JobLink::new(n, LinkRole::IntermediateNode, Perm::NONE, between))
+            .collect();
+        links.push(JobLink::new(base, LinkRole::Base, Perm::NONE, Perm::ALL));
+        links.push(JobLink::new(
+            base,
+            LinkRole::Backend,
+            base_perm,
+            Perm::CONSISTENT_READ | Perm::WRITE_UNCHANGED,
+        ));
+        links.push(JobLink::new(top, LinkRole::Backend, Perm::NONE, Perm::ALL));
+        for link in links {
+            let added = self.add_job_link(j, link);
+            if let Err(e) = self.or_early_fail(j, added) {
+                if let Some(f) = filter {
+                    self.drop_filter(f);
+                }
+                return Err(e);
+            }
+        }
         self.start_job(j);
         Ok(())
     }

@@ -9,6 +9,7 @@ pub(crate) mod args;
 mod bitmap;
 mod clock;
 mod create;
+mod export;
 mod jobs;
 pub mod json;
 mod nodes;
@@ -19,6 +20,7 @@ pub mod server;
 pub mod stream;
 pub mod wire;
 
+pub use export::parse_nbd_server_options;
 pub use transaction::parse_transaction_actions;
 
 use crate::error::{Error, ErrorClass, Result};
@@ -137,6 +139,17 @@ const TABLE: &[(&str, Handler)] = &[
             m.block_dirty_bitmap_remove(&node, &name)
         })
     }),
+    ("block-export-add", |m, a| {
+        run(m, a, export::parse_export, |m, opts| match opts {
+            Ok(opts) => m.block_export_add(opts),
+            Err(kind) => Err(export::not_simulated(kind)),
+        })
+    }),
+    ("block-export-del", |m, a| {
+        run(m, a, export::parse_export_del, |m, (id, hard)| {
+            m.block_export_del(&id, hard)
+        })
+    }),
     ("block-job-cancel", |m, a| {
         run(m, a, jobs::parse_cancel, |m, (device, force)| {
             m.block_job_cancel(&device, force)
@@ -166,7 +179,9 @@ const TABLE: &[(&str, Handler)] = &[
         run(m, a, create::parse_stream, JobManager::block_stream)
     }),
     ("blockdev-add", |m, a| {
-        run(m, a, nodes::parse_node, JobManager::blockdev_add)
+        run(m, a, nodes::parse_blockdev_add, |m, (opts, read_only)| {
+            m.blockdev_add_read_only(opts, read_only)
+        })
     }),
     ("blockdev-backup", |m, a| {
         run(m, a, create::parse_backup, JobManager::blockdev_backup)
@@ -201,7 +216,14 @@ const TABLE: &[(&str, Handler)] = &[
     ("job-resume", |m, a| {
         run(m, a, jobs::id, |m, id| m.job_resume(&id))
     }),
+    ("nbd-server-start", |m, a| {
+        run(m, a, export::parse_nbd_server_start, JobManager::nbd_server_start)
+    }),
+    ("nbd-server-stop", |m, a| {
+        run(m, a, |_| Ok(()), |m, ()| m.nbd_server_stop())
+    }),
     ("qmp_capabilities", qmp_capabilities),
+    ("query-block-exports", export::query_block_exports),
     ("query-block-jobs", jobs::query_block_jobs),
     ("query-commands", system::query_commands),
     ("query-jobs", jobs::query_jobs),

@@ -81,7 +81,7 @@ impl Stream {
 /// The backing child of a node, looking through job filters.
 fn backing_of(g: &Graph, n: NodeRef) -> Option<NodeRef> {
     let mut cur = g.child(n, Role::Backing)?;
-    while matches!(g.node(cur).driver, Driver::JobFilter) {
+    while matches!(g.node(cur).driver, Driver::JobFilter { .. }) {
         cur = g.child(cur, Role::Backing)?;
     }
     Some(cur)
