@@ -79,7 +79,7 @@ impl JobManager {
     /// node ends that node's drains for the job.
     pub(crate) fn detach_job(&mut self, j: JobRef) {
         let links = self.job_mut(j).nodes.take().map(|b| *b).unwrap_or_default();
-        for link in links {
+        for link in &links {
             let n = link.node;
             let mut quiesce = 0;
             if let Some(Some(node)) = self.graph.nodes.get_mut(n.pos()) {
@@ -94,6 +94,10 @@ impl JobManager {
                     self.resume_job(j);
                 }
             }
+        }
+        // The nodes only the job held close (a drive-backup's target).
+        for link in links {
+            self.unref_orphan(link.node);
         }
     }
 
@@ -119,7 +123,7 @@ impl JobManager {
             i += 1;
             match p {
                 Parent::Node(pn) if parents => self.quiesce(pn, affected, true),
-                Parent::Node(_) | Parent::Export(_) => {}
+                Parent::Node(_) | Parent::Backend(_) | Parent::Export(_) => {}
                 Parent::Job(j) => {
                     affected.push(j);
                     self.pause_job(j);
@@ -161,7 +165,7 @@ impl JobManager {
                         self.resume_job(j)
                     }
                 }
-                Parent::Export(_) => {}
+                Parent::Backend(_) | Parent::Export(_) => {}
             }
         }
     }
@@ -208,25 +212,25 @@ impl JobManager {
     /// Moves every node parent of `from` (but `except`) to `to`, the way
     /// `bdrv_replace_node` does, and lets the moved parents leave or enter
     /// drained sections to match their new child. Job links stay where they
-    /// are (`stay_at_node`).
-    pub(crate) fn replace_node(&mut self, from: NodeRef, to: NodeRef, except: Option<NodeRef>) {
+    /// are (`stay_at_node`); BlockBackends move with the node parents.
+    pub(crate) fn replace_node(&mut self, from: NodeRef, to: NodeRef, except: &[NodeRef]) {
         let parents = self.graph.node(from).parents.clone();
         let q_from = self.graph.node(from).quiesce;
         let q_to = self.graph.node(to).quiesce;
         for p in parents.into_iter().rev() {
-            // An export's BlockBackend follows the node (`child_root` does
-            // not stay at the node); it has no drained sections to carry.
+            if let Parent::Backend(b) = p {
+                self.graph.move_backend(b, to);
+                continue;
+            }
+            // An export's BlockBackend follows the node too (`child_root`
+            // does not stay at the node); it has no drained sections to
+            // carry.
             if let Parent::Export(e) = p {
-                let from_parents = &mut self.graph.node_mut(from).parents;
-                from_parents.retain(|&x| x != p);
-                self.graph.node_mut(to).parents.insert(0, p);
-                if let Some(x) = self.graph.exports.get_mut(e) {
-                    x.node = to;
-                }
+                self.graph.move_export(e, from, to);
                 continue;
             }
             if let Parent::Node(pn) = p {
-                if Some(pn) == except || pn == to {
+                if except.contains(&pn) || pn == to {
                     continue;
                 }
                 // Re-point pn's child link from `from` to `to`.
@@ -295,10 +299,16 @@ impl JobManager {
         if how == FilterInsert::Append {
             self.attach_child(f, Role::Backing, below);
         }
-        self.replace_node(below, f, Some(f));
+        // A parent inside the filter's own subtree stays (a backup's target
+        // whose backing node is the source: moving it would make a loop).
+        let keep = match how {
+            FilterInsert::InsertNode { target: Some(t) } => vec![f, t],
+            _ => vec![f],
+        };
+        self.replace_node(below, f, &keep);
         let checked = self.check_perms_below(f);
         if checked.is_err() {
-            self.replace_node(f, below, None);
+            self.replace_node(f, below, &[]);
         }
         self.drained_end(below);
         match checked {
@@ -335,7 +345,7 @@ impl JobManager {
         // finish another job whose filter was that child (filters of several
         // jobs stacked on one node), and its removal re-points this link.
         let child = self.filter_child(filter).expect("a filter keeps its child");
-        self.replace_node(filter, child, None);
+        self.replace_node(filter, child, &[]);
         self.drained_end(filter);
         self.remove_filter_node(filter);
     }
@@ -373,6 +383,7 @@ impl JobManager {
                         v.retain(|l| l.node != filter);
                     }
                 }
+                Parent::Backend(_) => {}
                 Parent::Export(e) => {
                     // Should not happen either: an export moves with the
                     // node parents.
@@ -399,7 +410,7 @@ impl JobManager {
                 affected.push(j);
                 self.pause_job(j)
             }
-            Parent::Export(_) => {}
+            Parent::Backend(_) | Parent::Export(_) => {}
         }
     }
 
@@ -411,7 +422,7 @@ impl JobManager {
                     self.resume_job(j)
                 }
             }
-            Parent::Export(_) => {}
+            Parent::Backend(_) | Parent::Export(_) => {}
         }
     }
 }

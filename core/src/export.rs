@@ -131,6 +131,18 @@ pub(crate) struct Exports {
     pub next_serial: u32,
 }
 
+impl crate::block::Graph {
+    /// Moves export `e`'s BlockBackend from node `from` to `to`.
+    pub(crate) fn move_export(&mut self, e: ExportRef, from: NodeRef, to: NodeRef) {
+        let p = Parent::Export(e);
+        self.node_mut(from).parents.retain(|&x| x != p);
+        self.node_mut(to).parents.insert(0, p);
+        if let Some(x) = self.exports.get_mut(e) {
+            x.node = to;
+        }
+    }
+}
+
 impl Exports {
     pub fn get(&self, e: ExportRef) -> Option<&Export> {
         self.list.iter().find(|x| x.serial == e.0)

@@ -58,6 +58,9 @@
 //! | dirty bitmaps | `bitmap` |
 //! | the system emulator's VM: run state, `stop`, `cont` | `vm` ([`RunState`]) |
 //! | block nodes (`blockdev-add`, `blockdev-del`) | `nodes` |
+//! | BlockBackends and devices (`-drive`, `device_add`) | `drive` |
+//! | external snapshots (`blockdev-snapshot`, `-sync`) | `overlay` |
+//! | image files: the simulated folder, host files ([`FileAction`]) | `files` |
 //! | block permissions (each user of a node, what it takes and shares) | `perm` |
 //! | the NBD server and block exports | `export` ([`ExportOptions`]) |
 //! | QMP JSON: framing, command table, argument parsing | [`qmp`] |
@@ -77,10 +80,12 @@ mod commands;
 mod coroutine;
 mod create;
 mod drain;
+mod drive;
 mod driver;
 mod export;
 pub mod error;
 pub mod event;
+mod files;
 mod host;
 mod job;
 mod mainloop;
@@ -88,6 +93,7 @@ mod manager;
 pub mod model;
 mod nodes;
 mod options;
+mod overlay;
 mod pause;
 mod perm;
 pub mod qmp;
@@ -107,6 +113,7 @@ pub use commands::{BlockJobInfo, JobInfo};
 pub use error::{Error, ErrorClass, Result};
 pub use event::{Event, EventKind, IoOperation};
 pub use export::{BlockExportInfo, ExportOptions, NbdServerOptions, SocketAddress};
+pub use files::{FileAction, NewImage};
 pub use host::{
     HostAction, HostActionKind, HostDirective, HostErrorAction, HostJobOptions, JobHandle,
     TxnHandle,
@@ -115,8 +122,9 @@ pub use manager::{DEFAULT_NODE_SIZE, JobManager, SETTLE_LIMIT, TICK_LIMIT};
 pub use model::{ErrorAction, IoStatus, JobStatus, JobType, JobVerb, OnError};
 pub use nodes::{ChildRef, NodeInfo, NodeOptions};
 pub use options::{
-    BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions,
-    MirrorOptions, StreamOptions, SyncMode,
+    BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions,
+    DriveBackupOptions, DriveMirrorOptions, JobOptions, MirrorOptions, NewImageMode,
+    SnapshotSyncOptions, StreamOptions, SyncMode,
 };
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};
 pub use vm::{RunState, StatusInfo};

@@ -165,6 +165,25 @@ struct User {
     shared: Perm,
 }
 
+impl crate::block::Graph {
+    /// `bdrv_reopen_set_read_only`: node `n` and the nodes below it that are
+    /// not its backing chain (its file, blkdebug's image, which inherit it)
+    /// become read-only or read-write. Returns whether `n` changed.
+    pub(crate) fn reopen(&mut self, n: NodeRef, read_only: bool) -> bool {
+        if self.node(n).read_only == read_only {
+            return false;
+        }
+        let mut stack = vec![n];
+        while let Some(x) = stack.pop() {
+            let node = self.node_mut(x);
+            node.read_only = read_only;
+            let below = node.children.iter().filter(|&&(r, _)| r != Role::Backing);
+            stack.extend(below.map(|&(_, c)| c));
+        }
+        true
+    }
+}
+
 /// The role flags of a child link (`BDRV_CHILD_*`), as the default rules
 /// read them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -382,6 +401,15 @@ impl JobManager {
                         shared: link.shared,
                     });
                 }
+                Parent::Backend(b) => {
+                    let (perm, shared) = self.backend_perms(b, n);
+                    out.push(User {
+                        desc: self.graph.backend_desc(b),
+                        name: "root",
+                        perm,
+                        shared,
+                    });
+                }
                 Parent::Export(e) => {
                     if let Some(x) = self.graph.exports.get(e) {
                         out.push(User {
@@ -395,6 +423,23 @@ impl JobManager {
             }
         }
         out
+    }
+
+    /// What a drive's or a device's BlockBackend on `n` takes and shares: a
+    /// drive alone (`blk_new_open`) reads consistently and writes (unless
+    /// read-only) and shares everything; a device's (`virtio-blk`,
+    /// `blkconf_apply_backend_options`) shares only consistent read,
+    /// unchanged writes and resize.
+    fn backend_perms(&self, b: crate::slab::BackendRef, n: NodeRef) -> (Perm, Perm) {
+        let mut perm = Perm::CONSISTENT_READ;
+        if !self.graph.node(n).read_only {
+            perm = perm | Perm::WRITE;
+        }
+        let shared = match self.graph.backend(b).device {
+            Some(_) => Perm::CONSISTENT_READ | Perm::WRITE_UNCHANGED | Perm::RESIZE,
+            None => Perm::ALL,
+        };
+        (perm, shared)
     }
 
     /// A job's links to node `n`, oldest first.

@@ -9,7 +9,7 @@ use crate::manager::JobManager;
 use crate::model::JobType;
 use crate::options::CommitOptions;
 use crate::perm::{JobLink, LinkRole, Perm};
-use crate::workload::mirror::DirtyInit;
+use crate::workload::mirror::{BackingMode, DirtyInit};
 use crate::workload::stream::{Mode, Stream};
 
 impl JobManager {
@@ -31,8 +31,8 @@ impl JobManager {
             }
         };
         let chain = self.chain(bs);
-        let top = match &opts.top_node {
-            Some(t) => {
+        let top = match (&opts.top_node, &opts.top) {
+            (Some(t), _) => {
                 let n = self.lookup_node("", t)?;
                 if !chain.contains(&n) {
                     return Err(Error::generic(format!(
@@ -41,11 +41,15 @@ impl JobManager {
                 }
                 n
             }
-            None => bs,
+            (None, Some(f)) if self.graph.filename(bs) != *f => self
+                .graph
+                .find_backing_image(bs, f)
+                .ok_or_else(|| Error::generic(format!("Top image file {f} not found")))?,
+            _ => bs,
         };
         let top_chain = self.chain(top);
-        let base = match &opts.base_node {
-            Some(b) => {
+        let base = match (&opts.base_node, &opts.base) {
+            (Some(b), _) => {
                 let n = self.lookup_node("", b)?;
                 if !top_chain.contains(&n) {
                     return Err(Error::generic(format!(
@@ -54,7 +58,11 @@ impl JobManager {
                 }
                 n
             }
-            None => *top_chain.last().expect("chain has its top"),
+            (None, Some(f)) => self
+                .graph
+                .find_backing_image(top, f)
+                .ok_or_else(|| Error::generic(format!("Can't find '{f}' in the backing chain")))?,
+            (None, None) => *top_chain.last().expect("chain has its top"),
         };
         for &n in top_chain.iter().take_while(|&&n| n != base) {
             self.op_blocked(n)?;
@@ -68,7 +76,10 @@ impl JobManager {
                     "'backing-file' specified, but 'top' is the active layer",
                 ));
             }
-            return self.mirror_start_job(
+            // commit_active_start: the base opens read-write for the job
+            // (and goes back if the job cannot start).
+            let reopened = self.graph.reopen(base, false);
+            let started = self.mirror_start_job(
                 &opts.job,
                 JobType::Commit,
                 bs,
@@ -79,7 +90,12 @@ impl JobManager {
                 opts.on_error,
                 opts.on_error,
                 opts.filter_node_name.as_deref(),
+                BackingMode::Leave,
             );
+            if started.is_err() && reopened {
+                self.graph.reopen(base, true);
+            }
+            return started;
         }
         let overlay = chain
             .iter()
@@ -101,14 +117,19 @@ impl JobManager {
             }
             Err(_) => None,
         };
-        let work = Work::Stream(Box::new(Stream::new(
+        let mut commit = Box::new(Stream::new(
             Mode::Commit,
             top,
             Some(base),
             overlay,
             filter,
             opts.on_error,
-        )));
+        ));
+        // A read-only base opens read-write for the job (`commit_start`),
+        // and read-only again when it is cleaned up.
+        let base_read_only = self.graph.node(base).read_only;
+        commit.reopened = base_read_only.then_some(base);
+        let work = Work::Stream(commit);
         let created = self.block_job_create(
             &opts.job,
             JobType::Commit,
@@ -127,6 +148,7 @@ impl JobManager {
                 return Err(e);
             }
         };
+        self.graph.reopen(base, false);
         if let Err(e) = named {
             self.early_fail(j);
             return Err(e);

@@ -7,9 +7,9 @@ use crate::driver::Work;
 use crate::error::{Error, Result};
 use crate::manager::JobManager;
 use crate::model::{JobType, OnError};
-use crate::options::{JobOptions, MirrorOptions, SyncMode};
+use crate::options::{DriveMirrorOptions, JobOptions, MirrorOptions, NewImageMode, SyncMode};
 use crate::perm::{JobLink, LinkRole, Perm};
-use crate::workload::mirror::{DirtyInit, Mirror};
+use crate::workload::mirror::{BackingMode, DirtyInit, Mirror};
 
 impl JobManager {
     /// `blockdev-mirror`: the source must be a root node (`Need a root block
@@ -18,6 +18,78 @@ impl JobManager {
     pub fn blockdev_mirror(&mut self, opts: MirrorOptions) -> Result<()> {
         let bs = self.root_node(&opts.device)?;
         let target = self.lookup_node(&opts.target, &opts.target)?;
+        self.mirror_common(&opts, bs, target, BackingMode::Leave, true)
+    }
+
+    /// `drive-mirror`: as `blockdev-mirror`, onto the image file `target`,
+    /// created (mode `absolute-paths`: in the source's format and size,
+    /// with the source's backing file for sync `top` and the source itself
+    /// for `none`; QEMU prints its `Formatting` line) or opened (mode
+    /// `existing`), without its backing chain while the job runs. When the
+    /// job ends, the target gets the backing node it was made for (or, in
+    /// mode `existing`, its image's backing chain); a completed mirror's
+    /// target takes the source's place for its drive.
+    pub fn drive_mirror(&mut self, opts: DriveMirrorOptions) -> Result<()> {
+        let bs = self.root_node(&opts.mirror.device)?;
+        self.op_blocked(bs)?;
+        let existing = opts.mode == NewImageMode::Existing;
+        let format = opts
+            .format
+            .clone()
+            .or_else(|| (!existing).then(|| self.graph.node(bs).driver.name().to_owned()));
+        let mut mirror = opts.mirror.clone();
+        let mut target_backing = self.graph.child(self.graph.skip_filters(bs), Role::Backing);
+        if target_backing.is_none() && mirror.sync == SyncMode::Top {
+            mirror.sync = SyncMode::Full;
+        }
+        if mirror.sync == SyncMode::None {
+            target_backing = Some(bs);
+        }
+        let size = self.graph.node(bs).size;
+        if mirror.replaces.is_some() && opts.node_name.is_none() {
+            return Err(Error::generic(
+                "a node-name must be provided when replacing a named node of the graph",
+            ));
+        }
+        if let (false, Some(format)) = (existing, &format) {
+            let backing = match (mirror.sync, target_backing) {
+                (SyncMode::Full, _) | (_, None) => None,
+                (_, Some(b)) => Some(self.graph.backing_spec(b)),
+            };
+            self.img_create(&mirror.target, format, backing, size, false)?;
+        }
+        let target = self.open_image_file(
+            &mirror.target,
+            format.as_deref(),
+            opts.node_name.as_deref(),
+            true,
+        )?;
+        let backing_mode = if existing {
+            BackingMode::Open
+        } else {
+            BackingMode::Source(match mirror.sync {
+                SyncMode::None => Some(bs),
+                SyncMode::Top => self.graph.child(bs, Role::Backing),
+                _ => None,
+            })
+        };
+        // A new image reads as zeroes: only what the source holds is copied.
+        let zero_target = mirror.sync == SyncMode::Full && existing;
+        let result = self.mirror_common(&mirror, bs, target, backing_mode, zero_target);
+        // The job holds the target now, or nothing does.
+        self.unref_orphan(target);
+        result
+    }
+
+    /// `blockdev_mirror_common`.
+    fn mirror_common(
+        &mut self,
+        opts: &MirrorOptions,
+        bs: NodeRef,
+        target: NodeRef,
+        backing_mode: BackingMode,
+        zero_target: bool,
+    ) -> Result<()> {
         let g = opts.granularity;
         if g != 0 && !(512..=64 * 1024 * 1024).contains(&g) {
             return Err(Error::invalid_value(
@@ -59,7 +131,8 @@ impl JobManager {
             )));
         }
         let init = match sync {
-            SyncMode::Full => DirtyInit::All,
+            SyncMode::Full if zero_target => DirtyInit::All,
+            SyncMode::Full => DirtyInit::AllocatedAbove(None),
             SyncMode::Top => DirtyInit::AllocatedAbove(backing),
             _ => DirtyInit::Nothing,
         };
@@ -74,6 +147,7 @@ impl JobManager {
             opts.on_source_error,
             opts.on_target_error,
             opts.filter_node_name.as_deref(),
+            backing_mode,
         )
     }
 
@@ -90,6 +164,7 @@ impl JobManager {
         on_source_error: OnError,
         on_target_error: OnError,
         filter_name: Option<&str>,
+        backing_mode: BackingMode,
     ) -> Result<()> {
         if buf_size < 0 {
             return Err(Error::generic("Invalid parameter 'buf-size'"));
@@ -102,7 +177,7 @@ impl JobManager {
         let commit = job_type == JobType::Commit;
         let kind = FilterKind::MirrorTop { commit };
         let top = self.insert_filter(bs, filter_name, kind, FilterInsert::Append)?;
-        let work = Work::Mirror(Box::new(Mirror::new(
+        let mut mirror = Box::new(Mirror::new(
             bs,
             target,
             Some(top),
@@ -111,7 +186,9 @@ impl JobManager {
             granularity,
             on_source_error,
             on_target_error,
-        )));
+        ));
+        mirror.backing_mode = backing_mode;
+        let work = Work::Mirror(mirror);
         let main_shared = Perm::CONSISTENT_READ | Perm::WRITE_UNCHANGED | Perm::WRITE;
         let created =
             self.block_job_create(job, job_type, top, Perm::CONSISTENT_READ, main_shared, None, work);
@@ -160,7 +237,7 @@ impl JobManager {
         if self.graph.alive(top) {
             self.drained_begin(bs);
             if let Some(c) = self.filter_child(top) {
-                self.replace_node(top, c, None);
+                self.replace_node(top, c, &[]);
             }
             self.drained_end(bs);
             self.remove_filter_node(top);

@@ -16,7 +16,15 @@ impl JobManager {
     pub fn block_stream(&mut self, opts: StreamOptions) -> Result<()> {
         let bs = self.lookup_node(&opts.device, &opts.device)?;
         let chain = self.chain(bs);
+        let base_file =
+            match &opts.base {
+                Some(f) => Some(self.graph.find_backing_image(bs, f).ok_or_else(|| {
+                    Error::generic(format!("Can't find '{f}' in the backing chain"))
+                })?),
+                None => None,
+            };
         let base = match &opts.base_node {
+            None if base_file.is_some() => base_file,
             Some(b) => {
                 let n = self.lookup_node("", b)?;
                 if n == bs || !chain.contains(&n) {
@@ -38,20 +46,34 @@ impl JobManager {
             ));
         }
         self.check_inserted_name(opts.filter_node_name.as_deref())?;
-        let filter = self.insert_filter(
+        // A read-only top opens read-write for the job, and read-only again
+        // when the job is cleaned up.
+        let reopened = self.graph.reopen(bs, false);
+        let inserted = self.insert_filter(
             bs,
             opts.filter_node_name.as_deref(),
             FilterKind::CopyOnRead,
             FilterInsert::InsertNode { target: None },
-        )?;
-        let work = Work::Stream(Box::new(Stream::new(
+        );
+        let filter = match inserted {
+            Ok(f) => f,
+            Err(e) => {
+                if reopened {
+                    self.graph.reopen(bs, true);
+                }
+                return Err(e);
+            }
+        };
+        let mut stream = Box::new(Stream::new(
             Mode::Stream,
             bs,
             base,
             None,
             Some(filter),
             opts.on_error,
-        )));
+        ));
+        stream.reopened = reopened.then_some(bs);
+        let work = Work::Stream(stream);
         let created = self.block_job_create(
             &opts.job,
             JobType::Stream,
@@ -65,6 +87,9 @@ impl JobManager {
             Ok(j) => j,
             Err(e) => {
                 self.drop_filter(filter);
+                if reopened {
+                    self.graph.reopen(bs, true);
+                }
                 return Err(e);
             }
         };

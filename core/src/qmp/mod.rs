@@ -7,12 +7,13 @@
 
 pub(crate) mod args;
 mod bitmap;
+mod blockinfo;
 mod clock;
 mod create;
 mod export;
 mod jobs;
 pub mod json;
-mod nodes;
+pub(crate) mod nodes;
 pub mod system;
 mod transaction;
 
@@ -93,12 +94,14 @@ impl JobManager {
 
     /// Runs one command with its (already framing-checked) arguments.
     pub fn dispatch(&mut self, name: &str, arguments: &Map<String, Value>) -> Result<Value> {
-        match TABLE.binary_search_by(|&(n, _)| n.cmp(name)) {
+        let result = match TABLE.binary_search_by(|&(n, _)| n.cmp(name)) {
             Ok(i) if system::available(name, self.machine()) => {
                 (TABLE[i].1)(self, Args::new(arguments, ""))
             }
             _ => Err(Error::command_not_found(name)),
-        }
+        };
+        self.files_done();
+        result
     }
 }
 
@@ -197,7 +200,29 @@ const TABLE: &[(&str, Handler)] = &[
     ("blockdev-mirror", |m, a| {
         run(m, a, create::parse_mirror, JobManager::blockdev_mirror)
     }),
+    ("blockdev-snapshot", |m, a| {
+        run(m, a, create::parse_snapshot_ext, |m, (node, overlay)| {
+            m.blockdev_snapshot(&node, &overlay)
+        })
+    }),
+    ("blockdev-snapshot-sync", |m, a| {
+        run(
+            m,
+            a,
+            create::parse_snapshot_sync,
+            JobManager::blockdev_snapshot_sync,
+        )
+    }),
     ("cont", |m, a| run(m, a, |_| Ok(()), |m, ()| m.cont())),
+    ("device_add", |m, a| {
+        run(m, a, |a| Ok(a.all().clone()), |m, opts| m.device_add(&opts))
+    }),
+    ("drive-backup", |m, a| {
+        run(m, a, create::parse_drive_backup, JobManager::drive_backup)
+    }),
+    ("drive-mirror", |m, a| {
+        run(m, a, create::parse_drive_mirror, JobManager::drive_mirror)
+    }),
     ("job-cancel", |m, a| {
         run(m, a, jobs::id, |m, id| m.job_cancel(&id))
     }),
@@ -223,10 +248,15 @@ const TABLE: &[(&str, Handler)] = &[
         run(m, a, |_| Ok(()), |m, ()| m.nbd_server_stop())
     }),
     ("qmp_capabilities", qmp_capabilities),
+    ("query-block", blockinfo::query_block),
     ("query-block-exports", export::query_block_exports),
     ("query-block-jobs", jobs::query_block_jobs),
     ("query-commands", system::query_commands),
     ("query-jobs", jobs::query_jobs),
+    (
+        "query-named-block-nodes",
+        blockinfo::query_named_block_nodes,
+    ),
     ("query-status", system::query_status),
     ("query-version", system::query_version),
     ("quit", |m, a| {

@@ -45,6 +45,9 @@ pub(crate) struct Stream {
     pub overlay: Option<NodeRef>,
     pub filter: Option<NodeRef>,
     pub on_error: OnError,
+    /// A read-only node the job opened read-write (a commit's base, a
+    /// stream's top), read-only again when the job is cleaned up.
+    pub reopened: Option<NodeRef>,
     len: u64,
     offset: u64,
     delay: u64,
@@ -69,6 +72,7 @@ impl Stream {
             overlay,
             filter,
             on_error,
+            reopened: None,
             len: 0,
             offset: 0,
             delay: 0,
@@ -146,6 +150,11 @@ impl JobDriver for Stream {
         if let Some(f) = self.filter.take() {
             cx.drop_filter(f);
         }
+        if let Some(n) = self.reopened.take()
+            && cx.graph().alive(n)
+        {
+            cx.graph_mut().reopen(n, true);
+        }
     }
 
     fn free(&mut self, cx: &mut Cx<'_>) {
@@ -157,7 +166,7 @@ impl JobDriver for Stream {
     }
 
     fn node_refs(&self) -> Vec<NodeRef> {
-        [Some(self.top), self.base, self.overlay, self.filter]
+        [Some(self.top), self.base, self.overlay, self.filter, self.reopened]
             .into_iter()
             .flatten()
             .collect()
