@@ -183,6 +183,12 @@ pub(crate) enum Driver {
     File { filename: String },
     /// `qcow2` over its `file` child, with an optional backing node.
     Qcow2,
+    /// `throttle` over its `file` child: I/O through it waits for its
+    /// throttle group.
+    Throttle {
+        /// The group's name.
+        group: String,
+    },
 }
 
 impl Driver {
@@ -195,6 +201,7 @@ impl Driver {
             Driver::Blkdebug { .. } => BlockdevDriver::Blkdebug,
             Driver::File { .. } => BlockdevDriver::File,
             Driver::Qcow2 => BlockdevDriver::Qcow2,
+            Driver::Throttle { .. } => BlockdevDriver::Throttle,
             Driver::JobFilter { .. } => return None,
         })
     }
@@ -355,6 +362,9 @@ pub(crate) struct Graph {
     /// Nodes named so far.
     pub node_seq: u64,
     pub implicit_counter: u64,
+    /// The throttle groups, and the requests that went through `throttle`
+    /// nodes and wait to be accounted.
+    pub throttling: crate::throttle::Throttling,
     /// The NBD server and the block exports.
     pub exports: crate::export::Exports,
     /// Free node slots, reused by [`Graph::add`].
@@ -612,7 +622,7 @@ impl Graph {
     pub fn filter_or_cow_child(&self, n: NodeRef) -> Option<NodeRef> {
         let node = self.node(n);
         match node.driver {
-            Driver::JobFilter { .. } | Driver::Blkdebug { .. } => {
+            Driver::JobFilter { .. } | Driver::Blkdebug { .. } | Driver::Throttle { .. } => {
                 node.children.first().map(|&(_, c)| c)
             }
             _ => self.child(n, Role::Backing),
@@ -630,10 +640,12 @@ impl Graph {
                     Status::Unallocated
                 }
             }
-            Driver::Raw | Driver::JobFilter { .. } => match node.children.first() {
-                Some(&(_, c)) => self.status(c, off, len),
-                None => Status::Zero,
-            },
+            Driver::Raw | Driver::JobFilter { .. } | Driver::Throttle { .. } => {
+                match node.children.first() {
+                    Some(&(_, c)) => self.status(c, off, len),
+                    None => Status::Zero,
+                }
+            }
             Driver::Blkdebug { .. } => match self.child(n, Role::Image) {
                 Some(c) => self.status(c, off, len),
                 None => Status::Zero,
@@ -664,7 +676,7 @@ impl Graph {
     pub fn io_is_trivial(&self, n: NodeRef) -> bool {
         let node = self.node(n);
         match node.driver {
-            Driver::Blkdebug { .. } | Driver::Qcow2 => false,
+            Driver::Blkdebug { .. } | Driver::Qcow2 | Driver::Throttle { .. } => false,
             _ => node.children.iter().all(|&(_, c)| self.io_is_trivial(c)),
         }
     }
@@ -752,6 +764,7 @@ impl Graph {
                     Driver::Raw | Driver::Qcow2 => 1,
                     Driver::Blkdebug { .. } => 2,
                     Driver::JobFilter { .. } => 3,
+                    Driver::Throttle { .. } => 4,
                     _ => 0,
                 },
                 node.children
@@ -794,6 +807,18 @@ impl Graph {
                 Some(c) => self.io(c, off, len, ty),
                 None => Ok(()),
             },
+            4 => {
+                if let Driver::Throttle { group } = &self.node(n).driver
+                    && ty != IoType::Flush
+                {
+                    let request = (group.clone(), ty != IoType::Read, len);
+                    self.throttling.pending.push(request);
+                }
+                match first_child {
+                    Some(c) => self.io(c, off, len, ty),
+                    None => Ok(()),
+                }
+            }
             _ => Ok(()),
         }
     }

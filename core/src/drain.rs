@@ -4,9 +4,9 @@
 //! sections (inserting and dropping their filter nodes, replacing nodes).
 
 use crate::block::{Driver, FilterKind, NodeRef, Parent, Role};
+use crate::error::Result;
 use crate::job::JobRef;
 use crate::manager::JobManager;
-use crate::error::Result;
 use crate::perm::{JobLink, LinkRole};
 
 /// How a job's filter is put above its node, as QEMU does it for each job.
@@ -282,7 +282,9 @@ impl JobManager {
             None => self.graph.implicit_name(),
         };
         let size = self.graph.node(below).size;
-        let f = self.graph.add(name, Driver::JobFilter { kind }, size, false);
+        let f = self
+            .graph
+            .add(name, Driver::JobFilter { kind }, size, false);
         if let FilterInsert::InsertNode { target } = how {
             // bdrv_insert_node: the filter is opened over its children
             // first, each child's permissions checked as it is attached.

@@ -284,6 +284,12 @@ impl Cx<'_> {
         job.current = job.current.saturating_add(done);
     }
 
+    /// How long the job waits for the requests it issued through `throttle`
+    /// nodes since it last asked (0 when none waits).
+    pub fn throttle_delay(&mut self) -> u64 {
+        self.m.throttle_delay()
+    }
+
     /// The job's rate limiter: how long to wait after `n` bytes of work.
     pub fn rate_delay(&mut self, n: u64) -> u64 {
         let now = self.m.now;

@@ -175,9 +175,7 @@ impl JobManager {
             return Err(Error::generic("NBD server already running"));
         }
         if let Some(id) = &opts.tls_creds {
-            return Err(Error::generic(format!(
-                "No TLS credentials with id '{id}'"
-            )));
+            return Err(Error::generic(format!("No TLS credentials with id '{id}'")));
         }
         self.graph.exports.nbd = Some(opts);
         Ok(())
@@ -249,10 +247,7 @@ impl JobManager {
         if self.graph.exports.nbd.is_none() {
             return Err(Error::generic("NBD server not running"));
         }
-        let name = opts
-            .name
-            .clone()
-            .unwrap_or_else(|| opts.node_name.clone());
+        let name = opts.name.clone().unwrap_or_else(|| opts.node_name.clone());
         if name.len() > NBD_MAX_STRING_SIZE {
             return Err(Error::generic(format!("export name '{name}' too long")));
         }
@@ -273,9 +268,7 @@ impl JobManager {
         self.check_perms_below(n)?;
         for bitmap in &opts.bitmaps {
             if !self.bitmap_in_chain(n, bitmap) {
-                return Err(Error::generic(format!(
-                    "Bitmap '{bitmap}' is not found"
-                )));
+                return Err(Error::generic(format!("Bitmap '{bitmap}' is not found")));
             }
         }
         if let Some(x) = self.graph.exports.get_mut(e) {

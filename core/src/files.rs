@@ -199,7 +199,7 @@ impl Graph {
                 }
                 format!("json:{}", crate::qmp::wire::to_string(&Value::Object(o)))
             }
-            Driver::JobFilter { .. } => self
+            Driver::JobFilter { .. } | Driver::Throttle { .. } => self
                 .node(n)
                 .children
                 .first()

@@ -63,6 +63,7 @@
 //! | image files: the simulated folder, host files ([`FileAction`]) | `files` |
 //! | block permissions (each user of a node, what it takes and shares) | `perm` |
 //! | the NBD server and block exports | `export` ([`ExportOptions`]) |
+//! | throttle groups, the `throttle` filter | `throttle` ([`ThrottleGroupOptions`]) |
 //! | QMP JSON: framing, command table, argument parsing | [`qmp`] |
 //! | snapshot and restore (format, encoding, checks) | `snapshot` ([`SnapshotError`]) |
 //! | simulated block layer, block drivers | `block` |
@@ -82,9 +83,9 @@ mod create;
 mod drain;
 mod drive;
 mod driver;
-mod export;
 pub mod error;
 pub mod event;
+mod export;
 mod files;
 mod host;
 mod job;
@@ -102,6 +103,7 @@ pub mod scenario;
 mod shutdown;
 mod slab;
 mod snapshot;
+mod throttle;
 mod timers;
 mod txn;
 mod vm;
@@ -127,6 +129,7 @@ pub use options::{
     SnapshotSyncOptions, StreamOptions, SyncMode,
 };
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};
+pub use throttle::{Limit, LimitKind, ThrottleGroupOptions, ThrottleProperty};
 pub use vm::{RunState, StatusInfo};
 pub use workload::FAILED_IO_NS;
 

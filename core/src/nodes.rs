@@ -59,6 +59,16 @@ pub enum NodeOptions {
         /// `Some(Some(name))`: that node.
         backing: Option<Option<String>>,
     },
+    /// `throttle` over a child, its I/O limited by a throttle group
+    /// (`object-add`).
+    Throttle {
+        /// Node name.
+        node_name: Option<String>,
+        /// The throttle group's ID.
+        group: String,
+        /// The filtered child.
+        file: ChildRef,
+    },
 }
 
 impl NodeOptions {
@@ -68,7 +78,8 @@ impl NodeOptions {
             | NodeOptions::Raw { node_name, .. }
             | NodeOptions::Blkdebug { node_name, .. }
             | NodeOptions::File { node_name, .. }
-            | NodeOptions::Qcow2 { node_name, .. } => node_name.as_deref(),
+            | NodeOptions::Qcow2 { node_name, .. }
+            | NodeOptions::Throttle { node_name, .. } => node_name.as_deref(),
         }
     }
 }
@@ -245,6 +256,27 @@ impl JobManager {
                 self.attach_child(n, Role::File, child);
                 Ok(n)
             }
+            NodeOptions::Throttle {
+                node_name,
+                group,
+                file,
+            } => {
+                if let Some(n) = node_name {
+                    self.check_node_name(n)?;
+                }
+                // throttle_open: the child first, then the group.
+                let child = self.open_child(file, created)?;
+                self.check_throttle_group(group)?;
+                let size = self.graph.node(child).size;
+                let (name, user) = self.name_or_implicit(node_name.as_deref())?;
+                let driver = Driver::Throttle {
+                    group: group.clone(),
+                };
+                let n = self.graph.add(name, driver, size, user);
+                created.push(n);
+                self.attach_child(n, Role::File, child);
+                Ok(n)
+            }
             NodeOptions::Blkdebug {
                 node_name,
                 image,
@@ -405,7 +437,10 @@ impl JobManager {
             return;
         }
         let node = self.graph.node(n);
-        if node.monitor || !node.parents.is_empty() || matches!(node.driver, Driver::JobFilter { .. }) {
+        if node.monitor
+            || !node.parents.is_empty()
+            || matches!(node.driver, Driver::JobFilter { .. })
+        {
             return;
         }
         let children: Vec<NodeRef> = node.children.iter().map(|&(_, c)| c).collect();

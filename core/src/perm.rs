@@ -280,12 +280,7 @@ impl JobManager {
 
     /// What node `parent` takes and shares on its child `child` through
     /// the link with `role` (`bdrv_child_perm` with the driver's rules).
-    fn child_perm(
-        &self,
-        parent: NodeRef,
-        role: Role,
-        cache: &mut PermCache,
-    ) -> (Perm, Perm) {
+    fn child_perm(&self, parent: NodeRef, role: Role, cache: &mut PermCache) -> (Perm, Perm) {
         let (perm, shared) = self.cumulative_perm(parent, cache);
         let node = self.graph.node(parent);
         let writable = !node.read_only;
@@ -305,7 +300,7 @@ impl JobManager {
                     s,
                 )
             }
-            Driver::Blkdebug { .. } => {
+            Driver::Blkdebug { .. } | Driver::Throttle { .. } => {
                 default_perms(ChildKind::Filtered, perm, shared, writable)
             }
             Driver::JobFilter { kind } => match kind {
@@ -388,11 +383,7 @@ impl JobManager {
                     let desc = if link.role == LinkRole::Backend {
                         "an unnamed block device".to_owned()
                     } else {
-                        format!(
-                            "{} job '{}'",
-                            job.job_type,
-                            job.id.as_deref().unwrap_or("")
-                        )
+                        format!("{} job '{}'", job.job_type, job.id.as_deref().unwrap_or(""))
                     };
                     out.push(User {
                         desc,
@@ -530,7 +521,10 @@ mod tests {
 
     #[test]
     fn names_in_qemu_order() {
-        assert_eq!(Perm::ALL.names(), "consistent read, write, write unchanged, resize");
+        assert_eq!(
+            Perm::ALL.names(),
+            "consistent read, write, write unchanged, resize"
+        );
         assert_eq!((Perm::RESIZE | Perm::WRITE).names(), "write, resize");
         assert_eq!(Perm::NONE.names(), "");
         assert_eq!(Perm::ALL - Perm::RESIZE, Perm(7));

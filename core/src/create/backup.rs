@@ -185,9 +185,20 @@ impl JobManager {
         ));
         backup.bitmap = opts.bitmap.clone();
         let work = Work::Backup(backup);
-        match self.block_job_create(&opts.job, JobType::Backup, cbw, Perm::NONE, Perm::ALL, txn, work) {
+        match self.block_job_create(
+            &opts.job,
+            JobType::Backup,
+            cbw,
+            Perm::NONE,
+            Perm::ALL,
+            txn,
+            work,
+        ) {
             Ok(j) => {
-                self.attach_job(j, JobLink::new(target, LinkRole::Target, Perm::NONE, Perm::ALL));
+                self.attach_job(
+                    j,
+                    JobLink::new(target, LinkRole::Target, Perm::NONE, Perm::ALL),
+                );
                 Ok(j)
             }
             Err(e) => {

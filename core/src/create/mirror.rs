@@ -190,8 +190,15 @@ impl JobManager {
         mirror.backing_mode = backing_mode;
         let work = Work::Mirror(mirror);
         let main_shared = Perm::CONSISTENT_READ | Perm::WRITE_UNCHANGED | Perm::WRITE;
-        let created =
-            self.block_job_create(job, job_type, top, Perm::CONSISTENT_READ, main_shared, None, work);
+        let created = self.block_job_create(
+            job,
+            job_type,
+            top,
+            Perm::CONSISTENT_READ,
+            main_shared,
+            None,
+            work,
+        );
         let j = match created {
             Ok(j) => j,
             Err(e) => {
@@ -216,9 +223,15 @@ impl JobManager {
             JobLink::new(target, LinkRole::Target, Perm::NONE, Perm::ALL),
         ];
         if commit {
-            let between = self.chain(bs).into_iter().skip(1).take_while(|&n| n != target);
+            let between = self
+                .chain(bs)
+                .into_iter()
+                .skip(1)
+                .take_while(|&n| n != target);
             let shared = Perm::WRITE_UNCHANGED | Perm::WRITE;
-            links.extend(between.map(|n| JobLink::new(n, LinkRole::IntermediateNode, Perm::NONE, shared)));
+            links.extend(
+                between.map(|n| JobLink::new(n, LinkRole::IntermediateNode, Perm::NONE, shared)),
+            );
         }
         for link in links {
             let added = self.add_job_link(j, link);

@@ -97,11 +97,21 @@ impl JobManager {
         // active node, then each node it streams from.
         let basic = Perm::CONSISTENT_READ | Perm::WRITE_UNCHANGED;
         let mut links = vec![
-            JobLink::new(filter, LinkRole::Backend, Perm::CONSISTENT_READ, basic | Perm::WRITE),
+            JobLink::new(
+                filter,
+                LinkRole::Backend,
+                Perm::CONSISTENT_READ,
+                basic | Perm::WRITE,
+            ),
             JobLink::new(bs, LinkRole::ActiveNode, Perm::NONE, basic | Perm::WRITE),
         ];
         for &n in chain.iter().skip(1).take_while(|&&n| Some(n) != base) {
-            links.push(JobLink::new(n, LinkRole::IntermediateNode, Perm::NONE, basic));
+            links.push(JobLink::new(
+                n,
+                LinkRole::IntermediateNode,
+                Perm::NONE,
+                basic,
+            ));
         }
         for link in links {
             let added = self.add_job_link(j, link);

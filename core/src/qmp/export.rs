@@ -38,7 +38,9 @@ fn socket_address_of(kind: &str, a: &mut Args<'_>) -> Result<SocketAddress> {
 }
 
 fn socket_type(s: &str) -> Option<&'static str> {
-    ["inet", "unix", "vsock", "fd"].into_iter().find(|&t| t == s)
+    ["inet", "unix", "vsock", "fd"]
+        .into_iter()
+        .find(|&t| t == s)
 }
 
 /// `SocketAddressLegacy`: `{"type": …, "data": {…}}` (QMP's form).

@@ -14,6 +14,7 @@ mod export;
 mod jobs;
 pub mod json;
 pub(crate) mod nodes;
+mod object;
 pub mod system;
 mod transaction;
 
@@ -242,10 +243,24 @@ const TABLE: &[(&str, Handler)] = &[
         run(m, a, jobs::id, |m, id| m.job_resume(&id))
     }),
     ("nbd-server-start", |m, a| {
-        run(m, a, export::parse_nbd_server_start, JobManager::nbd_server_start)
+        run(
+            m,
+            a,
+            export::parse_nbd_server_start,
+            JobManager::nbd_server_start,
+        )
     }),
     ("nbd-server-stop", |m, a| {
         run(m, a, |_| Ok(()), |m, ()| m.nbd_server_stop())
+    }),
+    ("object-add", |m, a| {
+        run(m, a, object::parse_object_add, |m, opts| match opts {
+            Ok(opts) => m.throttle_group_add(opts),
+            Err(kind) => Err(object::not_simulated(kind)),
+        })
+    }),
+    ("object-del", |m, a| {
+        run(m, a, |a| a.req_str("id"), |m, id| m.object_del(&id))
     }),
     ("qmp_capabilities", qmp_capabilities),
     ("query-block", blockinfo::query_block),

@@ -140,6 +140,16 @@ fn parse_driver(
                 filename,
             })
         }
+        BlockdevDriver::Throttle => {
+            let group = a.req_str("throttle-group")?;
+            let v = a.req_any("file")?;
+            let file = parse_child(a, "file", v)?;
+            Ok(NodeOptions::Throttle {
+                node_name,
+                group,
+                file,
+            })
+        }
         BlockdevDriver::Qcow2 => {
             let v = a.req_any("file")?;
             let file = parse_child(a, "file", v)?;

@@ -51,14 +51,17 @@ impl JobManager {
             {
                 return Err(format!("job {i} names a missing node"));
             }
-            if links.clone().any(|l| !l.perm.is_valid() || !l.shared.is_valid()) {
+            if links
+                .clone()
+                .any(|l| !l.perm.is_valid() || !l.shared.is_valid())
+            {
                 return Err(format!("job {i} has a link with unknown permissions"));
             }
             driver.check(&self.graph)?;
             if let Some(f) = driver.filter() {
                 // Its own filter: a job-filter node no other job claims.
-                let own =
-                    matches!(self.graph.node(f).driver, Driver::JobFilter { .. }) && filters.insert(f);
+                let own = matches!(self.graph.node(f).driver, Driver::JobFilter { .. })
+                    && filters.insert(f);
                 if !own {
                     return Err(format!("job {i} names a filter node that is not its own"));
                 }

@@ -401,6 +401,15 @@ impl Backup {
                     }
                 }
             }
+            // A request held by a throttle group: the call waits for it.
+            let wait = cx.throttle_delay();
+            if wait > 0 {
+                if let Some(call) = self.call.as_mut() {
+                    call.state = CallState::Sleeping;
+                }
+                cx.arm_timer(now + wait);
+                return;
+            }
         }
     }
 

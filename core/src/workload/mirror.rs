@@ -338,6 +338,8 @@ impl Mirror {
             off += n;
         }
         self.iter_pos = batch_end;
+        // Requests held by a throttle group keep the job waiting.
+        delay = delay.max(cx.throttle_delay());
         if !errors.is_empty() {
             delay = delay.max(super::FAILED_IO_NS);
         }

@@ -166,10 +166,16 @@ impl JobDriver for Stream {
     }
 
     fn node_refs(&self) -> Vec<NodeRef> {
-        [Some(self.top), self.base, self.overlay, self.filter, self.reopened]
-            .into_iter()
-            .flatten()
-            .collect()
+        [
+            Some(self.top),
+            self.base,
+            self.overlay,
+            self.filter,
+            self.reopened,
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 }
 
@@ -233,6 +239,7 @@ impl Stream {
         }
         cx.progress(n);
         self.delay = if copy { cx.rate_delay(n) } else { 0 };
+        self.delay = self.delay.max(cx.throttle_delay());
         self.offset += n;
         self.phase = Phase::Sleeping;
         None
