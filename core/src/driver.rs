@@ -137,6 +137,10 @@ pub(crate) trait JobDriver {
         true
     }
 
+    /// A guest write of `[off, off+len)` went through the nodes of `path`
+    /// (top first): a job that tracks one of them sees it dirty.
+    fn guest_write(&mut self, _cx: &mut Cx<'_>, _path: &[NodeRef], _off: u64, _len: u64) {}
+
     /// The driver's own timer ([`Cx::arm_timer`]) fired.
     fn timer_fired(&mut self, _cx: &mut Cx<'_>) {}
 

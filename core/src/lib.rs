@@ -64,6 +64,7 @@
 //! | block permissions (each user of a node, what it takes and shares) | `perm` |
 //! | the NBD server and block exports | `export` ([`ExportOptions`]) |
 //! | throttle groups, the `throttle` filter | `throttle` ([`ThrottleGroupOptions`]) |
+//! | the human monitor's `qemu-io`, guest writes, console output | `hmp` ([`ConsoleOutput`]) |
 //! | QMP JSON: framing, command table, argument parsing | [`qmp`] |
 //! | snapshot and restore (format, encoding, checks) | `snapshot` ([`SnapshotError`]) |
 //! | simulated block layer, block drivers | `block` |
@@ -87,6 +88,7 @@ pub mod error;
 pub mod event;
 mod export;
 mod files;
+mod hmp;
 mod host;
 mod job;
 mod mainloop;
@@ -116,6 +118,7 @@ pub use error::{Error, ErrorClass, Result};
 pub use event::{Event, EventKind, IoOperation};
 pub use export::{BlockExportInfo, ExportOptions, NbdServerOptions, SocketAddress};
 pub use files::{FileAction, NewImage};
+pub use hmp::{ConsoleOutput, OutputStream};
 pub use host::{
     HostAction, HostActionKind, HostDirective, HostErrorAction, HostJobOptions, JobHandle,
     TxnHandle,

@@ -96,6 +96,9 @@ pub struct JobManager {
     pub(crate) pci: bool,
     /// Requests for host-driven jobs, oldest first.
     pub(crate) actions: VecDeque<crate::host::HostAction>,
+    /// What the emulator printed on its standard output and error, oldest
+    /// first ([`poll_output`](Self::poll_output)).
+    pub(crate) output: VecDeque<crate::hmp::ConsoleOutput>,
     pub(crate) txn_serial: u64,
 }
 
@@ -136,6 +139,7 @@ impl JobManager {
             run_state: crate::vm::RunState::Running,
             pci: false,
             actions: VecDeque::new(),
+            output: VecDeque::new(),
             txn_serial: 0,
         }
     }

@@ -224,6 +224,12 @@ const TABLE: &[(&str, Handler)] = &[
     ("drive-mirror", |m, a| {
         run(m, a, create::parse_drive_mirror, JobManager::drive_mirror)
     }),
+    ("human-monitor-command", |m, mut a| {
+        let line = a.req_str("command-line")?;
+        let cpu = a.opt_int("cpu-index")?;
+        a.finish()?;
+        m.human_monitor_command(&line, cpu).map(Value::String)
+    }),
     ("job-cancel", |m, a| {
         run(m, a, jobs::id, |m, id| m.job_cancel(&id))
     }),

@@ -302,6 +302,27 @@ impl JobDriver for Backup {
     fn bitmap(&self) -> Option<(NodeRef, &str)> {
         Some((self.source, self.bitmap.as_deref()?))
     }
+
+    /// Copy-before-write: a guest write to the source over clusters still
+    /// to copy copies them first (their old data), which counts as the
+    /// job's progress and leaves nothing to copy there.
+    fn guest_write(&mut self, cx: &mut Cx<'_>, path: &[NodeRef], off: u64, len: u64) {
+        const CLUSTER: u64 = 64 * 1024;
+        if self.sync == Sync::None || !path.contains(&self.source) {
+            return;
+        }
+        let start = off - off % CLUSTER;
+        let end = (off + len)
+            .div_ceil(CLUSTER)
+            .saturating_mul(CLUSTER)
+            .min(self.len);
+        let before: u64 = self.dirty.iter().map(|&(_, l)| l).sum();
+        remove_extent(&mut self.dirty, start, end.saturating_sub(start));
+        let after: u64 = self.dirty.iter().map(|&(_, l)| l).sum();
+        if before > after {
+            cx.progress(before - after);
+        }
+    }
 }
 
 impl Backup {
