@@ -28,6 +28,8 @@ __all__ = [
     "BlockJobError",
     "Stop",
     "Resume",
+    "Shutdown",
+    "BlockExportDeleted",
     "_event_from_state",
     "JobHandle",
     "TxnHandle",
