@@ -160,6 +160,10 @@ typedef enum qjob_event_kind {
   QJOB_EVENT_KIND_STOP = 6,
   // `RESUME`: the simulated VM runs again.
   QJOB_EVENT_KIND_RESUME = 7,
+  // `SHUTDOWN`: a system emulator was asked to quit.
+  QJOB_EVENT_KIND_SHUTDOWN = 8,
+  // `BLOCK_EXPORT_DELETED`: a block export is gone (its ID in `job_id`).
+  QJOB_EVENT_KIND_BLOCK_EXPORT_DELETED = 9,
 } qjob_event_kind;
 
 // Which way an I/O went (QAPI `IoOperationType`).
@@ -426,8 +430,9 @@ typedef struct qjob_event {
   enum qjob_event_kind kind;
   // The QMP event name (`"JOB_STATUS_CHANGE"`, …); static.
   const char *name;
-  // The job the event is about (data `id` or `device`); `""` for `STOP`
-  // and `RESUME`.
+  // The job the event is about (data `id` or `device`; the export's `id`
+  // for `BLOCK_EXPORT_DELETED`); `""` for `STOP`, `RESUME` and
+  // `SHUTDOWN`.
   const char *job_id;
   // `JOB_STATUS_CHANGE`: the new status; `QJOB_STATUS_UNDEFINED` otherwise.
   enum qjob_status status;

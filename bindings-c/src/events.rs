@@ -27,6 +27,10 @@ pub enum qjob_event_kind {
     Stop = 6,
     /// `RESUME`: the simulated VM runs again.
     Resume = 7,
+    /// `SHUTDOWN`: a system emulator was asked to quit.
+    Shutdown = 8,
+    /// `BLOCK_EXPORT_DELETED`: a block export is gone (its ID in `job_id`).
+    BlockExportDeleted = 9,
 }
 
 /// One QMP event as a plain struct. Fields that the event does not carry
@@ -41,8 +45,9 @@ pub struct qjob_event {
     pub kind: qjob_event_kind,
     /// The QMP event name (`"JOB_STATUS_CHANGE"`, …); static.
     pub name: *const c_char,
-    /// The job the event is about (data `id` or `device`); `""` for `STOP`
-    /// and `RESUME`.
+    /// The job the event is about (data `id` or `device`; the export's `id`
+    /// for `BLOCK_EXPORT_DELETED`); `""` for `STOP`, `RESUME` and
+    /// `SHUTDOWN`.
     pub job_id: *const c_char,
     /// `JOB_STATUS_CHANGE`: the new status; `QJOB_STATUS_UNDEFINED` otherwise.
     pub status: qjob_status,
@@ -197,6 +202,17 @@ fn to_c_event(e: &Event, lent: &mut Lent) -> qjob_event {
         EventKind::Resume => qjob_event {
             kind: qjob_event_kind::Resume,
             name: c"RESUME".as_ptr(),
+            ..base
+        },
+        EventKind::Shutdown => qjob_event {
+            kind: qjob_event_kind::Shutdown,
+            name: c"SHUTDOWN".as_ptr(),
+            ..base
+        },
+        EventKind::BlockExportDeleted { id: export } => qjob_event {
+            kind: qjob_event_kind::BlockExportDeleted,
+            name: c"BLOCK_EXPORT_DELETED".as_ptr(),
+            job_id: lend_str(id, export),
             ..base
         },
     }

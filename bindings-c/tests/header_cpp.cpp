@@ -19,6 +19,8 @@ static std::string status_of(const qjob_event &ev) {
     case QJOB_EVENT_KIND_BLOCK_JOB_ERROR:
     case QJOB_EVENT_KIND_STOP:
     case QJOB_EVENT_KIND_RESUME:
+    case QJOB_EVENT_KIND_SHUTDOWN:
+    case QJOB_EVENT_KIND_BLOCK_EXPORT_DELETED:
         break;
     }
     return ev.name;

@@ -1445,6 +1445,29 @@ static void test_borrowed_lifetimes(void) {
     qjob_manager_free(m);
 }
 
+/* A system emulator's quit: SHUTDOWN, then the export's BLOCK_EXPORT_DELETED
+ * (its ID in job_id). */
+static void test_shutdown_and_export_events(void) {
+    qjob_manager *m = qjob_manager_new();
+    qjob_event ev;
+
+    OK(qjob_set_machine(m, true));
+    exec_ok(m, "{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":"
+               "{\"type\":\"unix\",\"data\":{\"path\":\"nbd.sock\"}}}}");
+    exec_ok(m, "{\"execute\":\"block-export-add\",\"arguments\":{\"type\":"
+               "\"nbd\",\"id\":\"e0\",\"node-name\":\"src\"}}");
+    exec_ok(m, "{\"execute\":\"quit\"}");
+    OK(qjob_poll_event(m, &ev));
+    CHECK(ev.kind == QJOB_EVENT_KIND_SHUTDOWN);
+    CHECK_STR(ev.name, "SHUTDOWN");
+    CHECK_STR(ev.job_id, "");
+    OK(qjob_poll_event(m, &ev));
+    CHECK(ev.kind == QJOB_EVENT_KIND_BLOCK_EXPORT_DELETED);
+    CHECK_STR(ev.job_id, "e0");
+    CHECK_RC(qjob_poll_event(m, &ev), QJOB_EMPTY);
+    qjob_manager_free(m);
+}
+
 int main(void) {
     test_version_and_names();
     test_null_arguments();
@@ -1462,6 +1485,7 @@ int main(void) {
     test_transaction_in_misuse();
     test_snapshot();
     test_borrowed_lifetimes();
+    test_shutdown_and_export_events();
     if (failures) {
         fprintf(stderr, "qjob C tests: %d of %d checks FAILED\n", failures,
                 checks);

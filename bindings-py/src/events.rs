@@ -79,7 +79,12 @@ impl PyEvent {
                 ("operation", s(operation.as_str())?),
                 ("action", s(action.as_str())?),
             ],
-            _ => Vec::new(),
+            EventKind::Shutdown => vec![
+                ("guest", false.into_bound_py_any(py)?),
+                ("reason", s("host-qmp-quit")?),
+            ],
+            EventKind::BlockExportDeleted { id } => vec![("id", s(id)?)],
+            EventKind::Stop | EventKind::Resume => Vec::new(),
         })
     }
 
@@ -272,6 +277,18 @@ event_class!(
     "`RESUME`: the simulated VM runs again.",
     []
 );
+event_class!(
+    Shutdown,
+    "Shutdown",
+    "`SHUTDOWN`: a system emulator was asked to quit (`guest`: false, `reason`: host-qmp-quit).",
+    ["guest": guest => guest, "reason": reason => reason]
+);
+event_class!(
+    BlockExportDeleted,
+    "BlockExportDeleted",
+    "`BLOCK_EXPORT_DELETED`: a block export is gone.",
+    ["id": id => id]
+);
 
 /// Wraps a core event in the Python class of its kind.
 pub fn event_to_py(py: Python<'_>, e: Event) -> PyResult<Bound<'_, PyAny>> {
@@ -285,7 +302,9 @@ pub fn event_to_py(py: Python<'_>, e: Event) -> PyResult<Bound<'_, PyAny>> {
         4 => Bound::new(py, base.add_subclass(BlockJobCancelled))?.into_any(),
         5 => Bound::new(py, base.add_subclass(BlockJobError))?.into_any(),
         6 => Bound::new(py, base.add_subclass(Stop))?.into_any(),
-        _ => Bound::new(py, base.add_subclass(Resume))?.into_any(),
+        7 => Bound::new(py, base.add_subclass(Resume))?.into_any(),
+        8 => Bound::new(py, base.add_subclass(Shutdown))?.into_any(),
+        _ => Bound::new(py, base.add_subclass(BlockExportDeleted))?.into_any(),
     })
 }
 
@@ -308,6 +327,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<BlockJobError>()?;
     m.add_class::<Stop>()?;
     m.add_class::<Resume>()?;
+    m.add_class::<Shutdown>()?;
+    m.add_class::<BlockExportDeleted>()?;
     m.add_function(wrap_pyfunction!(_event_from_state, m)?)?;
     Ok(())
 }

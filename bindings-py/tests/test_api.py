@@ -346,6 +346,21 @@ def test_event_objects(job_manager: JobManager) -> None:
         first.status = JobStatus.NULL  # type: ignore[misc]
 
 
+def test_shutdown_and_export_events() -> None:
+    m = JobManager(machine=True)
+    ok: dict[str, object] = {"return": {}}
+    addr = {"type": "unix", "data": {"path": "nbd.sock"}}
+    assert m.execute({"execute": "nbd-server-start", "arguments": {"addr": addr}}) == ok
+    export = {"type": "nbd", "id": "e0", "node-name": "src"}
+    assert m.execute({"execute": "block-export-add", "arguments": export}) == ok
+    assert m.execute({"execute": "quit"}) == ok
+    shutdown, deleted = m.events()
+    assert isinstance(shutdown, qjob.Shutdown) and shutdown.name == "SHUTDOWN"
+    assert shutdown.guest is False and shutdown.reason == "host-qmp-quit"
+    assert isinstance(deleted, qjob.BlockExportDeleted) and deleted.id == "e0"
+    assert deleted.job_id == "e0" and deleted.data == {"id": "e0"}
+
+
 def test_poll_and_queued_events(job_manager: JobManager) -> None:
     m = job_manager
     m.backup("b0", "src", "dst", speed=1)

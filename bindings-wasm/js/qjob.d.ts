@@ -207,7 +207,56 @@ export type QmpCommand =
   | Cmd<'blockdev-add', BlockdevAddArgs>
   | Cmd<'blockdev-del', { 'node-name': string }>
   | Cmd<'block-dirty-bitmap-add', BlockDirtyBitmapAddArgs>
-  | Cmd<'block-dirty-bitmap-remove', { node: string; name: string }>;
+  | Cmd<'block-dirty-bitmap-remove', { node: string; name: string }>
+  | CmdNoArgs<'query-version'>
+  | CmdNoArgs<'query-commands'>
+  | CmdNoArgs<'query-status'>
+  | CmdNoArgs<'stop'>
+  | CmdNoArgs<'cont'>
+  | Cmd<'human-monitor-command', { 'command-line': string; 'cpu-index'?: number }>
+  | Cmd<'object-add', ThrottleGroupArgs>
+  | Cmd<'object-del', { id: string }>
+  | Cmd<'nbd-server-start', NbdServerStartArgs>
+  | CmdNoArgs<'nbd-server-stop'>
+  | Cmd<'block-export-add', BlockExportAddArgs>
+  | Cmd<'block-export-del', { id: string; mode?: 'safe' | 'hard' }>
+  | CmdNoArgs<'query-block-exports'>;
+
+/** `object-add` of a throttle group (the only object type qjob has): `limits`, or the
+ * `x-`-prefixed aliases of its members. */
+export interface ThrottleGroupArgs {
+  'qom-type': 'throttle-group';
+  id: string;
+  limits?: { [limit: string]: number };
+  [legacy: `x-${string}`]: number | undefined;
+}
+
+/** `nbd-server-start`: QMP's legacy address form (`{type, data}`). */
+export interface NbdServerStartArgs {
+  addr:
+    | { type: 'unix'; data: { path: string; abstract?: boolean; tight?: boolean } }
+    | { type: 'inet'; data: { host: string; port: string; [k: string]: JsonValue | undefined } }
+    | { type: 'vsock'; data: { cid: string; port: string } }
+    | { type: 'fd'; data: { str: string } };
+  'tls-creds'?: string;
+  'tls-authz'?: string;
+  'max-connections'?: number;
+}
+
+/** `block-export-add` of an `nbd` export (an export does no I/O). */
+export interface BlockExportAddArgs {
+  type: 'nbd';
+  id: string;
+  'node-name': string;
+  writable?: boolean;
+  writethrough?: boolean;
+  iothread?: string;
+  'fixed-iothread'?: boolean;
+  name?: string;
+  description?: string;
+  bitmaps?: Array<string | { node: string; name: string }>;
+  'allocation-depth'?: boolean;
+}
 
 /** The name of every command `execute` knows. */
 export type CommandName = QmpCommand['execute'];
@@ -247,6 +296,11 @@ export interface BlockJobInfo {
 export interface ReturnOf {
   'query-jobs': JobInfo[];
   'query-block-jobs': BlockJobInfo[];
+  'query-version': { qemu: { major: number; minor: number; micro: number }; package: string };
+  'query-commands': Array<{ name: string }>;
+  'query-status': { running: boolean; singlestep: boolean; status: 'prelaunch' | 'paused' | 'restore-vm' | 'running' | 'save-vm' };
+  'query-block-exports': Array<{ id: string; type: 'nbd'; 'node-name': string; 'shutting-down': boolean }>;
+  'human-monitor-command': string;
 }
 export type ReturnValue<N extends CommandName> = N extends keyof ReturnOf ? ReturnOf[N] : Record<string, never>;
 
@@ -272,7 +326,9 @@ export type QmpEvent =
   | Ev<'BLOCK_JOB_CANCELLED', { type: JobType; device: string; len: number; offset: number; speed: number }>
   | Ev<'BLOCK_JOB_ERROR', { device: string; operation: 'read' | 'write'; action: ErrorAction }>
   | Ev<'STOP', Record<string, never>>
-  | Ev<'RESUME', Record<string, never>>;
+  | Ev<'RESUME', Record<string, never>>
+  | Ev<'SHUTDOWN', { guest: boolean; reason: 'host-qmp-quit' }>
+  | Ev<'BLOCK_EXPORT_DELETED', { id: string }>;
 
 export type EventName = QmpEvent['event'];
 

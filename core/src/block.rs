@@ -21,6 +21,8 @@ pub(crate) enum Role {
     Image,
     /// The backing node (also a job filter's child).
     Backing,
+    /// A copy-before-write filter's target.
+    Target,
 }
 
 /// Something above a node in the graph.
@@ -28,10 +30,13 @@ pub(crate) enum Role {
 pub(crate) enum Parent {
     /// Another node (its child link to this node).
     Node(NodeRef),
-    /// A job's link to a node it works on.
+    /// A job's link to a node it works on, or a BlockBackend the job holds
+    /// on it (one entry per link: see [`JobLink`](crate::perm::JobLink)).
     Job(JobRef),
     /// A BlockBackend attached to the node (a drive, a device's).
     Backend(crate::slab::BackendRef),
+    /// A block export's BlockBackend.
+    Export(crate::export::ExportRef),
 }
 
 crate::model::qapi_enum! {
@@ -169,13 +174,21 @@ pub(crate) enum Driver {
         rules: Vec<InjectError>,
         active: Vec<usize>,
     },
-    /// A filter a job inserted above a node (`copy-before-write`,
-    /// `mirror_top`, `commit_top`, `stream` filters).
-    JobFilter,
+    /// A filter a job inserted above a node.
+    JobFilter {
+        /// Which one.
+        kind: FilterKind,
+    },
     /// `file`: an image file of the scenario's folder.
     File { filename: String },
     /// `qcow2` over its `file` child, with an optional backing node.
     Qcow2,
+    /// `throttle` over its `file` child: I/O through it waits for its
+    /// throttle group.
+    Throttle {
+        /// The group's name.
+        group: String,
+    },
 }
 
 impl Driver {
@@ -188,7 +201,8 @@ impl Driver {
             Driver::Blkdebug { .. } => BlockdevDriver::Blkdebug,
             Driver::File { .. } => BlockdevDriver::File,
             Driver::Qcow2 => BlockdevDriver::Qcow2,
-            Driver::JobFilter => return None,
+            Driver::Throttle { .. } => BlockdevDriver::Throttle,
+            Driver::JobFilter { .. } => return None,
         })
     }
 
@@ -197,6 +211,24 @@ impl Driver {
     pub fn name(&self) -> &'static str {
         self.qapi().map_or("filter", BlockdevDriver::as_str)
     }
+}
+
+/// The filters jobs insert above their nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum FilterKind {
+    /// `copy-before-write` (backup): its `file` is the source, its
+    /// `target` the backup's target.
+    CopyBeforeWrite,
+    /// `mirror_top` (mirror and active commit; `commit`: an active
+    /// commit's).
+    MirrorTop {
+        /// Whether the job is an active commit.
+        commit: bool,
+    },
+    /// `commit_top` (non-active commit).
+    CommitTop,
+    /// `copy-on-read` (stream).
+    CopyOnRead,
 }
 
 /// A block node.
@@ -218,7 +250,8 @@ pub(crate) struct Node {
     /// node): only `blockdev-del` closes it. Other nodes close when their
     /// last user goes.
     pub monitor: bool,
-    /// Opened read-only (a backing chain opened from an image's header).
+    /// Opened read-only (`read-only: true`, a backing chain opened from an
+    /// image's header): no user may write it.
     pub read_only: bool,
     /// `detect-zeroes` (`unmap` on a drive-backup target).
     pub detect_zeroes: DetectZeroes,
@@ -329,6 +362,11 @@ pub(crate) struct Graph {
     /// Nodes named so far.
     pub node_seq: u64,
     pub implicit_counter: u64,
+    /// The throttle groups, and the requests that went through `throttle`
+    /// nodes and wait to be accounted.
+    pub throttling: crate::throttle::Throttling,
+    /// The NBD server and the block exports.
+    pub exports: crate::export::Exports,
     /// Free node slots, reused by [`Graph::add`].
     pub free: Vec<NodeRef>,
 }
@@ -372,6 +410,7 @@ impl Graph {
                         .and_then(|x| x.as_ref())
                         .is_some_and(|x| x.children.iter().any(|&(_, c)| c == me)),
                     Parent::Job(j) => job_alive(j),
+                    Parent::Export(e) => self.exports.get(e).is_some_and(|x| x.node == me),
                     Parent::Backend(b) => self
                         .backends
                         .get(b.pos())
@@ -388,6 +427,17 @@ impl Graph {
                 && active.iter().any(|&r| r >= rules.len())
             {
                 return Err(format!("node {i} has an active rule that does not exist"));
+            }
+        }
+        for x in &self.exports.list {
+            let me = Parent::Export(crate::export::ExportRef(x.serial));
+            let linked = self
+                .nodes
+                .get(x.node.pos())
+                .and_then(|n| n.as_ref())
+                .is_some_and(|n| n.parents.contains(&me));
+            if !linked || !x.perm.is_valid() || !x.shared.is_valid() {
+                return Err(format!("export '{}' is not linked to its node", x.id));
             }
         }
         for (i, b) in self.backends.iter().enumerate() {
@@ -439,7 +489,7 @@ impl Graph {
     pub fn backing_parent(&self, n: NodeRef) -> Option<NodeRef> {
         self.node(n).parents.iter().find_map(|&p| match p {
             Parent::Node(pn)
-                if !matches!(self.node(pn).driver, Driver::JobFilter)
+                if !matches!(self.node(pn).driver, Driver::JobFilter { .. })
                     && self
                         .node(pn)
                         .children
@@ -549,13 +599,13 @@ impl Graph {
         }
     }
 
-    /// `bdrv_is_root_node`: nothing but the monitor and BlockBackends use
-    /// the node.
+    /// `bdrv_is_root_node`: nothing but the monitor and BlockBackends
+    /// (a drive's, a device's, an export's) use the node.
     pub fn is_root(&self, n: NodeRef) -> bool {
         self.node(n)
             .parents
             .iter()
-            .all(|p| matches!(p, Parent::Backend(_)))
+            .all(|p| matches!(p, Parent::Backend(_) | Parent::Export(_)))
     }
 
     /// The child with a given role.
@@ -565,6 +615,18 @@ impl Graph {
             .iter()
             .find(|(r, _)| *r == role)
             .map(|&(_, c)| c)
+    }
+
+    /// `bdrv_filter_or_cow_bs`: the node a filter filters or an image's
+    /// backing node.
+    pub fn filter_or_cow_child(&self, n: NodeRef) -> Option<NodeRef> {
+        let node = self.node(n);
+        match node.driver {
+            Driver::JobFilter { .. } | Driver::Blkdebug { .. } | Driver::Throttle { .. } => {
+                node.children.first().map(|&(_, c)| c)
+            }
+            _ => self.child(n, Role::Backing),
+        }
     }
 
     /// Block status of `[off, off+len)` of node `n`.
@@ -578,10 +640,12 @@ impl Graph {
                     Status::Unallocated
                 }
             }
-            Driver::Raw | Driver::JobFilter => match node.children.first() {
-                Some(&(_, c)) => self.status(c, off, len),
-                None => Status::Zero,
-            },
+            Driver::Raw | Driver::JobFilter { .. } | Driver::Throttle { .. } => {
+                match node.children.first() {
+                    Some(&(_, c)) => self.status(c, off, len),
+                    None => Status::Zero,
+                }
+            }
             Driver::Blkdebug { .. } => match self.child(n, Role::Image) {
                 Some(c) => self.status(c, off, len),
                 None => Status::Zero,
@@ -612,7 +676,7 @@ impl Graph {
     pub fn io_is_trivial(&self, n: NodeRef) -> bool {
         let node = self.node(n);
         match node.driver {
-            Driver::Blkdebug { .. } | Driver::Qcow2 => false,
+            Driver::Blkdebug { .. } | Driver::Qcow2 | Driver::Throttle { .. } => false,
             _ => node.children.iter().all(|&(_, c)| self.io_is_trivial(c)),
         }
     }
@@ -699,7 +763,8 @@ impl Graph {
                 match node.driver {
                     Driver::Raw | Driver::Qcow2 => 1,
                     Driver::Blkdebug { .. } => 2,
-                    Driver::JobFilter => 3,
+                    Driver::JobFilter { .. } => 3,
+                    Driver::Throttle { .. } => 4,
                     _ => 0,
                 },
                 node.children
@@ -742,6 +807,18 @@ impl Graph {
                 Some(c) => self.io(c, off, len, ty),
                 None => Ok(()),
             },
+            4 => {
+                if let Driver::Throttle { group } = &self.node(n).driver
+                    && ty != IoType::Flush
+                {
+                    let request = (group.clone(), ty != IoType::Read, len);
+                    self.throttling.pending.push(request);
+                }
+                match first_child {
+                    Some(c) => self.io(c, off, len, ty),
+                    None => Ok(()),
+                }
+            }
             _ => Ok(()),
         }
     }
@@ -872,7 +949,13 @@ mod tests {
             Driver::NullCo { read_zeroes: true }.qapi(),
             Some(BlockdevDriver::NullCo)
         );
-        assert_eq!(Driver::JobFilter.qapi(), None);
+        assert_eq!(
+            Driver::JobFilter {
+                kind: FilterKind::CommitTop
+            }
+            .qapi(),
+            None
+        );
     }
 
     #[test]

@@ -3,24 +3,74 @@
 //! node, `bdrv_drain_all`, and the graph changes jobs make inside drained
 //! sections (inserting and dropping their filter nodes, replacing nodes).
 
-use crate::block::{Driver, NodeRef, Parent, Role};
+use crate::block::{Driver, FilterKind, NodeRef, Parent, Role};
+use crate::error::Result;
 use crate::job::JobRef;
 use crate::manager::JobManager;
+use crate::perm::{JobLink, LinkRole};
+
+/// How a job's filter is put above its node, as QEMU does it for each job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FilterInsert {
+    /// `bdrv_append` (mirror, commit): linked and put in place in one
+    /// step, its permissions checked once, errors as they are.
+    Append,
+    /// `bdrv_insert_node` (backup's copy-before-write with its `target`,
+    /// stream's copy-on-read): opened over its children first (`Could not
+    /// create node: …`), then put in place (`Could not replace node: …`).
+    InsertNode {
+        /// A second child, the backup's target.
+        target: Option<NodeRef>,
+    },
+}
 
 impl JobManager {
-    /// Attaches a job to a node (`block_job_add_bdrv`): drained sections over
-    /// the node (or below it) pause the job. A node that is drained right now
-    /// passes its drain on to the new parent.
-    pub(crate) fn attach_job(&mut self, j: JobRef, n: NodeRef) {
+    /// Attaches a job to a node through `link` (`block_job_add_bdrv`, or a
+    /// BlockBackend the job holds): drained sections over the node (or
+    /// below it) pause the job; a link (not a BlockBackend) blocks other
+    /// operations on the node. A node that is drained right now passes its
+    /// drain on to the new parent. No permission check: see
+    /// [`add_job_link`](Self::add_job_link).
+    pub(crate) fn attach_job(&mut self, j: JobRef, link: JobLink) {
+        let n = link.node;
         self.graph.node_mut(n).parents.insert(0, Parent::Job(j));
-        self.graph.node_mut(n).blockers.insert(0, j);
+        if link.role != LinkRole::Backend {
+            self.graph.node_mut(n).blockers.insert(0, j);
+        }
         self.job_mut(j)
             .nodes
             .get_or_insert_with(Default::default)
-            .push(n);
+            .push(link);
         let q = self.graph.node(n).quiesce;
         for _ in 0..q {
             self.pause_job(j);
+        }
+    }
+
+    /// Takes back the newest link of job `j` to node `n` (a link whose
+    /// permissions were refused).
+    pub(crate) fn detach_job_link(&mut self, j: JobRef, n: NodeRef) {
+        let Some(links) = self.job_mut(j).nodes.as_mut() else {
+            return;
+        };
+        let Some(i) = links.iter().rposition(|l| l.node == n) else {
+            return;
+        };
+        let link = links.remove(i);
+        let node = self.graph.node_mut(n);
+        if let Some(p) = node.parents.iter().position(|&p| p == Parent::Job(j)) {
+            node.parents.remove(p);
+        }
+        if link.role != LinkRole::Backend
+            && let Some(b) = node.blockers.iter().position(|&b| b == j)
+        {
+            node.blockers.remove(b);
+        }
+        let quiesce = node.quiesce;
+        for _ in 0..quiesce {
+            if self.job(j).pause_count > 0 {
+                self.resume_job(j);
+            }
         }
     }
 
@@ -28,8 +78,9 @@ impl JobManager {
     /// (when it ends, at the latest at `null`); a link leaving a drained
     /// node ends that node's drains for the job.
     pub(crate) fn detach_job(&mut self, j: JobRef) {
-        let nodes = self.job_mut(j).nodes.take().map(|b| *b).unwrap_or_default();
-        for &n in &nodes {
+        let links = self.job_mut(j).nodes.take().map(|b| *b).unwrap_or_default();
+        for link in &links {
+            let n = link.node;
             let mut quiesce = 0;
             if let Some(Some(node)) = self.graph.nodes.get_mut(n.pos()) {
                 if let Some(i) = node.parents.iter().position(|&p| p == Parent::Job(j)) {
@@ -45,8 +96,8 @@ impl JobManager {
             }
         }
         // The nodes only the job held close (a drive-backup's target).
-        for n in nodes {
-            self.unref_orphan(n);
+        for link in links {
+            self.unref_orphan(link.node);
         }
     }
 
@@ -72,7 +123,7 @@ impl JobManager {
             i += 1;
             match p {
                 Parent::Node(pn) if parents => self.quiesce(pn, affected, true),
-                Parent::Node(_) | Parent::Backend(_) => {}
+                Parent::Node(_) | Parent::Backend(_) | Parent::Export(_) => {}
                 Parent::Job(j) => {
                     affected.push(j);
                     self.pause_job(j);
@@ -114,7 +165,7 @@ impl JobManager {
                         self.resume_job(j)
                     }
                 }
-                Parent::Backend(_) => {}
+                Parent::Backend(_) | Parent::Export(_) => {}
             }
         }
     }
@@ -171,6 +222,13 @@ impl JobManager {
                 self.graph.move_backend(b, to);
                 continue;
             }
+            // An export's BlockBackend follows the node too (`child_root`
+            // does not stay at the node); it has no drained sections to
+            // carry.
+            if let Parent::Export(e) = p {
+                self.graph.move_export(e, from, to);
+                continue;
+            }
             if let Parent::Node(pn) = p {
                 if except.contains(&pn) || pn == to {
                     continue;
@@ -207,34 +265,71 @@ impl JobManager {
         }
     }
 
-    /// Inserts a job filter node above `below` (`bdrv_append`): the filter
-    /// takes over every parent of `below`.
-    pub(crate) fn insert_filter(&mut self, below: NodeRef, name: Option<&str>) -> NodeRef {
-        self.insert_filter_keeping(below, name, None)
-    }
-
-    /// [`insert_filter`](Self::insert_filter), but `keep` stays a parent
-    /// of `below` (a backup's target whose backing node is the source: the
-    /// copy-before-write filter has the target as a child, so QEMU does not
-    /// move that link, which would make a loop).
-    pub(crate) fn insert_filter_keeping(
+    /// Inserts a job filter node above `below`: the filter takes over every
+    /// parent of `below` but the jobs'. `how` says how QEMU does it, which
+    /// decides where the permissions are checked and how a refusal is
+    /// worded; after a refusal the graph is as before (the drained
+    /// section of the replacement, if it came to that, still happened).
+    pub(crate) fn insert_filter(
         &mut self,
         below: NodeRef,
         name: Option<&str>,
-        keep: Option<NodeRef>,
-    ) -> NodeRef {
+        kind: FilterKind,
+        how: FilterInsert,
+    ) -> Result<NodeRef> {
         let name = match name {
             Some(n) => n.to_owned(),
             None => self.graph.implicit_name(),
         };
         let size = self.graph.node(below).size;
-        let f = self.graph.add(name, Driver::JobFilter, size, false);
+        let f = self
+            .graph
+            .add(name, Driver::JobFilter { kind }, size, false);
+        if let FilterInsert::InsertNode { target } = how {
+            // bdrv_insert_node: the filter is opened over its children
+            // first, each child's permissions checked as it is attached.
+            let mut opened = self.attach_filter_child(f, Role::Backing, below);
+            if let (Ok(()), Some(t)) = (&opened, target) {
+                opened = self.attach_filter_child(f, Role::Target, t);
+            }
+            if let Err(e) = opened {
+                self.remove_filter_node(f);
+                return Err(e.prefixed("Could not create node: "));
+            }
+        }
         self.drained_begin(below);
-        self.attach_child(f, Role::Backing, below);
-        let except: Vec<NodeRef> = [Some(f), keep].into_iter().flatten().collect();
-        self.replace_node(below, f, &except);
+        if how == FilterInsert::Append {
+            self.attach_child(f, Role::Backing, below);
+        }
+        // A parent inside the filter's own subtree stays (a backup's target
+        // whose backing node is the source: moving it would make a loop).
+        let keep = match how {
+            FilterInsert::InsertNode { target: Some(t) } => vec![f, t],
+            _ => vec![f],
+        };
+        self.replace_node(below, f, &keep);
+        let checked = self.check_perms_below(f);
+        if checked.is_err() {
+            self.replace_node(f, below, &[]);
+        }
         self.drained_end(below);
-        f
+        match checked {
+            Ok(()) => Ok(f),
+            Err(e) => {
+                self.remove_filter_node(f);
+                Err(match how {
+                    FilterInsert::Append => e,
+                    FilterInsert::InsertNode { .. } => e.prefixed("Could not replace node: "),
+                })
+            }
+        }
+    }
+
+    /// Attaches a child to a filter being opened and checks the child's
+    /// permissions (`bdrv_open_child`).
+    fn attach_filter_child(&mut self, f: NodeRef, role: Role, child: NodeRef) -> Result<()> {
+        self.attach_child(f, role, child);
+        self.check_perms_below(child)
     }
 
     /// Removes a job filter from the graph (`bdrv_drop_filter`): its parents
@@ -287,10 +382,15 @@ impl JobManager {
                     if self.job_alive(j)
                         && let Some(v) = &mut self.job_mut(j).nodes
                     {
-                        v.retain(|&n| n != filter);
+                        v.retain(|l| l.node != filter);
                     }
                 }
                 Parent::Backend(_) => {}
+                Parent::Export(e) => {
+                    // Should not happen either: an export moves with the
+                    // node parents.
+                    self.graph.exports.list.retain(|x| x.serial != e.0);
+                }
                 Parent::Node(pn) => {
                     // Should not happen: node parents were moved away.
                     if self.graph.alive(pn) {
@@ -312,7 +412,7 @@ impl JobManager {
                 affected.push(j);
                 self.pause_job(j)
             }
-            Parent::Backend(_) => {}
+            Parent::Backend(_) | Parent::Export(_) => {}
         }
     }
 
@@ -324,7 +424,7 @@ impl JobManager {
                     self.resume_job(j)
                 }
             }
-            Parent::Backend(_) => {}
+            Parent::Backend(_) | Parent::Export(_) => {}
         }
     }
 }

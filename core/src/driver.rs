@@ -137,6 +137,10 @@ pub(crate) trait JobDriver {
         true
     }
 
+    /// A guest write of `[off, off+len)` went through the nodes of `path`
+    /// (top first): a job that tracks one of them sees it dirty.
+    fn guest_write(&mut self, _cx: &mut Cx<'_>, _path: &[NodeRef], _off: u64, _len: u64) {}
+
     /// The driver's own timer ([`Cx::arm_timer`]) fired.
     fn timer_fired(&mut self, _cx: &mut Cx<'_>) {}
 
@@ -284,6 +288,12 @@ impl Cx<'_> {
         job.current = job.current.saturating_add(done);
     }
 
+    /// How long the job waits for the requests it issued through `throttle`
+    /// nodes since it last asked (0 when none waits).
+    pub fn throttle_delay(&mut self) -> u64 {
+        self.m.throttle_delay()
+    }
+
     /// The job's rate limiter: how long to wait after `n` bytes of work.
     pub fn rate_delay(&mut self, n: u64) -> u64 {
         let now = self.m.now;
@@ -368,9 +378,9 @@ impl Cx<'_> {
         self.m.open_backing_file(n);
     }
 
-    /// Moves the BlockBackends of `from`, and of the filters above it, to
-    /// `to` (what `bdrv_replace_node` does for them when a mirror
-    /// completes).
+    /// Moves the BlockBackends (a drive's, an export's) of `from`, and of
+    /// the filters above it, to `to` (what `bdrv_replace_node` does for
+    /// them when a mirror completes).
     pub fn replace_backends(&mut self, from: NodeRef, to: NodeRef) {
         let g = &mut self.m.graph;
         let mut stack = vec![from];
@@ -379,7 +389,8 @@ impl Cx<'_> {
             for p in parents {
                 match p {
                     Parent::Backend(b) => g.move_backend(b, to),
-                    Parent::Node(pn) if matches!(g.node(pn).driver, Driver::JobFilter) => {
+                    Parent::Export(e) => g.move_export(e, n, to),
+                    Parent::Node(pn) if matches!(g.node(pn).driver, Driver::JobFilter { .. }) => {
                         stack.push(pn)
                     }
                     _ => {}
@@ -388,9 +399,10 @@ impl Cx<'_> {
         }
     }
 
-    /// Stops the simulated VM (`STOP`); returns whether it was running.
-    pub fn vm_stop(&mut self) -> bool {
-        self.m.vm_stop()
+    /// Stops the simulated VM (`STOP`) into `state`; returns whether it
+    /// was running.
+    pub fn vm_stop(&mut self, state: crate::vm::RunState) -> bool {
+        self.m.vm_stop(state)
     }
 
     /// Starts the simulated VM again (`RESUME`).

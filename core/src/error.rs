@@ -111,6 +111,16 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The same error with `prefix` before its text (`error_prepend`).
+    pub fn prefixed(self, prefix: &str) -> Error {
+        Error {
+            desc: format!("{prefix}{}", self.desc),
+            ..self
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.class, self.desc)

@@ -87,6 +87,14 @@ pub enum EventKind {
     Stop,
     /// `RESUME`: the (simulated) VM runs again.
     Resume,
+    /// `SHUTDOWN`: a system emulator was asked to quit (`guest: false`,
+    /// `reason: host-qmp-quit`).
+    Shutdown,
+    /// `BLOCK_EXPORT_DELETED`: a block export is gone.
+    BlockExportDeleted {
+        /// The export's ID.
+        id: Arc<str>,
+    },
 }
 
 /// One event, stamped with the virtual time at which it was emitted.
@@ -111,11 +119,13 @@ impl EventKind {
         "BLOCK_JOB_ERROR",
         "STOP",
         "RESUME",
+        "SHUTDOWN",
+        "BLOCK_EXPORT_DELETED",
     ];
 
     /// The variant's place in [`NAMES`](Self::NAMES): 0 for
-    /// `JOB_STATUS_CHANGE` up to 7 for `RESUME` (for a binding's table of
-    /// event classes).
+    /// `JOB_STATUS_CHANGE` up to 9 for `BLOCK_EXPORT_DELETED` (for a
+    /// binding's table of event classes).
     pub const fn index(&self) -> usize {
         match self {
             EventKind::JobStatusChange { .. } => 0,
@@ -126,6 +136,8 @@ impl EventKind {
             EventKind::BlockJobError { .. } => 5,
             EventKind::Stop => 6,
             EventKind::Resume => 7,
+            EventKind::Shutdown => 8,
+            EventKind::BlockExportDeleted { .. } => 9,
         }
     }
 
@@ -140,18 +152,23 @@ impl EventKind {
             EventKind::BlockJobError { .. } => "BLOCK_JOB_ERROR",
             EventKind::Stop => "STOP",
             EventKind::Resume => "RESUME",
+            EventKind::Shutdown => "SHUTDOWN",
+            EventKind::BlockExportDeleted { .. } => "BLOCK_EXPORT_DELETED",
         }
     }
 
-    /// The job this event is about (`id` or `device`); empty for VM events.
+    /// The job this event is about (`id` or `device`; an export's `id` for
+    /// `BLOCK_EXPORT_DELETED`); empty for VM events.
     pub fn job_id(&self) -> &str {
         match self {
-            EventKind::JobStatusChange { id, .. } | EventKind::BlockJobPending { id, .. } => id,
+            EventKind::JobStatusChange { id, .. }
+            | EventKind::BlockJobPending { id, .. }
+            | EventKind::BlockExportDeleted { id } => id,
             EventKind::BlockJobReady { device, .. }
             | EventKind::BlockJobCompleted { device, .. }
             | EventKind::BlockJobCancelled { device, .. }
             | EventKind::BlockJobError { device, .. } => device,
-            EventKind::Stop | EventKind::Resume => "",
+            EventKind::Stop | EventKind::Resume | EventKind::Shutdown => "",
         }
     }
 
@@ -214,6 +231,11 @@ impl EventKind {
                 sink.name("operation", operation.as_str());
                 sink.name("action", action.as_str());
             }
+            EventKind::Shutdown => {
+                sink.boolean("guest", false);
+                sink.name("reason", "host-qmp-quit");
+            }
+            EventKind::BlockExportDeleted { id } => sink.str("id", id),
             EventKind::Stop | EventKind::Resume => {}
         }
     }
@@ -227,6 +249,8 @@ pub(crate) trait DataSink {
     fn str(&mut self, k: &'static str, v: &str);
     /// An integer member.
     fn num(&mut self, k: &'static str, v: u64);
+    /// A boolean member.
+    fn boolean(&mut self, k: &'static str, v: bool);
 }
 
 impl DataSink for Map<String, Value> {
@@ -237,6 +261,9 @@ impl DataSink for Map<String, Value> {
         self.insert(k.into(), v.into());
     }
     fn num(&mut self, k: &'static str, v: u64) {
+        self.insert(k.into(), v.into());
+    }
+    fn boolean(&mut self, k: &'static str, v: bool) {
         self.insert(k.into(), v.into());
     }
 }
@@ -311,6 +338,11 @@ impl DataSink for Fields<'_> {
     fn num(&mut self, k: &'static str, v: u64) {
         self.key(k);
         push_u64(self.out, v);
+    }
+
+    fn boolean(&mut self, k: &'static str, v: bool) {
+        self.key(k);
+        self.out.push_str(if v { "true" } else { "false" });
     }
 }
 
@@ -404,6 +436,8 @@ mod tests {
             },
             EventKind::Stop,
             EventKind::Resume,
+            EventKind::Shutdown,
+            EventKind::BlockExportDeleted { id: "e".into() },
         ];
         assert_eq!(kinds.len(), EventKind::NAMES.len());
         for (i, k) in kinds.iter().enumerate() {
@@ -461,6 +495,8 @@ mod tests {
             },
             EventKind::Stop,
             EventKind::Resume,
+            EventKind::Shutdown,
+            EventKind::BlockExportDeleted { id: "x\"1".into() },
         ];
         for (i, kind) in kinds.into_iter().enumerate() {
             let e = Event {

@@ -199,7 +199,7 @@ impl Graph {
                 }
                 format!("json:{}", crate::qmp::wire::to_string(&Value::Object(o)))
             }
-            Driver::JobFilter => self
+            Driver::JobFilter { .. } | Driver::Throttle { .. } => self
                 .node(n)
                 .children
                 .first()
@@ -211,7 +211,7 @@ impl Graph {
     /// `bdrv_skip_filters`: the first node below `n` (or `n`) that is not
     /// a job's filter.
     pub(crate) fn skip_filters(&self, mut n: NodeRef) -> NodeRef {
-        while matches!(self.node(n).driver, Driver::JobFilter) {
+        while matches!(self.node(n).driver, Driver::JobFilter { .. }) {
             match self.node(n).children.first() {
                 Some(&(_, c)) => n = c,
                 None => break,
@@ -223,7 +223,7 @@ impl Graph {
     /// `bdrv_skip_implicit_filters`: below the job filters QEMU inserted
     /// without a name given.
     pub(crate) fn skip_implicit_filters(&self, mut n: NodeRef) -> NodeRef {
-        while matches!(self.node(n).driver, Driver::JobFilter) && !self.node(n).user {
+        while matches!(self.node(n).driver, Driver::JobFilter { .. }) && !self.node(n).user {
             match self.node(n).children.first() {
                 Some(&(_, c)) => n = c,
                 None => break,

@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use crate::driver::Work;
 use crate::model::{IoStatus, JobStatus, JobType};
 use crate::ratelimit::RateLimit;
-use crate::slab::NodeRef;
 
 pub(crate) use crate::slab::{JobRef, TxnRef};
 
@@ -53,10 +52,11 @@ pub(crate) struct Job {
     /// The rate limiter, made when a speed limit is first set.
     pub limit: Option<Box<RateLimit>>,
     pub iostatus: IoStatus,
-    /// Nodes the job is attached to (a drained section over one of them
-    /// pauses the job); host jobs have none, so the list lives on the heap.
+    /// The job's links to nodes, oldest first (a drained section over one
+    /// of them pauses the job), with the permissions each takes; host jobs
+    /// have none, so the list lives on the heap.
     #[allow(clippy::box_collection)] // one pointer in every job, not three
-    pub nodes: Option<Box<Vec<NodeRef>>>,
+    pub nodes: Option<Box<Vec<crate::perm::JobLink>>>,
     pub work: Work,
 }
 

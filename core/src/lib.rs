@@ -56,10 +56,15 @@
 //! | job creation, per job type | `create` |
 //! | the QMP `transaction` command | `actions` ([`TransactionAction`]) |
 //! | dirty bitmaps | `bitmap` |
+//! | the system emulator's VM: run state, `stop`, `cont` | `vm` ([`RunState`]) |
 //! | block nodes (`blockdev-add`, `blockdev-del`) | `nodes` |
 //! | BlockBackends and devices (`-drive`, `device_add`) | `drive` |
 //! | external snapshots (`blockdev-snapshot`, `-sync`) | `overlay` |
 //! | image files: the simulated folder, host files ([`FileAction`]) | `files` |
+//! | block permissions (each user of a node, what it takes and shares) | `perm` |
+//! | the NBD server and block exports | `export` ([`ExportOptions`]) |
+//! | throttle groups, the `throttle` filter | `throttle` ([`ThrottleGroupOptions`]) |
+//! | the human monitor's `qemu-io`, guest writes, console output | `hmp` ([`ConsoleOutput`]) |
 //! | QMP JSON: framing, command table, argument parsing | [`qmp`] |
 //! | snapshot and restore (format, encoding, checks) | `snapshot` ([`SnapshotError`]) |
 //! | simulated block layer, block drivers | `block` |
@@ -81,7 +86,9 @@ mod drive;
 mod driver;
 pub mod error;
 pub mod event;
+mod export;
 mod files;
+mod hmp;
 mod host;
 mod job;
 mod mainloop;
@@ -91,14 +98,17 @@ mod nodes;
 mod options;
 mod overlay;
 mod pause;
+mod perm;
 pub mod qmp;
 pub mod ratelimit;
 pub mod scenario;
 mod shutdown;
 mod slab;
 mod snapshot;
+mod throttle;
 mod timers;
 mod txn;
+mod vm;
 mod workload;
 
 pub use actions::TransactionAction;
@@ -106,7 +116,9 @@ pub use block::{BlkdebugEvent, ImageFile, InjectError};
 pub use commands::{BlockJobInfo, JobInfo};
 pub use error::{Error, ErrorClass, Result};
 pub use event::{Event, EventKind, IoOperation};
+pub use export::{BlockExportInfo, ExportOptions, NbdServerOptions, SocketAddress};
 pub use files::{FileAction, NewImage};
+pub use hmp::{ConsoleOutput, OutputStream};
 pub use host::{
     HostAction, HostActionKind, HostDirective, HostErrorAction, HostJobOptions, JobHandle,
     TxnHandle,
@@ -120,6 +132,8 @@ pub use options::{
     SnapshotSyncOptions, StreamOptions, SyncMode,
 };
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};
+pub use throttle::{Limit, LimitKind, ThrottleGroupOptions, ThrottleProperty};
+pub use vm::{RunState, StatusInfo};
 pub use workload::FAILED_IO_NS;
 
 /// The README's examples compile and run as doctests.

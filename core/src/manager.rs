@@ -90,12 +90,15 @@ pub struct JobManager {
     pub(crate) bugs: Vec<String>,
     /// Transactions kept alive by their creator or by an abort in progress.
     pub(crate) txn_held: Vec<TxnRef>,
-    /// Whether the simulated VM runs (machine mode only).
-    pub(crate) vm_running: bool,
+    /// The simulated VM's run state (machine mode only).
+    pub(crate) run_state: crate::vm::RunState,
     /// Whether the machine has a PCI bus (for `virtio-blk` devices).
     pub(crate) pci: bool,
     /// Requests for host-driven jobs, oldest first.
     pub(crate) actions: VecDeque<crate::host::HostAction>,
+    /// What the emulator printed on its standard output and error, oldest
+    /// first ([`poll_output`](Self::poll_output)).
+    pub(crate) output: VecDeque<crate::hmp::ConsoleOutput>,
     pub(crate) txn_serial: u64,
 }
 
@@ -133,9 +136,10 @@ impl JobManager {
             machine: false,
             bugs: Vec::new(),
             txn_held: Vec::new(),
-            vm_running: true,
+            run_state: crate::vm::RunState::Running,
             pci: false,
             actions: VecDeque::new(),
+            output: VecDeque::new(),
             txn_serial: 0,
         }
     }
@@ -418,27 +422,6 @@ impl JobManager {
             self.by_id.remove(id);
         }
         self.order.remove(&job.seq);
-    }
-}
-
-impl JobManager {
-    /// Stops the simulated VM (`STOP`); returns whether it was running.
-    pub(crate) fn vm_stop(&mut self) -> bool {
-        if !self.vm_running {
-            return false;
-        }
-        self.vm_running = false;
-        self.emit(EventKind::Stop);
-        true
-    }
-
-    /// Starts the simulated VM again (`RESUME`).
-    pub(crate) fn vm_start(&mut self) {
-        if self.vm_running {
-            return;
-        }
-        self.vm_running = true;
-        self.emit(EventKind::Resume);
     }
 }
 

@@ -334,6 +334,8 @@ pub const ENOENT: i32 = 2;
 pub const EEXIST: i32 = 17;
 /// `ENOTSUP`.
 pub const ENOTSUP: i32 = 95;
+/// `ENOMEDIUM`.
+pub const ENOMEDIUM: i32 = 123;
 
 /// glibc's `strerror` for the errno values a job can end with.
 pub fn strerror(errno: i32) -> String {
@@ -351,6 +353,7 @@ pub fn strerror(errno: i32) -> String {
         30 => "Read-only file system",
         95 => "Operation not supported",
         110 => "Connection timed out",
+        123 => "No medium found",
         125 => "Operation canceled",
         _ => return format!("Unknown error {errno}"),
     };

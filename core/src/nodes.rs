@@ -1,7 +1,7 @@
 //! `blockdev-add` / `blockdev-del` over the simulated block layer, and the
 //! image files that `file` nodes open (the scenario `image` directive).
 
-use crate::block::{BlockdevDriver, Driver, ImageFile, InjectError, NodeRef, Role};
+use crate::block::{BlockdevDriver, Driver, ImageFile, InjectError, NodeRef, Parent, Role};
 use crate::error::{Error, Result};
 use crate::manager::JobManager;
 
@@ -59,6 +59,16 @@ pub enum NodeOptions {
         /// `Some(Some(name))`: that node.
         backing: Option<Option<String>>,
     },
+    /// `throttle` over a child, its I/O limited by a throttle group
+    /// (`object-add`).
+    Throttle {
+        /// Node name.
+        node_name: Option<String>,
+        /// The throttle group's ID.
+        group: String,
+        /// The filtered child.
+        file: ChildRef,
+    },
 }
 
 impl NodeOptions {
@@ -68,7 +78,8 @@ impl NodeOptions {
             | NodeOptions::Raw { node_name, .. }
             | NodeOptions::Blkdebug { node_name, .. }
             | NodeOptions::File { node_name, .. }
-            | NodeOptions::Qcow2 { node_name, .. } => node_name.as_deref(),
+            | NodeOptions::Qcow2 { node_name, .. }
+            | NodeOptions::Throttle { node_name, .. } => node_name.as_deref(),
         }
     }
 }
@@ -127,6 +138,13 @@ impl JobManager {
 
     /// `blockdev-add`: the root node must have a `node-name`.
     pub fn blockdev_add(&mut self, opts: NodeOptions) -> Result<()> {
+        self.blockdev_add_read_only(opts, false)
+    }
+
+    /// `blockdev-add` with `read-only`: the new node and the nodes it
+    /// opened with it are read-only (no user may write them, and an export
+    /// of it cannot be writable).
+    pub fn blockdev_add_read_only(&mut self, opts: NodeOptions, read_only: bool) -> Result<()> {
         if opts.node_name().is_none() {
             return Err(Error::generic(
                 "'node-name' must be specified for the root node",
@@ -136,6 +154,11 @@ impl JobManager {
         match self.open_node(&opts, &mut created) {
             Ok(n) => {
                 self.graph.node_mut(n).monitor = true;
+                if read_only {
+                    for &c in &created {
+                        self.graph.node_mut(c).read_only = true;
+                    }
+                }
                 Ok(())
             }
             Err(e) => {
@@ -229,6 +252,27 @@ impl JobManager {
                 let size = self.graph.node(child).size;
                 let (name, user) = self.name_or_implicit(node_name.as_deref())?;
                 let n = self.graph.add(name, Driver::Raw, size, user);
+                created.push(n);
+                self.attach_child(n, Role::File, child);
+                Ok(n)
+            }
+            NodeOptions::Throttle {
+                node_name,
+                group,
+                file,
+            } => {
+                if let Some(n) = node_name {
+                    self.check_node_name(n)?;
+                }
+                // throttle_open: the child first, then the group.
+                let child = self.open_child(file, created)?;
+                self.check_throttle_group(group)?;
+                let size = self.graph.node(child).size;
+                let (name, user) = self.name_or_implicit(node_name.as_deref())?;
+                let driver = Driver::Throttle {
+                    group: group.clone(),
+                };
+                let n = self.graph.add(name, driver, size, user);
                 created.push(n);
                 self.attach_child(n, Role::File, child);
                 Ok(n)
@@ -393,7 +437,10 @@ impl JobManager {
             return;
         }
         let node = self.graph.node(n);
-        if node.monitor || !node.parents.is_empty() || matches!(node.driver, Driver::JobFilter) {
+        if node.monitor
+            || !node.parents.is_empty()
+            || matches!(node.driver, Driver::JobFilter { .. })
+        {
             return;
         }
         let children: Vec<NodeRef> = node.children.iter().map(|&(_, c)| c).collect();
@@ -422,7 +469,14 @@ impl JobManager {
                 "Failed to find node with node-name='{node_name}'"
             )));
         };
-        if self.graph.node_backends(n).next().is_some() {
+        // `bdrv_has_blk`: a BlockBackend (a drive's, an export's) holds it.
+        let exported = self
+            .graph
+            .node(n)
+            .parents
+            .iter()
+            .any(|p| matches!(p, Parent::Export(_)));
+        if exported || self.graph.node_backends(n).next().is_some() {
             return Err(Error::generic(format!("Node {node_name} is in use")));
         }
         if let Some(&j) = self.graph.node(n).blockers.first() {

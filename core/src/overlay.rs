@@ -92,7 +92,10 @@ impl JobManager {
         if in_use {
             return Err(Error::generic("The overlay is already in use"));
         }
-        if matches!(node.driver, Driver::JobFilter | Driver::Blkdebug { .. }) {
+        if matches!(
+            node.driver,
+            Driver::JobFilter { .. } | Driver::Blkdebug { .. }
+        ) {
             return Err(Error::generic("Filters cannot be used as overlays"));
         }
         if self.graph.child(overlay, Role::Backing).is_some() {

@@ -8,8 +8,9 @@ use crate::job::JobRef;
 use crate::manager::JobManager;
 
 impl JobManager {
-    /// The `quit` command, as QEMU 7.2.22's storage daemon carries it out
-    /// before it exits: every job above a node is paused (a drained section
+    /// The `quit` command, as QEMU 7.2.22 carries it out before it exits
+    /// (a system emulator first emits `SHUTDOWN`): every block export goes
+    /// away (`BLOCK_EXPORT_DELETED`, oldest first), then every job above a node is paused (a drained section
     /// over all nodes begins), then each job, newest first, is cancelled
     /// with `force` and run to its end (`null`): a running job pauses,
     /// resumes, aborts and is gone; a concluded one is dismissed; a job
@@ -22,6 +23,20 @@ impl JobManager {
     /// QEMU exits afterwards; qjob ends the drained section instead (only a
     /// host-driven job can still see it), so the manager can still be used.
     pub fn quit(&mut self) {
+        if self.machine {
+            // A system emulator reports its shutdown before it cleans up
+            // (`qemu_system_shutdown_request`).
+            self.emit(crate::event::EventKind::Shutdown);
+        }
+        self.end_all();
+    }
+
+    /// What `quit` does after `SHUTDOWN` (also what a signal that ends the
+    /// process does, whose `SHUTDOWN` the server words itself): the exports
+    /// go, then the jobs end under a drained section.
+    pub(crate) fn end_all(&mut self) {
+        // `blk_exp_close_all`: the exports go first.
+        self.close_all_exports();
         let nodes = self.drain_all_begin();
         // Newest first, as `job_cancel_sync_all` takes the head of QEMU's
         // job list each time; a job cancelled with its transaction takes its

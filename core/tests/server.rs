@@ -124,6 +124,18 @@ fn greeting_is_configurable() {
         b"{\"error\": {\"class\": \"GenericError\", \"desc\": \"Capability oob not available\"}}\r\n"
     );
     assert_eq!(s.is_negotiated(mon), Ok(false));
+    // query-version says what the greeting says.
+    s.handle_input(
+        &mut m,
+        mon,
+        b"{\"execute\": \"qmp_capabilities\"}{\"execute\": \"query-version\"}",
+    )
+    .unwrap();
+    assert_eq!(
+        s.poll_transmit(mon).unwrap(),
+        b"{\"return\": {}}\r\n{\"return\": {\"qemu\": {\"micro\": 0, \"minor\": 2, \"major\": 7}, \
+          \"package\": \"qjob\"}}\r\n"
+    );
 }
 
 #[test]
@@ -563,6 +575,15 @@ fn quit_can_be_left_out() {
         "The command quit has not been found"
     );
     assert!(!w.server.exit_requested());
+    // ... and is not listed.
+    let listed = w.cmd(a, "query-commands", json!({}));
+    let names: Vec<&str> = listed["return"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"query-jobs") && !names.contains(&"quit"));
 }
 
 #[test]

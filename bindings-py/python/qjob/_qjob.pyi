@@ -28,6 +28,8 @@ __all__ = [
     "BlockJobError",
     "Stop",
     "Resume",
+    "Shutdown",
+    "BlockExportDeleted",
     "_event_from_state",
     "JobHandle",
     "TxnHandle",
@@ -248,6 +250,24 @@ class Resume(Event):
     """``RESUME``: the simulated VM runs again."""
 
     __match_args__: ClassVar[tuple[()]]
+
+@final
+class Shutdown(Event):
+    """``SHUTDOWN``: a system emulator was asked to quit."""
+
+    __match_args__: ClassVar[tuple[str, str]]
+    @property
+    def guest(self) -> bool: ...
+    @property
+    def reason(self) -> str: ...
+
+@final
+class BlockExportDeleted(Event):
+    """``BLOCK_EXPORT_DELETED``: a block export is gone."""
+
+    __match_args__: ClassVar[tuple[str]]
+    @property
+    def id(self) -> str: ...
 
 @final
 class JobHandle:

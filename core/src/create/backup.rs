@@ -1,12 +1,14 @@
 //! `blockdev-backup`'s job: `do_backup_common` and `backup_job_create`.
 
-use crate::block::{Driver, NodeRef, Role};
+use crate::block::{Driver, FilterKind, NodeRef, Role};
+use crate::drain::FilterInsert;
 use crate::driver::Work;
 use crate::error::{Error, Result};
 use crate::job::{JobRef, TxnRef};
 use crate::manager::JobManager;
 use crate::model::JobType;
 use crate::options::{BackupOptions, BitmapSyncMode, DriveBackupOptions, NewImageMode, SyncMode};
+use crate::perm::{JobLink, LinkRole, Perm};
 use crate::workload::backup::{Backup, Sync};
 
 impl JobManager {
@@ -160,7 +162,14 @@ impl JobManager {
             SyncMode::Top => Sync::Top,
             SyncMode::None => Sync::None,
         };
-        let cbw = self.insert_filter_keeping(bs, opts.filter_node_name.as_deref(), Some(target));
+        let cbw = self.insert_filter(
+            bs,
+            opts.filter_node_name.as_deref(),
+            FilterKind::CopyBeforeWrite,
+            FilterInsert::InsertNode {
+                target: Some(target),
+            },
+        )?;
         let speed = opts.job.speed.max(0) as u64;
         let mut backup = Box::new(Backup::new(
             bs,
@@ -176,9 +185,20 @@ impl JobManager {
         ));
         backup.bitmap = opts.bitmap.clone();
         let work = Work::Backup(backup);
-        match self.block_job_create(&opts.job, JobType::Backup, cbw, txn, work) {
+        match self.block_job_create(
+            &opts.job,
+            JobType::Backup,
+            cbw,
+            Perm::NONE,
+            Perm::ALL,
+            txn,
+            work,
+        ) {
             Ok(j) => {
-                self.attach_job(j, target);
+                self.attach_job(
+                    j,
+                    JobLink::new(target, LinkRole::Target, Perm::NONE, Perm::ALL),
+                );
                 Ok(j)
             }
             Err(e) => {

@@ -1,11 +1,14 @@
 //! `block-commit`: an active commit is a mirror into the base, a
 //! non-active one a stream-like job (`commit_start`).
 
+use crate::block::FilterKind;
+use crate::drain::FilterInsert;
 use crate::driver::Work;
 use crate::error::{Error, ErrorClass, Result};
 use crate::manager::JobManager;
 use crate::model::JobType;
 use crate::options::CommitOptions;
+use crate::perm::{JobLink, LinkRole, Perm};
 use crate::workload::mirror::{BackingMode, DirtyInit};
 use crate::workload::stream::{Mode, Stream};
 
@@ -73,7 +76,10 @@ impl JobManager {
                     "'backing-file' specified, but 'top' is the active layer",
                 ));
             }
-            return self.mirror_start_job(
+            // commit_active_start: the base opens read-write for the job
+            // (and goes back if the job cannot start).
+            let reopened = self.graph.reopen(base, false);
+            let started = self.mirror_start_job(
                 &opts.job,
                 JobType::Commit,
                 bs,
@@ -86,6 +92,10 @@ impl JobManager {
                 opts.filter_node_name.as_deref(),
                 BackingMode::Leave,
             );
+            if started.is_err() && reopened {
+                self.graph.reopen(base, true);
+            }
+            return started;
         }
         let overlay = chain
             .iter()
@@ -99,16 +109,37 @@ impl JobManager {
         // name there is no filter, and the job fails early (created, null).
         let name = opts.filter_node_name.as_deref();
         let named = self.check_filter_name(name);
-        let filter = named.is_ok().then(|| self.insert_filter(top, name));
-        let work = Work::Stream(Box::new(Stream::new(
+        // (commit_top only lets go of permissions: putting it in place
+        // cannot be refused.)
+        let filter = match named {
+            Ok(()) => {
+                Some(self.insert_filter(top, name, FilterKind::CommitTop, FilterInsert::Append)?)
+            }
+            Err(_) => None,
+        };
+        let mut commit = Box::new(Stream::new(
             Mode::Commit,
             top,
             Some(base),
             overlay,
             filter,
             opts.on_error,
-        )));
-        let j = match self.block_job_create(&opts.job, JobType::Commit, bs, None, work) {
+        ));
+        // A read-only base opens read-write for the job (`commit_start`),
+        // and read-only again when it is cleaned up.
+        let base_read_only = self.graph.node(base).read_only;
+        commit.reopened = base_read_only.then_some(base);
+        let work = Work::Stream(commit);
+        let created = self.block_job_create(
+            &opts.job,
+            JobType::Commit,
+            bs,
+            Perm::NONE,
+            Perm::ALL,
+            None,
+            work,
+        );
+        let j = match created {
             Ok(j) => j,
             Err(e) => {
                 if let Some(f) = filter {
@@ -117,14 +148,41 @@ impl JobManager {
                 return Err(e);
             }
         };
+        self.graph.reopen(base, false);
         if let Err(e) = named {
             self.early_fail(j);
             return Err(e);
         }
-        for &n in top_chain.iter().take_while(|&&n| n != base) {
-            self.attach_job(j, n);
+        // The nodes that leave the chain, the base, and the job's
+        // BlockBackends on the base (which it writes, and may grow) and on
+        // the top.
+        let mut base_perm = Perm::CONSISTENT_READ | Perm::WRITE;
+        if self.graph.node(base).size < self.graph.node(top).size {
+            base_perm = base_perm | Perm::RESIZE;
         }
-        self.attach_job(j, base);
+        let between = Perm::WRITE_UNCHANGED | Perm::WRITE;
+        let mut links: Vec<JobLink> = top_chain
+            .iter()
+            .take_while(|&&n| n != base)
+            .map(|&n| JobLink::new(n, LinkRole::IntermediateNode, Perm::NONE, between))
+            .collect();
+        links.push(JobLink::new(base, LinkRole::Base, Perm::NONE, Perm::ALL));
+        links.push(JobLink::new(
+            base,
+            LinkRole::Backend,
+            base_perm,
+            Perm::CONSISTENT_READ | Perm::WRITE_UNCHANGED,
+        ));
+        links.push(JobLink::new(top, LinkRole::Backend, Perm::NONE, Perm::ALL));
+        for link in links {
+            let added = self.add_job_link(j, link);
+            if let Err(e) = self.or_early_fail(j, added) {
+                if let Some(f) = filter {
+                    self.drop_filter(f);
+                }
+                return Err(e);
+            }
+        }
         self.start_job(j);
         Ok(())
     }

@@ -1,12 +1,14 @@
 //! `blockdev-mirror`, and `mirror_start_job`, which active `block-commit`
 //! shares.
 
-use crate::block::{NodeRef, Role};
+use crate::block::{FilterKind, NodeRef, Role};
+use crate::drain::FilterInsert;
 use crate::driver::Work;
 use crate::error::{Error, Result};
 use crate::manager::JobManager;
 use crate::model::{JobType, OnError};
 use crate::options::{DriveMirrorOptions, JobOptions, MirrorOptions, NewImageMode, SyncMode};
+use crate::perm::{JobLink, LinkRole, Perm};
 use crate::workload::mirror::{BackingMode, DirtyInit, Mirror};
 
 impl JobManager {
@@ -171,7 +173,10 @@ impl JobManager {
             return Err(Error::generic("Can't mirror node into itself"));
         }
         self.check_filter_name(filter_name)?;
-        let top = self.insert_filter(bs, filter_name);
+        // An active commit mirrors into a node of the source's chain.
+        let commit = job_type == JobType::Commit;
+        let kind = FilterKind::MirrorTop { commit };
+        let top = self.insert_filter(bs, filter_name, kind, FilterInsert::Append)?;
         let mut mirror = Box::new(Mirror::new(
             bs,
             target,
@@ -184,23 +189,71 @@ impl JobManager {
         ));
         mirror.backing_mode = backing_mode;
         let work = Work::Mirror(mirror);
-        let j = match self.block_job_create(job, job_type, top, None, work) {
+        let main_shared = Perm::CONSISTENT_READ | Perm::WRITE_UNCHANGED | Perm::WRITE;
+        let created = self.block_job_create(
+            job,
+            job_type,
+            top,
+            Perm::CONSISTENT_READ,
+            main_shared,
+            None,
+            work,
+        );
+        let j = match created {
             Ok(j) => j,
             Err(e) => {
-                if self.graph.alive(top) {
-                    self.drained_begin(bs);
-                    if let Some(c) = self.filter_child(top) {
-                        self.replace_node(top, c, &[]);
-                    }
-                    self.drained_end(bs);
-                    self.remove_filter_node(top);
-                }
+                self.mirror_drop_top(bs, top);
                 return Err(e);
             }
         };
-        self.attach_job(j, bs);
-        self.attach_job(j, target);
+        // The target's BlockBackend (which may grow the base of an active
+        // commit), the source, the target, and the nodes an active commit
+        // takes out of the chain.
+        let mut target_perm = Perm::WRITE;
+        let mut target_shared = Perm::WRITE_UNCHANGED;
+        if commit {
+            if self.graph.node(target).size < self.graph.node(bs).size {
+                target_perm = target_perm | Perm::RESIZE;
+            }
+            target_shared = target_shared | Perm::CONSISTENT_READ | Perm::WRITE;
+        }
+        let mut links = vec![
+            JobLink::new(target, LinkRole::Backend, target_perm, target_shared),
+            JobLink::new(bs, LinkRole::Source, Perm::NONE, main_shared),
+            JobLink::new(target, LinkRole::Target, Perm::NONE, Perm::ALL),
+        ];
+        if commit {
+            let between = self
+                .chain(bs)
+                .into_iter()
+                .skip(1)
+                .take_while(|&n| n != target);
+            let shared = Perm::WRITE_UNCHANGED | Perm::WRITE;
+            links.extend(
+                between.map(|n| JobLink::new(n, LinkRole::IntermediateNode, Perm::NONE, shared)),
+            );
+        }
+        for link in links {
+            let added = self.add_job_link(j, link);
+            if let Err(e) = self.or_early_fail(j, added) {
+                self.mirror_drop_top(bs, top);
+                return Err(e);
+            }
+        }
         self.start_job(j);
         Ok(())
+    }
+
+    /// `mirror_start_job`'s failure path once the filter is in: it leaves
+    /// (when the failed job has not taken it already).
+    fn mirror_drop_top(&mut self, bs: NodeRef, top: NodeRef) {
+        if self.graph.alive(top) {
+            self.drained_begin(bs);
+            if let Some(c) = self.filter_child(top) {
+                self.replace_node(top, c, &[]);
+            }
+            self.drained_end(bs);
+            self.remove_filter_node(top);
+        }
     }
 }

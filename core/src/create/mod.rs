@@ -11,6 +11,7 @@ use crate::job::{JobRef, TxnRef};
 use crate::manager::{JobManager, NewJob};
 use crate::model::JobType;
 use crate::options::JobOptions;
+use crate::perm::{JobLink, LinkRole, Perm};
 
 mod backup;
 mod commit;
@@ -67,10 +68,8 @@ impl JobManager {
     /// [`check_filter_name`](Self::check_filter_name) for a filter that
     /// `bdrv_insert_node` opens (backup, stream), whose errors say so.
     fn check_inserted_name(&self, name: Option<&str>) -> Result<()> {
-        self.check_filter_name(name).map_err(|e| Error {
-            desc: format!("Could not create node: {}", e.desc),
-            ..e
-        })
+        self.check_filter_name(name)
+            .map_err(|e| e.prefixed("Could not create node: "))
     }
 
     /// The backing op blocker: a node that backs another is closed to the
@@ -108,13 +107,18 @@ impl JobManager {
             .unwrap_or_else(|| self.graph.device_name(main).to_owned())
     }
 
-    /// `block_job_create`: creates the job, attaches it to its main node,
-    /// applies the initial speed (an error there is an early fail).
+    /// `block_job_create`: creates the job, attaches it to its main node
+    /// with the permissions `perm` and `shared`, applies the initial speed;
+    /// a refusal of either is an early fail (the job goes from `created`
+    /// to `null`).
+    #[allow(clippy::too_many_arguments)]
     fn block_job_create(
         &mut self,
         opts: &JobOptions,
         job_type: JobType,
         main: NodeRef,
+        perm: Perm,
+        shared: Perm,
         txn: Option<TxnRef>,
         work: Work,
     ) -> Result<JobRef> {
@@ -126,12 +130,24 @@ impl JobManager {
             txn,
             work,
         })?;
-        self.attach_job(j, main);
-        if let Err(e) = self.set_speed(j, opts.speed) {
+        let link = JobLink::new(main, LinkRole::MainNode, perm, shared);
+        if let Err(e) = self
+            .add_job_link(j, link)
+            .and_then(|()| self.set_speed(j, opts.speed))
+        {
             self.early_fail(j);
             return Err(e);
         }
         Ok(j)
+    }
+
+    /// A step of a job's creation after `block_job_create`: a refusal ends
+    /// the job early (`created`, `null`) and is returned.
+    fn or_early_fail(&mut self, j: JobRef, step: Result<()>) -> Result<()> {
+        if step.is_err() {
+            self.early_fail(j);
+        }
+        step
     }
 
     /// The backing chain below `n`, from `n` down (filters skipped).
@@ -139,7 +155,7 @@ impl JobManager {
         let mut v = Vec::new();
         let mut cur = Some(n);
         while let Some(c) = cur {
-            if !matches!(self.graph.node(c).driver, Driver::JobFilter) {
+            if !matches!(self.graph.node(c).driver, Driver::JobFilter { .. }) {
                 v.push(c);
             }
             cur = self.graph.child(c, Role::Backing);

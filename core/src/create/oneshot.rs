@@ -66,7 +66,9 @@ impl JobManager {
         self.oneshot_job(job_id, JobType::Amend, Op::Amend { encrypt })
     }
 
-    fn require_machine(&self, name: &str) -> Result<()> {
+    /// Refuses a VM command outside a system emulator, as an unknown
+    /// command.
+    pub(crate) fn require_machine(&self, name: &str) -> Result<()> {
         if self.machine {
             Ok(())
         } else {

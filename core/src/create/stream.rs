@@ -1,10 +1,13 @@
 //! `block-stream` (`stream_start`).
 
+use crate::block::FilterKind;
+use crate::drain::FilterInsert;
 use crate::driver::Work;
 use crate::error::{Error, Result};
 use crate::manager::JobManager;
 use crate::model::JobType;
 use crate::options::StreamOptions;
+use crate::perm::{JobLink, LinkRole, Perm};
 use crate::workload::stream::{Mode, Stream};
 
 impl JobManager {
@@ -43,24 +46,79 @@ impl JobManager {
             ));
         }
         self.check_inserted_name(opts.filter_node_name.as_deref())?;
-        let filter = self.insert_filter(bs, opts.filter_node_name.as_deref());
-        let work = Work::Stream(Box::new(Stream::new(
+        // A read-only top opens read-write for the job, and read-only again
+        // when the job is cleaned up.
+        let reopened = self.graph.reopen(bs, false);
+        let inserted = self.insert_filter(
+            bs,
+            opts.filter_node_name.as_deref(),
+            FilterKind::CopyOnRead,
+            FilterInsert::InsertNode { target: None },
+        );
+        let filter = match inserted {
+            Ok(f) => f,
+            Err(e) => {
+                if reopened {
+                    self.graph.reopen(bs, true);
+                }
+                return Err(e);
+            }
+        };
+        let mut stream = Box::new(Stream::new(
             Mode::Stream,
             bs,
             base,
             None,
             Some(filter),
             opts.on_error,
-        )));
-        let j = match self.block_job_create(&opts.job, JobType::Stream, filter, None, work) {
+        ));
+        stream.reopened = reopened.then_some(bs);
+        let work = Work::Stream(stream);
+        let created = self.block_job_create(
+            &opts.job,
+            JobType::Stream,
+            filter,
+            Perm::NONE,
+            Perm::ALL,
+            None,
+            work,
+        );
+        let j = match created {
             Ok(j) => j,
             Err(e) => {
                 self.drop_filter(filter);
+                if reopened {
+                    self.graph.reopen(bs, true);
+                }
                 return Err(e);
             }
         };
-        for &n in chain.iter().take_while(|&&n| Some(n) != base) {
-            self.attach_job(j, n);
+        // Its BlockBackend on the filter, then the nodes it works on: the
+        // active node, then each node it streams from.
+        let basic = Perm::CONSISTENT_READ | Perm::WRITE_UNCHANGED;
+        let mut links = vec![
+            JobLink::new(
+                filter,
+                LinkRole::Backend,
+                Perm::CONSISTENT_READ,
+                basic | Perm::WRITE,
+            ),
+            JobLink::new(bs, LinkRole::ActiveNode, Perm::NONE, basic | Perm::WRITE),
+        ];
+        for &n in chain.iter().skip(1).take_while(|&&n| Some(n) != base) {
+            links.push(JobLink::new(
+                n,
+                LinkRole::IntermediateNode,
+                Perm::NONE,
+                basic,
+            ));
+        }
+        for link in links {
+            let added = self.add_job_link(j, link);
+            if let Err(e) = self.or_early_fail(j, added) {
+                self.drop_filter(filter);
+                return Err(e);
+            }
         }
         self.start_job(j);
         Ok(())

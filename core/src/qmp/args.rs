@@ -139,6 +139,15 @@ impl<'a> Args<'a> {
             .ok_or_else(|| Error::invalid_type(&self.full(name), "integer"))
     }
 
+    /// An optional `int` whose name is made at run time.
+    pub fn opt_int_owned(&mut self, name: &str) -> Result<Option<i64>> {
+        let Some((k, v)) = self.obj.get_key_value(name) else {
+            return Ok(None);
+        };
+        self.seen.push(k.as_str());
+        self.as_int(name, v).map(Some)
+    }
+
     /// A mandatory `int`.
     pub fn req_int(&mut self, name: &'a str) -> Result<i64> {
         let v = self.required(name)?;

@@ -73,7 +73,7 @@ use crate::slab::Slot;
 /// QEMU's format name of a node's driver (a job's filter by its job).
 fn format_name(m: &JobManager, n: NodeRef) -> String {
     let node = m.graph.node(n);
-    if !matches!(node.driver, Driver::JobFilter) {
+    if !matches!(node.driver, Driver::JobFilter { .. }) {
         return node.driver.name().to_owned();
     }
     let job = m.jobs.iter().find_map(|(_, j)| {
@@ -108,7 +108,7 @@ fn image_of(g: &Graph, n: NodeRef) -> Option<&crate::block::Image> {
 fn chain_next(g: &Graph, n: NodeRef) -> Option<NodeRef> {
     let node = g.node(n);
     match node.driver {
-        Driver::JobFilter => node.children.first().map(|&(_, c)| c),
+        Driver::JobFilter { .. } => node.children.first().map(|&(_, c)| c),
         Driver::Blkdebug { .. } => g.child(n, Role::Image),
         _ => g.child(n, Role::Backing),
     }
@@ -130,7 +130,7 @@ fn device_info(
     o.insert("ro".into(), node.read_only.into());
     o.insert("drv".into(), format_name(m, n).into());
     let cow = match node.driver {
-        Driver::JobFilter | Driver::Blkdebug { .. } => None,
+        Driver::JobFilter { .. } | Driver::Blkdebug { .. } => None,
         _ => g.child(n, Role::Backing),
     };
     if let Some(b) = cow {
@@ -183,7 +183,7 @@ fn image_info(m: &JobManager, n: NodeRef, backing_image: Option<Value>) -> Value
     // bdrv_get_info: null-co has none; filters ask the node below.
     let mut info_node = n;
     while let Some(c) = match g.node(info_node).driver {
-        Driver::JobFilter | Driver::Blkdebug { .. } => {
+        Driver::JobFilter { .. } | Driver::Blkdebug { .. } => {
             g.node(info_node).children.first().map(|&(_, c)| c)
         }
         _ => None,

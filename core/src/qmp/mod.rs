@@ -10,15 +10,19 @@ mod bitmap;
 mod blockinfo;
 mod clock;
 mod create;
+mod export;
 mod jobs;
 pub mod json;
 pub(crate) mod nodes;
+mod object;
+pub mod system;
 mod transaction;
 
 pub mod server;
 pub mod stream;
 pub mod wire;
 
+pub use export::parse_nbd_server_options;
 pub use transaction::parse_transaction_actions;
 
 use crate::error::{Error, ErrorClass, Result};
@@ -120,8 +124,8 @@ impl JobManager {
 
     fn dispatch_with(&mut self, name: &str, args: Args<'_>) -> Result<Value> {
         let result = match TABLE.binary_search_by(|&(n, _)| n.cmp(name)) {
-            Ok(i) => (TABLE[i].1)(self, args),
-            Err(_) => Err(Error::command_not_found(name)),
+            Ok(i) if system::available(name, self.machine()) => (TABLE[i].1)(self, args),
+            _ => Err(Error::command_not_found(name)),
         };
         self.files_done();
         result
@@ -165,6 +169,17 @@ const TABLE: &[(&str, Handler)] = &[
             m.block_dirty_bitmap_remove(&node, &name)
         })
     }),
+    ("block-export-add", |m, a| {
+        run(m, a, export::parse_export, |m, opts| match opts {
+            Ok(opts) => m.block_export_add(opts),
+            Err(kind) => Err(export::not_simulated(kind)),
+        })
+    }),
+    ("block-export-del", |m, a| {
+        run(m, a, export::parse_export_del, |m, (id, hard)| {
+            m.block_export_del(&id, hard)
+        })
+    }),
     ("block-job-cancel", |m, a| {
         run(m, a, jobs::parse_cancel, |m, (device, force)| {
             m.block_job_cancel(&device, force)
@@ -194,7 +209,9 @@ const TABLE: &[(&str, Handler)] = &[
         run(m, a, create::parse_stream, JobManager::block_stream)
     }),
     ("blockdev-add", |m, a| {
-        run(m, a, nodes::parse_node, JobManager::blockdev_add)
+        run(m, a, nodes::parse_blockdev_add, |m, (opts, read_only)| {
+            m.blockdev_add_read_only(opts, read_only)
+        })
     }),
     ("blockdev-backup", |m, a| {
         run(m, a, create::parse_backup, JobManager::blockdev_backup)
@@ -223,6 +240,7 @@ const TABLE: &[(&str, Handler)] = &[
             JobManager::blockdev_snapshot_sync,
         )
     }),
+    ("cont", |m, a| run(m, a, |_| Ok(()), |m, ()| m.cont())),
     ("device_add", |m, a| {
         run(m, a, |a| Ok(a.all().clone()), |m, opts| m.device_add(&opts))
     }),
@@ -231,6 +249,12 @@ const TABLE: &[(&str, Handler)] = &[
     }),
     ("drive-mirror", |m, a| {
         run(m, a, create::parse_drive_mirror, JobManager::drive_mirror)
+    }),
+    ("human-monitor-command", |m, mut a| {
+        let line = a.req_str("command-line")?;
+        let cpu = a.opt_int("cpu-index")?;
+        a.finish()?;
+        m.human_monitor_command(&line, cpu).map(Value::String)
     }),
     ("job-cancel", |m, a| {
         run(m, a, jobs::id, |m, id| m.job_cancel(&id))
@@ -250,14 +274,38 @@ const TABLE: &[(&str, Handler)] = &[
     ("job-resume", |m, a| {
         run(m, a, jobs::id, |m, id| m.job_resume(&id))
     }),
+    ("nbd-server-start", |m, a| {
+        run(
+            m,
+            a,
+            export::parse_nbd_server_start,
+            JobManager::nbd_server_start,
+        )
+    }),
+    ("nbd-server-stop", |m, a| {
+        run(m, a, |_| Ok(()), |m, ()| m.nbd_server_stop())
+    }),
+    ("object-add", |m, a| {
+        run(m, a, object::parse_object_add, |m, opts| match opts {
+            Ok(opts) => m.throttle_group_add(opts),
+            Err(kind) => Err(object::not_simulated(kind)),
+        })
+    }),
+    ("object-del", |m, a| {
+        run(m, a, |a| a.req_str("id"), |m, id| m.object_del(&id))
+    }),
     ("qmp_capabilities", qmp_capabilities),
     ("query-block", blockinfo::query_block),
+    ("query-block-exports", export::query_block_exports),
     ("query-block-jobs", jobs::query_block_jobs),
+    ("query-commands", system::query_commands),
     ("query-jobs", jobs::query_jobs),
     (
         "query-named-block-nodes",
         blockinfo::query_named_block_nodes,
     ),
+    ("query-status", system::query_status),
+    ("query-version", system::query_version),
     ("quit", |m, a| {
         run(
             m,
@@ -293,6 +341,7 @@ const TABLE: &[(&str, Handler)] = &[
             |m, (id, tag, vmstate, devices)| m.snapshot_save(&id, &tag, &vmstate, devices),
         )
     }),
+    ("stop", |m, a| run(m, a, |_| Ok(()), |m, ()| m.stop())),
     ("transaction", |m, a| {
         run(
             m,
@@ -347,6 +396,7 @@ mod tests {
         assert_eq!(COMMANDS.len(), TABLE.len());
         // Each listed name reaches its handler: its arguments are visited.
         let mut m = JobManager::new();
+        m.set_machine(true);
         for &name in COMMANDS {
             let req = format!(r#"{{"execute":"{name}","arguments":{{"x-bogus":1}}}}"#);
             let reply = m.execute(&req);

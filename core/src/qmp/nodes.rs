@@ -29,20 +29,36 @@ pub(super) const SIMULATED: &[BlockdevDriver] = &[
     BlockdevDriver::NullCo,
     BlockdevDriver::Qcow2,
     BlockdevDriver::Raw,
+    BlockdevDriver::Throttle,
 ];
 
 /// `BlockdevOptions` for the drivers qjob simulates.
 pub(crate) fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
+    parse_node_read_only(a).map(|(opts, _)| opts)
+}
+
+/// `blockdev-add`'s arguments: the options, and whether the node opens
+/// read-only.
+pub(super) fn parse_blockdev_add(a: &mut Args<'_>) -> Result<(NodeOptions, bool)> {
+    parse_node_read_only(a)
+}
+
+/// [`parse_node`], with the node's `read-only`.
+fn parse_node_read_only(a: &mut Args<'_>) -> Result<(NodeOptions, bool)> {
     let driver = a.req_enum("driver", BlockdevDriver::parse)?;
     let node_name = a.opt_str("node-name")?;
-    a.ignore(&[
-        "discard",
-        "cache",
-        "read-only",
-        "auto-read-only",
-        "force-share",
-        "detect-zeroes",
-    ]);
+    a.ignore(&["discard", "cache"]);
+    let read_only = a.opt_bool("read-only")?.unwrap_or(false);
+    a.ignore(&["auto-read-only", "force-share", "detect-zeroes"]);
+    parse_driver(a, driver, node_name).map(|opts| (opts, read_only))
+}
+
+/// The members of the driver's own options.
+fn parse_driver(
+    a: &mut Args<'_>,
+    driver: BlockdevDriver,
+    node_name: Option<String>,
+) -> Result<NodeOptions> {
     match driver {
         BlockdevDriver::NullCo | BlockdevDriver::NullAio => {
             let size = a.opt_int("size")?.map(|s| s.max(0) as u64);
@@ -133,6 +149,16 @@ pub(crate) fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
             Ok(NodeOptions::File {
                 node_name,
                 filename,
+            })
+        }
+        BlockdevDriver::Throttle => {
+            let group = a.req_str("throttle-group")?;
+            let v = a.req_any("file")?;
+            let file = parse_child(a, "file", v)?;
+            Ok(NodeOptions::Throttle {
+                node_name,
+                group,
+                file,
             })
         }
         BlockdevDriver::Qcow2 => {

@@ -32,7 +32,7 @@ use serde_json::{Map, Value};
 
 use super::stream::{JsonStreamer, Message};
 use super::wire;
-use super::{COMMANDS, args::Args};
+use super::{COMMANDS, args::Args, system};
 use crate::error::{Error, ErrorClass, Result};
 use crate::event::{Event, EventKind};
 use crate::manager::JobManager;
@@ -62,13 +62,12 @@ pub struct ServerConfig {
 }
 
 impl Default for ServerConfig {
-    /// QEMU 7.2.22 as Debian 12 builds it: `7.2.22`,
-    /// `Debian 1:7.2+dfsg-7+deb12u18+b3`, `oob` offered, `quit` allowed,
-    /// epoch 0.
+    /// QEMU 7.2.22 as Debian 12 builds it ([`system::QEMU_VERSION`],
+    /// [`system::QEMU_PACKAGE`]), `oob` offered, `quit` allowed, epoch 0.
     fn default() -> Self {
         ServerConfig {
-            version: (7, 2, 22),
-            package: "Debian 1:7.2+dfsg-7+deb12u18+b3".into(),
+            version: system::QEMU_VERSION,
+            package: system::QEMU_PACKAGE.into(),
             oob: true,
             allow_quit: true,
             epoch_ns: 0,
@@ -248,21 +247,16 @@ impl QmpServer {
     /// The greeting a monitor sends first:
     /// `{"QMP": {"version": {"qemu": {…}, "package": …}, "capabilities": […]}}`.
     pub fn greeting(&self) -> Value {
-        let (major, minor, micro) = self.config.version;
-        let mut qemu = Map::new();
-        qemu.insert("major".into(), major.into());
-        qemu.insert("minor".into(), minor.into());
-        qemu.insert("micro".into(), micro.into());
-        let mut version = Map::new();
-        version.insert("qemu".into(), Value::Object(qemu));
-        version.insert("package".into(), self.config.package.clone().into());
         let caps: Vec<Value> = if self.config.oob {
             vec!["oob".into()]
         } else {
             Vec::new()
         };
         let mut qmp = Map::new();
-        qmp.insert("version".into(), Value::Object(version));
+        qmp.insert(
+            "version".into(),
+            system::version_info(self.config.version, &self.config.package),
+        );
         qmp.insert("capabilities".into(), Value::Array(caps));
         let mut m = Map::new();
         m.insert("QMP".into(), Value::Object(qmp));
@@ -385,7 +379,15 @@ impl QmpServer {
         if self.exit {
             return;
         }
-        self.shutdown(manager, "host-signal");
+        if manager.machine {
+            // `SHUTDOWN` with the signal's reason (the manager's own event
+            // is `quit`'s), before the cleanup's events.
+            let data = [("guest", false.into()), ("reason", "host-signal".into())];
+            let line = wire::event_message("SHUTDOWN", &data, manager.now(), self.config.epoch_ns);
+            self.broadcast(&line);
+        }
+        manager.end_all();
+        self.exit = true;
         self.handle_manager_events(manager);
     }
 
@@ -601,36 +603,38 @@ impl QmpServer {
                 m.insert("reached".into(), reached.into());
                 Ok(now_result(manager, m))
             }
+            // The monitor's own version and command list (its
+            // configuration may differ from the defaults the manager
+            // answers with).
+            "query-version" => {
+                Args::new(args, "").finish()?;
+                Ok(system::version_info(
+                    self.config.version,
+                    &self.config.package,
+                ))
+            }
+            "query-commands" => {
+                Args::new(args, "").finish()?;
+                let names = system::listed_commands(manager.machine())
+                    .filter(|&n| n != "quit" || self.config.allow_quit);
+                Ok(system::command_list(names))
+            }
             "quit" => {
                 Args::new(args, "").finish()?;
-                self.shutdown(manager, "host-qmp-quit");
+                manager.quit();
+                self.exit = true;
                 Ok(Value::Object(Map::new()))
             }
             _ => manager.dispatch(&name, args),
         }
     }
 
-    /// The process ends: a system emulator reports its shutdown (with
-    /// `reason`) before it cleans up (`qemu_system_shutdown_request`), then
-    /// the jobs end as at `quit`.
-    fn shutdown(&mut self, manager: &mut JobManager, reason: &str) {
-        if manager.machine {
-            let data = [("guest", false.into()), ("reason", reason.into())];
-            let line = wire::event_message("SHUTDOWN", &data, manager.now(), self.config.epoch_ns);
-            self.broadcast(&line);
-        }
-        manager.quit();
-        self.exit = true;
-    }
-
-    /// Whether the monitor knows a command.
+    /// Whether the monitor knows a command (the VM's commands exist in a
+    /// system emulator only).
     fn has_command(&self, manager: &JobManager, name: &str) -> bool {
         match name {
             "quit" => self.config.allow_quit,
-            "x-qjob-advance" | "x-qjob-settle" | "x-qjob-wait" => true,
-            // The snapshot jobs and devices exist in a system emulator only.
-            _ if name.starts_with("snapshot-") || name == "device_add" => manager.machine,
-            _ => COMMANDS.contains(&name),
+            _ => COMMANDS.contains(&name) && system::available(name, manager.machine()),
         }
     }
 

@@ -297,6 +297,12 @@ impl DataSink for Members {
         crate::event::push_u64(&mut self.text, v);
         self.done();
     }
+
+    fn boolean(&mut self, k: &'static str, v: bool) {
+        self.push(k);
+        self.text.push_str(if v { "true" } else { "false" });
+        self.done();
+    }
 }
 
 fn event_object(name: &str, data: Map<String, Value>, timestamp_ns: u64, epoch_ns: u64) -> Value {
@@ -370,6 +376,8 @@ mod tests {
                 error: Some("Input/output error".into()),
             },
             EventKind::Stop,
+            EventKind::Shutdown,
+            EventKind::BlockExportDeleted { id: "exp".into() },
         ];
         for kind in kinds {
             let e = Event {

@@ -42,21 +42,26 @@ impl JobManager {
                 }
                 continue;
             }
-            if job
-                .nodes
-                .iter()
-                .flat_map(|v| v.iter())
-                .copied()
+            let links = job.nodes.iter().flat_map(|v| v.iter());
+            if links
+                .clone()
+                .map(|l| l.node)
                 .chain(driver.node_refs())
                 .any(|n| !self.graph.alive(n))
             {
                 return Err(format!("job {i} names a missing node"));
             }
+            if links
+                .clone()
+                .any(|l| !l.perm.is_valid() || !l.shared.is_valid())
+            {
+                return Err(format!("job {i} has a link with unknown permissions"));
+            }
             driver.check(&self.graph)?;
             if let Some(f) = driver.filter() {
                 // Its own filter: a job-filter node no other job claims.
-                let own =
-                    matches!(self.graph.node(f).driver, Driver::JobFilter) && filters.insert(f);
+                let own = matches!(self.graph.node(f).driver, Driver::JobFilter { .. })
+                    && filters.insert(f);
                 if !own {
                     return Err(format!("job {i} names a filter node that is not its own"));
                 }
@@ -76,7 +81,7 @@ impl JobManager {
                     && !self.jobs.get(j).is_some_and(|job| {
                         job.nodes
                             .as_ref()
-                            .is_some_and(|v| v.contains(&NodeRef::at(n as u32)))
+                            .is_some_and(|v| v.iter().any(|l| l.node == NodeRef::at(n as u32)))
                     })
                 {
                     return Err(format!(

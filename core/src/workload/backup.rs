@@ -302,6 +302,27 @@ impl JobDriver for Backup {
     fn bitmap(&self) -> Option<(NodeRef, &str)> {
         Some((self.source, self.bitmap.as_deref()?))
     }
+
+    /// Copy-before-write: a guest write to the source over clusters still
+    /// to copy copies them first (their old data), which counts as the
+    /// job's progress and leaves nothing to copy there.
+    fn guest_write(&mut self, cx: &mut Cx<'_>, path: &[NodeRef], off: u64, len: u64) {
+        const CLUSTER: u64 = 64 * 1024;
+        if self.sync == Sync::None || !path.contains(&self.source) {
+            return;
+        }
+        let start = off - off % CLUSTER;
+        let end = (off + len)
+            .div_ceil(CLUSTER)
+            .saturating_mul(CLUSTER)
+            .min(self.len);
+        let before: u64 = self.dirty.iter().map(|&(_, l)| l).sum();
+        remove_extent(&mut self.dirty, start, end.saturating_sub(start));
+        let after: u64 = self.dirty.iter().map(|&(_, l)| l).sum();
+        if before > after {
+            cx.progress(before - after);
+        }
+    }
 }
 
 impl Backup {
@@ -400,6 +421,15 @@ impl Backup {
                         call.first_error = Some((is_read, errno));
                     }
                 }
+            }
+            // A request held by a throttle group: the call waits for it.
+            let wait = cx.throttle_delay();
+            if wait > 0 {
+                if let Some(call) = self.call.as_mut() {
+                    call.state = CallState::Sleeping;
+                }
+                cx.arm_timer(now + wait);
+                return;
             }
         }
     }

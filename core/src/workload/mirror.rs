@@ -280,6 +280,19 @@ impl JobDriver for Mirror {
         self.filter
     }
 
+    /// A guest write to the source dirties the chunks it touches: the
+    /// mirror copies them again (a ready mirror within its next 100 ms).
+    fn guest_write(&mut self, _cx: &mut Cx<'_>, path: &[NodeRef], off: u64, len: u64) {
+        // Before the job starts its dirty map is made from the whole image.
+        if !path.contains(&self.source) || self.phase == Phase::Init {
+            return;
+        }
+        let g = self.granularity;
+        let start = off - off % g;
+        let end = (off + len).div_ceil(g).saturating_mul(g).min(self.len);
+        add_extent(&mut self.dirty, start, end - start);
+    }
+
     fn node_refs(&self) -> Vec<NodeRef> {
         let base = match self.init {
             DirtyInit::AllocatedAbove(b) => b,
@@ -338,6 +351,8 @@ impl Mirror {
             off += n;
         }
         self.iter_pos = batch_end;
+        // Requests held by a throttle group keep the job waiting.
+        delay = delay.max(cx.throttle_delay());
         if !errors.is_empty() {
             delay = delay.max(super::FAILED_IO_NS);
         }

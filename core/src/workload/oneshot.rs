@@ -238,7 +238,7 @@ fn run(cx: &mut Cx<'_>, op: &Op) -> Result<(), (i32, String)> {
                 ));
             }
             check_vmstate(vmstate, devices)?;
-            let was_running = cx.vm_stop();
+            let was_running = cx.vm_stop(crate::vm::RunState::SaveVm);
             for f in &files {
                 if let Some(img) = cx.graph_mut().files.get_mut(f) {
                     img.snapshots.push(tag.clone());
@@ -256,7 +256,7 @@ fn run(cx: &mut Cx<'_>, op: &Op) -> Result<(), (i32, String)> {
             vmstate,
             devices,
         } => {
-            let was_running = cx.vm_stop();
+            let was_running = cx.vm_stop(crate::vm::RunState::RestoreVm);
             let files = snapshot_devices(cx.graph(), devices)?;
             if !has_snapshot(cx.graph(), &files, tag, true) {
                 return Err((

@@ -45,6 +45,9 @@ pub(crate) struct Stream {
     pub overlay: Option<NodeRef>,
     pub filter: Option<NodeRef>,
     pub on_error: OnError,
+    /// A read-only node the job opened read-write (a commit's base, a
+    /// stream's top), read-only again when the job is cleaned up.
+    pub reopened: Option<NodeRef>,
     len: u64,
     offset: u64,
     delay: u64,
@@ -69,6 +72,7 @@ impl Stream {
             overlay,
             filter,
             on_error,
+            reopened: None,
             len: 0,
             offset: 0,
             delay: 0,
@@ -81,7 +85,7 @@ impl Stream {
 /// The backing child of a node, looking through job filters.
 fn backing_of(g: &Graph, n: NodeRef) -> Option<NodeRef> {
     let mut cur = g.child(n, Role::Backing)?;
-    while matches!(g.node(cur).driver, Driver::JobFilter) {
+    while matches!(g.node(cur).driver, Driver::JobFilter { .. }) {
         cur = g.child(cur, Role::Backing)?;
     }
     Some(cur)
@@ -146,6 +150,11 @@ impl JobDriver for Stream {
         if let Some(f) = self.filter.take() {
             cx.drop_filter(f);
         }
+        if let Some(n) = self.reopened.take()
+            && cx.graph().alive(n)
+        {
+            cx.graph_mut().reopen(n, true);
+        }
     }
 
     fn free(&mut self, cx: &mut Cx<'_>) {
@@ -157,10 +166,16 @@ impl JobDriver for Stream {
     }
 
     fn node_refs(&self) -> Vec<NodeRef> {
-        [Some(self.top), self.base, self.overlay, self.filter]
-            .into_iter()
-            .flatten()
-            .collect()
+        [
+            Some(self.top),
+            self.base,
+            self.overlay,
+            self.filter,
+            self.reopened,
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 }
 
@@ -224,6 +239,7 @@ impl Stream {
         }
         cx.progress(n);
         self.delay = if copy { cx.rate_delay(n) } else { 0 };
+        self.delay = self.delay.max(cx.throttle_delay());
         self.offset += n;
         self.phase = Phase::Sleeping;
         None

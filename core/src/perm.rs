@@ -1,0 +1,550 @@
+//! Block permissions (QEMU 7.2's `block.c`), as data: every user of a node
+//! (a parent node through one of its children, a job through one of its
+//! links, a BlockBackend) takes some permissions on the node and shares
+//! some with the others. A graph change that gives a user permissions
+//! another one does not share is refused with QEMU's `Permission conflict
+//! on node …` text, and a write permission on a read-only node with
+//! `Block node is read-only`.
+//!
+//! A link's permissions are worked out from the graph whenever they are
+//! needed: a job's links and a BlockBackend's are fixed when they are made;
+//! a node's permissions on its children follow from what its own users take
+//! and share, by its driver's rules (`bdrv_child_perm` and the drivers'
+//! callbacks). [`JobManager::check_perms_below`] checks a node and every
+//! node below it, in QEMU's order, as `bdrv_refresh_perms` does after a
+//! graph change.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+use crate::block::{Driver, FilterKind, NodeRef, Parent, Role};
+use crate::error::{Error, Result};
+use crate::job::JobRef;
+use crate::manager::JobManager;
+
+/// A set of block permissions (`BLK_PERM_*`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Perm(u8);
+
+impl Perm {
+    /// None.
+    pub const NONE: Perm = Perm(0);
+    /// `BLK_PERM_CONSISTENT_READ`.
+    pub const CONSISTENT_READ: Perm = Perm(1);
+    /// `BLK_PERM_WRITE`.
+    pub const WRITE: Perm = Perm(2);
+    /// `BLK_PERM_WRITE_UNCHANGED`.
+    pub const WRITE_UNCHANGED: Perm = Perm(4);
+    /// `BLK_PERM_RESIZE`.
+    pub const RESIZE: Perm = Perm(8);
+    /// `BLK_PERM_ALL`.
+    pub const ALL: Perm = Perm(15);
+
+    /// Whether any permission of `other` is in `self`.
+    pub const fn intersects(self, other: Perm) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// `bdrv_perm_names`: `consistent read, write, …`.
+    pub fn names(self) -> String {
+        const NAMES: [(Perm, &str); 4] = [
+            (Perm::CONSISTENT_READ, "consistent read"),
+            (Perm::WRITE, "write"),
+            (Perm::WRITE_UNCHANGED, "write unchanged"),
+            (Perm::RESIZE, "resize"),
+        ];
+        NAMES
+            .iter()
+            .filter(|(p, _)| self.intersects(*p))
+            .map(|(_, n)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Whether the set is valid (no bit beyond `ALL`), for restored state.
+    pub const fn is_valid(self) -> bool {
+        self.0 & !Perm::ALL.0 == 0
+    }
+}
+
+impl std::ops::BitOr for Perm {
+    type Output = Perm;
+    fn bitor(self, o: Perm) -> Perm {
+        Perm(self.0 | o.0)
+    }
+}
+
+impl std::ops::BitAnd for Perm {
+    type Output = Perm;
+    fn bitand(self, o: Perm) -> Perm {
+        Perm(self.0 & o.0)
+    }
+}
+
+impl std::ops::Sub for Perm {
+    type Output = Perm;
+    /// The permissions of `self` that are not in `o`.
+    fn sub(self, o: Perm) -> Perm {
+        Perm(self.0 & !o.0)
+    }
+}
+
+/// What QEMU forwards through a filter (`DEFAULT_PERM_PASSTHROUGH`).
+const PASSTHROUGH: Perm = Perm::ALL;
+/// What a filter always shares (`DEFAULT_PERM_UNCHANGED`).
+const UNCHANGED: Perm = Perm(Perm::CONSISTENT_READ.0 | Perm::WRITE_UNCHANGED.0);
+
+/// The name of a job's link to a node (`block_job_add_bdrv`'s `name`), or
+/// the job's own BlockBackend on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum LinkRole {
+    /// `main node`: the node the job was created on.
+    MainNode,
+    /// `source` (mirror).
+    Source,
+    /// `target` (backup, mirror).
+    Target,
+    /// `intermediate node` (commit, stream, active commit).
+    IntermediateNode,
+    /// `active node` (stream).
+    ActiveNode,
+    /// `base` (commit).
+    Base,
+    /// A BlockBackend the job holds (mirror's target, commit's base and
+    /// top, stream's filter): QEMU names it `an unnamed block device`, its
+    /// link `root`.
+    Backend,
+}
+
+impl LinkRole {
+    /// QEMU's name for the link.
+    pub const fn name(self) -> &'static str {
+        match self {
+            LinkRole::MainNode => "main node",
+            LinkRole::Source => "source",
+            LinkRole::Target => "target",
+            LinkRole::IntermediateNode => "intermediate node",
+            LinkRole::ActiveNode => "active node",
+            LinkRole::Base => "base",
+            LinkRole::Backend => "root",
+        }
+    }
+}
+
+/// One of a job's links to a node, with the permissions it takes and
+/// shares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct JobLink {
+    pub node: NodeRef,
+    pub role: LinkRole,
+    pub perm: Perm,
+    pub shared: Perm,
+}
+
+impl JobLink {
+    /// A link that takes `perm` and shares `shared`.
+    pub const fn new(node: NodeRef, role: LinkRole, perm: Perm, shared: Perm) -> JobLink {
+        JobLink {
+            node,
+            role,
+            perm,
+            shared,
+        }
+    }
+}
+
+/// One user of a node, as a permission check sees it.
+#[derive(Clone, Debug)]
+struct User {
+    /// `bdrv_child_user_desc`.
+    desc: String,
+    /// The child's name (`file`, `backing`, `target`, `root`, …).
+    name: &'static str,
+    perm: Perm,
+    shared: Perm,
+}
+
+impl crate::block::Graph {
+    /// `bdrv_reopen_set_read_only`: node `n` and the nodes below it that are
+    /// not its backing chain (its file, blkdebug's image, which inherit it)
+    /// become read-only or read-write. Returns whether `n` changed.
+    pub(crate) fn reopen(&mut self, n: NodeRef, read_only: bool) -> bool {
+        if self.node(n).read_only == read_only {
+            return false;
+        }
+        let mut stack = vec![n];
+        while let Some(x) = stack.pop() {
+            let node = self.node_mut(x);
+            node.read_only = read_only;
+            let below = node.children.iter().filter(|&&(r, _)| r != Role::Backing);
+            stack.extend(below.map(|&(_, c)| c));
+        }
+        true
+    }
+}
+
+/// The role flags of a child link (`BDRV_CHILD_*`), as the default rules
+/// read them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ChildKind {
+    /// `BDRV_CHILD_FILTERED`.
+    Filtered,
+    /// `BDRV_CHILD_COW`: a backing file.
+    Cow,
+    /// `BDRV_CHILD_DATA | BDRV_CHILD_METADATA`: a format's file.
+    Storage,
+}
+
+/// `bdrv_filter_default_perms`.
+fn filter_default(perm: Perm, shared: Perm) -> (Perm, Perm) {
+    (perm & PASSTHROUGH, (shared & PASSTHROUGH) | UNCHANGED)
+}
+
+/// `bdrv_default_perms` for a child of `kind` of a node that is writable
+/// (or not).
+fn default_perms(kind: ChildKind, perm: Perm, shared: Perm, writable: bool) -> (Perm, Perm) {
+    match kind {
+        ChildKind::Filtered => filter_default(perm, shared),
+        ChildKind::Cow => {
+            let nshared = if shared.intersects(Perm::WRITE) {
+                Perm::WRITE | Perm::RESIZE
+            } else {
+                Perm::NONE
+            };
+            (
+                perm & Perm::CONSISTENT_READ,
+                nshared | Perm::CONSISTENT_READ | Perm::WRITE_UNCHANGED,
+            )
+        }
+        ChildKind::Storage => {
+            let (mut p, mut s) = filter_default(perm, shared);
+            // Metadata: the format may write it even when no user writes.
+            if writable {
+                p = p | Perm::WRITE | Perm::RESIZE;
+            }
+            p = p | Perm::CONSISTENT_READ;
+            s = s - (Perm::WRITE | Perm::RESIZE);
+            // Data.
+            if p.intersects(Perm::WRITE_UNCHANGED) {
+                p = p | Perm::WRITE;
+            }
+            if p.intersects(Perm::WRITE) {
+                p = p | Perm::RESIZE;
+            }
+            (p, s)
+        }
+    }
+}
+
+/// Link permissions worked out once per check.
+#[derive(Default)]
+struct PermCache {
+    cumulative: HashMap<NodeRef, (Perm, Perm)>,
+}
+
+impl JobManager {
+    /// The name QEMU gives the link from `parent` to its child with `role`.
+    fn child_name(&self, parent: NodeRef, role: Role) -> &'static str {
+        match (role, &self.graph.node(parent).driver) {
+            (Role::Target, _) => "target",
+            (Role::Image, _) => "image",
+            (Role::File, _) => "file",
+            // The source below a copy-before-write or copy-on-read filter
+            // is its `file`; mirror_top and commit_top have a `backing`.
+            (
+                Role::Backing,
+                Driver::JobFilter {
+                    kind: FilterKind::CopyBeforeWrite | FilterKind::CopyOnRead,
+                },
+            ) => "file",
+            (Role::Backing, _) => "backing",
+        }
+    }
+
+    /// What a node's users take and share together
+    /// (`bdrv_get_cumulative_perm`).
+    fn cumulative_perm(&self, n: NodeRef, cache: &mut PermCache) -> (Perm, Perm) {
+        if let Some(&c) = cache.cumulative.get(&n) {
+            return c;
+        }
+        let mut perm = Perm::NONE;
+        let mut shared = Perm::ALL;
+        for u in self.users(n, cache) {
+            perm = perm | u.perm;
+            shared = shared & u.shared;
+        }
+        cache.cumulative.insert(n, (perm, shared));
+        (perm, shared)
+    }
+
+    /// What node `parent` takes and shares on its child `child` through
+    /// the link with `role` (`bdrv_child_perm` with the driver's rules).
+    fn child_perm(&self, parent: NodeRef, role: Role, cache: &mut PermCache) -> (Perm, Perm) {
+        let (perm, shared) = self.cumulative_perm(parent, cache);
+        let node = self.graph.node(parent);
+        let writable = !node.read_only;
+        match &node.driver {
+            Driver::Qcow2 => {
+                let kind = if role == Role::Backing {
+                    ChildKind::Cow
+                } else {
+                    ChildKind::Storage
+                };
+                default_perms(kind, perm, shared, writable)
+            }
+            Driver::Raw => {
+                let (p, s) = default_perms(ChildKind::Filtered, perm, shared, writable);
+                (
+                    (p - (Perm::WRITE | Perm::RESIZE)) | (perm & (Perm::WRITE | Perm::RESIZE)),
+                    s,
+                )
+            }
+            Driver::Blkdebug { .. } | Driver::Throttle { .. } => {
+                default_perms(ChildKind::Filtered, perm, shared, writable)
+            }
+            Driver::JobFilter { kind } => match kind {
+                FilterKind::CopyBeforeWrite if role == Role::Target => {
+                    (Perm::WRITE, Perm::ALL - Perm::RESIZE)
+                }
+                FilterKind::CopyBeforeWrite => {
+                    let (mut p, mut s) = default_perms(ChildKind::Filtered, perm, shared, writable);
+                    if !node.parents.is_empty() {
+                        if perm.intersects(Perm::WRITE) {
+                            p = p | Perm::CONSISTENT_READ;
+                        }
+                        s = s - (Perm::WRITE | Perm::RESIZE);
+                    }
+                    (p, s)
+                }
+                FilterKind::MirrorTop { commit } => {
+                    let (mut p, mut s) = default_perms(ChildKind::Filtered, perm, shared, writable);
+                    if *commit {
+                        p = p - Perm::CONSISTENT_READ;
+                        s = s | Perm::WRITE;
+                    }
+                    (p, s)
+                }
+                FilterKind::CommitTop => (Perm::NONE, Perm::ALL),
+                FilterKind::CopyOnRead => (
+                    (perm & (Perm::CONSISTENT_READ | Perm::WRITE | Perm::RESIZE))
+                        | Perm::WRITE_UNCHANGED,
+                    (shared & (Perm::CONSISTENT_READ | Perm::WRITE | Perm::RESIZE))
+                        | Perm::WRITE_UNCHANGED,
+                ),
+            },
+            Driver::NullCo { .. } | Driver::File { .. } => (Perm::NONE, Perm::ALL),
+        }
+    }
+
+    /// The users of node `n`, most recently attached first (QEMU's
+    /// `bs->parents` order).
+    fn users(&self, n: NodeRef, cache: &mut PermCache) -> Vec<User> {
+        let node = self.graph.node(n);
+        let mut seen: HashMap<JobRef, usize> = HashMap::new();
+        let mut seen_nodes: HashMap<NodeRef, usize> = HashMap::new();
+        let mut out = Vec::with_capacity(node.parents.len());
+        for &p in &node.parents {
+            match p {
+                Parent::Node(pn) => {
+                    // The k-th entry of node pn (newest first) is its k-th
+                    // newest link to n.
+                    let k = seen_nodes.entry(pn).or_insert(0);
+                    let roles: Vec<Role> = self
+                        .graph
+                        .node(pn)
+                        .children
+                        .iter()
+                        .filter(|&&(_, c)| c == n)
+                        .map(|&(r, _)| r)
+                        .collect();
+                    let Some(role) = roles.len().checked_sub(*k + 1).map(|i| roles[i]) else {
+                        continue;
+                    };
+                    *k += 1;
+                    let (perm, shared) = self.child_perm(pn, role, cache);
+                    out.push(User {
+                        desc: format!("node '{}'", self.graph.node(pn).name),
+                        name: self.child_name(pn, role),
+                        perm,
+                        shared,
+                    });
+                }
+                Parent::Job(j) => {
+                    // The k-th entry of job j (newest first) is its k-th
+                    // newest link to n.
+                    let k = seen.entry(j).or_insert(0);
+                    let links = self.job_links(j, n);
+                    let Some(link) = links.len().checked_sub(*k + 1).map(|i| links[i]) else {
+                        continue;
+                    };
+                    *k += 1;
+                    let job = self.job(j);
+                    let desc = if link.role == LinkRole::Backend {
+                        "an unnamed block device".to_owned()
+                    } else {
+                        format!("{} job '{}'", job.job_type, job.id.as_deref().unwrap_or(""))
+                    };
+                    out.push(User {
+                        desc,
+                        name: link.role.name(),
+                        perm: link.perm,
+                        shared: link.shared,
+                    });
+                }
+                Parent::Backend(b) => {
+                    let (perm, shared) = self.backend_perms(b, n);
+                    out.push(User {
+                        desc: self.graph.backend_desc(b),
+                        name: "root",
+                        perm,
+                        shared,
+                    });
+                }
+                Parent::Export(e) => {
+                    if let Some(x) = self.graph.exports.get(e) {
+                        out.push(User {
+                            desc: "an unnamed block device".into(),
+                            name: "root",
+                            perm: x.perm,
+                            shared: x.shared,
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// What a drive's or a device's BlockBackend on `n` takes and shares: a
+    /// drive alone (`blk_new_open`) reads consistently and writes (unless
+    /// read-only) and shares everything; a device's (`virtio-blk`,
+    /// `blkconf_apply_backend_options`) shares only consistent read,
+    /// unchanged writes and resize.
+    fn backend_perms(&self, b: crate::slab::BackendRef, n: NodeRef) -> (Perm, Perm) {
+        let mut perm = Perm::CONSISTENT_READ;
+        if !self.graph.node(n).read_only {
+            perm = perm | Perm::WRITE;
+        }
+        let shared = match self.graph.backend(b).device {
+            Some(_) => Perm::CONSISTENT_READ | Perm::WRITE_UNCHANGED | Perm::RESIZE,
+            None => Perm::ALL,
+        };
+        (perm, shared)
+    }
+
+    /// A job's links to node `n`, oldest first.
+    fn job_links(&self, j: JobRef, n: NodeRef) -> Vec<JobLink> {
+        self.job(j)
+            .nodes
+            .as_deref()
+            .map(|v| v.iter().filter(|l| l.node == n).copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// `bdrv_parent_perms_conflict`: whether every user of `n` shares
+    /// what each other user takes; the first pair that does not, in
+    /// QEMU's order, gives the error.
+    fn check_node_users(&self, n: NodeRef, cache: &mut PermCache) -> Result<()> {
+        let users = self.users(n, cache);
+        for (i, a) in users.iter().enumerate() {
+            for (k, b) in users.iter().enumerate() {
+                if i == k {
+                    continue;
+                }
+                let denied = b.perm - a.shared;
+                if denied != Perm::NONE {
+                    let name = &self.graph.node(n).name;
+                    return Err(Error::generic(format!(
+                        "Permission conflict on node '{name}': permissions '{}' are both \
+                         required by {} (uses node '{name}' as '{}' child) and unshared by {} \
+                         (uses node '{name}' as '{}' child).",
+                        denied.names(),
+                        b.desc,
+                        b.name,
+                        a.desc,
+                        a.name
+                    )));
+                }
+            }
+        }
+        let (perm, _) = self.cumulative_perm(n, cache);
+        if self.graph.node(n).read_only && perm.intersects(Perm::WRITE | Perm::WRITE_UNCHANGED) {
+            return Err(Error::generic("Block node is read-only"));
+        }
+        Ok(())
+    }
+
+    /// `bdrv_refresh_perms(n)`: checks `n` and every node below it, in
+    /// QEMU's order (a topological order from `n` down, a node's older
+    /// children first).
+    pub(crate) fn check_perms_below(&self, n: NodeRef) -> Result<()> {
+        let mut order = Vec::new();
+        let mut found = HashSet::new();
+        self.topological(n, &mut found, &mut order);
+        let mut cache = PermCache::default();
+        for &x in order.iter().rev() {
+            self.check_node_users(x, &mut cache)?;
+        }
+        Ok(())
+    }
+
+    /// `bdrv_topological_dfs`: `order` gets the nodes below `n` in reverse
+    /// (QEMU prepends each node after its children).
+    fn topological(&self, n: NodeRef, found: &mut HashSet<NodeRef>, order: &mut Vec<NodeRef>) {
+        if !found.insert(n) {
+            return;
+        }
+        // QEMU's children list is newest first.
+        for &(_, c) in self.graph.node(n).children.iter().rev() {
+            self.topological(c, found, order);
+        }
+        order.push(n);
+    }
+
+    /// `block_job_add_bdrv` with its permission check: attaches job `j` to
+    /// the node of `link`; when a user of the node (or of a node below)
+    /// then conflicts, the link is taken back and the error returned.
+    pub(crate) fn add_job_link(&mut self, j: JobRef, link: JobLink) -> Result<()> {
+        self.attach_job(j, link);
+        let checked = self.check_perms_below(link.node);
+        if checked.is_err() {
+            self.detach_job_link(j, link.node);
+        }
+        checked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_in_qemu_order() {
+        assert_eq!(
+            Perm::ALL.names(),
+            "consistent read, write, write unchanged, resize"
+        );
+        assert_eq!((Perm::RESIZE | Perm::WRITE).names(), "write, resize");
+        assert_eq!(Perm::NONE.names(), "");
+        assert_eq!(Perm::ALL - Perm::RESIZE, Perm(7));
+    }
+
+    #[test]
+    fn a_backing_file_shares_what_its_overlay_lets_others_do() {
+        let (p, s) = default_perms(ChildKind::Cow, Perm::ALL, Perm::ALL, true);
+        assert_eq!(p, Perm::CONSISTENT_READ);
+        assert_eq!(s, Perm::ALL);
+        let (_, s) = default_perms(ChildKind::Cow, Perm::ALL, Perm::CONSISTENT_READ, true);
+        assert_eq!(s, UNCHANGED);
+    }
+
+    #[test]
+    fn a_format_writes_its_file_when_writable() {
+        let (p, s) = default_perms(ChildKind::Storage, Perm::NONE, Perm::ALL, true);
+        assert_eq!(p, Perm::CONSISTENT_READ | Perm::WRITE | Perm::RESIZE);
+        assert_eq!(s, UNCHANGED);
+        let (p, _) = default_perms(ChildKind::Storage, Perm::NONE, Perm::ALL, false);
+        assert_eq!(p, Perm::CONSISTENT_READ);
+    }
+}
