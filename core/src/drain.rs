@@ -372,7 +372,7 @@ impl JobManager {
             .iter()
             .map(|&(_, c)| c)
             .collect();
-        for c in children {
+        for &c in &children {
             self.graph.detach_child(filter, c);
         }
         let parents = self.graph.node(filter).parents.clone();
@@ -403,6 +403,11 @@ impl JobManager {
             }
         }
         self.graph.remove(filter);
+        // A child only the filter held closes (a drive-backup's target,
+        // once its job has let go of it too).
+        for c in children.into_iter().skip(1) {
+            self.unref_orphan(c);
+        }
     }
 
     fn parent_drained_begin(&mut self, p: Parent, affected: &mut Vec<JobRef>) {

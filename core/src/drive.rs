@@ -285,6 +285,24 @@ pub(crate) fn protocol_node(filename: &str) -> Result<Map<String, Value>> {
     Ok(o)
 }
 
+/// A `file` child given by its `filename` alone (`file.file.filename=X`
+/// below a format node) is a protocol node, its driver taken from the name
+/// as for a drive's `file`; nested `file` children likewise.
+fn protocol_children(node: &mut Map<String, Value>) -> Result<()> {
+    if let Some(Value::Object(child)) = node.get_mut("file") {
+        if !child.contains_key("driver")
+            && let Some(f) = child.get("filename").and_then(Value::as_str)
+        {
+            let mut proto = protocol_node(f)?;
+            child.remove("filename");
+            merge(&mut proto, std::mem::take(child));
+            *child = proto;
+        }
+        protocol_children(child)?;
+    }
+    Ok(())
+}
+
 /// blkdebug's file name: `blkdebug:[CONFIG]:IMAGE`, the image opened as a
 /// protocol node of its own.
 fn blkdebug_filename(o: &mut Map<String, Value>, filename: &str) -> Result<()> {
@@ -448,6 +466,8 @@ impl DriveOptions {
                 tree
             }
         };
+        let mut node = node;
+        protocol_children(&mut node)?;
         Ok(DriveOptions {
             id,
             interface,
@@ -771,3 +791,35 @@ const VIRTIO_BLK_PROPERTIES: &[&str] = &[
     "romfile",
     "rombar",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// `file.file.filename=X` below a format node opens X with the `file`
+    /// driver; a child that names its driver keeps it.
+    #[test]
+    fn a_file_child_named_by_its_filename_is_a_protocol_node() {
+        let Value::Object(given) = json!({
+            "if": "none",
+            "driver": "throttle",
+            "throttle-group": "tg0",
+            "file.driver": "qcow2",
+            "file.file.filename": "/images/a.qcow2",
+        }) else {
+            unreachable!()
+        };
+        let d = DriveOptions::parse(&given).unwrap();
+        assert_eq!(
+            d.node["file"]["file"],
+            json!({"driver": "file", "filename": "/images/a.qcow2"})
+        );
+        assert_eq!(d.node["file"]["driver"], json!("qcow2"));
+        let Value::Object(given) = json!({"driver": "qcow2", "file.filename": "null-co://"}) else {
+            unreachable!()
+        };
+        let d = DriveOptions::parse(&given).unwrap();
+        assert_eq!(d.node["file"], json!({"driver": "null-co"}));
+    }
+}
