@@ -8,7 +8,7 @@
 //! - A file the core created (`JobManager::poll_file_action`) is written as
 //!   an empty image of the format, size and backing file it was created
 //!   with, and QEMU's `Formatting ...` line is returned where QEMU prints
-//!   one ([`write`]).
+//!   one ([`write()`]).
 //!
 //! Data is never copied: the images qjob writes hold metadata only.
 
