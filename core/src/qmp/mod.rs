@@ -9,6 +9,7 @@ pub(crate) mod args;
 mod bitmap;
 mod clock;
 mod create;
+mod ghash;
 mod jobs;
 pub mod json;
 mod nodes;
