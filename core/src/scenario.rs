@@ -10,7 +10,7 @@
 use crate::block::ImageFile;
 use crate::event::Event;
 use crate::manager::JobManager;
-use crate::qmp::json::parse_strict;
+use crate::qmp::json::{BigInteger, PathStep, parse_strict, parse_strict_keeping_big_integers};
 use serde_json::{Number, Value};
 use std::fmt;
 
@@ -39,16 +39,52 @@ impl std::error::Error for ScenarioError {}
 /// `", "` and `": "` separators, non-ASCII escaped.
 pub fn to_sorted_json(v: &Value) -> String {
     let mut out = String::new();
-    write_value(&mut out, v);
+    write_value(&mut out, v, &mut None);
     out
 }
 
-fn write_value(out: &mut String, v: &Value) {
+/// [`to_sorted_json`] of a value read with its integers beyond 64 bits
+/// (`big`): those are written as they were read, as Python keeps them.
+fn to_sorted_json_keeping(v: &Value, big: &[BigInteger]) -> String {
+    if big.is_empty() {
+        return to_sorted_json(v);
+    }
+    let mut out = String::new();
+    write_value(&mut out, v, &mut Some((big, Vec::new())));
+    out
+}
+
+/// The integers to write as read, and the path of the value being written.
+type Keeping<'a> = Option<(&'a [BigInteger], Vec<PathStep>)>;
+
+fn write_nested(
+    out: &mut String,
+    v: &Value,
+    keep: &mut Keeping<'_>,
+    step: impl FnOnce() -> PathStep,
+) {
+    if let Some((_, path)) = keep {
+        path.push(step());
+        write_value(out, v, keep);
+        if let Some((_, path)) = keep {
+            path.pop();
+        }
+    } else {
+        write_value(out, v, keep);
+    }
+}
+
+fn write_value(out: &mut String, v: &Value, keep: &mut Keeping<'_>) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => {
-            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
+            let as_read = keep
+                .as_ref()
+                .and_then(|(big, path)| big.iter().rev().find(|b| b.path == *path));
+            if let Some(b) = as_read {
+                out.push_str(&b.text);
+            } else if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
                 out.push_str(&python_float(f));
             } else {
                 out.push_str(&n.to_string());
@@ -61,7 +97,7 @@ fn write_value(out: &mut String, v: &Value) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_value(out, x);
+                write_nested(out, x, keep, || PathStep::Index(i));
             }
             out.push(']');
         }
@@ -75,7 +111,7 @@ fn write_value(out: &mut String, v: &Value) {
                 }
                 write_str(out, k);
                 out.push_str(": ");
-                write_value(out, &m[k.as_str()]);
+                write_nested(out, &m[k.as_str()], keep, || PathStep::Key((*k).clone()));
             }
             out.push('}');
         }
@@ -237,13 +273,15 @@ impl Replayer {
         if t.is_empty() || t.starts_with('#') {
             return Ok(());
         }
-        let v = parse_strict(t).map_err(|e| format!("not JSON: {e}"))?;
+        let (v, big) =
+            parse_strict_keeping_big_integers(t).map_err(|e| format!("not JSON: {e}"))?;
         let Value::Object(obj) = &v else {
             return Err("a scenario line must be a JSON object".into());
         };
         if obj.contains_key("execute") {
             self.since_command.clear();
-            self.lines.push(format!("> {}", to_sorted_json(&v)));
+            self.lines
+                .push(format!("> {}", to_sorted_json_keeping(&v, &big)));
             let reply = self.manager.execute_value(&v);
             self.after_command(reply);
         } else if let Some(raw) = obj.get("send") {
@@ -507,6 +545,22 @@ mod tests {
         );
         let v = json!([1e20, 1.5e-7, 3.0, 0.0001, -0.5]);
         assert_eq!(to_sorted_json(&v), "[1e+20, 1.5e-07, 3.0, 0.0001, -0.5]");
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_echoed_as_written() {
+        let mut r = Replayer::new();
+        r.run_line(r#"{"id": [1, {"b": -99999999999999999999, "a": 18446744073709551616}], "execute": "query-jobs"}"#)
+            .unwrap();
+        assert_eq!(
+            r.lines()[0],
+            r#"> {"execute": "query-jobs", "id": [1, {"a": 18446744073709551616, "b": -99999999999999999999}]}"#
+        );
+        // QEMU reads them as doubles, and so does the reply.
+        assert_eq!(
+            r.lines()[1],
+            r#"< {"id": [1, {"a": 1.8446744073709552e+19, "b": -1e+20}], "return": []}"#
+        );
     }
 
     #[test]
