@@ -474,7 +474,11 @@ export class JobManager {
    * for forwarding events without reading them, it skips building JS objects.
    */
   drainEventsJson(): string;
-  /** Runs one scenario line (commands and directives) through the core replayer; returns its transcript lines. */
+  /**
+   * Runs one scenario line (commands and directives) through the core replayer; returns its
+   * transcript lines. The events it took from the manager are queued for `pollEvent` /
+   * `drainEvents` as the core emitted them (their own timestamps, `data` in QAPI order).
+   */
   runScenarioLine(line: string): string[];
   /** Starts or stops keeping the transcript. */
   setTranscript(on: boolean): void;

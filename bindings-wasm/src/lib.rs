@@ -558,7 +558,7 @@ impl JsReplayer {
     #[wasm_bindgen(js_name = runLine)]
     pub fn run_line(&mut self, line: JsValue) -> Result<(), JsValue> {
         let line = string(&line, "line")?;
-        self.r.run_line(&line).map_err(|e| type_error(&e))
+        self.r.run_line(&line).map(drop).map_err(|e| type_error(&e))
     }
     /// The transcript so far (each line ends in `\n`).
     pub fn transcript(&self) -> String {

@@ -84,6 +84,21 @@ impl JobManager {
         self.find_job(id).and_then(|j| self.job_info_of(j))
     }
 
+    /// Whether the job `id` has reached `status`: it is in it now (a job
+    /// that does not exist counts as `null`), or a `JOB_STATUS_CHANGE` of
+    /// it to `status` is among the queued events. What a wait for a status
+    /// checks (`x-qjob-wait`, Python's `wait`), with
+    /// [`run_until`](Self::run_until).
+    pub fn status_reached(&self, id: &str, status: JobStatus) -> bool {
+        let now = self
+            .find_job(id)
+            .map_or(JobStatus::Null, |j| self.job(j).status);
+        now == status
+            || self
+                .queued_events()
+                .any(|e| e.kind.is_status_change(id, status))
+    }
+
     fn job_info_of(&self, j: JobRef) -> Option<JobInfo> {
         let job = self.job(j);
         Some(JobInfo {
