@@ -793,9 +793,9 @@ enum qjob_result qjob_block_job_set_speed(struct qjob_manager *m, const char *de
 // `allowed` NULL or writable.
 enum qjob_result qjob_verb_allowed(struct qjob_manager *m, const char *id, uint32_t verb, bool *allowed);
 
-// Fills `*options` with QEMU's defaults: no ID, speed 0, auto-finalize and
-// auto-dismiss on, sync full, no bitmap, no compression, `report` policies,
-// NULL device and target.
+// Fills `*options` with the core's defaults, QEMU's: no ID, speed 0,
+// auto-finalize and auto-dismiss on, sync full, no bitmap, no compression,
+// `report` policies, NULL device and target.
 //
 // Errors: `QJOB_NULL_ARGUMENT`.
 //
@@ -803,8 +803,9 @@ enum qjob_result qjob_verb_allowed(struct qjob_manager *m, const char *id, uint3
 // `options` must be NULL or writable.
 enum qjob_result qjob_backup_options_init(struct qjob_backup_options *options);
 
-// Fills `*options` with QEMU's defaults (as `qjob_backup_options_init()`;
-// granularity and buffer size 0 mean QEMU's defaults).
+// Fills `*options` with the core's defaults (as
+// `qjob_backup_options_init()`; granularity and buffer size 0 mean QEMU's
+// defaults).
 //
 // Errors: `QJOB_NULL_ARGUMENT`.
 //
@@ -888,9 +889,9 @@ enum qjob_result qjob_poll_event_json(struct qjob_manager *m, char **json);
 // `m` must be NULL or a live manager.
 size_t qjob_pending_events(const struct qjob_manager *m);
 
-// Fills `*options` with the defaults: no ID, type backup, auto-finalize and
-// auto-dismiss on, speed 0, `report` policies, no transaction, not
-// completable, no prepare step.
+// Fills `*options` with the core's defaults: no ID, type backup,
+// auto-finalize and auto-dismiss on, speed 0, `report` policies, no
+// transaction, not completable, no prepare step.
 //
 // Errors: `QJOB_NULL_ARGUMENT`.
 //

@@ -3,7 +3,6 @@
 use crate::ffi::{Fail, byte_str, owned_string, require, write_opt, write_out};
 use crate::manager::qjob_manager;
 use crate::types::qjob_result;
-use qjob_core::{Error, ErrorClass};
 use std::ffi::c_char;
 
 /// Executes one QMP message (`len` bytes of UTF-8 JSON at `json`, no NUL
@@ -39,34 +38,13 @@ pub unsafe extern "C" fn qjob_execute(
         require(reply.cast_const(), "reply")?;
         // SAFETY: NULL or `len` readable bytes, by the caller's contract.
         let request = unsafe { byte_str(json, len, "json") }?;
-        let text = w.core.execute(request);
-        let failure = error_of_reply(&text);
+        let answer = w.core.execute_reply(request);
         // SAFETY: non-NULL (checked above) and writable by the contract.
-        unsafe { write_out(reply, "reply", owned_string(text)) }?;
-        match failure {
-            None => Ok(qjob_result::QJOB_OK),
-            Some(e) => Err(e.into()),
+        unsafe { write_out(reply, "reply", owned_string(answer.to_json())) }?;
+        match answer.result {
+            Ok(_) => Ok(qjob_result::QJOB_OK),
+            Err(e) => Err(e.into()),
         }
-    })
-}
-
-/// The error of an error reply (`{"error": {"class": …, "desc": …}, …}`);
-/// `None` for a `return` reply. Only error replies are parsed.
-fn error_of_reply(reply: &str) -> Option<Error> {
-    if !reply.starts_with(r#"{"error""#) {
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_str(reply).ok()?;
-    let e = v.get("error")?;
-    let class = match e.get("class")?.as_str()? {
-        "CommandNotFound" => ErrorClass::CommandNotFound,
-        "DeviceNotActive" => ErrorClass::DeviceNotActive,
-        "DeviceNotFound" => ErrorClass::DeviceNotFound,
-        _ => ErrorClass::GenericError,
-    };
-    Some(Error {
-        class,
-        desc: e.get("desc")?.as_str()?.to_owned(),
     })
 }
 

@@ -99,7 +99,7 @@ pub use actions::TransactionAction;
 pub use block::{BlkdebugEvent, ImageFile, InjectError};
 pub use commands::{BlockJobInfo, JobInfo};
 pub use error::{Error, ErrorClass, Result};
-pub use event::{Event, EventKind, IoOperation};
+pub use event::{Event, EventField, EventKind, IoOperation};
 pub use host::{
     HostAction, HostActionKind, HostDirective, HostErrorAction, HostJobOptions, JobHandle,
     TxnHandle,
