@@ -35,17 +35,6 @@ pub(crate) fn repr_fields(
     Ok(s)
 }
 
-fn io_status_parse(s: &str) -> PyResult<IoStatus> {
-    match s {
-        "ok" => Ok(IoStatus::Ok),
-        "failed" => Ok(IoStatus::Failed),
-        "nospace" => Ok(IoStatus::Nospace),
-        _ => Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "{s:?} is not a valid io-status"
-        ))),
-    }
-}
-
 /// One `query-jobs` entry (QAPI `JobInfo`), read-only.
 #[pyclass(module = "qjob", name = "JobInfo", frozen)]
 #[derive(Clone)]
@@ -216,7 +205,7 @@ impl PyBlockJobInfo {
             busy,
             paused,
             speed,
-            io_status: io_status_parse(&io_status)?,
+            io_status: parse_enum::<IoStatus>("io-status", &io_status)?,
             ready,
             status: parse_enum::<JobStatus>("JobStatus", &status)?,
             auto_finalize,

@@ -57,10 +57,18 @@ fn _qjob(m: &Bound<'_, PyModule>) -> PyResult<()> {
             .collect::<Vec<_>>(),
     )?;
     m.add("EVENT_NAMES", qjob::EventKind::NAMES.to_vec())?;
+    m.add(
+        "ERROR_CLASSES",
+        qjob::ErrorClass::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>(),
+    )?;
     m.add("COMMANDS", qjob::qmp::COMMANDS.to_vec())?;
     m.add("WAIT_LIMIT_NS", qjob::scenario::WAIT_LIMIT_NS)?;
     m.add("DEFAULT_NODE_SIZE", qjob::DEFAULT_NODE_SIZE)?;
     m.add_class::<manager::PyJobManager>()?;
+    m.add_function(wrap_pyfunction!(manager::_option_defaults, m)?)?;
     m.add_class::<info::PyJobInfo>()?;
     m.add_class::<info::PyBlockJobInfo>()?;
     events::register(m)?;

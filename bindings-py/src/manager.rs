@@ -37,6 +37,63 @@ fn on_error(name: &str, s: &str) -> qjob::Result<OnError> {
     OnError::parse(s).ok_or_else(|| Error::bad_enum_value(name, s))
 }
 
+/// The core's defaults of the options that `backup`, `mirror`, `commit`,
+/// `stream` and `create_host_job` take as keyword arguments, by method and
+/// argument name: the values their signatures (and the stubs) must give,
+/// which the tests check.
+#[pyfunction]
+pub fn _option_defaults<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    let job = |j: &JobOptions| json!({"speed": j.speed, "auto_finalize": j.auto_finalize, "auto_dismiss": j.auto_dismiss});
+    let with_job = |j: &JobOptions, more: Value| {
+        let mut v = job(j);
+        if let (Value::Object(v), Value::Object(more)) = (&mut v, more) {
+            v.extend(more);
+        }
+        v
+    };
+    let (b, mi) = (BackupOptions::default(), MirrorOptions::default());
+    let (c, st) = (CommitOptions::default(), StreamOptions::default());
+    let h = HostJobOptions::default();
+    let defaults = json!({
+        "backup": with_job(&b.job, json!({
+            "sync": b.sync.as_str(),
+            "on_source_error": b.on_source_error.as_str(),
+            "on_target_error": b.on_target_error.as_str(),
+            "compress": b.compress,
+            "bitmap": b.bitmap,
+            "bitmap_mode": b.bitmap_mode.map(BitmapSyncMode::as_str),
+        })),
+        "mirror": with_job(&mi.job, json!({
+            "sync": mi.sync.as_str(),
+            "on_source_error": mi.on_source_error.as_str(),
+            "on_target_error": mi.on_target_error.as_str(),
+            "granularity": mi.granularity,
+            "buf_size": mi.buf_size,
+        })),
+        "commit": with_job(&c.job, json!({
+            "top_node": c.top_node,
+            "base_node": c.base_node,
+            "on_error": c.on_error.as_str(),
+        })),
+        "stream": with_job(&st.job, json!({
+            "base_node": st.base_node,
+            "on_error": st.on_error.as_str(),
+        })),
+        "create_host_job": {
+            "job_type": h.job_type.as_str(),
+            "auto_finalize": h.auto_finalize,
+            "auto_dismiss": h.auto_dismiss,
+            "speed": h.speed,
+            "on_source_error": h.on_source_error.as_str(),
+            "on_target_error": h.on_target_error.as_str(),
+            "transaction": h.transaction.map(|t| t.to_raw()),
+            "completable": h.completable,
+            "prepare": h.prepare,
+        },
+    });
+    value_to_py(py, &defaults)
+}
+
 fn job_options(
     job_id: Option<String>,
     speed: i64,
@@ -49,13 +106,6 @@ fn job_options(
         auto_finalize,
         auto_dismiss,
     }
-}
-
-fn status_change_queued(m: &JobManager, id: &str, status: JobStatus) -> bool {
-    m.queued_events().any(|e| {
-        matches!(&e.kind, EventKind::JobStatusChange { status: s, .. } if *s == status)
-            && e.kind.job_id() == id
-    })
 }
 
 /// For `wait` and `wait_event`: refuses an ID the manager does not know (no
@@ -71,10 +121,6 @@ fn check_known(m: &JobManager, id: &str, missing_ok: bool, hint: &str) -> PyResu
     Err(PyKeyError::new_err(format!(
         "no job '{id}' (none exists, and no queued event is about one): {hint}"
     )))
-}
-
-fn status_now(m: &JobManager, id: &str) -> JobStatus {
-    m.job_info(id).map_or(JobStatus::Null, |i| i.status)
 }
 
 impl PyJobManager {
@@ -447,9 +493,7 @@ impl PyJobManager {
                 compress,
                 on_source_error: on_error("on-source-error", on_source_error)?,
                 on_target_error: on_error("on-target-error", on_target_error)?,
-                max_chunk: 0,
-                max_workers: 0,
-                filter_node_name: None,
+                ..BackupOptions::default()
             })
         })()
         .py(py)?;
@@ -487,8 +531,7 @@ impl PyJobManager {
                 buf_size,
                 on_source_error: on_error("on-source-error", on_source_error)?,
                 on_target_error: on_error("on-target-error", on_target_error)?,
-                replaces: None,
-                filter_node_name: None,
+                ..MirrorOptions::default()
             })
         })()
         .py(py)?;
@@ -519,9 +562,8 @@ impl PyJobManager {
                 device,
                 top_node,
                 base_node,
-                backing_file: None,
                 on_error: policy,
-                filter_node_name: None,
+                ..CommitOptions::default()
             })
             .py(py)
     }
@@ -547,9 +589,8 @@ impl PyJobManager {
                 job: job_options(job_id, speed, auto_finalize, auto_dismiss),
                 device,
                 base_node,
-                backing_file: None,
                 on_error: policy,
-                filter_node_name: None,
+                ..StreamOptions::default()
             })
             .py(py)
     }
@@ -733,9 +774,9 @@ impl PyJobManager {
             "pass missing_ok=True to count a missing job as null",
         )?;
         let limit = self.inner.now().saturating_add(timeout_ns);
-        Ok(self.inner.run_until(limit, |m| {
-            status_now(m, id) == status || status_change_queued(m, id, status)
-        }))
+        Ok(self
+            .inner
+            .run_until(limit, |m| m.status_reached(id, status)))
     }
 
     /// Runs virtual time until an event `name` (one of `qjob.EVENT_NAMES`;
@@ -942,15 +983,7 @@ impl PyJobManager {
         operation: &str,
         #[pyo3(from_py_with = args::errno)] errno: i32,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let op = match operation {
-            "read" => IoOperation::Read,
-            "write" => IoOperation::Write,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "{other:?} is not a valid IoOperation (read, write)"
-                )));
-            }
-        };
+        let op = parse_enum::<IoOperation>("IoOperation (read, write)", operation)?;
         let a = self.inner.host_io_error(job.0, op, errno).py(py)?;
         error_action_obj(py, a)
     }

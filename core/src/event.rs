@@ -291,7 +291,7 @@ impl EventKind {
     /// order: the one place that knows each event's fields (the JSON forms,
     /// the transcript line, C's `qjob_event` and Python's event attributes
     /// are all made from it).
-    pub fn for_each_field(&self, mut f: impl FnMut(EventField<'_>)) {
+    pub fn for_each_field<'a>(&'a self, mut f: impl FnMut(EventField<'a>)) {
         match self {
             EventKind::JobStatusChange { id, status } => {
                 f(EventField::Id(id));

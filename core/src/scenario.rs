@@ -529,9 +529,17 @@ mod tests {
             all.extend(events);
         }
         assert!(all.len() > 6);
-        assert!(all.windows(2).all(|w| w[0].timestamp_ns <= w[1].timestamp_ns));
+        assert!(
+            all.windows(2)
+                .all(|w| w[0].timestamp_ns <= w[1].timestamp_ns)
+        );
         // At 4 MiB/s the 64 MiB backup ends some 16 s in.
-        assert!(all.last().unwrap().kind.is_status_change("b0", JobStatus::Null));
+        assert!(
+            all.last()
+                .unwrap()
+                .kind
+                .is_status_change("b0", JobStatus::Null)
+        );
         assert!(all.last().unwrap().timestamp_ns > 15_000_000_000);
         assert!(r.run_line("{\"wait\": {}}").is_err());
     }
