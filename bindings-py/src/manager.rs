@@ -37,49 +37,33 @@ fn on_error(name: &str, s: &str) -> qjob::Result<OnError> {
     OnError::parse(s).ok_or_else(|| Error::bad_enum_value(name, s))
 }
 
-/// The core's defaults of the options that `backup`, `mirror`, `commit`,
-/// `stream` and `create_host_job` take as keyword arguments, by method and
-/// argument name: the values their signatures (and the stubs) must give,
-/// which the tests check.
+/// The core's defaults of the keyword arguments of `backup`, `mirror`,
+/// `commit`, `stream` (its QMP commands' defaults, `qjob::qmp::option_defaults`,
+/// with `_` for `-`) and `create_host_job` (`HostJobOptions::default()`), by
+/// method and argument name: the values their signatures (and the stubs)
+/// must give, which the tests check.
 #[pyfunction]
 pub fn _option_defaults<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-    let job = |j: &JobOptions| json!({"speed": j.speed, "auto_finalize": j.auto_finalize, "auto_dismiss": j.auto_dismiss});
-    let with_job = |j: &JobOptions, more: Value| {
-        let mut v = job(j);
-        if let (Value::Object(v), Value::Object(more)) = (&mut v, more) {
-            v.extend(more);
-        }
-        v
-    };
-    let (b, mi) = (BackupOptions::default(), MirrorOptions::default());
-    let (c, st) = (CommitOptions::default(), StreamOptions::default());
+    let qmp = qjob::qmp::option_defaults();
+    let mut out = Map::new();
+    for (method, command) in [
+        ("backup", "blockdev-backup"),
+        ("mirror", "blockdev-mirror"),
+        ("commit", "block-commit"),
+        ("stream", "block-stream"),
+    ] {
+        let args: Map<String, Value> = qmp[command]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.replace('-', "_"), v.clone()))
+            .collect();
+        out.insert(method.into(), Value::Object(args));
+    }
     let h = HostJobOptions::default();
-    let defaults = json!({
-        "backup": with_job(&b.job, json!({
-            "sync": b.sync.as_str(),
-            "on_source_error": b.on_source_error.as_str(),
-            "on_target_error": b.on_target_error.as_str(),
-            "compress": b.compress,
-            "bitmap": b.bitmap,
-            "bitmap_mode": b.bitmap_mode.map(BitmapSyncMode::as_str),
-        })),
-        "mirror": with_job(&mi.job, json!({
-            "sync": mi.sync.as_str(),
-            "on_source_error": mi.on_source_error.as_str(),
-            "on_target_error": mi.on_target_error.as_str(),
-            "granularity": mi.granularity,
-            "buf_size": mi.buf_size,
-        })),
-        "commit": with_job(&c.job, json!({
-            "top_node": c.top_node,
-            "base_node": c.base_node,
-            "on_error": c.on_error.as_str(),
-        })),
-        "stream": with_job(&st.job, json!({
-            "base_node": st.base_node,
-            "on_error": st.on_error.as_str(),
-        })),
-        "create_host_job": {
+    out.insert(
+        "create_host_job".into(),
+        json!({
             "job_type": h.job_type.as_str(),
             "auto_finalize": h.auto_finalize,
             "auto_dismiss": h.auto_dismiss,
@@ -89,9 +73,9 @@ pub fn _option_defaults<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             "transaction": h.transaction.map(|t| t.to_raw()),
             "completable": h.completable,
             "prepare": h.prepare,
-        },
-    });
-    value_to_py(py, &defaults)
+        }),
+    );
+    value_to_py(py, &Value::Object(out))
 }
 
 fn job_options(

@@ -20,6 +20,7 @@ pub mod server;
 pub mod stream;
 pub mod wire;
 
+pub use create::option_defaults;
 pub use reply::Reply;
 pub use transaction::parse_transaction_actions;
 
