@@ -161,12 +161,7 @@ impl Session {
 
     /// The transcript so far, each line ending in `\n`.
     pub fn transcript(&self) -> String {
-        let mut s = String::new();
-        for l in &self.lines {
-            s.push_str(l);
-            s.push('\n');
-        }
-        s
+        qjob::scenario::transcript_text(&self.lines)
     }
 
     /// The transcript lines so far.

@@ -13,7 +13,7 @@ use crate::manager::JobManager;
 use crate::model::{IoStatus, JobStatus, JobType, JobVerb};
 
 /// One entry of `query-jobs` (QAPI `JobInfo`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct JobInfo {
     /// The job ID.
     pub id: String,
@@ -30,7 +30,7 @@ pub struct JobInfo {
 }
 
 /// One entry of `query-block-jobs` (QAPI `BlockJobInfo`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct BlockJobInfo {
     /// The job type.
     pub job_type: JobType,

@@ -159,6 +159,16 @@ fn write_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// A transcript's text from its lines: each line followed by `\n`.
+pub fn transcript_text(lines: &[String]) -> String {
+    let mut s = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    for l in lines {
+        s.push_str(l);
+        s.push('\n');
+    }
+    s
+}
+
 /// The transcript line of an event: `! NAME DATA`.
 pub fn event_line(e: &Event) -> String {
     format!("! {} {}", e.kind.name(), to_sorted_json(&e.kind.data()))
@@ -199,12 +209,7 @@ impl Replayer {
 
     /// The transcript so far, one item per line, each ending in `\n`.
     pub fn transcript(&self) -> String {
-        let mut s = String::new();
-        for l in &self.lines {
-            s.push_str(l);
-            s.push('\n');
-        }
-        s
+        transcript_text(&self.lines)
     }
 
     /// The transcript lines so far.

@@ -229,11 +229,7 @@ pub(super) fn parse_commit(a: &mut Args<'_>) -> Result<CommitOptions> {
     let top_node = a.opt_str("top-node")?;
     let top = a.opt_str("top")?;
     let backing_file = a.opt_str("backing-file")?;
-    let speed = a.opt_int("speed")?.unwrap_or(d.job.speed);
-    let on_error = on_error(a, "on-error", d.on_error)?;
-    let filter_node_name = a.opt_str("filter-node-name")?;
-    let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(d.job.auto_finalize);
-    let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(d.job.auto_dismiss);
+    let (job, on_error, filter_node_name) = tail(a, job_id, &d.job, d.on_error)?;
     exclusive(
         &top_node,
         &top,
@@ -250,12 +246,7 @@ pub(super) fn parse_commit(a: &mut Args<'_>) -> Result<CommitOptions> {
         ));
     }
     Ok(CommitOptions {
-        job: JobOptions {
-            job_id,
-            speed,
-            auto_finalize,
-            auto_dismiss,
-        },
+        job,
         device,
         top_node,
         base_node,
@@ -263,6 +254,28 @@ pub(super) fn parse_commit(a: &mut Args<'_>) -> Result<CommitOptions> {
         on_error,
         filter_node_name,
     })
+}
+
+/// The members `block-commit` and `block-stream` end with, in QAPI order:
+/// `speed`, `on-error`, `filter-node-name`, `auto-finalize`, `auto-dismiss`.
+fn tail(
+    a: &mut Args<'_>,
+    job_id: Option<String>,
+    d: &JobOptions,
+    default_on_error: OnError,
+) -> Result<(JobOptions, OnError, Option<String>)> {
+    let speed = a.opt_int("speed")?.unwrap_or(d.speed);
+    let on_error = on_error(a, "on-error", default_on_error)?;
+    let filter_node_name = a.opt_str("filter-node-name")?;
+    let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(d.auto_finalize);
+    let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(d.auto_dismiss);
+    let job = JobOptions {
+        job_id,
+        speed,
+        auto_finalize,
+        auto_dismiss,
+    };
+    Ok((job, on_error, filter_node_name))
 }
 
 /// QEMU's refusal of two arguments given together.
@@ -281,11 +294,7 @@ pub(super) fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
     let base_node = a.opt_str("base-node")?;
     let backing_file = a.opt_str("backing-file")?;
     let bottom = a.opt_str("bottom")?;
-    let speed = a.opt_int("speed")?.unwrap_or(d.job.speed);
-    let on_error = on_error(a, "on-error", d.on_error)?;
-    let filter_node_name = a.opt_str("filter-node-name")?;
-    let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(d.job.auto_finalize);
-    let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(d.job.auto_dismiss);
+    let (job, on_error, filter_node_name) = tail(a, job_id, &d.job, d.on_error)?;
     let both = "cannot be specified at the same time";
     exclusive(&base, &base_node, &format!("'base' and 'base-node' {both}"))?;
     exclusive(&base, &bottom, &format!("'base' and 'bottom' {both}"))?;
@@ -300,12 +309,7 @@ pub(super) fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
         ));
     }
     Ok(StreamOptions {
-        job: JobOptions {
-            job_id,
-            speed,
-            auto_finalize,
-            auto_dismiss,
-        },
+        job,
         device,
         base_node,
         backing_file,
