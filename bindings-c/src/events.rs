@@ -88,6 +88,7 @@ pub unsafe extern "C" fn qjob_poll_event(
         };
         // SAFETY: checked non-NULL above; writable by the caller's contract.
         unsafe { event.write(to_c_event(&e, &mut w.lent)) };
+        w.last_event = Some(e);
         Ok(qjob_result::QJOB_OK)
     })
 }
@@ -188,6 +189,40 @@ pub unsafe extern "C" fn qjob_poll_event_json(
         };
         // SAFETY: checked non-NULL above; writable by the caller's contract.
         unsafe { write_out(json, "json", owned_string(e.to_json())) }?;
+        w.last_event = Some(e);
+        Ok(qjob_result::QJOB_OK)
+    })
+}
+
+/// The scenario transcript line of the event the last successful
+/// `qjob_poll_event()` or `qjob_poll_event_json()` popped:
+/// `! NAME DATA`, DATA with sorted keys as scenarios/README.md prints it
+/// (the core's `qjob::scenario::event_line`), in `*line` (owned: free it
+/// with `qjob_string_free()`). For a replayer that prints transcripts
+/// without reading the event's JSON back.
+///
+/// Returns `QJOB_OK`, or `QJOB_EMPTY` (not an error; `*line` set to NULL)
+/// when no event was popped yet.
+///
+/// Errors: `QJOB_NULL_ARGUMENT`.
+///
+/// # Safety
+/// `m` must be NULL or a live manager; `line` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qjob_last_event_line(
+    m: *mut qjob_manager,
+    line: *mut *mut c_char,
+) -> qjob_result {
+    // SAFETY: NULL or writable, by the caller's contract.
+    unsafe { write_opt(line, std::ptr::null_mut()) };
+    manager_call!(m, |w| {
+        require(line.cast_const(), "line")?;
+        let Some(e) = &w.last_event else {
+            return Ok(qjob_result::QJOB_EMPTY);
+        };
+        let text = qjob_core::scenario::event_line(e);
+        // SAFETY: checked non-NULL above; writable by the caller's contract.
+        unsafe { write_out(line, "line", owned_string(text)) }?;
         Ok(qjob_result::QJOB_OK)
     })
 }

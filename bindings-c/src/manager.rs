@@ -54,6 +54,11 @@ pub struct qjob_manager {
     in_call: bool,
     /// Storage behind borrowed pointers (events, queries).
     pub(crate) lent: Lent,
+    /// The event the last `qjob_poll_event*()` popped (for
+    /// `qjob_last_event_line()`).
+    pub(crate) last_event: Option<qjob_core::Event>,
+    /// The reply of the last `qjob_execute()` (for `qjob_last_reply_line()`).
+    pub(crate) last_reply: Option<qjob_core::qmp::Reply>,
 }
 
 /// The last error, kept as C strings so that pointers to it can be lent.
@@ -86,6 +91,8 @@ impl qjob_manager {
             last_error: None,
             in_call: false,
             lent: Lent::default(),
+            last_event: None,
+            last_reply: None,
         }
     }
 

@@ -41,10 +41,44 @@ pub unsafe extern "C" fn qjob_execute(
         let answer = w.core.execute_reply(request);
         // SAFETY: non-NULL (checked above) and writable by the contract.
         unsafe { write_out(reply, "reply", owned_string(answer.to_json())) }?;
-        match answer.result {
-            Ok(_) => Ok(qjob_result::QJOB_OK),
-            Err(e) => Err(e.into()),
-        }
+        let code = match answer.error() {
+            None => Ok(qjob_result::QJOB_OK),
+            Some(e) => Err(e.clone().into()),
+        };
+        w.last_reply = Some(answer);
+        code
+    })
+}
+
+/// The scenario transcript line of the reply of the last successful
+/// `qjob_execute()`: `< REPLY`, REPLY with sorted keys as
+/// scenarios/README.md prints it (the core's `qjob::scenario::reply_line`),
+/// in `*line` (owned: free it with `qjob_string_free()`). For a replayer
+/// that prints transcripts without reading the reply's JSON back.
+///
+/// Returns `QJOB_OK`, or `QJOB_EMPTY` (not an error; `*line` set to NULL)
+/// when nothing was executed yet.
+///
+/// Errors: `QJOB_NULL_ARGUMENT`.
+///
+/// # Safety
+/// `m` must be NULL or a live manager; `line` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qjob_last_reply_line(
+    m: *mut qjob_manager,
+    line: *mut *mut c_char,
+) -> qjob_result {
+    // SAFETY: NULL or writable, by the caller's contract.
+    unsafe { write_opt(line, std::ptr::null_mut()) };
+    manager_call!(m, |w| {
+        require(line.cast_const(), "line")?;
+        let Some(r) = &w.last_reply else {
+            return Ok(qjob_result::QJOB_EMPTY);
+        };
+        let text = qjob_core::scenario::reply_line(&r.to_value());
+        // SAFETY: checked non-NULL above; writable by the caller's contract.
+        unsafe { write_out(line, "line", owned_string(text)) }?;
+        Ok(qjob_result::QJOB_OK)
     })
 }
 

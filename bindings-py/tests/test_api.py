@@ -62,6 +62,7 @@ def test_keyword_defaults_are_the_cores() -> None:
         for name, value in defaults.items():
             assert params[name].default == value, (method, name)
             assert ast.literal_eval(in_stub[name]) == value, (method, name, "stub")
+    assert inspect.signature(qjob.backup_action).parameters["sync"].default == cores["backup"]["sync"]
 
 
 def test_enums_are_str() -> None:

@@ -10,7 +10,7 @@
 //! through [`Session::execute_value`] and followed by [`Session::settle`]
 //! give exactly the lines the core replayer gives for the same scenario.
 
-use qjob::scenario::{Replayer, to_sorted_json};
+use qjob::scenario::{Replayer, reply_line, to_sorted_json};
 use qjob::{Event, JobManager, JobVerb};
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -95,7 +95,7 @@ impl Session {
         self.pump();
         self.line(|| format!("> {}", to_sorted_json(request)));
         let reply = self.with(|m| m.execute_value(request));
-        self.line(|| format!("< {}", to_sorted_json(&reply)));
+        self.line(|| reply_line(&reply));
         reply
     }
 
@@ -105,7 +105,7 @@ impl Session {
         self.pump();
         self.line(|| format!("> {request}"));
         let reply = self.with(|m| m.execute_reply(request));
-        self.line(|| format!("< {}", to_sorted_json(&reply.to_value())));
+        self.line(|| reply_line(&reply.to_value()));
         reply.to_json()
     }
 

@@ -174,6 +174,11 @@ pub fn event_line(e: &Event) -> String {
     format!("! {} {}", e.kind.name(), to_sorted_json(&e.kind.data()))
 }
 
+/// The transcript line of a reply: `< REPLY`.
+pub fn reply_line(reply: &Value) -> String {
+    format!("< {}", to_sorted_json(reply))
+}
+
 /// Replays scenarios against a [`JobManager`] and writes the transcript.
 ///
 /// [`run_line`](Self::run_line) hands back the events each line consumed,
@@ -346,7 +351,7 @@ impl Replayer {
 
     fn after_command(&mut self, reply: Value) {
         self.flush_events();
-        self.lines.push(format!("< {}", to_sorted_json(&reply)));
+        self.lines.push(reply_line(&reply));
         self.manager.settle();
         self.flush_events();
     }
