@@ -47,17 +47,17 @@
 //! | job transactions, completion, finalization | `txn` |
 //! | block-job speed, error policy, ready | `blockjob` |
 //! | rate limiter | [`ratelimit`] |
-//! | events | [`event`] |
+//! | events, their fields (the visitor), the list of kinds | [`event`] ([`for_each_event_kind!`]) |
 //! | job drivers: the interface and its context | `driver` |
 //! | simulated workloads (backup, mirror, stream/commit, one-shot jobs) | `workload` |
 //! | host-driven jobs | `host` ([`JobHandle`], [`HostAction`]) |
 //! | typed verbs and queries | `commands` |
-//! | option types of the creation commands | `options` ([`BackupOptions`], …) |
+//! | option types of the creation commands, their defaults | `options` ([`BackupOptions`], …; [`qmp::option_defaults`]) |
 //! | job creation, per job type | `create` |
 //! | the QMP `transaction` command | `actions` ([`TransactionAction`]) |
 //! | dirty bitmaps | `bitmap` |
 //! | block nodes (`blockdev-add`, `blockdev-del`) | `nodes` |
-//! | QMP JSON: framing, command table, argument parsing | [`qmp`] |
+//! | QMP JSON: framing, command table, argument parsing, typed replies | [`qmp`] ([`qmp::Reply`]) |
 //! | snapshot and restore (format, encoding, checks) | `snapshot` ([`SnapshotError`]) |
 //! | simulated block layer, block drivers | `block` |
 //! | scenario replayer and transcripts | [`scenario`] |
