@@ -99,24 +99,16 @@ pub unsafe extern "C" fn qjob_poll_event(
 macro_rules! c_event_kinds {
     ($($variant:ident = $name:literal [$($member:ident),*]),+ $(,)?) => {
         impl qjob_event_kind {
-            /// The C kind of a core event.
+            /// The C kind of a core event and its QMP name, NUL-terminated.
             #[inline(always)]
-            fn of(kind: &EventKind) -> qjob_event_kind {
+            fn of(kind: &EventKind) -> (qjob_event_kind, &'static CStr) {
                 match kind {
-                    $(EventKind::$variant { .. } => qjob_event_kind::$variant),+
-                }
-            }
-
-            /// The QMP event name, NUL-terminated.
-            #[inline(always)]
-            fn c_name(self) -> &'static CStr {
-                match self {
-                    $(qjob_event_kind::$variant => {
+                    $(EventKind::$variant { .. } => {
                         const NAME: &CStr = match CStr::from_bytes_with_nul(concat!($name, "\0").as_bytes()) {
                             Ok(c) => c,
                             Err(_) => panic!("an event name with a NUL"),
                         };
-                        NAME
+                        (qjob_event_kind::$variant, NAME)
                     }),+
                 }
             }
@@ -133,10 +125,10 @@ qjob_core::for_each_event_kind!(c_event_kinds);
 /// one); fields the event does not carry keep their zero value.
 #[inline(always)]
 fn to_c_event(e: &Event, lent: &mut Lent) -> qjob_event {
-    let kind = qjob_event_kind::of(&e.kind);
+    let (kind, name) = qjob_event_kind::of(&e.kind);
     let mut c = qjob_event {
         kind,
-        name: kind.c_name().as_ptr(),
+        name: name.as_ptr(),
         job_id: c"".as_ptr(),
         status: qjob_status::Undefined,
         job_type: qjob_job_type::Commit,
@@ -148,19 +140,22 @@ fn to_c_event(e: &Event, lent: &mut Lent) -> qjob_event {
         action: qjob_error_action::Report,
         timestamp_ns: e.timestamp_ns,
     };
-    e.kind.for_each_field(|f| match f {
-        EventField::Id(id) | EventField::Device(id) => {
-            c.job_id = lend_str(&mut lent.event_id, id);
-        }
-        EventField::Status(s) => c.status = s.into(),
-        EventField::Type(t) => c.job_type = t.into(),
-        EventField::Len(n) => c.total_progress = n,
-        EventField::Offset(n) => c.current_progress = n,
-        EventField::Speed(n) => c.speed = n,
-        EventField::Error(text) => c.error = lend_str(&mut lent.event_error, text),
-        EventField::Operation(o) => c.operation = o.into(),
-        EventField::Action(a) => c.action = a.into(),
-    });
+    e.kind.for_each_field(
+        #[inline(always)]
+        |f| match f {
+            EventField::Id(id) | EventField::Device(id) => {
+                c.job_id = lend_str(&mut lent.event_id, id);
+            }
+            EventField::Status(s) => c.status = s.into(),
+            EventField::Type(t) => c.job_type = t.into(),
+            EventField::Len(n) => c.total_progress = n,
+            EventField::Offset(n) => c.current_progress = n,
+            EventField::Speed(n) => c.speed = n,
+            EventField::Error(text) => c.error = lend_str(&mut lent.event_error, text),
+            EventField::Operation(o) => c.operation = o.into(),
+            EventField::Action(a) => c.action = a.into(),
+        },
+    );
     c
 }
 

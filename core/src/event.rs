@@ -173,6 +173,13 @@ macro_rules! event_kind_tables {
                     $(EventKind::$variant { .. } => Kind::$variant as usize),+
                 }
             }
+
+            /// The QMP event name, e.g. `JOB_STATUS_CHANGE`.
+            pub const fn name(&self) -> &'static str {
+                match self {
+                    $(EventKind::$variant { .. } => $name),+
+                }
+            }
         }
     };
 }
@@ -234,20 +241,28 @@ impl<'a> EventField<'a> {
         }
     }
 
-    fn scalar(self) -> Scalar<'a> {
+    /// The member as JSON text wants it, in one match (events are written
+    /// on every step of every job): its key, quoted and followed by `:`,
+    /// and its value.
+    #[inline(always)]
+    fn json_member(self) -> (&'static str, Scalar<'a>) {
         match self {
-            EventField::Id(s) | EventField::Device(s) | EventField::Error(s) => Scalar::Str(s),
-            EventField::Len(n) | EventField::Offset(n) | EventField::Speed(n) => Scalar::Num(n),
-            EventField::Status(s) => Scalar::Name(s.as_str()),
-            EventField::Type(t) => Scalar::Name(t.as_str()),
-            EventField::Operation(o) => Scalar::Name(o.as_str()),
-            EventField::Action(a) => Scalar::Name(a.as_str()),
+            EventField::Id(s) => ("\"id\":", Scalar::Str(s)),
+            EventField::Status(s) => ("\"status\":", Scalar::Name(s.as_str())),
+            EventField::Type(t) => ("\"type\":", Scalar::Name(t.as_str())),
+            EventField::Device(s) => ("\"device\":", Scalar::Str(s)),
+            EventField::Len(n) => ("\"len\":", Scalar::Num(n)),
+            EventField::Offset(n) => ("\"offset\":", Scalar::Num(n)),
+            EventField::Speed(n) => ("\"speed\":", Scalar::Num(n)),
+            EventField::Error(s) => ("\"error\":", Scalar::Str(s)),
+            EventField::Operation(o) => ("\"operation\":", Scalar::Name(o.as_str())),
+            EventField::Action(a) => ("\"action\":", Scalar::Name(a.as_str())),
         }
     }
 
     /// The member's value as JSON.
     pub fn value(self) -> Value {
-        match self.scalar() {
+        match self.json_member().1 {
             Scalar::Name(s) => s.into(),
             Scalar::Str(s) => s.into(),
             Scalar::Num(n) => n.into(),
@@ -256,11 +271,6 @@ impl<'a> EventField<'a> {
 }
 
 impl EventKind {
-    /// The QMP event name, e.g. `JOB_STATUS_CHANGE`.
-    pub const fn name(&self) -> &'static str {
-        Self::NAMES[self.index()]
-    }
-
     /// The job this event is about (`id` or `device`); empty for VM events.
     pub fn job_id(&self) -> &str {
         match self {
@@ -291,6 +301,7 @@ impl EventKind {
     /// order: the one place that knows each event's fields (the JSON forms,
     /// the transcript line, C's `qjob_event` and Python's event attributes
     /// are all made from it).
+    #[inline(always)]
     pub fn for_each_field<'a>(&'a self, mut f: impl FnMut(EventField<'a>)) {
         match self {
             EventKind::JobStatusChange { id, status } => {
@@ -378,23 +389,27 @@ impl Event {
         out.push_str(self.kind.name());
         out.push_str("\",\"data\":{");
         let mut first = true;
-        self.kind.for_each_field(|f| {
-            if !std::mem::take(&mut first) {
-                out.push(',');
-            }
-            out.push('"');
-            out.push_str(f.key());
-            out.push_str("\":");
-            match f.scalar() {
-                Scalar::Name(v) => {
-                    out.push('"');
-                    out.push_str(v);
-                    out.push('"');
+        // Inlined at each member the visitor hands over, so that each
+        // member's key and kind of value are known where it is written.
+        self.kind.for_each_field(
+            #[inline(always)]
+            |f| {
+                if !std::mem::take(&mut first) {
+                    out.push(',');
                 }
-                Scalar::Str(v) => write_json_str(out, v),
-                Scalar::Num(v) => push_u64(out, v),
-            }
-        });
+                let (key, value) = f.json_member();
+                out.push_str(key);
+                match value {
+                    Scalar::Name(v) => {
+                        out.push('"');
+                        out.push_str(v);
+                        out.push('"');
+                    }
+                    Scalar::Str(v) => write_json_str(out, v),
+                    Scalar::Num(v) => push_u64(out, v),
+                }
+            },
+        );
         out.push_str("}}");
     }
 }
