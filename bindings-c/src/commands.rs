@@ -349,11 +349,11 @@ impl qjob_backup_options {
             job: qjob_job_options::defaults(),
             device: std::ptr::null(),
             target: std::ptr::null(),
-            sync: qjob_sync_mode::from(d.sync) as u32,
+            sync: qjob_sync_mode::raw(d.sync),
             bitmap: std::ptr::null(),
             compress: d.compress,
-            on_source_error: qjob_on_error::from(d.on_source_error) as u32,
-            on_target_error: qjob_on_error::from(d.on_target_error) as u32,
+            on_source_error: qjob_on_error::raw(d.on_source_error),
+            on_target_error: qjob_on_error::raw(d.on_target_error),
         }
     }
 
@@ -369,14 +369,12 @@ impl qjob_backup_options {
             device: unsafe { c_str(self.device, "device") }?.to_owned(),
             // SAFETY: as above.
             target: unsafe { c_str(self.target, "target") }?.to_owned(),
-            sync: qjob_sync_mode::from_u32(self.sync, "sync")?.into(),
+            sync: qjob_sync_mode::parse(self.sync, "sync")?,
             // SAFETY: as above.
             bitmap: unsafe { opt_c_str(self.bitmap, "bitmap") }?.map(str::to_owned),
             compress: self.compress,
-            on_source_error: qjob_on_error::from_u32(self.on_source_error, "on_source_error")?
-                .into(),
-            on_target_error: qjob_on_error::from_u32(self.on_target_error, "on_target_error")?
-                .into(),
+            on_source_error: qjob_on_error::parse(self.on_source_error, "on_source_error")?,
+            on_target_error: qjob_on_error::parse(self.on_target_error, "on_target_error")?,
             ..BackupOptions::default()
         })
     }
@@ -391,11 +389,11 @@ impl qjob_mirror_options {
             job: qjob_job_options::defaults(),
             device: std::ptr::null(),
             target: std::ptr::null(),
-            sync: qjob_sync_mode::from(d.sync) as u32,
+            sync: qjob_sync_mode::raw(d.sync),
             granularity: d.granularity,
             buf_size: d.buf_size,
-            on_source_error: qjob_on_error::from(d.on_source_error) as u32,
-            on_target_error: qjob_on_error::from(d.on_target_error) as u32,
+            on_source_error: qjob_on_error::raw(d.on_source_error),
+            on_target_error: qjob_on_error::raw(d.on_target_error),
         }
     }
 
@@ -411,13 +409,11 @@ impl qjob_mirror_options {
             device: unsafe { c_str(self.device, "device") }?.to_owned(),
             // SAFETY: as above.
             target: unsafe { c_str(self.target, "target") }?.to_owned(),
-            sync: qjob_sync_mode::from_u32(self.sync, "sync")?.into(),
+            sync: qjob_sync_mode::parse(self.sync, "sync")?,
             granularity: self.granularity,
             buf_size: self.buf_size,
-            on_source_error: qjob_on_error::from_u32(self.on_source_error, "on_source_error")?
-                .into(),
-            on_target_error: qjob_on_error::from_u32(self.on_target_error, "on_target_error")?
-                .into(),
+            on_source_error: qjob_on_error::parse(self.on_source_error, "on_source_error")?,
+            on_target_error: qjob_on_error::parse(self.on_target_error, "on_target_error")?,
             ..MirrorOptions::default()
         })
     }

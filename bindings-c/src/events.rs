@@ -208,18 +208,12 @@ pub unsafe extern "C" fn qjob_last_event_line(
     m: *mut qjob_manager,
     line: *mut *mut c_char,
 ) -> qjob_result {
-    // SAFETY: NULL or writable, by the caller's contract.
-    unsafe { write_opt(line, std::ptr::null_mut()) };
-    manager_call!(m, |w| {
-        require(line.cast_const(), "line")?;
-        let Some(e) = &w.last_event else {
-            return Ok(qjob_result::QJOB_EMPTY);
-        };
-        let text = qjob_core::scenario::event_line(e);
-        // SAFETY: checked non-NULL above; writable by the caller's contract.
-        unsafe { write_out(line, "line", owned_string(text)) }?;
-        Ok(qjob_result::QJOB_OK)
-    })
+    // SAFETY: the caller's contract is owned_line's.
+    unsafe {
+        crate::manager::owned_line(m, line, |w| {
+            w.last_event.as_ref().map(qjob_core::scenario::event_line)
+        })
+    }
 }
 
 /// Number of events queued for `qjob_poll_event()` (0 for NULL).

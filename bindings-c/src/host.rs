@@ -162,12 +162,12 @@ impl qjob_host_job_options {
         let d = HostJobOptions::default();
         qjob_host_job_options {
             id: std::ptr::null(),
-            job_type: qjob_job_type::from(d.job_type) as u32,
+            job_type: qjob_job_type::raw(d.job_type),
             auto_finalize: d.auto_finalize,
             auto_dismiss: d.auto_dismiss,
             speed: d.speed,
-            on_source_error: qjob_on_error::from(d.on_source_error) as u32,
-            on_target_error: qjob_on_error::from(d.on_target_error) as u32,
+            on_source_error: qjob_on_error::raw(d.on_source_error),
+            on_target_error: qjob_on_error::raw(d.on_target_error),
             has_transaction: d.transaction.is_some(),
             transaction: d.transaction.map_or(0, TxnHandle::to_raw),
             completable: d.completable,
@@ -183,14 +183,12 @@ impl qjob_host_job_options {
         Ok(HostJobOptions {
             // SAFETY: NULL or NUL-terminated, by the caller's contract.
             id: unsafe { opt_c_str(self.id, "id") }?.map(str::to_owned),
-            job_type: qjob_job_type::from_u32(self.job_type, "job_type")?.into(),
+            job_type: qjob_job_type::parse(self.job_type, "job_type")?,
             auto_finalize: self.auto_finalize,
             auto_dismiss: self.auto_dismiss,
             speed: self.speed,
-            on_source_error: qjob_on_error::from_u32(self.on_source_error, "on_source_error")?
-                .into(),
-            on_target_error: qjob_on_error::from_u32(self.on_target_error, "on_target_error")?
-                .into(),
+            on_source_error: qjob_on_error::parse(self.on_source_error, "on_source_error")?,
+            on_target_error: qjob_on_error::parse(self.on_target_error, "on_target_error")?,
             transaction: self
                 .has_transaction
                 .then(|| TxnHandle::from_raw(self.transaction)),

@@ -68,18 +68,13 @@ pub unsafe extern "C" fn qjob_last_reply_line(
     m: *mut qjob_manager,
     line: *mut *mut c_char,
 ) -> qjob_result {
-    // SAFETY: NULL or writable, by the caller's contract.
-    unsafe { write_opt(line, std::ptr::null_mut()) };
-    manager_call!(m, |w| {
-        require(line.cast_const(), "line")?;
-        let Some(r) = &w.last_reply else {
-            return Ok(qjob_result::QJOB_EMPTY);
-        };
-        let text = qjob_core::scenario::reply_line(&r.to_value());
-        // SAFETY: checked non-NULL above; writable by the caller's contract.
-        unsafe { write_out(line, "line", owned_string(text)) }?;
-        Ok(qjob_result::QJOB_OK)
-    })
+    // SAFETY: the caller's contract is owned_line's.
+    unsafe {
+        crate::manager::owned_line(m, line, |w| {
+            let r = w.last_reply.as_ref()?;
+            Some(qjob_core::scenario::reply_line(&r.to_value()))
+        })
+    }
 }
 
 /// Rewrites a JSON text (`len` bytes of UTF-8 at `json`) as the scenario

@@ -133,6 +133,17 @@ macro_rules! c_enum_impl {
                     Fail::invalid(format!(concat!("'{}' = {} is not a ", $what), arg, v))
                 })
             }
+
+            /// Reads a core value passed by C as a number (an options
+            /// struct's `uint32_t` field `arg`).
+            pub fn parse(v: u32, arg: &str) -> Result<$core, Fail> {
+                $name::from_u32(v, arg).map($core::from)
+            }
+
+            /// The number C holds for a core value (in an options struct).
+            pub fn raw(c: $core) -> u32 {
+                $name::from(c) as u32
+            }
         }
 
         impl From<$core> for $name {

@@ -789,10 +789,7 @@ impl PyJobManager {
             "pass missing_ok=True to wait anyway",
         )?;
         let limit = self.inner.now().saturating_add(timeout_ns);
-        Ok(self.inner.run_until(limit, |m| {
-            m.queued_events()
-                .any(|e| e.kind.name() == name && e.kind.job_id() == id)
-        }))
+        Ok(self.inner.run_until(limit, |m| m.event_queued(name, id)))
     }
 
     // ------------------------------------------------------------------

@@ -99,6 +99,14 @@ impl JobManager {
                 .any(|e| e.kind.is_status_change(id, status))
     }
 
+    /// Whether an event named `name` about job `id` is among the queued
+    /// events: what a wait for an event checks (`x-qjob-wait`, Python's
+    /// `wait_event`), with [`run_until`](Self::run_until).
+    pub fn event_queued(&self, name: &str, id: &str) -> bool {
+        self.queued_events()
+            .any(|e| e.kind.is_event_about(name, id))
+    }
+
     fn job_info_of(&self, j: JobRef) -> Option<JobInfo> {
         let job = self.job(j);
         Some(JobInfo {

@@ -283,6 +283,12 @@ impl EventKind {
         }
     }
 
+    /// Whether this is an event named `name` (a QMP event name) about job
+    /// `job_id` (its `id` or `device`).
+    pub fn is_event_about(&self, name: &str, job_id: &str) -> bool {
+        self.name() == name && self.job_id() == job_id
+    }
+
     /// Whether this is the `JOB_STATUS_CHANGE` of job `id` to `status`.
     pub fn is_status_change(&self, id: &str, status: JobStatus) -> bool {
         matches!(self, EventKind::JobStatusChange { id: i, status: s } if **i == *id && *s == status)

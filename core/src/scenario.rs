@@ -292,7 +292,7 @@ impl Replayer {
                 .ok_or("wait-event needs 'id'")?;
             self.lines.push(format!("~ wait-event {name} {id}"));
             let (name, id) = (name.to_owned(), id.to_owned());
-            self.wait_for(|e| e.kind.name() == name && e.kind.job_id() == id);
+            self.wait_for(|e| e.kind.is_event_about(&name, &id));
         } else if obj.contains_key("settle") {
             self.lines.push("~ settle".into());
             self.manager.settle();

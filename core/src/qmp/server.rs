@@ -557,11 +557,13 @@ impl QmpServer {
             })?
             .ok_or_else(|| Error::missing_parameter("status"))?;
         a.finish()?;
-        let is_event = |e: &Event| e.kind.name() == event && e.kind.job_id() == id;
-        if since_mark.clone().any(is_event) {
+        if since_mark
+            .clone()
+            .any(|e| e.kind.is_event_about(event, &id))
+        {
             return Ok(true);
         }
-        Ok(manager.run_until(limit, |m| m.queued_events().any(is_event)))
+        Ok(manager.run_until(limit, |m| m.event_queued(event, &id)))
     }
 }
 
