@@ -15,7 +15,8 @@
 //!   module), whose handles are `BigInt`s;
 //! - [`JsReplayer`] (`Replayer`) and [`replay`]: the core scenario replayer;
 //! - the model as data: [`statuses`], [`verbs`], [`job_types`],
-//!   [`block_job_types`], [`enums`], [`status_transitions`], [`verb_table`].
+//!   [`block_job_types`], [`enums`], [`status_transitions`], [`verb_table`],
+//!   and the options' defaults ([`option_defaults`], `hostJobDefaults`).
 //!
 //! Every argument is checked (`convert`): a malformed one is a `TypeError`
 //! naming it. A panic (a bug in qjob) is recorded by a panic hook; the
@@ -558,7 +559,7 @@ impl JsReplayer {
     #[wasm_bindgen(js_name = runLine)]
     pub fn run_line(&mut self, line: JsValue) -> Result<(), JsValue> {
         let line = string(&line, "line")?;
-        self.r.run_line(&line).map_err(|e| type_error(&e))
+        self.r.run_line(&line).map(drop).map_err(|e| type_error(&e))
     }
     /// The transcript so far (each line ends in `\n`).
     pub fn transcript(&self) -> String {
@@ -652,6 +653,15 @@ pub fn enums() -> JsValue {
     put("BlockdevOnError", names(OnError::ALL, OnError::as_str));
     put("MirrorSyncMode", names(SyncMode::ALL, SyncMode::as_str));
     to_js(&Value::Object(m))
+}
+
+/// The defaults of the job-creating commands' optional members, by command
+/// and QMP member name (`{"blockdev-backup": {"sync": "full", "speed": 0,
+/// …}, …}`): the core's (`qjob::qmp::option_defaults`), for a front end's
+/// forms and for the TypeScript docs' test.
+#[wasm_bindgen(js_name = optionDefaults)]
+pub fn option_defaults() -> JsValue {
+    to_js(&qjob::qmp::option_defaults())
 }
 
 /// QEMU's status transition table as `[from, to]` pairs.

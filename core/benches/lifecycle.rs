@@ -1,5 +1,6 @@
 //! One full backup lifecycle (create → run → conclude → null) through the
-//! typed API and through QMP JSON `execute`.
+//! typed API and through QMP JSON `execute`; a QMP error reply; a pause and
+//! resume pair.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use qjob::{BackupOptions, JobManager, JobOptions, SyncMode};
@@ -35,6 +36,12 @@ fn bench(c: &mut Criterion) {
     let mut m = JobManager::with_default_world();
     c.bench_function("backup lifecycle, QMP execute", |b| {
         b.iter(|| qmp(black_box(&mut m)))
+    });
+    let mut m = JobManager::with_default_world();
+    c.bench_function("QMP execute, error reply", |b| {
+        b.iter(|| {
+            black_box(&mut m).execute(r#"{"execute":"job-pause","arguments":{"id":"nope"},"id":7}"#)
+        })
     });
     let mut m = JobManager::with_default_world();
     m.execute(r#"{"execute":"blockdev-backup","arguments":{"job-id":"p","device":"src","target":"dst","sync":"full","speed":1}}"#);
