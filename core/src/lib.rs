@@ -78,6 +78,7 @@ mod driver;
 pub mod error;
 pub mod event;
 mod host;
+mod ids;
 mod job;
 mod mainloop;
 mod manager;
