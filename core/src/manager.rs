@@ -235,9 +235,14 @@ impl JobManager {
 
     /// Takes every queued event, oldest first.
     pub fn drain_events(&mut self) -> Vec<Event> {
-        let v = self.events.drain(..).collect();
-        shrink_idle(&mut self.events);
-        v
+        // The queue's own buffer becomes the `Vec` (no copy unless the
+        // queue wrapped around); the new queue has room for as many events
+        // (up to 64), as the next batch is likely the same size.
+        let room = self.events.len().min(64);
+        Vec::from(std::mem::replace(
+            &mut self.events,
+            VecDeque::with_capacity(room),
+        ))
     }
 
     /// The queued events, oldest first, without taking them.
