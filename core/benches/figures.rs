@@ -117,6 +117,19 @@ fn round() -> Duration {
     Duration::from_millis(if quick() { 10 } else { 40 })
 }
 
+/// `1000000` as `1,000,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
 fn fmt_ns(ns: f64) -> String {
     if ns >= 1e6 {
         format!("{:.2} ms", ns / 1e6)
@@ -484,9 +497,13 @@ fn main() {
     println!();
     println!("| figure | what it measures | qjob | instructions | QEMU 7.2 |");
     println!("|---|---|---|---|---|");
+    let mut goals = Vec::new();
     for w in TIMED {
         let mut m = (w.setup)();
         let ns = median_ns(round(), || (w.iteration)(&mut m));
+        if w.name.starts_with("pair-") {
+            goals.push((format!("{} ≤ 100 ns", w.label), fmt_ns(ns), ns <= 100.0));
+        }
         let ir = if valgrind {
             instructions(w.name).map_or("–".to_owned(), |i| format!("{i:.0}"))
         } else {
@@ -507,7 +524,8 @@ fn main() {
         let (mut m, h) = sleeping_and_one_due(n);
         let ns = median_ns(round(), || tick_one_due(&mut m, h));
         println!(
-            "| `tick`, {n} sleeping jobs, one due | `tick` to the due job's deadline, its wake request taken, the job put back to sleep | {} | | no counterpart (QEMU's timer list is walked in order; its jobs cost KiB each, see below) |",
+            "| `tick`, {} sleeping jobs, one due | `tick` to the due job's deadline, its wake request taken, the job put back to sleep | {} | | no counterpart (QEMU's jobs cost KiB each, see below) |",
+            thousands(n),
             fmt_ns(ns)
         );
     }
@@ -516,6 +534,12 @@ fn main() {
     for (name, n) in [("idle-100k", 100_000), ("idle-1m", 1_000_000)] {
         let n = if quick() { n / 10 } else { n };
         let b = resident_per_idle_job(n);
+        let n = thousands(n);
+        goals.push((
+            format!("memory per idle job, {n} jobs ≤ 256 bytes plus its ID"),
+            format!("{b:.0} bytes"),
+            b <= 256.0,
+        ));
         println!(
             "| memory per idle job, {n} jobs | resident memory of a process creating {n} host jobs with IDs (`job0`…), asleep, minus its memory before, per job, minus the ID's bytes | {b:.0} bytes plus its ID | | {} |",
             anchor(name)
@@ -538,5 +562,10 @@ fn main() {
             fmt_ns(save),
             fmt_ns(restore)
         );
+    }
+
+    println!("\ngoals:");
+    for (goal, got, met) in goals {
+        println!("- {goal}: {got}, {}", if met { "met" } else { "NOT met" });
     }
 }
