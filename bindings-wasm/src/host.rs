@@ -174,9 +174,8 @@ impl JsJobManager {
     /// The handle of the job with this ID (host or simulated), or
     /// `undefined`.
     #[wasm_bindgen(js_name = jobHandle)]
-    pub fn job_handle(&self, id: JsValue) -> Result<Option<u64>, JsValue> {
-        let id = string(&id, "id")?;
-        Ok(self.s.manager().job_handle(&id).map(JobHandle::to_raw))
+    pub fn job_handle(&self, id: &str) -> Option<u64> {
+        self.s.manager().job_handle(id).map(JobHandle::to_raw)
     }
 
     /// A `transaction` (QMP `actions`, as in

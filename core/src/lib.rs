@@ -83,6 +83,7 @@ pub mod error;
 pub mod event;
 mod files;
 mod host;
+mod ids;
 mod job;
 mod mainloop;
 mod manager;
