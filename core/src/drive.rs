@@ -158,6 +158,10 @@ pub(crate) struct DriveOptions {
     pub unit: i64,
     pub index: i64,
     pub writeback: bool,
+    /// `cache.direct` and `cache.no-flush` (inherited by every node the
+    /// drive opens).
+    pub direct: bool,
+    pub no_flush: bool,
     /// The nodes to open, as `BlockdevOptions` with command-line strings;
     /// without `driver` at the top when the format is probed. Empty for a
     /// drive without medium.
@@ -392,6 +396,8 @@ impl DriveOptions {
             return Err(Error::generic("invalid aio option"));
         }
         let writeback = boolean(&mut opts, "cache.writeback")?.unwrap_or(true);
+        let direct = boolean(&mut opts, "cache.direct")?.unwrap_or(false);
+        let no_flush = boolean(&mut opts, "cache.no-flush")?.unwrap_or(false);
         let format = take(&mut opts, "format");
         for key in ["rerror", "werror"] {
             if let Some(v) = take(&mut opts, key)
@@ -422,7 +428,7 @@ impl DriveOptions {
             .and_then(Value::as_str)
             .map(str::to_owned);
         // Only the drive's own options left: a drive without medium.
-        let only_cache = tree.keys().all(|k| k == "cache" || k == "detect-zeroes");
+        let only_cache = tree.keys().all(|k| k == "detect-zeroes");
         let node = match (file, driver) {
             (None, None) if only_cache => Map::new(),
             (None, None) => {
@@ -455,6 +461,8 @@ impl DriveOptions {
             unit,
             index,
             writeback,
+            direct,
+            no_flush,
             node,
         })
     }
@@ -490,6 +498,8 @@ impl JobManager {
             unit,
             index,
             writeback,
+            direct,
+            no_flush,
             mut node,
         } = d;
         let (mut bus, mut unit) = (bus, unit);
@@ -572,6 +582,11 @@ impl JobManager {
             self.delete_created(created);
             return Err(e);
         }
+        for &n in &created {
+            let node = self.graph.node_mut(n);
+            node.cache_direct = direct;
+            node.cache_no_flush = no_flush;
+        }
         let b = BackendRef::at(self.graph.backends.len() as u32);
         self.graph.backends.push(Backend {
             name: name.clone(),
@@ -588,7 +603,8 @@ impl JobManager {
             self.graph.insert_backend(b, n);
         }
         if interface == Interface::Virtio {
-            self.attach_device(None, b);
+            let path = self.device_path(None);
+            self.attach_device(None, path, b);
         }
         Ok(())
     }
@@ -610,16 +626,22 @@ impl JobManager {
         }
     }
 
-    /// A new device on BlockBackend `b`.
-    fn attach_device(&mut self, id: Option<String>, b: BackendRef) {
-        let path = match &id {
+    /// The QOM path of a new device (`qdev_set_id`): a device without an
+    /// id takes the next anonymous number, even if its creation fails
+    /// later.
+    fn device_path(&mut self, id: Option<&str>) -> String {
+        match id {
             Some(id) => format!("/machine/peripheral/{id}"),
             None => {
                 let n = self.graph.anonymous_devices;
                 self.graph.anonymous_devices += 1;
                 format!("/machine/peripheral-anon/device[{n}]")
             }
-        };
+        }
+    }
+
+    /// A new device on BlockBackend `b`.
+    fn attach_device(&mut self, id: Option<String>, path: String, b: BackendRef) {
         self.graph.devices.push(Device {
             id,
             driver: "virtio-blk-pci".into(),
@@ -642,9 +664,11 @@ impl JobManager {
         if !self.machine {
             return Err(Error::command_not_found("device_add"));
         }
+        // virtio-blk is the one device qjob models: other names are
+        // unknown models here.
         if !matches!(driver, "virtio-blk" | "virtio-blk-pci") {
             return Err(Error::generic(format!(
-                "qjob models the device 'virtio-blk' only, not '{driver}'"
+                "'{driver}' is not a valid device model name"
             )));
         }
         self.require_pci_bus()?;
@@ -666,6 +690,7 @@ impl JobManager {
             }
             Some(_) => return Err(Error::invalid_type("id", "string")),
         };
+        let path = self.device_path(id.as_deref());
         let mut drive = None;
         for (k, v) in opts {
             match k.as_str() {
@@ -722,7 +747,7 @@ impl JobManager {
         if backend.root.is_none() {
             return Err(Error::generic("Device needs media, but drive is empty"));
         }
-        self.attach_device(id, b);
+        self.attach_device(id, path, b);
         Ok(())
     }
 
