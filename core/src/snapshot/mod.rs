@@ -208,10 +208,7 @@ mod tests {
         let b = JobManager::from_snapshot_bytes(&bin).unwrap();
         assert_eq!(a.to_snapshot_json(), json);
         assert_eq!(b.to_snapshot_json(), json);
-        let old = json.replace(
-            &format!("\"version\":{SNAPSHOT_VERSION}"),
-            "\"version\":0",
-        );
+        let old = json.replace(&format!("\"version\":{SNAPSHOT_VERSION}"), "\"version\":0");
         assert_eq!(
             JobManager::from_snapshot_json(&old).unwrap_err(),
             SnapshotError::Version {
