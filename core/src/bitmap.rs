@@ -52,7 +52,13 @@ impl JobManager {
         let Some(n) = self.graph.lookup(node) else {
             return Err(Error::generic(format!("Node '{node}' not found")));
         };
-        let Some(i) = self.graph.node(n).bitmaps.iter().position(|b| b.name == name) else {
+        let Some(i) = self
+            .graph
+            .node(n)
+            .bitmaps
+            .iter()
+            .position(|b| b.name == name)
+        else {
             return Err(Error::generic(format!("Dirty bitmap '{name}' not found")));
         };
         self.bitmap_free(n, name)?;

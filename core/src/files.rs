@@ -194,9 +194,10 @@ impl Graph {
             Driver::File { filename } => Some(filename.clone()),
             Driver::NullCo { .. } => plain.then(|| "null-co://".to_owned()),
             Driver::Raw | Driver::Qcow2 => self.exact_filename(self.child(n, Role::File)?),
-            Driver::Blkdebug { .. } if plain => {
-                Some(format!("blkdebug::{}", self.exact_filename(self.child(n, Role::Image)?)?))
-            }
+            Driver::Blkdebug { .. } if plain => Some(format!(
+                "blkdebug::{}",
+                self.exact_filename(self.child(n, Role::Image)?)?
+            )),
             Driver::Blkdebug { .. } => None,
             Driver::JobFilter => Some(self.filename(node.children.first()?.1)),
         }

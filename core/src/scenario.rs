@@ -351,7 +351,8 @@ impl Replayer {
             let Value::Object(opts) = drive else {
                 return Err("'drive' takes an object of -drive options".into());
             };
-            self.lines.push(format!("~ drive {}", to_sorted_json(drive)));
+            self.lines
+                .push(format!("~ drive {}", to_sorted_json(drive)));
             self.manager
                 .drive_add(opts)
                 .map_err(|e| format!("-drive refused: {}", e.desc))?;

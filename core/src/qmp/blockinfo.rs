@@ -174,7 +174,14 @@ fn device_info(
 }
 
 /// `BlockDirtyInfo` (its members in QAPI order).
-fn dirty_info(name: Option<&str>, count: u64, granularity: u32, recording: bool, busy: bool, persistent: bool) -> Value {
+fn dirty_info(
+    name: Option<&str>,
+    count: u64,
+    granularity: u32,
+    recording: bool,
+    busy: bool,
+    persistent: bool,
+) -> Value {
     let mut o = Map::new();
     if let Some(n) = name {
         o.insert("name".into(), n.into());
@@ -199,7 +206,14 @@ fn dirty_bitmaps(m: &JobManager, n: NodeRef) -> Vec<Value> {
             && mirror.filter.is_some()
         {
             let granularity = mirror.granularity as u32;
-            list.push(dirty_info(None, mirror.dirty_bytes(), granularity, true, false, false));
+            list.push(dirty_info(
+                None,
+                mirror.dirty_bytes(),
+                granularity,
+                true,
+                false,
+                false,
+            ));
         }
         let crate::driver::Work::Backup(b) = &job.work else {
             continue;
