@@ -314,6 +314,54 @@ fn merge(base: &mut Map<String, Value>, extra: Map<String, Value>) {
     }
 }
 
+/// Children given by file name only (`file.file.filename=X`): their
+/// protocol driver comes from the name, as `bdrv_open` finds it.
+fn protocols_of_filenames(o: &mut Map<String, Value>) -> Result<()> {
+    for (k, v) in o.iter_mut() {
+        let Value::Object(child) = v else { continue };
+        if k == "cache" {
+            continue;
+        }
+        if !child.contains_key("driver")
+            && let Some(Value::String(f)) = child.get("filename").cloned()
+        {
+            child.remove("filename");
+            let mut proto = protocol_node(&f)?;
+            merge(&mut proto, std::mem::take(child));
+            *child = proto;
+        }
+        protocols_of_filenames(child)?;
+    }
+    Ok(())
+}
+
+/// `bdrv_open`'s refusal of an option a driver does not have, in place of
+/// the visitor's `Parameter 'file.x' is unexpected`.
+fn unsupported_option(node: &Map<String, Value>, e: Error) -> Error {
+    let Some(path) = e
+        .desc
+        .strip_prefix("Parameter '")
+        .and_then(|r| r.strip_suffix("' is unexpected"))
+    else {
+        return e;
+    };
+    let mut obj = node;
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let option = parts.pop().unwrap_or_default();
+    for p in parts {
+        match obj.get(p) {
+            Some(Value::Object(c)) => obj = c,
+            _ => return e,
+        }
+    }
+    let driver = obj.get("driver").and_then(Value::as_str).unwrap_or("");
+    Error::generic(if is_protocol(driver) {
+        format!("Block protocol '{driver}' doesn't support the option '{option}'")
+    } else {
+        format!("Block format '{driver}' does not support the option '{option}'")
+    })
+}
+
 /// Block drivers that are protocols: they take a file name themselves.
 fn is_protocol(driver: &str) -> bool {
     matches!(
@@ -399,11 +447,11 @@ impl DriveOptions {
         let direct = boolean(&mut opts, "cache.direct")?.unwrap_or(false);
         let no_flush = boolean(&mut opts, "cache.no-flush")?.unwrap_or(false);
         let format = take(&mut opts, "format");
-        for key in ["rerror", "werror"] {
+        for (key, what) in [("werror", "write"), ("rerror", "read")] {
             if let Some(v) = take(&mut opts, key)
                 && !matches!(v.as_str(), "ignore" | "report" | "stop" | "enospc")
             {
-                return Err(Error::generic(format!("'{v}' invalid {key} argument")));
+                return Err(Error::generic(format!("'{v}' invalid {what} error action")));
             }
         }
         boolean(&mut opts, "read-only")?;
@@ -454,6 +502,8 @@ impl DriveOptions {
                 tree
             }
         };
+        let mut node = node;
+        protocols_of_filenames(&mut node)?;
         Ok(DriveOptions {
             id,
             interface,
@@ -529,6 +579,11 @@ impl JobManager {
                 "drive with bus={bus}, unit={unit} (index={index}) exists"
             )));
         }
+        if let Some(id) = &id
+            && self.graph.backends.iter().any(|b| b.drive.is_some() && b.name == *id)
+        {
+            return Err(Error::generic(format!("Duplicate ID '{id}' for drive")));
+        }
         let name = id.unwrap_or_else(|| format!("{}{unit}", interface.name()));
         if interface == Interface::Virtio {
             self.require_pci_bus()?;
@@ -552,10 +607,12 @@ impl JobManager {
             None
         } else {
             let mut a = crate::qmp::args::Args::keyval(&node, "");
-            let parsed = crate::qmp::nodes::parse_node(&mut a).and_then(|o| {
-                a.finish()?;
-                Ok(o)
-            })?;
+            let parsed = crate::qmp::nodes::parse_node(&mut a)
+                .and_then(|o| {
+                    a.finish()?;
+                    Ok(o)
+                })
+                .map_err(|e| unsupported_option(&node, e))?;
             match self.open_node(&parsed, &mut created) {
                 Ok(n) => Some(n),
                 Err(e) => {
@@ -796,3 +853,131 @@ const VIRTIO_BLK_PROPERTIES: &[&str] = &[
     "romfile",
     "rombar",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ImageFile;
+
+    fn opts(pairs: &[(&str, &str)]) -> Map<String, Value> {
+        pairs
+            .iter()
+            .map(|&(k, v)| (k.to_owned(), Value::String(v.to_owned())))
+            .collect()
+    }
+
+    /// The refusals of `-drive`, worded as `qemu-system-x86_64` 7.2.22
+    /// words them (each checked against it: `-drive OPTS`).
+    #[test]
+    fn refusals_are_qemus() {
+        let mut m = JobManager::with_default_world();
+        m.set_pci_bus(true);
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("driver", "null-co"), ("format", "raw")],
+                "Cannot specify both 'driver' and 'format'",
+            ),
+            (
+                &[("driver", "null-co"), ("cache", "bogus")],
+                "invalid cache option",
+            ),
+            (&[("driver", "null-co"), ("aio", "bogus")], "invalid aio option"),
+            (
+                &[("driver", "null-co"), ("index", "1"), ("unit", "0")],
+                "index cannot be used with bus and unit",
+            ),
+            (
+                &[("if", "bogus"), ("driver", "null-co")],
+                "unsupported bus type 'bogus'",
+            ),
+            (
+                &[("driver", "null-co"), ("media", "tape")],
+                "'tape' invalid media",
+            ),
+            (
+                &[("driver", "null-co"), ("werror", "bogus")],
+                "'bogus' invalid write error action",
+            ),
+            (
+                &[("readonly", "on"), ("read-only", "on"), ("driver", "null-co")],
+                "'read-only' and its alias 'readonly' can't be used at the same time",
+            ),
+            (
+                &[("file", "nosuch.img")],
+                "Could not open 'nosuch.img': No such file or directory",
+            ),
+            (&[("file", "foo:bar")], "Unknown protocol 'foo'"),
+            (
+                &[("id", "src"), ("driver", "null-co")],
+                "Device name 'src' conflicts with an existing node name",
+            ),
+            (
+                &[("driver", "null-co"), ("bogus", "1")],
+                "Block protocol 'null-co' doesn't support the option 'bogus'",
+            ),
+            (
+                &[("driver", "qcow2"), ("file.driver", "null-co")],
+                "Image is not in qcow2 format",
+            ),
+        ];
+        for (o, text) in cases {
+            let mut o = opts(o);
+            o.entry("if").or_insert_with(|| "none".into());
+            let e = m.drive_add(&o).unwrap_err();
+            assert_eq!(e.desc, *text, "{o:?}");
+        }
+        // Nothing was left behind.
+        assert!(m.graph.backends.is_empty());
+        assert_eq!(m.graph.live().count(), 4);
+        m.drive_add(&opts(&[("if", "none"), ("id", "x"), ("driver", "null-co")]))
+            .unwrap();
+        let e = m
+            .drive_add(&opts(&[("if", "none"), ("id", "x"), ("driver", "null-co")]))
+            .unwrap_err();
+        assert_eq!(e.desc, "Duplicate ID 'x' for drive");
+    }
+
+    #[test]
+    fn nested_options_name_their_protocol_by_file_name() {
+        let mut m = JobManager::new();
+        m.add_image(
+            "t.qcow2",
+            ImageFile {
+                format: "qcow2".into(),
+                size: 1 << 20,
+                ..Default::default()
+            },
+        );
+        // A format over `file.filename` (QEMU finds the `file` protocol),
+        // nested objects as dotted keys, JSON booleans as on/off.
+        let o: Map<String, Value> = serde_json::from_str(
+            r#"{"if": "none", "id": "d", "driver": "qcow2", "node-name": "top",
+                "file": {"filename": "t.qcow2"}, "cache": {"direct": true}}"#,
+        )
+        .unwrap();
+        m.drive_add(&o).unwrap();
+        let top = m.graph.lookup("top").unwrap();
+        let file = m.graph.child(top, crate::block::Role::File).unwrap();
+        assert_eq!(m.graph.node_file(top), Some("t.qcow2"));
+        assert!(m.graph.node(file).cache_direct && m.graph.node(top).cache_direct);
+        // blkdebug's file name: blkdebug:CONFIG:IMAGE.
+        m.drive_add(&opts(&[
+            ("if", "none"),
+            ("driver", "blkdebug"),
+            ("file", "blkdebug::null-co://"),
+            ("align", "65536"),
+        ]))
+        .unwrap();
+        let b = m.graph.backend_by_name("none1").unwrap();
+        let root = m.graph.backend(b).root.unwrap();
+        assert_eq!(
+            m.graph.filename(root),
+            r#"json:{"image": {"driver": "null-co"}, "driver": "blkdebug", "align": "65536"}"#
+        );
+        // A drive without medium.
+        m.drive_add(&opts(&[("if", "none"), ("id", "empty")]))
+            .unwrap();
+        let r = m.execute(r#"{"execute":"block-stream","arguments":{"device":"empty"}}"#);
+        assert!(r.contains("Device 'empty' has no medium"), "{r}");
+    }
+}
