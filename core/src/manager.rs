@@ -151,7 +151,13 @@ impl JobManager {
                 DEFAULT_NODE_SIZE,
                 true,
             );
-            m.graph.node_mut(n).monitor = true;
+            let node = m.graph.node_mut(n);
+            node.monitor = true;
+            // As the recorder's --blockdev gives them.
+            node.strong_options = vec![
+                ("size".into(), DEFAULT_NODE_SIZE.into()),
+                ("read-zeroes".into(), true.into()),
+            ];
         }
         m
     }

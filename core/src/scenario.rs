@@ -3,7 +3,7 @@
 //!
 //! A scenario is one JSON object per line (`#` comments and blank lines are
 //! skipped): a QMP command, or a directive (`wait`, `wait-event`, `settle`,
-//! `send`, `image`, `machine`). The transcript has one line per command
+//! `send`, `image`, `machine`, `drive`). The transcript has one line per command
 //! (`>`), reply (`<`), event (`!`) and directive (`~`). See
 //! `scenarios/README.md` for the contract.
 
@@ -356,8 +356,21 @@ impl Replayer {
             );
         } else if let Some(machine) = obj.get("machine") {
             let machine = machine.as_str().ok_or("'machine' takes a name")?;
+            match machine {
+                "none" => self.manager.set_machine(true),
+                "pc" => self.manager.set_pci_bus(true),
+                _ => return Err(format!("unknown machine '{machine}' (none or pc)")),
+            }
             self.lines.push(format!("~ machine {machine}"));
-            self.manager.set_machine(true);
+        } else if let Some(drive) = obj.get("drive") {
+            let Value::Object(opts) = drive else {
+                return Err("'drive' takes an object of -drive options".into());
+            };
+            self.lines
+                .push(format!("~ drive {}", to_sorted_json(drive)));
+            self.manager
+                .drive_add(opts)
+                .map_err(|e| format!("-drive refused: {}", e.desc))?;
         } else {
             return Err(format!("unknown scenario line: {t}"));
         }

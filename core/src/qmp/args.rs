@@ -270,6 +270,11 @@ impl<'a> Args<'a> {
             .collect()
     }
 
+    /// A member's value as given, without reading it.
+    pub fn peek(&self, name: &str) -> Option<&'a Value> {
+        self.obj.get(name)
+    }
+
     /// Every member, all taken as read (for commands whose arguments are
     /// free-form, such as `device_add`'s properties).
     pub fn all(&mut self) -> &'a Map<String, Value> {

@@ -23,6 +23,7 @@ use serde_json::Value;
 use std::fmt;
 
 mod codec;
+pub(crate) mod json_text;
 mod validate;
 
 /// The snapshot format version this build writes and reads.
