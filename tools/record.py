@@ -136,7 +136,7 @@ class Recorder:
         return True
 
     # ---- QEMU process -------------------------------------------------------------------
-    def start(self, machine):
+    def start(self, machine, drives=()):
         sockpath = os.path.join(self.workdir, "qmp.sock")
         env = dict(os.environ)
         bindir = os.path.join(self.qemu_dir, "usr", "bin")
@@ -155,8 +155,17 @@ class Recorder:
             argv = [os.path.join(bindir, "qemu-system-x86_64"),
                     "-machine", machine, "-nodefaults", "-display", "none",
                     "-L", os.path.join(self.qemu_dir, "usr", "share", "qemu")]
+            if machine == "pc":
+                # A PC whose guest never runs (as under the iotests' qtest accelerator): a
+                # 64 KiB ROM whose reset vector is cli; hlt; jmp back to hlt.
+                bios = os.path.join(self.workdir, "halt-bios.bin")
+                with open(bios, "wb") as f:
+                    f.write(b"\0" * 65520 + b"\xfa\xf4\xeb\xfd" + b"\0" * 12)
+                argv += ["-accel", "tcg", "-bios", bios]
             for n in NODES:
                 argv += ["-blockdev", "null-co,node-name=%s,size=%d,read-zeroes=on" % (n, NODE_SIZE)]
+            for d in drives:
+                argv += ["-drive", d]
             argv += ["-chardev", "socket,id=m0,path=%s,server=on,wait=off" % sockpath,
                      "-mon", "chardev=m0,mode=control"]
         self.stderr = open(os.path.join(self.workdir, "qemu.stderr"), "wb")
@@ -270,11 +279,30 @@ class Recorder:
         machine = None
         if items and "machine" in items[0][1]:
             machine = items[0][1]["machine"]
+            if machine not in ("none", "pc"):
+                raise ScenarioError("machine must be none or pc")
             self.emit("~ machine " + machine)
             items = items[1:]
-        # QEMU starts first; image directives then run in scenario order, each before the
-        # commands that follow it.
-        self.start(machine)
+        # The command line: the leading image and drive lines, when there is a drive (its
+        # images are made before QEMU starts and opens them).
+        lead = 0
+        while lead < len(items) and ("image" in items[lead][1] or "drive" in items[lead][1]):
+            lead += 1
+        if not any("drive" in obj for _, obj in items[:lead]):
+            lead = 0
+        drives = []
+        for lineno, obj in items[:lead]:
+            if "image" in obj:
+                self.image(obj["image"])
+                continue
+            if machine is None:
+                raise ScenarioError("line %d: drive needs the machine directive" % lineno)
+            self.emit("~ drive " + dumps(obj["drive"]))
+            drives.append(drive_opts(obj["drive"]))
+        items = items[lead:]
+        # QEMU starts; image directives then run in scenario order, each before the commands
+        # that follow it.
+        self.start(machine, drives)
         try:
             for lineno, obj in items:
                 self.step(lineno, obj)
@@ -311,8 +339,19 @@ class Recorder:
             self.image(obj["image"])
         elif "machine" in obj:
             raise ScenarioError("line %d: machine must be the first directive" % lineno)
+        elif "drive" in obj:
+            raise ScenarioError("line %d: drive lines come before any command" % lineno)
         else:
             raise ScenarioError("line %d: unknown directive %s" % (lineno, dumps(obj)))
+
+
+def drive_opts(obj):
+    """A drive directive's object as -drive takes it: key=value pairs, commas doubled."""
+    def text(v):
+        if isinstance(v, bool):
+            return "on" if v else "off"
+        return str(v)
+    return ",".join("%s=%s" % (k, text(v).replace(",", ",,")) for k, v in obj.items())
 
 
 def record(path, qemu_dir, raw=False):

@@ -793,9 +793,9 @@ enum qjob_result qjob_block_job_set_speed(struct qjob_manager *m, const char *de
 // `allowed` NULL or writable.
 enum qjob_result qjob_verb_allowed(struct qjob_manager *m, const char *id, uint32_t verb, bool *allowed);
 
-// Fills `*options` with QEMU's defaults: no ID, speed 0, auto-finalize and
-// auto-dismiss on, sync full, no bitmap, no compression, `report` policies,
-// NULL device and target.
+// Fills `*options` with the core's defaults, QEMU's: no ID, speed 0,
+// auto-finalize and auto-dismiss on, sync full, no bitmap, no compression,
+// `report` policies, NULL device and target.
 //
 // Errors: `QJOB_NULL_ARGUMENT`.
 //
@@ -803,8 +803,9 @@ enum qjob_result qjob_verb_allowed(struct qjob_manager *m, const char *id, uint3
 // `options` must be NULL or writable.
 enum qjob_result qjob_backup_options_init(struct qjob_backup_options *options);
 
-// Fills `*options` with QEMU's defaults (as `qjob_backup_options_init()`;
-// granularity and buffer size 0 mean QEMU's defaults).
+// Fills `*options` with the core's defaults (as
+// `qjob_backup_options_init()`; granularity and buffer size 0 mean QEMU's
+// defaults).
 //
 // Errors: `QJOB_NULL_ARGUMENT`.
 //
@@ -882,15 +883,31 @@ enum qjob_result qjob_poll_event(struct qjob_manager *m, struct qjob_event *even
 // `m` must be NULL or a live manager; `json` NULL or writable.
 enum qjob_result qjob_poll_event_json(struct qjob_manager *m, char **json);
 
+// The scenario transcript line of the event the last successful
+// `qjob_poll_event()` or `qjob_poll_event_json()` popped:
+// `! NAME DATA`, DATA with sorted keys as scenarios/README.md prints it
+// (the core's `qjob::scenario::event_line`), in `*line` (owned: free it
+// with `qjob_string_free()`). For a replayer that prints transcripts
+// without reading the event's JSON back.
+//
+// Returns `QJOB_OK`, or `QJOB_EMPTY` (not an error; `*line` set to NULL)
+// when no event was popped yet.
+//
+// Errors: `QJOB_NULL_ARGUMENT`.
+//
+// # Safety
+// `m` must be NULL or a live manager; `line` NULL or writable.
+enum qjob_result qjob_last_event_line(struct qjob_manager *m, char **line);
+
 // Number of events queued for `qjob_poll_event()` (0 for NULL).
 //
 // # Safety
 // `m` must be NULL or a live manager.
 size_t qjob_pending_events(const struct qjob_manager *m);
 
-// Fills `*options` with the defaults: no ID, type backup, auto-finalize and
-// auto-dismiss on, speed 0, `report` policies, no transaction, not
-// completable, no prepare step.
+// Fills `*options` with the core's defaults: no ID, type backup,
+// auto-finalize and auto-dismiss on, speed 0, `report` policies, no
+// transaction, not completable, no prepare step.
 //
 // Errors: `QJOB_NULL_ARGUMENT`.
 //
@@ -1086,6 +1103,21 @@ enum qjob_result qjob_host_should_complete(struct qjob_manager *m, qjob_job_hand
 // `m` must be NULL or a live manager; `json` NULL or valid for `len` bytes;
 // `reply` NULL or valid for writing one pointer.
 enum qjob_result qjob_execute(struct qjob_manager *m, const char *json, size_t len, char **reply);
+
+// The scenario transcript line of the reply of the last successful
+// `qjob_execute()`: `< REPLY`, REPLY with sorted keys as
+// scenarios/README.md prints it (the core's `qjob::scenario::reply_line`),
+// in `*line` (owned: free it with `qjob_string_free()`). For a replayer
+// that prints transcripts without reading the reply's JSON back.
+//
+// Returns `QJOB_OK`, or `QJOB_EMPTY` (not an error; `*line` set to NULL)
+// when nothing was executed yet.
+//
+// Errors: `QJOB_NULL_ARGUMENT`.
+//
+// # Safety
+// `m` must be NULL or a live manager; `line` NULL or writable.
+enum qjob_result qjob_last_reply_line(struct qjob_manager *m, char **line);
 
 // Rewrites a JSON text (`len` bytes of UTF-8 at `json`) as the scenario
 // transcripts print JSON: Python's `json.dumps(value, sort_keys=True)`,

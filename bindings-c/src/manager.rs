@@ -5,7 +5,9 @@
 //! calls) or [`with_manager_ref`] (getters), which hold the panic boundary,
 //! the checked pointer access and the last-error bookkeeping in one place.
 
-use crate::ffi::{Fail, FfiResult, c_str, checked, opt_c_str};
+use crate::ffi::{
+    Fail, FfiResult, c_str, checked, opt_c_str, owned_string, require, write_opt, write_out,
+};
 use crate::types::{error_class_cstr, qjob_error_class, qjob_result};
 use qjob_core::{ErrorClass, ImageFile, JobManager};
 use std::ffi::{CString, c_char};
@@ -54,6 +56,11 @@ pub struct qjob_manager {
     in_call: bool,
     /// Storage behind borrowed pointers (events, queries).
     pub(crate) lent: Lent,
+    /// The event the last `qjob_poll_event*()` popped (for
+    /// `qjob_last_event_line()`).
+    pub(crate) last_event: Option<qjob_core::Event>,
+    /// The reply of the last `qjob_execute()` (for `qjob_last_reply_line()`).
+    pub(crate) last_reply: Option<qjob_core::qmp::Reply>,
 }
 
 /// The last error, kept as C strings so that pointers to it can be lent.
@@ -86,6 +93,8 @@ impl qjob_manager {
             last_error: None,
             in_call: false,
             lent: Lent::default(),
+            last_event: None,
+            last_reply: None,
         }
     }
 
@@ -168,6 +177,31 @@ pub unsafe fn with_manager_ref<T>(
         Ok(w) => ffi_boundary!(default, f(w)),
         Err(_) => default,
     }
+}
+
+/// The body of the functions that hand over a line of text the manager
+/// makes (`qjob_last_reply_line()`, `qjob_last_event_line()`): `*line` is
+/// set to NULL, then to the owned text `text` makes, or the result is
+/// `QJOB_EMPTY` when it makes none.
+///
+/// # Safety
+/// `m` must be NULL or a live manager; `line` NULL or writable.
+pub(crate) unsafe fn owned_line(
+    m: *mut qjob_manager,
+    line: *mut *mut c_char,
+    text: impl FnOnce(&qjob_manager) -> Option<String>,
+) -> qjob_result {
+    // SAFETY: NULL or writable, by the caller's contract.
+    unsafe { write_opt(line, std::ptr::null_mut()) };
+    manager_call!(m, |w| {
+        require(line.cast_const(), "line")?;
+        let Some(t) = text(w) else {
+            return Ok(qjob_result::QJOB_EMPTY);
+        };
+        // SAFETY: checked non-NULL above; writable by the caller's contract.
+        unsafe { write_out(line, "line", owned_string(t)) }?;
+        Ok(qjob_result::QJOB_OK)
+    })
 }
 
 /// A new manager with the default world of the scenario format: four
@@ -365,7 +399,7 @@ pub unsafe extern "C" fn qjob_add_image(
                 size: img.size,
                 backing: backing.map(str::to_owned),
                 data: data.iter().map(|e| (e.offset, e.length)).collect(),
-                snapshots: Vec::new(),
+                ..Default::default()
             },
         );
         Ok(qjob_result::QJOB_OK)

@@ -752,6 +752,53 @@ static void test_json_lifecycle(void) {
     qjob_manager_free(m);
 }
 
+/* The transcript lines of the last reply and the last popped event, as the
+ * scenario transcripts print them (the library's, not read back). */
+static void test_transcript_lines(void) {
+    qjob_manager *m = qjob_manager_new();
+    char dummy = 0, *line = &dummy, *reply = NULL;
+    qjob_event ev;
+
+    CHECK_RC(qjob_last_reply_line(m, &line), QJOB_EMPTY);
+    CHECK(line == NULL);
+    CHECK_RC(qjob_last_event_line(m, &line), QJOB_EMPTY);
+    CHECK(line == NULL);
+    CHECK_RC(qjob_last_reply_line(m, NULL), QJOB_NULL_ARGUMENT);
+    CHECK_RC(qjob_last_event_line(NULL, &line), QJOB_NULL_ARGUMENT);
+
+    CHECK_RC(qjob_execute(m, "{\"execute\":\"job-pause\",\"arguments\":{\"id\":\"zz\"},\"id\":[7]}",
+                          strlen("{\"execute\":\"job-pause\",\"arguments\":{\"id\":\"zz\"},\"id\":[7]}"),
+                          &reply),
+             QJOB_QMP_ERROR);
+    qjob_string_free(reply);
+    OK(qjob_last_reply_line(m, &line));
+    CHECK_STR(line, "< {\"error\": {\"class\": \"GenericError\", \"desc\": \"Job not found\"}, \"id\": [7]}");
+    qjob_string_free(line);
+
+    exec_ok(m, "{\"execute\": \"blockdev-backup\", \"arguments\": {\"job-id\": "
+               "\"j0\", \"device\": \"src\", \"target\": \"dst\", \"sync\": \"full\"}}");
+    OK(qjob_last_reply_line(m, &line));
+    CHECK_STR(line, "< {\"return\": {}}");
+    qjob_string_free(line);
+    OK(qjob_poll_event(m, &ev));
+    OK(qjob_last_event_line(m, &line));
+    CHECK_STR(line, "! JOB_STATUS_CHANGE {\"id\": \"j0\", \"status\": \"created\"}");
+    qjob_string_free(line);
+    OK(qjob_settle(m, NULL));
+    while (qjob_poll_event(m, &ev) == QJOB_OK) {
+        if (ev.kind != QJOB_EVENT_KIND_BLOCK_JOB_COMPLETED) continue;
+        OK(qjob_last_event_line(m, &line));
+        CHECK_STR(line, "! BLOCK_JOB_COMPLETED {\"device\": \"j0\", \"len\": 67108864, "
+                        "\"offset\": 67108864, \"speed\": 0, \"type\": \"backup\"}");
+        qjob_string_free(line);
+    }
+    /* Still the last popped event, until another is popped. */
+    OK(qjob_last_event_line(m, &line));
+    CHECK(contains(line, "\"status\": \"null\""));
+    qjob_string_free(line);
+    qjob_manager_free(m);
+}
+
 /* The main loop: step, settle, tick, advance, deadlines, the clock. */
 static void test_clock(void) {
     qjob_manager *m = qjob_manager_new();
@@ -1453,6 +1500,7 @@ int main(void) {
     test_typed_backup_lifecycle();
     test_typed_mirror_lifecycle();
     test_json_lifecycle();
+    test_transcript_lines();
     test_clock();
     test_world_and_json();
     test_host_lifecycle();

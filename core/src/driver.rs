@@ -16,7 +16,7 @@
 //! enters the job once the callback has returned (the last thing each of
 //! QEMU's callbacks does when it wakes its job).
 
-use crate::block::{Graph, NodeRef, Role};
+use crate::block::{Driver, Graph, NodeRef, Parent, Role};
 use crate::error::Result;
 use crate::host::{HostActionKind, HostJob};
 use crate::job::{Job, JobRef};
@@ -160,6 +160,13 @@ pub(crate) trait JobDriver {
     /// job ends).
     fn bitmap(&self) -> Option<(NodeRef, &str)> {
         None
+    }
+
+    /// The nodes the job holds through a BlockBackend of its own (a
+    /// mirror's target, a commit's top and base): `blockdev-del` finds
+    /// them in use.
+    fn backend_nodes(&self) -> Vec<NodeRef> {
+        Vec::new()
     }
 }
 
@@ -336,7 +343,7 @@ impl Cx<'_> {
     }
 
     /// Moves the parents of `from` (but `except`) to `to` (`bdrv_replace_node`).
-    pub fn replace_node(&mut self, from: NodeRef, to: NodeRef, except: Option<NodeRef>) {
+    pub fn replace_node(&mut self, from: NodeRef, to: NodeRef, except: &[NodeRef]) {
         self.m.replace_node(from, to, except);
     }
 
@@ -358,6 +365,39 @@ impl Cx<'_> {
         }
         if let Some(b) = base {
             g.attach_child(n, Role::Backing, b);
+        }
+    }
+
+    /// `bdrv_change_backing_file`: `n`'s image names `base` (its file
+    /// name and format) as its backing file from now on, or none.
+    pub fn change_backing_file(&mut self, n: NodeRef, base: Option<NodeRef>) {
+        self.m.graph.change_backing_file(n, base);
+    }
+
+    /// Opens `n`'s backing chain from its image's backing file
+    /// (`bdrv_open_backing_file`; an image that cannot be opened leaves
+    /// `n` without, as QEMU only reports it).
+    pub fn open_backing(&mut self, n: NodeRef) {
+        self.m.open_backing_file(n);
+    }
+
+    /// Moves the BlockBackends of `from`, and of the filters above it, to
+    /// `to` (what `bdrv_replace_node` does for them when a mirror
+    /// completes).
+    pub fn replace_backends(&mut self, from: NodeRef, to: NodeRef) {
+        let g = &mut self.m.graph;
+        let mut stack = vec![from];
+        while let Some(n) = stack.pop() {
+            let parents = g.node(n).parents.clone();
+            for p in parents {
+                match p {
+                    Parent::Backend(b) => g.move_backend(b, to),
+                    Parent::Node(pn) if matches!(g.node(pn).driver, Driver::JobFilter) => {
+                        stack.push(pn)
+                    }
+                    _ => {}
+                }
+            }
         }
     }
 

@@ -47,17 +47,20 @@
 //! | job transactions, completion, finalization | `txn` |
 //! | block-job speed, error policy, ready | `blockjob` |
 //! | rate limiter | [`ratelimit`] |
-//! | events | [`event`] |
+//! | events, their fields (the visitor), the list of kinds | [`event`] ([`for_each_event_kind!`]) |
 //! | job drivers: the interface and its context | `driver` |
 //! | simulated workloads (backup, mirror, stream/commit, one-shot jobs) | `workload` |
 //! | host-driven jobs | `host` ([`JobHandle`], [`HostAction`]) |
 //! | typed verbs and queries | `commands` |
-//! | option types of the creation commands | `options` ([`BackupOptions`], …) |
+//! | option types of the creation commands, their defaults | `options` ([`BackupOptions`], …; [`qmp::option_defaults`]) |
 //! | job creation, per job type | `create` |
 //! | the QMP `transaction` command | `actions` ([`TransactionAction`]) |
 //! | dirty bitmaps | `bitmap` |
 //! | block nodes (`blockdev-add`, `blockdev-del`) | `nodes` |
-//! | QMP JSON: framing, command table, argument parsing | [`qmp`] |
+//! | BlockBackends and devices (`-drive`, `device_add`) | `drive` |
+//! | external snapshots (`blockdev-snapshot`, `-sync`) | `overlay` |
+//! | image files: the simulated folder, host files ([`FileAction`]) | `files` |
+//! | QMP JSON: framing, command table, argument parsing, typed replies | [`qmp`] ([`qmp::Reply`]) |
 //! | snapshot and restore (format, encoding, checks) | `snapshot` ([`SnapshotError`]) |
 //! | simulated block layer, block drivers | `block` |
 //! | scenario replayer and transcripts | [`scenario`] |
@@ -74,16 +77,20 @@ mod commands;
 mod coroutine;
 mod create;
 mod drain;
+mod drive;
 mod driver;
 pub mod error;
 pub mod event;
+mod files;
 mod host;
+mod ids;
 mod job;
 mod mainloop;
 mod manager;
 pub mod model;
 mod nodes;
 mod options;
+mod overlay;
 mod pause;
 pub mod qmp;
 pub mod ratelimit;
@@ -99,7 +106,8 @@ pub use actions::TransactionAction;
 pub use block::{BlkdebugEvent, ImageFile, InjectError};
 pub use commands::{BlockJobInfo, JobInfo};
 pub use error::{Error, ErrorClass, Result};
-pub use event::{Event, EventKind, IoOperation};
+pub use event::{Event, EventField, EventKind, IoOperation};
+pub use files::{FileAction, NewImage};
 pub use host::{
     HostAction, HostActionKind, HostDirective, HostErrorAction, HostJobOptions, JobHandle,
     TxnHandle,
@@ -108,8 +116,9 @@ pub use manager::{DEFAULT_NODE_SIZE, JobManager, SETTLE_LIMIT, TICK_LIMIT};
 pub use model::{ErrorAction, IoStatus, JobStatus, JobType, JobVerb, OnError};
 pub use nodes::{ChildRef, NodeInfo, NodeOptions};
 pub use options::{
-    BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions,
-    MirrorOptions, StreamOptions, SyncMode,
+    BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions,
+    DriveBackupOptions, DriveMirrorOptions, JobOptions, MirrorOptions, NewImageMode,
+    SnapshotSyncOptions, StreamOptions, SyncMode,
 };
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};
 pub use workload::FAILED_IO_NS;

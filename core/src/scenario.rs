@@ -3,15 +3,17 @@
 //!
 //! A scenario is one JSON object per line (`#` comments and blank lines are
 //! skipped): a QMP command, or a directive (`wait`, `wait-event`, `settle`,
-//! `send`, `image`, `machine`). The transcript has one line per command
+//! `send`, `image`, `machine`, `drive`). The transcript has one line per command
 //! (`>`), reply (`<`), event (`!`) and directive (`~`). See
 //! `scenarios/README.md` for the contract.
 
 use crate::block::ImageFile;
 use crate::event::Event;
 use crate::manager::JobManager;
+use crate::model::JobStatus;
 use crate::qmp::json::{BigInteger, PathStep, parse_strict, parse_strict_keeping_big_integers};
 use serde_json::{Number, Value};
+use std::borrow::Cow;
 use std::fmt;
 
 /// How long a `wait` directive may advance virtual time: 30 s, the limit
@@ -194,20 +196,42 @@ fn write_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// A transcript's text from its lines: each line followed by `\n`.
+pub fn transcript_text(lines: &[String]) -> String {
+    let mut s = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    for l in lines {
+        s.push_str(l);
+        s.push('\n');
+    }
+    s
+}
+
 /// The transcript line of an event: `! NAME DATA`.
 pub fn event_line(e: &Event) -> String {
     format!("! {} {}", e.kind.name(), to_sorted_json(&e.kind.data()))
 }
 
+/// The transcript line of a reply: `< REPLY`.
+pub fn reply_line(reply: &Value) -> String {
+    format!("< {}", to_sorted_json(reply))
+}
+
 /// Replays scenarios against a [`JobManager`] and writes the transcript.
+///
+/// [`run_line`](Self::run_line) hands back the events each line consumed,
+/// typed and with the core's timestamps, so that a caller that also shows
+/// them (the WASM binding's session) never reads them back from the
+/// transcript.
 #[derive(Debug)]
 pub struct Replayer {
     /// The manager the scenario drives (starts as the default world).
     pub manager: JobManager,
     lines: Vec<String>,
     since_command: Vec<Event>,
-    /// Every event seen, with its timestamp, until taken.
-    seen: Vec<Event>,
+    /// The format of each `image` directive's file.
+    image_formats: std::collections::BTreeMap<String, String>,
+    /// The events taken from the manager by the line being run.
+    consumed: Vec<Event>,
 }
 
 impl Default for Replayer {
@@ -223,18 +247,14 @@ impl Replayer {
             manager: JobManager::with_default_world(),
             lines: Vec::new(),
             since_command: Vec::new(),
-            seen: Vec::new(),
+            image_formats: Default::default(),
+            consumed: Vec::new(),
         }
     }
 
     /// The transcript so far, one item per line, each ending in `\n`.
     pub fn transcript(&self) -> String {
-        let mut s = String::new();
-        for l in &self.lines {
-            s.push_str(l);
-            s.push('\n');
-        }
-        s
+        transcript_text(&self.lines)
     }
 
     /// The transcript lines so far.
@@ -245,21 +265,15 @@ impl Replayer {
     fn flush_events(&mut self) {
         while let Some(e) = self.manager.poll_event() {
             self.lines.push(event_line(&e));
-            self.seen.push(e.clone());
+            self.consumed.push(e.clone());
             self.since_command.push(e);
         }
-    }
-
-    /// Takes the events the scenario produced so far (with their virtual
-    /// timestamps), oldest first; each is returned once.
-    pub fn take_events(&mut self) -> Vec<Event> {
-        std::mem::take(&mut self.seen)
     }
 
     /// Runs a whole scenario text.
     pub fn run(&mut self, text: &str) -> Result<(), ScenarioError> {
         for (i, line) in text.lines().enumerate() {
-            self.run_line(line).map_err(|message| ScenarioError {
+            self.line(line).map_err(|message| ScenarioError {
                 line: i + 1,
                 message,
             })?;
@@ -267,8 +281,17 @@ impl Replayer {
         Ok(())
     }
 
-    /// Runs one scenario line (comments and blank lines do nothing).
-    pub fn run_line(&mut self, line: &str) -> Result<(), String> {
+    /// Runs one scenario line (comments and blank lines do nothing) and
+    /// returns the events it took from the manager, oldest first, with
+    /// their virtual timestamps (each also has its `!` transcript line). A
+    /// line that cannot be understood is refused before it does anything.
+    pub fn run_line(&mut self, line: &str) -> Result<Vec<Event>, String> {
+        self.consumed.clear();
+        self.line(line)?;
+        Ok(std::mem::take(&mut self.consumed))
+    }
+
+    fn line(&mut self, line: &str) -> Result<(), String> {
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') {
             return Ok(());
@@ -288,8 +311,7 @@ impl Replayer {
             let raw = raw.as_str().ok_or("'send' takes a string")?;
             self.since_command.clear();
             self.lines.push(format!("> {raw}"));
-            let reply = self.manager.execute(raw);
-            let reply = parse_strict(&reply)?;
+            let reply = self.manager.execute_reply(raw).into_value();
             self.after_command(reply);
         } else if let Some(w) = obj.get("wait") {
             let id = w
@@ -301,12 +323,9 @@ impl Replayer {
                 .and_then(Value::as_str)
                 .ok_or("wait needs 'status'")?;
             self.lines.push(format!("~ wait {}", to_sorted_json(w)));
-            let (id, status) = (id.to_owned(), status.to_owned());
-            self.wait_for(|e| {
-                e.kind.name() == "JOB_STATUS_CHANGE"
-                    && e.kind.job_id() == id
-                    && e.kind.data()["status"] == status.as_str()
-            });
+            // A status that does not exist is never reached.
+            let (id, status) = (id.to_owned(), JobStatus::parse(status));
+            self.wait_for(|e| status.is_some_and(|s| e.kind.is_status_change(&id, s)));
         } else if let Some(name) = obj.get("wait-event") {
             let name = name.as_str().ok_or("'wait-event' takes an event name")?;
             let id = obj
@@ -315,7 +334,7 @@ impl Replayer {
                 .ok_or("wait-event needs 'id'")?;
             self.lines.push(format!("~ wait-event {name} {id}"));
             let (name, id) = (name.to_owned(), id.to_owned());
-            self.wait_for(|e| e.kind.name() == name && e.kind.job_id() == id);
+            self.wait_for(|e| e.kind.is_event_about(&name, &id));
         } else if obj.contains_key("settle") {
             self.lines.push("~ settle".into());
             self.manager.settle();
@@ -352,20 +371,44 @@ impl Replayer {
                 }
             }
             self.lines.push(format!("~ image {file}"));
+            // The recorder names the backing file's format: the format of
+            // the image directive that made it, qcow2 if none did.
+            let backing_format = backing.as_ref().map(|b| {
+                self.image_formats
+                    .get(b)
+                    .map_or("qcow2", String::as_str)
+                    .to_owned()
+            });
+            self.image_formats
+                .insert(file.to_owned(), format.to_owned());
             self.manager.add_image(
                 file,
                 ImageFile {
                     format: format.to_owned(),
                     size,
                     backing,
+                    backing_format,
                     data,
-                    snapshots: Vec::new(),
+                    ..Default::default()
                 },
             );
         } else if let Some(machine) = obj.get("machine") {
             let machine = machine.as_str().ok_or("'machine' takes a name")?;
+            match machine {
+                "none" => self.manager.set_machine(true),
+                "pc" => self.manager.set_pci_bus(true),
+                _ => return Err(format!("unknown machine '{machine}' (none or pc)")),
+            }
             self.lines.push(format!("~ machine {machine}"));
-            self.manager.set_machine(true);
+        } else if let Some(drive) = obj.get("drive") {
+            let Value::Object(opts) = drive else {
+                return Err("'drive' takes an object of -drive options".into());
+            };
+            self.lines
+                .push(format!("~ drive {}", to_sorted_json(drive)));
+            self.manager
+                .drive_add(opts)
+                .map_err(|e| format!("-drive refused: {}", e.desc))?;
         } else {
             return Err(format!("unknown scenario line: {t}"));
         }
@@ -374,7 +417,7 @@ impl Replayer {
 
     fn after_command(&mut self, reply: Value) {
         self.flush_events();
-        self.lines.push(format!("< {}", to_sorted_json(&reply)));
+        self.lines.push(reply_line(&reply));
         self.manager.settle();
         self.flush_events();
     }
@@ -432,7 +475,7 @@ pub fn compare(expected: &str, actual: &str) -> Result<(), String> {
                 y.command.unwrap_or("None")
             ));
         }
-        let differ = |what: &str, a: &[&str], b: &[&str]| {
+        let differ = |what: &str, a: &[Cow<'_, str>], b: &[Cow<'_, str>]| {
             let after = x.command.map(|c| format!("\n  after: {c}"));
             format!(
                 "{at}: {what} differ{}\n  expected:\n{}\n  actual:\n{}",
@@ -464,7 +507,7 @@ pub fn compare(expected: &str, actual: &str) -> Result<(), String> {
 }
 
 /// Lines of a difference, indented; `(nothing)` for none.
-fn show(lines: &[&str]) -> String {
+fn show(lines: &[Cow<'_, str>]) -> String {
     if lines.is_empty() {
         return "    (nothing)".into();
     }
@@ -479,9 +522,26 @@ fn show(lines: &[&str]) -> String {
 struct Window<'a> {
     command: Option<&'a str>,
     line: usize,
-    replies: Vec<&'a str>,
-    directives: Vec<&'a str>,
-    events: std::collections::BTreeMap<String, Vec<&'a str>>,
+    replies: Vec<Cow<'a, str>>,
+    directives: Vec<Cow<'a, str>>,
+    events: std::collections::BTreeMap<String, Vec<Cow<'a, str>>>,
+}
+
+/// A line with the node names QEMU generates (`#block` and digits, two of
+/// them drawn at random) as `#block`: they compare equal, as QEMU's
+/// iotests filter them.
+fn generated_names(line: &str) -> Cow<'_, str> {
+    if !line.contains("#block") {
+        return Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find("#block") {
+        out.push_str(&rest[..i + "#block".len()]);
+        rest = rest[i + "#block".len()..].trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 fn windows(t: &str) -> Vec<Window<'_>> {
@@ -502,16 +562,19 @@ fn windows(t: &str) -> Vec<Window<'_>> {
         }
         let cur = out.last_mut().expect("a window was just pushed");
         if line.starts_with('<') {
-            cur.replies.push(line);
+            cur.replies.push(generated_names(line));
         } else if line.starts_with('!') {
             let mut parts = line.splitn(3, ' ');
             let key = match (parts.next(), parts.next(), parts.next()) {
                 (_, Some(_), Some(data)) => event_job(data),
                 _ => String::new(),
             };
-            cur.events.entry(key).or_default().push(line);
+            cur.events
+                .entry(key)
+                .or_default()
+                .push(generated_names(line));
         } else {
-            cur.directives.push(line);
+            cur.directives.push(Cow::Borrowed(line));
         }
     }
     out
@@ -535,6 +598,47 @@ fn event_job(data: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Each line hands back the events it took, typed, one per `!` line it
+    /// wrote, in order, with the core's timestamps.
+    #[test]
+    fn run_line_hands_back_the_events_of_its_lines() {
+        let mut r = Replayer::new();
+        let script = [
+            r#"{"execute": "blockdev-backup", "arguments": {"job-id": "b0", "device": "src", "target": "dst", "sync": "full", "speed": 4194304}}"#,
+            r#"{"wait": {"id": "b0", "status": "null"}}"#,
+            r#"{"send": "{'execute': 'query-jobs'}"}"#,
+            "# a comment",
+        ];
+        let mut all = Vec::new();
+        for line in script {
+            let before = r.lines().len();
+            let events = r.run_line(line).unwrap();
+            let written: Vec<&String> = r.lines()[before..]
+                .iter()
+                .filter(|l| l.starts_with("! "))
+                .collect();
+            assert_eq!(events.len(), written.len(), "{line}");
+            for (e, l) in events.iter().zip(written) {
+                assert_eq!(&event_line(e), l);
+            }
+            all.extend(events);
+        }
+        assert!(all.len() > 6);
+        assert!(
+            all.windows(2)
+                .all(|w| w[0].timestamp_ns <= w[1].timestamp_ns)
+        );
+        // At 4 MiB/s the 64 MiB backup ends some 16 s in.
+        assert!(
+            all.last()
+                .unwrap()
+                .kind
+                .is_status_change("b0", JobStatus::Null)
+        );
+        assert!(all.last().unwrap().timestamp_ns > 15_000_000_000);
+        assert!(r.run_line("{\"wait\": {}}").is_err());
+    }
 
     #[test]
     fn python_style_json() {

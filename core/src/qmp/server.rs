@@ -32,7 +32,7 @@ use serde_json::{Map, Value};
 
 use super::stream::{JsonStreamer, Message};
 use super::wire;
-use super::{COMMANDS, args::Args};
+use super::{COMMANDS, Reply, args::Args};
 use crate::error::{Error, ErrorClass, Result};
 use crate::event::{Event, EventKind};
 use crate::manager::JobManager;
@@ -148,13 +148,17 @@ struct Monitor {
 ///   sent), [`handle_eof`](Self::handle_eof) (its input ended),
 ///   [`handle_disconnect`](Self::handle_disconnect),
 ///   [`handle_timeout`](Self::handle_timeout) (virtual time reached a
-///   deadline) and [`handle_manager_events`](Self::handle_manager_events)
-///   (the caller drove the manager directly);
+///   deadline), [`handle_manager_events`](Self::handle_manager_events)
+///   (the caller drove the manager directly) and
+///   [`handle_files_ready`](Self::handle_files_ready) (the host read the
+///   files a held request needs);
 /// - **commands**: [`set_epoch_ns`](Self::set_epoch_ns);
 /// - **output**: [`poll_transmit`](Self::poll_transmit) (bytes for a
 ///   client), [`poll_timeout`](Self::poll_timeout) (when to call
 ///   `handle_timeout`), [`exit_requested`](Self::exit_requested) (a client
-///   sent `quit`: the process should exit once its output is written).
+///   sent `quit`: the process should exit once its output is written),
+///   [`poll_file_request`](Self::poll_file_request) (a file the host must
+///   read before a held request runs, in host-files mode).
 ///
 /// Commands: every command of [`JobManager::dispatch`], plus what the
 /// monitor itself answers: `qmp_capabilities`, `quit` (its jobs' events,
@@ -180,6 +184,12 @@ pub struct QmpServer {
     log: VecDeque<(u64, Event)>,
     seq: u64,
     exit: bool,
+    /// A request waiting for the host's files (host-files mode).
+    held: Option<(MonitorId, Message)>,
+    /// Messages that came while a request was held, in order.
+    backlog: VecDeque<(MonitorId, Message)>,
+    /// Files to ask the host for, oldest first.
+    file_requests: VecDeque<String>,
 }
 
 impl QmpServer {
@@ -192,6 +202,9 @@ impl QmpServer {
             log: VecDeque::new(),
             seq: 0,
             exit: false,
+            held: None,
+            backlog: VecDeque::new(),
+            file_requests: VecDeque::new(),
         }
     }
 
@@ -298,9 +311,31 @@ impl QmpServer {
             if self.exit || !self.monitors.contains_key(&monitor) {
                 break;
             }
-            self.handle_message(manager, monitor, msg);
+            if self.held.is_some() {
+                self.backlog.push_back((monitor, msg));
+            } else {
+                self.handle_message(manager, monitor, msg);
+            }
         }
         Ok(())
+    }
+
+    /// The host answered the files [`poll_file_request`](Self::poll_file_request)
+    /// named ([`JobManager::handle_file`]): the held request runs now (or
+    /// asks for the next files it needs, such as backing files), then the
+    /// messages that came meanwhile, until one is held again.
+    pub fn handle_files_ready(&mut self, manager: &mut JobManager) {
+        if let Some((monitor, msg)) = self.held.take() {
+            self.handle_message(manager, monitor, msg);
+        }
+        while self.held.is_none() && !self.exit {
+            let Some((monitor, msg)) = self.backlog.pop_front() else {
+                break;
+            };
+            if self.monitors.contains_key(&monitor) {
+                self.handle_message(manager, monitor, msg);
+            }
+        }
     }
 
     /// The client's input ended: an unfinished message is dropped (as QEMU
@@ -394,34 +429,53 @@ impl QmpServer {
         self.exit
     }
 
+    /// The next file the host must read before the held request can run
+    /// (host-files mode, [`JobManager::set_host_files`]): answer each with
+    /// [`JobManager::handle_file`], then call
+    /// [`handle_files_ready`](Self::handle_files_ready). While a request is
+    /// held, every monitor's input waits behind it, as QEMU's monitors wait
+    /// while a command opens its files.
+    pub fn poll_file_request(&mut self) -> Option<String> {
+        self.file_requests.pop_front()
+    }
+
+    /// Whether a request is held until the host has read its files.
+    pub fn is_holding(&self) -> bool {
+        self.held.is_some()
+    }
+
     // ------------------------------------------------------------------
     // One message
     // ------------------------------------------------------------------
 
     fn handle_message(&mut self, manager: &mut JobManager, monitor: MonitorId, msg: Message) {
-        let reply = match msg {
-            Err(desc) => error_reply(&Error::generic(desc), None),
-            Ok(request) => {
-                let id = request.get("id").filter(|_| request.is_object()).cloned();
-                let result = self.request(manager, monitor, &request);
-                match result {
-                    Ok(v) => {
-                        let mut m = Map::new();
-                        m.insert("return".into(), v);
-                        if let Some(id) = id {
-                            m.insert("id".into(), id);
-                        }
-                        Value::Object(m)
-                    }
-                    Err(e) => error_reply(&e, id),
-                }
+        let Some(mon) = self.monitors.get(&monitor) else {
+            return;
+        };
+        if let Ok(Value::Object(dict)) = &msg
+            && mon.negotiated
+            && check_obj(dict, mon.oob).is_ok_and(|(_, oob)| !oob)
+        {
+            let wanted = manager.files_wanted(dict);
+            if !wanted.is_empty() {
+                self.file_requests.extend(wanted);
+                self.held = Some((monitor, msg));
+                return;
             }
+        }
+        let reply = match msg {
+            Err(desc) => Reply::refused(Error::generic(desc)),
+            Ok(request) => Reply {
+                id: request.get("id").filter(|_| request.is_object()).cloned(),
+                result: self.request(manager, monitor, &request),
+            },
         };
         // Events of what the command did come before its reply; what QEMU's
         // main loop does next comes after it.
         self.handle_manager_events(manager);
         if let Some(mon) = self.monitors.get_mut(&monitor) {
-            mon.out.extend_from_slice(&wire::message(&reply));
+            mon.out
+                .extend_from_slice(&wire::message(&reply.into_value()));
         }
         if !self.exit {
             manager.settle();
@@ -536,8 +590,8 @@ impl QmpServer {
         match name {
             "quit" => self.config.allow_quit,
             "x-qjob-advance" | "x-qjob-settle" | "x-qjob-wait" => true,
-            // The snapshot jobs exist in a system emulator only.
-            _ if name.starts_with("snapshot-") => manager.machine,
+            // The snapshot jobs and devices exist in a system emulator only.
+            _ if name.starts_with("snapshot-") || name == "device_add" => manager.machine,
             _ => COMMANDS.contains(&name),
         }
     }
@@ -553,17 +607,13 @@ impl QmpServer {
         if args.contains_key("status") {
             let status: JobStatus = a.req_enum("status", |s| s.parse().ok())?;
             a.finish()?;
-            let is_change = |e: &Event| {
-                matches!(&e.kind, EventKind::JobStatusChange { id: i, status: s }
-                    if **i == *id && *s == status)
-            };
-            if since_mark.clone().any(is_change) {
+            if since_mark
+                .clone()
+                .any(|e| e.kind.is_status_change(&id, status))
+            {
                 return Ok(true);
             }
-            return Ok(manager.run_until(limit, |m| {
-                m.job_info(&id).map_or(JobStatus::Null, |j| j.status) == status
-                    || m.queued_events().any(is_change)
-            }));
+            return Ok(manager.run_until(limit, |m| m.status_reached(&id, status)));
         }
         let event = a
             .opt_enum("event", |s| {
@@ -571,25 +621,14 @@ impl QmpServer {
             })?
             .ok_or_else(|| Error::missing_parameter("status"))?;
         a.finish()?;
-        let is_event = |e: &Event| e.kind.name() == event && e.kind.job_id() == id;
-        if since_mark.clone().any(is_event) {
+        if since_mark
+            .clone()
+            .any(|e| e.kind.is_event_about(event, &id))
+        {
             return Ok(true);
         }
-        Ok(manager.run_until(limit, |m| m.queued_events().any(is_event)))
+        Ok(manager.run_until(limit, |m| m.event_queued(event, &id)))
     }
-}
-
-/// `{"error": {"class", "desc"}}`, then the request's `id`.
-fn error_reply(e: &Error, id: Option<Value>) -> Value {
-    let mut err = Map::new();
-    err.insert("class".into(), e.class.as_str().into());
-    err.insert("desc".into(), e.desc.clone().into());
-    let mut m = Map::new();
-    m.insert("error".into(), Value::Object(err));
-    if let Some(id) = id {
-        m.insert("id".into(), id);
-    }
-    Value::Object(m)
 }
 
 /// `qmp_dispatch_check_obj`: the request's members in QEMU's order; the

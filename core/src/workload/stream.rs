@@ -130,10 +130,14 @@ impl JobDriver for Stream {
     /// nodes whose data was copied.
     fn prepare(&mut self, cx: &mut Cx<'_>) -> Prepared {
         match self.mode {
-            Mode::Stream => cx.set_backing(self.top, self.base),
+            Mode::Stream => {
+                cx.set_backing(self.top, self.base);
+                cx.change_backing_file(self.top, self.base);
+            }
             Mode::Commit => {
                 if let Some(ov) = self.overlay {
                     cx.set_backing(ov, self.base);
+                    cx.change_backing_file(ov, self.base);
                 }
             }
         }
@@ -154,6 +158,13 @@ impl JobDriver for Stream {
 
     fn filter(&self) -> Option<NodeRef> {
         self.filter
+    }
+
+    fn backend_nodes(&self) -> Vec<NodeRef> {
+        match self.mode {
+            Mode::Commit => [Some(self.top), self.base].into_iter().flatten().collect(),
+            Mode::Stream => Vec::new(),
+        }
     }
 
     fn node_refs(&self) -> Vec<NodeRef> {
