@@ -160,10 +160,13 @@ impl JobDriver for Stream {
         self.filter
     }
 
+    /// A commit's BlockBackends on top and base; a stream's job
+    /// BlockBackend on its copy-on-read filter (`stream_start` creates the
+    /// job on the filter node).
     fn backend_nodes(&self) -> Vec<NodeRef> {
         match self.mode {
             Mode::Commit => [Some(self.top), self.base].into_iter().flatten().collect(),
-            Mode::Stream => Vec::new(),
+            Mode::Stream => self.filter.into_iter().collect(),
         }
     }
 
