@@ -540,7 +540,18 @@ static int run_line(replayer *r, const char *line, size_t len) {
             buf_str(&r->out, "~ machine ");
             buf_str(&r->out, jstr(x));
             buf_str(&r->out, "\n");
-            ok = qjob_set_machine(r->m, true) == QJOB_OK;
+            if (strcmp(jstr(x), "none") == 0) ok = qjob_set_machine(r->m, true) == QJOB_OK;
+            else if (strcmp(jstr(x), "pc") == 0) ok = qjob_set_pci_bus(r->m, true) == QJOB_OK;
+            else ok = fail(r, "unknown machine '%s' (none or pc)", jstr(x));
+        }
+    } else if ((x = jget(&v, "drive")) != NULL) {
+        if (x->type != J_OBJ) ok = fail(r, "'drive' takes an object of -drive options");
+        else {
+            buf_str(&r->out, "~ drive ");
+            ok = add_sorted(r, x->raw, x->raw_len);
+            buf_str(&r->out, "\n");
+            if (ok && qjob_drive_add(r->m, x->raw, x->raw_len) != QJOB_OK)
+                ok = fail(r, "-drive refused: %s", qjob_last_error_desc(r->m));
         }
     } else {
         ok = fail(r, "unknown scenario line: %.*s", (int)len, line);

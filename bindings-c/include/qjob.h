@@ -599,6 +599,31 @@ uint64_t qjob_now(const struct qjob_manager *m);
 // `m` must be NULL or a live manager.
 enum qjob_result qjob_set_machine(struct qjob_manager *m, bool machine);
 
+// Gives the machine a PCI bus, as QEMU's default `pc` machine has (the
+// scenario directive `{"machine": "pc"}`); implies `qjob_set_machine(m,
+// true)` when `pci` is true. `virtio-blk` devices need it.
+//
+// Errors: `QJOB_NULL_ARGUMENT`.
+//
+// # Safety
+// `m` must be NULL or a live manager.
+enum qjob_result qjob_set_pci_bus(struct qjob_manager *m, bool pci);
+
+// QEMU's `-drive` with its options as a JSON object of strings (`len`
+// bytes of UTF-8 at `opts_json`; the scenario directive `drive`), e.g.
+// `{"if": "none", "id": "d0", "driver": "null-co"}`: a BlockBackend
+// (and, for `if=virtio`, its device) over the nodes the options describe.
+//
+// Errors: `QJOB_NULL_ARGUMENT`, `QJOB_INVALID_UTF8`,
+// `QJOB_INVALID_ARGUMENT` (`opts_json` is not a JSON object),
+// `QJOB_QMP_ERROR` (QEMU refuses the drive: its text is the last error;
+// nothing is left behind).
+//
+// # Safety
+// `m` must be NULL or a live manager; `opts_json` NULL or valid for `len`
+// bytes.
+enum qjob_result qjob_drive_add(struct qjob_manager *m, const char *opts_json, size_t len);
+
 // Adds (or replaces) a simulated image file. The image is copied; `image`
 // and its strings are only read during the call.
 //

@@ -238,6 +238,8 @@ static void test_null_arguments(void) {
     CHECK_RC(qjob_execute(NULL, "{}", 2, &s), QJOB_NULL_ARGUMENT);
     CHECK(s == NULL);
     CHECK_RC(qjob_set_machine(NULL, true), QJOB_NULL_ARGUMENT);
+    CHECK_RC(qjob_set_pci_bus(NULL, true), QJOB_NULL_ARGUMENT);
+    CHECK_RC(qjob_drive_add(NULL, "{}", 2), QJOB_NULL_ARGUMENT);
     CHECK_RC(qjob_add_image(NULL, &img), QJOB_NULL_ARGUMENT);
     CHECK_RC(qjob_step(NULL, &b), QJOB_NULL_ARGUMENT);
     CHECK_RC(qjob_settle(NULL, &n), QJOB_NULL_ARGUMENT);
@@ -453,6 +455,26 @@ static void test_invalid_utf8_and_enums(void) {
     img.format = "raw";
     img.backing = INVALID;
     CHECK_RC(qjob_add_image(m, &img), QJOB_INVALID_UTF8);
+    qjob_manager_free(m);
+}
+
+/* -drive through C: a drive, QEMU's refusal, and options that are not an object. */
+static void test_drive_add(void) {
+    const char *ok = "{\"if\": \"none\", \"id\": \"d0\", \"driver\": \"null-co\"}";
+    const char *virtio = "{\"if\": \"virtio\", \"driver\": \"null-co\"}";
+    char *reply = NULL;
+    qjob_manager *m = qjob_manager_new();
+    CHECK(m != NULL);
+    CHECK_RC(qjob_drive_add(m, "[1]", 3), QJOB_INVALID_ARGUMENT);
+    CHECK_RC(qjob_drive_add(m, NULL, 0), QJOB_NULL_ARGUMENT);
+    OK(qjob_drive_add(m, ok, strlen(ok)));
+    CHECK_RC(qjob_drive_add(m, ok, strlen(ok)), QJOB_QMP_ERROR);
+    CHECK(strlen(qjob_last_error_desc(m)) > 0);
+    OK(qjob_set_pci_bus(m, true));
+    OK(qjob_drive_add(m, virtio, strlen(virtio)));
+    OK(qjob_execute(m, "{\"execute\": \"query-block\"}", 26, &reply));
+    CHECK(strstr(reply, "\"d0\"") != NULL);
+    qjob_string_free(reply);
     qjob_manager_free(m);
 }
 
@@ -1497,6 +1519,7 @@ int main(void) {
     test_null_arguments();
     test_invalid_utf8_and_enums();
     test_unknown_ids();
+    test_drive_add();
     test_typed_backup_lifecycle();
     test_typed_mirror_lifecycle();
     test_json_lifecycle();
