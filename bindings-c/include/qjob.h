@@ -1147,7 +1147,8 @@ enum qjob_result qjob_last_reply_line(struct qjob_manager *m, char **line);
 // Rewrites a JSON text (`len` bytes of UTF-8 at `json`) as the scenario
 // transcripts print JSON: Python's `json.dumps(value, sort_keys=True)`,
 // that is sorted keys, `", "` and `": "` separators and non-ASCII escaped
-// (the core's `qjob::scenario::to_sorted_json`). Needs no manager.
+// and integers beyond 64 bits kept as written, as Python keeps them (the
+// core's `qjob::scenario::sorted_json_text`). Needs no manager.
 //
 // `*out` is an owned string (free it with `qjob_string_free()`), or NULL on
 // error.

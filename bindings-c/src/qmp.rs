@@ -80,7 +80,8 @@ pub unsafe extern "C" fn qjob_last_reply_line(
 /// Rewrites a JSON text (`len` bytes of UTF-8 at `json`) as the scenario
 /// transcripts print JSON: Python's `json.dumps(value, sort_keys=True)`,
 /// that is sorted keys, `", "` and `": "` separators and non-ASCII escaped
-/// (the core's `qjob::scenario::to_sorted_json`). Needs no manager.
+/// and integers beyond 64 bits kept as written, as Python keeps them (the
+/// core's `qjob::scenario::sorted_json_text`). Needs no manager.
 ///
 /// `*out` is an owned string (free it with `qjob_string_free()`), or NULL on
 /// error.
@@ -103,9 +104,8 @@ pub unsafe extern "C" fn qjob_json_sorted(
         let r = (|| {
             // SAFETY: NULL or `len` readable bytes, by the caller's contract.
             let text = unsafe { byte_str(json, len, "json") }?;
-            let v: serde_json::Value = serde_json::from_str(text)
+            let s = qjob_core::scenario::sorted_json_text(text)
                 .map_err(|e| Fail::invalid(format!("not one JSON value: {e}")))?;
-            let s = qjob_core::scenario::to_sorted_json(&v);
             require(out.cast_const(), "out")?;
             // SAFETY: non-NULL and writable by the caller's contract.
             unsafe { write_out(out, "out", owned_string(s)) }

@@ -911,6 +911,10 @@ static void test_world_and_json(void) {
     qjob_string_free(out);
     CHECK_RC(qjob_json_sorted("{\"a\":", 5, &out), QJOB_INVALID_ARGUMENT);
     CHECK(out == NULL);
+    /* Integers beyond 64 bits as written (Python's reading), others as usual. */
+    OK(qjob_json_sorted("{\"b\": 18446744073709551616, \"a\": -1}", 36, &out));
+    CHECK_STR(out, "{\"a\": -1, \"b\": 18446744073709551616}");
+    qjob_string_free(out);
     /* Floats keep their value: the nearest double, written as Python's repr
      * (a reader that is not correctly rounded lands one ulp off on the first). */
     {

@@ -45,6 +45,14 @@ pub fn to_sorted_json(v: &Value) -> String {
     out
 }
 
+/// A JSON text (standard JSON, read as [`parse_strict`]) rewritten as
+/// [`to_sorted_json`] writes it, with integers beyond 64 bits kept as
+/// written, as the `>` line of a command shows them (Python's reading).
+pub fn sorted_json_text(text: &str) -> Result<String, String> {
+    let (v, big) = parse_strict_keeping_big_integers(text)?;
+    Ok(to_sorted_json_keeping(&v, &big))
+}
+
 /// [`to_sorted_json`] of a value read with its integers beyond 64 bits
 /// (`big`): those are written as they were read, as Python keeps them.
 fn to_sorted_json_keeping(v: &Value, big: &[BigInteger]) -> String {
