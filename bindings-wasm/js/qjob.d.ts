@@ -223,7 +223,9 @@ export type QmpCommand =
   | Cmd<'blockdev-add', BlockdevAddArgs>
   | Cmd<'blockdev-del', { 'node-name': string }>
   | Cmd<'block-dirty-bitmap-add', BlockDirtyBitmapAddArgs>
-  | Cmd<'block-dirty-bitmap-remove', { node: string; name: string }>;
+  | Cmd<'block-dirty-bitmap-remove', { node: string; name: string }>
+  | CmdNoArgs<'query-block'>
+  | Cmd<'query-named-block-nodes', { flat?: boolean }>;
 
 /** The name of every command `execute` knows. */
 export type CommandName = QmpCommand['execute'];
@@ -259,10 +261,47 @@ export interface BlockJobInfo {
   error?: string;
 }
 
+/**
+ * QMP `BlockDeviceInfo` (an element of `query-named-block-nodes`, `inserted` in
+ * `query-block`): the members every node has; the others QEMU gives for some
+ * nodes (`backing_file`, `dirty-bitmaps`, …) as they come.
+ */
+export interface BlockDeviceInfo {
+  file: string;
+  'node-name'?: string;
+  ro: boolean;
+  drv: string;
+  backing_file_depth: number;
+  encrypted: boolean;
+  detect_zeroes: string;
+  bps: number;
+  bps_rd: number;
+  bps_wr: number;
+  iops: number;
+  iops_rd: number;
+  iops_wr: number;
+  image: { filename: string; format: string; 'virtual-size': number; [member: string]: unknown };
+  cache: { writeback: boolean; direct: boolean; 'no-flush': boolean };
+  write_threshold: number;
+  [member: string]: unknown;
+}
+
+/** QMP `BlockInfo` (an element of `query-block`): a BlockBackend; the node in `inserted`. */
+export interface BlockInfo {
+  device: string;
+  locked: boolean;
+  removable: boolean;
+  type: string;
+  inserted?: BlockDeviceInfo;
+  [member: string]: unknown;
+}
+
 /** What each command returns on success. */
 export interface ReturnOf {
   'query-jobs': JobInfo[];
   'query-block-jobs': BlockJobInfo[];
+  'query-named-block-nodes': BlockDeviceInfo[];
+  'query-block': BlockInfo[];
 }
 export type ReturnValue<N extends CommandName> = N extends keyof ReturnOf ? ReturnOf[N] : Record<string, never>;
 
