@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Record transcripts of qjob scenarios against real QEMU 7.2.
 
-usage: tools/record.py [--qemu-dir DIR] [--out-dir DIR | --stdout] SCENARIO...
+usage: tools/record.py [--qemu-dir DIR] [--raw] [--out-dir DIR | --stdout] SCENARIO...
 
 Each SCENARIO (scenarios/NAME.scn) is run against a fresh QEMU 7.2 and its transcript is written
 next to it as NAME.qemu72.txt (or into --out-dir, or to standard output with --stdout).
-The scenario and transcript formats, and every directive, are described in scenarios/README.md.
-Python 3 standard library only.
+With --raw the recorder also writes NAME.qemu72.raw: every line QEMU sent, byte for byte
+(timestamps, member order, separators and the \r\n line end kept), among the exact bytes the
+recorder sent and the directive lines; with --stdout it prints that file instead of the transcript.
+The scenario, transcript and raw formats, and every directive, are described in
+scenarios/README.md. Python 3 standard library only.
 """
 
 import argparse
@@ -55,9 +58,12 @@ class QMP:
         self.sock = s
         self.buf = b""
         self.eof = False
+        self.last_line = b""      # the last message's bytes as QEMU sent them, line end included
 
     def send(self, text):
-        self.sock.sendall(text.encode("utf-8") + b"\n")
+        data = text.encode("utf-8")
+        self.sock.sendall(data + b"\n")
+        return data
 
     def recv(self, timeout):
         """Return one parsed message, or None when nothing arrives within timeout (or EOF)."""
@@ -65,10 +71,11 @@ class QMP:
         while True:
             nl = self.buf.find(b"\n")
             if nl >= 0:
-                line, self.buf = self.buf[:nl], self.buf[nl + 1:]
-                line = line.strip()
+                raw, self.buf = self.buf[:nl + 1], self.buf[nl + 1:]
+                line = raw.strip()
                 if not line:
                     continue
+                self.last_line = raw
                 return json.loads(line.decode("utf-8"))
             if self.eof:
                 return None
@@ -95,10 +102,11 @@ class QMP:
 
 
 class Recorder:
-    def __init__(self, qemu_dir, workdir, out):
+    def __init__(self, qemu_dir, workdir, out, raw=None):
         self.qemu_dir = qemu_dir
         self.workdir = workdir
         self.out = out            # list of transcript lines
+        self.raw = raw            # list of raw lines (bytes, each ending in b"\n"), or None
         self.proc = None
         self.qmp = None
         self.seen = []            # events (name, data) seen since the last command
@@ -107,9 +115,18 @@ class Recorder:
     # ---- output -------------------------------------------------------------------------
     def emit(self, line):
         self.out.append(line)
+        if self.raw is not None and line.startswith("~"):
+            self.raw.append(line.encode("utf-8") + b"\n")
+
+    def sent(self, data):
+        """Record the bytes of a line the recorder wrote to QEMU (raw mode)."""
+        if self.raw is not None:
+            self.raw.append(b"> " + data + b"\n")
 
     def handle(self, msg):
         """Print one incoming message; return True if it was a reply."""
+        if self.raw is not None:
+            self.raw.append(self.qmp.last_line)
         if "event" in msg:
             data = msg.get("data", {})
             self.emit("! %s %s" % (msg["event"], dumps(data)))
@@ -119,7 +136,7 @@ class Recorder:
         return True
 
     # ---- QEMU process -------------------------------------------------------------------
-    def start(self, machine):
+    def start(self, machine, drives=()):
         sockpath = os.path.join(self.workdir, "qmp.sock")
         env = dict(os.environ)
         bindir = os.path.join(self.qemu_dir, "usr", "bin")
@@ -138,8 +155,17 @@ class Recorder:
             argv = [os.path.join(bindir, "qemu-system-x86_64"),
                     "-machine", machine, "-nodefaults", "-display", "none",
                     "-L", os.path.join(self.qemu_dir, "usr", "share", "qemu")]
+            if machine == "pc":
+                # A PC whose guest never runs (as under the iotests' qtest accelerator): a
+                # 64 KiB ROM whose reset vector is cli; hlt; jmp back to hlt.
+                bios = os.path.join(self.workdir, "halt-bios.bin")
+                with open(bios, "wb") as f:
+                    f.write(b"\0" * 65520 + b"\xfa\xf4\xeb\xfd" + b"\0" * 12)
+                argv += ["-accel", "tcg", "-bios", bios]
             for n in NODES:
                 argv += ["-blockdev", "null-co,node-name=%s,size=%d,read-zeroes=on" % (n, NODE_SIZE)]
+            for d in drives:
+                argv += ["-drive", d]
             argv += ["-chardev", "socket,id=m0,path=%s,server=on,wait=off" % sockpath,
                      "-mon", "chardev=m0,mode=control"]
         self.stderr = open(os.path.join(self.workdir, "qemu.stderr"), "wb")
@@ -149,10 +175,14 @@ class Recorder:
         greeting = self.qmp.recv(10.0)
         if not greeting or "QMP" not in greeting:
             raise ScenarioError("no QMP greeting: %r" % (greeting,))
-        self.qmp.send('{"execute": "qmp_capabilities"}')
+        if self.raw is not None:
+            self.raw.append(self.qmp.last_line)
+        self.sent(self.qmp.send('{"execute": "qmp_capabilities"}'))
         reply = self.qmp.recv(10.0)
         if not reply or "return" not in reply:
             raise ScenarioError("qmp_capabilities failed: %r" % (reply,))
+        if self.raw is not None:
+            self.raw.append(self.qmp.last_line)
 
     def stop(self):
         if self.proc is None:
@@ -249,11 +279,30 @@ class Recorder:
         machine = None
         if items and "machine" in items[0][1]:
             machine = items[0][1]["machine"]
+            if machine not in ("none", "pc"):
+                raise ScenarioError("machine must be none or pc")
             self.emit("~ machine " + machine)
             items = items[1:]
-        # QEMU starts first; image directives then run in scenario order, each before the
-        # commands that follow it.
-        self.start(machine)
+        # The command line: the leading image and drive lines, when there is a drive (its
+        # images are made before QEMU starts and opens them).
+        lead = 0
+        while lead < len(items) and ("image" in items[lead][1] or "drive" in items[lead][1]):
+            lead += 1
+        if not any("drive" in obj for _, obj in items[:lead]):
+            lead = 0
+        drives = []
+        for lineno, obj in items[:lead]:
+            if "image" in obj:
+                self.image(obj["image"])
+                continue
+            if machine is None:
+                raise ScenarioError("line %d: drive needs the machine directive" % lineno)
+            self.emit("~ drive " + dumps(obj["drive"]))
+            drives.append(drive_opts(obj["drive"]))
+        items = items[lead:]
+        # QEMU starts; image directives then run in scenario order, each before the commands
+        # that follow it.
+        self.start(machine, drives)
         try:
             for lineno, obj in items:
                 self.step(lineno, obj)
@@ -268,12 +317,12 @@ class Recorder:
         if "execute" in obj:
             self.seen = []
             self.emit("> " + dumps(obj))
-            self.qmp.send(json.dumps(obj))
+            self.sent(self.qmp.send(json.dumps(obj)))
             self.read_reply()
         elif "send" in obj:
             self.seen = []
             self.emit("> " + obj["send"])
-            self.qmp.send(obj["send"])
+            self.sent(self.qmp.send(obj["send"]))
             self.read_reply()
         elif "wait" in obj:
             want = obj["wait"]
@@ -290,21 +339,34 @@ class Recorder:
             self.image(obj["image"])
         elif "machine" in obj:
             raise ScenarioError("line %d: machine must be the first directive" % lineno)
+        elif "drive" in obj:
+            raise ScenarioError("line %d: drive lines come before any command" % lineno)
         else:
             raise ScenarioError("line %d: unknown directive %s" % (lineno, dumps(obj)))
 
 
-def record(path, qemu_dir):
+def drive_opts(obj):
+    """A drive directive's object as -drive takes it: key=value pairs, commas doubled."""
+    def text(v):
+        if isinstance(v, bool):
+            return "on" if v else "off"
+        return str(v)
+    return ",".join("%s=%s" % (k, text(v).replace(",", ",,")) for k, v in obj.items())
+
+
+def record(path, qemu_dir, raw=False):
+    """Run one scenario: (its transcript, its raw lines as bytes or None)."""
     with open(path, encoding="utf-8") as f:
         lines = f.read().splitlines()
     out = []
+    raw_lines = [] if raw else None
     workdir = tempfile.mkdtemp(prefix="qjob-rec-")
     try:
-        rec = Recorder(qemu_dir, workdir, out)
+        rec = Recorder(qemu_dir, workdir, out, raw_lines)
         rec.run(lines)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return "".join(line + "\n" for line in out)
+    return "".join(line + "\n" for line in out), (b"".join(raw_lines) if raw else None)
 
 
 def main():
@@ -316,7 +378,10 @@ def main():
                     help="where tools/fetch-qemu72.sh extracted QEMU 7.2 (default: $QEMU72_DIR or .cache/qemu72)")
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--out-dir", help="write transcripts into this directory instead of next to each scenario")
-    g.add_argument("--stdout", action="store_true", help="print transcripts to standard output")
+    g.add_argument("--stdout", action="store_true",
+                   help="print transcripts (with --raw: the raw lines) to standard output")
+    ap.add_argument("--raw", action="store_true",
+                    help="also write NAME.qemu72.raw, every line QEMU sent byte for byte")
     ap.add_argument("scenarios", nargs="+", metavar="SCENARIO")
     args = ap.parse_args()
 
@@ -326,13 +391,16 @@ def main():
     for path in args.scenarios:
         t0 = time.monotonic()
         try:
-            text = record(path, os.path.abspath(args.qemu_dir))
+            text, raw = record(path, os.path.abspath(args.qemu_dir), args.raw)
         except (ScenarioError, subprocess.CalledProcessError, OSError) as e:
             print("%s: %s" % (path, e), file=sys.stderr)
             status = 1
             continue
         if args.stdout:
-            sys.stdout.write(text)
+            if raw is not None:
+                sys.stdout.buffer.write(raw)
+            else:
+                sys.stdout.write(text)
             sys.stdout.flush()
             continue
         base = os.path.basename(path)
@@ -342,6 +410,9 @@ def main():
         dest = os.path.join(dest_dir, base + ".qemu72.txt")
         with open(dest, "w", encoding="utf-8") as f:
             f.write(text)
+        if raw is not None:
+            with open(os.path.join(dest_dir, base + ".qemu72.raw"), "wb") as f:
+                f.write(raw)
         print("%s -> %s (%.1fs)%s" % (path, dest, time.monotonic() - t0,
                                       "  [WAIT TIMEOUT]" if "~ WAIT TIMEOUT" in text else ""),
               file=sys.stderr)

@@ -360,7 +360,8 @@ impl JobManager {
         self.graph.node(filter).children.first().map(|&(_, c)| c)
     }
 
-    /// Deletes a filter node (its node parents must have left already).
+    /// Deletes a filter node (its node parents must have left already); a
+    /// child only the filter held closes.
     pub(crate) fn remove_filter_node(&mut self, filter: NodeRef) {
         if !self.graph.alive(filter) {
             return;
@@ -405,7 +406,7 @@ impl JobManager {
         self.graph.remove(filter);
         // A child only the filter held closes (a drive-backup's target,
         // once its job has let go of it too).
-        for c in children.into_iter().skip(1) {
+        for c in children {
             self.unref_orphan(c);
         }
     }

@@ -282,7 +282,7 @@ impl JobManager {
     fn bitmap_in_chain(&self, n: NodeRef, name: &str) -> bool {
         let mut cur = Some(n);
         while let Some(c) = cur {
-            if self.graph.node(c).bitmaps.iter().any(|b| b == name) {
+            if self.graph.node(c).bitmaps.iter().any(|b| b.name == name) {
                 return true;
             }
             cur = self.graph.filter_or_cow_child(c);

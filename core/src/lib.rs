@@ -47,12 +47,12 @@
 //! | job transactions, completion, finalization | `txn` |
 //! | block-job speed, error policy, ready | `blockjob` |
 //! | rate limiter | [`ratelimit`] |
-//! | events | [`event`] |
+//! | events, their fields (the visitor), the list of kinds | [`event`] ([`for_each_event_kind!`]) |
 //! | job drivers: the interface and its context | `driver` |
 //! | simulated workloads (backup, mirror, stream/commit, one-shot jobs) | `workload` |
 //! | host-driven jobs | `host` ([`JobHandle`], [`HostAction`]) |
 //! | typed verbs and queries | `commands` |
-//! | option types of the creation commands | `options` ([`BackupOptions`], …) |
+//! | option types of the creation commands, their defaults | `options` ([`BackupOptions`], …; [`qmp::option_defaults`]) |
 //! | job creation, per job type | `create` |
 //! | the QMP `transaction` command | `actions` ([`TransactionAction`]) |
 //! | dirty bitmaps | `bitmap` |
@@ -65,7 +65,7 @@
 //! | the NBD server and block exports | `export` ([`ExportOptions`]) |
 //! | throttle groups, the `throttle` filter | `throttle` ([`ThrottleGroupOptions`]) |
 //! | the human monitor's `qemu-io`, guest writes, console output | `hmp` ([`ConsoleOutput`]) |
-//! | QMP JSON: framing, command table, argument parsing | [`qmp`] |
+//! | QMP JSON: framing, command table, argument parsing, typed replies | [`qmp`] ([`qmp::Reply`]) |
 //! | snapshot and restore (format, encoding, checks) | `snapshot` ([`SnapshotError`]) |
 //! | simulated block layer, block drivers | `block` |
 //! | scenario replayer and transcripts | [`scenario`] |
@@ -90,6 +90,7 @@ mod export;
 mod files;
 mod hmp;
 mod host;
+mod ids;
 mod job;
 mod mainloop;
 mod manager;
@@ -115,7 +116,7 @@ pub use actions::TransactionAction;
 pub use block::{BlkdebugEvent, ImageFile, InjectError};
 pub use commands::{BlockJobInfo, JobInfo};
 pub use error::{Error, ErrorClass, Result};
-pub use event::{Event, EventKind, IoOperation};
+pub use event::{Event, EventField, EventKind, IoOperation};
 pub use export::{BlockExportInfo, ExportOptions, NbdServerOptions, SocketAddress};
 pub use files::{FileAction, NewImage};
 pub use hmp::{ConsoleOutput, OutputStream};

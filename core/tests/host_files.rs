@@ -367,13 +367,13 @@ fn the_server_waits_while_the_host_writes_what_a_request_created() {
         "nothing to read, one file to write"
     );
     let created = m.poll_file_action().unwrap();
-    assert_eq!(created.image().filename, "/d/o1.qcow2");
+    assert_eq!(created.image().unwrap().filename, "/d/o1.qcow2");
     assert_eq!(m.poll_file_action(), None);
     server.handle_files_ready(&mut m);
     let second = String::from_utf8(server.poll_transmit(a).unwrap()).unwrap();
     assert!(second.contains("\"id\": \"j2\""), "{second}");
     assert_eq!(
-        m.poll_file_action().unwrap().image().filename,
+        m.poll_file_action().unwrap().image().unwrap().filename,
         "/d/o2.qcow2"
     );
     server.handle_files_ready(&mut m);

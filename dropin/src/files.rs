@@ -35,8 +35,14 @@ pub fn read(name: &str) -> Result<ImageFile, String> {
 
 /// Writes a file the core created; returns QEMU's `Formatting ...` line
 /// (with its newline) when QEMU prints one for it.
+///
+/// A backing file name rewritten in an image's header
+/// ([`FileAction::SetBacking`], after a stream or commit) is not written
+/// yet: the image on disk keeps the name it had.
 pub fn write(action: &FileAction) -> Result<Option<String>, String> {
-    let new = action.image();
+    let Some(new) = action.image() else {
+        return Ok(None);
+    };
     let opts = create_options(new)?;
     match action {
         FileAction::Create(_) => {
@@ -60,6 +66,7 @@ pub fn write(action: &FileAction) -> Result<Option<String>, String> {
                 })?;
             image::format_qcow2(&file, q).map_err(|e| e.message().to_owned())?;
         }
+        FileAction::SetBacking { .. } => return Ok(None),
     }
     Ok(new
         .formatting_line

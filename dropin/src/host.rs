@@ -323,7 +323,10 @@ impl Host {
             match files::write(&action) {
                 Ok(Some(line)) => self.print_stdout(&line),
                 Ok(None) => {}
-                Err(e) => eprintln!("{}: {}: {e}", self.program, action.image().filename),
+                Err(e) => {
+                    let name = action.image().map_or("", |i| i.filename.as_str());
+                    eprintln!("{}: {name}: {e}", self.program);
+                }
             }
         }
     }

@@ -13,6 +13,7 @@ __all__ = [
     "JOB_TYPES",
     "JOB_VERBS",
     "EVENT_NAMES",
+    "ERROR_CLASSES",
     "COMMANDS",
     "WAIT_LIMIT_NS",
     "DEFAULT_NODE_SIZE",
@@ -31,6 +32,7 @@ __all__ = [
     "Shutdown",
     "BlockExportDeleted",
     "_event_from_state",
+    "_option_defaults",
     "JobHandle",
     "TxnHandle",
     "HostAction",
@@ -51,6 +53,7 @@ JOB_STATUSES: list[str]
 JOB_TYPES: list[str]
 JOB_VERBS: list[str]
 EVENT_NAMES: list[str]
+ERROR_CLASSES: list[str]
 COMMANDS: list[str]
 WAIT_LIMIT_NS: int
 DEFAULT_NODE_SIZE: int
@@ -549,3 +552,4 @@ def compare(expected: str, actual: str) -> Optional[str]: ...
 def to_sorted_json(value: Any) -> str: ...
 def parse_json(text: str) -> Any: ...
 def _event_from_state(state: str) -> Event: ...
+def _option_defaults() -> dict[str, dict[str, Any]]: ...

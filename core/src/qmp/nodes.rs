@@ -32,6 +32,15 @@ pub(super) const SIMULATED: &[BlockdevDriver] = &[
     BlockdevDriver::Throttle,
 ];
 
+/// The driver's "strong" options given, as given: what QEMU's `json:`
+/// file name of the node shows.
+fn strong(a: &Args<'_>, names: &[&str]) -> Vec<(String, Value)> {
+    names
+        .iter()
+        .filter_map(|&n| a.peek(n).map(|v| (n.to_owned(), v.clone())))
+        .collect()
+}
+
 /// `BlockdevOptions` for the drivers qjob simulates.
 pub(crate) fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
     parse_node_read_only(a).map(|(opts, _)| opts)
@@ -61,6 +70,7 @@ fn parse_driver(
 ) -> Result<NodeOptions> {
     match driver {
         BlockdevDriver::NullCo | BlockdevDriver::NullAio => {
+            let strong_options = strong(a, &["size", "read-zeroes"]);
             let size = a.opt_int("size")?.map(|s| s.max(0) as u64);
             a.opt_int("latency-ns")?;
             let read_zeroes = a.opt_bool("read-zeroes")?.unwrap_or(false);
@@ -68,6 +78,7 @@ fn parse_driver(
                 node_name,
                 size: size.unwrap_or(NULL_CO_DEFAULT_SIZE),
                 read_zeroes,
+                strong_options,
             })
         }
         BlockdevDriver::Raw => {
@@ -77,6 +88,20 @@ fn parse_driver(
             Ok(NodeOptions::Raw { node_name, file })
         }
         BlockdevDriver::Blkdebug => {
+            let strong_options = strong(
+                a,
+                &[
+                    "config",
+                    "inject-error",
+                    "set-state",
+                    "align",
+                    "max-transfer",
+                    "opt-write-zero",
+                    "max-write-zero",
+                    "opt-discard",
+                    "max-discard",
+                ],
+            );
             let v = a.req_any("image")?;
             let image = parse_child(a, "image", v)?;
             a.ignore(&[
@@ -134,6 +159,7 @@ fn parse_driver(
                 node_name,
                 image,
                 inject_error: rules,
+                strong_options,
             })
         }
         BlockdevDriver::File => {

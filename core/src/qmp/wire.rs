@@ -16,7 +16,7 @@
 //! - each message followed by `\r\n` ([`message`]).
 
 use super::qdict_bucket;
-use crate::event::{DataSink, Event};
+use crate::event::{Event, Scalar};
 use serde_json::{Map, Number, Value};
 use std::fmt::Write as _;
 
@@ -203,7 +203,15 @@ pub fn event_message(
 /// monitor writes).
 pub fn event_line(e: &Event, epoch_ns: u64) -> Vec<u8> {
     let mut data = Members::with_capacity(128);
-    e.kind.visit_data(&mut data);
+    e.kind.for_each_field(|f| {
+        let k = f.key();
+        match f.json_member().1 {
+            Scalar::Name(v) => data.name(k, v),
+            Scalar::Str(v) => data.str(k, v),
+            Scalar::Num(v) => data.num(k, v),
+            Scalar::Bool(v) => data.boolean(k, v),
+        }
+    });
     let us = epoch_ns.saturating_add(e.timestamp_ns) / 1_000;
     let mut ts = Members::with_capacity(48);
     ts.num("seconds", us / 1_000_000);
@@ -277,7 +285,7 @@ impl Members {
     }
 }
 
-impl DataSink for Members {
+impl Members {
     fn name(&mut self, k: &'static str, v: &'static str) {
         self.push(k);
         self.text.push('"');

@@ -80,6 +80,11 @@ pub(crate) struct Mirror {
 }
 
 impl Mirror {
+    /// Bytes still dirty (what its dirty bitmap counts).
+    pub fn dirty_bytes(&self) -> u64 {
+        dirty_count(&self.dirty)
+    }
+
     /// Checks a restored mirror's own bookkeeping: a granularity
     /// `blockdev-mirror` accepts and a buffer to copy with.
     fn check_state(&self) -> std::result::Result<(), String> {
@@ -291,6 +296,10 @@ impl JobDriver for Mirror {
         let start = off - off % g;
         let end = (off + len).div_ceil(g).saturating_mul(g).min(self.len);
         add_extent(&mut self.dirty, start, end - start);
+    }
+
+    fn backend_nodes(&self) -> Vec<NodeRef> {
+        vec![self.target]
     }
 
     fn node_refs(&self) -> Vec<NodeRef> {
