@@ -262,6 +262,10 @@ mod tests {
                 "error" => s(c.error).into(),
                 "operation" => IoOperation::from(c.operation).as_str().into(),
                 "action" => ErrorAction::from(c.action).as_str().into(),
+                // `SHUTDOWN` is only ever a host's quit: the kind says its
+                // members, the struct has no field for them.
+                "guest" if c.kind == qjob_event_kind::Shutdown => false.into(),
+                "reason" if c.kind == qjob_event_kind::Shutdown => "host-qmp-quit".into(),
                 other => panic!("qjob_event has no field for the member '{other}'"),
             };
             data.insert(member.into(), v);
@@ -312,6 +316,8 @@ mod tests {
             },
             EventKind::Stop,
             EventKind::Resume,
+            EventKind::Shutdown,
+            EventKind::BlockExportDeleted { id: "e0".into() },
         ];
         let mut lent = Lent::default();
         let mut seen = vec![false; EventKind::NAMES.len()];
