@@ -12,8 +12,8 @@ windows and, window by window:
   - for each job, the '!' event lines are the same, in order. An event belongs to the job named by
     its data's "id", else its "device"; events with neither form one more group.
 Where replies, directives and events of different jobs fall relative to each other is free.
-Exit status 0 when they agree; otherwise the first difference is printed (every differing window
-with --all) and the status is 1 (2 on bad usage or unreadable files).
+Exit status 0 when they agree; otherwise the first difference is printed (every difference with
+--all) and the status is 1 (2 on bad usage or unreadable files).
 Python 3 standard library only.
 """
 
@@ -58,8 +58,8 @@ def show(seq):
 
 
 def differences(a_lines, b_lines, a_name="A", b_name="B"):
-    """Yield one report per differing window, in order; stop where the windows stop pairing up
-    (a window only one side has, or different commands)."""
+    """Yield every difference, window by window (replies, directives, then each job's events);
+    stop where the windows stop pairing up (a window only one side has, or different commands)."""
     wa, wb = windows(a_lines), windows(b_lines)
     for i in range(max(len(wa), len(wb))):
         if i >= len(wa) or i >= len(wb):
@@ -76,17 +76,14 @@ def differences(a_lines, b_lines, a_name="A", b_name="B"):
         if x["replies"] != y["replies"]:
             yield "%s: replies differ%s\n  %s:\n%s\n  %s:\n%s" % (
                 where, ctx, a_name, show(x["replies"]), b_name, show(y["replies"]))
-            continue
         if x["directives"] != y["directives"]:
             yield "%s: directive lines differ%s\n  %s:\n%s\n  %s:\n%s" % (
                 where, ctx, a_name, show(x["directives"]), b_name, show(y["directives"]))
-            continue
         for key in sorted(set(x["events"]) | set(y["events"])):
             ex, ey = x["events"].get(key, []), y["events"].get(key, [])
             if ex != ey:
                 yield "%s: events of job %s differ%s\n  %s:\n%s\n  %s:\n%s" % (
                     where, key or "(none)", ctx, a_name, show(ex), b_name, show(ey))
-                break
 
 
 def compare(a_lines, b_lines, a_name="A", b_name="B"):
