@@ -12,13 +12,23 @@ windows and, window by window:
   - for each job, the '!' event lines are the same, in order. An event belongs to the job named by
     its data's "id", else its "device"; events with neither form one more group.
 Where replies, directives and events of different jobs fall relative to each other is free.
+Node names QEMU generates ('#block' and digits, two of them random) compare equal, as QEMU's own
+iotests filter them.
 Exit status 0 when they agree; otherwise the first difference is printed (every difference with
 --all) and the status is 1 (2 on bad usage or unreadable files).
 Python 3 standard library only.
 """
 
 import json
+import re
 import sys
+
+GENERATED = re.compile(r"#block[0-9]+")
+
+
+def generated_names(line):
+    """A line with QEMU's generated node names ('#block123') as '#block'."""
+    return GENERATED.sub("#block", line)
 
 
 def windows(lines):
@@ -32,6 +42,8 @@ def windows(lines):
         if cur is None:
             cur = {"cmd": None, "line": no, "replies": [], "directives": [], "events": {}}
             wins.append(cur)
+        if line.startswith("<") or line.startswith("!"):
+            line = generated_names(line)
         if line.startswith("<"):
             cur["replies"].append(line)
         elif line.startswith("~"):

@@ -365,7 +365,7 @@ pub unsafe extern "C" fn qjob_add_image(
                 size: img.size,
                 backing: backing.map(str::to_owned),
                 data: data.iter().map(|e| (e.offset, e.length)).collect(),
-                snapshots: Vec::new(),
+                ..Default::default()
             },
         );
         Ok(qjob_result::QJOB_OK)

@@ -202,7 +202,7 @@ impl PyJobManager {
                 size,
                 backing,
                 data,
-                snapshots: Vec::new(),
+                ..Default::default()
             },
         );
     }
@@ -519,9 +519,8 @@ impl PyJobManager {
                 device,
                 top_node,
                 base_node,
-                backing_file: None,
                 on_error: policy,
-                filter_node_name: None,
+                ..Default::default()
             })
             .py(py)
     }
@@ -547,9 +546,8 @@ impl PyJobManager {
                 job: job_options(job_id, speed, auto_finalize, auto_dismiss),
                 device,
                 base_node,
-                backing_file: None,
                 on_error: policy,
-                filter_node_name: None,
+                ..Default::default()
             })
             .py(py)
     }

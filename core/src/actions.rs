@@ -8,13 +8,25 @@ use crate::error::{Error, Result};
 use crate::host::TxnHandle;
 use crate::job::{JobRef, TxnRef};
 use crate::manager::JobManager;
-use crate::options::{BackupOptions, BitmapAddOptions};
+use crate::options::{BackupOptions, BitmapAddOptions, DriveBackupOptions, SnapshotSyncOptions};
 
 /// One action of `transaction`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TransactionAction {
     /// `blockdev-backup`.
     BlockdevBackup(BackupOptions),
+    /// `drive-backup`.
+    DriveBackup(DriveBackupOptions),
+    /// `blockdev-snapshot-sync` (does not support grouped completion).
+    BlockdevSnapshotSync(SnapshotSyncOptions),
+    /// `blockdev-snapshot`: `node` gets the existing node `overlay` on top
+    /// (does not support grouped completion).
+    BlockdevSnapshot {
+        /// The node to take the snapshot of.
+        node: String,
+        /// The new overlay (a node without a backing node).
+        overlay: String,
+    },
     /// `block-dirty-bitmap-add` (does not support grouped completion).
     BlockDirtyBitmapAdd(BitmapAddOptions),
     /// `abort`: always fails.
@@ -25,6 +37,9 @@ impl TransactionAction {
     fn type_name(&self) -> &'static str {
         match self {
             TransactionAction::BlockdevBackup(_) => "blockdev-backup",
+            TransactionAction::DriveBackup(_) => "drive-backup",
+            TransactionAction::BlockdevSnapshotSync(_) => "blockdev-snapshot-sync",
+            TransactionAction::BlockdevSnapshot { .. } => "blockdev-snapshot",
             TransactionAction::BlockDirtyBitmapAdd { .. } => "block-dirty-bitmap-add",
             TransactionAction::Abort => "abort",
         }
@@ -36,6 +51,8 @@ struct ActionState {
     drained: Option<NodeRef>,
     job: Option<JobRef>,
     bitmap: Option<(NodeRef, String)>,
+    /// An external snapshot's overlay and the node under it.
+    overlay: Option<(NodeRef, NodeRef)>,
 }
 
 impl JobManager {
@@ -44,6 +61,16 @@ impl JobManager {
     /// then creates and starts the job inside a drained section of its source.
     pub fn blockdev_backup(&mut self, opts: BackupOptions) -> Result<()> {
         self.transaction(vec![TransactionAction::BlockdevBackup(opts)], false)
+    }
+
+    /// `drive-backup`: a one-action `transaction`, as `blockdev-backup`,
+    /// onto the image file `target`: created (mode `absolute-paths`: in the
+    /// source's format and size, with a backing file for sync `top` and
+    /// `none`; QEMU prints its `Formatting` line) or opened (mode
+    /// `existing`). For sync `none` the target's backing node is the
+    /// source. The target closes when the job lets go of it.
+    pub fn drive_backup(&mut self, opts: DriveBackupOptions) -> Result<()> {
+        self.transaction(vec![TransactionAction::DriveBackup(opts)], false)
     }
 
     /// `transaction`: prepares every action (stopping at the first error,
@@ -88,6 +115,7 @@ impl JobManager {
                 drained: None,
                 job: None,
                 bitmap: None,
+                overlay: None,
             };
             let r = self.prepare_action(action, txn, grouped, &mut st);
             states.push(st);
@@ -105,6 +133,9 @@ impl JobManager {
                 }
                 if let Some((n, name)) = &st.bitmap {
                     self.graph.node_mut(*n).bitmaps.retain(|b| b != name);
+                }
+                if let Some((overlay, old)) = st.overlay {
+                    self.snapshot_abort(overlay, old);
                 }
             }
         } else {
@@ -168,6 +199,42 @@ impl JobManager {
                 st.drained = Some(bs);
                 let j = self.backup_job_create(opts, bs, target, txn)?;
                 st.job = Some(j);
+                Ok(())
+            }
+            TransactionAction::DriveBackup(opts) => {
+                let bs = self.lookup_node(&opts.backup.device, &opts.backup.device)?;
+                self.drained_begin(bs);
+                st.drained = Some(bs);
+                let (target, backup) = self.drive_backup_target(opts, bs)?;
+                let job = self.backup_job_create(&backup, bs, target, txn);
+                // The job holds the target now, or nothing does.
+                self.unref_orphan(target);
+                st.job = Some(job?);
+                Ok(())
+            }
+            TransactionAction::BlockdevSnapshotSync(opts) => {
+                check_grouped()?;
+                let old = self.lookup_node(
+                    opts.device.as_deref().unwrap_or(""),
+                    opts.node_name.as_deref().unwrap_or(""),
+                )?;
+                self.drained_begin(old);
+                st.drained = Some(old);
+                let overlay = self.snapshot_sync_overlay(opts, old)?;
+                self.snapshot_append(overlay, old)?;
+                st.overlay = Some((overlay, old));
+                Ok(())
+            }
+            TransactionAction::BlockdevSnapshot { node, overlay } => {
+                check_grouped()?;
+                let old = self.lookup_node(node, node)?;
+                self.drained_begin(old);
+                st.drained = Some(old);
+                self.snapshot_precheck(old)?;
+                let overlay = self.lookup_node(overlay, overlay)?;
+                self.snapshot_check_overlay(overlay)?;
+                self.snapshot_append(overlay, old)?;
+                st.overlay = Some((overlay, old));
                 Ok(())
             }
         }

@@ -30,6 +30,8 @@ pub(crate) enum Parent {
     Node(NodeRef),
     /// A job's link to a node it works on.
     Job(JobRef),
+    /// A BlockBackend attached to the node (a drive, a device's).
+    Backend(crate::slab::BackendRef),
 }
 
 crate::model::qapi_enum! {
@@ -113,6 +115,18 @@ crate::model::qapi_enum! {
         Vmdk = "vmdk",
         Vpc = "vpc",
         Vvfat = "vvfat",
+    }
+}
+
+crate::model::qapi_enum! {
+    /// QAPI `BlockdevDetectZeroesOptions`.
+    DetectZeroes {
+        /// Off.
+        Off = "off",
+        /// Zero writes become write-zeroes requests.
+        On = "on",
+        /// And discards where possible.
+        Unmap = "unmap",
     }
 }
 
@@ -200,6 +214,16 @@ pub(crate) struct Node {
     /// Added by the user (`blockdev-add` or the default world), so it has a
     /// name that commands can use.
     pub user: bool,
+    /// Owned by the monitor (the root of a `blockdev-add`, a default-world
+    /// node): only `blockdev-del` closes it. Other nodes close when their
+    /// last user goes.
+    pub monitor: bool,
+    /// Opened read-only (a backing chain opened from an image's header).
+    pub read_only: bool,
+    /// `detect-zeroes` (`unmap` on a drive-backup target).
+    pub detect_zeroes: DetectZeroes,
+    /// When it was named (QEMU lists nodes in that order, newest first).
+    pub seq: u64,
     /// Extents that hold data (for backing chains): sorted, disjoint.
     pub allocated: Vec<(u64, u64)>,
     /// Jobs that block every operation on this node (op blockers), newest first.
@@ -208,20 +232,38 @@ pub(crate) struct Node {
     pub bitmaps: Vec<String>,
 }
 
-/// A simulated image file (see the `image` scenario directive), as the
-/// caller describes it ([`JobManager::add_image`](crate::JobManager::add_image)).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// An image file, as the caller describes it: a file of the scenario's
+/// simulated folder ([`JobManager::add_image`](crate::JobManager::add_image),
+/// the `image` directive) or a host file a drop-in binary read
+/// ([`JobManager::handle_file`](crate::JobManager::handle_file)).
+///
+/// Build it with `..Default::default()` for the members not given: more
+/// may come.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageFile {
     /// `qcow2` or `raw`.
     pub format: String,
     /// Virtual size in bytes.
     pub size: u64,
-    /// File name of the backing image, if any.
+    /// File name of the backing image, if any, as the image stores it (a
+    /// relative name is relative to the image's own directory).
     pub backing: Option<String>,
+    /// Format of the backing image as the image names it (qcow2's backing
+    /// format extension); `None`: the backing file's own format (QEMU
+    /// probes it).
+    pub backing_format: Option<String>,
     /// Extents written with data: `(offset, length)`.
     pub data: Vec<(u64, u64)>,
     /// Internal snapshot tags (qcow2 only).
     pub snapshots: Vec<String>,
+    /// qcow2 cluster size (`None`: 64 KiB).
+    pub cluster_size: Option<u64>,
+    /// The file's length in bytes, the virtual size of a `file` node over
+    /// it (`None`: taken as the image's virtual size).
+    pub file_length: Option<u64>,
+    /// The bytes the file takes on disk (`actual-size` in QEMU's image
+    /// information; `None`: not known, left out).
+    pub actual_size: Option<u64>,
 }
 
 /// An image file of the simulated folder.
@@ -234,24 +276,19 @@ pub(crate) struct Image {
     pub size: u64,
     /// File name of the backing image, if any.
     pub backing: Option<String>,
+    /// The backing image's format as the image names it (`None`: probed).
+    pub backing_format: Option<BlockdevDriver>,
     /// Extents written with data: `(offset, length)`.
     pub data: Vec<(u64, u64)>,
     /// Internal snapshot tags (qcow2 only).
     pub snapshots: Vec<String>,
+    /// qcow2 cluster size, file length and size on disk, where known.
+    pub cluster_size: Option<u64>,
+    pub file_length: Option<u64>,
+    pub actual_size: Option<u64>,
 }
 
 impl Image {
-    /// A new image of `format` and `size`, without data or snapshots.
-    pub fn new(format: BlockdevDriver, size: u64, backing: Option<String>) -> Image {
-        Image {
-            format: Some(format),
-            size,
-            backing,
-            data: Vec::new(),
-            snapshots: Vec::new(),
-        }
-    }
-
     /// Whether the image is a qcow2 image.
     pub fn is_qcow2(&self) -> bool {
         self.format == Some(BlockdevDriver::Qcow2)
@@ -264,8 +301,12 @@ impl From<ImageFile> for Image {
             format: BlockdevDriver::parse(&f.format),
             size: f.size,
             backing: f.backing,
+            backing_format: f.backing_format.as_deref().and_then(BlockdevDriver::parse),
             data: f.data,
             snapshots: f.snapshots,
+            cluster_size: f.cluster_size,
+            file_length: f.file_length,
+            actual_size: f.actual_size,
         }
     }
 }
@@ -276,6 +317,17 @@ pub(crate) struct Graph {
     pub nodes: Vec<Option<Node>>,
     pub by_name: BTreeMap<String, NodeRef>,
     pub files: BTreeMap<String, Image>,
+    /// The host-files mode of the folder (`files.rs`).
+    pub host: crate::files::HostFiles,
+    /// BlockBackends, oldest first (never removed: qjob has no command
+    /// that deletes one).
+    pub backends: Vec<crate::drive::Backend>,
+    /// Devices with a drive, oldest first.
+    pub devices: Vec<crate::drive::Device>,
+    /// Devices made without an `id` so far (their QOM paths count them).
+    pub anonymous_devices: u32,
+    /// Nodes named so far.
+    pub node_seq: u64,
     pub implicit_counter: u64,
     /// Free node slots, reused by [`Graph::add`].
     pub free: Vec<NodeRef>,
@@ -320,6 +372,10 @@ impl Graph {
                         .and_then(|x| x.as_ref())
                         .is_some_and(|x| x.children.iter().any(|&(_, c)| c == me)),
                     Parent::Job(j) => job_alive(j),
+                    Parent::Backend(b) => self
+                        .backends
+                        .get(b.pos())
+                        .is_some_and(|x| x.root == Some(me)),
                 };
                 if !ok {
                     return Err(format!("node {i} names a parent that does not hold it"));
@@ -332,6 +388,21 @@ impl Graph {
                 && active.iter().any(|&r| r >= rules.len())
             {
                 return Err(format!("node {i} has an active rule that does not exist"));
+            }
+        }
+        for (i, b) in self.backends.iter().enumerate() {
+            let me = Parent::Backend(crate::slab::BackendRef::at(i as u32));
+            if let Some(n) = b.root
+                && !self
+                    .nodes
+                    .get(n.pos())
+                    .and_then(|x| x.as_ref())
+                    .is_some_and(|x| x.parents.contains(&me))
+            {
+                return Err(format!("BlockBackend {i} has a root that does not name it"));
+            }
+            if b.device.is_some_and(|d| d >= self.devices.len()) {
+                return Err(format!("BlockBackend {i} has a device that does not exist"));
             }
         }
         // Acyclic: a depth-first walk down the children of every node.
@@ -409,6 +480,7 @@ impl Graph {
     /// Adds a node; `user` nodes, and job filters the user named
     /// (`filter-node-name`), are registered under their name.
     pub fn add(&mut self, name: String, driver: Driver, size: u64, user: bool) -> NodeRef {
+        self.node_seq += 1;
         let node = Node {
             name,
             driver,
@@ -417,6 +489,10 @@ impl Graph {
             children: Vec::new(),
             quiesce: 0,
             user,
+            monitor: false,
+            read_only: false,
+            detect_zeroes: DetectZeroes::Off,
+            seq: self.node_seq + 1,
             allocated: Vec::new(),
             blockers: Vec::new(),
             bitmaps: Vec::new(),
@@ -448,13 +524,13 @@ impl Graph {
         }
     }
 
-    /// A name for a node QEMU creates itself (`#block123`).
-    ///
-    /// Such nodes cannot be named in commands and no message qjob gives shows
-    /// their names (QEMU calls them `#blockNNN`), so they stay unnamed.
+    /// A name for a node QEMU creates itself (`id_generate`): `#block`,
+    /// a counter, and two digits QEMU draws at random (here derived from
+    /// the counter, so that the same calls give the same names).
     pub fn implicit_name(&mut self) -> String {
         self.implicit_counter += 1;
-        String::new()
+        let n = self.implicit_counter;
+        format!("#block{n}{:02}", (n * 37 + 11) % 100)
     }
 
     /// Links `child` under `parent` with `role`.
@@ -473,9 +549,13 @@ impl Graph {
         }
     }
 
-    /// `bdrv_is_root_node`: nothing but the monitor uses the node.
+    /// `bdrv_is_root_node`: nothing but the monitor and BlockBackends use
+    /// the node.
     pub fn is_root(&self, n: NodeRef) -> bool {
-        self.node(n).parents.is_empty()
+        self.node(n)
+            .parents
+            .iter()
+            .all(|p| matches!(p, Parent::Backend(_)))
     }
 
     /// The child with a given role.
@@ -782,9 +862,7 @@ mod tests {
             Image::from(ImageFile {
                 format: format.into(),
                 size: 1,
-                backing: None,
-                data: vec![],
-                snapshots: vec![],
+                ..Default::default()
             })
         };
         assert!(img("qcow2").is_qcow2());

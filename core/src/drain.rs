@@ -29,7 +29,7 @@ impl JobManager {
     /// node ends that node's drains for the job.
     pub(crate) fn detach_job(&mut self, j: JobRef) {
         let nodes = self.job_mut(j).nodes.take().map(|b| *b).unwrap_or_default();
-        for n in nodes {
+        for &n in &nodes {
             let mut quiesce = 0;
             if let Some(Some(node)) = self.graph.nodes.get_mut(n.pos()) {
                 if let Some(i) = node.parents.iter().position(|&p| p == Parent::Job(j)) {
@@ -43,6 +43,10 @@ impl JobManager {
                     self.resume_job(j);
                 }
             }
+        }
+        // The nodes only the job held close (a drive-backup's target).
+        for n in nodes {
+            self.unref_orphan(n);
         }
     }
 
@@ -68,7 +72,7 @@ impl JobManager {
             i += 1;
             match p {
                 Parent::Node(pn) if parents => self.quiesce(pn, affected, true),
-                Parent::Node(_) => {}
+                Parent::Node(_) | Parent::Backend(_) => {}
                 Parent::Job(j) => {
                     affected.push(j);
                     self.pause_job(j);
@@ -110,6 +114,7 @@ impl JobManager {
                         self.resume_job(j)
                     }
                 }
+                Parent::Backend(_) => {}
             }
         }
     }
@@ -156,14 +161,18 @@ impl JobManager {
     /// Moves every node parent of `from` (but `except`) to `to`, the way
     /// `bdrv_replace_node` does, and lets the moved parents leave or enter
     /// drained sections to match their new child. Job links stay where they
-    /// are (`stay_at_node`).
-    pub(crate) fn replace_node(&mut self, from: NodeRef, to: NodeRef, except: Option<NodeRef>) {
+    /// are (`stay_at_node`); BlockBackends move with the node parents.
+    pub(crate) fn replace_node(&mut self, from: NodeRef, to: NodeRef, except: &[NodeRef]) {
         let parents = self.graph.node(from).parents.clone();
         let q_from = self.graph.node(from).quiesce;
         let q_to = self.graph.node(to).quiesce;
         for p in parents.into_iter().rev() {
+            if let Parent::Backend(b) = p {
+                self.graph.move_backend(b, to);
+                continue;
+            }
             if let Parent::Node(pn) = p {
-                if Some(pn) == except || pn == to {
+                if except.contains(&pn) || pn == to {
                     continue;
                 }
                 // Re-point pn's child link from `from` to `to`.
@@ -201,6 +210,19 @@ impl JobManager {
     /// Inserts a job filter node above `below` (`bdrv_append`): the filter
     /// takes over every parent of `below`.
     pub(crate) fn insert_filter(&mut self, below: NodeRef, name: Option<&str>) -> NodeRef {
+        self.insert_filter_keeping(below, name, None)
+    }
+
+    /// [`insert_filter`](Self::insert_filter), but `keep` stays a parent
+    /// of `below` (a backup's target whose backing node is the source: the
+    /// copy-before-write filter has the target as a child, so QEMU does not
+    /// move that link, which would make a loop).
+    pub(crate) fn insert_filter_keeping(
+        &mut self,
+        below: NodeRef,
+        name: Option<&str>,
+        keep: Option<NodeRef>,
+    ) -> NodeRef {
         let name = match name {
             Some(n) => n.to_owned(),
             None => self.graph.implicit_name(),
@@ -209,7 +231,8 @@ impl JobManager {
         let f = self.graph.add(name, Driver::JobFilter, size, false);
         self.drained_begin(below);
         self.attach_child(f, Role::Backing, below);
-        self.replace_node(below, f, Some(f));
+        let except: Vec<NodeRef> = [Some(f), keep].into_iter().flatten().collect();
+        self.replace_node(below, f, &except);
         self.drained_end(below);
         f
     }
@@ -229,7 +252,7 @@ impl JobManager {
         // finish another job whose filter was that child (filters of several
         // jobs stacked on one node), and its removal re-points this link.
         let child = self.filter_child(filter).expect("a filter keeps its child");
-        self.replace_node(filter, child, None);
+        self.replace_node(filter, child, &[]);
         self.drained_end(filter);
         self.remove_filter_node(filter);
     }
@@ -267,6 +290,7 @@ impl JobManager {
                         v.retain(|&n| n != filter);
                     }
                 }
+                Parent::Backend(_) => {}
                 Parent::Node(pn) => {
                     // Should not happen: node parents were moved away.
                     if self.graph.alive(pn) {
@@ -288,6 +312,7 @@ impl JobManager {
                 affected.push(j);
                 self.pause_job(j)
             }
+            Parent::Backend(_) => {}
         }
     }
 
@@ -299,6 +324,7 @@ impl JobManager {
                     self.resume_job(j)
                 }
             }
+            Parent::Backend(_) => {}
         }
     }
 }

@@ -16,7 +16,7 @@
 //! enters the job once the callback has returned (the last thing each of
 //! QEMU's callbacks does when it wakes its job).
 
-use crate::block::{Graph, NodeRef, Role};
+use crate::block::{Driver, Graph, NodeRef, Parent, Role};
 use crate::error::Result;
 use crate::host::{HostActionKind, HostJob};
 use crate::job::{Job, JobRef};
@@ -336,7 +336,7 @@ impl Cx<'_> {
     }
 
     /// Moves the parents of `from` (but `except`) to `to` (`bdrv_replace_node`).
-    pub fn replace_node(&mut self, from: NodeRef, to: NodeRef, except: Option<NodeRef>) {
+    pub fn replace_node(&mut self, from: NodeRef, to: NodeRef, except: &[NodeRef]) {
         self.m.replace_node(from, to, except);
     }
 
@@ -358,6 +358,33 @@ impl Cx<'_> {
         }
         if let Some(b) = base {
             g.attach_child(n, Role::Backing, b);
+        }
+    }
+
+    /// Opens `n`'s backing chain from its image's backing file
+    /// (`bdrv_open_backing_file`; an image that cannot be opened leaves
+    /// `n` without, as QEMU only reports it).
+    pub fn open_backing(&mut self, n: NodeRef) {
+        self.m.open_backing_file(n);
+    }
+
+    /// Moves the BlockBackends of `from`, and of the filters above it, to
+    /// `to` (what `bdrv_replace_node` does for them when a mirror
+    /// completes).
+    pub fn replace_backends(&mut self, from: NodeRef, to: NodeRef) {
+        let g = &mut self.m.graph;
+        let mut stack = vec![from];
+        while let Some(n) = stack.pop() {
+            let parents = g.node(n).parents.clone();
+            for p in parents {
+                match p {
+                    Parent::Backend(b) => g.move_backend(b, to),
+                    Parent::Node(pn) if matches!(g.node(pn).driver, Driver::JobFilter) => {
+                        stack.push(pn)
+                    }
+                    _ => {}
+                }
+            }
         }
     }
 

@@ -57,6 +57,9 @@
 //! | the QMP `transaction` command | `actions` ([`TransactionAction`]) |
 //! | dirty bitmaps | `bitmap` |
 //! | block nodes (`blockdev-add`, `blockdev-del`) | `nodes` |
+//! | BlockBackends and devices (`-drive`, `device_add`) | `drive` |
+//! | external snapshots (`blockdev-snapshot`, `-sync`) | `overlay` |
+//! | image files: the simulated folder, host files ([`FileAction`]) | `files` |
 //! | QMP JSON: framing, command table, argument parsing | [`qmp`] |
 //! | snapshot and restore (format, encoding, checks) | `snapshot` ([`SnapshotError`]) |
 //! | simulated block layer, block drivers | `block` |
@@ -74,9 +77,11 @@ mod commands;
 mod coroutine;
 mod create;
 mod drain;
+mod drive;
 mod driver;
 pub mod error;
 pub mod event;
+mod files;
 mod host;
 mod job;
 mod mainloop;
@@ -84,6 +89,7 @@ mod manager;
 pub mod model;
 mod nodes;
 mod options;
+mod overlay;
 mod pause;
 pub mod qmp;
 pub mod ratelimit;
@@ -100,6 +106,7 @@ pub use block::{BlkdebugEvent, ImageFile, InjectError};
 pub use commands::{BlockJobInfo, JobInfo};
 pub use error::{Error, ErrorClass, Result};
 pub use event::{Event, EventKind, IoOperation};
+pub use files::{FileAction, NewImage};
 pub use host::{
     HostAction, HostActionKind, HostDirective, HostErrorAction, HostJobOptions, JobHandle,
     TxnHandle,
@@ -108,8 +115,9 @@ pub use manager::{DEFAULT_NODE_SIZE, JobManager, SETTLE_LIMIT, TICK_LIMIT};
 pub use model::{ErrorAction, IoStatus, JobStatus, JobType, JobVerb, OnError};
 pub use nodes::{ChildRef, NodeInfo, NodeOptions};
 pub use options::{
-    BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions,
-    MirrorOptions, StreamOptions, SyncMode,
+    BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions,
+    DriveBackupOptions, DriveMirrorOptions, JobOptions, MirrorOptions, NewImageMode,
+    SnapshotSyncOptions, StreamOptions, SyncMode,
 };
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};
 pub use workload::FAILED_IO_NS;

@@ -92,6 +92,8 @@ pub struct JobManager {
     pub(crate) txn_held: Vec<TxnRef>,
     /// Whether the simulated VM runs (machine mode only).
     pub(crate) vm_running: bool,
+    /// Whether the machine has a PCI bus (for `virtio-blk` devices).
+    pub(crate) pci: bool,
     /// Requests for host-driven jobs, oldest first.
     pub(crate) actions: VecDeque<crate::host::HostAction>,
     pub(crate) txn_serial: u64,
@@ -132,6 +134,7 @@ impl JobManager {
             bugs: Vec::new(),
             txn_held: Vec::new(),
             vm_running: true,
+            pci: false,
             actions: VecDeque::new(),
             txn_serial: 0,
         }
@@ -142,12 +145,13 @@ impl JobManager {
     pub fn with_default_world() -> JobManager {
         let mut m = JobManager::new();
         for name in ["src", "dst", "src2", "dst2"] {
-            m.graph.add(
+            let n = m.graph.add(
                 name.to_owned(),
                 crate::block::Driver::NullCo { read_zeroes: true },
                 DEFAULT_NODE_SIZE,
                 true,
             );
+            m.graph.node_mut(n).monitor = true;
         }
         m
     }

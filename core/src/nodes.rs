@@ -1,7 +1,7 @@
 //! `blockdev-add` / `blockdev-del` over the simulated block layer, and the
 //! image files that `file` nodes open (the scenario `image` directive).
 
-use crate::block::{Driver, ImageFile, InjectError, NodeRef, Role};
+use crate::block::{BlockdevDriver, Driver, ImageFile, InjectError, NodeRef, Role};
 use crate::error::{Error, Result};
 use crate::manager::JobManager;
 
@@ -113,7 +113,7 @@ impl JobManager {
     pub fn named_nodes(&self) -> Vec<NodeInfo> {
         let g = &self.graph;
         g.live()
-            .filter(|(n, node)| g.lookup(&node.name) == Some(*n))
+            .filter(|(n, node)| !node.name.starts_with('#') && g.lookup(&node.name) == Some(*n))
             .map(|(n, node)| NodeInfo {
                 name: node.name.clone(),
                 driver: node.driver.name(),
@@ -134,7 +134,10 @@ impl JobManager {
         }
         let mut created = Vec::new();
         match self.open_node(&opts, &mut created) {
-            Ok(_) => Ok(()),
+            Ok(n) => {
+                self.graph.node_mut(n).monitor = true;
+                Ok(())
+            }
             Err(e) => {
                 for n in created.into_iter().rev() {
                     self.delete_node(n);
@@ -147,6 +150,11 @@ impl JobManager {
     fn check_node_name(&self, name: &str) -> Result<()> {
         if !crate::model::id_wellformed(name) {
             return Err(Error::generic(format!("Invalid node-name: '{name}'")));
+        }
+        if self.graph.backend_by_name(name).is_some() {
+            return Err(Error::generic(format!(
+                "node-name={name} is conflicting with a device id"
+            )));
         }
         if self.graph.lookup(name).is_some() {
             return Err(Error::generic(format!(
@@ -173,7 +181,11 @@ impl JobManager {
         }
     }
 
-    fn open_node(&mut self, opts: &NodeOptions, created: &mut Vec<NodeRef>) -> Result<NodeRef> {
+    pub(crate) fn open_node(
+        &mut self,
+        opts: &NodeOptions,
+        created: &mut Vec<NodeRef>,
+    ) -> Result<NodeRef> {
         match opts {
             NodeOptions::NullCo {
                 node_name,
@@ -196,12 +208,7 @@ impl JobManager {
                 node_name,
                 filename,
             } => {
-                let Some(img) = self.graph.files.get(filename) else {
-                    return Err(Error::generic(format!(
-                        "Could not open '{filename}': No such file or directory"
-                    )));
-                };
-                let size = img.size;
+                let size = self.graph.open_image(filename)?.size;
                 let (name, user) = self.name_or_implicit(node_name.as_deref())?;
                 let n = self.graph.add(
                     name,
@@ -231,11 +238,7 @@ impl JobManager {
                 image,
                 inject_error,
             } => {
-                if let Some(n) = node_name {
-                    self.check_node_name(n)?;
-                }
-                let child = self.open_child(image, created)?;
-                let size = self.graph.node(child).size;
+                // A protocol driver: named before it opens its image.
                 let (name, user) = self.name_or_implicit(node_name.as_deref())?;
                 let n = self.graph.add(
                     name,
@@ -243,10 +246,12 @@ impl JobManager {
                         rules: inject_error.clone(),
                         active: Vec::new(),
                     },
-                    size,
+                    0,
                     user,
                 );
                 created.push(n);
+                let child = self.open_child(image, created)?;
+                self.graph.node_mut(n).size = self.graph.node(child).size;
                 self.attach_child(n, Role::Image, child);
                 Ok(n)
             }
@@ -267,40 +272,21 @@ impl JobManager {
                         None => break,
                     }
                 }
-                let img = match &self.graph.node(proto).driver {
-                    Driver::File { filename } => self.graph.files.get(filename).cloned(),
-                    _ => None,
+                let (img, overlay) = match &self.graph.node(proto).driver {
+                    Driver::File { filename } => {
+                        (self.graph.files.get(filename).cloned(), filename.clone())
+                    }
+                    _ => (None, String::new()),
                 };
                 let Some(img) = img.filter(|i| i.is_qcow2()) else {
                     return Err(Error::generic("Image is not in qcow2 format"));
                 };
-                let backing_node = match backing {
-                    Some(Some(b)) => Some(self.lookup_node(b, b)?),
+                // The backing node: named, or opened from the image's
+                // backing file after this node is (as QEMU names nodes).
+                let backing_opts = match backing {
+                    Some(Some(b)) => Some(Err(self.lookup_node(b, b)?)),
                     Some(None) => None,
-                    None => match &img.backing {
-                        Some(file) => {
-                            let f = file.clone();
-                            let is_qcow2 = self.graph.files.get(&f).is_some_and(|i| i.is_qcow2());
-                            let inner = NodeOptions::File {
-                                node_name: None,
-                                filename: f,
-                            };
-                            let opts = if is_qcow2 {
-                                NodeOptions::Qcow2 {
-                                    node_name: None,
-                                    file: ChildRef::Inline(Box::new(inner)),
-                                    backing: None,
-                                }
-                            } else {
-                                NodeOptions::Raw {
-                                    node_name: None,
-                                    file: ChildRef::Inline(Box::new(inner)),
-                                }
-                            };
-                            Some(self.open_node(&opts, created)?)
-                        }
-                        None => None,
-                    },
+                    None => self.backing_options(&img, &overlay).map(Ok),
                 };
                 let (name, user) = self.name_or_implicit(node_name.as_deref())?;
                 let n = self.graph.add(name, Driver::Qcow2, img.size, user);
@@ -309,6 +295,15 @@ impl JobManager {
                     crate::block::add_extent(&mut self.graph.node_mut(n).allocated, o, l);
                 }
                 self.attach_child(n, Role::File, child);
+                let backing_node = match backing_opts {
+                    Some(Err(named)) => Some(named),
+                    Some(Ok(opts)) => {
+                        let b = self.open_node(&opts, created)?;
+                        self.set_read_only(b);
+                        Some(b)
+                    }
+                    None => None,
+                };
                 if let Some(b) = backing_node {
                     self.attach_child(n, Role::Backing, b);
                 }
@@ -317,7 +312,98 @@ impl JobManager {
         }
     }
 
-    fn delete_node(&mut self, n: NodeRef) {
+    /// The options of the backing node an image names (its backing file,
+    /// relative to the image's directory, in the format the image names or
+    /// else its own).
+    fn backing_options(&self, img: &crate::block::Image, overlay: &str) -> Option<NodeOptions> {
+        let file = img.backing.as_ref()?;
+        let f = crate::files::backing_path(overlay, file);
+        let is_qcow2 = match img.backing_format {
+            Some(format) => format == BlockdevDriver::Qcow2,
+            None => self.graph.files.get(&f).is_some_and(|i| i.is_qcow2()),
+        };
+        let inner = ChildRef::Inline(Box::new(NodeOptions::File {
+            node_name: None,
+            filename: f,
+        }));
+        Some(if is_qcow2 {
+            NodeOptions::Qcow2 {
+                node_name: None,
+                file: inner,
+                backing: None,
+            }
+        } else {
+            NodeOptions::Raw {
+                node_name: None,
+                file: inner,
+            }
+        })
+    }
+
+    /// `bdrv_open_backing_file`: opens the backing chain a qcow2 node's
+    /// image names, when it has none yet. A chain that does not open is
+    /// left out (QEMU reports it and goes on).
+    pub(crate) fn open_backing_file(&mut self, n: NodeRef) {
+        if !matches!(self.graph.node(n).driver, Driver::Qcow2)
+            || self.graph.child(n, Role::Backing).is_some()
+        {
+            return;
+        }
+        let Some(file) = self.graph.node_file(n).map(str::to_owned) else {
+            return;
+        };
+        let Some(opts) = self
+            .graph
+            .files
+            .get(&file)
+            .and_then(|img| self.backing_options(img, &file))
+        else {
+            return;
+        };
+        let mut created = Vec::new();
+        match self.open_node(&opts, &mut created) {
+            Ok(b) => {
+                self.set_read_only(b);
+                self.attach_child(n, Role::Backing, b)
+            }
+            Err(_) => self.delete_created(created),
+        }
+    }
+
+    /// Marks a node opened as a backing file, and the nodes below it,
+    /// read-only.
+    fn set_read_only(&mut self, n: NodeRef) {
+        let mut stack = vec![n];
+        while let Some(x) = stack.pop() {
+            let node = self.graph.node_mut(x);
+            if node.read_only {
+                continue;
+            }
+            node.read_only = true;
+            stack.extend(node.children.iter().map(|&(_, c)| c));
+        }
+    }
+
+    /// `bdrv_unref` of a node nothing uses any more: a node the block
+    /// layer opened itself (not the monitor's, nor a job's filter, which
+    /// leaves the graph its own way) closes, and so do its children that
+    /// nothing else uses.
+    pub(crate) fn unref_orphan(&mut self, n: NodeRef) {
+        if !self.graph.alive(n) {
+            return;
+        }
+        let node = self.graph.node(n);
+        if node.monitor || !node.parents.is_empty() || matches!(node.driver, Driver::JobFilter) {
+            return;
+        }
+        let children: Vec<NodeRef> = node.children.iter().map(|&(_, c)| c).collect();
+        self.delete_node(n);
+        for c in children {
+            self.unref_orphan(c);
+        }
+    }
+
+    pub(crate) fn delete_node(&mut self, n: NodeRef) {
         if self.graph.nodes.get(n.pos()).is_none_or(|x| x.is_none()) {
             return;
         }
@@ -336,6 +422,9 @@ impl JobManager {
                 "Failed to find node with node-name='{node_name}'"
             )));
         };
+        if self.graph.node_backends(n).next().is_some() {
+            return Err(Error::generic(format!("Node {node_name} is in use")));
+        }
         if let Some(&j) = self.graph.node(n).blockers.first() {
             return Err(Error::generic(format!(
                 "Node '{node_name}' is busy: block device is in use by block job: {}",
@@ -343,6 +432,11 @@ impl JobManager {
             )));
         }
         self.backing_blocked(n)?;
+        if !self.graph.node(n).monitor {
+            return Err(Error::generic(format!(
+                "Node {node_name} is not owned by the monitor"
+            )));
+        }
         if !self.graph.node(n).parents.is_empty() {
             return Err(Error::generic(format!(
                 "Block device {node_name} is in use"

@@ -130,6 +130,67 @@ pub struct MirrorOptions {
     pub filter_node_name: Option<String>,
 }
 
+crate::model::qapi_enum! {
+    /// QAPI `NewImageMode`: whether a command creates the image it opens.
+    #[derive(Default)]
+    NewImageMode {
+        /// Open the existing file.
+        Existing = "existing",
+        /// Create the image (replacing a file of that name), with the
+        /// source's backing file where it needs one.
+        #[default]
+        AbsolutePaths = "absolute-paths",
+    }
+}
+
+/// Arguments of `drive-backup`: those of `blockdev-backup`, whose
+/// `target` is a file name here, and how the target is made.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DriveBackupOptions {
+    /// The backup's options (`target`: the target image file).
+    pub backup: BackupOptions,
+    /// The target's format (default: the source's format when the target
+    /// is created, probed when it exists).
+    pub format: Option<String>,
+    /// Create the target (default) or open an existing one.
+    pub mode: NewImageMode,
+}
+
+/// Arguments of `drive-mirror`: those of `blockdev-mirror`, whose `target`
+/// is a file name here, and how the target is made.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DriveMirrorOptions {
+    /// The mirror's options (`target`: the target image file).
+    pub mirror: MirrorOptions,
+    /// The target's format (default: the source's format when the target
+    /// is created, probed when it exists).
+    pub format: Option<String>,
+    /// The node name of the target's format node.
+    pub node_name: Option<String>,
+    /// Create the target (default) or open an existing one.
+    pub mode: NewImageMode,
+    /// `unmap` (accepted; qjob moves no data).
+    pub unmap: Option<bool>,
+}
+
+/// Arguments of `blockdev-snapshot-sync`: an external snapshot onto a new
+/// (or existing) overlay image file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SnapshotSyncOptions {
+    /// The drive (BlockBackend name) to take the snapshot of.
+    pub device: Option<String>,
+    /// Or the node.
+    pub node_name: Option<String>,
+    /// The overlay image file.
+    pub snapshot_file: String,
+    /// The overlay's node name (required with `node_name`).
+    pub snapshot_node_name: Option<String>,
+    /// The overlay's format (default `qcow2`).
+    pub format: Option<String>,
+    /// Create the overlay (default) or open an existing one.
+    pub mode: NewImageMode,
+}
+
 /// Arguments of `block-commit`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CommitOptions {
@@ -139,8 +200,12 @@ pub struct CommitOptions {
     pub device: String,
     /// Lowest node whose data is committed (default: `device`, an active commit).
     pub top_node: Option<String>,
+    /// Or the file name of that node's image (`top`).
+    pub top: Option<String>,
     /// Node that receives the data (default: the bottom of the chain).
     pub base_node: Option<String>,
+    /// Or the file name of that node's image (`base`).
+    pub base: Option<String>,
     /// `backing-file`: the backing file name to record above the base;
     /// refused, as QEMU refuses it, for an active commit.
     pub backing_file: Option<String>,
@@ -160,6 +225,8 @@ pub struct StreamOptions {
     pub device: String,
     /// Node that stays as the new backing node (default: none, stream everything).
     pub base_node: Option<String>,
+    /// Or the file name of that node's image (`base`).
+    pub base: Option<String>,
     /// `backing-file`: the backing file name to record; refused, as QEMU
     /// refuses it, when no base stays (the whole chain is streamed).
     pub backing_file: Option<String>,
@@ -186,13 +253,12 @@ pub enum CreateOptions {
         driver: String,
         /// Node name of the file node.
         file: String,
-        /// Virtual size.
-        size: u64,
-        /// Backing file name.
-        backing_file: Option<String>,
-        /// `cluster-size` (default 64 KiB); the job fails, as QEMU's does,
-        /// unless it is a power of two from 512 bytes to 2 MiB.
-        cluster_size: Option<u64>,
+        /// The image's options: size, backing file and format, cluster
+        /// size (the job fails, as QEMU's does, unless it is a power of two
+        /// from 512 bytes to 2 MiB), … (`filename` and `formatting_line`
+        /// are not used: the file is the node's, and `blockdev-create`
+        /// prints nothing).
+        image: Box<crate::files::NewImage>,
     },
 }
 

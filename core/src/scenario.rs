@@ -12,6 +12,7 @@ use crate::event::Event;
 use crate::manager::JobManager;
 use crate::qmp::json::parse_strict;
 use serde_json::{Number, Value};
+use std::borrow::Cow;
 use std::fmt;
 
 /// How long a `wait` directive may advance virtual time: 30 s, the limit
@@ -172,6 +173,8 @@ pub struct Replayer {
     since_command: Vec<Event>,
     /// Every event seen, with its timestamp, until taken.
     seen: Vec<Event>,
+    /// The format of each `image` directive's file.
+    image_formats: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Replayer {
@@ -188,6 +191,7 @@ impl Replayer {
             lines: Vec::new(),
             since_command: Vec::new(),
             seen: Vec::new(),
+            image_formats: Default::default(),
         }
     }
 
@@ -314,14 +318,25 @@ impl Replayer {
                 }
             }
             self.lines.push(format!("~ image {file}"));
+            // The recorder names the backing file's format: the format of
+            // the image directive that made it, qcow2 if none did.
+            let backing_format = backing.as_ref().map(|b| {
+                self.image_formats
+                    .get(b)
+                    .map_or("qcow2", String::as_str)
+                    .to_owned()
+            });
+            self.image_formats
+                .insert(file.to_owned(), format.to_owned());
             self.manager.add_image(
                 file,
                 ImageFile {
                     format: format.to_owned(),
                     size,
                     backing,
+                    backing_format,
                     data,
-                    snapshots: Vec::new(),
+                    ..Default::default()
                 },
             );
         } else if let Some(machine) = obj.get("machine") {
@@ -394,7 +409,7 @@ pub fn compare(expected: &str, actual: &str) -> Result<(), String> {
                 y.command.unwrap_or("None")
             ));
         }
-        let differ = |what: &str, a: &[&str], b: &[&str]| {
+        let differ = |what: &str, a: &[Cow<'_, str>], b: &[Cow<'_, str>]| {
             let after = x.command.map(|c| format!("\n  after: {c}"));
             format!(
                 "{at}: {what} differ{}\n  expected:\n{}\n  actual:\n{}",
@@ -426,7 +441,7 @@ pub fn compare(expected: &str, actual: &str) -> Result<(), String> {
 }
 
 /// Lines of a difference, indented; `(nothing)` for none.
-fn show(lines: &[&str]) -> String {
+fn show(lines: &[Cow<'_, str>]) -> String {
     if lines.is_empty() {
         return "    (nothing)".into();
     }
@@ -441,9 +456,26 @@ fn show(lines: &[&str]) -> String {
 struct Window<'a> {
     command: Option<&'a str>,
     line: usize,
-    replies: Vec<&'a str>,
-    directives: Vec<&'a str>,
-    events: std::collections::BTreeMap<String, Vec<&'a str>>,
+    replies: Vec<Cow<'a, str>>,
+    directives: Vec<Cow<'a, str>>,
+    events: std::collections::BTreeMap<String, Vec<Cow<'a, str>>>,
+}
+
+/// A line with the node names QEMU generates (`#block` and digits, two of
+/// them drawn at random) as `#block`: they compare equal, as QEMU's
+/// iotests filter them.
+fn generated_names(line: &str) -> Cow<'_, str> {
+    if !line.contains("#block") {
+        return Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find("#block") {
+        out.push_str(&rest[..i + "#block".len()]);
+        rest = rest[i + "#block".len()..].trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 fn windows(t: &str) -> Vec<Window<'_>> {
@@ -464,16 +496,19 @@ fn windows(t: &str) -> Vec<Window<'_>> {
         }
         let cur = out.last_mut().expect("a window was just pushed");
         if line.starts_with('<') {
-            cur.replies.push(line);
+            cur.replies.push(generated_names(line));
         } else if line.starts_with('!') {
             let mut parts = line.splitn(3, ' ');
             let key = match (parts.next(), parts.next(), parts.next()) {
                 (_, Some(_), Some(data)) => event_job(data),
                 _ => String::new(),
             };
-            cur.events.entry(key).or_default().push(line);
+            cur.events
+                .entry(key)
+                .or_default()
+                .push(generated_names(line));
         } else {
-            cur.directives.push(line);
+            cur.directives.push(Cow::Borrowed(line));
         }
     }
     out

@@ -65,6 +65,10 @@ slot_ref!(
     /// A node's slot in the graph.
     NodeRef
 );
+slot_ref!(
+    /// A BlockBackend's slot in the graph.
+    BackendRef
+);
 
 /// Slots of `T` addressed by `K`.
 #[derive(Clone, Debug, Serialize, Deserialize)]

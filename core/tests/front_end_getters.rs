@@ -57,8 +57,7 @@ fn named_nodes_follow_jobs_and_blockdev_add() {
             format: "qcow2".into(),
             size: 1 << 20,
             backing: None,
-            data: Vec::new(),
-            snapshots: Vec::new(),
+            ..Default::default()
         },
     );
     m.add_image(
@@ -67,8 +66,7 @@ fn named_nodes_follow_jobs_and_blockdev_add() {
             format: "qcow2".into(),
             size: 1 << 20,
             backing: Some("base.qcow2".into()),
-            data: Vec::new(),
-            snapshots: Vec::new(),
+            ..Default::default()
         },
     );
     for (name, backing) in [("base", ""), ("top", r#", "backing": "base""#)] {

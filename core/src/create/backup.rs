@@ -1,15 +1,68 @@
 //! `blockdev-backup`'s job: `do_backup_common` and `backup_job_create`.
 
-use crate::block::NodeRef;
+use crate::block::{Driver, NodeRef, Role};
 use crate::driver::Work;
 use crate::error::{Error, Result};
 use crate::job::{JobRef, TxnRef};
 use crate::manager::JobManager;
 use crate::model::JobType;
-use crate::options::{BackupOptions, BitmapSyncMode, SyncMode};
+use crate::options::{BackupOptions, BitmapSyncMode, DriveBackupOptions, NewImageMode, SyncMode};
 use crate::workload::backup::{Backup, Sync};
 
 impl JobManager {
+    /// `drive_backup_prepare` up to the job: the target image created (mode
+    /// `absolute-paths`: the source's format, size, and for sync `top` and
+    /// `none` a backing file) and opened, with the source as the target's
+    /// backing node for sync `none`. Returns the target node and the
+    /// backup's options as the job takes them (sync `top` of a node without
+    /// a backing node is `full`).
+    pub(crate) fn drive_backup_target(
+        &mut self,
+        o: &DriveBackupOptions,
+        bs: NodeRef,
+    ) -> Result<(NodeRef, BackupOptions)> {
+        let existing = o.mode == NewImageMode::Existing;
+        let format = o
+            .format
+            .clone()
+            .or_else(|| (!existing).then(|| self.graph.node(bs).driver.name().to_owned()));
+        self.op_blocked(bs)?;
+        let mut backup = o.backup.clone();
+        let mut source = None;
+        if backup.sync == SyncMode::Top {
+            source = self.graph.child(self.graph.skip_filters(bs), Role::Backing);
+            if source.is_none() {
+                backup.sync = SyncMode::Full;
+            }
+        }
+        let no_backing = backup.sync == SyncMode::None;
+        if no_backing {
+            source = Some(bs);
+        }
+        let size = self.graph.node(bs).size;
+        if let (false, Some(format)) = (existing, &format) {
+            let backing = source.map(|s| self.graph.backing_spec(s));
+            self.img_create(&backup.target, format, backing, size, !no_backing)?;
+        }
+        let target = self.open_image_file(&backup.target, format.as_deref(), None, no_backing)?;
+        // drive-backup opens its target with detect-zeroes=unmap.
+        self.graph.node_mut(target).detect_zeroes = crate::block::DetectZeroes::Unmap;
+        if no_backing {
+            // bdrv_set_backing_hd(target, source)
+            if !matches!(self.graph.node(target).driver, Driver::Qcow2) {
+                let e = Error::generic(format!(
+                    "Driver '{}' of node '{}' does not support backing files",
+                    self.graph.node(target).driver.name(),
+                    self.graph.node(target).name
+                ));
+                self.unref_orphan(target);
+                return Err(e);
+            }
+            self.attach_child(target, Role::Backing, bs);
+        }
+        Ok((target, backup))
+    }
+
     /// `do_backup_common` + `backup_job_create`.
     pub(crate) fn backup_job_create(
         &mut self,
@@ -67,11 +120,12 @@ impl JobManager {
             return Err(Error::generic("Source and target cannot be the same"));
         }
         if opts.compress {
-            // QEMU names the target's device, which nodes added with
-            // blockdev-add do not have.
-            return Err(Error::generic(
-                "Compression is not supported for this drive ",
-            ));
+            // QEMU names the target's device (none for nodes added with
+            // blockdev-add).
+            return Err(Error::generic(format!(
+                "Compression is not supported for this drive {}",
+                self.graph.device_name(target)
+            )));
         }
         self.op_blocked(bs)?;
         self.op_blocked(target)?;
@@ -106,7 +160,7 @@ impl JobManager {
             SyncMode::Top => Sync::Top,
             SyncMode::None => Sync::None,
         };
-        let cbw = self.insert_filter(bs, opts.filter_node_name.as_deref());
+        let cbw = self.insert_filter_keeping(bs, opts.filter_node_name.as_deref(), Some(target));
         let speed = opts.job.speed.max(0) as u64;
         let mut backup = Box::new(Backup::new(
             bs,

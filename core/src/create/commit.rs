@@ -6,7 +6,7 @@ use crate::error::{Error, ErrorClass, Result};
 use crate::manager::JobManager;
 use crate::model::JobType;
 use crate::options::CommitOptions;
-use crate::workload::mirror::DirtyInit;
+use crate::workload::mirror::{BackingMode, DirtyInit};
 use crate::workload::stream::{Mode, Stream};
 
 impl JobManager {
@@ -28,8 +28,8 @@ impl JobManager {
             }
         };
         let chain = self.chain(bs);
-        let top = match &opts.top_node {
-            Some(t) => {
+        let top = match (&opts.top_node, &opts.top) {
+            (Some(t), _) => {
                 let n = self.lookup_node("", t)?;
                 if !chain.contains(&n) {
                     return Err(Error::generic(format!(
@@ -38,11 +38,15 @@ impl JobManager {
                 }
                 n
             }
-            None => bs,
+            (None, Some(f)) if self.graph.filename(bs) != *f => self
+                .graph
+                .find_backing_image(bs, f)
+                .ok_or_else(|| Error::generic(format!("Top image file {f} not found")))?,
+            _ => bs,
         };
         let top_chain = self.chain(top);
-        let base = match &opts.base_node {
-            Some(b) => {
+        let base = match (&opts.base_node, &opts.base) {
+            (Some(b), _) => {
                 let n = self.lookup_node("", b)?;
                 if !top_chain.contains(&n) {
                     return Err(Error::generic(format!(
@@ -51,7 +55,11 @@ impl JobManager {
                 }
                 n
             }
-            None => *top_chain.last().expect("chain has its top"),
+            (None, Some(f)) => self
+                .graph
+                .find_backing_image(top, f)
+                .ok_or_else(|| Error::generic(format!("Can't find '{f}' in the backing chain")))?,
+            (None, None) => *top_chain.last().expect("chain has its top"),
         };
         for &n in top_chain.iter().take_while(|&&n| n != base) {
             self.op_blocked(n)?;
@@ -76,6 +84,7 @@ impl JobManager {
                 opts.on_error,
                 opts.on_error,
                 opts.filter_node_name.as_deref(),
+                BackingMode::Leave,
             );
         }
         let overlay = chain

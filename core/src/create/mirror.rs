@@ -6,8 +6,8 @@ use crate::driver::Work;
 use crate::error::{Error, Result};
 use crate::manager::JobManager;
 use crate::model::{JobType, OnError};
-use crate::options::{JobOptions, MirrorOptions, SyncMode};
-use crate::workload::mirror::{DirtyInit, Mirror};
+use crate::options::{DriveMirrorOptions, JobOptions, MirrorOptions, NewImageMode, SyncMode};
+use crate::workload::mirror::{BackingMode, DirtyInit, Mirror};
 
 impl JobManager {
     /// `blockdev-mirror`: the source must be a root node (`Need a root block
@@ -16,6 +16,78 @@ impl JobManager {
     pub fn blockdev_mirror(&mut self, opts: MirrorOptions) -> Result<()> {
         let bs = self.root_node(&opts.device)?;
         let target = self.lookup_node(&opts.target, &opts.target)?;
+        self.mirror_common(&opts, bs, target, BackingMode::Leave, true)
+    }
+
+    /// `drive-mirror`: as `blockdev-mirror`, onto the image file `target`,
+    /// created (mode `absolute-paths`: in the source's format and size,
+    /// with the source's backing file for sync `top` and the source itself
+    /// for `none`; QEMU prints its `Formatting` line) or opened (mode
+    /// `existing`), without its backing chain while the job runs. When the
+    /// job ends, the target gets the backing node it was made for (or, in
+    /// mode `existing`, its image's backing chain); a completed mirror's
+    /// target takes the source's place for its drive.
+    pub fn drive_mirror(&mut self, opts: DriveMirrorOptions) -> Result<()> {
+        let bs = self.root_node(&opts.mirror.device)?;
+        self.op_blocked(bs)?;
+        let existing = opts.mode == NewImageMode::Existing;
+        let format = opts
+            .format
+            .clone()
+            .or_else(|| (!existing).then(|| self.graph.node(bs).driver.name().to_owned()));
+        let mut mirror = opts.mirror.clone();
+        let mut target_backing = self.graph.child(self.graph.skip_filters(bs), Role::Backing);
+        if target_backing.is_none() && mirror.sync == SyncMode::Top {
+            mirror.sync = SyncMode::Full;
+        }
+        if mirror.sync == SyncMode::None {
+            target_backing = Some(bs);
+        }
+        let size = self.graph.node(bs).size;
+        if mirror.replaces.is_some() && opts.node_name.is_none() {
+            return Err(Error::generic(
+                "a node-name must be provided when replacing a named node of the graph",
+            ));
+        }
+        if let (false, Some(format)) = (existing, &format) {
+            let backing = match (mirror.sync, target_backing) {
+                (SyncMode::Full, _) | (_, None) => None,
+                (_, Some(b)) => Some(self.graph.backing_spec(b)),
+            };
+            self.img_create(&mirror.target, format, backing, size, false)?;
+        }
+        let target = self.open_image_file(
+            &mirror.target,
+            format.as_deref(),
+            opts.node_name.as_deref(),
+            true,
+        )?;
+        let backing_mode = if existing {
+            BackingMode::Open
+        } else {
+            BackingMode::Source(match mirror.sync {
+                SyncMode::None => Some(bs),
+                SyncMode::Top => self.graph.child(bs, Role::Backing),
+                _ => None,
+            })
+        };
+        // A new image reads as zeroes: only what the source holds is copied.
+        let zero_target = mirror.sync == SyncMode::Full && existing;
+        let result = self.mirror_common(&mirror, bs, target, backing_mode, zero_target);
+        // The job holds the target now, or nothing does.
+        self.unref_orphan(target);
+        result
+    }
+
+    /// `blockdev_mirror_common`.
+    fn mirror_common(
+        &mut self,
+        opts: &MirrorOptions,
+        bs: NodeRef,
+        target: NodeRef,
+        backing_mode: BackingMode,
+        zero_target: bool,
+    ) -> Result<()> {
         let g = opts.granularity;
         if g != 0 && !(512..=64 * 1024 * 1024).contains(&g) {
             return Err(Error::invalid_value(
@@ -57,7 +129,8 @@ impl JobManager {
             )));
         }
         let init = match sync {
-            SyncMode::Full => DirtyInit::All,
+            SyncMode::Full if zero_target => DirtyInit::All,
+            SyncMode::Full => DirtyInit::AllocatedAbove(None),
             SyncMode::Top => DirtyInit::AllocatedAbove(backing),
             _ => DirtyInit::Nothing,
         };
@@ -72,6 +145,7 @@ impl JobManager {
             opts.on_source_error,
             opts.on_target_error,
             opts.filter_node_name.as_deref(),
+            backing_mode,
         )
     }
 
@@ -88,6 +162,7 @@ impl JobManager {
         on_source_error: OnError,
         on_target_error: OnError,
         filter_name: Option<&str>,
+        backing_mode: BackingMode,
     ) -> Result<()> {
         if buf_size < 0 {
             return Err(Error::generic("Invalid parameter 'buf-size'"));
@@ -97,7 +172,7 @@ impl JobManager {
         }
         self.check_filter_name(filter_name)?;
         let top = self.insert_filter(bs, filter_name);
-        let work = Work::Mirror(Box::new(Mirror::new(
+        let mut mirror = Box::new(Mirror::new(
             bs,
             target,
             Some(top),
@@ -106,14 +181,16 @@ impl JobManager {
             granularity,
             on_source_error,
             on_target_error,
-        )));
+        ));
+        mirror.backing_mode = backing_mode;
+        let work = Work::Mirror(mirror);
         let j = match self.block_job_create(job, job_type, top, None, work) {
             Ok(j) => j,
             Err(e) => {
                 if self.graph.alive(top) {
                     self.drained_begin(bs);
                     if let Some(c) = self.filter_child(top) {
-                        self.replace_node(top, c, None);
+                        self.replace_node(top, c, &[]);
                     }
                     self.drained_end(bs);
                     self.remove_filter_node(top);

@@ -19,14 +19,17 @@ mod oneshot;
 mod stream;
 
 impl JobManager {
-    /// `bdrv_lookup_bs(device, node)`.
+    /// `bdrv_lookup_bs(device, node)`: a BlockBackend named `device` (its
+    /// node), else the node named `node`.
     pub(crate) fn lookup_node(&self, device: &str, node: &str) -> Result<NodeRef> {
-        let found = if device.is_empty() {
-            None
-        } else {
-            self.graph.lookup(device)
-        };
-        found.or_else(|| self.graph.lookup(node)).ok_or_else(|| {
+        if let Some(b) = self.graph.backend_by_name(device) {
+            return self
+                .graph
+                .backend(b)
+                .root
+                .ok_or_else(|| Error::generic(format!("Device '{device}' has no medium")));
+        }
+        self.graph.lookup(node).ok_or_else(|| {
             Error::generic(format!(
                 "Cannot find device='{device}' nor node-name='{node}'"
             ))
@@ -85,7 +88,7 @@ impl JobManager {
     }
 
     /// `bdrv_op_is_blocked`: a node used by a job refuses other operations.
-    fn op_blocked(&self, n: NodeRef) -> Result<()> {
+    pub(crate) fn op_blocked(&self, n: NodeRef) -> Result<()> {
         if let Some(&j) = self.graph.node(n).blockers.first() {
             return Err(Error::generic(format!(
                 "Node '{}' is busy: block device is in use by block job: {}",
@@ -96,10 +99,13 @@ impl JobManager {
         Ok(())
     }
 
-    /// The default job ID of a block job: the device name of its node,
-    /// which nodes added with `blockdev-add` do not have.
-    fn default_job_id(opts: &JobOptions) -> String {
-        opts.job_id.clone().unwrap_or_default()
+    /// The ID of a block job on `main`: the one given, else the device
+    /// name of its node (the drive's name; nodes added with `blockdev-add`
+    /// have none, which `job_create` then refuses).
+    fn default_job_id(&self, opts: &JobOptions, main: NodeRef) -> String {
+        opts.job_id
+            .clone()
+            .unwrap_or_else(|| self.graph.device_name(main).to_owned())
     }
 
     /// `block_job_create`: creates the job, attaches it to its main node,
@@ -113,7 +119,7 @@ impl JobManager {
         work: Work,
     ) -> Result<JobRef> {
         let j = self.create_job(NewJob {
-            id: Some(Self::default_job_id(opts)),
+            id: Some(self.default_job_id(opts, main)),
             job_type,
             auto_finalize: opts.auto_finalize,
             auto_dismiss: opts.auto_dismiss,

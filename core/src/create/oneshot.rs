@@ -31,16 +31,12 @@ impl JobManager {
             CreateOptions::Format {
                 driver,
                 file,
-                size,
-                backing_file,
-                cluster_size,
+                image,
             } => Op::CreateFormat {
                 format: BlockdevDriver::parse(&driver)
                     .ok_or_else(|| Error::bad_enum_value("driver", &driver))?,
                 file,
-                size,
-                backing: backing_file,
-                cluster_size,
+                image,
             },
         };
         self.oneshot_job(job_id, JobType::Create, op)

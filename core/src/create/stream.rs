@@ -13,7 +13,15 @@ impl JobManager {
     pub fn block_stream(&mut self, opts: StreamOptions) -> Result<()> {
         let bs = self.lookup_node(&opts.device, &opts.device)?;
         let chain = self.chain(bs);
+        let base_file =
+            match &opts.base {
+                Some(f) => Some(self.graph.find_backing_image(bs, f).ok_or_else(|| {
+                    Error::generic(format!("Can't find '{f}' in the backing chain"))
+                })?),
+                None => None,
+            };
         let base = match &opts.base_node {
+            None if base_file.is_some() => base_file,
             Some(b) => {
                 let n = self.lookup_node("", b)?;
                 if n == bs || !chain.contains(&n) {

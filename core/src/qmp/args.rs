@@ -12,6 +12,9 @@ pub(crate) struct Args<'a> {
     obj: &'a Map<String, Value>,
     seen: Vec<&'a str>,
     prefix: String,
+    /// QEMU's keyval visitor (options from the command line): numbers and
+    /// booleans may come as strings.
+    keyval: bool,
 }
 
 impl<'a> Args<'a> {
@@ -20,6 +23,17 @@ impl<'a> Args<'a> {
             obj,
             seen: Vec::new(),
             prefix: prefix.to_owned(),
+            keyval: false,
+        }
+    }
+
+    /// A visitor that also takes numbers and booleans as strings, as
+    /// QEMU's keyval visitor reads command-line options (`size=64M`,
+    /// `read-zeroes=on`).
+    pub fn keyval(obj: &'a Map<String, Value>, prefix: &str) -> Args<'a> {
+        Args {
+            keyval: true,
+            ..Args::new(obj, prefix)
         }
     }
 
@@ -63,6 +77,16 @@ impl<'a> Args<'a> {
     }
 
     fn as_int(&self, name: &str, v: &Value) -> Result<i64> {
+        if let (true, Value::String(s)) = (self.keyval, v) {
+            return keyval_number(s)
+                .and_then(|n| i64::try_from(n).ok())
+                .or_else(|| {
+                    s.strip_prefix('-')
+                        .and_then(keyval_number)
+                        .map(|n| (n as i64).wrapping_neg())
+                })
+                .ok_or_else(|| Error::invalid_value(&self.full(name), "integer"));
+        }
         v.as_i64()
             .ok_or_else(|| Error::invalid_type(&self.full(name), "integer"))
     }
@@ -85,6 +109,10 @@ impl<'a> Args<'a> {
     /// complement (QEMU keeps that for compatibility); anything else that
     /// is not an integer "expects uint64".
     fn as_uint(&self, name: &str, v: &Value) -> Result<u64> {
+        if let (true, Value::String(s)) = (self.keyval, v) {
+            return keyval_number(s)
+                .ok_or_else(|| Error::invalid_value(&self.full(name), "integer"));
+        }
         v.as_u64()
             .or_else(|| v.as_i64().map(|i| i as u64))
             .ok_or_else(|| Error::invalid_value(&self.full(name), "uint64"))
@@ -134,6 +162,11 @@ impl<'a> Args<'a> {
     /// An optional `bool`.
     pub fn opt_bool(&mut self, name: &'a str) -> Result<Option<bool>> {
         match self.get(name) {
+            Some(Value::String(s)) if self.keyval => match s.as_str() {
+                "on" | "yes" | "true" | "y" => Ok(Some(true)),
+                "off" | "no" | "false" | "n" => Ok(Some(false)),
+                _ => Err(Error::invalid_value(&self.full(name), "'on' or 'off'")),
+            },
             Some(v) => v
                 .as_bool()
                 .map(Some)
@@ -180,9 +213,17 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// A visitor of a nested object, in this visitor's mode.
+    pub fn nested(&self, name: &str, o: &'a Map<String, Value>) -> Args<'a> {
+        Args {
+            keyval: self.keyval,
+            ..Args::new(o, &self.full(name))
+        }
+    }
+
     fn obj_of(&self, name: &str, v: &'a Value) -> Result<Args<'a>> {
         match v {
-            Value::Object(o) => Ok(Args::new(o, &self.full(name))),
+            Value::Object(o) => Ok(self.nested(name, o)),
             _ => Err(Error::invalid_type(&self.full(name), "object")),
         }
     }
@@ -229,6 +270,13 @@ impl<'a> Args<'a> {
             .collect()
     }
 
+    /// Every member, all taken as read (for commands whose arguments are
+    /// free-form, such as `device_add`'s properties).
+    pub fn all(&mut self) -> &'a Map<String, Value> {
+        self.seen = self.obj.keys().map(String::as_str).collect();
+        self.obj
+    }
+
     /// Accepts members that qjob reads but does not simulate.
     pub fn ignore(&mut self, names: &[&'a str]) {
         for n in names {
@@ -251,6 +299,39 @@ impl<'a> Args<'a> {
         }
         Ok(())
     }
+}
+
+/// A command-line number: decimal, `0x` hexadecimal or `0` octal, with an
+/// optional size suffix (`k`, `M`, `G`, `T`, `P`, `E`: powers of 1024,
+/// `B`: bytes), as QEMU's option parsers read sizes.
+pub(crate) fn keyval_number(s: &str) -> Option<u64> {
+    let (digits, shift) = match s.char_indices().last()? {
+        (i, c) if c.is_ascii_alphabetic() && !s.starts_with("0x") && !s.starts_with("0X") => {
+            let shift = match c.to_ascii_uppercase() {
+                'B' => 0,
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                'P' => 50,
+                'E' => 60,
+                _ => return None,
+            };
+            (&s[..i], shift)
+        }
+        _ => (s, 0),
+    };
+    let n = if let Some(h) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        u64::from_str_radix(h, 16).ok()?
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        u64::from_str_radix(&digits[1..], 8).ok()?
+    } else {
+        digits.parse().ok()?
+    };
+    n.checked_mul(1u64 << shift)
 }
 
 /// Visitor over one element of a list (`name[i]`).

@@ -4,9 +4,11 @@
 use super::args::Args;
 use crate::block::BlockdevDriver;
 use crate::error::{Error, Result};
+use crate::files::NewImage;
 use crate::model::OnError;
 use crate::options::{
-    BackupOptions, BitmapSyncMode, CommitOptions, CreateOptions, JobOptions, MirrorOptions,
+    BackupOptions, BitmapSyncMode, CommitOptions, CreateOptions, DriveBackupOptions,
+    DriveMirrorOptions, JobOptions, MirrorOptions, NewImageMode, SnapshotSyncOptions,
     StreamOptions, SyncMode,
 };
 use serde_json::Value;
@@ -143,6 +145,89 @@ pub(super) fn parse_backup(a: &mut Args<'_>) -> Result<BackupOptions> {
     })
 }
 
+/// `DriveBackup`: `BackupCommon`, `target`, then `format` and `mode`.
+pub(super) fn parse_drive_backup(a: &mut Args<'_>) -> Result<DriveBackupOptions> {
+    let backup = parse_backup(a)?;
+    let format = a.opt_str("format")?;
+    let mode = a.opt_enum("mode", NewImageMode::parse)?.unwrap_or_default();
+    Ok(DriveBackupOptions {
+        backup,
+        format,
+        mode,
+    })
+}
+
+/// `DriveMirror`, in QAPI member order (it has no `filter-node-name`).
+pub(super) fn parse_drive_mirror(a: &mut Args<'_>) -> Result<DriveMirrorOptions> {
+    let job_id = a.opt_str("job-id")?;
+    let device = a.req_str("device")?;
+    let target = a.req_str("target")?;
+    let format = a.opt_str("format")?;
+    let node_name = a.opt_str("node-name")?;
+    let replaces = a.opt_str("replaces")?;
+    let sync = a.req_enum("sync", SyncMode::parse)?;
+    let mode = a.opt_enum("mode", NewImageMode::parse)?.unwrap_or_default();
+    let speed = a.opt_int("speed")?.unwrap_or(0);
+    let granularity = a.opt_u32("granularity")?.map_or(0, u64::from);
+    let buf_size = a.opt_int("buf-size")?.unwrap_or(0);
+    let on_source_error = on_error(a, "on-source-error")?;
+    let on_target_error = on_error(a, "on-target-error")?;
+    let unmap = a.opt_bool("unmap")?;
+    a.opt_enum("copy-mode", |s| {
+        matches!(s, "background" | "write-blocking").then_some(())
+    })?;
+    let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(true);
+    let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(true);
+    Ok(DriveMirrorOptions {
+        mirror: MirrorOptions {
+            job: JobOptions {
+                job_id,
+                speed,
+                auto_finalize,
+                auto_dismiss,
+            },
+            device,
+            target,
+            sync,
+            granularity,
+            buf_size,
+            on_source_error,
+            on_target_error,
+            replaces,
+            filter_node_name: None,
+        },
+        format,
+        node_name,
+        mode,
+        unmap,
+    })
+}
+
+/// `BlockdevSnapshotSync`.
+pub(super) fn parse_snapshot_sync(a: &mut Args<'_>) -> Result<SnapshotSyncOptions> {
+    let device = a.opt_str("device")?;
+    let node_name = a.opt_str("node-name")?;
+    let snapshot_file = a.req_str("snapshot-file")?;
+    let snapshot_node_name = a.opt_str("snapshot-node-name")?;
+    let format = a.opt_str("format")?;
+    let mode = a.opt_enum("mode", NewImageMode::parse)?.unwrap_or_default();
+    Ok(SnapshotSyncOptions {
+        device,
+        node_name,
+        snapshot_file,
+        snapshot_node_name,
+        format,
+        mode,
+    })
+}
+
+/// `BlockdevSnapshot`: `node`, `overlay`.
+pub(super) fn parse_snapshot_ext(a: &mut Args<'_>) -> Result<(String, String)> {
+    let node = a.req_str("node")?;
+    let overlay = a.req_str("overlay")?;
+    Ok((node, overlay))
+}
+
 pub(super) fn parse_mirror(a: &mut Args<'_>) -> Result<MirrorOptions> {
     let job_id = a.opt_str("job-id")?;
     let device = a.req_str("device")?;
@@ -202,11 +287,6 @@ pub(super) fn parse_commit(a: &mut Args<'_>) -> Result<CommitOptions> {
         &base,
         "'base-node' and 'base' are mutually exclusive",
     )?;
-    if top.is_some() || base.is_some() {
-        return Err(Error::generic(
-            "qjob simulates 'top-node' and 'base-node'; file names ('top', 'base') are not supported",
-        ));
-    }
     Ok(CommitOptions {
         job: JobOptions {
             job_id,
@@ -216,7 +296,9 @@ pub(super) fn parse_commit(a: &mut Args<'_>) -> Result<CommitOptions> {
         },
         device,
         top_node,
+        top,
         base_node,
+        base,
         backing_file,
         on_error,
         filter_node_name,
@@ -251,9 +333,9 @@ pub(super) fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
         &base_node,
         &format!("'bottom' and 'base-node' {both}"),
     )?;
-    if base.is_some() || bottom.is_some() {
+    if bottom.is_some() {
         return Err(Error::generic(
-            "qjob simulates 'base-node'; file names ('base') and 'bottom' are not supported",
+            "qjob simulates 'base' and 'base-node'; 'bottom' is not supported",
         ));
     }
     Ok(StreamOptions {
@@ -265,6 +347,7 @@ pub(super) fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
         },
         device,
         base_node,
+        base,
         backing_file,
         on_error,
         filter_node_name,
@@ -272,8 +355,8 @@ pub(super) fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
 }
 
 /// QAPI `PreallocMode`.
-fn prealloc_mode(s: &str) -> Option<()> {
-    matches!(s, "off" | "metadata" | "falloc" | "full").then_some(())
+fn prealloc_mode(s: &str) -> Option<String> {
+    matches!(s, "off" | "metadata" | "falloc" | "full").then(|| s.to_owned())
 }
 
 fn parse_create(o: &mut Args<'_>) -> Result<CreateOptions> {
@@ -298,25 +381,40 @@ fn parse_create(o: &mut Args<'_>) -> Result<CreateOptions> {
             };
             o.ignore(&["data-file"]);
             o.opt_bool("data-file-raw")?;
-            o.opt_bool("extended-l2")?;
+            let extended_l2 = o.opt_bool("extended-l2")?;
             let size = o.req_uint("size")?;
-            o.opt_enum("version", |s| matches!(s, "v2" | "v3").then_some(()))?;
+            let version = o.opt_enum("version", |s| {
+                matches!(s, "v2" | "v3").then(|| s.to_owned())
+            })?;
             let backing_file = o.opt_str("backing-file")?;
-            o.opt_enum("backing-fmt", BlockdevDriver::parse)?;
+            let backing_format = o
+                .opt_enum("backing-fmt", BlockdevDriver::parse)?
+                .map(|f| f.as_str().to_owned());
             o.ignore(&["encrypt"]);
             let cluster_size = o.opt_uint("cluster-size")?;
-            o.opt_enum("preallocation", prealloc_mode)?;
-            o.opt_bool("lazy-refcounts")?;
-            o.opt_int("refcount-bits")?;
-            o.opt_enum("compression-type", |s| {
-                matches!(s, "zlib" | "zstd").then_some(())
+            let preallocation = o.opt_enum("preallocation", prealloc_mode)?;
+            let lazy_refcounts = o.opt_bool("lazy-refcounts")?;
+            let refcount_bits = o.opt_int("refcount-bits")?.map(|b| b as u64);
+            let compression_type = o.opt_enum("compression-type", |s| {
+                matches!(s, "zlib" | "zstd").then(|| s.to_owned())
             })?;
             Ok(CreateOptions::Format {
                 driver: driver.as_str().to_owned(),
                 file,
-                size,
-                backing_file,
-                cluster_size,
+                image: Box::new(NewImage {
+                    format: driver.as_str().to_owned(),
+                    size,
+                    backing_file,
+                    backing_format,
+                    cluster_size,
+                    version,
+                    extended_l2,
+                    lazy_refcounts,
+                    refcount_bits,
+                    compression_type,
+                    preallocation,
+                    ..NewImage::default()
+                }),
             })
         }
         // Drivers without creation options (raw, null-co, …): any member is

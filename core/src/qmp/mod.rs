@@ -7,11 +7,12 @@
 
 pub(crate) mod args;
 mod bitmap;
+mod blockinfo;
 mod clock;
 mod create;
 mod jobs;
 pub mod json;
-mod nodes;
+pub(crate) mod nodes;
 mod transaction;
 
 pub mod server;
@@ -90,10 +91,12 @@ impl JobManager {
 
     /// Runs one command with its (already framing-checked) arguments.
     pub fn dispatch(&mut self, name: &str, arguments: &Map<String, Value>) -> Result<Value> {
-        match TABLE.binary_search_by(|&(n, _)| n.cmp(name)) {
+        let result = match TABLE.binary_search_by(|&(n, _)| n.cmp(name)) {
             Ok(i) => (TABLE[i].1)(self, Args::new(arguments, "")),
             Err(_) => Err(Error::command_not_found(name)),
-        }
+        };
+        self.files_done();
+        result
     }
 }
 
@@ -179,6 +182,28 @@ const TABLE: &[(&str, Handler)] = &[
     ("blockdev-mirror", |m, a| {
         run(m, a, create::parse_mirror, JobManager::blockdev_mirror)
     }),
+    ("blockdev-snapshot", |m, a| {
+        run(m, a, create::parse_snapshot_ext, |m, (node, overlay)| {
+            m.blockdev_snapshot(&node, &overlay)
+        })
+    }),
+    ("blockdev-snapshot-sync", |m, a| {
+        run(
+            m,
+            a,
+            create::parse_snapshot_sync,
+            JobManager::blockdev_snapshot_sync,
+        )
+    }),
+    ("device_add", |m, a| {
+        run(m, a, |a| Ok(a.all().clone()), |m, opts| m.device_add(&opts))
+    }),
+    ("drive-backup", |m, a| {
+        run(m, a, create::parse_drive_backup, JobManager::drive_backup)
+    }),
+    ("drive-mirror", |m, a| {
+        run(m, a, create::parse_drive_mirror, JobManager::drive_mirror)
+    }),
     ("job-cancel", |m, a| {
         run(m, a, jobs::id, |m, id| m.job_cancel(&id))
     }),
@@ -198,8 +223,13 @@ const TABLE: &[(&str, Handler)] = &[
         run(m, a, jobs::id, |m, id| m.job_resume(&id))
     }),
     ("qmp_capabilities", qmp_capabilities),
+    ("query-block", blockinfo::query_block),
     ("query-block-jobs", jobs::query_block_jobs),
     ("query-jobs", jobs::query_jobs),
+    (
+        "query-named-block-nodes",
+        blockinfo::query_named_block_nodes,
+    ),
     ("quit", |m, a| {
         run(
             m,

@@ -11,7 +11,7 @@ fn parse_child(parent: &Args<'_>, name: &str, v: &Value) -> Result<ChildRef> {
     match v {
         Value::String(s) => Ok(ChildRef::Name(s.clone())),
         Value::Object(o) => {
-            let mut a = Args::new(o, &parent.full(name));
+            let mut a = parent.nested(name, o);
             let opts = parse_node(&mut a)?;
             a.finish()?;
             Ok(ChildRef::Inline(Box::new(opts)))
@@ -21,7 +21,7 @@ fn parse_child(parent: &Args<'_>, name: &str, v: &Value) -> Result<ChildRef> {
 }
 
 /// `BlockdevOptions` for the drivers qjob simulates.
-pub(super) fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
+pub(crate) fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
     let driver = a.req_enum("driver", BlockdevDriver::parse)?;
     let node_name = a.opt_str("node-name")?;
     a.ignore(&[

@@ -148,13 +148,17 @@ struct Monitor {
 ///   sent), [`handle_eof`](Self::handle_eof) (its input ended),
 ///   [`handle_disconnect`](Self::handle_disconnect),
 ///   [`handle_timeout`](Self::handle_timeout) (virtual time reached a
-///   deadline) and [`handle_manager_events`](Self::handle_manager_events)
-///   (the caller drove the manager directly);
+///   deadline), [`handle_manager_events`](Self::handle_manager_events)
+///   (the caller drove the manager directly) and
+///   [`handle_files_ready`](Self::handle_files_ready) (the host read the
+///   files a held request needs);
 /// - **commands**: [`set_epoch_ns`](Self::set_epoch_ns);
 /// - **output**: [`poll_transmit`](Self::poll_transmit) (bytes for a
 ///   client), [`poll_timeout`](Self::poll_timeout) (when to call
 ///   `handle_timeout`), [`exit_requested`](Self::exit_requested) (a client
-///   sent `quit`: the process should exit once its output is written).
+///   sent `quit`: the process should exit once its output is written),
+///   [`poll_file_request`](Self::poll_file_request) (a file the host must
+///   read before a held request runs, in host-files mode).
 ///
 /// Commands: every command of [`JobManager::dispatch`], plus what the
 /// monitor itself answers: `qmp_capabilities`, `quit` (its jobs' events,
@@ -180,6 +184,12 @@ pub struct QmpServer {
     log: VecDeque<(u64, Event)>,
     seq: u64,
     exit: bool,
+    /// A request waiting for the host's files (host-files mode).
+    held: Option<(MonitorId, Message)>,
+    /// Messages that came while a request was held, in order.
+    backlog: VecDeque<(MonitorId, Message)>,
+    /// Files to ask the host for, oldest first.
+    file_requests: VecDeque<String>,
 }
 
 impl QmpServer {
@@ -192,6 +202,9 @@ impl QmpServer {
             log: VecDeque::new(),
             seq: 0,
             exit: false,
+            held: None,
+            backlog: VecDeque::new(),
+            file_requests: VecDeque::new(),
         }
     }
 
@@ -298,9 +311,31 @@ impl QmpServer {
             if self.exit || !self.monitors.contains_key(&monitor) {
                 break;
             }
-            self.handle_message(manager, monitor, msg);
+            if self.held.is_some() {
+                self.backlog.push_back((monitor, msg));
+            } else {
+                self.handle_message(manager, monitor, msg);
+            }
         }
         Ok(())
+    }
+
+    /// The host answered the files [`poll_file_request`](Self::poll_file_request)
+    /// named ([`JobManager::handle_file`]): the held request runs now (or
+    /// asks for the next files it needs, such as backing files), then the
+    /// messages that came meanwhile, until one is held again.
+    pub fn handle_files_ready(&mut self, manager: &mut JobManager) {
+        if let Some((monitor, msg)) = self.held.take() {
+            self.handle_message(manager, monitor, msg);
+        }
+        while self.held.is_none() && !self.exit {
+            let Some((monitor, msg)) = self.backlog.pop_front() else {
+                break;
+            };
+            if self.monitors.contains_key(&monitor) {
+                self.handle_message(manager, monitor, msg);
+            }
+        }
     }
 
     /// The client's input ended: an unfinished message is dropped (as QEMU
@@ -394,11 +429,40 @@ impl QmpServer {
         self.exit
     }
 
+    /// The next file the host must read before the held request can run
+    /// (host-files mode, [`JobManager::set_host_files`]): answer each with
+    /// [`JobManager::handle_file`], then call
+    /// [`handle_files_ready`](Self::handle_files_ready). While a request is
+    /// held, every monitor's input waits behind it, as QEMU's monitors wait
+    /// while a command opens its files.
+    pub fn poll_file_request(&mut self) -> Option<String> {
+        self.file_requests.pop_front()
+    }
+
+    /// Whether a request is held until the host has read its files.
+    pub fn is_holding(&self) -> bool {
+        self.held.is_some()
+    }
+
     // ------------------------------------------------------------------
     // One message
     // ------------------------------------------------------------------
 
     fn handle_message(&mut self, manager: &mut JobManager, monitor: MonitorId, msg: Message) {
+        let Some(mon) = self.monitors.get(&monitor) else {
+            return;
+        };
+        if let Ok(Value::Object(dict)) = &msg
+            && mon.negotiated
+            && check_obj(dict, mon.oob).is_ok_and(|(_, oob)| !oob)
+        {
+            let wanted = manager.files_wanted(dict);
+            if !wanted.is_empty() {
+                self.file_requests.extend(wanted);
+                self.held = Some((monitor, msg));
+                return;
+            }
+        }
         let reply = match msg {
             Err(desc) => error_reply(&Error::generic(desc), None),
             Ok(request) => {
@@ -536,8 +600,8 @@ impl QmpServer {
         match name {
             "quit" => self.config.allow_quit,
             "x-qjob-advance" | "x-qjob-settle" | "x-qjob-wait" => true,
-            // The snapshot jobs exist in a system emulator only.
-            _ if name.starts_with("snapshot-") => manager.machine,
+            // The snapshot jobs and devices exist in a system emulator only.
+            _ if name.starts_with("snapshot-") || name == "device_add" => manager.machine,
             _ => COMMANDS.contains(&name),
         }
     }

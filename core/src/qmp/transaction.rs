@@ -2,7 +2,7 @@
 
 use super::args::{Args, list_elem};
 use super::bitmap::parse_bitmap_add;
-use super::create::parse_backup;
+use super::create::{parse_backup, parse_drive_backup, parse_snapshot_ext, parse_snapshot_sync};
 use crate::actions::TransactionAction;
 use crate::error::{Error, Result};
 use serde_json::Value;
@@ -61,6 +61,14 @@ fn parse_actions(list: &[Value]) -> Result<Vec<TransactionAction>> {
         let mut data = el.req_obj("data")?;
         let action = match ty.as_str() {
             "blockdev-backup" => TransactionAction::BlockdevBackup(parse_backup(&mut data)?),
+            "drive-backup" => TransactionAction::DriveBackup(parse_drive_backup(&mut data)?),
+            "blockdev-snapshot-sync" => {
+                TransactionAction::BlockdevSnapshotSync(parse_snapshot_sync(&mut data)?)
+            }
+            "blockdev-snapshot" => {
+                let (node, overlay) = parse_snapshot_ext(&mut data)?;
+                TransactionAction::BlockdevSnapshot { node, overlay }
+            }
             "block-dirty-bitmap-add" => {
                 TransactionAction::BlockDirtyBitmapAdd(parse_bitmap_add(&mut data)?)
             }

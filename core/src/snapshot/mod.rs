@@ -14,7 +14,8 @@
 //! 1 was a tagged copy of the JSON document; version 2 was about 7 times
 //! smaller and 40 times faster to write and read; version 4 writes QAPI
 //! enums as their index and the timers once (10,000 jobs: 0.62 MB in
-//! 1.5 ms, restored in 3.9 ms; `cargo bench -p qjob --bench scale`).
+//! 1.5 ms, restored in 3.9 ms; `cargo bench -p qjob --bench scale`);
+//! version 5 adds the host-files state, BlockBackends and devices.
 
 use crate::manager::JobManager;
 use serde::{Deserialize, Serialize};
@@ -25,7 +26,7 @@ mod codec;
 mod validate;
 
 /// The snapshot format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 4;
+pub const SNAPSHOT_VERSION: u32 = 5;
 const FORMAT: &str = "qjob-snapshot";
 const MAGIC: &[u8; 8] = b"QJOBSNAP";
 /// Magic, version, checksum: the payload starts here.
@@ -207,7 +208,7 @@ mod tests {
         let b = JobManager::from_snapshot_bytes(&bin).unwrap();
         assert_eq!(a.to_snapshot_json(), json);
         assert_eq!(b.to_snapshot_json(), json);
-        let old = json.replace("\"version\":4", "\"version\":0");
+        let old = json.replace(&format!("\"version\":{SNAPSHOT_VERSION}"), "\"version\":0");
         assert_eq!(
             JobManager::from_snapshot_json(&old).unwrap_err(),
             SnapshotError::Version {

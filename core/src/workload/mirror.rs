@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::block::{Graph, NodeRef, Status, add_extent, remove_extent};
+use crate::block::{Graph, NodeRef, Role, Status, add_extent, remove_extent};
 use crate::driver::{Cx, Entry, JobDriver, Prepared, Wait};
 use crate::error::{Error, Result};
 use crate::model::{ErrorAction, IoStatus, OnError};
@@ -40,6 +40,21 @@ pub(crate) enum DirtyInit {
     Nothing,
 }
 
+/// What becomes of the target's backing chain when the mirror ends
+/// (`BlockMirrorBackingMode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum BackingMode {
+    /// As it is (`blockdev-mirror`, active commit).
+    Leave,
+    /// The node given (the source for sync `none`, the source's backing
+    /// node for `top`, none for `full`), as `drive-mirror` creating its
+    /// target does.
+    Source(Option<NodeRef>),
+    /// Opened from the target image's backing file (`drive-mirror` onto an
+    /// existing target).
+    Open,
+}
+
 /// State of a mirror job.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Mirror {
@@ -51,6 +66,8 @@ pub(crate) struct Mirror {
     pub granularity: u64,
     pub on_source_error: OnError,
     pub on_target_error: OnError,
+    /// The target's backing chain at the end.
+    pub backing_mode: BackingMode,
     len: u64,
     dirty: Vec<(u64, u64)>,
     iter_pos: u64,
@@ -103,6 +120,7 @@ impl Mirror {
             granularity,
             on_source_error,
             on_target_error,
+            backing_mode: BackingMode::Leave,
             len: 0,
             dirty: Vec::new(),
             iter_pos: 0,
@@ -242,7 +260,7 @@ impl JobDriver for Mirror {
         }
         if let Some(f) = self.filter.take() {
             if let Some(c) = cx.filter_child(f) {
-                cx.replace_node(f, c, None);
+                cx.replace_node(f, c, &[]);
             }
             cx.remove_filter_node(f);
         }
@@ -349,15 +367,28 @@ impl Mirror {
         if let Some(f) = filter {
             cx.drained_begin(f);
         }
+        if !abort {
+            match self.backing_mode {
+                BackingMode::Leave => {}
+                BackingMode::Source(base) => {
+                    if cx.graph().child(self.target, Role::Backing) != base {
+                        cx.set_backing(self.target, base);
+                    }
+                }
+                BackingMode::Open => cx.open_backing(self.target),
+            }
+        }
         if self.should_complete && !abort {
             cx.drained_begin(self.target);
+            // The target takes the source's place for its BlockBackends.
+            cx.replace_backends(self.source, self.target);
             cx.drained_end(self.target);
         }
         cx.detach_nodes();
         if let Some(f) = filter
             && let Some(c) = cx.filter_child(f)
         {
-            cx.replace_node(f, c, None);
+            cx.replace_node(f, c, &[]);
         }
         if self.in_drain {
             cx.drained_end(self.source);

@@ -6,8 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::block::{BlockdevDriver, Driver, Graph, Image, NodeRef, Role};
+use crate::block::{BlockdevDriver, Driver, Graph, NodeRef, Role};
 use crate::driver::{Cx, Entry, JobDriver, Wait};
+use crate::files::NewImage;
 
 /// What the job does.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -18,9 +19,7 @@ pub(crate) enum Op {
     CreateFormat {
         format: BlockdevDriver,
         file: String,
-        size: u64,
-        backing: Option<String>,
-        cluster_size: Option<u64>,
+        image: Box<NewImage>,
     },
     /// `x-blockdev-amend` of a qcow2 node; `encrypt` asks for an encryption change.
     Amend { encrypt: bool },
@@ -157,20 +156,23 @@ fn run(cx: &mut Cx<'_>, op: &Op) -> Result<(), (i32, String)> {
                     "Could not resize file: Invalid argument".into(),
                 ));
             }
-            cx.graph_mut().files.insert(
-                filename.clone(),
-                Image::new(BlockdevDriver::Raw, *size, None),
+            cx.graph_mut().create_image(
+                NewImage {
+                    filename: filename.clone(),
+                    format: BlockdevDriver::File.as_str().to_owned(),
+                    size: *size,
+                    ..NewImage::default()
+                },
+                false,
             );
             Ok(())
         }
         Op::CreateFormat {
             format,
             file,
-            size,
-            backing,
-            cluster_size,
+            image,
         } => {
-            let (format, size) = (*format, *size);
+            let (format, size, cluster_size) = (*format, image.size, image.cluster_size);
             let Some(n) = cx.graph().lookup(file) else {
                 return Err(not_found(file));
             };
@@ -199,9 +201,11 @@ fn run(cx: &mut Cx<'_>, op: &Op) -> Result<(), (i32, String)> {
             }
             let g = cx.graph_mut();
             if let Driver::File { filename } = &g.node(n).driver {
-                let filename = filename.clone();
-                g.files
-                    .insert(filename, Image::new(format, size, backing.clone()));
+                let new = NewImage {
+                    filename: filename.clone(),
+                    ..(**image).clone()
+                };
+                g.create_image(new, true);
             } else if format == BlockdevDriver::Qcow2
                 && matches!(g.node(n).driver, Driver::NullCo { read_zeroes: true })
             {

@@ -112,8 +112,11 @@ impl ImageInfo {
             format: self.format.as_str().to_string(),
             size: self.virtual_size,
             backing: self.backing_file.clone(),
+            backing_format: self.backing_format.clone(),
             data: self.data.clone(),
             snapshots: self.snapshots.clone(),
+            cluster_size: self.qcow2.as_ref().map(Qcow2Header::cluster_size),
+            ..Default::default()
         }
     }
 

@@ -1,0 +1,667 @@
+//! Image files: the folder the block layer opens and creates files in, and
+//! its host-files mode.
+//!
+//! By default the folder is simulated: a table of [`ImageFile`]s the caller
+//! fills ([`JobManager::add_image`], the scenario `image` directive), which
+//! `file` nodes open and job commands add to.
+//!
+//! A drop-in binary owns real files; the core stays sans-I/O. With
+//! [`JobManager::set_host_files`] the table is a cache of the host's files:
+//! before a command runs, [`JobManager::files_wanted`] names the files it
+//! would open that must be read first (any file no node has open, as QEMU
+//! opens it afresh), the host answers each with
+//! [`JobManager::handle_file`], and asks again (the answer may name backing
+//! files to read next) until nothing is wanted. Files the core creates are
+//! the host's to write: [`JobManager::poll_file_action`] hands them over,
+//! oldest first, with what the host needs to write them and to print QEMU's
+//! `Formatting ...` line. [`QmpServer`](crate::qmp::server::QmpServer)
+//! holds a command while its files are read.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::block::{BlockdevDriver, Driver, Graph, Image, ImageFile, NodeRef, Role};
+use crate::error::{Error, Result};
+use crate::manager::JobManager;
+use crate::nodes::{ChildRef, NodeOptions};
+
+/// A file the core created, for the host to write
+/// ([`JobManager::poll_file_action`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileAction {
+    /// Create the image file `filename` (replacing a file of that name) as
+    /// an empty image with these options: what `qemu-img create` writes
+    /// (`drive-backup` and `drive-mirror` targets and
+    /// `blockdev-snapshot-sync` overlays in mode `absolute-paths`, the
+    /// `file` driver of `blockdev-create`).
+    Create(NewImage),
+    /// Write an empty image with these options over the existing file
+    /// `filename`, without truncating it (`blockdev-create` with a format
+    /// driver over a `file` node).
+    Format(NewImage),
+}
+
+impl FileAction {
+    /// The image to write.
+    pub fn image(&self) -> &NewImage {
+        match self {
+            FileAction::Create(i) | FileAction::Format(i) => i,
+        }
+    }
+}
+
+/// An image file to write: every option QEMU was given for it (`None`:
+/// not given, QEMU's default), as a drop-in binary needs them to write the
+/// file and to print QEMU's `Formatting ...` line.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewImage {
+    /// The file name, as the command spelled it.
+    pub filename: String,
+    /// The format driver: `qcow2` or `raw` (or the protocol driver `file`
+    /// when a command named it as the format, which writes a raw file).
+    pub format: String,
+    /// Virtual size in bytes.
+    pub size: u64,
+    /// Backing file name, written into the image as given.
+    pub backing_file: Option<String>,
+    /// Backing file format.
+    pub backing_format: Option<String>,
+    /// qcow2 cluster size.
+    pub cluster_size: Option<u64>,
+    /// qcow2 version: `v2` or `v3`.
+    pub version: Option<String>,
+    /// qcow2 extended L2 entries.
+    pub extended_l2: Option<bool>,
+    /// qcow2 lazy refcounts.
+    pub lazy_refcounts: Option<bool>,
+    /// qcow2 refcount width in bits.
+    pub refcount_bits: Option<u64>,
+    /// qcow2 compression type: `zlib` or `zstd`.
+    pub compression_type: Option<String>,
+    /// Preallocation mode: `off`, `metadata`, `falloc` or `full`.
+    pub preallocation: Option<String>,
+    /// Whether QEMU prints `Formatting 'FILE', fmt=...` on its standard
+    /// output for this file (it does when a command creates an image with
+    /// `bdrv_img_create`; `blockdev-create` prints nothing).
+    pub formatting_line: bool,
+}
+
+/// The host-files state of the folder.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct HostFiles {
+    /// The folder is a cache of the host's files.
+    pub enabled: bool,
+    /// Files the host supplied since the last command began: read afresh.
+    pub fresh: BTreeSet<String>,
+    /// Files the host could not open since the last command began, with
+    /// QEMU's error text.
+    pub errors: BTreeMap<String, String>,
+    /// Files created, oldest first, for the host to write.
+    pub actions: VecDeque<FileAction>,
+}
+
+/// `path_combine`: a backing file name relative to its overlay's
+/// directory (an absolute name, or an overlay in the current directory,
+/// gives the name itself).
+pub(crate) fn backing_path(overlay: &str, backing: &str) -> String {
+    if backing.starts_with('/') {
+        return backing.to_owned();
+    }
+    match overlay.rfind('/') {
+        Some(i) => format!("{}{backing}", &overlay[..=i]),
+        None => backing.to_owned(),
+    }
+}
+
+impl Graph {
+    /// The image file `filename`, as a node opening it sees it: in
+    /// host-files mode, the error the host gave for it.
+    pub fn open_image(&self, filename: &str) -> Result<&Image> {
+        if let Some(e) = self.host.errors.get(filename) {
+            return Err(Error::generic(e.clone()));
+        }
+        self.files.get(filename).ok_or_else(|| {
+            Error::generic(format!(
+                "Could not open '{filename}': No such file or directory"
+            ))
+        })
+    }
+
+    /// Records a new image file (empty: no data, no snapshots) that a
+    /// command created; in host-files mode, the host is asked to write it.
+    pub fn create_image(&mut self, new: NewImage, in_place: bool) {
+        let format = BlockdevDriver::parse(&new.format).map(|f| match f {
+            BlockdevDriver::File => BlockdevDriver::Raw,
+            f => f,
+        });
+        let image = Image {
+            format,
+            size: new.size,
+            backing: new.backing_file.clone(),
+            backing_format: new
+                .backing_format
+                .as_deref()
+                .and_then(BlockdevDriver::parse),
+            data: Vec::new(),
+            snapshots: Vec::new(),
+            cluster_size: new.cluster_size,
+            file_length: None,
+            actual_size: None,
+        };
+        self.files.insert(new.filename.clone(), image);
+        if self.host.enabled {
+            self.host.errors.remove(&new.filename);
+            self.host.actions.push_back(if in_place {
+                FileAction::Format(new)
+            } else {
+                FileAction::Create(new)
+            });
+        }
+    }
+
+    /// QEMU's `bs->filename` (`bdrv_refresh_filename`): a `file` node's
+    /// file name, a format node's file's, blkdebug's `blkdebug::IMAGE`, a
+    /// `null-co` node's `null-co://`, or a `json:` name of its options when
+    /// it has a size or reads zeroes (qjob takes those as given when they
+    /// differ from the defaults).
+    pub(crate) fn filename(&self, n: NodeRef) -> String {
+        let node = self.node(n);
+        match &node.driver {
+            Driver::File { filename } => filename.clone(),
+            Driver::Raw | Driver::Qcow2 => self
+                .child(n, Role::File)
+                .map(|c| self.filename(c))
+                .unwrap_or_default(),
+            Driver::Blkdebug { rules, .. } => match self.child(n, Role::Image) {
+                Some(c) if rules.is_empty() => format!("blkdebug::{}", self.filename(c)),
+                Some(c) => {
+                    let mut o = Map::new();
+                    o.insert("driver".into(), "blkdebug".into());
+                    o.insert("image".into(), self.filename(c).into());
+                    format!("json:{}", crate::qmp::wire::to_string(&Value::Object(o)))
+                }
+                None => String::new(),
+            },
+            Driver::NullCo { read_zeroes } => {
+                let sized = node.size != crate::nodes::NULL_CO_DEFAULT_SIZE;
+                if !sized && !read_zeroes {
+                    return "null-co://".into();
+                }
+                let mut o = Map::new();
+                if *read_zeroes {
+                    o.insert("read-zeroes".into(), true.into());
+                }
+                o.insert("driver".into(), "null-co".into());
+                if sized {
+                    o.insert("size".into(), node.size.into());
+                }
+                format!("json:{}", crate::qmp::wire::to_string(&Value::Object(o)))
+            }
+            Driver::JobFilter => self
+                .node(n)
+                .children
+                .first()
+                .map(|&(_, c)| self.filename(c))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// `bdrv_skip_filters`: the first node below `n` (or `n`) that is not
+    /// a job's filter.
+    pub(crate) fn skip_filters(&self, mut n: NodeRef) -> NodeRef {
+        while matches!(self.node(n).driver, Driver::JobFilter) {
+            match self.node(n).children.first() {
+                Some(&(_, c)) => n = c,
+                None => break,
+            }
+        }
+        n
+    }
+
+    /// `bdrv_skip_implicit_filters`: below the job filters QEMU inserted
+    /// without a name given.
+    pub(crate) fn skip_implicit_filters(&self, mut n: NodeRef) -> NodeRef {
+        while matches!(self.node(n).driver, Driver::JobFilter) && !self.node(n).user {
+            match self.node(n).children.first() {
+                Some(&(_, c)) => n = c,
+                None => break,
+            }
+        }
+        n
+    }
+
+    /// The file name and format name of a node that becomes the backing
+    /// file of an image a command creates (implicit filters skipped).
+    pub(crate) fn backing_spec(&self, n: NodeRef) -> (String, String) {
+        let n = self.skip_implicit_filters(n);
+        (self.filename(n), self.node(n).driver.name().to_owned())
+    }
+
+    /// `bdrv_find_backing_image`: the node of `bs`'s backing chain (below
+    /// `bs`) whose file is `name`: the name an image stores for its
+    /// backing file, or the backing node's file name, also as a name
+    /// relative to the image's directory.
+    pub(crate) fn find_backing_image(&self, bs: NodeRef, name: &str) -> Option<NodeRef> {
+        let mut curr = self.skip_filters(bs);
+        while let Some(below) = self.child(curr, Role::Backing) {
+            let below = self.skip_filters(below);
+            let curr_file = self.filename(curr);
+            let stored = self
+                .node_file(curr)
+                .and_then(|f| self.files.get(f))
+                .and_then(|i| i.backing.as_deref());
+            let below_file = self.filename(below);
+            if stored == Some(name)
+                || below_file == name
+                || backing_path(&curr_file, name) == below_file
+            {
+                return Some(below);
+            }
+            curr = below;
+        }
+        None
+    }
+
+    /// The host file under a protocol node (through `raw` and `blkdebug`).
+    pub(crate) fn node_file(&self, n: NodeRef) -> Option<&str> {
+        let node = self.node(n);
+        match &node.driver {
+            Driver::File { filename } => Some(filename),
+            Driver::Blkdebug { .. } => self.node_file(self.child(n, Role::Image)?),
+            Driver::Raw | Driver::Qcow2 => self.node_file(self.child(n, Role::File)?),
+            _ => None,
+        }
+    }
+}
+
+impl JobManager {
+    /// Makes the folder a cache of the host's files (a drop-in binary), or
+    /// the simulated folder again. See [`files_wanted`](Self::files_wanted).
+    pub fn set_host_files(&mut self, on: bool) {
+        self.graph.host.enabled = on;
+    }
+
+    /// Whether the folder is a cache of the host's files.
+    pub fn host_files(&self) -> bool {
+        self.graph.host.enabled
+    }
+
+    /// The files a QMP request (the whole message: `execute` and
+    /// `arguments`) would open that the host must read first, in the order
+    /// QEMU opens them: every file no node has open and the host has not
+    /// supplied since the last command (QEMU opens a file afresh, so a file
+    /// changed on disk in between is seen as it is now). Backing files are
+    /// named once the image naming them was supplied (call again after
+    /// supplying: it names the next layer, until it returns nothing), by
+    /// their full name: relative to the directory of the image naming them.
+    ///
+    /// Empty unless [`host_files`](Self::host_files) is on. Names are as
+    /// the request spells them. Commands that open files: `blockdev-add`,
+    /// `drive-backup`, `drive-mirror` and `blockdev-snapshot-sync` (targets
+    /// and overlays in mode `existing`; what they create is known), and
+    /// those actions in `transaction`.
+    pub fn files_wanted(&self, request: &Map<String, Value>) -> Vec<String> {
+        if !self.graph.host.enabled {
+            return Vec::new();
+        }
+        let Some(Value::String(command)) = request.get("execute") else {
+            return Vec::new();
+        };
+        let empty = Map::new();
+        let args = match request.get("arguments") {
+            Some(Value::Object(a)) => a,
+            _ => &empty,
+        };
+        let mut w = Wanted::new(&self.graph);
+        w.command(command, args);
+        w.out
+    }
+
+    /// [`files_wanted`](Self::files_wanted) for the options of `-drive`
+    /// ([`drive_add`](Self::drive_add)).
+    pub fn drive_files_wanted(&self, opts: &Map<String, Value>) -> Vec<String> {
+        if !self.graph.host.enabled {
+            return Vec::new();
+        }
+        let mut w = Wanted::new(&self.graph);
+        if let Ok(drive) = crate::drive::DriveOptions::parse(opts) {
+            w.node(&drive.node);
+            // A probed format: a qcow2 image opens its backing chain.
+            if !drive.node.contains_key("driver")
+                && let Some(f) = w.protocol_file(drive.node.get("file"))
+                && w.file(&f).is_some_and(|i| i.is_qcow2())
+            {
+                w.chain(&f, &mut BTreeSet::new());
+            }
+        }
+        w.out
+    }
+
+    /// The host's answer for a file [`files_wanted`](Self::files_wanted)
+    /// named: its image, or the error QEMU gives when it cannot open it
+    /// (`Could not open 'X': No such file or directory`, `Image is not in
+    /// qcow2 format`, ...). The answer holds until the next command has
+    /// run.
+    pub fn handle_file(&mut self, name: &str, file: std::result::Result<ImageFile, String>) {
+        let host = &mut self.graph.host;
+        host.fresh.insert(name.to_owned());
+        match file {
+            Ok(image) => {
+                host.errors.remove(name);
+                self.graph.files.insert(name.to_owned(), image.into());
+            }
+            Err(text) => {
+                host.errors.insert(name.to_owned(), text);
+                self.graph.files.remove(name);
+            }
+        }
+    }
+
+    /// The oldest file the core created that the host has not written yet
+    /// (host-files mode only).
+    pub fn poll_file_action(&mut self) -> Option<FileAction> {
+        self.graph.host.actions.pop_front()
+    }
+
+    /// `bdrv_img_create`: creates the image `filename` of `format` and
+    /// `size`, with a backing file (name and format) if given, as a
+    /// command that creates its target does (QEMU prints its `Formatting`
+    /// line). With `open_backing`, the backing file must open (QEMU opens
+    /// it to check it).
+    pub(crate) fn img_create(
+        &mut self,
+        filename: &str,
+        format: &str,
+        backing: Option<(String, String)>,
+        size: u64,
+        open_backing: bool,
+    ) -> Result<()> {
+        let Some(driver) = BlockdevDriver::parse(format) else {
+            return Err(Error::generic(format!("Unknown file format '{format}'")));
+        };
+        let protocol = crate::drive::protocol_node(filename)?;
+        let protocol = protocol.get("driver").and_then(Value::as_str).unwrap_or("");
+        let creates = |d: BlockdevDriver| {
+            matches!(
+                d,
+                BlockdevDriver::Qcow2 | BlockdevDriver::Raw | BlockdevDriver::File
+            )
+        };
+        if !creates(driver) {
+            return Err(Error::generic(format!(
+                "Format driver '{format}' does not support image creation"
+            )));
+        }
+        if protocol != "file" {
+            return Err(Error::generic(format!(
+                "Protocol driver '{protocol}' does not support image creation"
+            )));
+        }
+        if backing.is_some() && driver != BlockdevDriver::Qcow2 {
+            return Err(Error::generic(format!(
+                "Backing file not supported for file format '{format}'"
+            )));
+        }
+        if let Some((b, _)) = &backing {
+            if b == filename {
+                return Err(Error::generic(
+                    "Error: Trying to create an image with the same filename as the backing file",
+                ));
+            }
+            if b.is_empty() {
+                return Err(Error::generic(
+                    "Expected backing file name, got empty string",
+                ));
+            }
+            if open_backing {
+                self.graph.open_image(&backing_path(filename, b))?;
+            }
+        }
+        // qcow2's creation opens the new file and the image over it
+        // (two nodes QEMU names, and closes again).
+        if driver == BlockdevDriver::Qcow2 {
+            self.graph.implicit_counter += 2;
+        }
+        let (backing_file, backing_format) = backing.unzip();
+        self.graph.create_image(
+            NewImage {
+                filename: filename.to_owned(),
+                format: format.to_owned(),
+                size,
+                backing_file,
+                backing_format,
+                formatting_line: true,
+                ..NewImage::default()
+            },
+            false,
+        );
+        Ok(())
+    }
+
+    /// `bdrv_open` of an image file, as the commands that open their
+    /// target or overlay by file name do: with `format` (`None`: probed),
+    /// a node name for the format node, and its backing chain unless
+    /// `no_backing`. Returns the top node; on an error nothing stays open.
+    pub(crate) fn open_image_file(
+        &mut self,
+        filename: &str,
+        format: Option<&str>,
+        node_name: Option<&str>,
+        no_backing: bool,
+    ) -> Result<NodeRef> {
+        let format = match format {
+            Some(f) => f.to_owned(),
+            None => match self.graph.open_image(filename)?.format {
+                Some(BlockdevDriver::Qcow2) => "qcow2".into(),
+                _ => "raw".into(),
+            },
+        };
+        let file = NodeOptions::File {
+            node_name: None,
+            filename: filename.to_owned(),
+        };
+        let name = node_name.map(str::to_owned);
+        let opts = match BlockdevDriver::parse(&format) {
+            Some(BlockdevDriver::Qcow2) => NodeOptions::Qcow2 {
+                node_name: name,
+                file: ChildRef::Inline(Box::new(file)),
+                backing: no_backing.then_some(None),
+            },
+            Some(BlockdevDriver::Raw) => NodeOptions::Raw {
+                node_name: name,
+                file: ChildRef::Inline(Box::new(file)),
+            },
+            Some(BlockdevDriver::File) => NodeOptions::File {
+                node_name: name,
+                filename: filename.to_owned(),
+            },
+            Some(_) => {
+                return Err(Error::generic(format!(
+                    "qjob opens image files as qcow2, raw or file, not as '{format}'"
+                )));
+            }
+            None => {
+                return Err(Error::generic(format!("Unknown driver '{format}'")));
+            }
+        };
+        let mut created = Vec::new();
+        match self.open_node(&opts, &mut created) {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                self.delete_created(created);
+                Err(e)
+            }
+        }
+    }
+
+    /// After a command: what the host supplied for it is no longer fresh.
+    pub(crate) fn files_done(&mut self) {
+        if self.graph.host.enabled {
+            self.graph.host.fresh.clear();
+            self.graph.host.errors.clear();
+        }
+    }
+}
+
+/// Collects the files a request would open that the host must read.
+struct Wanted<'a> {
+    g: &'a Graph,
+    open: BTreeSet<&'a str>,
+    out: Vec<String>,
+}
+
+impl<'a> Wanted<'a> {
+    fn new(g: &'a Graph) -> Wanted<'a> {
+        let open = g
+            .live()
+            .filter_map(|(_, n)| match &n.driver {
+                Driver::File { filename } => Some(filename.as_str()),
+                _ => None,
+            })
+            .collect();
+        Wanted {
+            g,
+            open,
+            out: Vec::new(),
+        }
+    }
+
+    /// The image of `name` if it is current (open, or supplied for this
+    /// command); otherwise asks for it.
+    fn file(&mut self, name: &str) -> Option<&'a Image> {
+        let host = &self.g.host;
+        if self.open.contains(name) || host.fresh.contains(name) {
+            return self.g.files.get(name);
+        }
+        if !self.out.iter().any(|n| n == name) {
+            self.out.push(name.to_owned());
+        }
+        None
+    }
+
+    fn command(&mut self, command: &str, args: &Map<String, Value>) {
+        let str_arg = |k: &str| args.get(k).and_then(Value::as_str);
+        let existing = str_arg("mode") == Some("existing");
+        match command {
+            "blockdev-add" => self.node(args),
+            "drive-backup" | "drive-mirror" if existing => {
+                if let Some(t) = str_arg("target") {
+                    // drive-mirror and a backup with sync none open the
+                    // target without its backing chain.
+                    let backing = command == "drive-backup" && str_arg("sync") != Some("none");
+                    self.image(t, str_arg("format"), backing);
+                }
+            }
+            "blockdev-snapshot-sync" if existing => {
+                if let Some(f) = str_arg("snapshot-file") {
+                    self.image(f, str_arg("format").or(Some("qcow2")), false);
+                }
+            }
+            "transaction" => {
+                let actions = args.get("actions").and_then(Value::as_array);
+                for a in actions.into_iter().flatten() {
+                    if let (Some(Value::String(ty)), Some(Value::Object(data))) =
+                        (a.get("type"), a.get("data"))
+                    {
+                        self.command(ty, data);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// An image file opened with `format` (`None`: probed), with its
+    /// backing chain when `backing`.
+    fn image(&mut self, name: &str, format: Option<&str>, backing: bool) {
+        if self.file(name).is_some() && backing && format.is_none_or(|f| f == "qcow2") {
+            self.chain(name, &mut BTreeSet::new());
+        }
+    }
+
+    /// The backing chain below the image file `overlay` (already current).
+    fn chain(&mut self, overlay: &str, seen: &mut BTreeSet<String>) {
+        let Some(img) = self.g.files.get(overlay) else {
+            return;
+        };
+        let Some(b) = img.backing.as_deref().filter(|_| img.is_qcow2()) else {
+            return;
+        };
+        let name = backing_path(overlay, b);
+        if !seen.insert(name.clone()) {
+            return;
+        }
+        if let Some(bimg) = self.file(&name) {
+            let qcow2 = match img.backing_format {
+                Some(f) => f == BlockdevDriver::Qcow2,
+                None => bimg.is_qcow2(),
+            };
+            if qcow2 {
+                self.chain(&name, seen);
+            }
+        }
+    }
+
+    /// `BlockdevOptions` (or a `-drive`'s): every `file` node's file, and
+    /// the backing chains of format nodes that open theirs.
+    fn node(&mut self, o: &Map<String, Value>) {
+        let driver = o.get("driver").and_then(Value::as_str).unwrap_or("");
+        if driver == "file" {
+            if let Some(f) = o.get("filename").and_then(Value::as_str) {
+                self.file(f);
+            }
+            return;
+        }
+        for v in o.values() {
+            match v {
+                Value::Object(child) => self.node(child),
+                Value::Array(list) => {
+                    for c in list.iter().filter_map(Value::as_object) {
+                        self.node(c);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if driver == "qcow2"
+            && !o.contains_key("backing")
+            && let Some(f) = self.protocol_file(o.get("file"))
+            && self.file(&f).is_some()
+        {
+            self.chain(&f, &mut BTreeSet::new());
+        }
+    }
+
+    /// The host file a `file` child reference ends in: an inline `file`
+    /// node (through `blkdebug` / `raw`), or an existing node's.
+    fn protocol_file(&self, child: Option<&Value>) -> Option<String> {
+        match child? {
+            Value::Object(o) => match o.get("driver").and_then(Value::as_str)? {
+                "file" => o.get("filename").and_then(Value::as_str).map(str::to_owned),
+                "blkdebug" => self.protocol_file(o.get("image")),
+                "raw" => self.protocol_file(o.get("file")),
+                _ => None,
+            },
+            Value::String(name) => {
+                let n = self.g.lookup(name)?;
+                self.g.node_file(n).map(str::to_owned)
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backing_names_are_relative_to_their_overlay() {
+        assert_eq!(backing_path("top.qcow2", "base.qcow2"), "base.qcow2");
+        assert_eq!(backing_path("/d/top.qcow2", "base.qcow2"), "/d/base.qcow2");
+        assert_eq!(backing_path("d/e/top", "../base"), "d/e/../base");
+        assert_eq!(backing_path("/d/top", "/x/base"), "/x/base");
+    }
+}

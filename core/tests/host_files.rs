@@ -1,0 +1,330 @@
+//! Host files (`JobManager::set_host_files`): the folder as a cache of a
+//! drop-in binary's files. The core names the files a request would open
+//! (`files_wanted`, layer by layer down a backing chain), takes the host's
+//! answers (`handle_file`), hands over the files it creates
+//! (`poll_file_action`), and `QmpServer` holds a request until its files are
+//! read (`poll_file_request`, `handle_files_ready`). A simulated "host" here
+//! is a table of images by file name.
+
+use qjob::qmp::server::{QmpServer, ServerConfig};
+use qjob::{FileAction, ImageFile, JobManager, NewImage};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+fn qcow2(size: u64, backing: Option<&str>, data: &[(u64, u64)]) -> ImageFile {
+    ImageFile {
+        format: "qcow2".into(),
+        size,
+        backing: backing.map(str::to_owned),
+        backing_format: backing.map(|_| "qcow2".into()),
+        data: data.to_vec(),
+        ..Default::default()
+    }
+}
+
+/// The host's files, and how often each was read.
+struct Host {
+    files: BTreeMap<String, ImageFile>,
+    reads: Vec<String>,
+}
+
+impl Host {
+    /// `/d/b.qcow2` ← `/d/m.qcow2` ← `/d/t.qcow2` (relative backing names).
+    fn chain() -> Host {
+        let mut files = BTreeMap::new();
+        files.insert("/d/b.qcow2".into(), qcow2(1 << 20, None, &[]));
+        files.insert("/d/m.qcow2".into(), qcow2(1 << 20, Some("b.qcow2"), &[]));
+        files.insert("/d/t.qcow2".into(), qcow2(1 << 20, Some("m.qcow2"), &[]));
+        Host {
+            files,
+            reads: Vec::new(),
+        }
+    }
+
+    /// Answers what the manager wants until it wants nothing more; returns
+    /// the rounds (the names asked each time).
+    fn supply(&mut self, m: &mut JobManager, request: &Value) -> Vec<Vec<String>> {
+        let Value::Object(request) = request else {
+            panic!("a request object")
+        };
+        let mut rounds = Vec::new();
+        loop {
+            let wanted = m.files_wanted(request);
+            if wanted.is_empty() {
+                return rounds;
+            }
+            for name in &wanted {
+                self.answer(m, name);
+            }
+            rounds.push(wanted);
+        }
+    }
+
+    fn answer(&mut self, m: &mut JobManager, name: &str) {
+        self.reads.push(name.to_owned());
+        let answer = self
+            .files
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("Could not open '{name}': No such file or directory"));
+        m.handle_file(name, answer);
+    }
+}
+
+fn add_t(node: &str) -> Value {
+    json!({"execute": "blockdev-add", "arguments": {"node-name": node, "driver": "qcow2",
+        "file": {"driver": "file", "filename": "/d/t.qcow2"}}})
+}
+
+fn host_manager() -> JobManager {
+    let mut m = JobManager::with_default_world();
+    m.set_host_files(true);
+    m
+}
+
+#[test]
+fn a_backing_chain_is_asked_for_layer_by_layer() {
+    let mut m = host_manager();
+    let mut host = Host::chain();
+    let req = add_t("top");
+    assert_eq!(
+        host.supply(&mut m, &req),
+        [["/d/t.qcow2"], ["/d/m.qcow2"], ["/d/b.qcow2"]],
+        "backing names are relative to their overlay's directory"
+    );
+    assert_eq!(m.execute_value(&req), json!({"return": {}}));
+    // Files a node has open are current: nothing to read for a new request
+    // that names them.
+    let again = json!({"execute": "blockdev-add", "arguments": {"node-name": "f2",
+        "driver": "file", "filename": "/d/t.qcow2"}});
+    assert!(m.files_wanted(again.as_object().unwrap()).is_empty());
+    // Closed, the files are read afresh: a change on disk in between is seen.
+    assert_eq!(
+        m.execute_value(&json!({"execute": "blockdev-del", "arguments": {"node-name": "top"}})),
+        json!({"return": {}})
+    );
+    host.files.insert(
+        "/d/m.qcow2".into(),
+        qcow2(1 << 20, Some("b.qcow2"), &[(0, 1 << 20)]),
+    );
+    host.reads.clear();
+    host.supply(&mut m, &req);
+    assert_eq!(host.reads, ["/d/t.qcow2", "/d/m.qcow2", "/d/b.qcow2"]);
+    assert_eq!(m.execute_value(&req), json!({"return": {}}));
+    // The middle layer now holds data: a commit of it has 1 MiB to copy.
+    let commit = json!({"execute": "block-commit", "arguments": {"job-id": "c",
+        "device": "top", "top": "/d/m.qcow2", "speed": 1}});
+    assert_eq!(m.execute_value(&commit), json!({"return": {}}));
+    m.settle();
+    let job = &m.query_jobs()[0];
+    assert_eq!(
+        (job.current_progress, job.total_progress),
+        (512 * 1024, 1 << 20)
+    );
+}
+
+#[test]
+fn the_hosts_error_is_the_commands_error_and_changes_nothing() {
+    let mut m = host_manager();
+    let mut host = Host::chain();
+    host.files.remove("/d/b.qcow2");
+    let req = add_t("top");
+    host.supply(&mut m, &req);
+    assert_eq!(
+        m.execute_value(&req),
+        json!({"error": {"class": "GenericError",
+            "desc": "Could not open '/d/b.qcow2': No such file or directory"}})
+    );
+    assert!(!m.has_node("top"));
+    // The error held for that command only: the next one asks again.
+    assert_eq!(m.files_wanted(req.as_object().unwrap()), ["/d/t.qcow2"]);
+}
+
+#[test]
+fn created_targets_are_handed_to_the_host_with_their_options() {
+    let mut m = host_manager();
+    let mut host = Host::chain();
+    host.supply(&mut m, &add_t("drv0"));
+    assert_eq!(m.execute_value(&add_t("drv0")), json!({"return": {}}));
+    let backup = json!({"execute": "drive-backup", "arguments": {"job-id": "j",
+        "device": "drv0", "target": "/d/o.qcow2", "format": "qcow2", "sync": "none"}});
+    assert!(
+        host.supply(&mut m, &backup).is_empty(),
+        "a created target is known"
+    );
+    assert_eq!(m.execute_value(&backup), json!({"return": {}}));
+    assert_eq!(
+        m.poll_file_action(),
+        Some(FileAction::Create(NewImage {
+            filename: "/d/o.qcow2".into(),
+            format: "qcow2".into(),
+            size: 1 << 20,
+            backing_file: Some("/d/t.qcow2".into()),
+            backing_format: Some("qcow2".into()),
+            formatting_line: true,
+            ..NewImage::default()
+        }))
+    );
+    assert_eq!(m.poll_file_action(), None);
+    // The source is the target's backing node: QEMU's refusal names the
+    // target's generated node name.
+    let del = json!({"execute": "blockdev-del", "arguments": {"node-name": "drv0"}});
+    let desc = m.execute_value(&del)["error"]["desc"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        desc.starts_with("Node 'drv0' is busy: node is used as backing hd of '#block"),
+        "{desc}"
+    );
+    // blockdev-create: a file (no Formatting line), then a qcow2 image over
+    // the node that opened it.
+    let create = |m: &mut JobManager, id: &str, opts: Value| {
+        let r = m.execute_value(&json!({"execute": "blockdev-create",
+            "arguments": {"job-id": id, "options": opts}}));
+        assert_eq!(r, json!({"return": {}}));
+        m.settle();
+    };
+    create(
+        &mut m,
+        "c1",
+        json!({"driver": "file", "filename": "/d/n.img", "size": 4096}),
+    );
+    assert_eq!(
+        m.poll_file_action(),
+        Some(FileAction::Create(NewImage {
+            filename: "/d/n.img".into(),
+            format: "file".into(),
+            size: 4096,
+            ..NewImage::default()
+        }))
+    );
+    let add = json!({"execute": "blockdev-add", "arguments": {"node-name": "nf",
+        "driver": "file", "filename": "/d/n.img"}});
+    host.files.insert(
+        "/d/n.img".into(),
+        ImageFile {
+            format: "raw".into(),
+            size: 4096,
+            ..Default::default()
+        },
+    );
+    // Not open: read afresh (the host wrote it meanwhile).
+    assert_eq!(host.supply(&mut m, &add), [["/d/n.img"]]);
+    assert_eq!(m.execute_value(&add), json!({"return": {}}));
+    create(
+        &mut m,
+        "c2",
+        json!({"driver": "qcow2", "file": "nf", "size": 1048576, "cluster-size": 4096,
+            "lazy-refcounts": true}),
+    );
+    let FileAction::Format(image) = m.poll_file_action().unwrap() else {
+        panic!("a format in place")
+    };
+    assert_eq!(
+        (
+            image.filename.as_str(),
+            image.size,
+            image.cluster_size,
+            image.lazy_refcounts,
+            image.formatting_line
+        ),
+        ("/d/n.img", 1 << 20, Some(4096), Some(true), false)
+    );
+}
+
+#[test]
+fn the_simulated_folder_wants_nothing() {
+    let mut m = JobManager::with_default_world();
+    assert!(!m.host_files());
+    assert!(m.files_wanted(add_t("t").as_object().unwrap()).is_empty());
+    let r = m.execute_value(
+        &json!({"execute": "blockdev-create", "arguments": {"job-id": "c",
+        "options": {"driver": "file", "filename": "n.img", "size": 512}}}),
+    );
+    assert_eq!(r, json!({"return": {}}));
+    m.settle();
+    assert_eq!(m.poll_file_action(), None);
+}
+
+#[test]
+fn a_drive_asks_for_its_probed_image_and_its_chain() {
+    let mut m = host_manager();
+    m.set_pci_bus(true);
+    let mut host = Host::chain();
+    let mut opts = Map::new();
+    for (k, v) in [
+        ("file", "/d/t.qcow2"),
+        ("if", "virtio"),
+        ("cache", "writeback"),
+        ("aio", "threads"),
+    ] {
+        opts.insert(k.into(), v.into());
+    }
+    let mut rounds = Vec::new();
+    loop {
+        let wanted = m.drive_files_wanted(&opts);
+        if wanted.is_empty() {
+            break;
+        }
+        for n in &wanted {
+            host.answer(&mut m, n);
+        }
+        rounds.push(wanted);
+    }
+    assert_eq!(rounds, [["/d/t.qcow2"], ["/d/m.qcow2"], ["/d/b.qcow2"]]);
+    m.drive_add(&opts).unwrap();
+    // The drive is `virtio0`; a job on it takes that name as its ID.
+    let r = m.execute_value(&json!({"execute": "block-stream",
+        "arguments": {"device": "virtio0", "speed": 1}}));
+    assert_eq!(r, json!({"return": {}}));
+    assert_eq!(m.query_jobs()[0].id, "virtio0");
+}
+
+#[test]
+fn the_server_holds_a_request_until_its_files_are_read() {
+    let mut m = host_manager();
+    let mut host = Host::chain();
+    let mut server = QmpServer::new(ServerConfig::default());
+    let a = server.handle_connect();
+    let b = server.handle_connect();
+    for mon in [a, b] {
+        server.poll_transmit(mon);
+        server
+            .handle_input(&mut m, mon, b"{\"execute\": \"qmp_capabilities\"}")
+            .unwrap();
+        assert_eq!(server.poll_transmit(mon).unwrap(), b"{\"return\": {}}\r\n");
+    }
+    let mut add = add_t("top");
+    add["id"] = json!(1);
+    let input = format!("{add}{{\"execute\": \"query-jobs\", \"id\": 2}}");
+    server.handle_input(&mut m, a, input.as_bytes()).unwrap();
+    // Held: no reply yet, and the other monitor waits too.
+    assert!(server.is_holding());
+    assert_eq!(server.poll_transmit(a), None);
+    server
+        .handle_input(&mut m, b, b"{\"execute\": \"query-jobs\", \"id\": \"b\"}")
+        .unwrap();
+    assert_eq!(server.poll_transmit(b), None);
+    let mut rounds = 0;
+    while server.is_holding() {
+        let mut any = false;
+        while let Some(name) = server.poll_file_request() {
+            host.answer(&mut m, &name);
+            any = true;
+        }
+        assert!(any, "a held request names what it waits for");
+        server.handle_files_ready(&mut m);
+        rounds += 1;
+    }
+    assert_eq!(rounds, 3, "one round per layer of the chain");
+    assert_eq!(
+        server.poll_transmit(a).unwrap(),
+        b"{\"return\": {}, \"id\": 1}\r\n{\"return\": [], \"id\": 2}\r\n"
+    );
+    assert_eq!(
+        server.poll_transmit(b).unwrap(),
+        b"{\"return\": [], \"id\": \"b\"}\r\n"
+    );
+    assert!(m.has_node("top"));
+}
