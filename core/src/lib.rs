@@ -60,6 +60,7 @@
 //! | BlockBackends and devices (`-drive`, `device_add`) | `drive` |
 //! | external snapshots (`blockdev-snapshot`, `-sync`) | `overlay` |
 //! | image files: the simulated folder, host files ([`FileAction`]) | `files` |
+//! | the QEMU version reproduced: what differs, as data | `profile` ([`QemuVersion`]) |
 //! | QMP JSON: framing, command table, argument parsing | [`qmp`] |
 //! | snapshot and restore (format, encoding, checks) | `snapshot` ([`SnapshotError`]) |
 //! | simulated block layer, block drivers | `block` |
@@ -91,6 +92,7 @@ mod nodes;
 mod options;
 mod overlay;
 mod pause;
+mod profile;
 pub mod qmp;
 pub mod ratelimit;
 pub mod scenario;
@@ -116,9 +118,10 @@ pub use model::{ErrorAction, IoStatus, JobStatus, JobType, JobVerb, OnError};
 pub use nodes::{ChildRef, NodeInfo, NodeOptions};
 pub use options::{
     BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions,
-    DriveBackupOptions, DriveMirrorOptions, JobOptions, MirrorOptions, NewImageMode,
-    SnapshotSyncOptions, StreamOptions, SyncMode,
+    DriveBackupOptions, DriveMirrorOptions, JobOptions, MirrorCopyMode, MirrorOptions,
+    NewImageMode, SnapshotSyncOptions, StreamOptions, SyncMode,
 };
+pub use profile::QemuVersion;
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};
 pub use workload::FAILED_IO_NS;
 

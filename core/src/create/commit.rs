@@ -5,7 +5,7 @@ use crate::driver::Work;
 use crate::error::{Error, ErrorClass, Result};
 use crate::manager::JobManager;
 use crate::model::JobType;
-use crate::options::CommitOptions;
+use crate::options::{CommitOptions, MirrorCopyMode};
 use crate::workload::mirror::{BackingMode, DirtyInit};
 use crate::workload::stream::{Mode, Stream};
 
@@ -85,6 +85,7 @@ impl JobManager {
                 opts.on_error,
                 opts.filter_node_name.as_deref(),
                 BackingMode::Leave,
+                MirrorCopyMode::Background,
             );
         }
         let overlay = chain

@@ -37,6 +37,7 @@ use crate::error::{Error, ErrorClass, Result};
 use crate::event::{Event, EventKind};
 use crate::manager::JobManager;
 use crate::model::JobStatus;
+use crate::profile::QemuVersion;
 use crate::scenario::WAIT_LIMIT_NS;
 
 /// How many recent events the server keeps for `x-qjob-wait`.
@@ -66,9 +67,19 @@ impl Default for ServerConfig {
     /// `Debian 1:7.2+dfsg-7+deb12u18+b3`, `oob` offered, `quit` allowed,
     /// epoch 0.
     fn default() -> Self {
+        ServerConfig::for_qemu(QemuVersion::V7_2)
+    }
+}
+
+impl ServerConfig {
+    /// The monitors of QEMU `qemu` as Debian builds it (7.2.22, or 10.0.2 as
+    /// `Debian 1:10.0.2+ds-2+deb13u1~bpo12+1`), `oob` offered, `quit`
+    /// allowed, epoch 0. Serve a manager made for the same version.
+    pub fn for_qemu(qemu: QemuVersion) -> Self {
+        let (version, package) = qemu.greeting();
         ServerConfig {
-            version: (7, 2, 22),
-            package: "Debian 1:7.2+dfsg-7+deb12u18+b3".into(),
+            version,
+            package: package.into(),
             oob: true,
             allow_quit: true,
             epoch_ns: 0,
@@ -602,7 +613,7 @@ impl QmpServer {
             "x-qjob-advance" | "x-qjob-settle" | "x-qjob-wait" => true,
             // The snapshot jobs and devices exist in a system emulator only.
             _ if name.starts_with("snapshot-") || name == "device_add" => manager.machine,
-            _ => COMMANDS.contains(&name),
+            _ => COMMANDS.contains(&name) && manager.version().has_command(name),
         }
     }
 

@@ -15,9 +15,12 @@
 //! smaller and 40 times faster to write and read; version 4 writes QAPI
 //! enums as their index and the timers once (10,000 jobs: 0.62 MB in
 //! 1.5 ms, restored in 3.9 ms; `cargo bench -p qjob --bench scale`);
-//! version 5 adds the host-files state, BlockBackends and devices.
+//! version 5 adds the host-files state, BlockBackends and devices; version 6
+//! the QEMU version reproduced (a version 5 snapshot is still read, as QEMU
+//! 7.2: its encoding is version 6's without that last member).
 
 use crate::manager::JobManager;
+use crate::profile::QemuVersion;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
@@ -26,7 +29,9 @@ mod codec;
 mod validate;
 
 /// The snapshot format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 5;
+pub const SNAPSHOT_VERSION: u32 = 6;
+/// The previous version, still read (as a manager of QEMU 7.2).
+const SNAPSHOT_VERSION_5: u32 = 5;
 const FORMAT: &str = "qjob-snapshot";
 const MAGIC: &[u8; 8] = b"QJOBSNAP";
 /// Magic, version, checksum: the payload starts here.
@@ -110,7 +115,7 @@ impl JobManager {
             ));
         }
         match version {
-            Some(n) if n == SNAPSHOT_VERSION as u64 => {}
+            Some(n) if n == SNAPSHOT_VERSION as u64 || n == SNAPSHOT_VERSION_5 as u64 => {}
             Some(n) => {
                 return Err(SnapshotError::Version {
                     found: n.min(u32::MAX as u64) as u32,
@@ -122,10 +127,22 @@ impl JobManager {
         let doc: DocIn =
             serde_json::from_value(v).map_err(|e| SnapshotError::Corrupt(e.to_string()))?;
         debug_assert_eq!(doc.format, FORMAT);
-        debug_assert_eq!(doc.version, SNAPSHOT_VERSION);
         let mut m: JobManager = serde_json::from_value(doc.manager)
             .map_err(|e| SnapshotError::Corrupt(e.to_string()))?;
-        if doc.checksum != format!("{:016x}", m.state_checksum()) {
+        if doc.version == SNAPSHOT_VERSION_5 && m.qemu != QemuVersion::V7_2 {
+            return Err(SnapshotError::Corrupt(
+                "a version 5 snapshot has no QEMU version".into(),
+            ));
+        }
+        let sum = if doc.version == SNAPSHOT_VERSION_5 {
+            let mut payload = Vec::with_capacity(4096);
+            codec::encode(&mut payload, &m).expect("a manager always serializes");
+            payload.truncate(payload.len() - version_5_suffix().len());
+            codec::checksum(&payload)
+        } else {
+            m.state_checksum()
+        };
+        if doc.checksum != format!("{sum:016x}") {
             return Err(SnapshotError::Corrupt("checksum mismatch".into()));
         }
         m.rebuild_index().map_err(SnapshotError::Corrupt)?;
@@ -165,7 +182,7 @@ impl JobManager {
             return Err(SnapshotError::NotASnapshot("bad magic".into()));
         }
         let version = u32::from_le_bytes([b[8], b[9], b[10], b[11]]);
-        if version != SNAPSHOT_VERSION {
+        if version != SNAPSHOT_VERSION && version != SNAPSHOT_VERSION_5 {
             return Err(SnapshotError::Version {
                 found: version,
                 supported: SNAPSHOT_VERSION,
@@ -177,10 +194,24 @@ impl JobManager {
         if u64::from_le_bytes(*sum) != codec::checksum(payload) {
             return Err(SnapshotError::Corrupt("checksum mismatch".into()));
         }
-        let mut m: JobManager = codec::decode(payload).map_err(|e| SnapshotError::Corrupt(e.0))?;
+        let mut m: JobManager = if version == SNAPSHOT_VERSION_5 {
+            let mut v6 = payload.to_vec();
+            v6.extend_from_slice(&version_5_suffix());
+            codec::decode(&v6)
+        } else {
+            codec::decode(payload)
+        }
+        .map_err(|e| SnapshotError::Corrupt(e.0))?;
         m.rebuild_index().map_err(SnapshotError::Corrupt)?;
         Ok(m)
     }
+}
+
+/// What version 6 adds at the end of a version 5 encoding: QEMU 7.2.
+fn version_5_suffix() -> Vec<u8> {
+    let mut out = Vec::new();
+    codec::encode(&mut out, &QemuVersion::V7_2).expect("a version always serializes");
+    out
 }
 
 /// A manager with a running backup `b` held at speed 1 (so a filter node,
@@ -225,6 +256,34 @@ mod tests {
         assert!(JobManager::from_snapshot_bytes(b"nonsense").is_err());
         assert!(JobManager::from_snapshot_bytes(&bin[..bin.len() - 3]).is_err());
         assert!(JobManager::from_snapshot_json("{}").is_err());
+    }
+
+    #[test]
+    fn the_version_is_kept_and_version_5_reads_as_7_2() {
+        let mut m = running_backup();
+        let bin = m.to_snapshot_bytes();
+        let json = m.to_snapshot_json();
+        // A version 5 snapshot: the same state without the QEMU version.
+        let mut v5 = bin[..bin.len() - version_5_suffix().len()].to_vec();
+        v5[8..12].copy_from_slice(&SNAPSHOT_VERSION_5.to_le_bytes());
+        let sum = codec::checksum(&v5[HEADER..]);
+        v5[12..HEADER].copy_from_slice(&sum.to_le_bytes());
+        let old = JobManager::from_snapshot_bytes(&v5).unwrap();
+        assert_eq!(old.version(), QemuVersion::V7_2);
+        assert_eq!(old.to_snapshot_bytes(), bin);
+        let mut doc: Value = serde_json::from_str(&json).unwrap();
+        doc["version"] = SNAPSHOT_VERSION_5.into();
+        doc["checksum"] = format!("{sum:016x}").into();
+        doc["manager"].as_object_mut().unwrap().remove("qemu");
+        let old = JobManager::from_snapshot_json(&doc.to_string()).unwrap();
+        assert_eq!(old.to_snapshot_json(), json);
+        m.qemu = QemuVersion::V10_0;
+        let b = JobManager::from_snapshot_bytes(&m.to_snapshot_bytes()).unwrap();
+        let j = JobManager::from_snapshot_json(&m.to_snapshot_json()).unwrap();
+        assert_eq!(
+            (b.version(), j.version()),
+            (QemuVersion::V10_0, QemuVersion::V10_0)
+        );
     }
 }
 
