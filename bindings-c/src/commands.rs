@@ -462,6 +462,7 @@ pub unsafe extern "C" fn qjob_blockdev_mirror(
             on_target_error: qjob_on_error::from_u32(o.on_target_error, "on_target_error")?.into(),
             replaces: None,
             filter_node_name: None,
+            copy_mode: Default::default(),
         };
         w.core.blockdev_mirror(opts)?;
         Ok(qjob_result::QJOB_OK)

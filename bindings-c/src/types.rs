@@ -243,6 +243,8 @@ pub enum qjob_verb {
     Dismiss = 5,
     /// `job-finalize`, `block-job-finalize`.
     Finalize = 6,
+    /// `block-job-change` (QEMU 10.0 managers only).
+    Change = 7,
 }
 
 c_enum_impl!(qjob_verb <=> JobVerb, "qjob_verb" {
@@ -253,6 +255,7 @@ c_enum_impl!(qjob_verb <=> JobVerb, "qjob_verb" {
     Complete => c"complete",
     Dismiss => c"dismiss",
     Finalize => c"finalize",
+    Change => c"change",
 });
 
 /// Error policy of a block job (QAPI `BlockdevOnError`).

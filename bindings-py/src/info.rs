@@ -191,7 +191,8 @@ impl PyBlockJobInfo {
     /// Builds an entry (to compare query results against).
     #[new]
     #[pyo3(signature = (r#type, device, len, offset, busy, paused, speed, io_status, ready,
-                        status, auto_finalize = true, auto_dismiss = true, error = None))]
+                        status, auto_finalize = true, auto_dismiss = true, error = None,
+                        actively_synced = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         r#type: String,
@@ -207,6 +208,7 @@ impl PyBlockJobInfo {
         auto_finalize: bool,
         auto_dismiss: bool,
         error: Option<String>,
+        actively_synced: Option<bool>,
     ) -> PyResult<Self> {
         Ok(PyBlockJobInfo(BlockJobInfo {
             job_type: parse_enum::<JobType>("JobType", &r#type)?,
@@ -222,6 +224,7 @@ impl PyBlockJobInfo {
             auto_finalize,
             auto_dismiss,
             error,
+            actively_synced,
         }))
     }
 
@@ -303,6 +306,12 @@ impl PyBlockJobInfo {
         self.0.error.as_deref()
     }
 
+    /// `actively-synced` (QEMU 10.0, mirror jobs only; else `None`).
+    #[getter]
+    fn actively_synced(&self) -> Option<bool> {
+        self.0.actively_synced
+    }
+
     /// The QMP `BlockJobInfo` object as a dict.
     fn to_qmp<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         value_to_py(py, &self.0.to_json())
@@ -334,6 +343,7 @@ impl PyBlockJobInfo {
         )
             .hash(&mut h);
         (i.ready, i.status, i.auto_finalize, i.auto_dismiss, &i.error).hash(&mut h);
+        i.actively_synced.hash(&mut h);
         h.finish()
     }
 
@@ -367,6 +377,7 @@ impl PyBlockJobInfo {
                     .to_owned()
                     .into_any(),
                 i.error.clone().into_pyobject(py)?.into_any(),
+                i.actively_synced.into_pyobject(py)?.into_any(),
             ],
         )?;
         Ok((slf.get_type().into_any(), args))
@@ -394,6 +405,9 @@ impl PyBlockJobInfo {
             ("auto_finalize", b(i.auto_finalize)),
             ("auto_dismiss", b(i.auto_dismiss)),
             ("error", i.error.clone().into_pyobject(py)?.into_any()),
-        ])
+        ]
+        .into_iter()
+        .chain(i.actively_synced.map(|s| ("actively_synced", b(s))))
+        .collect())
     }
 }
