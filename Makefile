@@ -43,12 +43,14 @@ fuzz:
 ## simulator: the same as run
 simulator: run
 
-## bench: criterion benchmarks (lifecycle through the typed API and QMP)
+## bench: every figure of the README's Performance table and of the WASM README, each with what
+## it measures and QEMU 7.2 beside it (fetched into .cache/qemu72 when missing; ITERATIONS=… for
+## the WASM workloads, 20000 by default); criterion's own runs: cargo bench -p qjob
 bench: setup
-	$(CARGO) bench -p qjob --bench lifecycle
+	bash tools/bench.sh
 
-## bench-wasm: the WASM benchmark: the lifecycle workloads through the JS binding, inside
-## WebAssembly and natively, and the .wasm size (ITERATIONS=… to change 50000)
+## bench-wasm: the WASM half of bench alone: the workloads through the JS binding, inside
+## WebAssembly and natively, and the modules' sizes (ITERATIONS=… to change 50000)
 bench-wasm: setup
 	bash bindings-wasm/bench/run.sh $(or $(ITERATIONS),50000)
 

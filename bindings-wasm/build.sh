@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Builds the WebAssembly module and its two JavaScript packages:
-#   pkg-node/  (wasm-bindgen --target nodejs, CommonJS)  and  pkg-web/  (--target web, ES module)
-# `build.sh --bench` builds instead, with the same settings, the module with the `bench` feature
-# (the `BenchWorkload` class for bench/bench.mjs) into target/qjob-wasm-bench/ (node only);
-# `build.sh --profile` the same module with its function names kept, for bench/profile.mjs,
-# into target/qjob-wasm-profile/; `build.sh --floor` the `size_floor` example (the core's QMP
-# path alone, for bench/size.sh) into target/qjob-wasm-floor/; `build.sh --debug` a debug build
-# (no optimisation, with the debug-only `debugPanic` export the panic test calls) into
-# target/qjob-wasm-debug/ (node only).
+#   pkg-node/  (wasm-bindgen --target nodejs, CommonJS): optimised for speed (cargo profile
+#              `wasm`: opt-level 3, then wasm-opt -O3);
+#   pkg-web/   (--target web, ES module), what browsers load and the simulator serves:
+#              optimised for size (profile `wasm-size`: opt-level "z", then wasm-opt -Oz).
+# Both profiles (root Cargo.toml) use LTO, one codegen unit, panic=abort and no debug info.
+# One module instead, node only, with the profile QJOB_WASM_PROFILE names (`wasm`, the default,
+# or `wasm-size`):
+#   `build.sh --bench`    the module with the `bench` feature (the `BenchWorkload` class for
+#                         bench/bench.mjs) into target/qjob-wasm-bench/;
+#   `build.sh --profile`  the same with its function names kept, for bench/profile.mjs, into
+#                         target/qjob-wasm-profile/;
+#   `build.sh --floor`    the `size_floor` example (the core's QMP path alone, for
+#                         bench/size.sh) into target/qjob-wasm-floor/;
+#   `build.sh --debug`    a debug build (no optimisation, with the debug-only `debugPanic` export
+#                         the panic test calls) into target/qjob-wasm-debug/.
 # Needs: the wasm32-unknown-unknown target, wasm-bindgen-cli at the Cargo.lock version, and
 # npm's binaryen (node_modules/.bin/wasm-opt) — ci.sh installs all three. Never Debian's binaryen.
 set -euo pipefail
@@ -15,7 +22,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 cd "$root"
-bench=0 names=0 floor=0
+mode=package
 case "${1:-}" in
   "") ;;
   --debug)
@@ -26,22 +33,10 @@ case "${1:-}" in
     echo '{"type": "commonjs"}' > "$root/target/qjob-wasm-debug/node/package.json"
     echo "module: $root/target/qjob-wasm-debug/node/qjob_wasm.js"
     exit 0 ;;
-  --bench) bench=1 ;;
-  --profile) bench=1 names=1 ;;
-  --floor) floor=1 ;;
+  --bench | --profile | --floor) mode=${1#--} ;;
   *) echo "usage: build.sh [--bench | --profile | --floor | --debug]" >&2; exit 2 ;;
 esac
 
-# The workspace's release profile is shared by every crate; the wasm build gets its own profile
-# without touching the root Cargo.toml: LTO, one codegen unit, panic=abort, no debug info, and
-# opt-level 3 with wasm-opt -O3 — twice as fast as opt-level "z" with wasm-opt -Oz, which gives
-# a module about a third smaller (QJOB_WASM_OPT_LEVEL=z QJOB_WASM_OPT=z; README "Sizes and speed").
-export CARGO_PROFILE_RELEASE_OPT_LEVEL="${QJOB_WASM_OPT_LEVEL:-3}" CARGO_PROFILE_RELEASE_LTO=true \
-       CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort \
-       CARGO_PROFILE_RELEASE_DEBUG=0
-features=() out="$root/target/qjob-wasm" debug=(--strip-debug) keep=()
-[ "$bench" = 1 ] && features=(--features bench) out="$root/target/qjob-wasm-bench"
-[ "$names" = 1 ] && out="$root/target/qjob-wasm-profile" debug=(-g) keep=(--keep-debug)
 # QJOB_WASM_NIGHTLY=<toolchain> (e.g. nightly-2026-10-01, with its rust-src component) rebuilds
 # the standard library with panics as plain traps: no panic-message formatting in the module,
 # which is smaller (README "Sizes and speed"). A wasm32-unknown-unknown module cannot show a
@@ -52,39 +47,53 @@ if [ -n "${QJOB_WASM_NIGHTLY:-}" ]; then
   cargo=(cargo "+$QJOB_WASM_NIGHTLY" -Z build-std=std,panic_abort)
   export RUSTFLAGS="${RUSTFLAGS:-} -Zunstable-options -Cpanic=immediate-abort"
 fi
-build=("${cargo[@]}" build -q -p qjob-wasm --target wasm32-unknown-unknown --release --target-dir "$target_dir")
-if [ "$floor" = 1 ]; then
-  "${build[@]}" --example size_floor
-  wasm="$target_dir/wasm32-unknown-unknown/release/examples/size_floor.wasm"
-  out="$root/target/qjob-wasm-floor" bench=1
-else
-  "${build[@]}" "${features[@]}"
-  wasm="$target_dir/wasm32-unknown-unknown/release/qjob_wasm.wasm"
-fi
 
-rm -rf "$out" && mkdir -p "$out"
-wasm-bindgen "${keep[@]}" --no-typescript --target nodejs --out-dir "$out/node" "$wasm"
-[ "$bench" = 1 ] || wasm-bindgen --target web --out-dir "$out/web" "$wasm"
+# module PROFILE TARGET OUT [cargo args…]: builds the module with cargo PROFILE, binds it for
+# TARGET (nodejs or web) into OUT and optimises it with wasm-opt (-O3, or -Oz for wasm-size);
+# sets $bg to the optimised .wasm in OUT.
+module() {
+  local profile=$1 target=$2 out=$3 name=qjob_wasm wasm level=3 keep=() debug=(--strip-debug)
+  shift 3
+  [ "$profile" = wasm-size ] && level=z
+  [ "$mode" = profile ] && keep=(--keep-debug) debug=(-g)
+  "${cargo[@]}" build -q -p qjob-wasm --target wasm32-unknown-unknown --profile "$profile" \
+    --target-dir "$target_dir" "$@"
+  wasm="$target_dir/wasm32-unknown-unknown/$profile/$name.wasm"
+  if [ "$mode" = floor ]; then
+    name=size_floor wasm="$target_dir/wasm32-unknown-unknown/$profile/examples/size_floor.wasm"
+  fi
+  rm -rf "$out" && mkdir -p "$out"
+  local ts=()
+  [ "$target" = web ] || ts=(--no-typescript)
+  wasm-bindgen "${keep[@]}" "${ts[@]}" --target "$target" --out-dir "$out" "$wasm"
+  bg="$out/${name}_bg.wasm"
+  "$here/node_modules/.bin/wasm-opt" "-O$level" --converge "${debug[@]}" --strip-producers \
+    --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    "$bg" -o "$bg.opt"
+  mv "$bg.opt" "$bg"
+  # A node module is CommonJS whatever a surrounding package.json says (a "type": "module"
+  # there would make node read it as ESM: "exports is not defined").
+  [ "$target" = web ] || echo '{"type": "commonjs"}' > "$out/package.json"
+}
 
-# wasm-opt on wasm-bindgen's output (both targets have the same .wasm).
-"$here/node_modules/.bin/wasm-opt" "-O${QJOB_WASM_OPT:-3}" --converge "${debug[@]}" --strip-producers \
-  --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-  --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  "$out/node/$(basename "$wasm" .wasm)_bg.wasm" -o "$out/opt.wasm"
-# pkg-node is CommonJS whatever a surrounding package.json says (a "type": "module" there would
-# make node read it as ESM: "exports is not defined").
-echo '{"type": "commonjs"}' > "$out/node/package.json"
-if [ "$bench" = 1 ]; then
-  cp "$out/opt.wasm" "$out/node/$(basename "$wasm" .wasm)_bg.wasm"
-  echo "module: $out/node/$(basename "$wasm" .wasm).js"
+if [ "$mode" != package ]; then
+  profile="${QJOB_WASM_PROFILE:-wasm}"
+  case "$mode" in
+    bench) module "$profile" nodejs "$root/target/qjob-wasm-bench/node" --features bench ;;
+    profile) module "$profile" nodejs "$root/target/qjob-wasm-profile/node" --features bench ;;
+    floor) module "$profile" nodejs "$root/target/qjob-wasm-floor/node" --example size_floor ;;
+  esac
+  echo "module: ${bg%_bg.wasm}.js"
   exit 0
 fi
-cp "$out/opt.wasm" "$out/web/qjob_wasm_bg.wasm"
-cp "$out/opt.wasm" "$out/node/qjob_wasm_bg.wasm"
 
+module wasm nodejs "$root/target/qjob-wasm/node"
+module wasm-size web "$root/target/qjob-wasm/web"
 rm -rf "$here/pkg-node" "$here/pkg-web"
-cp -r "$out/node" "$here/pkg-node"
-cp -r "$out/web" "$here/pkg-web"
-size=$(stat -c %s "$here/pkg-web/qjob_wasm_bg.wasm")
-gz=$(gzip -9c "$here/pkg-web/qjob_wasm_bg.wasm" | wc -c)
-echo "qjob_wasm_bg.wasm: $size bytes ($((size / 1024)) KiB), gzip -9: $gz bytes ($((gz / 1024)) KiB)"
+cp -r "$root/target/qjob-wasm/node" "$here/pkg-node"
+cp -r "$root/target/qjob-wasm/web" "$here/pkg-web"
+for pkg in pkg-node pkg-web; do
+  f="$here/$pkg/qjob_wasm_bg.wasm"
+  echo "$pkg/qjob_wasm_bg.wasm: $(node "$here/bench/sizes.mjs" "$f")"
+done

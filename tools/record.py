@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Record transcripts of qjob scenarios against real QEMU 7.2 or 10.0.
 
-usage: tools/record.py [--qemu 7.2|10.0] [--qemu-dir DIR] [--qemu10-daemon PROG]
+usage: tools/record.py [--qemu 7.2|10.0] [--qemu-dir DIR] [--qemu10-daemon PROG] [--raw]
                        [--out-dir DIR | --stdout] SCENARIO...
 
 Each SCENARIO (scenarios/NAME.scn) is run against a fresh QEMU and its transcript is written next
@@ -13,8 +13,13 @@ to it (or into --out-dir, or to standard output with --stdout):
                system emulator, so a scenario that needs one (the `machine` directive) is
                skipped with a message and no transcript.
 The program's version is checked before anything is recorded.
-The scenario and transcript formats, and every directive, are described in scenarios/README.md.
-Python 3 standard library only.
+With --raw the recorder also writes NAME.qemu72.raw (NAME.qemu10.raw): every line QEMU sent, byte
+for byte (timestamps, member order, separators and the 
+ line end kept), among the exact bytes
+the recorder sent and the directive lines; with --stdout it prints that file instead of the
+transcript.
+The scenario, transcript and raw formats, and every directive, are described in
+scenarios/README.md. Python 3 standard library only.
 """
 
 import argparse
@@ -106,8 +111,9 @@ class Qemu:
         if not first.startswith("qemu-storage-daemon version %s." % self.version):
             raise ScenarioError("%s is not QEMU %s: %r" % (self.daemon, self.version, first))
 
-    def argv(self, machine, sockpath):
-        """The command line of a QEMU with the four nodes and a QMP monitor on sockpath."""
+    def argv(self, machine, sockpath, workdir, drives=()):
+        """The command line of a QEMU with the four nodes, the -drive options (machine
+        scenarios only) and a QMP monitor on sockpath."""
         if machine is None:
             argv = [self.daemon]
             for n in NODES:
@@ -120,8 +126,17 @@ class Qemu:
         argv = [self.system, "-machine", machine, "-nodefaults", "-display", "none"]
         if self.datadir:
             argv += ["-L", self.datadir]
+        if machine == "pc":
+            # A PC whose guest never runs (as under the iotests' qtest accelerator): a
+            # 64 KiB ROM whose reset vector is cli; hlt; jmp back to hlt.
+            bios = os.path.join(workdir, "halt-bios.bin")
+            with open(bios, "wb") as f:
+                f.write(b"\0" * 65520 + b"\xfa\xf4\xeb\xfd" + b"\0" * 12)
+            argv += ["-accel", "tcg", "-bios", bios]
         for n in NODES:
             argv += ["-blockdev", "null-co,node-name=%s,size=%d,read-zeroes=on" % (n, NODE_SIZE)]
+        for d in drives:
+            argv += ["-drive", d]
         return argv + ["-chardev", "socket,id=m0,path=%s,server=on,wait=off" % sockpath,
                        "-mon", "chardev=m0,mode=control"]
 
@@ -145,9 +160,12 @@ class QMP:
         self.sock = s
         self.buf = b""
         self.eof = False
+        self.last_line = b""      # the last message's bytes as QEMU sent them, line end included
 
     def send(self, text):
-        self.sock.sendall(text.encode("utf-8") + b"\n")
+        data = text.encode("utf-8")
+        self.sock.sendall(data + b"\n")
+        return data
 
     def recv(self, timeout):
         """Return one parsed message, or None when nothing arrives within timeout (or EOF)."""
@@ -155,10 +173,11 @@ class QMP:
         while True:
             nl = self.buf.find(b"\n")
             if nl >= 0:
-                line, self.buf = self.buf[:nl], self.buf[nl + 1:]
-                line = line.strip()
+                raw, self.buf = self.buf[:nl + 1], self.buf[nl + 1:]
+                line = raw.strip()
                 if not line:
                     continue
+                self.last_line = raw
                 return json.loads(line.decode("utf-8"))
             if self.eof:
                 return None
@@ -185,10 +204,11 @@ class QMP:
 
 
 class Recorder:
-    def __init__(self, qemu, workdir, out):
+    def __init__(self, qemu, workdir, out, raw=None):
         self.qemu = qemu
         self.workdir = workdir
         self.out = out            # list of transcript lines
+        self.raw = raw            # list of raw lines (bytes, each ending in b"\n"), or None
         self.proc = None
         self.qmp = None
         self.seen = []            # events (name, data) seen since the last command
@@ -197,9 +217,18 @@ class Recorder:
     # ---- output -------------------------------------------------------------------------
     def emit(self, line):
         self.out.append(line)
+        if self.raw is not None and line.startswith("~"):
+            self.raw.append(line.encode("utf-8") + b"\n")
+
+    def sent(self, data):
+        """Record the bytes of a line the recorder wrote to QEMU (raw mode)."""
+        if self.raw is not None:
+            self.raw.append(b"> " + data + b"\n")
 
     def handle(self, msg):
         """Print one incoming message; return True if it was a reply."""
+        if self.raw is not None:
+            self.raw.append(self.qmp.last_line)
         if "event" in msg:
             data = msg.get("data", {})
             self.emit("! %s %s" % (msg["event"], dumps(data)))
@@ -209,20 +238,24 @@ class Recorder:
         return True
 
     # ---- QEMU process -------------------------------------------------------------------
-    def start(self, machine):
+    def start(self, machine, drives=()):
         sockpath = os.path.join(self.workdir, "qmp.sock")
-        argv = self.qemu.argv(machine, sockpath)
+        argv = self.qemu.argv(machine, sockpath, self.workdir, drives)
         self.stderr = open(os.path.join(self.workdir, "qemu.stderr"), "wb")
-        self.proc = subprocess.Popen(argv, cwd=self.workdir, env=self.qemu.env(machine), stdin=subprocess.DEVNULL,
-                                     stdout=self.stderr, stderr=self.stderr)
+        self.proc = subprocess.Popen(argv, cwd=self.workdir, env=self.qemu.env(machine),
+                                     stdin=subprocess.DEVNULL, stdout=self.stderr, stderr=self.stderr)
         self.qmp = QMP(sockpath, self.proc)
         greeting = self.qmp.recv(10.0)
         if not greeting or "QMP" not in greeting:
             raise ScenarioError("no QMP greeting: %r" % (greeting,))
-        self.qmp.send('{"execute": "qmp_capabilities"}')
+        if self.raw is not None:
+            self.raw.append(self.qmp.last_line)
+        self.sent(self.qmp.send('{"execute": "qmp_capabilities"}'))
         reply = self.qmp.recv(10.0)
         if not reply or "return" not in reply:
             raise ScenarioError("qmp_capabilities failed: %r" % (reply,))
+        if self.raw is not None:
+            self.raw.append(self.qmp.last_line)
 
     def stop(self):
         if self.proc is None:
@@ -319,11 +352,30 @@ class Recorder:
         machine = None
         if items and "machine" in items[0][1]:
             machine = items[0][1]["machine"]
+            if machine not in ("none", "pc"):
+                raise ScenarioError("machine must be none or pc")
             self.emit("~ machine " + machine)
             items = items[1:]
-        # QEMU starts first; image directives then run in scenario order, each before the
-        # commands that follow it.
-        self.start(machine)
+        # The command line: the leading image and drive lines, when there is a drive (its
+        # images are made before QEMU starts and opens them).
+        lead = 0
+        while lead < len(items) and ("image" in items[lead][1] or "drive" in items[lead][1]):
+            lead += 1
+        if not any("drive" in obj for _, obj in items[:lead]):
+            lead = 0
+        drives = []
+        for lineno, obj in items[:lead]:
+            if "image" in obj:
+                self.image(obj["image"])
+                continue
+            if machine is None:
+                raise ScenarioError("line %d: drive needs the machine directive" % lineno)
+            self.emit("~ drive " + dumps(obj["drive"]))
+            drives.append(drive_opts(obj["drive"]))
+        items = items[lead:]
+        # QEMU starts; image directives then run in scenario order, each before the commands
+        # that follow it.
+        self.start(machine, drives)
         try:
             for lineno, obj in items:
                 self.step(lineno, obj)
@@ -338,12 +390,12 @@ class Recorder:
         if "execute" in obj:
             self.seen = []
             self.emit("> " + dumps(obj))
-            self.qmp.send(json.dumps(obj))
+            self.sent(self.qmp.send(json.dumps(obj)))
             self.read_reply()
         elif "send" in obj:
             self.seen = []
             self.emit("> " + obj["send"])
-            self.qmp.send(obj["send"])
+            self.sent(self.qmp.send(obj["send"]))
             self.read_reply()
         elif "wait" in obj:
             want = obj["wait"]
@@ -360,21 +412,34 @@ class Recorder:
             self.image(obj["image"])
         elif "machine" in obj:
             raise ScenarioError("line %d: machine must be the first directive" % lineno)
+        elif "drive" in obj:
+            raise ScenarioError("line %d: drive lines come before any command" % lineno)
         else:
             raise ScenarioError("line %d: unknown directive %s" % (lineno, dumps(obj)))
 
 
-def record(path, qemu):
+def drive_opts(obj):
+    """A drive directive's object as -drive takes it: key=value pairs, commas doubled."""
+    def text(v):
+        if isinstance(v, bool):
+            return "on" if v else "off"
+        return str(v)
+    return ",".join("%s=%s" % (k, text(v).replace(",", ",,")) for k, v in obj.items())
+
+
+def record(path, qemu, raw=False):
+    """Run one scenario: (its transcript, its raw lines as bytes or None)."""
     with open(path, encoding="utf-8") as f:
         lines = f.read().splitlines()
     out = []
+    raw_lines = [] if raw else None
     workdir = tempfile.mkdtemp(prefix="qjob-rec-")
     try:
-        rec = Recorder(qemu, workdir, out)
+        rec = Recorder(qemu, workdir, out, raw_lines)
         rec.run(lines)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return "".join(line + "\n" for line in out)
+    return "".join(line + "\n" for line in out), (b"".join(raw_lines) if raw else None)
 
 
 def main():
@@ -392,7 +457,10 @@ def main():
                          "qemu-storage-daemon on PATH)")
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--out-dir", help="write transcripts into this directory instead of next to each scenario")
-    g.add_argument("--stdout", action="store_true", help="print transcripts to standard output")
+    g.add_argument("--stdout", action="store_true",
+                   help="print transcripts (with --raw: the raw lines) to standard output")
+    ap.add_argument("--raw", action="store_true",
+                    help="also write NAME.qemu72.raw (NAME.qemu10.raw), every line QEMU sent byte for byte")
     ap.add_argument("scenarios", nargs="+", metavar="SCENARIO")
     args = ap.parse_args()
 
@@ -404,7 +472,7 @@ def main():
     for path in args.scenarios:
         t0 = time.monotonic()
         try:
-            text = record(path, qemu)
+            text, raw = record(path, qemu, args.raw)
         except Skipped as e:
             print("%s: skipped: %s" % (path, e), file=sys.stderr)
             continue
@@ -413,7 +481,10 @@ def main():
             status = 1
             continue
         if args.stdout:
-            sys.stdout.write(text)
+            if raw is not None:
+                sys.stdout.buffer.write(raw)
+            else:
+                sys.stdout.write(text)
             sys.stdout.flush()
             continue
         base = os.path.basename(path)
@@ -423,6 +494,9 @@ def main():
         dest = os.path.join(dest_dir, "%s.%s.txt" % (base, qemu.suffix))
         with open(dest, "w", encoding="utf-8") as f:
             f.write(text)
+        if raw is not None:
+            with open(os.path.join(dest_dir, "%s.%s.raw" % (base, qemu.suffix)), "wb") as f:
+                f.write(raw)
         print("%s -> %s (%.1fs)%s" % (path, dest, time.monotonic() - t0,
                                       "  [WAIT TIMEOUT]" if "~ WAIT TIMEOUT" in text else ""),
               file=sys.stderr)

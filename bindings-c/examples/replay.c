@@ -10,7 +10,10 @@
  *
  * The C side reads scenario lines with a small JSON reader of its own and
  * drives the manager; everything about jobs is the library's. Transcript JSON
- * (sorted keys, Python's spacing and escaping) comes from qjob_json_sorted().
+ * (sorted keys, Python's spacing and escaping) comes from the library:
+ * qjob_json_sorted() for the commands read from the scenario, and
+ * qjob_last_reply_line() / qjob_last_event_line() for what the library
+ * answered, so nothing it wrote is read back.
  */
 #include "qjob.h"
 
@@ -356,49 +359,34 @@ static int add_sorted(replayer *r, const char *json, size_t len) {
     return 1;
 }
 
-/* Pops every queued event: one `! NAME DATA` line each, and remembers it. */
+/* Appends a transcript line the library wrote (owned), then a newline. */
+static int add_line(replayer *r, qjob_result (*get)(qjob_manager *, char **), const char *what) {
+    char *line = NULL;
+    qjob_result rc = get(r->m, &line);
+    if (rc != QJOB_OK) return fail(r, "%s: %s", what, qjob_result_name(rc));
+    buf_str(&r->out, line);
+    buf_str(&r->out, "\n");
+    qjob_string_free(line);
+    return 1;
+}
+
+/* Pops every queued event: one `! NAME DATA` line each (the library's), and
+ * remembers its name, job and status (from the event struct) for waits. */
 static int flush_events(replayer *r) {
-    char *msg = NULL;
-    while (qjob_poll_event_json(r->m, &msg) == QJOB_OK) {
-        jval ev;
-        const char *err = NULL;
-        const jval *data, *id;
-        const char *name;
-        /* ev's raw spans point into msg: free msg after the last use. */
-        if (!jparse(msg, strlen(msg), &ev, &err)) {
-            qjob_string_free(msg);
-            return fail(r, "event is not JSON: %s", err);
-        }
-        name = jstr(jget(&ev, "event"));
-        data = jget(&ev, "data");
-        if (!name || !data) {
-            jfree(&ev);
-            qjob_string_free(msg);
-            return fail(r, "event without name or data");
-        }
-        buf_str(&r->out, "! ");
-        buf_str(&r->out, name);
-        buf_str(&r->out, " ");
-        if (!add_sorted(r, data->raw, data->raw_len)) {
-            jfree(&ev);
-            qjob_string_free(msg);
-            return 0;
-        }
-        qjob_string_free(msg);
-        buf_str(&r->out, "\n");
+    qjob_event ev;
+    while (qjob_poll_event(r->m, &ev) == QJOB_OK) {
+        if (!add_line(r, qjob_last_event_line, "qjob_last_event_line")) return 0;
         if (r->nseen == r->capseen) {
             r->capseen = r->capseen ? r->capseen * 2 : 16;
             r->seen = (seen_event *)realloc(r->seen, r->capseen * sizeof *r->seen);
             if (!r->seen) die_oom();
         }
-        id = jget(data, "id");
-        if (!jstr(id)) id = jget(data, "device");
-        r->seen[r->nseen].name = dup_or_null(name);
-        r->seen[r->nseen].job_id = dup_or_null(jstr(id) ? jstr(id) : "");
-        r->seen[r->nseen].status =
-            strcmp(name, "JOB_STATUS_CHANGE") == 0 ? dup_or_null(jstr(jget(data, "status"))) : NULL;
+        r->seen[r->nseen].name = dup_or_null(ev.name);
+        r->seen[r->nseen].job_id = dup_or_null(ev.job_id);
+        r->seen[r->nseen].status = ev.kind == QJOB_EVENT_KIND_JOB_STATUS_CHANGE
+            ? dup_or_null(qjob_status_name((uint32_t)ev.status))
+            : NULL;
         r->nseen++;
-        jfree(&ev);
     }
     return 1;
 }
@@ -416,11 +404,9 @@ static int command(replayer *r, const char *msg, size_t len) {
     if (rc != QJOB_OK && rc != QJOB_QMP_ERROR)
         return fail(r, "qjob_execute: %s: %s", qjob_result_name(rc),
                     qjob_last_error_desc(r->m));
-    if (!flush_events(r)) { qjob_string_free(reply); return 0; }
-    buf_str(&r->out, "< ");
-    if (!add_sorted(r, reply, strlen(reply))) { qjob_string_free(reply); return 0; }
     qjob_string_free(reply);
-    buf_str(&r->out, "\n");
+    if (!flush_events(r)) return 0;
+    if (!add_line(r, qjob_last_reply_line, "qjob_last_reply_line")) return 0;
     return settle(r);
 }
 
@@ -554,7 +540,18 @@ static int run_line(replayer *r, const char *line, size_t len) {
             buf_str(&r->out, "~ machine ");
             buf_str(&r->out, jstr(x));
             buf_str(&r->out, "\n");
-            ok = qjob_set_machine(r->m, true) == QJOB_OK;
+            if (strcmp(jstr(x), "none") == 0) ok = qjob_set_machine(r->m, true) == QJOB_OK;
+            else if (strcmp(jstr(x), "pc") == 0) ok = qjob_set_pci_bus(r->m, true) == QJOB_OK;
+            else ok = fail(r, "unknown machine '%s' (none or pc)", jstr(x));
+        }
+    } else if ((x = jget(&v, "drive")) != NULL) {
+        if (x->type != J_OBJ) ok = fail(r, "'drive' takes an object of -drive options");
+        else {
+            buf_str(&r->out, "~ drive ");
+            ok = add_sorted(r, x->raw, x->raw_len);
+            buf_str(&r->out, "\n");
+            if (ok && qjob_drive_add(r->m, x->raw, x->raw_len) != QJOB_OK)
+                ok = fail(r, "-drive refused: %s", qjob_last_error_desc(r->m));
         }
     } else {
         ok = fail(r, "unknown scenario line: %.*s", (int)len, line);

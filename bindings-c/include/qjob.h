@@ -612,6 +612,31 @@ uint64_t qjob_now(const struct qjob_manager *m);
 // `m` must be NULL or a live manager.
 enum qjob_result qjob_set_machine(struct qjob_manager *m, bool machine);
 
+// Gives the machine a PCI bus, as QEMU's default `pc` machine has (the
+// scenario directive `{"machine": "pc"}`); implies `qjob_set_machine(m,
+// true)` when `pci` is true. `virtio-blk` devices need it.
+//
+// Errors: `QJOB_NULL_ARGUMENT`.
+//
+// # Safety
+// `m` must be NULL or a live manager.
+enum qjob_result qjob_set_pci_bus(struct qjob_manager *m, bool pci);
+
+// QEMU's `-drive` with its options as a JSON object of strings (`len`
+// bytes of UTF-8 at `opts_json`; the scenario directive `drive`), e.g.
+// `{"if": "none", "id": "d0", "driver": "null-co"}`: a BlockBackend
+// (and, for `if=virtio`, its device) over the nodes the options describe.
+//
+// Errors: `QJOB_NULL_ARGUMENT`, `QJOB_INVALID_UTF8`,
+// `QJOB_INVALID_ARGUMENT` (`opts_json` is not a JSON object),
+// `QJOB_QMP_ERROR` (QEMU refuses the drive: its text is the last error;
+// nothing is left behind).
+//
+// # Safety
+// `m` must be NULL or a live manager; `opts_json` NULL or valid for `len`
+// bytes.
+enum qjob_result qjob_drive_add(struct qjob_manager *m, const char *opts_json, size_t len);
+
 // Adds (or replaces) a simulated image file. The image is copied; `image`
 // and its strings are only read during the call.
 //
@@ -806,9 +831,9 @@ enum qjob_result qjob_block_job_set_speed(struct qjob_manager *m, const char *de
 // `allowed` NULL or writable.
 enum qjob_result qjob_verb_allowed(struct qjob_manager *m, const char *id, uint32_t verb, bool *allowed);
 
-// Fills `*options` with QEMU's defaults: no ID, speed 0, auto-finalize and
-// auto-dismiss on, sync full, no bitmap, no compression, `report` policies,
-// NULL device and target.
+// Fills `*options` with the core's defaults, QEMU's: no ID, speed 0,
+// auto-finalize and auto-dismiss on, sync full, no bitmap, no compression,
+// `report` policies, NULL device and target.
 //
 // Errors: `QJOB_NULL_ARGUMENT`.
 //
@@ -816,8 +841,9 @@ enum qjob_result qjob_verb_allowed(struct qjob_manager *m, const char *id, uint3
 // `options` must be NULL or writable.
 enum qjob_result qjob_backup_options_init(struct qjob_backup_options *options);
 
-// Fills `*options` with QEMU's defaults (as `qjob_backup_options_init()`;
-// granularity and buffer size 0 mean QEMU's defaults).
+// Fills `*options` with the core's defaults (as
+// `qjob_backup_options_init()`; granularity and buffer size 0 mean QEMU's
+// defaults).
 //
 // Errors: `QJOB_NULL_ARGUMENT`.
 //
@@ -895,15 +921,31 @@ enum qjob_result qjob_poll_event(struct qjob_manager *m, struct qjob_event *even
 // `m` must be NULL or a live manager; `json` NULL or writable.
 enum qjob_result qjob_poll_event_json(struct qjob_manager *m, char **json);
 
+// The scenario transcript line of the event the last successful
+// `qjob_poll_event()` or `qjob_poll_event_json()` popped:
+// `! NAME DATA`, DATA with sorted keys as scenarios/README.md prints it
+// (the core's `qjob::scenario::event_line`), in `*line` (owned: free it
+// with `qjob_string_free()`). For a replayer that prints transcripts
+// without reading the event's JSON back.
+//
+// Returns `QJOB_OK`, or `QJOB_EMPTY` (not an error; `*line` set to NULL)
+// when no event was popped yet.
+//
+// Errors: `QJOB_NULL_ARGUMENT`.
+//
+// # Safety
+// `m` must be NULL or a live manager; `line` NULL or writable.
+enum qjob_result qjob_last_event_line(struct qjob_manager *m, char **line);
+
 // Number of events queued for `qjob_poll_event()` (0 for NULL).
 //
 // # Safety
 // `m` must be NULL or a live manager.
 size_t qjob_pending_events(const struct qjob_manager *m);
 
-// Fills `*options` with the defaults: no ID, type backup, auto-finalize and
-// auto-dismiss on, speed 0, `report` policies, no transaction, not
-// completable, no prepare step.
+// Fills `*options` with the core's defaults: no ID, type backup,
+// auto-finalize and auto-dismiss on, speed 0, `report` policies, no
+// transaction, not completable, no prepare step.
 //
 // Errors: `QJOB_NULL_ARGUMENT`.
 //
@@ -1100,10 +1142,26 @@ enum qjob_result qjob_host_should_complete(struct qjob_manager *m, qjob_job_hand
 // `reply` NULL or valid for writing one pointer.
 enum qjob_result qjob_execute(struct qjob_manager *m, const char *json, size_t len, char **reply);
 
+// The scenario transcript line of the reply of the last successful
+// `qjob_execute()`: `< REPLY`, REPLY with sorted keys as
+// scenarios/README.md prints it (the core's `qjob::scenario::reply_line`),
+// in `*line` (owned: free it with `qjob_string_free()`). For a replayer
+// that prints transcripts without reading the reply's JSON back.
+//
+// Returns `QJOB_OK`, or `QJOB_EMPTY` (not an error; `*line` set to NULL)
+// when nothing was executed yet.
+//
+// Errors: `QJOB_NULL_ARGUMENT`.
+//
+// # Safety
+// `m` must be NULL or a live manager; `line` NULL or writable.
+enum qjob_result qjob_last_reply_line(struct qjob_manager *m, char **line);
+
 // Rewrites a JSON text (`len` bytes of UTF-8 at `json`) as the scenario
 // transcripts print JSON: Python's `json.dumps(value, sort_keys=True)`,
 // that is sorted keys, `", "` and `": "` separators and non-ASCII escaped
-// (the core's `qjob::scenario::to_sorted_json`). Needs no manager.
+// and integers beyond 64 bits kept as written, as Python keeps them (the
+// core's `qjob::scenario::sorted_json_text`). Needs no manager.
 //
 // `*out` is an owned string (free it with `qjob_string_free()`), or NULL on
 // error.

@@ -267,14 +267,30 @@ pub struct qjob_job_options {
     pub auto_dismiss: bool,
 }
 
-impl Default for qjob_job_options {
-    fn default() -> Self {
+impl qjob_job_options {
+    /// The core's defaults (`JobOptions::default()`): no ID (NULL).
+    fn defaults() -> qjob_job_options {
+        let d = JobOptions::default();
         qjob_job_options {
             job_id: std::ptr::null(),
-            speed: 0,
-            auto_finalize: true,
-            auto_dismiss: true,
+            speed: d.speed,
+            auto_finalize: d.auto_finalize,
+            auto_dismiss: d.auto_dismiss,
         }
+    }
+
+    /// The core's options.
+    ///
+    /// # Safety
+    /// `job_id` NULL or NUL-terminated.
+    unsafe fn to_core(self) -> Result<JobOptions, Fail> {
+        Ok(JobOptions {
+            // SAFETY: NULL or NUL-terminated, by the caller's contract.
+            job_id: unsafe { opt_c_str(self.job_id, "job.job_id") }?.map(str::to_owned),
+            speed: self.speed,
+            auto_finalize: self.auto_finalize,
+            auto_dismiss: self.auto_dismiss,
+        })
     }
 }
 
@@ -324,9 +340,88 @@ pub struct qjob_mirror_options {
     pub on_target_error: u32,
 }
 
-/// Fills `*options` with QEMU's defaults: no ID, speed 0, auto-finalize and
-/// auto-dismiss on, sync full, no bitmap, no compression, `report` policies,
-/// NULL device and target.
+impl qjob_backup_options {
+    /// The core's defaults (`BackupOptions::default()`), with NULL device
+    /// and target (required) and no bitmap.
+    fn defaults() -> qjob_backup_options {
+        let d = BackupOptions::default();
+        qjob_backup_options {
+            job: qjob_job_options::defaults(),
+            device: std::ptr::null(),
+            target: std::ptr::null(),
+            sync: qjob_sync_mode::raw(d.sync),
+            bitmap: std::ptr::null(),
+            compress: d.compress,
+            on_source_error: qjob_on_error::raw(d.on_source_error),
+            on_target_error: qjob_on_error::raw(d.on_target_error),
+        }
+    }
+
+    /// The core's options (the core's defaults for what C cannot set).
+    ///
+    /// # Safety
+    /// The struct's strings NULL or NUL-terminated.
+    unsafe fn to_core(self) -> Result<BackupOptions, Fail> {
+        Ok(BackupOptions {
+            // SAFETY: the struct's strings are NULL or NUL-terminated.
+            job: unsafe { self.job.to_core() }?,
+            // SAFETY: as above.
+            device: unsafe { c_str(self.device, "device") }?.to_owned(),
+            // SAFETY: as above.
+            target: unsafe { c_str(self.target, "target") }?.to_owned(),
+            sync: qjob_sync_mode::parse(self.sync, "sync")?,
+            // SAFETY: as above.
+            bitmap: unsafe { opt_c_str(self.bitmap, "bitmap") }?.map(str::to_owned),
+            compress: self.compress,
+            on_source_error: qjob_on_error::parse(self.on_source_error, "on_source_error")?,
+            on_target_error: qjob_on_error::parse(self.on_target_error, "on_target_error")?,
+            ..BackupOptions::default()
+        })
+    }
+}
+
+impl qjob_mirror_options {
+    /// The core's defaults (`MirrorOptions::default()`), with NULL device
+    /// and target (required).
+    fn defaults() -> qjob_mirror_options {
+        let d = MirrorOptions::default();
+        qjob_mirror_options {
+            job: qjob_job_options::defaults(),
+            device: std::ptr::null(),
+            target: std::ptr::null(),
+            sync: qjob_sync_mode::raw(d.sync),
+            granularity: d.granularity,
+            buf_size: d.buf_size,
+            on_source_error: qjob_on_error::raw(d.on_source_error),
+            on_target_error: qjob_on_error::raw(d.on_target_error),
+        }
+    }
+
+    /// The core's options (the core's defaults for what C cannot set).
+    ///
+    /// # Safety
+    /// The struct's strings NULL or NUL-terminated.
+    unsafe fn to_core(self) -> Result<MirrorOptions, Fail> {
+        Ok(MirrorOptions {
+            // SAFETY: the struct's strings are NULL or NUL-terminated.
+            job: unsafe { self.job.to_core() }?,
+            // SAFETY: as above.
+            device: unsafe { c_str(self.device, "device") }?.to_owned(),
+            // SAFETY: as above.
+            target: unsafe { c_str(self.target, "target") }?.to_owned(),
+            sync: qjob_sync_mode::parse(self.sync, "sync")?,
+            granularity: self.granularity,
+            buf_size: self.buf_size,
+            on_source_error: qjob_on_error::parse(self.on_source_error, "on_source_error")?,
+            on_target_error: qjob_on_error::parse(self.on_target_error, "on_target_error")?,
+            ..MirrorOptions::default()
+        })
+    }
+}
+
+/// Fills `*options` with the core's defaults, QEMU's: no ID, speed 0,
+/// auto-finalize and auto-dismiss on, sync full, no bitmap, no compression,
+/// `report` policies, NULL device and target.
 ///
 /// Errors: `QJOB_NULL_ARGUMENT`.
 ///
@@ -336,25 +431,13 @@ pub struct qjob_mirror_options {
 pub unsafe extern "C" fn qjob_backup_options_init(
     options: *mut qjob_backup_options,
 ) -> qjob_result {
-    let v = qjob_backup_options {
-        job: qjob_job_options::default(),
-        device: std::ptr::null(),
-        target: std::ptr::null(),
-        sync: qjob_sync_mode::Full as u32,
-        bitmap: std::ptr::null(),
-        compress: false,
-        on_source_error: qjob_on_error::Report as u32,
-        on_target_error: qjob_on_error::Report as u32,
-    };
     // SAFETY: NULL or writable, by the caller's contract.
-    match unsafe { write_out(options, "options", v) } {
-        Ok(()) => qjob_result::QJOB_OK,
-        Err(e) => e.code,
-    }
+    unsafe { init(options, qjob_backup_options::defaults) }
 }
 
-/// Fills `*options` with QEMU's defaults (as `qjob_backup_options_init()`;
-/// granularity and buffer size 0 mean QEMU's defaults).
+/// Fills `*options` with the core's defaults (as
+/// `qjob_backup_options_init()`; granularity and buffer size 0 mean QEMU's
+/// defaults).
 ///
 /// Errors: `QJOB_NULL_ARGUMENT`.
 ///
@@ -364,34 +447,21 @@ pub unsafe extern "C" fn qjob_backup_options_init(
 pub unsafe extern "C" fn qjob_mirror_options_init(
     options: *mut qjob_mirror_options,
 ) -> qjob_result {
-    let v = qjob_mirror_options {
-        job: qjob_job_options::default(),
-        device: std::ptr::null(),
-        target: std::ptr::null(),
-        sync: qjob_sync_mode::Full as u32,
-        granularity: 0,
-        buf_size: 0,
-        on_source_error: qjob_on_error::Report as u32,
-        on_target_error: qjob_on_error::Report as u32,
-    };
     // SAFETY: NULL or writable, by the caller's contract.
-    match unsafe { write_out(options, "options", v) } {
-        Ok(()) => qjob_result::QJOB_OK,
-        Err(e) => e.code,
-    }
+    unsafe { init(options, qjob_mirror_options::defaults) }
 }
 
-/// Reads the common options.
+/// Writes `defaults()` to `*options`: the body of every `*_options_init`.
 ///
 /// # Safety
-/// `o.job_id` NULL or NUL-terminated.
-unsafe fn job_options(o: &qjob_job_options) -> Result<JobOptions, Fail> {
-    Ok(JobOptions {
-        // SAFETY: NULL or NUL-terminated, by the caller's contract.
-        job_id: unsafe { opt_c_str(o.job_id, "job.job_id") }?.map(str::to_owned),
-        speed: o.speed,
-        auto_finalize: o.auto_finalize,
-        auto_dismiss: o.auto_dismiss,
+/// `options` must be NULL or writable.
+pub(crate) unsafe fn init<T>(options: *mut T, defaults: impl FnOnce() -> T) -> qjob_result {
+    ffi_boundary!(qjob_result::QJOB_PANIC, {
+        // SAFETY: NULL or writable, by the caller's contract.
+        match unsafe { write_out(options, "options", defaults()) } {
+            Ok(()) => qjob_result::QJOB_OK,
+            Err(e) => e.code,
+        }
     })
 }
 
@@ -413,21 +483,8 @@ pub unsafe extern "C" fn qjob_blockdev_backup(
     manager_call!(m, |w| {
         // SAFETY: NULL or valid, by the caller's contract.
         let o = unsafe { checked(options, "options") }?;
-        let opts = BackupOptions {
-            // SAFETY: the struct's strings are NULL or NUL-terminated.
-            job: unsafe { job_options(&o.job) }?,
-            // SAFETY: as above.
-            device: unsafe { c_str(o.device, "device") }?.to_owned(),
-            // SAFETY: as above.
-            target: unsafe { c_str(o.target, "target") }?.to_owned(),
-            sync: qjob_sync_mode::from_u32(o.sync, "sync")?.into(),
-            // SAFETY: as above.
-            bitmap: unsafe { opt_c_str(o.bitmap, "bitmap") }?.map(str::to_owned),
-            compress: o.compress,
-            on_source_error: qjob_on_error::from_u32(o.on_source_error, "on_source_error")?.into(),
-            on_target_error: qjob_on_error::from_u32(o.on_target_error, "on_target_error")?.into(),
-            ..BackupOptions::default()
-        };
+        // SAFETY: the struct's strings are NULL or NUL-terminated.
+        let opts = unsafe { o.to_core() }?;
         w.core.blockdev_backup(opts)?;
         Ok(qjob_result::QJOB_OK)
     })
@@ -448,22 +505,8 @@ pub unsafe extern "C" fn qjob_blockdev_mirror(
     manager_call!(m, |w| {
         // SAFETY: NULL or valid, by the caller's contract.
         let o = unsafe { checked(options, "options") }?;
-        let opts = MirrorOptions {
-            // SAFETY: the struct's strings are NULL or NUL-terminated.
-            job: unsafe { job_options(&o.job) }?,
-            // SAFETY: as above.
-            device: unsafe { c_str(o.device, "device") }?.to_owned(),
-            // SAFETY: as above.
-            target: unsafe { c_str(o.target, "target") }?.to_owned(),
-            sync: qjob_sync_mode::from_u32(o.sync, "sync")?.into(),
-            granularity: o.granularity,
-            buf_size: o.buf_size,
-            on_source_error: qjob_on_error::from_u32(o.on_source_error, "on_source_error")?.into(),
-            on_target_error: qjob_on_error::from_u32(o.on_target_error, "on_target_error")?.into(),
-            replaces: None,
-            filter_node_name: None,
-            copy_mode: Default::default(),
-        };
+        // SAFETY: the struct's strings are NULL or NUL-terminated.
+        let opts = unsafe { o.to_core() }?;
         w.core.blockdev_mirror(opts)?;
         Ok(qjob_result::QJOB_OK)
     })
@@ -633,4 +676,56 @@ pub unsafe extern "C" fn qjob_query_block_jobs(
         unsafe { write_out(count, "count", lent.block_jobs.len()) }?;
         Ok(qjob_result::QJOB_OK)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `*_options_init` gives the core's defaults: read back into the
+    /// core's options (with the required nodes set), they are its
+    /// `Default`, field for field.
+    #[test]
+    fn options_init_gives_the_core_defaults() {
+        let mut b = qjob_backup_options::defaults();
+        // SAFETY: `b` is writable.
+        let r = unsafe { qjob_backup_options_init(&mut b) };
+        assert_eq!(r, qjob_result::QJOB_OK);
+        (b.device, b.target) = (c"src".as_ptr(), c"dst".as_ptr());
+        let expected = BackupOptions {
+            device: "src".into(),
+            target: "dst".into(),
+            ..BackupOptions::default()
+        };
+        // SAFETY: the strings are NUL-terminated or NULL.
+        assert_eq!(unsafe { b.to_core() }.ok(), Some(expected));
+
+        let mut m = qjob_mirror_options::defaults();
+        // SAFETY: `m` is writable.
+        let r = unsafe { qjob_mirror_options_init(&mut m) };
+        assert_eq!(r, qjob_result::QJOB_OK);
+        (m.device, m.target) = (c"src".as_ptr(), c"dst".as_ptr());
+        let expected = MirrorOptions {
+            device: "src".into(),
+            target: "dst".into(),
+            ..MirrorOptions::default()
+        };
+        // SAFETY: as above.
+        assert_eq!(unsafe { m.to_core() }.ok(), Some(expected));
+
+        let mut h = crate::host::qjob_host_job_options {
+            has_transaction: true,
+            ..crate::host::qjob_host_job_options::defaults()
+        };
+        // SAFETY: `h` is writable.
+        let r = unsafe { crate::host::qjob_host_job_options_init(&mut h) };
+        assert_eq!(r, qjob_result::QJOB_OK);
+        // SAFETY: as above.
+        let back = unsafe { h.to_core() }.ok();
+        assert_eq!(back, Some(qjob_core::HostJobOptions::default()));
+
+        // SAFETY: NULL is refused, not written.
+        let r = unsafe { qjob_backup_options_init(std::ptr::null_mut()) };
+        assert_eq!(r, qjob_result::QJOB_NULL_ARGUMENT);
+    }
 }

@@ -4,8 +4,8 @@
 use crate::ffi::{lend_str, owned_string, require, write_opt, write_out};
 use crate::manager::{Lent, qjob_manager};
 use crate::types::{qjob_error_action, qjob_io_operation, qjob_job_type, qjob_result, qjob_status};
-use qjob_core::{Event, EventKind};
-use std::ffi::c_char;
+use qjob_core::{Event, EventField, EventKind};
+use std::ffi::{CStr, c_char};
 
 /// Which QMP event an event is.
 #[repr(C)]
@@ -88,17 +88,47 @@ pub unsafe extern "C" fn qjob_poll_event(
         };
         // SAFETY: checked non-NULL above; writable by the caller's contract.
         unsafe { event.write(to_c_event(&e, &mut w.lent)) };
+        w.last_event = Some(e);
         Ok(qjob_result::QJOB_OK)
     })
 }
 
-/// The struct form of an event, in one pass over it; `job_id` and `error`
-/// point into the manager's lent buffers.
+/// The C enum of each core event kind and its static name, made from the
+/// core's list (`for_each_event_kind!`): a kind added in the core without
+/// its `qjob_event_kind` here does not compile.
+macro_rules! c_event_kinds {
+    ($($variant:ident = $name:literal [$($member:ident),*]),+ $(,)?) => {
+        impl qjob_event_kind {
+            /// The C kind of a core event and its QMP name, NUL-terminated.
+            #[inline(always)]
+            fn of(kind: &EventKind) -> (qjob_event_kind, &'static CStr) {
+                match kind {
+                    $(EventKind::$variant { .. } => {
+                        const NAME: &CStr = match CStr::from_bytes_with_nul(concat!($name, "\0").as_bytes()) {
+                            Ok(c) => c,
+                            Err(_) => panic!("an event name with a NUL"),
+                        };
+                        (qjob_event_kind::$variant, NAME)
+                    }),+
+                }
+            }
+        }
+    };
+}
+
+qjob_core::for_each_event_kind!(c_event_kinds);
+
+/// The struct form of an event, in one pass over the core's field visitor;
+/// `job_id` and `error` point into the manager's lent buffers. Each member
+/// of the event's `data` lands in its field (the match is exhaustive over
+/// the core's `EventField`, so a new member does not compile until it has
+/// one); fields the event does not carry keep their zero value.
 #[inline(always)]
 fn to_c_event(e: &Event, lent: &mut Lent) -> qjob_event {
-    let base = qjob_event {
-        kind: qjob_event_kind::JobStatusChange,
-        name: c"".as_ptr(),
+    let (kind, name) = qjob_event_kind::of(&e.kind);
+    let mut c = qjob_event {
+        kind,
+        name: name.as_ptr(),
         job_id: c"".as_ptr(),
         status: qjob_status::Undefined,
         job_type: qjob_job_type::Commit,
@@ -110,96 +140,23 @@ fn to_c_event(e: &Event, lent: &mut Lent) -> qjob_event {
         action: qjob_error_action::Report,
         timestamp_ns: e.timestamp_ns,
     };
-    let id = &mut lent.event_id;
-    match &e.kind {
-        EventKind::JobStatusChange { id: job, status } => qjob_event {
-            name: c"JOB_STATUS_CHANGE".as_ptr(),
-            job_id: lend_str(id, job),
-            status: (*status).into(),
-            ..base
+    e.kind.for_each_field(
+        #[inline(always)]
+        |f| match f {
+            EventField::Id(id) | EventField::Device(id) => {
+                c.job_id = lend_str(&mut lent.event_id, id);
+            }
+            EventField::Status(s) => c.status = s.into(),
+            EventField::Type(t) => c.job_type = t.into(),
+            EventField::Len(n) => c.total_progress = n,
+            EventField::Offset(n) => c.current_progress = n,
+            EventField::Speed(n) => c.speed = n,
+            EventField::Error(text) => c.error = lend_str(&mut lent.event_error, text),
+            EventField::Operation(o) => c.operation = o.into(),
+            EventField::Action(a) => c.action = a.into(),
         },
-        EventKind::BlockJobReady {
-            job_type,
-            device,
-            len,
-            offset,
-            speed,
-        } => qjob_event {
-            kind: qjob_event_kind::BlockJobReady,
-            name: c"BLOCK_JOB_READY".as_ptr(),
-            job_id: lend_str(id, device),
-            job_type: (*job_type).into(),
-            current_progress: *offset,
-            total_progress: *len,
-            speed: *speed,
-            ..base
-        },
-        EventKind::BlockJobPending { job_type, id: job } => qjob_event {
-            kind: qjob_event_kind::BlockJobPending,
-            name: c"BLOCK_JOB_PENDING".as_ptr(),
-            job_id: lend_str(id, job),
-            job_type: (*job_type).into(),
-            ..base
-        },
-        EventKind::BlockJobCompleted {
-            job_type,
-            device,
-            len,
-            offset,
-            speed,
-            error,
-        } => qjob_event {
-            kind: qjob_event_kind::BlockJobCompleted,
-            name: c"BLOCK_JOB_COMPLETED".as_ptr(),
-            job_id: lend_str(id, device),
-            job_type: (*job_type).into(),
-            current_progress: *offset,
-            total_progress: *len,
-            speed: *speed,
-            error: error
-                .as_deref()
-                .map_or(std::ptr::null(), |t| lend_str(&mut lent.event_error, t)),
-            ..base
-        },
-        EventKind::BlockJobCancelled {
-            job_type,
-            device,
-            len,
-            offset,
-            speed,
-        } => qjob_event {
-            kind: qjob_event_kind::BlockJobCancelled,
-            name: c"BLOCK_JOB_CANCELLED".as_ptr(),
-            job_id: lend_str(id, device),
-            job_type: (*job_type).into(),
-            current_progress: *offset,
-            total_progress: *len,
-            speed: *speed,
-            ..base
-        },
-        EventKind::BlockJobError {
-            device,
-            operation,
-            action,
-        } => qjob_event {
-            kind: qjob_event_kind::BlockJobError,
-            name: c"BLOCK_JOB_ERROR".as_ptr(),
-            job_id: lend_str(id, device),
-            operation: (*operation).into(),
-            action: (*action).into(),
-            ..base
-        },
-        EventKind::Stop => qjob_event {
-            kind: qjob_event_kind::Stop,
-            name: c"STOP".as_ptr(),
-            ..base
-        },
-        EventKind::Resume => qjob_event {
-            kind: qjob_event_kind::Resume,
-            name: c"RESUME".as_ptr(),
-            ..base
-        },
-    }
+    );
+    c
 }
 
 /// Pops the oldest queued event as QEMU sends it on a QMP monitor:
@@ -227,8 +184,36 @@ pub unsafe extern "C" fn qjob_poll_event_json(
         };
         // SAFETY: checked non-NULL above; writable by the caller's contract.
         unsafe { write_out(json, "json", owned_string(e.to_json())) }?;
+        w.last_event = Some(e);
         Ok(qjob_result::QJOB_OK)
     })
+}
+
+/// The scenario transcript line of the event the last successful
+/// `qjob_poll_event()` or `qjob_poll_event_json()` popped:
+/// `! NAME DATA`, DATA with sorted keys as scenarios/README.md prints it
+/// (the core's `qjob::scenario::event_line`), in `*line` (owned: free it
+/// with `qjob_string_free()`). For a replayer that prints transcripts
+/// without reading the event's JSON back.
+///
+/// Returns `QJOB_OK`, or `QJOB_EMPTY` (not an error; `*line` set to NULL)
+/// when no event was popped yet.
+///
+/// Errors: `QJOB_NULL_ARGUMENT`.
+///
+/// # Safety
+/// `m` must be NULL or a live manager; `line` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qjob_last_event_line(
+    m: *mut qjob_manager,
+    line: *mut *mut c_char,
+) -> qjob_result {
+    // SAFETY: the caller's contract is owned_line's.
+    unsafe {
+        crate::manager::owned_line(m, line, |w| {
+            w.last_event.as_ref().map(qjob_core::scenario::event_line)
+        })
+    }
 }
 
 /// Number of events queued for `qjob_poll_event()` (0 for NULL).
@@ -238,4 +223,108 @@ pub unsafe extern "C" fn qjob_poll_event_json(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qjob_pending_events(m: *const qjob_manager) -> usize {
     manager_get!(m, 0, |w| w.core.pending_events())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qjob_core::{ErrorAction, IoOperation, JobStatus, JobType};
+    use serde_json::{Map, Value};
+
+    /// The `data` object read back from the C struct: each member the core
+    /// lists for the kind (`EventKind::FIELDS`), from the field that holds
+    /// it. A member with no field here fails the test: `qjob_event` must
+    /// grow a field for it.
+    fn data_of(c: &qjob_event) -> Value {
+        let s = |p: *const c_char| {
+            // SAFETY: non-NULL pointers of a qjob_event are NUL-terminated
+            // strings lent by the manager, alive until its next call.
+            unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_owned()
+        };
+        let mut data = Map::new();
+        for &member in EventKind::FIELDS[c.kind as usize] {
+            let v: Value = match member {
+                "id" | "device" => s(c.job_id).into(),
+                "status" => JobStatus::from(c.status).as_str().into(),
+                "type" => JobType::from(c.job_type).as_str().into(),
+                "len" => c.total_progress.into(),
+                "offset" => c.current_progress.into(),
+                "speed" => c.speed.into(),
+                "error" if c.error.is_null() => continue,
+                "error" => s(c.error).into(),
+                "operation" => IoOperation::from(c.operation).as_str().into(),
+                "action" => ErrorAction::from(c.action).as_str().into(),
+                other => panic!("qjob_event has no field for the member '{other}'"),
+            };
+            data.insert(member.into(), v);
+        }
+        Value::Object(data)
+    }
+
+    #[test]
+    fn the_struct_holds_every_member_the_visitor_gives() {
+        let (t, d) = (JobType::Mirror, std::sync::Arc::<str>::from("j0"));
+        let completed = |error| EventKind::BlockJobCompleted {
+            job_type: JobType::Stream,
+            device: d.clone(),
+            len: 30,
+            offset: 20,
+            speed: 10,
+            error,
+        };
+        let kinds = [
+            EventKind::JobStatusChange {
+                id: d.clone(),
+                status: JobStatus::Standby,
+            },
+            EventKind::BlockJobReady {
+                job_type: t,
+                device: d.clone(),
+                len: 3,
+                offset: 2,
+                speed: 1,
+            },
+            EventKind::BlockJobPending {
+                job_type: JobType::Backup,
+                id: d.clone(),
+            },
+            completed(None),
+            completed(Some("No space left on device".into())),
+            EventKind::BlockJobCancelled {
+                job_type: JobType::Commit,
+                device: d.clone(),
+                len: 7,
+                offset: 5,
+                speed: 4,
+            },
+            EventKind::BlockJobError {
+                device: d.clone(),
+                operation: IoOperation::Write,
+                action: ErrorAction::Stop,
+            },
+            EventKind::Stop,
+            EventKind::Resume,
+        ];
+        let mut lent = Lent::default();
+        let mut seen = vec![false; EventKind::NAMES.len()];
+        for (i, kind) in kinds.into_iter().enumerate() {
+            let e = Event {
+                timestamp_ns: 1000 + i as u64,
+                kind,
+            };
+            let c = to_c_event(&e, &mut lent);
+            assert_eq!(c.kind as usize, e.kind.index());
+            // SAFETY: `name` is a static NUL-terminated string.
+            let name = unsafe { CStr::from_ptr(c.name) };
+            assert_eq!(name.to_str(), Ok(e.kind.name()));
+            assert_eq!(c.timestamp_ns, e.timestamp_ns);
+            assert_eq!(data_of(&c), e.kind.data(), "{}", e.kind.name());
+            if e.kind.job_id().is_empty() {
+                // SAFETY: as in data_of.
+                assert_eq!(unsafe { CStr::from_ptr(c.job_id) }.to_bytes(), b"");
+            }
+            seen[e.kind.index()] = true;
+        }
+        assert!(seen.iter().all(|&s| s), "an event kind is not tested");
+    }
 }

@@ -155,9 +155,52 @@ pub struct qjob_host_job_options {
     pub prepare: bool,
 }
 
-/// Fills `*options` with the defaults: no ID, type backup, auto-finalize and
-/// auto-dismiss on, speed 0, `report` policies, no transaction, not
-/// completable, no prepare step.
+impl qjob_host_job_options {
+    /// The core's defaults (`HostJobOptions::default()`): no ID (NULL), no
+    /// transaction.
+    pub(crate) fn defaults() -> qjob_host_job_options {
+        let d = HostJobOptions::default();
+        qjob_host_job_options {
+            id: std::ptr::null(),
+            job_type: qjob_job_type::raw(d.job_type),
+            auto_finalize: d.auto_finalize,
+            auto_dismiss: d.auto_dismiss,
+            speed: d.speed,
+            on_source_error: qjob_on_error::raw(d.on_source_error),
+            on_target_error: qjob_on_error::raw(d.on_target_error),
+            has_transaction: d.transaction.is_some(),
+            transaction: d.transaction.map_or(0, TxnHandle::to_raw),
+            completable: d.completable,
+            prepare: d.prepare,
+        }
+    }
+
+    /// The core's options.
+    ///
+    /// # Safety
+    /// `id` NULL or NUL-terminated.
+    pub(crate) unsafe fn to_core(self) -> Result<HostJobOptions, Fail> {
+        Ok(HostJobOptions {
+            // SAFETY: NULL or NUL-terminated, by the caller's contract.
+            id: unsafe { opt_c_str(self.id, "id") }?.map(str::to_owned),
+            job_type: qjob_job_type::parse(self.job_type, "job_type")?,
+            auto_finalize: self.auto_finalize,
+            auto_dismiss: self.auto_dismiss,
+            speed: self.speed,
+            on_source_error: qjob_on_error::parse(self.on_source_error, "on_source_error")?,
+            on_target_error: qjob_on_error::parse(self.on_target_error, "on_target_error")?,
+            transaction: self
+                .has_transaction
+                .then(|| TxnHandle::from_raw(self.transaction)),
+            completable: self.completable,
+            prepare: self.prepare,
+        })
+    }
+}
+
+/// Fills `*options` with the core's defaults: no ID, type backup,
+/// auto-finalize and auto-dismiss on, speed 0, `report` policies, no
+/// transaction, not completable, no prepare step.
 ///
 /// Errors: `QJOB_NULL_ARGUMENT`.
 ///
@@ -167,25 +210,8 @@ pub struct qjob_host_job_options {
 pub unsafe extern "C" fn qjob_host_job_options_init(
     options: *mut qjob_host_job_options,
 ) -> qjob_result {
-    let d = HostJobOptions::default();
-    let v = qjob_host_job_options {
-        id: std::ptr::null(),
-        job_type: qjob_job_type::from(d.job_type) as u32,
-        auto_finalize: d.auto_finalize,
-        auto_dismiss: d.auto_dismiss,
-        speed: d.speed,
-        on_source_error: qjob_on_error::from(d.on_source_error) as u32,
-        on_target_error: qjob_on_error::from(d.on_target_error) as u32,
-        has_transaction: false,
-        transaction: 0,
-        completable: d.completable,
-        prepare: d.prepare,
-    };
     // SAFETY: NULL or writable, by the caller's contract.
-    match unsafe { write_out(options, "options", v) } {
-        Ok(()) => qjob_result::QJOB_OK,
-        Err(e) => e.code,
-    }
+    unsafe { crate::commands::init(options, qjob_host_job_options::defaults) }
 }
 
 /// A new job transaction for host jobs, in `*txn`. It lives while it has
@@ -278,21 +304,8 @@ pub unsafe extern "C" fn qjob_create_host_job(
         // SAFETY: NULL or valid, by the caller's contract.
         let o = unsafe { checked(options, "options") }?;
         require(job.cast_const(), "job")?;
-        let opts = HostJobOptions {
-            // SAFETY: NULL or NUL-terminated, by the caller's contract.
-            id: unsafe { opt_c_str(o.id, "id") }?.map(str::to_owned),
-            job_type: qjob_job_type::from_u32(o.job_type, "job_type")?.into(),
-            auto_finalize: o.auto_finalize,
-            auto_dismiss: o.auto_dismiss,
-            speed: o.speed,
-            on_source_error: qjob_on_error::from_u32(o.on_source_error, "on_source_error")?.into(),
-            on_target_error: qjob_on_error::from_u32(o.on_target_error, "on_target_error")?.into(),
-            transaction: o
-                .has_transaction
-                .then(|| TxnHandle::from_raw(o.transaction)),
-            completable: o.completable,
-            prepare: o.prepare,
-        };
+        // SAFETY: `id` is NULL or NUL-terminated, by the caller's contract.
+        let opts = unsafe { o.to_core() }?;
         let h = w.core.create_host_job(opts)?;
         // SAFETY: non-NULL (checked above), writable by the contract.
         unsafe { write_out(job, "job", h.to_raw()) }?;

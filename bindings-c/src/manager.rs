@@ -5,7 +5,10 @@
 //! calls) or [`with_manager_ref`] (getters), which hold the panic boundary,
 //! the checked pointer access and the last-error bookkeeping in one place.
 
-use crate::ffi::{Fail, FfiResult, c_str, checked, opt_c_str};
+use crate::ffi::{
+    Fail, FfiResult, byte_str, c_str, checked, opt_c_str, owned_string, require, write_opt,
+    write_out,
+};
 use crate::types::{error_class_cstr, qjob_error_class, qjob_result};
 use qjob_core::{ErrorClass, ImageFile, JobManager};
 use std::ffi::{CString, c_char};
@@ -54,6 +57,11 @@ pub struct qjob_manager {
     in_call: bool,
     /// Storage behind borrowed pointers (events, queries).
     pub(crate) lent: Lent,
+    /// The event the last `qjob_poll_event*()` popped (for
+    /// `qjob_last_event_line()`).
+    pub(crate) last_event: Option<qjob_core::Event>,
+    /// The reply of the last `qjob_execute()` (for `qjob_last_reply_line()`).
+    pub(crate) last_reply: Option<qjob_core::qmp::Reply>,
 }
 
 /// The last error, kept as C strings so that pointers to it can be lent.
@@ -86,6 +94,8 @@ impl qjob_manager {
             last_error: None,
             in_call: false,
             lent: Lent::default(),
+            last_event: None,
+            last_reply: None,
         }
     }
 
@@ -168,6 +178,31 @@ pub unsafe fn with_manager_ref<T>(
         Ok(w) => ffi_boundary!(default, f(w)),
         Err(_) => default,
     }
+}
+
+/// The body of the functions that hand over a line of text the manager
+/// makes (`qjob_last_reply_line()`, `qjob_last_event_line()`): `*line` is
+/// set to NULL, then to the owned text `text` makes, or the result is
+/// `QJOB_EMPTY` when it makes none.
+///
+/// # Safety
+/// `m` must be NULL or a live manager; `line` NULL or writable.
+pub(crate) unsafe fn owned_line(
+    m: *mut qjob_manager,
+    line: *mut *mut c_char,
+    text: impl FnOnce(&qjob_manager) -> Option<String>,
+) -> qjob_result {
+    // SAFETY: NULL or writable, by the caller's contract.
+    unsafe { write_opt(line, std::ptr::null_mut()) };
+    manager_call!(m, |w| {
+        require(line.cast_const(), "line")?;
+        let Some(t) = text(w) else {
+            return Ok(qjob_result::QJOB_EMPTY);
+        };
+        // SAFETY: checked non-NULL above; writable by the caller's contract.
+        unsafe { write_out(line, "line", owned_string(t)) }?;
+        Ok(qjob_result::QJOB_OK)
+    })
 }
 
 /// A new manager with the default world of the scenario format: four
@@ -313,6 +348,54 @@ pub unsafe extern "C" fn qjob_now(m: *const qjob_manager) -> u64 {
 pub unsafe extern "C" fn qjob_set_machine(m: *mut qjob_manager, machine: bool) -> qjob_result {
     manager_call!(m, |w| {
         w.core.set_machine(machine);
+        Ok(qjob_result::QJOB_OK)
+    })
+}
+
+/// Gives the machine a PCI bus, as QEMU's default `pc` machine has (the
+/// scenario directive `{"machine": "pc"}`); implies `qjob_set_machine(m,
+/// true)` when `pci` is true. `virtio-blk` devices need it.
+///
+/// Errors: `QJOB_NULL_ARGUMENT`.
+///
+/// # Safety
+/// `m` must be NULL or a live manager.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qjob_set_pci_bus(m: *mut qjob_manager, pci: bool) -> qjob_result {
+    manager_call!(m, |w| {
+        w.core.set_pci_bus(pci);
+        Ok(qjob_result::QJOB_OK)
+    })
+}
+
+/// QEMU's `-drive` with its options as a JSON object of strings (`len`
+/// bytes of UTF-8 at `opts_json`; the scenario directive `drive`), e.g.
+/// `{"if": "none", "id": "d0", "driver": "null-co"}`: a BlockBackend
+/// (and, for `if=virtio`, its device) over the nodes the options describe.
+///
+/// Errors: `QJOB_NULL_ARGUMENT`, `QJOB_INVALID_UTF8`,
+/// `QJOB_INVALID_ARGUMENT` (`opts_json` is not a JSON object),
+/// `QJOB_QMP_ERROR` (QEMU refuses the drive: its text is the last error;
+/// nothing is left behind).
+///
+/// # Safety
+/// `m` must be NULL or a live manager; `opts_json` NULL or valid for `len`
+/// bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qjob_drive_add(
+    m: *mut qjob_manager,
+    opts_json: *const c_char,
+    len: usize,
+) -> qjob_result {
+    manager_call!(m, |w| {
+        // SAFETY: NULL or `len` readable bytes, by the caller's contract.
+        let text = unsafe { byte_str(opts_json, len, "opts_json") }?;
+        let value = qjob_core::qmp::json::parse_strict(text)
+            .map_err(|e| Fail::invalid(format!("'opts_json' is not one JSON value: {e}")))?;
+        let serde_json::Value::Object(opts) = value else {
+            return Err(Fail::invalid("'opts_json' is not a JSON object"));
+        };
+        w.core.drive_add(&opts)?;
         Ok(qjob_result::QJOB_OK)
     })
 }

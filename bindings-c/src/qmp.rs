@@ -3,7 +3,6 @@
 use crate::ffi::{Fail, byte_str, owned_string, require, write_opt, write_out};
 use crate::manager::qjob_manager;
 use crate::types::qjob_result;
-use qjob_core::{Error, ErrorClass};
 use std::ffi::c_char;
 
 /// Executes one QMP message (`len` bytes of UTF-8 JSON at `json`, no NUL
@@ -39,41 +38,50 @@ pub unsafe extern "C" fn qjob_execute(
         require(reply.cast_const(), "reply")?;
         // SAFETY: NULL or `len` readable bytes, by the caller's contract.
         let request = unsafe { byte_str(json, len, "json") }?;
-        let text = w.core.execute(request);
-        let failure = error_of_reply(&text);
+        let answer = w.core.execute_reply(request);
         // SAFETY: non-NULL (checked above) and writable by the contract.
-        unsafe { write_out(reply, "reply", owned_string(text)) }?;
-        match failure {
+        unsafe { write_out(reply, "reply", owned_string(answer.to_json())) }?;
+        let code = match answer.error() {
             None => Ok(qjob_result::QJOB_OK),
-            Some(e) => Err(e.into()),
-        }
+            Some(e) => Err(e.clone().into()),
+        };
+        w.last_reply = Some(answer);
+        code
     })
 }
 
-/// The error of an error reply (`{"error": {"class": …, "desc": …}, …}`);
-/// `None` for a `return` reply. Only error replies are parsed.
-fn error_of_reply(reply: &str) -> Option<Error> {
-    if !reply.starts_with(r#"{"error""#) {
-        return None;
+/// The scenario transcript line of the reply of the last successful
+/// `qjob_execute()`: `< REPLY`, REPLY with sorted keys as
+/// scenarios/README.md prints it (the core's `qjob::scenario::reply_line`),
+/// in `*line` (owned: free it with `qjob_string_free()`). For a replayer
+/// that prints transcripts without reading the reply's JSON back.
+///
+/// Returns `QJOB_OK`, or `QJOB_EMPTY` (not an error; `*line` set to NULL)
+/// when nothing was executed yet.
+///
+/// Errors: `QJOB_NULL_ARGUMENT`.
+///
+/// # Safety
+/// `m` must be NULL or a live manager; `line` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qjob_last_reply_line(
+    m: *mut qjob_manager,
+    line: *mut *mut c_char,
+) -> qjob_result {
+    // SAFETY: the caller's contract is owned_line's.
+    unsafe {
+        crate::manager::owned_line(m, line, |w| {
+            let r = w.last_reply.as_ref()?;
+            Some(qjob_core::scenario::reply_line(&r.to_value()))
+        })
     }
-    let v: serde_json::Value = serde_json::from_str(reply).ok()?;
-    let e = v.get("error")?;
-    let class = match e.get("class")?.as_str()? {
-        "CommandNotFound" => ErrorClass::CommandNotFound,
-        "DeviceNotActive" => ErrorClass::DeviceNotActive,
-        "DeviceNotFound" => ErrorClass::DeviceNotFound,
-        _ => ErrorClass::GenericError,
-    };
-    Some(Error {
-        class,
-        desc: e.get("desc")?.as_str()?.to_owned(),
-    })
 }
 
 /// Rewrites a JSON text (`len` bytes of UTF-8 at `json`) as the scenario
 /// transcripts print JSON: Python's `json.dumps(value, sort_keys=True)`,
 /// that is sorted keys, `", "` and `": "` separators and non-ASCII escaped
-/// (the core's `qjob::scenario::to_sorted_json`). Needs no manager.
+/// and integers beyond 64 bits kept as written, as Python keeps them (the
+/// core's `qjob::scenario::sorted_json_text`). Needs no manager.
 ///
 /// `*out` is an owned string (free it with `qjob_string_free()`), or NULL on
 /// error.
@@ -96,9 +104,8 @@ pub unsafe extern "C" fn qjob_json_sorted(
         let r = (|| {
             // SAFETY: NULL or `len` readable bytes, by the caller's contract.
             let text = unsafe { byte_str(json, len, "json") }?;
-            let v: serde_json::Value = serde_json::from_str(text)
+            let s = qjob_core::scenario::sorted_json_text(text)
                 .map_err(|e| Fail::invalid(format!("not one JSON value: {e}")))?;
-            let s = qjob_core::scenario::to_sorted_json(&v);
             require(out.cast_const(), "out")?;
             // SAFETY: non-NULL and writable by the caller's contract.
             unsafe { write_out(out, "out", owned_string(s)) }

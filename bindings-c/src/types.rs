@@ -110,19 +110,21 @@ impl From<Option<ErrorClass>> for qjob_error_class {
     }
 }
 
-/// Implements, for a C enum mirroring a core enum: the conversions both
-/// ways, parsing from a `u32` argument, and the static NUL-terminated QAPI
-/// names (checked against the core's `as_str` in tests). The enums
-/// themselves are written out, because cbindgen does not expand macros.
+/// Implements, for a C enum mirroring a core QAPI enum: the conversions
+/// both ways, parsing from a `u32` argument, and the static NUL-terminated
+/// QAPI names (the core's `as_c_str`). The enums themselves are written
+/// out, because cbindgen does not expand macros; the conversions match on
+/// every variant both ways, so a value added to the core enum does not
+/// compile until it is added here.
 macro_rules! c_enum_impl {
-    ($name:ident <=> $core:ident, $what:literal { $( $variant:ident => $text:literal ),+ $(,)? }) => {
+    ($name:ident <=> $core:ident, $what:literal { $( $variant:ident ),+ $(,)? }) => {
         impl $name {
             /// Every value, in order.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
             /// The QAPI spelling, NUL-terminated.
             pub const fn name(self) -> &'static CStr {
-                match self { $($name::$variant => $text),+ }
+                match self { $($name::$variant => $core::$variant.as_c_str()),+ }
             }
 
             /// Reads a value passed by C as a number.
@@ -130,6 +132,17 @@ macro_rules! c_enum_impl {
                 $name::ALL.iter().copied().find(|x| *x as u32 == v).ok_or_else(|| {
                     Fail::invalid(format!(concat!("'{}' = {} is not a ", $what), arg, v))
                 })
+            }
+
+            /// Reads a core value passed by C as a number (an options
+            /// struct's `uint32_t` field `arg`).
+            pub fn parse(v: u32, arg: &str) -> Result<$core, Fail> {
+                $name::from_u32(v, arg).map($core::from)
+            }
+
+            /// The number C holds for a core value (in an options struct).
+            pub fn raw(c: $core) -> u32 {
+                $name::from(c) as u32
             }
         }
 
@@ -176,17 +189,17 @@ pub enum qjob_status {
 }
 
 c_enum_impl!(qjob_status <=> JobStatus, "qjob_status" {
-    Undefined => c"undefined",
-    Created => c"created",
-    Running => c"running",
-    Paused => c"paused",
-    Ready => c"ready",
-    Standby => c"standby",
-    Waiting => c"waiting",
-    Pending => c"pending",
-    Aborting => c"aborting",
-    Concluded => c"concluded",
-    Null => c"null",
+    Undefined,
+    Created,
+    Running,
+    Paused,
+    Ready,
+    Standby,
+    Waiting,
+    Pending,
+    Aborting,
+    Concluded,
+    Null,
 });
 
 /// The type of a job (QAPI `JobType`), in QAPI order.
@@ -214,15 +227,15 @@ pub enum qjob_job_type {
 }
 
 c_enum_impl!(qjob_job_type <=> JobType, "qjob_job_type" {
-    Commit => c"commit",
-    Stream => c"stream",
-    Mirror => c"mirror",
-    Backup => c"backup",
-    Create => c"create",
-    Amend => c"amend",
-    SnapshotLoad => c"snapshot-load",
-    SnapshotSave => c"snapshot-save",
-    SnapshotDelete => c"snapshot-delete",
+    Commit,
+    Stream,
+    Mirror,
+    Backup,
+    Create,
+    Amend,
+    SnapshotLoad,
+    SnapshotSave,
+    SnapshotDelete,
 });
 
 /// A verb that can be applied to a job (QAPI `JobVerb`), in QAPI order.
@@ -248,14 +261,14 @@ pub enum qjob_verb {
 }
 
 c_enum_impl!(qjob_verb <=> JobVerb, "qjob_verb" {
-    Cancel => c"cancel",
-    Pause => c"pause",
-    Resume => c"resume",
-    SetSpeed => c"set-speed",
-    Complete => c"complete",
-    Dismiss => c"dismiss",
-    Finalize => c"finalize",
-    Change => c"change",
+    Cancel,
+    Pause,
+    Resume,
+    SetSpeed,
+    Complete,
+    Dismiss,
+    Finalize,
+    Change,
 });
 
 /// Error policy of a block job (QAPI `BlockdevOnError`).
@@ -275,11 +288,11 @@ pub enum qjob_on_error {
 }
 
 c_enum_impl!(qjob_on_error <=> OnError, "qjob_on_error" {
-    Report => c"report",
-    Ignore => c"ignore",
-    Enospc => c"enospc",
-    Stop => c"stop",
-    Auto => c"auto",
+    Report,
+    Ignore,
+    Enospc,
+    Stop,
+    Auto,
 });
 
 /// What a block job did about an I/O error (QAPI `BlockErrorAction`).
@@ -295,9 +308,9 @@ pub enum qjob_error_action {
 }
 
 c_enum_impl!(qjob_error_action <=> ErrorAction, "qjob_error_action" {
-    Report => c"report",
-    Ignore => c"ignore",
-    Stop => c"stop",
+    Report,
+    Ignore,
+    Stop,
 });
 
 /// Which way an I/O went (QAPI `IoOperationType`).
@@ -311,8 +324,8 @@ pub enum qjob_io_operation {
 }
 
 c_enum_impl!(qjob_io_operation <=> IoOperation, "qjob_io_operation" {
-    Read => c"read",
-    Write => c"write",
+    Read,
+    Write,
 });
 
 /// I/O status of a block job (QAPI `BlockDeviceIoStatus`).
@@ -328,9 +341,9 @@ pub enum qjob_io_status {
 }
 
 c_enum_impl!(qjob_io_status <=> IoStatus, "qjob_io_status" {
-    Ok => c"ok",
-    Failed => c"failed",
-    Nospace => c"nospace",
+    Ok,
+    Failed,
+    Nospace,
 });
 
 /// Sync mode of a backup or mirror (QAPI `MirrorSyncMode`).
@@ -350,11 +363,11 @@ pub enum qjob_sync_mode {
 }
 
 c_enum_impl!(qjob_sync_mode <=> SyncMode, "qjob_sync_mode" {
-    Top => c"top",
-    Full => c"full",
-    None => c"none",
-    Incremental => c"incremental",
-    Bitmap => c"bitmap",
+    Top,
+    Full,
+    None,
+    Incremental,
+    Bitmap,
 });
 
 /// The QAPI name of a `qjob_status` value (`"running"`, …): a static string,
@@ -391,15 +404,13 @@ pub extern "C" fn qjob_verb_name(verb: u32) -> *const c_char {
 #[unsafe(no_mangle)]
 pub extern "C" fn qjob_error_class_name(class: u32) -> *const c_char {
     ffi_boundary!(std::ptr::null(), {
-        let c = match class {
-            0 => None,
-            1 => Some(ErrorClass::GenericError),
-            2 => Some(ErrorClass::CommandNotFound),
-            3 => Some(ErrorClass::DeviceNotActive),
-            4 => Some(ErrorClass::DeviceNotFound),
-            _ => return std::ptr::null(),
-        };
-        error_class_cstr(c).as_ptr()
+        if class == qjob_error_class::None as u32 {
+            return c"".as_ptr();
+        }
+        ErrorClass::ALL
+            .iter()
+            .find(|&&c| qjob_error_class::from(Some(c)) as u32 == class)
+            .map_or(std::ptr::null(), |c| c.as_c_str().as_ptr())
     })
 }
 
@@ -407,10 +418,7 @@ pub extern "C" fn qjob_error_class_name(class: u32) -> *const c_char {
 pub(crate) const fn error_class_cstr(c: Option<ErrorClass>) -> &'static CStr {
     match c {
         None => c"",
-        Some(ErrorClass::GenericError) => c"GenericError",
-        Some(ErrorClass::CommandNotFound) => c"CommandNotFound",
-        Some(ErrorClass::DeviceNotActive) => c"DeviceNotActive",
-        Some(ErrorClass::DeviceNotFound) => c"DeviceNotFound",
+        Some(c) => c.as_c_str(),
     }
 }
 
@@ -426,53 +434,45 @@ mod tests {
 
     #[test]
     fn names_match_the_core() {
+        // Each C enum has the core's values, numbered in QAPI order (the
+        // header says so), named as the core names them.
+        macro_rules! same {
+            ($($c:ident <=> $core:ident),+ $(,)?) => {$(
+                assert_eq!($c::ALL.len(), $core::ALL.len());
+                for &v in $core::ALL {
+                    assert_eq!($c::from(v) as usize, v.index());
+                    assert_eq!($core::from($c::from(v)), v);
+                    assert_eq!($c::from(v).name().to_str(), Ok(v.as_str()));
+                }
+            )+};
+        }
+        same!(
+            qjob_status <=> JobStatus,
+            qjob_job_type <=> JobType,
+            qjob_verb <=> JobVerb,
+            qjob_on_error <=> OnError,
+            qjob_error_action <=> ErrorAction,
+            qjob_io_operation <=> IoOperation,
+            qjob_io_status <=> IoStatus,
+            qjob_sync_mode <=> SyncMode,
+        );
         for &st in JobStatus::ALL {
-            assert_eq!(
-                s(qjob_status_name(qjob_status::from(st) as u32)),
-                st.as_str()
-            );
-            assert_eq!(JobStatus::from(qjob_status::from(st)), st);
+            let v = qjob_status::from(st) as u32;
+            assert_eq!(s(qjob_status_name(v)), st.as_str());
         }
         for &t in JobType::ALL {
-            assert_eq!(
-                s(qjob_job_type_name(qjob_job_type::from(t) as u32)),
-                t.as_str()
-            );
+            let v = qjob_job_type::from(t) as u32;
+            assert_eq!(s(qjob_job_type_name(v)), t.as_str());
         }
         for &v in JobVerb::ALL {
             assert_eq!(s(qjob_verb_name(qjob_verb::from(v) as u32)), v.as_str());
-            assert_eq!(qjob_verb::from(v) as usize, v.index());
         }
-        for &o in OnError::ALL {
-            assert_eq!(qjob_on_error::from(o).name().to_str().unwrap(), o.as_str());
-        }
-        for a in [ErrorAction::Report, ErrorAction::Ignore, ErrorAction::Stop] {
-            assert_eq!(
-                qjob_error_action::from(a).name().to_str().unwrap(),
-                a.as_str()
-            );
-        }
-        for o in [IoOperation::Read, IoOperation::Write] {
-            assert_eq!(
-                qjob_io_operation::from(o).name().to_str().unwrap(),
-                o.as_str()
-            );
-        }
-        for o in [IoStatus::Ok, IoStatus::Failed, IoStatus::Nospace] {
-            assert_eq!(qjob_io_status::from(o).name().to_str().unwrap(), o.as_str());
-        }
-        for &m in qjob_sync_mode::ALL {
-            assert_eq!(SyncMode::from(m).as_str(), m.name().to_str().unwrap());
-        }
-        for c in [
-            ErrorClass::GenericError,
-            ErrorClass::CommandNotFound,
-            ErrorClass::DeviceNotActive,
-            ErrorClass::DeviceNotFound,
-        ] {
+        for &c in ErrorClass::ALL {
             let v = qjob_error_class::from(Some(c)) as u32;
             assert_eq!(s(qjob_error_class_name(v)), c.as_str());
         }
+        assert_eq!(s(qjob_error_class_name(0)), "");
+        assert!(qjob_error_class_name(ErrorClass::ALL.len() as u32 + 1).is_null());
         assert!(qjob_status_name(11).is_null());
         for r in qjob_result::ALL {
             assert!(s(qjob_result_name(r as u32)).starts_with("QJOB_"));

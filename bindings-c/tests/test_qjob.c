@@ -239,6 +239,8 @@ static void test_null_arguments(void) {
     CHECK_RC(qjob_execute(NULL, "{}", 2, &s), QJOB_NULL_ARGUMENT);
     CHECK(s == NULL);
     CHECK_RC(qjob_set_machine(NULL, true), QJOB_NULL_ARGUMENT);
+    CHECK_RC(qjob_set_pci_bus(NULL, true), QJOB_NULL_ARGUMENT);
+    CHECK_RC(qjob_drive_add(NULL, "{}", 2), QJOB_NULL_ARGUMENT);
     CHECK_RC(qjob_add_image(NULL, &img), QJOB_NULL_ARGUMENT);
     CHECK_RC(qjob_step(NULL, &b), QJOB_NULL_ARGUMENT);
     CHECK_RC(qjob_settle(NULL, &n), QJOB_NULL_ARGUMENT);
@@ -454,6 +456,26 @@ static void test_invalid_utf8_and_enums(void) {
     img.format = "raw";
     img.backing = INVALID;
     CHECK_RC(qjob_add_image(m, &img), QJOB_INVALID_UTF8);
+    qjob_manager_free(m);
+}
+
+/* -drive through C: a drive, QEMU's refusal, and options that are not an object. */
+static void test_drive_add(void) {
+    const char *ok = "{\"if\": \"none\", \"id\": \"d0\", \"driver\": \"null-co\"}";
+    const char *virtio = "{\"if\": \"virtio\", \"driver\": \"null-co\"}";
+    char *reply = NULL;
+    qjob_manager *m = qjob_manager_new();
+    CHECK(m != NULL);
+    CHECK_RC(qjob_drive_add(m, "[1]", 3), QJOB_INVALID_ARGUMENT);
+    CHECK_RC(qjob_drive_add(m, NULL, 0), QJOB_NULL_ARGUMENT);
+    OK(qjob_drive_add(m, ok, strlen(ok)));
+    CHECK_RC(qjob_drive_add(m, ok, strlen(ok)), QJOB_QMP_ERROR);
+    CHECK(strlen(qjob_last_error_desc(m)) > 0);
+    OK(qjob_set_pci_bus(m, true));
+    OK(qjob_drive_add(m, virtio, strlen(virtio)));
+    OK(qjob_execute(m, "{\"execute\": \"query-block\"}", 26, &reply));
+    CHECK(strstr(reply, "\"d0\"") != NULL);
+    qjob_string_free(reply);
     qjob_manager_free(m);
 }
 
@@ -753,6 +775,53 @@ static void test_json_lifecycle(void) {
     qjob_manager_free(m);
 }
 
+/* The transcript lines of the last reply and the last popped event, as the
+ * scenario transcripts print them (the library's, not read back). */
+static void test_transcript_lines(void) {
+    qjob_manager *m = qjob_manager_new();
+    char dummy = 0, *line = &dummy, *reply = NULL;
+    qjob_event ev;
+
+    CHECK_RC(qjob_last_reply_line(m, &line), QJOB_EMPTY);
+    CHECK(line == NULL);
+    CHECK_RC(qjob_last_event_line(m, &line), QJOB_EMPTY);
+    CHECK(line == NULL);
+    CHECK_RC(qjob_last_reply_line(m, NULL), QJOB_NULL_ARGUMENT);
+    CHECK_RC(qjob_last_event_line(NULL, &line), QJOB_NULL_ARGUMENT);
+
+    CHECK_RC(qjob_execute(m, "{\"execute\":\"job-pause\",\"arguments\":{\"id\":\"zz\"},\"id\":[7]}",
+                          strlen("{\"execute\":\"job-pause\",\"arguments\":{\"id\":\"zz\"},\"id\":[7]}"),
+                          &reply),
+             QJOB_QMP_ERROR);
+    qjob_string_free(reply);
+    OK(qjob_last_reply_line(m, &line));
+    CHECK_STR(line, "< {\"error\": {\"class\": \"GenericError\", \"desc\": \"Job not found\"}, \"id\": [7]}");
+    qjob_string_free(line);
+
+    exec_ok(m, "{\"execute\": \"blockdev-backup\", \"arguments\": {\"job-id\": "
+               "\"j0\", \"device\": \"src\", \"target\": \"dst\", \"sync\": \"full\"}}");
+    OK(qjob_last_reply_line(m, &line));
+    CHECK_STR(line, "< {\"return\": {}}");
+    qjob_string_free(line);
+    OK(qjob_poll_event(m, &ev));
+    OK(qjob_last_event_line(m, &line));
+    CHECK_STR(line, "! JOB_STATUS_CHANGE {\"id\": \"j0\", \"status\": \"created\"}");
+    qjob_string_free(line);
+    OK(qjob_settle(m, NULL));
+    while (qjob_poll_event(m, &ev) == QJOB_OK) {
+        if (ev.kind != QJOB_EVENT_KIND_BLOCK_JOB_COMPLETED) continue;
+        OK(qjob_last_event_line(m, &line));
+        CHECK_STR(line, "! BLOCK_JOB_COMPLETED {\"device\": \"j0\", \"len\": 67108864, "
+                        "\"offset\": 67108864, \"speed\": 0, \"type\": \"backup\"}");
+        qjob_string_free(line);
+    }
+    /* Still the last popped event, until another is popped. */
+    OK(qjob_last_event_line(m, &line));
+    CHECK(contains(line, "\"status\": \"null\""));
+    qjob_string_free(line);
+    qjob_manager_free(m);
+}
+
 /* The main loop: step, settle, tick, advance, deadlines, the clock. */
 static void test_clock(void) {
     qjob_manager *m = qjob_manager_new();
@@ -843,6 +912,10 @@ static void test_world_and_json(void) {
     qjob_string_free(out);
     CHECK_RC(qjob_json_sorted("{\"a\":", 5, &out), QJOB_INVALID_ARGUMENT);
     CHECK(out == NULL);
+    /* Integers beyond 64 bits as written (Python's reading), others as usual. */
+    OK(qjob_json_sorted("{\"b\": 18446744073709551616, \"a\": -1}", 36, &out));
+    CHECK_STR(out, "{\"a\": -1, \"b\": 18446744073709551616}");
+    qjob_string_free(out);
     /* Floats keep their value: the nearest double, written as Python's repr
      * (a reader that is not correctly rounded lands one ulp off on the first). */
     {
@@ -1476,9 +1549,11 @@ int main(void) {
     test_null_arguments();
     test_invalid_utf8_and_enums();
     test_unknown_ids();
+    test_drive_add();
     test_typed_backup_lifecycle();
     test_typed_mirror_lifecycle();
     test_json_lifecycle();
+    test_transcript_lines();
     test_clock();
     test_world_and_json();
     test_host_lifecycle();

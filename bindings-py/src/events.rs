@@ -10,7 +10,7 @@ use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 use pyo3::pyclass::CompareOp;
 use pyo3::types::PyTuple;
-use qjob::{Event, EventKind};
+use qjob::{Event, EventField, EventKind};
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
@@ -22,75 +22,51 @@ pub struct PyEvent {
     pub inner: Event,
 }
 
+/// A member of an event's `data` as a Python value: the `str` enum member
+/// for a status or job type, `int`, or `str`.
+fn field_to_py<'py>(py: Python<'py>, f: EventField<'_>) -> PyResult<Bound<'py, PyAny>> {
+    match f {
+        EventField::Id(s) | EventField::Device(s) | EventField::Error(s) => s.into_bound_py_any(py),
+        EventField::Status(s) => status_obj(py, s),
+        EventField::Type(t) => job_type_obj(py, t),
+        EventField::Len(n) | EventField::Offset(n) | EventField::Speed(n) => {
+            n.into_bound_py_any(py)
+        }
+        EventField::Operation(o) => o.as_str().into_bound_py_any(py),
+        EventField::Action(a) => a.as_str().into_bound_py_any(py),
+    }
+}
+
 impl PyEvent {
-    /// The event's fields as `(name, value)` pairs, in QAPI order, with
-    /// Python names (`type` for QAPI's `type`).
+    /// The event's fields as `(name, value)` pairs: every member the core
+    /// lists for its kind (`EventKind::FIELDS`), in QAPI order, with the
+    /// value the core's field visitor gives, `None` for a member the event
+    /// does not carry (`error` of a job that succeeded).
     fn fields<'py>(&self, py: Python<'py>) -> PyResult<Vec<(&'static str, Bound<'py, PyAny>)>> {
-        let s = |x: &str| x.into_bound_py_any(py);
-        let u = |x: u64| x.into_bound_py_any(py);
-        Ok(match &self.inner.kind {
-            EventKind::JobStatusChange { id, status } => {
-                vec![("id", s(id)?), ("status", status_obj(py, *status)?)]
-            }
-            EventKind::BlockJobReady {
-                job_type,
-                device,
-                len,
-                offset,
-                speed,
-            }
-            | EventKind::BlockJobCancelled {
-                job_type,
-                device,
-                len,
-                offset,
-                speed,
-            } => vec![
-                ("type", job_type_obj(py, *job_type)?),
-                ("device", s(device)?),
-                ("len", u(*len)?),
-                ("offset", u(*offset)?),
-                ("speed", u(*speed)?),
-            ],
-            EventKind::BlockJobPending { job_type, id } => {
-                vec![("type", job_type_obj(py, *job_type)?), ("id", s(id)?)]
-            }
-            EventKind::BlockJobCompleted {
-                job_type,
-                device,
-                len,
-                offset,
-                speed,
-                error,
-            } => vec![
-                ("type", job_type_obj(py, *job_type)?),
-                ("device", s(device)?),
-                ("len", u(*len)?),
-                ("offset", u(*offset)?),
-                ("speed", u(*speed)?),
-                ("error", error.clone().into_bound_py_any(py)?),
-            ],
-            EventKind::BlockJobError {
-                device,
-                operation,
-                action,
-            } => vec![
-                ("device", s(device)?),
-                ("operation", s(operation.as_str())?),
-                ("action", s(action.as_str())?),
-            ],
-            _ => Vec::new(),
-        })
+        let mut given = Vec::new();
+        self.inner.kind.for_each_field(|f| given.push(f));
+        EventKind::FIELDS[self.inner.kind.index()]
+            .iter()
+            .map(|&name| {
+                let value = match given.iter().find(|f| f.key() == name) {
+                    Some(&f) => field_to_py(py, f)?,
+                    None => py.None().into_bound(py),
+                };
+                Ok((name, value))
+            })
+            .collect()
     }
 
+    /// One field, by name (`None` when the event does not carry it).
     fn field<'py>(slf: &Bound<'py, Self>, name: &str) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        for (k, v) in slf.get().fields(py)? {
-            if k == name {
-                return Ok(v);
+        let mut found = None;
+        slf.get().inner.kind.for_each_field(|f| {
+            if f.key() == name {
+                found = Some(field_to_py(py, f));
             }
-        }
-        Err(pyo3::exceptions::PyAttributeError::new_err(name.to_owned()))
+        });
+        found.unwrap_or_else(|| Ok(py.None().into_bound(py)))
     }
 }
 
@@ -198,96 +174,56 @@ impl PyEvent {
     }
 }
 
-macro_rules! event_class {
-    ($rust:ident, $py:literal, $doc:literal, [$($pyname:literal : $field:ident => $fname:ident),*]) => {
-        #[doc = $doc]
-        #[pyclass(module = "qjob", name = $py, extends = PyEvent, frozen)]
-        pub struct $rust;
+/// One Python class per event kind, made from the core's list of kinds
+/// (`for_each_event_kind!`): a subclass of `qjob.Event` named after the
+/// core's variant, whose attributes are the members of the event's `data`
+/// (read through the core's field visitor) and whose `__match_args__` lists
+/// them in QAPI order; and [`event_to_py`], which wraps a core event in the
+/// class of its kind.
+macro_rules! py_event_classes {
+    ($($variant:ident = $name:literal [$($member:ident),*]),+ $(,)?) => {
+        $(
+            #[doc = concat!(
+                "`", $name, "`: its attributes are the members of the event's `data`."
+            )]
+            #[pyclass(module = "qjob", extends = PyEvent, frozen)]
+            pub struct $variant;
 
-        #[pymethods]
-        impl $rust {
-            #[classattr]
-            fn __match_args__(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
-                let names: &[&str] = &[$($pyname),*];
-                PyTuple::new(py, names)
-            }
-            $(
-                #[getter($field)]
-                fn $fname<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-                    PyEvent::field(slf.as_super(), $pyname)
+            #[pymethods]
+            impl $variant {
+                #[classattr]
+                fn __match_args__(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+                    let kind = EventKind::NAMES.iter().position(|n| *n == $name);
+                    PyTuple::new(py, kind.map_or(&[][..], |k| EventKind::FIELDS[k]))
                 }
-            )*
+                $(
+                    #[getter($member)]
+                    fn $member<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+                        PyEvent::field(slf.as_super(), stringify!($member).trim_start_matches("r#"))
+                    }
+                )*
+            }
+        )+
+
+        /// Wraps a core event in the Python class of its kind.
+        pub fn event_to_py(py: Python<'_>, e: Event) -> PyResult<Bound<'_, PyAny>> {
+            enum Kind { $($variant),+ }
+            let kind = match &e.kind { $(EventKind::$variant { .. } => Kind::$variant),+ };
+            let base = PyClassInitializer::from(PyEvent { inner: e });
+            Ok(match kind {
+                $(Kind::$variant => Bound::new(py, base.add_subclass($variant))?.into_any()),+
+            })
+        }
+
+        /// Adds the class of every event kind to the module.
+        fn register_kinds(m: &Bound<'_, PyModule>) -> PyResult<()> {
+            $(m.add_class::<$variant>()?;)+
+            Ok(())
         }
     };
 }
 
-event_class!(
-    JobStatusChange,
-    "JobStatusChange",
-    "`JOB_STATUS_CHANGE`: a job moved to another status.",
-    ["id": id => id, "status": status => status]
-);
-event_class!(
-    BlockJobReady,
-    "BlockJobReady",
-    "`BLOCK_JOB_READY`: a mirror-like job can now be completed.",
-    ["type": r#type => job_type, "device": device => device, "len": len => len,
-     "offset": offset => offset, "speed": speed => speed]
-);
-event_class!(
-    BlockJobPending,
-    "BlockJobPending",
-    "`BLOCK_JOB_PENDING`: a job with auto-finalize off waits for `job-finalize`.",
-    ["type": r#type => job_type, "id": id => id]
-);
-event_class!(
-    BlockJobCompleted,
-    "BlockJobCompleted",
-    "`BLOCK_JOB_COMPLETED`: a block job finished (`error` is set when it failed).",
-    ["type": r#type => job_type, "device": device => device, "len": len => len,
-     "offset": offset => offset, "speed": speed => speed, "error": error => error]
-);
-event_class!(
-    BlockJobCancelled,
-    "BlockJobCancelled",
-    "`BLOCK_JOB_CANCELLED`: a block job was cancelled.",
-    ["type": r#type => job_type, "device": device => device, "len": len => len,
-     "offset": offset => offset, "speed": speed => speed]
-);
-event_class!(
-    BlockJobError,
-    "BlockJobError",
-    "`BLOCK_JOB_ERROR`: a block job met an I/O error (`operation`: read/write; `action`: report/ignore/stop).",
-    ["device": device => device, "operation": operation => operation, "action": action => action]
-);
-event_class!(
-    Stop,
-    "Stop",
-    "`STOP`: the simulated VM stopped (around snapshot jobs).",
-    []
-);
-event_class!(
-    Resume,
-    "Resume",
-    "`RESUME`: the simulated VM runs again.",
-    []
-);
-
-/// Wraps a core event in the Python class of its kind.
-pub fn event_to_py(py: Python<'_>, e: Event) -> PyResult<Bound<'_, PyAny>> {
-    let kind = e.kind.index();
-    let base = PyClassInitializer::from(PyEvent { inner: e });
-    Ok(match kind {
-        0 => Bound::new(py, base.add_subclass(JobStatusChange))?.into_any(),
-        1 => Bound::new(py, base.add_subclass(BlockJobReady))?.into_any(),
-        2 => Bound::new(py, base.add_subclass(BlockJobPending))?.into_any(),
-        3 => Bound::new(py, base.add_subclass(BlockJobCompleted))?.into_any(),
-        4 => Bound::new(py, base.add_subclass(BlockJobCancelled))?.into_any(),
-        5 => Bound::new(py, base.add_subclass(BlockJobError))?.into_any(),
-        6 => Bound::new(py, base.add_subclass(Stop))?.into_any(),
-        _ => Bound::new(py, base.add_subclass(Resume))?.into_any(),
-    })
-}
+qjob::for_each_event_kind!(py_event_classes);
 
 /// Rebuilds an event from the core's serialized form (what unpickling uses).
 #[pyfunction]
@@ -300,14 +236,7 @@ fn _event_from_state<'py>(py: Python<'py>, state: &str) -> PyResult<Bound<'py, P
 /// Adds the event classes to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyEvent>()?;
-    m.add_class::<JobStatusChange>()?;
-    m.add_class::<BlockJobReady>()?;
-    m.add_class::<BlockJobPending>()?;
-    m.add_class::<BlockJobCompleted>()?;
-    m.add_class::<BlockJobCancelled>()?;
-    m.add_class::<BlockJobError>()?;
-    m.add_class::<Stop>()?;
-    m.add_class::<Resume>()?;
+    register_kinds(m)?;
     m.add_function(wrap_pyfunction!(_event_from_state, m)?)?;
     Ok(())
 }

@@ -69,23 +69,6 @@ impl PyTxnHandle {
     }
 }
 
-/// The spelling of an action kind (`"start"`, `"set-speed"`, …).
-fn kind_str(k: HostActionKind) -> &'static str {
-    match k {
-        HostActionKind::Start => "start",
-        HostActionKind::Resume => "resume",
-        HostActionKind::Wake => "wake",
-        HostActionKind::Pause => "pause",
-        HostActionKind::Cancel { .. } => "cancel",
-        HostActionKind::Complete => "complete",
-        HostActionKind::SetSpeed(_) => "set-speed",
-        HostActionKind::Prepare => "prepare",
-        HostActionKind::Commit => "commit",
-        HostActionKind::Abort => "abort",
-        HostActionKind::Clean => "clean",
-    }
-}
-
 /// A request from the core to the host: `kind` is a `qjob.HostActionKind`;
 /// `force` is set for `cancel`, `speed` for `set-speed`.
 #[pyclass(module = "qjob", name = "HostAction", frozen, eq)]
@@ -103,7 +86,7 @@ impl PyHostAction {
     /// What to do (a `qjob.HostActionKind`).
     #[getter]
     fn kind<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        member(py, "HostActionKind", kind_str(self.0.kind))
+        member(py, "HostActionKind", self.0.kind.name())
     }
 
     /// For `cancel`: whether it is a hard cancel; else `None`.
@@ -133,7 +116,7 @@ impl PyHostAction {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         self.0.job.hash(&mut h);
-        kind_str(self.0.kind).hash(&mut h);
+        self.0.kind.name().hash(&mut h);
         self.force().hash(&mut h);
         self.speed().hash(&mut h);
         h.finish()
@@ -162,23 +145,12 @@ fn member<'py>(py: Python<'py>, class: &str, value: &str) -> PyResult<Bound<'py,
 
 /// The `qjob.HostDirective` member of a directive.
 pub fn directive_obj(py: Python<'_>, d: HostDirective) -> PyResult<Bound<'_, PyAny>> {
-    let v = match d {
-        HostDirective::Continue => "continue",
-        HostDirective::Paused => "paused",
-        HostDirective::Sleeping => "sleeping",
-        HostDirective::Cancelled => "cancelled",
-    };
-    member(py, "HostDirective", v)
+    member(py, "HostDirective", d.as_str())
 }
 
 /// The `qjob.HostErrorAction` member of an error decision.
 pub fn error_action_obj(py: Python<'_>, a: HostErrorAction) -> PyResult<Bound<'_, PyAny>> {
-    let v = match a {
-        HostErrorAction::Retry => "retry",
-        HostErrorAction::Fail => "fail",
-        HostErrorAction::Pause => "pause",
-    };
-    member(py, "HostErrorAction", v)
+    member(py, "HostErrorAction", a.as_str())
 }
 
 /// Adds the host-job classes to the module.

@@ -4,6 +4,7 @@
 use crate::args;
 use crate::convert::value_to_py;
 use crate::pytypes::{job_type_obj, parse_enum, status_obj};
+use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use qjob::{BlockJobInfo, IoStatus, JobInfo, JobStatus, JobType};
@@ -33,17 +34,6 @@ pub(crate) fn repr_fields(
     }
     s.push(')');
     Ok(s)
-}
-
-fn io_status_parse(s: &str) -> PyResult<IoStatus> {
-    match s {
-        "ok" => Ok(IoStatus::Ok),
-        "failed" => Ok(IoStatus::Failed),
-        "nospace" => Ok(IoStatus::Nospace),
-        _ => Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "{s:?} is not a valid io-status"
-        ))),
-    }
 }
 
 /// One `query-jobs` entry (QAPI `JobInfo`), read-only.
@@ -125,60 +115,54 @@ impl PyJobInfo {
     }
 
     fn __hash__(&self) -> u64 {
-        let mut h = DefaultHasher::new();
-        let i = &self.0;
-        (
-            &i.id,
-            i.job_type,
-            i.status,
-            i.current_progress,
-            i.total_progress,
-            &i.error,
-        )
-            .hash(&mut h);
-        h.finish()
+        hash_of(&self.0)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let i = &self.0;
-        repr_fields(
-            "JobInfo",
-            &[
-                ("id", i.id.clone().into_pyobject(py)?.into_any()),
-                ("type", job_type_obj(py, i.job_type)?),
-                ("status", status_obj(py, i.status)?),
-                (
-                    "current_progress",
-                    i.current_progress.into_pyobject(py)?.into_any(),
-                ),
-                (
-                    "total_progress",
-                    i.total_progress.into_pyobject(py)?.into_any(),
-                ),
-                ("error", i.error.clone().into_pyobject(py)?.into_any()),
-            ],
-            "",
-        )
+        repr_fields("JobInfo", &self.fields(py)?, "")
     }
 
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        let i = &slf.get().0;
-        let args = PyTuple::new(
-            py,
-            [
-                i.id.clone().into_pyobject(py)?.into_any(),
-                i.job_type.as_str().into_pyobject(py)?.into_any(),
-                i.status.as_str().into_pyobject(py)?.into_any(),
-                i.current_progress.into_pyobject(py)?.into_any(),
-                i.total_progress.into_pyobject(py)?.into_any(),
-                i.error.clone().into_pyobject(py)?.into_any(),
-            ],
-        )?;
-        Ok((slf.get_type().into_any(), args))
+        reduce(slf.get_type(), slf.get().fields(slf.py())?)
     }
+}
+
+impl PyJobInfo {
+    /// The fields as `(name, value)` pairs, in the constructor's order.
+    fn fields<'py>(&self, py: Python<'py>) -> PyResult<Vec<(&'static str, Bound<'py, PyAny>)>> {
+        let i = &self.0;
+        Ok(vec![
+            ("id", i.id.clone().into_bound_py_any(py)?),
+            ("type", job_type_obj(py, i.job_type)?),
+            ("status", status_obj(py, i.status)?),
+            (
+                "current_progress",
+                i.current_progress.into_bound_py_any(py)?,
+            ),
+            ("total_progress", i.total_progress.into_bound_py_any(py)?),
+            ("error", i.error.clone().into_bound_py_any(py)?),
+        ])
+    }
+}
+
+/// A hash of a core value, for `__hash__` (consistent with `__eq__`, which
+/// compares the core values).
+fn hash_of(v: &impl Hash) -> u64 {
+    let mut h = DefaultHasher::new();
+    v.hash(&mut h);
+    h.finish()
+}
+
+/// `__reduce__` of an info: its class, called again with its fields'
+/// values (in the constructor's order).
+fn reduce<'py>(
+    cls: Bound<'py, pyo3::types::PyType>,
+    fields: Vec<(&'static str, Bound<'py, PyAny>)>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+    let args = PyTuple::new(cls.py(), fields.into_iter().map(|(_, v)| v))?;
+    Ok((cls.into_any(), args))
 }
 
 /// One `query-block-jobs` entry (QAPI `BlockJobInfo`), read-only.
@@ -218,7 +202,7 @@ impl PyBlockJobInfo {
             busy,
             paused,
             speed,
-            io_status: io_status_parse(&io_status)?,
+            io_status: parse_enum::<IoStatus>("io-status", &io_status)?,
             ready,
             status: parse_enum::<JobStatus>("JobStatus", &status)?,
             auto_finalize,
@@ -329,85 +313,45 @@ impl PyBlockJobInfo {
     }
 
     fn __hash__(&self) -> u64 {
-        let mut h = DefaultHasher::new();
-        let i = &self.0;
-        (
-            i.job_type,
-            &i.device,
-            i.len,
-            i.offset,
-            i.busy,
-            i.paused,
-            i.speed,
-            i.io_status.as_str(),
-        )
-            .hash(&mut h);
-        (i.ready, i.status, i.auto_finalize, i.auto_dismiss, &i.error).hash(&mut h);
-        i.actively_synced.hash(&mut h);
-        h.finish()
+        hash_of(&self.0)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let fields = self.fields(py)?;
-        repr_fields("BlockJobInfo", &fields, "")
+        repr_fields("BlockJobInfo", &self.fields(py)?, "")
     }
 
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        let i = &slf.get().0;
-        let args = PyTuple::new(
-            py,
-            [
-                i.job_type.as_str().into_pyobject(py)?.into_any(),
-                i.device.clone().into_pyobject(py)?.into_any(),
-                i.len.into_pyobject(py)?.into_any(),
-                i.offset.into_pyobject(py)?.into_any(),
-                pyo3::types::PyBool::new(py, i.busy).to_owned().into_any(),
-                pyo3::types::PyBool::new(py, i.paused).to_owned().into_any(),
-                i.speed.into_pyobject(py)?.into_any(),
-                i.io_status.as_str().into_pyobject(py)?.into_any(),
-                pyo3::types::PyBool::new(py, i.ready).to_owned().into_any(),
-                i.status.as_str().into_pyobject(py)?.into_any(),
-                pyo3::types::PyBool::new(py, i.auto_finalize)
-                    .to_owned()
-                    .into_any(),
-                pyo3::types::PyBool::new(py, i.auto_dismiss)
-                    .to_owned()
-                    .into_any(),
-                i.error.clone().into_pyobject(py)?.into_any(),
-                i.actively_synced.into_pyobject(py)?.into_any(),
-            ],
-        )?;
-        Ok((slf.get_type().into_any(), args))
+        reduce(slf.get_type(), slf.get().fields(slf.py())?)
     }
 }
 
 impl PyBlockJobInfo {
+    /// The fields as `(name, value)` pairs, in the constructor's order.
     fn fields<'py>(&self, py: Python<'py>) -> PyResult<Vec<(&'static str, Bound<'py, PyAny>)>> {
         let i = &self.0;
-        let b = |x: bool| pyo3::types::PyBool::new(py, x).to_owned().into_any();
         Ok(vec![
             ("type", job_type_obj(py, i.job_type)?),
-            ("device", i.device.clone().into_pyobject(py)?.into_any()),
-            ("len", i.len.into_pyobject(py)?.into_any()),
-            ("offset", i.offset.into_pyobject(py)?.into_any()),
-            ("busy", b(i.busy)),
-            ("paused", b(i.paused)),
-            ("speed", i.speed.into_pyobject(py)?.into_any()),
-            (
-                "io_status",
-                i.io_status.as_str().into_pyobject(py)?.into_any(),
-            ),
-            ("ready", b(i.ready)),
+            ("device", i.device.clone().into_bound_py_any(py)?),
+            ("len", i.len.into_bound_py_any(py)?),
+            ("offset", i.offset.into_bound_py_any(py)?),
+            ("busy", i.busy.into_bound_py_any(py)?),
+            ("paused", i.paused.into_bound_py_any(py)?),
+            ("speed", i.speed.into_bound_py_any(py)?),
+            ("io_status", i.io_status.as_str().into_bound_py_any(py)?),
+            ("ready", i.ready.into_bound_py_any(py)?),
             ("status", status_obj(py, i.status)?),
-            ("auto_finalize", b(i.auto_finalize)),
-            ("auto_dismiss", b(i.auto_dismiss)),
-            ("error", i.error.clone().into_pyobject(py)?.into_any()),
+            ("auto_finalize", i.auto_finalize.into_bound_py_any(py)?),
+            ("auto_dismiss", i.auto_dismiss.into_bound_py_any(py)?),
+            ("error", i.error.clone().into_bound_py_any(py)?),
         ]
         .into_iter()
-        .chain(i.actively_synced.map(|s| ("actively_synced", b(s))))
+        .chain(
+            i.actively_synced
+                .map(|s| PyResult::Ok(("actively_synced", s.into_bound_py_any(py)?)))
+                .transpose()?,
+        )
         .collect())
     }
 }

@@ -31,36 +31,37 @@ pub mod server;
 
 use pyo3::prelude::*;
 
+/// The QAPI spellings of every value of a core enum, in its order.
+fn names<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<&'static str> {
+    all.iter().map(|&v| name(v)).collect()
+}
+
 /// The extension module `qjob._qjob`.
 #[pymodule]
 fn _qjob(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add(
         "JOB_STATUSES",
-        qjob::JobStatus::ALL
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>(),
+        names(qjob::JobStatus::ALL, qjob::JobStatus::as_str),
     )?;
     m.add(
         "JOB_TYPES",
-        qjob::JobType::ALL
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>(),
+        names(qjob::JobType::ALL, qjob::JobType::as_str),
     )?;
     m.add(
         "JOB_VERBS",
-        qjob::JobVerb::ALL
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>(),
+        names(qjob::JobVerb::ALL, qjob::JobVerb::as_str),
     )?;
     m.add("EVENT_NAMES", qjob::EventKind::NAMES.to_vec())?;
+    m.add(
+        "ERROR_CLASSES",
+        names(qjob::ErrorClass::ALL, qjob::ErrorClass::as_str),
+    )?;
     m.add("COMMANDS", qjob::qmp::COMMANDS.to_vec())?;
     m.add("WAIT_LIMIT_NS", qjob::scenario::WAIT_LIMIT_NS)?;
     m.add("DEFAULT_NODE_SIZE", qjob::DEFAULT_NODE_SIZE)?;
     m.add_class::<manager::PyJobManager>()?;
+    m.add_function(wrap_pyfunction!(manager::_option_defaults, m)?)?;
     m.add_class::<info::PyJobInfo>()?;
     m.add_class::<info::PyBlockJobInfo>()?;
     events::register(m)?;

@@ -42,6 +42,47 @@ fn on_error(name: &str, s: &str) -> qjob::Result<OnError> {
     OnError::parse(s).ok_or_else(|| Error::bad_enum_value(name, s))
 }
 
+/// The core's defaults of the keyword arguments of `backup`, `mirror`,
+/// `commit`, `stream` (its QMP commands' defaults, `qjob::qmp::option_defaults`,
+/// with `_` for `-`) and `create_host_job` (`HostJobOptions::default()`), by
+/// method and argument name: the values their signatures (and the stubs)
+/// must give, which the tests check.
+#[pyfunction]
+pub fn _option_defaults<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    let qmp = qjob::qmp::option_defaults();
+    let mut out = Map::new();
+    for (method, command) in [
+        ("backup", "blockdev-backup"),
+        ("mirror", "blockdev-mirror"),
+        ("commit", "block-commit"),
+        ("stream", "block-stream"),
+    ] {
+        let args: Map<String, Value> = qmp[command]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.replace('-', "_"), v.clone()))
+            .collect();
+        out.insert(method.into(), Value::Object(args));
+    }
+    let h = HostJobOptions::default();
+    out.insert(
+        "create_host_job".into(),
+        json!({
+            "job_type": h.job_type.as_str(),
+            "auto_finalize": h.auto_finalize,
+            "auto_dismiss": h.auto_dismiss,
+            "speed": h.speed,
+            "on_source_error": h.on_source_error.as_str(),
+            "on_target_error": h.on_target_error.as_str(),
+            "transaction": h.transaction.map(|t| t.to_raw()),
+            "completable": h.completable,
+            "prepare": h.prepare,
+        }),
+    );
+    value_to_py(py, &Value::Object(out))
+}
+
 fn job_options(
     job_id: Option<String>,
     speed: i64,
@@ -54,13 +95,6 @@ fn job_options(
         auto_finalize,
         auto_dismiss,
     }
-}
-
-fn status_change_queued(m: &JobManager, id: &str, status: JobStatus) -> bool {
-    m.queued_events().any(|e| {
-        matches!(&e.kind, EventKind::JobStatusChange { status: s, .. } if *s == status)
-            && e.kind.job_id() == id
-    })
 }
 
 /// For `wait` and `wait_event`: refuses an ID the manager does not know (no
@@ -76,10 +110,6 @@ fn check_known(m: &JobManager, id: &str, missing_ok: bool, hint: &str) -> PyResu
     Err(PyKeyError::new_err(format!(
         "no job '{id}' (none exists, and no queued event is about one): {hint}"
     )))
-}
-
-fn status_now(m: &JobManager, id: &str) -> JobStatus {
-    m.job_info(id).map_or(JobStatus::Null, |i| i.status)
 }
 
 impl PyJobManager {
@@ -466,9 +496,7 @@ impl PyJobManager {
                 compress,
                 on_source_error: on_error("on-source-error", on_source_error)?,
                 on_target_error: on_error("on-target-error", on_target_error)?,
-                max_chunk: 0,
-                max_workers: 0,
-                filter_node_name: None,
+                ..BackupOptions::default()
             })
         })()
         .py(py)?;
@@ -508,9 +536,8 @@ impl PyJobManager {
                 buf_size,
                 on_source_error: on_error("on-source-error", on_source_error)?,
                 on_target_error: on_error("on-target-error", on_target_error)?,
-                replaces: None,
-                filter_node_name: None,
                 copy_mode,
+                ..MirrorOptions::default()
             })
         })()
         .py(py)?;
@@ -542,7 +569,7 @@ impl PyJobManager {
                 top_node,
                 base_node,
                 on_error: policy,
-                ..Default::default()
+                ..CommitOptions::default()
             })
             .py(py)
     }
@@ -569,7 +596,7 @@ impl PyJobManager {
                 device,
                 base_node,
                 on_error: policy,
-                ..Default::default()
+                ..StreamOptions::default()
             })
             .py(py)
     }
@@ -753,9 +780,9 @@ impl PyJobManager {
             "pass missing_ok=True to count a missing job as null",
         )?;
         let limit = self.inner.now().saturating_add(timeout_ns);
-        Ok(self.inner.run_until(limit, |m| {
-            status_now(m, id) == status || status_change_queued(m, id, status)
-        }))
+        Ok(self
+            .inner
+            .run_until(limit, |m| m.status_reached(id, status)))
     }
 
     /// Runs virtual time until an event `name` (one of `qjob.EVENT_NAMES`;
@@ -784,10 +811,7 @@ impl PyJobManager {
             "pass missing_ok=True to wait anyway",
         )?;
         let limit = self.inner.now().saturating_add(timeout_ns);
-        Ok(self.inner.run_until(limit, |m| {
-            m.queued_events()
-                .any(|e| e.kind.name() == name && e.kind.job_id() == id)
-        }))
+        Ok(self.inner.run_until(limit, |m| m.event_queued(name, id)))
     }
 
     // ------------------------------------------------------------------
@@ -962,15 +986,7 @@ impl PyJobManager {
         operation: &str,
         #[pyo3(from_py_with = args::errno)] errno: i32,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let op = match operation {
-            "read" => IoOperation::Read,
-            "write" => IoOperation::Write,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "{other:?} is not a valid IoOperation (read, write)"
-                )));
-            }
-        };
+        let op = parse_enum::<IoOperation>("IoOperation (read, write)", operation)?;
         let a = self.inner.host_io_error(job.0, op, errno).py(py)?;
         error_action_obj(py, a)
     }

@@ -56,7 +56,10 @@ impl PyReplayer {
     /// Runs one scenario line (comments and blank lines do nothing);
     /// `ValueError` for a line that cannot be understood.
     fn run_line(&mut self, line: PyBackedStr) -> PyResult<()> {
-        self.0.run_line(&line).map_err(PyValueError::new_err)
+        self.0
+            .run_line(&line)
+            .map(drop)
+            .map_err(PyValueError::new_err)
     }
 
     /// Runs a whole scenario text.

@@ -3,7 +3,10 @@ events, virtual time, host-driven jobs."""
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +42,27 @@ def test_enums_are_the_cores() -> None:
     assert [s.value for s in JobStatus] == qjob.JOB_STATUSES
     assert [t.value for t in JobType] == qjob.JOB_TYPES
     assert [v.value for v in JobVerb] == qjob.JOB_VERBS
+
+
+def test_keyword_defaults_are_the_cores() -> None:
+    """Every keyword default of the job-creating methods, at run time and in
+    the stubs, is the core's default for that option (``Default`` of its
+    options struct): a default changed in the core and not here fails."""
+    stub = ast.parse((Path(qjob.__file__).parent / "_qjob.pyi").read_text())
+    manager = next(n for n in stub.body if isinstance(n, ast.ClassDef) and n.name == "JobManager")
+    stubbed = {f.name: f for f in manager.body if isinstance(f, ast.FunctionDef)}
+    cores = qjob._qjob._option_defaults()
+    assert set(cores) == {"backup", "mirror", "commit", "stream", "create_host_job"}
+    for method, defaults in cores.items():
+        params = inspect.signature(getattr(JobManager, method)).parameters
+        args = stubbed[method].args
+        positional = args.posonlyargs + args.args
+        in_stub = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults) :]], args.defaults))
+        in_stub.update((a.arg, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None)
+        for name, value in defaults.items():
+            assert params[name].default == value, (method, name)
+            assert ast.literal_eval(in_stub[name]) == value, (method, name, "stub")
+    assert inspect.signature(qjob.backup_action).parameters["sync"].default == cores["backup"]["sync"]
 
 
 def test_enums_are_str() -> None:
@@ -344,6 +368,44 @@ def test_event_objects(job_manager: JobManager) -> None:
     assert len({hash(e) for e in events[:1] * 3}) == 1
     with pytest.raises(AttributeError):
         first.status = JobStatus.NULL  # type: ignore[misc]
+
+
+def test_event_classes_are_the_cores_kinds(job_manager: JobManager) -> None:
+    """One class per event the core emits (named as the core's kind), whose
+    ``__match_args__`` are the members of its ``data`` (``error`` is None
+    when absent) and read back what ``data`` holds."""
+    classes = [
+        qjob.JobStatusChange,
+        qjob.BlockJobReady,
+        qjob.BlockJobPending,
+        qjob.BlockJobCompleted,
+        qjob.BlockJobCancelled,
+        qjob.BlockJobError,
+        qjob.Stop,
+        qjob.Resume,
+    ]
+    assert [c.__name__ for c in classes] == ["".join(w.capitalize() for w in n.split("_")) for n in qjob.EVENT_NAMES]
+    m = job_manager
+    m.mirror("m0", "src", "dst", auto_finalize=False)
+    m.backup("b0", "src2", "dst2", speed=1)
+    m.settle()
+    assert m.wait("m0", "ready")
+    m.complete("m0")
+    assert m.wait("m0", "pending")
+    m.finalize("m0")
+    m.cancel("b0", force=True)
+    m.settle()
+    seen = set()
+    for e in m.events():
+        cls = classes[qjob.EVENT_NAMES.index(e.name)]
+        assert type(e) is cls
+        fields: tuple[str, ...] = getattr(cls, "__match_args__")
+        for name in fields:
+            assert getattr(e, name) == e.data.get(name), (e.name, name)
+        assert set(e.data) <= set(fields)
+        seen.add(e.name)
+    assert {"JOB_STATUS_CHANGE", "BLOCK_JOB_READY", "BLOCK_JOB_PENDING", "BLOCK_JOB_COMPLETED"} <= seen
+    assert "BLOCK_JOB_CANCELLED" in seen
 
 
 def test_poll_and_queued_events(job_manager: JobManager) -> None:

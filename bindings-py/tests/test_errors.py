@@ -14,9 +14,12 @@ from qjob import JobManager, QmpError
 
 
 def test_hierarchy() -> None:
-    for cls in (qjob.GenericError, qjob.CommandNotFound, qjob.DeviceNotActive, qjob.DeviceNotFound):
+    # One exception class per error class of the core, named after it.
+    classes = [qjob.error_type(name) for name in qjob.ERROR_CLASSES]
+    assert [cls.__name__ for cls in classes] == qjob.ERROR_CLASSES
+    assert classes == [qjob.GenericError, qjob.CommandNotFound, qjob.DeviceNotActive, qjob.DeviceNotFound]
+    for cls in classes:
         assert issubclass(cls, QmpError) and issubclass(cls, Exception)
-        assert qjob.error_type(cls.__name__) is cls
     assert qjob.error_type("SomethingNew") is QmpError
     assert issubclass(qjob.SnapshotError, ValueError)
 

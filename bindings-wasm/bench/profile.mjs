@@ -2,7 +2,7 @@
 // (bench/workloads.mjs), on the module built by `build.sh --profile` (function names kept):
 // a CPU profile taken through node:inspector, printed as the share of samples by function,
 // self time and inclusive time.
-//   node bench/profile.mjs ["pause + resume pair"] [ITERATIONS]
+//   node bench/profile.mjs ["pause + resume pair, settle, events as JSON text"] [ITERATIONS]
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -18,7 +18,7 @@ if (!existsSync(modulePath)) {
   process.exit(2);
 }
 const q = require(modulePath);
-const name = process.argv[2] ?? 'backup lifecycle, typed';
+const name = process.argv[2] ?? 'backup lifecycle, typed, events as JSON text';
 const workload = bindingWorkloads(q, Number(process.argv[3] ?? 200000)).find(([w]) => w === name);
 if (!workload) {
   console.error(`no workload '${name}'; one of: ${bindingWorkloads(q, 1).map(([w]) => `'${w}'`).join(', ')}`);

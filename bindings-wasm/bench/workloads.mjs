@@ -16,15 +16,15 @@ export function held(q) {
 
 export function bindingWorkloads(q, n) {
   return [
-    ['backup lifecycle, typed', n, () => {
+    ['backup lifecycle, typed, events as JSON text', n, () => {
       const m = new q.JobManager();
       return [m, (k) => { for (let i = 0; i < k; i++) { m.blockdevBackup(args); m.settle(); m.drainEventsJson(); } }];
     }],
-    ['backup lifecycle, QMP JSON text', n, () => {
+    ['backup lifecycle, QMP text, events as JSON text', n, () => {
       const m = new q.JobManager();
       return [m, (k) => { for (let i = 0; i < k; i++) { m.executeJson(text); m.settle(); m.drainEventsJson(); } }];
     }],
-    ['pause + resume pair', n * 10, () => {
+    ['pause + resume pair, settle, events as JSON text', n * 10, () => {
       const m = held(q);
       return [m, (k) => { for (let i = 0; i < k; i++) { m.jobPause('b0'); m.jobResume('b0'); m.settle(); m.drainEventsJson(); } }];
     }],

@@ -5,6 +5,9 @@
 // message, and every guarded call turns the trap into an `Error` named `QjobPanic` that
 // carries it (the trap is its `cause`). The object that panicked stays unusable (it
 // throws "recursive use of an object detected…" from then on); other objects go on.
+// The guard also checks the arguments the module takes as plain strings (arguments.mjs)
+// before the call: a TypeError naming the argument, as the module's own checks give.
+import { STRING_PARAMETERS, STRING_FUNCTION_PARAMETERS } from './arguments.mjs';
 
 /** @param {unknown} e @param {() => string | undefined} take */
 function translate(e, take) {
@@ -26,13 +29,39 @@ function translate(e, take) {
  */
 export function guard(glue) {
   const take = glue.takePanicMessage;
-  /** @param {Function} f */
-  const wrap = (f) => /** @this {unknown} @param {unknown[]} args */ function guarded(...args) {
-    try {
-      return f.apply(this, args);
-    } catch (e) {
-      throw translate(e, take);
+  /** @param {Function} f @param {string[]} [strings] the names of its leading string parameters */
+  const wrap = (f, strings = []) => {
+    const [first, second] = strings;
+    if (strings.length > 2) throw new Error('guard: at most two string parameters');
+    // One function per shape, so that the common calls stay monomorphic.
+    if (second !== undefined) {
+      return /** @this {unknown} @param {unknown[]} args */ function guarded(...args) {
+        if (typeof args[0] !== 'string') throw notString(first);
+        if (typeof args[1] !== 'string') throw notString(second);
+        try {
+          return f.apply(this, args);
+        } catch (e) {
+          throw translate(e, take);
+        }
+      };
     }
+    if (first !== undefined) {
+      return /** @this {unknown} @param {unknown[]} args */ function guarded(...args) {
+        if (typeof args[0] !== 'string') throw notString(first);
+        try {
+          return f.apply(this, args);
+        } catch (e) {
+          throw translate(e, take);
+        }
+      };
+    }
+    return /** @this {unknown} @param {unknown[]} args */ function guarded(...args) {
+      try {
+        return f.apply(this, args);
+      } catch (e) {
+        throw translate(e, take);
+      }
+    };
   };
   /** @type {Record<string, unknown>} */
   const out = {};
@@ -45,7 +74,7 @@ export function guard(glue) {
         for (const key of Object.getOwnPropertyNames(proto)) {
           const d = Object.getOwnPropertyDescriptor(proto, key);
           if (key !== 'constructor' && typeof d?.value === 'function') {
-            Object.defineProperty(proto, key, { ...d, value: wrap(d.value) });
+            Object.defineProperty(proto, key, { ...d, value: wrap(d.value, STRING_PARAMETERS[name]?.[key]) });
           }
         }
         Object.defineProperty(proto, GUARDED, { value: true });
@@ -64,10 +93,15 @@ export function guard(glue) {
         },
       }[name];
     } else {
-      out[name] = wrap(value);
+      out[name] = wrap(value, STRING_FUNCTION_PARAMETERS[name]);
     }
   }
   return /** @type {M} */ (out);
 }
 
 const GUARDED = Symbol('qjob guarded');
+
+/** @param {string} what */
+function notString(what) {
+  return new TypeError(`${what} must be a string`);
+}

@@ -10,5 +10,6 @@ const q = guard(require('../pkg-node/qjob_wasm.js'));
 
 export const {
   JobManager, Replayer, replay, compareTranscripts, toSortedJson, statuses, verbs, jobTypes,
-  blockJobTypes, enums, statusTransitions, verbTable, version, takePanicMessage,
+  blockJobTypes, enums, optionDefaults, hostJobDefaults, statusTransitions, verbTable, version,
+  takePanicMessage,
 } = q;

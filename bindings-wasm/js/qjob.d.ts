@@ -44,6 +44,9 @@ export interface QapiEnums {
   BlockdevOnError: OnError[];
   MirrorSyncMode: SyncMode[];
 }
+/** `optionDefaults()`: the defaults of each job-creating command's members, by QMP name. */
+export type OptionDefaults = Record<
+  'blockdev-backup' | 'blockdev-mirror' | 'block-commit' | 'block-stream', Record<string, JsonValue>>;
 /** QMP error classes qjob reports. */
 export type ErrorClass = 'GenericError' | 'CommandNotFound' | 'DeviceNotActive' | 'DeviceNotFound';
 
@@ -54,20 +57,26 @@ export type ErrorClass = 'GenericError' | 'CommandNotFound' | 'DeviceNotActive' 
 /** Members every block-job creation command has. */
 export interface JobCreationArgs {
   'job-id'?: string;
-  /** Speed limit, bytes per second (0: unlimited). */
+  /** Speed limit, bytes per second (0: unlimited). Default `0`. */
   speed?: number;
+  /** Finalize without `job-finalize`. Default `true`. */
   'auto-finalize'?: boolean;
+  /** Dismiss without `job-dismiss`. Default `true`. */
   'auto-dismiss'?: boolean;
 }
 
 export interface BlockdevBackupArgs extends JobCreationArgs {
   device: string;
   target: string;
+  /** Required by QMP (the typed APIs default to `"full"`). Default `"full"`. */
   sync: SyncMode;
   bitmap?: string;
   'bitmap-mode'?: 'on-success' | 'never' | 'always';
+  /** Default `false`. */
   compress?: boolean;
+  /** Policy for read errors. Default `"report"`. */
   'on-source-error'?: OnError;
+  /** Policy for write errors. Default `"report"`. */
   'on-target-error'?: OnError;
   'x-perf'?: { 'use-copy-range'?: boolean; 'max-workers'?: number; 'max-chunk'?: number };
   'filter-node-name'?: string;
@@ -76,11 +85,16 @@ export interface BlockdevBackupArgs extends JobCreationArgs {
 export interface BlockdevMirrorArgs extends JobCreationArgs {
   device: string;
   target: string;
+  /** Required by QMP (the typed APIs default to `"full"`). Default `"full"`. */
   sync: SyncMode;
   replaces?: string;
+  /** Dirty-bitmap granularity in bytes (0: the node's). Default `0`. */
   granularity?: number;
+  /** Buffer size in bytes (0: 16 MiB). Default `0`. */
   'buf-size'?: number;
+  /** Policy for read errors. Default `"report"`. */
   'on-source-error'?: OnError;
+  /** Policy for write errors. Default `"report"`. */
   'on-target-error'?: OnError;
   'filter-node-name'?: string;
   'copy-mode'?: 'background' | 'write-blocking';
@@ -93,6 +107,7 @@ export interface BlockCommitArgs extends JobCreationArgs {
   'top-node'?: string;
   top?: string;
   'backing-file'?: string;
+  /** Default `"report"`. */
   'on-error'?: OnError;
   'filter-node-name'?: string;
 }
@@ -103,6 +118,7 @@ export interface BlockStreamArgs extends JobCreationArgs {
   base?: string;
   bottom?: string;
   'backing-file'?: string;
+  /** Default `"report"`. */
   'on-error'?: OnError;
   'filter-node-name'?: string;
 }
@@ -208,7 +224,9 @@ export type QmpCommand =
   | Cmd<'blockdev-add', BlockdevAddArgs>
   | Cmd<'blockdev-del', { 'node-name': string }>
   | Cmd<'block-dirty-bitmap-add', BlockDirtyBitmapAddArgs>
-  | Cmd<'block-dirty-bitmap-remove', { node: string; name: string }>;
+  | Cmd<'block-dirty-bitmap-remove', { node: string; name: string }>
+  | CmdNoArgs<'query-block'>
+  | Cmd<'query-named-block-nodes', { flat?: boolean }>;
 
 /** The name of every command `execute` knows. */
 export type CommandName = QmpCommand['execute'];
@@ -244,10 +262,47 @@ export interface BlockJobInfo {
   error?: string;
 }
 
+/**
+ * QMP `BlockDeviceInfo` (an element of `query-named-block-nodes`, `inserted` in
+ * `query-block`): the members every node has; the others QEMU gives for some
+ * nodes (`backing_file`, `dirty-bitmaps`, …) as they come.
+ */
+export interface BlockDeviceInfo {
+  file: string;
+  'node-name'?: string;
+  ro: boolean;
+  drv: string;
+  backing_file_depth: number;
+  encrypted: boolean;
+  detect_zeroes: string;
+  bps: number;
+  bps_rd: number;
+  bps_wr: number;
+  iops: number;
+  iops_rd: number;
+  iops_wr: number;
+  image: { filename: string; format: string; 'virtual-size': number; [member: string]: unknown };
+  cache: { writeback: boolean; direct: boolean; 'no-flush': boolean };
+  write_threshold: number;
+  [member: string]: unknown;
+}
+
+/** QMP `BlockInfo` (an element of `query-block`): a BlockBackend; the node in `inserted`. */
+export interface BlockInfo {
+  device: string;
+  locked: boolean;
+  removable: boolean;
+  type: string;
+  inserted?: BlockDeviceInfo;
+  [member: string]: unknown;
+}
+
 /** What each command returns on success. */
 export interface ReturnOf {
   'query-jobs': JobInfo[];
   'query-block-jobs': BlockJobInfo[];
+  'query-named-block-nodes': BlockDeviceInfo[];
+  'query-block': BlockInfo[];
 }
 export type ReturnValue<N extends CommandName> = N extends keyof ReturnOf ? ReturnOf[N] : Record<string, never>;
 
@@ -301,23 +356,26 @@ export type TxnHandle = bigint;
 export interface HostJobOptions {
   /** Job ID; absent or null: an internal job (no events, unreachable by QMP). */
   id?: string | null;
-  /** The type queries and events report; default `"backup"`. */
+  /** The type queries and events report. Default `"backup"`. */
   jobType?: JobType;
-  /** Default true. */
+  /** Default `true`. */
   autoFinalize?: boolean;
-  /** Default true. */
+  /** Default `true`. */
   autoDismiss?: boolean;
-  /** Initial speed limit, bytes/s (block job types only); default 0, unlimited. */
+  /** Initial speed limit, bytes/s (block job types only; 0: unlimited). Default `0`. */
   speed?: number;
-  /** Policy for read errors; default `"report"`. */
+  /** Policy for read errors. Default `"report"`. */
   onSourceError?: OnError;
-  /** Policy for write errors; default `"report"`. */
+  /** Policy for write errors. Default `"report"`. */
   onTargetError?: OnError;
-  /** Join this transaction (from `newTransaction()`); default: a transaction of its own. */
+  /** Join this transaction (from `newTransaction()`); absent or null: a transaction of its own. */
   transaction?: TxnHandle | null;
-  /** Mirror-like: can become ready (`hostReady`) and be completed; a soft cancel while ready completes it. */
+  /**
+   * Mirror-like: can become ready (`hostReady`) and be completed; a soft cancel while ready
+   * completes it. Default `false`.
+   */
   completable?: boolean;
-  /** The host has a prepare step: a `prepare` request, answered with `hostPrepareDone`. */
+  /** The host has a prepare step: a `prepare` request, answered with `hostPrepareDone`. Default `false`. */
   prepare?: boolean;
 }
 
@@ -477,7 +535,11 @@ export class JobManager {
    * for forwarding events without reading them, it skips building JS objects.
    */
   drainEventsJson(): string;
-  /** Runs one scenario line (commands and directives) through the core replayer; returns its transcript lines. */
+  /**
+   * Runs one scenario line (commands and directives) through the core replayer; returns its
+   * transcript lines. The events it took from the manager are queued for `pollEvent` /
+   * `drainEvents` as the core emitted them (their own timestamps, `data` in QAPI order).
+   */
   runScenarioLine(line: string): string[];
   /** Starts or stops keeping the transcript. */
   setTranscript(on: boolean): void;
@@ -556,6 +618,14 @@ export function jobTypes(): JobType[];
 export function blockJobTypes(): JobType[];
 /** The QAPI enums a front end offers, by QAPI name, each in QAPI order. */
 export function enums(): QapiEnums;
+/**
+ * The defaults of the job-creating commands' optional members, by command and QMP member name
+ * (the core's options' defaults, QEMU's; `sync`, which QMP requires, with the typed API's
+ * default). The `Default` notes of the argument types below are tested against it.
+ */
+export function optionDefaults(): OptionDefaults;
+/** `createHostJob`'s defaults: every option, as the core's `HostJobOptions::default()` sets it. */
+export function hostJobDefaults(): { [K in keyof HostJobOptions]-?: Exclude<HostJobOptions[K], undefined> };
 /** QEMU's status transition table as `[from, to]` pairs. */
 export function statusTransitions(): Array<[JobStatus, JobStatus]>;
 /** QEMU's verb table: the statuses where each verb is allowed. */

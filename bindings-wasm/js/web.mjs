@@ -10,5 +10,6 @@ const q = guard(glue);
 export default q.default;
 export const {
   initSync, JobManager, Replayer, replay, compareTranscripts, toSortedJson, statuses, verbs, jobTypes,
-  blockJobTypes, enums, statusTransitions, verbTable, version, takePanicMessage,
+  blockJobTypes, enums, optionDefaults, hostJobDefaults, statusTransitions, verbTable, version,
+  takePanicMessage,
 } = q;

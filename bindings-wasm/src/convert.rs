@@ -2,11 +2,14 @@
 //! values ⇄ plain JS objects, as JSON text), errors (a refused command is a
 //! thrown `QmpError`), and arguments.
 //!
-//! Every argument a method takes arrives as a `JsValue` and is checked here
-//! before the core is called: a value of the wrong kind is a `TypeError`
-//! whose message names the argument, and nothing changes. (A parameter typed
-//! `&str` or `f64` in a wasm-bindgen signature would instead be coerced or
-//! read from arbitrary memory when JavaScript passes something else.)
+//! Every argument a method takes is checked before the core is called: a
+//! value of the wrong kind is a `TypeError` whose message names the
+//! argument, and nothing changes. Arguments arrive as `JsValue`s checked
+//! here, except plain strings: those are `&str` parameters (wasm-bindgen
+//! copies the text in directly, a third of the price of a `JsValue` read
+//! back with `as_string`), which the package's entry points check before
+//! the call (`js/arguments.mjs`: a `&str` parameter given something else
+//! would be read from arbitrary memory).
 //! Options objects refuse keys they do not know, so that a misspelt option
 //! is not ignored.
 
@@ -176,14 +179,23 @@ pub(crate) fn qapi_name<T: std::str::FromStr + Copy>(
     all: &[T],
     name: impl Fn(T) -> &'static str,
 ) -> Result<T, JsValue> {
-    let s = string(v, what)?;
+    qapi_str(&string(v, what)?, what, all, name)
+}
+
+/// A QAPI enum value by its name, from a string argument.
+fn qapi_str<T: std::str::FromStr + Copy>(
+    s: &str,
+    what: &str,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+) -> Result<T, JsValue> {
     s.parse()
-        .map_err(|_| not_one_of(what, &s, all.iter().map(|&x| name(x))))
+        .map_err(|_| not_one_of(what, s, all.iter().map(|&x| name(x))))
 }
 
 /// A verb name (`"pause"`, `"set-speed"`, …).
-pub(crate) fn verb(v: &JsValue) -> Result<JobVerb, JsValue> {
-    qapi_name(v, "verb", JobVerb::ALL, JobVerb::as_str)
+pub(crate) fn verb(s: &str) -> Result<JobVerb, JsValue> {
+    qapi_str(s, "verb", JobVerb::ALL, JobVerb::as_str)
 }
 
 /// A `Uint8Array`'s bytes.

@@ -24,8 +24,8 @@
 
 use crate::JsJobManager;
 use crate::convert::{
-    boolean, count, from_js, int32, not_one_of, options, qapi_name, qmp_error, safe_integer,
-    string, type_error, unit,
+    boolean, count, from_js, int32, options, qapi_name, qmp_error, safe_integer, string,
+    type_error, unit,
 };
 use js_sys::{Array, Object, Reflect};
 use qjob::{
@@ -56,16 +56,11 @@ fn txn_handle(v: &JsValue, what: &str) -> Result<TxnHandle, JsValue> {
 }
 
 fn on_error(v: &JsValue, what: &str) -> Result<OnError, JsValue> {
-    let s = string(v, what)?;
-    OnError::parse(&s).ok_or_else(|| not_one_of(what, &s, OnError::ALL.iter().map(|o| o.as_str())))
+    qapi_name(v, what, OnError::ALL, OnError::as_str)
 }
 
 fn io_operation(v: &JsValue) -> Result<IoOperation, JsValue> {
-    match v.as_string().as_deref() {
-        Some("read") => Ok(IoOperation::Read),
-        Some("write") => Ok(IoOperation::Write),
-        _ => Err(type_error("operation must be 'read' or 'write'")),
-    }
+    qapi_name(v, "operation", IoOperation::ALL, IoOperation::as_str)
 }
 
 /// The keys of `createHostJob`'s options object.
@@ -105,6 +100,27 @@ fn host_job_options(v: &JsValue) -> Result<HostJobOptions, JsValue> {
         Ok(true)
     })?;
     Ok(o)
+}
+
+/// `createHostJob`'s defaults: every key of its options object, with the
+/// value the core's `HostJobOptions::default()` gives it (`id` and
+/// `transaction` null: an internal job, a transaction of its own).
+#[wasm_bindgen(js_name = hostJobDefaults)]
+pub fn host_job_defaults() -> JsValue {
+    let d = HostJobOptions::default();
+    let v = serde_json::json!({
+        "id": d.id,
+        "jobType": d.job_type.as_str(),
+        "autoFinalize": d.auto_finalize,
+        "autoDismiss": d.auto_dismiss,
+        "speed": d.speed,
+        "onSourceError": d.on_source_error.as_str(),
+        "onTargetError": d.on_target_error.as_str(),
+        "transaction": d.transaction.map(TxnHandle::to_raw),
+        "completable": d.completable,
+        "prepare": d.prepare,
+    });
+    crate::convert::to_js(&v)
 }
 
 /// A request as a plain object: `{kind, job}` (+ `force` or `speed`).
@@ -158,9 +174,8 @@ impl JsJobManager {
     /// The handle of the job with this ID (host or simulated), or
     /// `undefined`.
     #[wasm_bindgen(js_name = jobHandle)]
-    pub fn job_handle(&self, id: JsValue) -> Result<Option<u64>, JsValue> {
-        let id = string(&id, "id")?;
-        Ok(self.s.manager().job_handle(&id).map(JobHandle::to_raw))
+    pub fn job_handle(&self, id: &str) -> Option<u64> {
+        self.s.manager().job_handle(id).map(JobHandle::to_raw)
     }
 
     /// A `transaction` (QMP `actions`, as in

@@ -15,7 +15,8 @@
 //!   module), whose handles are `BigInt`s;
 //! - [`JsReplayer`] (`Replayer`) and [`replay`]: the core scenario replayer;
 //! - the model as data: [`statuses`], [`verbs`], [`job_types`],
-//!   [`block_job_types`], [`enums`], [`status_transitions`], [`verb_table`].
+//!   [`block_job_types`], [`enums`], [`status_transitions`], [`verb_table`],
+//!   and the options' defaults ([`option_defaults`], `hostJobDefaults`).
 //!
 //! Every argument is checked (`convert`): a malformed one is a `TypeError`
 //! naming it. A panic (a bug in qjob) is recorded by a panic hook; the
@@ -34,7 +35,7 @@ mod workloads;
 
 use convert::{
     array_of, boolean, boolean_or, bytes, count, from_js, json_to_js, object, options,
-    safe_integer, string, to_js, type_error, unit, verb,
+    safe_integer, to_js, type_error, unit, verb,
 };
 use qjob::model::{JobStatus, JobType, JobVerb, STATUS_TRANSITIONS, VERB_PERMISSIONS};
 use qjob::{OnError, SyncMode};
@@ -116,15 +117,13 @@ impl JsJobManager {
         unit(self.s.with(|m| m.dispatch(name, &args).map(drop)))
     }
 
-    /// Runs a typed verb on the job named by the string `id` (called `what`).
+    /// Runs a typed verb on the job named `id`.
     fn verb(
         &mut self,
-        id: &JsValue,
-        what: &str,
+        id: &str,
         f: impl FnOnce(&mut qjob::JobManager, &str) -> qjob::Result<()>,
     ) -> Result<(), JsValue> {
-        let id = string(id, what)?;
-        unit(self.s.with(|m| f(m, &id)))
+        unit(self.s.with(|m| f(m, id)))
     }
 }
 
@@ -174,84 +173,83 @@ impl JsJobManager {
 
     /// Executes one QMP message given as JSON text; returns the reply text.
     #[wasm_bindgen(js_name = executeJson)]
-    pub fn execute_json(&mut self, text: JsValue) -> Result<String, JsValue> {
-        let text = string(&text, "text")?;
-        Ok(self.s.execute_json(&text))
+    pub fn execute_json(&mut self, text: &str) -> String {
+        self.s.execute_json(text)
     }
 
     // --- job-* verbs -----------------------------------------------------
 
     /// `job-pause`.
     #[wasm_bindgen(js_name = jobPause)]
-    pub fn job_pause(&mut self, id: JsValue) -> Result<(), JsValue> {
-        self.verb(&id, "id", |m, id| m.job_pause(id))
+    pub fn job_pause(&mut self, id: &str) -> Result<(), JsValue> {
+        self.verb(id, |m, id| m.job_pause(id))
     }
     /// `job-resume`.
     #[wasm_bindgen(js_name = jobResume)]
-    pub fn job_resume(&mut self, id: JsValue) -> Result<(), JsValue> {
-        self.verb(&id, "id", |m, id| m.job_resume(id))
+    pub fn job_resume(&mut self, id: &str) -> Result<(), JsValue> {
+        self.verb(id, |m, id| m.job_resume(id))
     }
     /// `job-cancel` (always a hard cancel).
     #[wasm_bindgen(js_name = jobCancel)]
-    pub fn job_cancel(&mut self, id: JsValue) -> Result<(), JsValue> {
-        self.verb(&id, "id", |m, id| m.job_cancel(id))
+    pub fn job_cancel(&mut self, id: &str) -> Result<(), JsValue> {
+        self.verb(id, |m, id| m.job_cancel(id))
     }
     /// `job-complete`.
     #[wasm_bindgen(js_name = jobComplete)]
-    pub fn job_complete(&mut self, id: JsValue) -> Result<(), JsValue> {
-        self.verb(&id, "id", |m, id| m.job_complete(id))
+    pub fn job_complete(&mut self, id: &str) -> Result<(), JsValue> {
+        self.verb(id, |m, id| m.job_complete(id))
     }
     /// `job-finalize`.
     #[wasm_bindgen(js_name = jobFinalize)]
-    pub fn job_finalize(&mut self, id: JsValue) -> Result<(), JsValue> {
-        self.verb(&id, "id", |m, id| m.job_finalize(id))
+    pub fn job_finalize(&mut self, id: &str) -> Result<(), JsValue> {
+        self.verb(id, |m, id| m.job_finalize(id))
     }
     /// `job-dismiss`.
     #[wasm_bindgen(js_name = jobDismiss)]
-    pub fn job_dismiss(&mut self, id: JsValue) -> Result<(), JsValue> {
-        self.verb(&id, "id", |m, id| m.job_dismiss(id))
+    pub fn job_dismiss(&mut self, id: &str) -> Result<(), JsValue> {
+        self.verb(id, |m, id| m.job_dismiss(id))
     }
 
     // --- block-job-* verbs -----------------------------------------------
 
     /// `block-job-pause`.
     #[wasm_bindgen(js_name = blockJobPause)]
-    pub fn block_job_pause(&mut self, device: JsValue) -> Result<(), JsValue> {
-        self.verb(&device, "device", |m, d| m.block_job_pause(d))
+    pub fn block_job_pause(&mut self, device: &str) -> Result<(), JsValue> {
+        self.verb(device, |m, d| m.block_job_pause(d))
     }
     /// `block-job-resume`.
     #[wasm_bindgen(js_name = blockJobResume)]
-    pub fn block_job_resume(&mut self, device: JsValue) -> Result<(), JsValue> {
-        self.verb(&device, "device", |m, d| m.block_job_resume(d))
+    pub fn block_job_resume(&mut self, device: &str) -> Result<(), JsValue> {
+        self.verb(device, |m, d| m.block_job_resume(d))
     }
     /// `block-job-cancel`; `force` defaults to false (a soft cancel, which
     /// completes a ready mirror).
     #[wasm_bindgen(js_name = blockJobCancel)]
-    pub fn block_job_cancel(&mut self, device: JsValue, force: JsValue) -> Result<(), JsValue> {
+    pub fn block_job_cancel(&mut self, device: &str, force: JsValue) -> Result<(), JsValue> {
         let force = boolean_or(&force, "force", false)?;
-        self.verb(&device, "device", |m, d| m.block_job_cancel(d, force))
+        self.verb(device, |m, d| m.block_job_cancel(d, force))
     }
     /// `block-job-complete`.
     #[wasm_bindgen(js_name = blockJobComplete)]
-    pub fn block_job_complete(&mut self, device: JsValue) -> Result<(), JsValue> {
-        self.verb(&device, "device", |m, d| m.block_job_complete(d))
+    pub fn block_job_complete(&mut self, device: &str) -> Result<(), JsValue> {
+        self.verb(device, |m, d| m.block_job_complete(d))
     }
     /// `block-job-finalize`.
     #[wasm_bindgen(js_name = blockJobFinalize)]
-    pub fn block_job_finalize(&mut self, id: JsValue) -> Result<(), JsValue> {
-        self.verb(&id, "id", |m, id| m.block_job_finalize(id))
+    pub fn block_job_finalize(&mut self, id: &str) -> Result<(), JsValue> {
+        self.verb(id, |m, id| m.block_job_finalize(id))
     }
     /// `block-job-dismiss`.
     #[wasm_bindgen(js_name = blockJobDismiss)]
-    pub fn block_job_dismiss(&mut self, id: JsValue) -> Result<(), JsValue> {
-        self.verb(&id, "id", |m, id| m.block_job_dismiss(id))
+    pub fn block_job_dismiss(&mut self, id: &str) -> Result<(), JsValue> {
+        self.verb(id, |m, id| m.block_job_dismiss(id))
     }
     /// `block-job-set-speed` (bytes per second, a safe integer; 0 is
     /// unlimited; QEMU refuses a negative one).
     #[wasm_bindgen(js_name = blockJobSetSpeed)]
-    pub fn block_job_set_speed(&mut self, device: JsValue, speed: JsValue) -> Result<(), JsValue> {
+    pub fn block_job_set_speed(&mut self, device: &str, speed: JsValue) -> Result<(), JsValue> {
         let speed = safe_integer(&speed, "speed")?;
-        self.verb(&device, "device", |m, d| m.block_job_set_speed(d, speed))
+        self.verb(device, |m, d| m.block_job_set_speed(d, speed))
     }
 
     // --- creation and nodes (QMP arguments objects) ----------------------
@@ -329,8 +327,7 @@ impl JsJobManager {
     /// scenario `image` directive does (`{format, size, backing?, data?}`);
     /// a malformed image is a `TypeError` with the directive's message.
     #[wasm_bindgen(js_name = addImage)]
-    pub fn add_image(&mut self, file: JsValue, image: JsValue) -> Result<(), JsValue> {
-        let file = string(&file, "file")?;
+    pub fn add_image(&mut self, file: &str, image: JsValue) -> Result<(), JsValue> {
         let mut o = Map::new();
         o.insert("file".into(), file.into());
         o.extend(object(&image, "image")?);
@@ -371,17 +368,15 @@ impl JsJobManager {
     /// Whether the verb table allows `verb` (`"pause"`, `"set-speed"`, …) on
     /// job `id` now; `undefined` when there is no such job.
     #[wasm_bindgen(js_name = verbAllowed)]
-    pub fn verb_allowed(&self, id: JsValue, verb_name: JsValue) -> Result<Option<bool>, JsValue> {
-        let id = string(&id, "id")?;
-        Ok(self.s.manager().verb_allowed(&id, verb(&verb_name)?))
+    pub fn verb_allowed(&self, id: &str, verb_name: &str) -> Result<Option<bool>, JsValue> {
+        Ok(self.s.manager().verb_allowed(id, verb(verb_name)?))
     }
     /// The refusal text of `verb` on job `id` (QEMU's `Job 'X' in state 'S'
     /// cannot accept command verb 'V'`); `null` when allowed, `undefined`
     /// when there is no such job.
     #[wasm_bindgen(js_name = verbRefusal)]
-    pub fn verb_refusal(&self, id: JsValue, verb_name: JsValue) -> Result<JsValue, JsValue> {
-        let id = string(&id, "id")?;
-        Ok(match self.s.verb_refusal(&id, verb(&verb_name)?) {
+    pub fn verb_refusal(&self, id: &str, verb_name: &str) -> Result<JsValue, JsValue> {
+        Ok(match self.s.verb_refusal(id, verb(verb_name)?) {
             None => JsValue::UNDEFINED,
             Some(None) => JsValue::NULL,
             Some(Some(t)) => t.into(),
@@ -486,9 +481,8 @@ impl JsJobManager {
     /// Runs one scenario line (scenarios/README.md) through the core
     /// replayer; returns its transcript lines. Throws on a malformed line.
     #[wasm_bindgen(js_name = runScenarioLine)]
-    pub fn run_scenario_line(&mut self, line: JsValue) -> Result<Vec<String>, JsValue> {
-        let line = string(&line, "line")?;
-        self.s.run_scenario_line(&line).map_err(|e| type_error(&e))
+    pub fn run_scenario_line(&mut self, line: &str) -> Result<Vec<String>, JsValue> {
+        self.s.run_scenario_line(line).map_err(|e| type_error(&e))
     }
     /// Keeps the transcript from now on, or stops keeping it.
     #[wasm_bindgen(js_name = setTranscript)]
@@ -557,15 +551,13 @@ impl JsReplayer {
         }
     }
     /// Runs a whole scenario text; throws `line N: …` on a malformed line.
-    pub fn run(&mut self, text: JsValue) -> Result<(), JsValue> {
-        let text = string(&text, "text")?;
-        self.r.run(&text).map_err(|e| type_error(&e.to_string()))
+    pub fn run(&mut self, text: &str) -> Result<(), JsValue> {
+        self.r.run(text).map_err(|e| type_error(&e.to_string()))
     }
     /// Runs one scenario line.
     #[wasm_bindgen(js_name = runLine)]
-    pub fn run_line(&mut self, line: JsValue) -> Result<(), JsValue> {
-        let line = string(&line, "line")?;
-        self.r.run_line(&line).map_err(|e| type_error(&e))
+    pub fn run_line(&mut self, line: &str) -> Result<(), JsValue> {
+        self.r.run_line(line).map(drop).map_err(|e| type_error(&e))
     }
     /// The transcript so far (each line ends in `\n`).
     pub fn transcript(&self) -> String {
@@ -585,18 +577,15 @@ impl Default for JsReplayer {
 
 /// Replays a scenario text on a fresh default world; returns its transcript.
 #[wasm_bindgen]
-pub fn replay(text: JsValue) -> Result<String, JsValue> {
-    let text = string(&text, "text")?;
-    qjob::scenario::replay(&text).map_err(|e| type_error(&e.to_string()))
+pub fn replay(text: &str) -> Result<String, JsValue> {
+    qjob::scenario::replay(text).map_err(|e| type_error(&e.to_string()))
 }
 
 /// Compares two transcripts by the rules of `scenarios/README.md`; returns nothing when they
 /// agree (`undefined` in JS), else the first difference.
 #[wasm_bindgen(js_name = compareTranscripts)]
-pub fn compare_transcripts(expected: JsValue, actual: JsValue) -> Result<Option<String>, JsValue> {
-    let expected = string(&expected, "expected")?;
-    let actual = string(&actual, "actual")?;
-    Ok(qjob::scenario::compare(&expected, &actual).err())
+pub fn compare_transcripts(expected: &str, actual: &str) -> Option<String> {
+    qjob::scenario::compare(expected, actual).err()
 }
 
 /// JSON as the transcripts write it (Python's `json.dumps(v, sort_keys=True)`).
@@ -659,6 +648,15 @@ pub fn enums() -> JsValue {
     put("BlockdevOnError", names(OnError::ALL, OnError::as_str));
     put("MirrorSyncMode", names(SyncMode::ALL, SyncMode::as_str));
     to_js(&Value::Object(m))
+}
+
+/// The defaults of the job-creating commands' optional members, by command
+/// and QMP member name (`{"blockdev-backup": {"sync": "full", "speed": 0,
+/// …}, …}`): the core's (`qjob::qmp::option_defaults`), for a front end's
+/// forms and for the TypeScript docs' test.
+#[wasm_bindgen(js_name = optionDefaults)]
+pub fn option_defaults() -> JsValue {
+    to_js(&qjob::qmp::option_defaults())
 }
 
 /// QEMU's status transition table as `[from, to]` pairs.

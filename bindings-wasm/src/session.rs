@@ -1,18 +1,18 @@
 //! The binding's state, in plain Rust (no JavaScript types), so that it has
 //! host-side unit tests: a core [`JobManager`] (held by the core scenario
 //! [`Replayer`], so scenario lines run through the one replayer every runner
-//! shares), the events taken out of the core but not yet handed to
-//! JavaScript, and the transcript of everything that went through.
+//! shares), the core events taken out of the manager (or handed back by the
+//! replayer) but not yet handed to JavaScript, and the transcript of
+//! everything that went through.
 //!
 //! The transcript is the scenario format's (scenarios/README.md): `> ` a
 //! command, `! ` an event, `< ` a reply, `~ ` a directive. QMP commands sent
 //! through [`Session::execute_value`] and followed by [`Session::settle`]
 //! give exactly the lines the core replayer gives for the same scenario.
 
-use qjob::qmp::json::parse_strict;
-use qjob::scenario::{Replayer, to_sorted_json};
-use qjob::{JobManager, JobVerb};
-use serde_json::{Map, Value};
+use qjob::scenario::{Replayer, reply_line, to_sorted_json};
+use qjob::{Event, JobManager, JobVerb};
+use serde_json::Value;
 use std::collections::VecDeque;
 
 /// A manager, its undelivered events and its transcript.
@@ -21,7 +21,7 @@ pub struct Session {
     replayer: Replayer,
     /// Undelivered events, oldest first; they cross into JavaScript as QMP
     /// JSON text (`{"timestamp", "event", "data"}`, one `JSON.parse`).
-    pending: VecDeque<Pending>,
+    pending: VecDeque<Event>,
     lines: Vec<String>,
     /// Whether the transcript is kept (off: nothing accumulates).
     recording: bool,
@@ -31,31 +31,6 @@ impl Default for Session {
     fn default() -> Self {
         Session::new(true)
     }
-}
-
-/// An undelivered event: from the core, or already text (events of
-/// scenario lines, whose `data` the replayer gives with sorted keys).
-#[derive(Debug)]
-enum Pending {
-    Core(qjob::Event),
-    Text(String),
-}
-
-impl Pending {
-    fn write_json(&self, out: &mut String) {
-        match self {
-            Pending::Core(e) => e.write_json(out),
-            Pending::Text(t) => out.push_str(t),
-        }
-    }
-}
-
-/// The QMP `timestamp` object of a virtual time.
-fn timestamp(ns: u64) -> Value {
-    let mut t = Map::new();
-    t.insert("seconds".into(), (ns / 1_000_000_000).into());
-    t.insert("microseconds".into(), ((ns % 1_000_000_000) / 1_000).into());
-    Value::Object(t)
 }
 
 impl Session {
@@ -115,7 +90,7 @@ impl Session {
     fn pump(&mut self) {
         while let Some(e) = self.replayer.manager.poll_event() {
             self.line(|| qjob::scenario::event_line(&e));
-            self.pending.push_back(Pending::Core(e));
+            self.pending.push_back(e);
         }
     }
 
@@ -125,7 +100,7 @@ impl Session {
         self.pump();
         self.line(|| format!("> {}", to_sorted_json(request)));
         let reply = self.with(|m| m.execute_value(request));
-        self.line(|| format!("< {}", to_sorted_json(&reply)));
+        self.line(|| reply_line(&reply));
         reply
     }
 
@@ -134,42 +109,22 @@ impl Session {
     pub fn execute_json(&mut self, request: &str) -> String {
         self.pump();
         self.line(|| format!("> {request}"));
-        let reply = self.with(|m| m.execute(request));
-        self.line(|| {
-            let sorted = parse_strict(&reply)
-                .map(|v| to_sorted_json(&v))
-                .unwrap_or_else(|_| reply.clone());
-            format!("< {sorted}")
-        });
-        reply
+        let reply = self.with(|m| m.execute_reply(request));
+        self.line(|| reply_line(&reply.to_value()));
+        reply.to_json()
     }
 
     /// Runs one line of a scenario through the core replayer (commands,
     /// `wait`, `wait-event`, `settle`, `send`, `image`, `machine`) and
-    /// returns the transcript lines it produced.
-    ///
-    /// The replayer reads the events itself; they are handed on from its
-    /// transcript lines, so their `data` has sorted keys and their timestamp
-    /// is the virtual time after the line (the core replayer keeps no
-    /// timestamps).
+    /// returns the transcript lines it produced. The events the replayer
+    /// took from the manager are handed on as it hands them back: core
+    /// events, with the core's timestamps.
     pub fn run_scenario_line(&mut self, line: &str) -> Result<Vec<String>, String> {
         self.pump();
         let before = self.replayer.lines().len();
-        self.replayer.run_line(line)?;
+        let events = self.replayer.run_line(line)?;
+        self.pending.extend(events);
         let new: Vec<String> = self.replayer.lines()[before..].to_vec();
-        let ts = timestamp(self.replayer.manager.now());
-        for l in &new {
-            if let Some(rest) = l.strip_prefix("! ") {
-                let (name, data) = rest.split_once(' ').unwrap_or((rest, "{}"));
-                let data = parse_strict(data).unwrap_or(Value::Null);
-                let mut ev = Map::new();
-                ev.insert("timestamp".into(), ts.clone());
-                ev.insert("event".into(), name.into());
-                ev.insert("data".into(), data);
-                self.pending
-                    .push_back(Pending::Text(Value::Object(ev).to_string()));
-            }
-        }
         if self.recording {
             self.lines.extend(new.iter().cloned());
         }
@@ -185,11 +140,7 @@ impl Session {
     /// The oldest undelivered event, as QMP JSON text.
     pub fn poll_event(&mut self) -> Option<String> {
         self.pump();
-        self.pending.pop_front().map(|p| {
-            let mut out = String::new();
-            p.write_json(&mut out);
-            out
-        })
+        self.pending.pop_front().map(|e| e.to_json())
     }
 
     /// The number of undelivered events.
@@ -215,12 +166,7 @@ impl Session {
 
     /// The transcript so far, each line ending in `\n`.
     pub fn transcript(&self) -> String {
-        let mut s = String::new();
-        for l in &self.lines {
-            s.push_str(l);
-            s.push('\n');
-        }
-        s
+        qjob::scenario::transcript_text(&self.lines)
     }
 
     /// The transcript lines so far.
@@ -308,7 +254,15 @@ mod tests {
             .unwrap();
         assert!(!w.iter().any(|l| l == "~ WAIT TIMEOUT"));
         assert!(s.manager().query_jobs().is_empty());
-        let ev: Vec<Value> = serde_json::from_str(&s.drain_events()).unwrap();
+        // The events are the core's, as the core replayer hands them back:
+        // their own timestamps, `data` in QAPI order.
+        let mut r = Replayer::new();
+        let mut expected = Vec::new();
+        for l in [fast.as_str(), r#"{"wait": {"id": "b0", "status": "null"}}"#] {
+            expected.extend(r.run_line(l).unwrap().iter().map(Event::to_json));
+        }
+        assert_eq!(s.drain_events(), format!("[{}]", expected.join(",")));
+        let ev: Vec<Value> = serde_json::from_str(&format!("[{}]", expected.join(","))).unwrap();
         assert!(ev.iter().any(|e| e["event"] == "BLOCK_JOB_COMPLETED"));
         assert!(s.run_scenario_line("not json").is_err());
         assert_eq!(

@@ -289,7 +289,8 @@ test('every Replayer method and every function checks its arguments', () => {
     // @ts-expect-error
     toSortedJson: [[() => q.toSortedJson(1n), 'BigInt']],
   };
-  const noArguments = ['statuses', 'verbs', 'jobTypes', 'blockJobTypes', 'enums', 'statusTransitions', 'verbTable',
+  const noArguments = ['statuses', 'verbs', 'jobTypes', 'blockJobTypes', 'enums', 'optionDefaults', 'hostJobDefaults',
+    'statusTransitions', 'verbTable',
     'version', 'takePanicMessage'];
   const functions = Object.entries(q).filter(([k, v]) => typeof v === 'function' && !/^[A-Z]/.test(k)).map(([k]) => k);
   assert.deepEqual(functions.sort(), [...Object.keys(BAD_FUNCTIONS), ...noArguments].sort());

@@ -102,7 +102,10 @@ const submit = (/** @type {string} */ form) => page.click(`[data-form="${form}"]
 const formResult = (/** @type {string} */ form) => text(page.locator(`[data-form="${form}"] .result`));
 
 test('the page loads with no errors and shows the 11 statuses', async () => {
+  const module = page.waitForResponse((r) => r.url().endsWith('/qjob_wasm_bg.wasm'));
   await fresh();
+  // Chromium takes the module brotli-compressed (web/server.mjs; test/server.test.mjs checks the bytes).
+  assert.equal(await (await module).headerValue('content-encoding'), 'br');
   assert.equal(await page.locator('#diagram [data-status]').count(), 11);
   assert.equal(await page.locator('#diagram [data-edge]').count(), 20);
   assert.equal(await text(page.locator('#clock')), '0.000 s');

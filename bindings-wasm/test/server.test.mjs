@@ -1,7 +1,11 @@
 // @ts-check
 // `make run` (serve.sh, web/server.mjs) on a port it cannot use says what is wrong and how to
-// pick another, in one line and without a stack trace.
+// pick another, in one line and without a stack trace; it sends files compressed as the browser
+// accepts them.
 import { test } from 'node:test';
+import http from 'node:http';
+import zlib from 'node:zlib';
+import { readFileSync, statSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -56,4 +60,54 @@ test('--check on a free port says nothing and succeeds', () => {
   const r = run(process.execPath, [serverScript, '--check', '0']);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stderr + r.stdout, '');
+});
+
+/** GET `url` with `headers`: status, headers and the raw (undecoded) body. @param {string} url @param {Record<string, string>} headers */
+function get(url, headers) {
+  return new Promise((resolve, reject) => {
+    http.get(url, { headers }, (res) => {
+      /** @type {Buffer[]} */
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+    }).on('error', reject);
+  });
+}
+
+test('the module is sent compressed as Accept-Encoding allows, and decodes to the module', async () => {
+  const { server, url } = await start(0);
+  const wasm = readFileSync(path.join(here, '..', 'pkg-web', 'qjob_wasm_bg.wasm'));
+  /** @type {[string | undefined, string | undefined, (b: Buffer) => Buffer][]} */
+  const cases = [
+    ['gzip, deflate, br, zstd', 'br', zlib.brotliDecompressSync],
+    ['gzip', 'gzip', zlib.gunzipSync],
+    ['br;q=0, gzip;q=0.5', 'gzip', zlib.gunzipSync],
+    ['*', 'br', zlib.brotliDecompressSync],
+    ['identity', undefined, (b) => b],
+    [undefined, undefined, (b) => b],
+  ];
+  try {
+    for (const [accept, encoding, decode] of cases) {
+      const r = /** @type {{status: number, headers: http.IncomingHttpHeaders, body: Buffer}} */ (
+        await get(`${url}pkg-web/qjob_wasm_bg.wasm`, accept === undefined ? {} : { 'accept-encoding': accept }));
+      assert.equal(r.status, 200, String(accept));
+      assert.equal(r.headers['content-type'], 'application/wasm');
+      assert.equal(r.headers['content-encoding'], encoding, String(accept));
+      assert.match(String(r.headers.vary), /Accept-Encoding/);
+      if (encoding !== undefined) assert.ok(r.body.length < wasm.length * 0.6, `${encoding}: ${r.body.length} of ${wasm.length}`);
+      assert.ok(decode(r.body).equals(wasm), String(accept));
+    }
+    // Text files too.
+    const page = /** @type {{headers: http.IncomingHttpHeaders, body: Buffer}} */ (await get(`${url}web/index.html`, { 'accept-encoding': 'gzip' }));
+    assert.equal(page.headers['content-encoding'], 'gzip');
+    assert.match(zlib.gunzipSync(page.body).toString(), /<html/i);
+  } finally {
+    server.close();
+  }
+});
+
+test('the browser build is the one built for size', () => {
+  // pkg-web (opt-level "z", wasm-opt -Oz) is the smaller of the two modules of the same code.
+  const size = (/** @type {string} */ pkg) => statSync(path.join(here, '..', pkg, 'qjob_wasm_bg.wasm')).size;
+  assert.ok(size('pkg-web') < size('pkg-node') * 0.8, `pkg-web ${size('pkg-web')}, pkg-node ${size('pkg-node')}`);
 });

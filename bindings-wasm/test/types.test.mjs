@@ -280,6 +280,8 @@ test('every function and the Replayer return what their types say', () => {
     ['jobTypes', () => q.jobTypes()],
     ['blockJobTypes', () => q.blockJobTypes()],
     ['enums', () => q.enums()],
+    ['optionDefaults', () => q.optionDefaults()],
+    ['hostJobDefaults', () => q.hostJobDefaults()],
     ['statusTransitions', () => q.statusTransitions()],
     ['verbTable', () => q.verbTable()],
     ['version', () => q.version()],
@@ -322,4 +324,35 @@ test('every event and reply of the scenario corpus has its declared type', () =>
   assert.deepEqual([...names].sort(), declared('QmpEvent').isUnion()
     ? /** @type {ts.UnionType} */ (event).types.map((t) => /** @type {ts.StringLiteralType} */ (checker.getTypeOfSymbol(/** @type {ts.Symbol} */ (t.getProperty('event')))).value).sort()
     : []);
+});
+
+test('the defaults the docs state are the core\'s', () => {
+  /** The `Default `X`.` notes of a type's members (inherited ones too), as values. */
+  const documented = (/** @type {string} */ name) => {
+    /** @type {Record<string, unknown>} */
+    const out = {};
+    for (const p of checker.getPropertiesOfType(declared(name))) {
+      const doc = ts.displayPartsToString(p.getDocumentationComment(checker));
+      const m = /Default `([^`]+)`\./.exec(doc);
+      if (m) out[p.name] = JSON.parse(m[1]);
+    }
+    return out;
+  };
+  /** @type {Record<string, unknown>} */
+  const core = q.optionDefaults();
+  const types = {
+    'blockdev-backup': 'BlockdevBackupArgs',
+    'blockdev-mirror': 'BlockdevMirrorArgs',
+    'block-commit': 'BlockCommitArgs',
+    'block-stream': 'BlockStreamArgs',
+  };
+  assert.deepEqual(Object.keys(core).sort(), Object.keys(types).sort());
+  for (const [command, type] of Object.entries(types)) {
+    assert.deepEqual(documented(type), core[command], `${type}'s documented defaults`);
+  }
+  /** @type {Record<string, unknown>} */
+  const host = q.hostJobDefaults();
+  const stated = Object.fromEntries(Object.entries(host).filter(([, v]) => v !== null));
+  assert.deepEqual(documented('HostJobOptions'), stated, "HostJobOptions' documented defaults");
+  assert.deepEqual(Object.keys(host).sort(), checker.getPropertiesOfType(declared('HostJobOptions')).map((p) => p.name).sort());
 });

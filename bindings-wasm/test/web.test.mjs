@@ -20,7 +20,7 @@ test('the clock reads as a duration', () => {
 
 test('form defaults pick free IDs and the nodes no job holds, from the module', () => {
   const m = new q.JobManager();
-  const specs = formSpecs(q.enums());
+  const specs = formSpecs(q.enums(), q.optionDefaults());
   const backup = /** @type {import('../web/forms.mjs').FormSpec} */ (specs.find((s) => s.key === 'backup'));
   const taken = (/** @type {string} */ id) => m.jobHandle(id) !== undefined;
   const first = worldDefaults(backup, m.namedNodes(), taken);

@@ -113,7 +113,7 @@ await init();
 const sim = new Simulator(q);
 const STATUSES = q.statuses();
 const TRANSITIONS = q.statusTransitions();
-const SPECS = formSpecs(q.enums());
+const SPECS = formSpecs(q.enums(), q.optionDefaults());
 
 // ---------------------------------------------------------------------------
 // Actions

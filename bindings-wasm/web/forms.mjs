@@ -1,10 +1,13 @@
 // @ts-check
 // The job creation forms: one per job type, their fields (QMP argument names), the QMP command
 // each builds, and defaults that work one after another: a job ID not used yet and nodes no job
-// holds (asked of the module), and a speed at which a job visibly progresses at 1×.
+// holds (asked of the module), and a speed at which a job visibly progresses at 1×. The options'
+// own defaults are the module's (`optionDefaults()`); a command leaves out what equals them.
 
 /** @typedef {import('../js/web.mjs').JobManager} JobManager */
 /** @typedef {import('../js/web.mjs').QapiEnums} QapiEnums */
+/** @typedef {import('../js/web.mjs').OptionDefaults} OptionDefaults */
+/** @typedef {import('../js/web.mjs').JsonValue} JsonValue */
 /** @typedef {import('../js/web.mjs').NodeInfo} NodeInfo */
 /** @typedef {import('../js/web.mjs').QmpCommand} QmpCommand */
 /** @typedef {import('../js/web.mjs').TransactionArgs} TransactionArgs */
@@ -28,6 +31,7 @@
  * @property {string} idPrefix  default job IDs are this and a number
  * @property {boolean} [open]
  * @property {Field[]} fields
+ * @property {Record<string, JsonValue>} defaults  the module's defaults of its command's options
  */
 
 /** A speed at which a 64 MiB job takes 16 s at 1×, progressing 1 MiB at a time. */
@@ -39,29 +43,36 @@ const COMPLETION_MODES = ['grouped', 'individual'];
 /** The snapshot commands, which one form sends. */
 const SNAPSHOT_COMMANDS = /** @type {const} */ (['snapshot-save', 'snapshot-load', 'snapshot-delete']);
 
-/** The forms, with the enum values the module lists. @param {QapiEnums} enums @returns {FormSpec[]} */
-export function formSpecs(enums) {
+/**
+ * The forms, with the enum values and the options' defaults the module lists.
+ * @param {QapiEnums} enums @param {OptionDefaults} defaults @returns {FormSpec[]}
+ */
+export function formSpecs(enums, defaults) {
   const onError = enums.BlockdevOnError;
   const sync = enums.MirrorSyncMode;
-  /** @type {Field[]} */
-  const common = [
+  const backup = defaults['blockdev-backup'];
+  /** A checkbox or select showing the default of the option `name` in `d`. @param {Record<string, JsonValue>} d */
+  const field = (d, /** @type {string} */ name, /** @type {readonly string[]} */ options = []) => (
+    typeof d[name] === 'boolean'
+      ? /** @type {Field} */ ({ name, type: 'checkbox', value: d[name] })
+      : /** @type {Field} */ ({ name, type: 'select', options, value: String(d[name]) }));
+  /** @param {Record<string, JsonValue>} d @returns {Field[]} */
+  const common = (d) => [
     { name: 'speed', label: 'speed (B/s)', type: 'number', value: DEFAULT_SPEED, placeholder: '0 = unlimited' },
-    { name: 'auto-finalize', type: 'checkbox', value: true },
-    { name: 'auto-dismiss', type: 'checkbox', value: true },
+    field(d, 'auto-finalize'), field(d, 'auto-dismiss'),
   ];
+  const mirror = defaults['blockdev-mirror'];
   return [
-    { key: 'backup', title: 'Backup', idPrefix: 'b', open: true, fields: [
+    { key: 'backup', title: 'Backup', idPrefix: 'b', open: true, defaults: backup, fields: [
       { name: 'job-id' }, { name: 'device', list: true }, { name: 'target', list: true },
-      { name: 'sync', type: 'select', options: sync, value: 'full' },
-      { name: 'bitmap', placeholder: 'for incremental and bitmap sync' }, ...common,
-      { name: 'on-source-error', type: 'select', options: onError },
-      { name: 'on-target-error', type: 'select', options: onError }] },
-    { key: 'mirror', title: 'Mirror', idPrefix: 'm', fields: [
+      field(backup, 'sync', sync),
+      { name: 'bitmap', placeholder: 'for incremental and bitmap sync' }, ...common(backup),
+      field(backup, 'on-source-error', onError), field(backup, 'on-target-error', onError)] },
+    { key: 'mirror', title: 'Mirror', idPrefix: 'm', defaults: mirror, fields: [
       { name: 'job-id' }, { name: 'device', list: true }, { name: 'target', list: true },
-      { name: 'sync', type: 'select', options: sync, value: 'full' }, ...common,
-      { name: 'on-source-error', type: 'select', options: onError },
-      { name: 'on-target-error', type: 'select', options: onError }] },
-    { key: 'txn', title: 'Transaction (two backups)', idPrefix: 't', fields: [
+      field(mirror, 'sync', sync), ...common(mirror),
+      field(mirror, 'on-source-error', onError), field(mirror, 'on-target-error', onError)] },
+    { key: 'txn', title: 'Transaction (two backups)', idPrefix: 't', defaults: backup, fields: [
       { name: 'id1', label: 'job 1 id' }, { name: 'dev1', label: 'job 1 device', list: true },
       { name: 'tgt1', label: 'job 1 target', list: true },
       { name: 'speed1', label: 'job 1 speed', type: 'number', value: '', placeholder: '0 = unlimited' },
@@ -69,22 +80,22 @@ export function formSpecs(enums) {
       { name: 'tgt2', label: 'job 2 target', list: true },
       { name: 'speed2', label: 'job 2 speed', type: 'number', value: DEFAULT_SPEED, placeholder: '0 = unlimited' },
       { name: 'completion-mode', type: 'select', options: COMPLETION_MODES },
-      { name: 'auto-finalize', type: 'checkbox', value: true }, { name: 'auto-dismiss', type: 'checkbox', value: true }] },
-    { key: 'commit', title: 'Commit (needs the backing chain)', idPrefix: 'c', fields: [
+      field(backup, 'auto-finalize'), field(backup, 'auto-dismiss')] },
+    { key: 'commit', title: 'Commit (needs the backing chain)', idPrefix: 'c', defaults: defaults['block-commit'], fields: [
       { name: 'job-id' }, { name: 'device', list: true },
       { name: 'top-node', list: true, placeholder: 'empty: active commit' },
-      { name: 'base-node', list: true }, ...common,
-      { name: 'on-error', type: 'select', options: onError }] },
-    { key: 'stream', title: 'Stream (needs the backing chain)', idPrefix: 's', fields: [
+      { name: 'base-node', list: true }, ...common(defaults['block-commit']),
+      field(defaults['block-commit'], 'on-error', onError)] },
+    { key: 'stream', title: 'Stream (needs the backing chain)', idPrefix: 's', defaults: defaults['block-stream'], fields: [
       { name: 'job-id' }, { name: 'device', list: true },
-      { name: 'base-node', list: true }, ...common,
-      { name: 'on-error', type: 'select', options: onError }] },
-    { key: 'create', title: 'Create (image file)', idPrefix: 'cr', fields: [
+      { name: 'base-node', list: true }, ...common(defaults['block-stream']),
+      field(defaults['block-stream'], 'on-error', onError)] },
+    { key: 'create', title: 'Create (image file)', idPrefix: 'cr', defaults: {}, fields: [
       { name: 'job-id' }, { name: 'filename' },
       { name: 'size', type: 'number', value: '4194304' }] },
-    { key: 'amend', title: 'Amend (qcow2 node)', idPrefix: 'a', fields: [
+    { key: 'amend', title: 'Amend (qcow2 node)', idPrefix: 'a', defaults: {}, fields: [
       { name: 'job-id' }, { name: 'node-name', list: true }] },
-    { key: 'snapshot', title: 'Snapshot save/load/delete (machine mode)', idPrefix: 'ss', fields: [
+    { key: 'snapshot', title: 'Snapshot save/load/delete (machine mode)', idPrefix: 'ss', defaults: {}, fields: [
       { name: 'op', label: 'command', type: 'select', options: SNAPSHOT_COMMANDS },
       { name: 'job-id' }, { name: 'tag', value: 'snap0' },
       { name: 'vmstate', list: true }, { name: 'devices', placeholder: 'comma-separated' }] },
@@ -127,7 +138,7 @@ export function worldDefaults(spec, nodes, taken) {
 }
 
 /**
- * The QMP command of a creation form: empty fields and QEMU's defaults are left out.
+ * The QMP command of a creation form: empty fields and the options' defaults are left out.
  * @param {FormSpec} spec @param {HTMLFormElement} form @returns {QmpCommand}
  */
 export function formCommand(spec, form) {
@@ -137,14 +148,16 @@ export function formCommand(spec, form) {
   /** @type {Record<string, unknown>} */
   const a = {};
   const opt = (/** @type {string} */ name) => { if (text(name)) a[name] = text(name); };
+  const d = spec.defaults;
   const jobOpts = (/** @type {Record<string, unknown>} */ o, speedField = 'speed') => {
     const speed = num(speedField);
-    if (speed) o.speed = speed;
-    if (!input('auto-finalize').checked) o['auto-finalize'] = false;
-    if (!input('auto-dismiss').checked) o['auto-dismiss'] = false;
+    if (speed !== undefined && speed !== d.speed) o.speed = speed;
+    for (const name of ['auto-finalize', 'auto-dismiss']) {
+      if (input(name).checked !== d[name]) o[name] = input(name).checked;
+    }
     return o;
   };
-  const policy = (/** @type {string} */ name) => { if (text(name) !== 'report') a[name] = text(name); };
+  const policy = (/** @type {string} */ name) => { if (text(name) !== d[name]) a[name] = text(name); };
   /** @type {any} the command, whose shape the form's QMP command name decides */
   let cmd;
   switch (spec.key) {
@@ -159,7 +172,7 @@ export function formCommand(spec, form) {
       break;
     case 'txn': {
       const member = (/** @type {number} */ n) => ({ type: 'blockdev-backup', data: jobOpts({
-        'job-id': text(`id${n}`), device: text(`dev${n}`), target: text(`tgt${n}`), sync: 'full' }, `speed${n}`) });
+        'job-id': text(`id${n}`), device: text(`dev${n}`), target: text(`tgt${n}`), sync: d.sync }, `speed${n}`) });
       cmd = { execute: 'transaction', arguments: { actions: [member(1), member(2)],
         properties: { 'completion-mode': text('completion-mode') } } };
       break;

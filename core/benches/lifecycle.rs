@@ -1,51 +1,36 @@
 //! One full backup lifecycle (create → run → conclude → null) through the
-//! typed API and through QMP JSON `execute`.
+//! typed API and through QMP JSON `execute`; a QMP error reply; a pause +
+//! resume pair (criterion; `figures.rs` prints the README's table from the
+//! same workloads).
+
+mod workloads;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use qjob::{BackupOptions, JobManager, JobOptions, SyncMode};
+use qjob::JobManager;
 use std::hint::black_box;
-
-fn typed(m: &mut JobManager) {
-    m.blockdev_backup(BackupOptions {
-        job: JobOptions::with_id("b0"),
-        device: "src".into(),
-        target: "dst".into(),
-        sync: SyncMode::Full,
-        ..BackupOptions::default()
-    })
-    .unwrap();
-    m.settle();
-    m.drain_events();
-}
-
-fn qmp(m: &mut JobManager) {
-    let r = m.execute(
-        r#"{"execute":"blockdev-backup","arguments":{"job-id":"b0","device":"src","target":"dst","sync":"full"}}"#,
-    );
-    debug_assert_eq!(r, r#"{"return":{}}"#);
-    m.settle();
-    m.drain_events();
-}
+use workloads::*;
 
 fn bench(c: &mut Criterion) {
     let mut m = JobManager::with_default_world();
     c.bench_function("backup lifecycle, typed API", |b| {
-        b.iter(|| typed(black_box(&mut m)))
+        b.iter(|| typed_lifecycle(black_box(&mut m)))
     });
     let mut m = JobManager::with_default_world();
     c.bench_function("backup lifecycle, QMP execute", |b| {
-        b.iter(|| qmp(black_box(&mut m)))
+        b.iter(|| qmp_lifecycle(black_box(&mut m)))
     });
     let mut m = JobManager::with_default_world();
-    m.execute(r#"{"execute":"blockdev-backup","arguments":{"job-id":"p","device":"src","target":"dst","sync":"full","speed":1}}"#);
-    m.settle();
-    m.drain_events();
-    c.bench_function("pause + resume pair, typed API", |b| {
+    c.bench_function("QMP execute, error reply", |b| {
         b.iter(|| {
-            m.job_pause("p").unwrap();
-            m.job_resume("p").unwrap();
-            m.drain_events();
+            black_box(&mut m).execute(r#"{"execute":"job-pause","arguments":{"id":"nope"},"id":7}"#)
         })
+    });
+    let mut m = held_backup();
+    c.bench_function("pause + resume pair, events drained into a Vec", |b| {
+        b.iter(|| pair_drained(&mut m))
+    });
+    c.bench_function("pause + resume pair, events polled one at a time", |b| {
+        b.iter(|| pair_polled(&mut m))
     });
 }
 

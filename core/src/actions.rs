@@ -150,7 +150,7 @@ impl JobManager {
                     self.cancel_sync(j, true);
                 }
                 if let Some((n, name)) = &st.bitmap {
-                    self.graph.node_mut(*n).bitmaps.retain(|b| b != name);
+                    self.graph.node_mut(*n).bitmaps.retain(|b| b.name != *name);
                 }
                 if let Some((overlay, old)) = st.overlay {
                     self.snapshot_abort(overlay, old);
@@ -168,6 +168,11 @@ impl JobManager {
         for st in &states {
             if let Some(n) = st.drained {
                 self.drained_end(n);
+            }
+            // external_snapshot_clean: the action lets go of its overlay,
+            // which closes unless it took someone's place above the node.
+            if let Some((overlay, _)) = st.overlay {
+                self.unref_orphan(overlay);
             }
         }
         if let Some(t) = txn {

@@ -36,10 +36,14 @@ impl JobManager {
                 "Can't store persistent bitmaps to {node}: Operation not supported"
             )));
         }
-        if self.graph.node(n).bitmaps.iter().any(|b| b == name) {
+        if self.graph.node(n).bitmaps.iter().any(|b| b.name == *name) {
             return Err(Error::generic(format!("Bitmap already exists: {name}")));
         }
-        self.graph.node_mut(n).bitmaps.push(name.clone());
+        self.graph.node_mut(n).bitmaps.push(crate::block::Bitmap {
+            name: name.clone(),
+            granularity: *granularity,
+            persistent: *persistent,
+        });
         Ok(n)
     }
 
@@ -48,7 +52,13 @@ impl JobManager {
         let Some(n) = self.graph.lookup(node) else {
             return Err(Error::generic(format!("Node '{node}' not found")));
         };
-        let Some(i) = self.graph.node(n).bitmaps.iter().position(|b| b == name) else {
+        let Some(i) = self
+            .graph
+            .node(n)
+            .bitmaps
+            .iter()
+            .position(|b| b.name == name)
+        else {
             return Err(Error::generic(format!("Dirty bitmap '{name}' not found")));
         };
         self.bitmap_free(n, name)?;

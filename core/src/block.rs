@@ -199,6 +199,15 @@ impl Driver {
     }
 }
 
+/// A dirty bitmap of a node (its contents are not simulated).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Bitmap {
+    pub name: String,
+    /// Granularity in bytes (`None`: the node's default).
+    pub granularity: Option<u32>,
+    pub persistent: bool,
+}
+
 /// A block node.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Node {
@@ -224,12 +233,18 @@ pub(crate) struct Node {
     pub detect_zeroes: DetectZeroes,
     /// When it was named (QEMU lists nodes in that order, newest first).
     pub seq: u64,
+    /// The options its `json:` file name shows, as given.
+    #[serde(with = "crate::snapshot::json_text")]
+    pub strong_options: Vec<(String, serde_json::Value)>,
+    /// `cache.direct` and `cache.no-flush`.
+    pub cache_direct: bool,
+    pub cache_no_flush: bool,
     /// Extents that hold data (for backing chains): sorted, disjoint.
     pub allocated: Vec<(u64, u64)>,
     /// Jobs that block every operation on this node (op blockers), newest first.
     pub blockers: Vec<JobRef>,
-    /// Dirty bitmap names (`block-dirty-bitmap-add`).
-    pub bitmaps: Vec<String>,
+    /// Dirty bitmaps (`block-dirty-bitmap-add`), oldest first.
+    pub bitmaps: Vec<Bitmap>,
 }
 
 /// An image file, as the caller describes it: a file of the scenario's
@@ -492,7 +507,10 @@ impl Graph {
             monitor: false,
             read_only: false,
             detect_zeroes: DetectZeroes::Off,
-            seq: self.node_seq + 1,
+            seq: self.node_seq,
+            strong_options: Vec::new(),
+            cache_direct: false,
+            cache_no_flush: false,
             allocated: Vec::new(),
             blockers: Vec::new(),
             bitmaps: Vec::new(),
@@ -528,8 +546,8 @@ impl Graph {
     /// a counter, and two digits QEMU draws at random (here derived from
     /// the counter, so that the same calls give the same names).
     pub fn implicit_name(&mut self) -> String {
-        self.implicit_counter += 1;
         let n = self.implicit_counter;
+        self.implicit_counter += 1;
         format!("#block{n}{:02}", (n * 37 + 11) % 100)
     }
 
@@ -565,6 +583,53 @@ impl Graph {
             .iter()
             .find(|(r, _)| *r == role)
             .map(|&(_, c)| c)
+    }
+
+    /// `bdrv_block_status_above` from `off`: how many of the `len` bytes
+    /// there have one block status (data, or not), through the whole
+    /// backing chain.
+    pub fn status_run(&self, n: NodeRef, off: u64, len: u64) -> u64 {
+        let mut edges = Vec::new();
+        self.data_edges(n, &mut edges);
+        let data = |x: u64| edges.iter().any(|&(o, l)| o <= x && x < o + l);
+        let here = data(off);
+        let end = off + len;
+        // The next edge of a data extent after `off` where the status turns.
+        let mut run_end = end;
+        for &(o, l) in &edges {
+            for e in [o, o + l] {
+                if e > off && e < run_end && data(e) != here {
+                    run_end = e;
+                }
+            }
+        }
+        run_end - off
+    }
+
+    /// The extents that hold data below `n`, every layer of its chain.
+    fn data_edges(&self, n: NodeRef, out: &mut Vec<(u64, u64)>) {
+        let node = self.node(n);
+        match &node.driver {
+            Driver::NullCo { .. } => {}
+            Driver::File { filename } => {
+                if let Some(img) = self.files.get(filename)
+                    && img.format == Some(BlockdevDriver::Raw)
+                {
+                    out.extend(img.data.iter().copied());
+                }
+            }
+            Driver::Qcow2 => {
+                out.extend(node.allocated.iter().copied());
+                if let Some(b) = self.child(n, Role::Backing) {
+                    self.data_edges(b, out);
+                }
+            }
+            _ => {
+                for &(_, c) in &node.children {
+                    self.data_edges(c, out);
+                }
+            }
+        }
     }
 
     /// Block status of `[off, off+len)` of node `n`.

@@ -14,7 +14,7 @@ use crate::model::{IoStatus, JobStatus, JobType, JobVerb};
 use crate::options::MirrorCopyMode;
 
 /// One entry of `query-jobs` (QAPI `JobInfo`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct JobInfo {
     /// The job ID.
     pub id: String,
@@ -31,7 +31,7 @@ pub struct JobInfo {
 }
 
 /// One entry of `query-block-jobs` (QAPI `BlockJobInfo`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct BlockJobInfo {
     /// The job type.
     pub job_type: JobType,
@@ -86,6 +86,29 @@ impl JobManager {
     /// The `query-jobs` entry of one job, by ID.
     pub fn job_info(&self, id: &str) -> Option<JobInfo> {
         self.find_job(id).and_then(|j| self.job_info_of(j))
+    }
+
+    /// Whether the job `id` has reached `status`: it is in it now (a job
+    /// that does not exist counts as `null`), or a `JOB_STATUS_CHANGE` of
+    /// it to `status` is among the queued events. What a wait for a status
+    /// checks (`x-qjob-wait`, Python's `wait`), with
+    /// [`run_until`](Self::run_until).
+    pub fn status_reached(&self, id: &str, status: JobStatus) -> bool {
+        let now = self
+            .find_job(id)
+            .map_or(JobStatus::Null, |j| self.job(j).status);
+        now == status
+            || self
+                .queued_events()
+                .any(|e| e.kind.is_status_change(id, status))
+    }
+
+    /// Whether an event named `name` about job `id` is among the queued
+    /// events: what a wait for an event checks (`x-qjob-wait`, Python's
+    /// `wait_event`), with [`run_until`](Self::run_until).
+    pub fn event_queued(&self, name: &str, id: &str) -> bool {
+        self.queued_events()
+            .any(|e| e.kind.is_event_about(name, id))
     }
 
     fn job_info_of(&self, j: JobRef) -> Option<JobInfo> {

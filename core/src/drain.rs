@@ -265,7 +265,8 @@ impl JobManager {
         self.graph.node(filter).children.first().map(|&(_, c)| c)
     }
 
-    /// Deletes a filter node (its node parents must have left already).
+    /// Deletes a filter node (its node parents must have left already); a
+    /// child only the filter held closes.
     pub(crate) fn remove_filter_node(&mut self, filter: NodeRef) {
         if !self.graph.alive(filter) {
             return;
@@ -277,7 +278,7 @@ impl JobManager {
             .iter()
             .map(|&(_, c)| c)
             .collect();
-        for c in children {
+        for &c in &children {
             self.graph.detach_child(filter, c);
         }
         let parents = self.graph.node(filter).parents.clone();
@@ -303,6 +304,9 @@ impl JobManager {
             }
         }
         self.graph.remove(filter);
+        for c in children {
+            self.unref_orphan(c);
+        }
     }
 
     fn parent_drained_begin(&mut self, p: Parent, affected: &mut Vec<JobRef>) {

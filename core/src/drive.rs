@@ -158,6 +158,10 @@ pub(crate) struct DriveOptions {
     pub unit: i64,
     pub index: i64,
     pub writeback: bool,
+    /// `cache.direct` and `cache.no-flush` (inherited by every node the
+    /// drive opens).
+    pub direct: bool,
+    pub no_flush: bool,
     /// The nodes to open, as `BlockdevOptions` with command-line strings;
     /// without `driver` at the top when the format is probed. Empty for a
     /// drive without medium.
@@ -310,6 +314,54 @@ fn merge(base: &mut Map<String, Value>, extra: Map<String, Value>) {
     }
 }
 
+/// Children given by file name only (`file.file.filename=X`): their
+/// protocol driver comes from the name, as `bdrv_open` finds it.
+fn protocols_of_filenames(o: &mut Map<String, Value>) -> Result<()> {
+    for (k, v) in o.iter_mut() {
+        let Value::Object(child) = v else { continue };
+        if k == "cache" {
+            continue;
+        }
+        if !child.contains_key("driver")
+            && let Some(Value::String(f)) = child.get("filename").cloned()
+        {
+            child.remove("filename");
+            let mut proto = protocol_node(&f)?;
+            merge(&mut proto, std::mem::take(child));
+            *child = proto;
+        }
+        protocols_of_filenames(child)?;
+    }
+    Ok(())
+}
+
+/// `bdrv_open`'s refusal of an option a driver does not have, in place of
+/// the visitor's `Parameter 'file.x' is unexpected`.
+fn unsupported_option(node: &Map<String, Value>, e: Error) -> Error {
+    let Some(path) = e
+        .desc
+        .strip_prefix("Parameter '")
+        .and_then(|r| r.strip_suffix("' is unexpected"))
+    else {
+        return e;
+    };
+    let mut obj = node;
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let option = parts.pop().unwrap_or_default();
+    for p in parts {
+        match obj.get(p) {
+            Some(Value::Object(c)) => obj = c,
+            _ => return e,
+        }
+    }
+    let driver = obj.get("driver").and_then(Value::as_str).unwrap_or("");
+    Error::generic(if is_protocol(driver) {
+        format!("Block protocol '{driver}' doesn't support the option '{option}'")
+    } else {
+        format!("Block format '{driver}' does not support the option '{option}'")
+    })
+}
+
 /// Block drivers that are protocols: they take a file name themselves.
 fn is_protocol(driver: &str) -> bool {
     matches!(
@@ -392,12 +444,14 @@ impl DriveOptions {
             return Err(Error::generic("invalid aio option"));
         }
         let writeback = boolean(&mut opts, "cache.writeback")?.unwrap_or(true);
+        let direct = boolean(&mut opts, "cache.direct")?.unwrap_or(false);
+        let no_flush = boolean(&mut opts, "cache.no-flush")?.unwrap_or(false);
         let format = take(&mut opts, "format");
-        for key in ["rerror", "werror"] {
+        for (key, what) in [("werror", "write"), ("rerror", "read")] {
             if let Some(v) = take(&mut opts, key)
                 && !matches!(v.as_str(), "ignore" | "report" | "stop" | "enospc")
             {
-                return Err(Error::generic(format!("'{v}' invalid {key} argument")));
+                return Err(Error::generic(format!("'{v}' invalid {what} error action")));
             }
         }
         boolean(&mut opts, "read-only")?;
@@ -422,7 +476,7 @@ impl DriveOptions {
             .and_then(Value::as_str)
             .map(str::to_owned);
         // Only the drive's own options left: a drive without medium.
-        let only_cache = tree.keys().all(|k| k == "cache" || k == "detect-zeroes");
+        let only_cache = tree.keys().all(|k| k == "detect-zeroes");
         let node = match (file, driver) {
             (None, None) if only_cache => Map::new(),
             (None, None) => {
@@ -448,6 +502,8 @@ impl DriveOptions {
                 tree
             }
         };
+        let mut node = node;
+        protocols_of_filenames(&mut node)?;
         Ok(DriveOptions {
             id,
             interface,
@@ -455,6 +511,8 @@ impl DriveOptions {
             unit,
             index,
             writeback,
+            direct,
+            no_flush,
             node,
         })
     }
@@ -490,6 +548,8 @@ impl JobManager {
             unit,
             index,
             writeback,
+            direct,
+            no_flush,
             mut node,
         } = d;
         let (mut bus, mut unit) = (bus, unit);
@@ -519,6 +579,15 @@ impl JobManager {
                 "drive with bus={bus}, unit={unit} (index={index}) exists"
             )));
         }
+        if let Some(id) = &id
+            && self
+                .graph
+                .backends
+                .iter()
+                .any(|b| b.drive.is_some() && b.name == *id)
+        {
+            return Err(Error::generic(format!("Duplicate ID '{id}' for drive")));
+        }
         let name = id.unwrap_or_else(|| format!("{}{unit}", interface.name()));
         if interface == Interface::Virtio {
             self.require_pci_bus()?;
@@ -542,10 +611,12 @@ impl JobManager {
             None
         } else {
             let mut a = crate::qmp::args::Args::keyval(&node, "");
-            let parsed = crate::qmp::nodes::parse_node(&mut a).and_then(|o| {
-                a.finish()?;
-                Ok(o)
-            })?;
+            let parsed = crate::qmp::nodes::parse_node(&mut a)
+                .and_then(|o| {
+                    a.finish()?;
+                    Ok(o)
+                })
+                .map_err(|e| unsupported_option(&node, e))?;
             match self.open_node(&parsed, &mut created) {
                 Ok(n) => Some(n),
                 Err(e) => {
@@ -572,6 +643,11 @@ impl JobManager {
             self.delete_created(created);
             return Err(e);
         }
+        for &n in &created {
+            let node = self.graph.node_mut(n);
+            node.cache_direct = direct;
+            node.cache_no_flush = no_flush;
+        }
         let b = BackendRef::at(self.graph.backends.len() as u32);
         self.graph.backends.push(Backend {
             name: name.clone(),
@@ -588,7 +664,8 @@ impl JobManager {
             self.graph.insert_backend(b, n);
         }
         if interface == Interface::Virtio {
-            self.attach_device(None, b);
+            let path = self.device_path(None);
+            self.attach_device(None, path, b);
         }
         Ok(())
     }
@@ -610,16 +687,22 @@ impl JobManager {
         }
     }
 
-    /// A new device on BlockBackend `b`.
-    fn attach_device(&mut self, id: Option<String>, b: BackendRef) {
-        let path = match &id {
+    /// The QOM path of a new device (`qdev_set_id`): a device without an
+    /// id takes the next anonymous number, even if its creation fails
+    /// later.
+    fn device_path(&mut self, id: Option<&str>) -> String {
+        match id {
             Some(id) => format!("/machine/peripheral/{id}"),
             None => {
                 let n = self.graph.anonymous_devices;
                 self.graph.anonymous_devices += 1;
                 format!("/machine/peripheral-anon/device[{n}]")
             }
-        };
+        }
+    }
+
+    /// A new device on BlockBackend `b`.
+    fn attach_device(&mut self, id: Option<String>, path: String, b: BackendRef) {
         self.graph.devices.push(Device {
             id,
             driver: "virtio-blk-pci".into(),
@@ -642,9 +725,11 @@ impl JobManager {
         if !self.machine {
             return Err(Error::command_not_found("device_add"));
         }
+        // virtio-blk is the one device qjob models: other names are
+        // unknown models here.
         if !matches!(driver, "virtio-blk" | "virtio-blk-pci") {
             return Err(Error::generic(format!(
-                "qjob models the device 'virtio-blk' only, not '{driver}'"
+                "'{driver}' is not a valid device model name"
             )));
         }
         self.require_pci_bus()?;
@@ -666,6 +751,7 @@ impl JobManager {
             }
             Some(_) => return Err(Error::invalid_type("id", "string")),
         };
+        let path = self.device_path(id.as_deref());
         let mut drive = None;
         for (k, v) in opts {
             match k.as_str() {
@@ -722,7 +808,7 @@ impl JobManager {
         if backend.root.is_none() {
             return Err(Error::generic("Device needs media, but drive is empty"));
         }
-        self.attach_device(id, b);
+        self.attach_device(id, path, b);
         Ok(())
     }
 
@@ -771,3 +857,138 @@ const VIRTIO_BLK_PROPERTIES: &[&str] = &[
     "romfile",
     "rombar",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ImageFile;
+
+    fn opts(pairs: &[(&str, &str)]) -> Map<String, Value> {
+        pairs
+            .iter()
+            .map(|&(k, v)| (k.to_owned(), Value::String(v.to_owned())))
+            .collect()
+    }
+
+    /// The refusals of `-drive`, worded as `qemu-system-x86_64` 7.2.22
+    /// words them (each checked against it: `-drive OPTS`).
+    #[test]
+    fn refusals_are_qemus() {
+        let mut m = JobManager::with_default_world();
+        m.set_pci_bus(true);
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("driver", "null-co"), ("format", "raw")],
+                "Cannot specify both 'driver' and 'format'",
+            ),
+            (
+                &[("driver", "null-co"), ("cache", "bogus")],
+                "invalid cache option",
+            ),
+            (
+                &[("driver", "null-co"), ("aio", "bogus")],
+                "invalid aio option",
+            ),
+            (
+                &[("driver", "null-co"), ("index", "1"), ("unit", "0")],
+                "index cannot be used with bus and unit",
+            ),
+            (
+                &[("if", "bogus"), ("driver", "null-co")],
+                "unsupported bus type 'bogus'",
+            ),
+            (
+                &[("driver", "null-co"), ("media", "tape")],
+                "'tape' invalid media",
+            ),
+            (
+                &[("driver", "null-co"), ("werror", "bogus")],
+                "'bogus' invalid write error action",
+            ),
+            (
+                &[
+                    ("readonly", "on"),
+                    ("read-only", "on"),
+                    ("driver", "null-co"),
+                ],
+                "'read-only' and its alias 'readonly' can't be used at the same time",
+            ),
+            (
+                &[("file", "nosuch.img")],
+                "Could not open 'nosuch.img': No such file or directory",
+            ),
+            (&[("file", "foo:bar")], "Unknown protocol 'foo'"),
+            (
+                &[("id", "src"), ("driver", "null-co")],
+                "Device name 'src' conflicts with an existing node name",
+            ),
+            (
+                &[("driver", "null-co"), ("bogus", "1")],
+                "Block protocol 'null-co' doesn't support the option 'bogus'",
+            ),
+            (
+                &[("driver", "qcow2"), ("file.driver", "null-co")],
+                "Image is not in qcow2 format",
+            ),
+        ];
+        for (o, text) in cases {
+            let mut o = opts(o);
+            o.entry("if").or_insert_with(|| "none".into());
+            let e = m.drive_add(&o).unwrap_err();
+            assert_eq!(e.desc, *text, "{o:?}");
+        }
+        // Nothing was left behind.
+        assert!(m.graph.backends.is_empty());
+        assert_eq!(m.graph.live().count(), 4);
+        m.drive_add(&opts(&[("if", "none"), ("id", "x"), ("driver", "null-co")]))
+            .unwrap();
+        let e = m
+            .drive_add(&opts(&[("if", "none"), ("id", "x"), ("driver", "null-co")]))
+            .unwrap_err();
+        assert_eq!(e.desc, "Duplicate ID 'x' for drive");
+    }
+
+    #[test]
+    fn nested_options_name_their_protocol_by_file_name() {
+        let mut m = JobManager::new();
+        m.add_image(
+            "t.qcow2",
+            ImageFile {
+                format: "qcow2".into(),
+                size: 1 << 20,
+                ..Default::default()
+            },
+        );
+        // A format over `file.filename` (QEMU finds the `file` protocol),
+        // nested objects as dotted keys, JSON booleans as on/off.
+        let o: Map<String, Value> = serde_json::from_str(
+            r#"{"if": "none", "id": "d", "driver": "qcow2", "node-name": "top",
+                "file": {"filename": "t.qcow2"}, "cache": {"direct": true}}"#,
+        )
+        .unwrap();
+        m.drive_add(&o).unwrap();
+        let top = m.graph.lookup("top").unwrap();
+        let file = m.graph.child(top, crate::block::Role::File).unwrap();
+        assert_eq!(m.graph.node_file(top), Some("t.qcow2"));
+        assert!(m.graph.node(file).cache_direct && m.graph.node(top).cache_direct);
+        // blkdebug's file name: blkdebug:CONFIG:IMAGE.
+        m.drive_add(&opts(&[
+            ("if", "none"),
+            ("driver", "blkdebug"),
+            ("file", "blkdebug::null-co://"),
+            ("align", "65536"),
+        ]))
+        .unwrap();
+        let b = m.graph.backend_by_name("none1").unwrap();
+        let root = m.graph.backend(b).root.unwrap();
+        assert_eq!(
+            m.graph.filename(root),
+            r#"json:{"image": {"driver": "null-co"}, "driver": "blkdebug", "align": "65536"}"#
+        );
+        // A drive without medium.
+        m.drive_add(&opts(&[("if", "none"), ("id", "empty")]))
+            .unwrap();
+        let r = m.execute(r#"{"execute":"block-stream","arguments":{"device":"empty"}}"#);
+        assert!(r.contains("Device 'empty' has no medium"), "{r}");
+    }
+}

@@ -175,6 +175,13 @@ pub(crate) trait JobDriver {
     fn bitmap(&self) -> Option<(NodeRef, &str)> {
         None
     }
+
+    /// The nodes the job holds through a BlockBackend of its own (a
+    /// mirror's target, a commit's top and base): `blockdev-del` finds
+    /// them in use.
+    fn backend_nodes(&self) -> Vec<NodeRef> {
+        Vec::new()
+    }
 }
 
 /// A job's driver state, as the job stores it and snapshots keep it.
@@ -384,6 +391,12 @@ impl Cx<'_> {
         if let Some(b) = base {
             g.attach_child(n, Role::Backing, b);
         }
+    }
+
+    /// `bdrv_change_backing_file`: `n`'s image names `base` (its file
+    /// name and format) as its backing file from now on, or none.
+    pub fn change_backing_file(&mut self, n: NodeRef, base: Option<NodeRef>) {
+        self.m.graph.change_backing_file(n, base);
     }
 
     /// Opens `n`'s backing chain from its image's backing file

@@ -98,51 +98,179 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// Calls the macro named `$m` once, with every event kind in
+/// [`EventKind::index`] order, each as `Variant = "QMP_NAME" [members]`:
+/// the [`EventKind`] variant, its QMP name, and the members its `data` may
+/// carry, in QAPI order (`r#type` for `type`; `error` only when set).
+///
+/// It is the one list of event kinds: [`EventKind::NAMES`],
+/// [`EventKind::FIELDS`], [`EventKind::index`] and [`EventKind::name`] are
+/// made from it (so a new variant left out of it does not compile), and a
+/// binding that needs a type or a conversion per kind (a Python class, a C
+/// enum) makes it from it too, so that a new kind is a compile error there
+/// rather than a silent gap. The members' values come from
+/// [`EventKind::for_each_field`], which a test checks against these lists.
+///
+/// ```
+/// macro_rules! count {
+///     ($($variant:ident = $name:literal [$($member:ident),*]),+ $(,)?) => {
+///         [$($name),+].len()
+///     };
+/// }
+/// assert_eq!(qjob::for_each_event_kind!(count), qjob::EventKind::NAMES.len());
+/// ```
+#[macro_export]
+macro_rules! for_each_event_kind {
+    ($m:ident) => {
+        $m! {
+            JobStatusChange = "JOB_STATUS_CHANGE" [id, status],
+            BlockJobReady = "BLOCK_JOB_READY" [r#type, device, len, offset, speed],
+            BlockJobPending = "BLOCK_JOB_PENDING" [r#type, id],
+            BlockJobCompleted = "BLOCK_JOB_COMPLETED" [r#type, device, len, offset, speed, error],
+            BlockJobCancelled = "BLOCK_JOB_CANCELLED" [r#type, device, len, offset, speed],
+            BlockJobError = "BLOCK_JOB_ERROR" [device, operation, action],
+            Stop = "STOP" [],
+            Resume = "RESUME" [],
+        }
+    };
+}
+
+/// A member name as written in [`for_each_event_kind!`]'s lists, without
+/// the `r#` of a raw identifier.
+const fn member_name(ident: &'static str) -> &'static str {
+    match ident.as_bytes() {
+        [b'r', b'#', rest @ ..] => match std::str::from_utf8(rest) {
+            Ok(name) => name,
+            Err(_) => ident,
+        },
+        _ => ident,
+    }
+}
+
+macro_rules! event_kind_tables {
+    ($($variant:ident = $name:literal [$($member:ident),*]),+ $(,)?) => {
+        impl EventKind {
+            /// Every QMP event name qjob emits, as [`name`](Self::name)
+            /// spells them, in [`index`](Self::index) order: what a binding
+            /// checks an event name given by its caller against.
+            pub const NAMES: &'static [&'static str] = &[$($name),+];
+
+            /// The members each kind's `data` may carry, in QAPI order, in
+            /// [`index`](Self::index) order (`BLOCK_JOB_COMPLETED`'s
+            /// `error` only when the job failed): for a binding's per-kind
+            /// field lists (Python's `__match_args__`).
+            pub const FIELDS: &'static [&'static [&'static str]] =
+                &[$(&[$(member_name(stringify!($member))),*]),+];
+
+            /// The variant's place in [`NAMES`](Self::NAMES): 0 for
+            /// `JOB_STATUS_CHANGE` up to 7 for `RESUME` (for a binding's
+            /// table of event classes).
+            pub const fn index(&self) -> usize {
+                enum Kind {
+                    $($variant),+
+                }
+                match self {
+                    $(EventKind::$variant { .. } => Kind::$variant as usize),+
+                }
+            }
+
+            /// The QMP event name, e.g. `JOB_STATUS_CHANGE`.
+            pub const fn name(&self) -> &'static str {
+                match self {
+                    $(EventKind::$variant { .. } => $name),+
+                }
+            }
+        }
+    };
+}
+
+for_each_event_kind!(event_kind_tables);
+
+/// One member of an event's `data`, typed: what
+/// [`EventKind::for_each_field`] hands over. A binding that fills a
+/// structure of its own (C's `qjob_event`) matches on it, so that a new
+/// member is a compile error there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventField<'a> {
+    /// `id`: the job ID.
+    Id(&'a str),
+    /// `status`: the job's new status.
+    Status(JobStatus),
+    /// `type`: the job type.
+    Type(JobType),
+    /// `device`: the job ID (block-job events).
+    Device(&'a str),
+    /// `len`: total progress.
+    Len(u64),
+    /// `offset`: current progress.
+    Offset(u64),
+    /// `speed`: the speed limit in bytes/s.
+    Speed(u64),
+    /// `error`: the error text of a failed job.
+    Error(&'a str),
+    /// `operation`: read or write.
+    Operation(IoOperation),
+    /// `action`: what the error policy decided.
+    Action(ErrorAction),
+}
+
+/// How a member's value is written in JSON.
+enum Scalar<'a> {
+    /// A QAPI name (needs no escaping).
+    Name(&'static str),
+    /// Any string.
+    Str(&'a str),
+    /// An integer.
+    Num(u64),
+}
+
+impl<'a> EventField<'a> {
+    /// The member's QMP name (`"id"`, `"type"`, …).
+    pub const fn key(&self) -> &'static str {
+        match self {
+            EventField::Id(_) => "id",
+            EventField::Status(_) => "status",
+            EventField::Type(_) => "type",
+            EventField::Device(_) => "device",
+            EventField::Len(_) => "len",
+            EventField::Offset(_) => "offset",
+            EventField::Speed(_) => "speed",
+            EventField::Error(_) => "error",
+            EventField::Operation(_) => "operation",
+            EventField::Action(_) => "action",
+        }
+    }
+
+    /// The member as JSON text wants it, in one match (events are written
+    /// on every step of every job): its key, quoted and followed by `:`,
+    /// and its value.
+    #[inline(always)]
+    fn json_member(self) -> (&'static str, Scalar<'a>) {
+        match self {
+            EventField::Id(s) => ("\"id\":", Scalar::Str(s)),
+            EventField::Status(s) => ("\"status\":", Scalar::Name(s.as_str())),
+            EventField::Type(t) => ("\"type\":", Scalar::Name(t.as_str())),
+            EventField::Device(s) => ("\"device\":", Scalar::Str(s)),
+            EventField::Len(n) => ("\"len\":", Scalar::Num(n)),
+            EventField::Offset(n) => ("\"offset\":", Scalar::Num(n)),
+            EventField::Speed(n) => ("\"speed\":", Scalar::Num(n)),
+            EventField::Error(s) => ("\"error\":", Scalar::Str(s)),
+            EventField::Operation(o) => ("\"operation\":", Scalar::Name(o.as_str())),
+            EventField::Action(a) => ("\"action\":", Scalar::Name(a.as_str())),
+        }
+    }
+
+    /// The member's value as JSON.
+    pub fn value(self) -> Value {
+        match self.json_member().1 {
+            Scalar::Name(s) => s.into(),
+            Scalar::Str(s) => s.into(),
+            Scalar::Num(n) => n.into(),
+        }
+    }
+}
+
 impl EventKind {
-    /// Every QMP event name qjob emits, as [`name`](Self::name) spells them,
-    /// in the order of the variants: what a binding checks an event name
-    /// given by its caller against.
-    pub const NAMES: &'static [&'static str] = &[
-        "JOB_STATUS_CHANGE",
-        "BLOCK_JOB_READY",
-        "BLOCK_JOB_PENDING",
-        "BLOCK_JOB_COMPLETED",
-        "BLOCK_JOB_CANCELLED",
-        "BLOCK_JOB_ERROR",
-        "STOP",
-        "RESUME",
-    ];
-
-    /// The variant's place in [`NAMES`](Self::NAMES): 0 for
-    /// `JOB_STATUS_CHANGE` up to 7 for `RESUME` (for a binding's table of
-    /// event classes).
-    pub const fn index(&self) -> usize {
-        match self {
-            EventKind::JobStatusChange { .. } => 0,
-            EventKind::BlockJobReady { .. } => 1,
-            EventKind::BlockJobPending { .. } => 2,
-            EventKind::BlockJobCompleted { .. } => 3,
-            EventKind::BlockJobCancelled { .. } => 4,
-            EventKind::BlockJobError { .. } => 5,
-            EventKind::Stop => 6,
-            EventKind::Resume => 7,
-        }
-    }
-
-    /// The QMP event name, e.g. `JOB_STATUS_CHANGE`.
-    pub const fn name(&self) -> &'static str {
-        match self {
-            EventKind::JobStatusChange { .. } => "JOB_STATUS_CHANGE",
-            EventKind::BlockJobReady { .. } => "BLOCK_JOB_READY",
-            EventKind::BlockJobPending { .. } => "BLOCK_JOB_PENDING",
-            EventKind::BlockJobCompleted { .. } => "BLOCK_JOB_COMPLETED",
-            EventKind::BlockJobCancelled { .. } => "BLOCK_JOB_CANCELLED",
-            EventKind::BlockJobError { .. } => "BLOCK_JOB_ERROR",
-            EventKind::Stop => "STOP",
-            EventKind::Resume => "RESUME",
-        }
-    }
-
     /// The job this event is about (`id` or `device`); empty for VM events.
     pub fn job_id(&self) -> &str {
         match self {
@@ -155,20 +283,36 @@ impl EventKind {
         }
     }
 
+    /// Whether this is an event named `name` (a QMP event name) about job
+    /// `job_id` (its `id` or `device`).
+    pub fn is_event_about(&self, name: &str, job_id: &str) -> bool {
+        self.name() == name && self.job_id() == job_id
+    }
+
+    /// Whether this is the `JOB_STATUS_CHANGE` of job `id` to `status`.
+    pub fn is_status_change(&self, id: &str, status: JobStatus) -> bool {
+        matches!(self, EventKind::JobStatusChange { id: i, status: s } if **i == *id && *s == status)
+    }
+
     /// The event's `data` object, fields in QAPI order.
     pub fn data(&self) -> Value {
         let mut m = Map::new();
-        self.visit_data(&mut m);
+        self.for_each_field(|f| {
+            m.insert(f.key().into(), f.value());
+        });
         Value::Object(m)
     }
 
-    /// Hands the `data` members to `sink` in QAPI order: the one place
-    /// that knows each event's fields.
-    fn visit_data(&self, sink: &mut impl DataSink) {
+    /// Hands the members of the event's `data` to `f`, typed, in QAPI
+    /// order: the one place that knows each event's fields (the JSON forms,
+    /// the transcript line, C's `qjob_event` and Python's event attributes
+    /// are all made from it).
+    #[inline(always)]
+    pub fn for_each_field<'a>(&'a self, mut f: impl FnMut(EventField<'a>)) {
         match self {
             EventKind::JobStatusChange { id, status } => {
-                sink.str("id", id);
-                sink.name("status", status.as_str());
+                f(EventField::Id(id));
+                f(EventField::Status(*status));
             }
             EventKind::BlockJobReady {
                 job_type,
@@ -192,52 +336,30 @@ impl EventKind {
                 speed,
                 ..
             } => {
-                sink.name("type", job_type.as_str());
-                sink.str("device", device);
-                sink.num("len", *len);
-                sink.num("offset", *offset);
-                sink.num("speed", *speed);
+                f(EventField::Type(*job_type));
+                f(EventField::Device(device));
+                f(EventField::Len(*len));
+                f(EventField::Offset(*offset));
+                f(EventField::Speed(*speed));
                 if let EventKind::BlockJobCompleted { error: Some(e), .. } = self {
-                    sink.str("error", e);
+                    f(EventField::Error(e));
                 }
             }
             EventKind::BlockJobPending { job_type, id } => {
-                sink.name("type", job_type.as_str());
-                sink.str("id", id);
+                f(EventField::Type(*job_type));
+                f(EventField::Id(id));
             }
             EventKind::BlockJobError {
                 device,
                 operation,
                 action,
             } => {
-                sink.str("device", device);
-                sink.name("operation", operation.as_str());
-                sink.name("action", action.as_str());
+                f(EventField::Device(device));
+                f(EventField::Operation(*operation));
+                f(EventField::Action(*action));
             }
             EventKind::Stop | EventKind::Resume => {}
         }
-    }
-}
-
-/// Receives an event's `data` members (see `EventKind::visit_data`).
-trait DataSink {
-    /// A string member whose value is a QAPI name (needs no escaping).
-    fn name(&mut self, k: &'static str, v: &'static str);
-    /// A string member.
-    fn str(&mut self, k: &'static str, v: &str);
-    /// An integer member.
-    fn num(&mut self, k: &'static str, v: u64);
-}
-
-impl DataSink for Map<String, Value> {
-    fn name(&mut self, k: &'static str, v: &'static str) {
-        self.insert(k.into(), v.into());
-    }
-    fn str(&mut self, k: &'static str, v: &str) {
-        self.insert(k.into(), v.into());
-    }
-    fn num(&mut self, k: &'static str, v: u64) {
-        self.insert(k.into(), v.into());
     }
 }
 
@@ -272,45 +394,29 @@ impl Event {
         out.push_str("},\"event\":\"");
         out.push_str(self.kind.name());
         out.push_str("\",\"data\":{");
-        let mut w = Fields { out, first: true };
-        self.kind.visit_data(&mut w);
-        w.out.push_str("}}");
-    }
-}
-
-/// Writes the members of a JSON object: `"key":value`, comma-separated.
-struct Fields<'a> {
-    out: &'a mut String,
-    first: bool,
-}
-
-impl Fields<'_> {
-    fn key(&mut self, k: &str) {
-        if !std::mem::take(&mut self.first) {
-            self.out.push(',');
-        }
-        self.out.push('"');
-        self.out.push_str(k);
-        self.out.push_str("\":");
-    }
-}
-
-impl DataSink for Fields<'_> {
-    fn name(&mut self, k: &'static str, v: &'static str) {
-        self.key(k);
-        self.out.push('"');
-        self.out.push_str(v);
-        self.out.push('"');
-    }
-
-    fn str(&mut self, k: &'static str, v: &str) {
-        self.key(k);
-        write_json_str(self.out, v);
-    }
-
-    fn num(&mut self, k: &'static str, v: u64) {
-        self.key(k);
-        push_u64(self.out, v);
+        let mut first = true;
+        // Inlined at each member the visitor hands over, so that each
+        // member's key and kind of value are known where it is written.
+        self.kind.for_each_field(
+            #[inline(always)]
+            |f| {
+                if !std::mem::take(&mut first) {
+                    out.push(',');
+                }
+                let (key, value) = f.json_member();
+                out.push_str(key);
+                match value {
+                    Scalar::Name(v) => {
+                        out.push('"');
+                        out.push_str(v);
+                        out.push('"');
+                    }
+                    Scalar::Str(v) => write_json_str(out, v),
+                    Scalar::Num(v) => push_u64(out, v),
+                }
+            },
+        );
+        out.push_str("}}");
     }
 }
 
@@ -365,10 +471,19 @@ pub(crate) fn write_json_str(out: &mut String, s: &str) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn names_are_every_variant_s_name_at_its_index() {
+    /// One event of every kind, in index order (`BLOCK_JOB_COMPLETED`
+    /// twice: without and with an error).
+    fn one_of_each() -> Vec<EventKind> {
         let (t, d) = (JobType::Backup, Arc::<str>::from("j"));
-        let kinds = [
+        let completed = |error| EventKind::BlockJobCompleted {
+            job_type: t,
+            device: d.clone(),
+            len: 3,
+            offset: 2,
+            speed: 1,
+            error,
+        };
+        vec![
             EventKind::JobStatusChange {
                 id: d.clone(),
                 status: JobStatus::Running,
@@ -384,14 +499,8 @@ mod tests {
                 job_type: t,
                 id: d.clone(),
             },
-            EventKind::BlockJobCompleted {
-                job_type: t,
-                device: d.clone(),
-                len: 0,
-                offset: 0,
-                speed: 0,
-                error: None,
-            },
+            completed(None),
+            completed(Some("Input/output error".into())),
             EventKind::BlockJobCancelled {
                 job_type: t,
                 device: d.clone(),
@@ -400,17 +509,58 @@ mod tests {
                 speed: 0,
             },
             EventKind::BlockJobError {
-                device: d,
+                device: d.clone(),
                 operation: IoOperation::Read,
                 action: ErrorAction::Report,
             },
             EventKind::Stop,
             EventKind::Resume,
-        ];
-        assert_eq!(kinds.len(), EventKind::NAMES.len());
-        for (i, k) in kinds.iter().enumerate() {
-            assert_eq!(k.index(), i);
-            assert_eq!(EventKind::NAMES[i], k.name());
+        ]
+    }
+
+    #[test]
+    fn names_are_every_variant_s_name_at_its_index() {
+        let kinds = one_of_each();
+        let mut seen = vec![false; EventKind::NAMES.len()];
+        for k in &kinds {
+            assert_eq!(EventKind::NAMES[k.index()], k.name());
+            seen[k.index()] = true;
+        }
+        assert!(
+            seen.iter().all(|&s| s),
+            "a kind is missing from one_of_each"
+        );
+        assert_eq!(EventKind::FIELDS.len(), EventKind::NAMES.len());
+        assert_eq!(EventKind::NAMES[0], "JOB_STATUS_CHANGE");
+        assert_eq!(EventKind::FIELDS[1][0], "type");
+    }
+
+    /// The visitor hands over exactly the members `FIELDS` lists for the
+    /// kind, in that order (`error` only when set), and `data` is made of
+    /// them.
+    #[test]
+    fn the_visitor_gives_the_listed_members() {
+        for k in one_of_each() {
+            let mut keys = Vec::new();
+            k.for_each_field(|f| keys.push(f.key()));
+            let listed = EventKind::FIELDS[k.index()];
+            let expected: Vec<&str> = listed
+                .iter()
+                .copied()
+                .filter(|&m| {
+                    m != "error"
+                        || matches!(&k, EventKind::BlockJobCompleted { error: Some(_), .. })
+                })
+                .collect();
+            assert_eq!(keys, expected, "{}", k.name());
+            let data = k.data();
+            let data_keys: Vec<&str> = data
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(data_keys, expected);
         }
     }
 

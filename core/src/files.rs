@@ -41,13 +41,25 @@ pub enum FileAction {
     /// `filename`, without truncating it (`blockdev-create` with a format
     /// driver over a `file` node).
     Format(NewImage),
+    /// Rewrite the backing file name (and format) in the header of the
+    /// qcow2 image `filename` (`None`: no backing file), as QEMU does when
+    /// `block-stream` or `block-commit` takes nodes out of a chain.
+    SetBacking {
+        /// The image file.
+        filename: String,
+        /// Its new backing file name.
+        backing_file: Option<String>,
+        /// Its new backing file format.
+        backing_format: Option<String>,
+    },
 }
 
 impl FileAction {
-    /// The image to write.
-    pub fn image(&self) -> &NewImage {
+    /// The image to write (`None` for a header change).
+    pub fn image(&self) -> Option<&NewImage> {
         match self {
-            FileAction::Create(i) | FileAction::Format(i) => i,
+            FileAction::Create(i) | FileAction::Format(i) => Some(i),
+            FileAction::SetBacking { .. } => None,
         }
     }
 }
@@ -161,51 +173,57 @@ impl Graph {
         }
     }
 
-    /// QEMU's `bs->filename` (`bdrv_refresh_filename`): a `file` node's
-    /// file name, a format node's file's, blkdebug's `blkdebug::IMAGE`, a
-    /// `null-co` node's `null-co://`, or a `json:` name of its options when
-    /// it has a size or reads zeroes (qjob takes those as given when they
-    /// differ from the defaults).
+    /// QEMU's `bs->filename` (`bdrv_refresh_filename`): a plain name where
+    /// the node's options allow one (a `file` node's file name, a format
+    /// node's file's, `null-co://`, `blkdebug::IMAGE`, a job filter's
+    /// child's), else `json:` and its options as QEMU writes them.
     pub(crate) fn filename(&self, n: NodeRef) -> String {
+        self.exact_filename(n).unwrap_or_else(|| {
+            format!(
+                "json:{}",
+                crate::qmp::wire::to_string(&Value::Object(self.full_options(n)))
+            )
+        })
+    }
+
+    /// `exact_filename`: the plain name, if the node's options allow one.
+    fn exact_filename(&self, n: NodeRef) -> Option<String> {
         let node = self.node(n);
+        let plain = node.strong_options.is_empty();
         match &node.driver {
-            Driver::File { filename } => filename.clone(),
-            Driver::Raw | Driver::Qcow2 => self
-                .child(n, Role::File)
-                .map(|c| self.filename(c))
-                .unwrap_or_default(),
-            Driver::Blkdebug { rules, .. } => match self.child(n, Role::Image) {
-                Some(c) if rules.is_empty() => format!("blkdebug::{}", self.filename(c)),
-                Some(c) => {
-                    let mut o = Map::new();
-                    o.insert("driver".into(), "blkdebug".into());
-                    o.insert("image".into(), self.filename(c).into());
-                    format!("json:{}", crate::qmp::wire::to_string(&Value::Object(o)))
-                }
-                None => String::new(),
-            },
-            Driver::NullCo { read_zeroes } => {
-                let sized = node.size != crate::nodes::NULL_CO_DEFAULT_SIZE;
-                if !sized && !read_zeroes {
-                    return "null-co://".into();
-                }
-                let mut o = Map::new();
-                if *read_zeroes {
-                    o.insert("read-zeroes".into(), true.into());
-                }
-                o.insert("driver".into(), "null-co".into());
-                if sized {
-                    o.insert("size".into(), node.size.into());
-                }
-                format!("json:{}", crate::qmp::wire::to_string(&Value::Object(o)))
-            }
-            Driver::JobFilter => self
-                .node(n)
-                .children
-                .first()
-                .map(|&(_, c)| self.filename(c))
-                .unwrap_or_default(),
+            Driver::File { filename } => Some(filename.clone()),
+            Driver::NullCo { .. } => plain.then(|| "null-co://".to_owned()),
+            Driver::Raw | Driver::Qcow2 => self.exact_filename(self.child(n, Role::File)?),
+            Driver::Blkdebug { .. } if plain => Some(format!(
+                "blkdebug::{}",
+                self.exact_filename(self.child(n, Role::Image)?)?
+            )),
+            Driver::Blkdebug { .. } => None,
+            Driver::JobFilter => Some(self.filename(node.children.first()?.1)),
         }
+    }
+
+    /// `full_open_options`: the driver, its options as given, and its
+    /// children's options.
+    fn full_options(&self, n: NodeRef) -> Map<String, Value> {
+        let node = self.node(n);
+        let mut o = Map::new();
+        for (k, v) in &node.strong_options {
+            o.insert(k.clone(), v.clone());
+        }
+        for &(role, c) in &node.children {
+            let key = match role {
+                Role::File => "file",
+                Role::Image => "image",
+                Role::Backing => continue,
+            };
+            o.insert(key.into(), Value::Object(self.full_options(c)));
+        }
+        o.insert("driver".into(), node.driver.name().into());
+        if let Driver::File { filename } = &node.driver {
+            o.insert("filename".into(), filename.clone().into());
+        }
+        o
     }
 
     /// `bdrv_skip_filters`: the first node below `n` (or `n`) that is not
@@ -218,6 +236,32 @@ impl Graph {
             }
         }
         n
+    }
+
+    /// `bdrv_change_backing_file`: the qcow2 image of `n` names `base`'s
+    /// file (and format) as its backing file, or none; in host-files mode
+    /// the host is asked to rewrite the image's header.
+    pub(crate) fn change_backing_file(&mut self, n: NodeRef, base: Option<NodeRef>) {
+        if !matches!(self.node(n).driver, Driver::Qcow2) {
+            return;
+        }
+        let Some(file) = self.node_file(n).map(str::to_owned) else {
+            return;
+        };
+        let spec = base.map(|b| self.backing_spec(b));
+        let Some(img) = self.files.get_mut(&file) else {
+            return;
+        };
+        img.backing = spec.as_ref().map(|(f, _)| f.clone());
+        img.backing_format = spec.as_ref().and_then(|(_, f)| BlockdevDriver::parse(f));
+        if self.host.enabled {
+            let (backing_file, backing_format) = spec.unzip();
+            self.host.actions.push_back(FileAction::SetBacking {
+                filename: file,
+                backing_file,
+                backing_format,
+            });
+        }
     }
 
     /// `bdrv_skip_implicit_filters`: below the job filters QEMU inserted
@@ -419,10 +463,17 @@ impl JobManager {
                 self.graph.open_image(&backing_path(filename, b))?;
             }
         }
-        // qcow2's creation opens the new file and the image over it
-        // (two nodes QEMU names, and closes again).
+        // The simulated folder has no directories: a name in another one
+        // cannot be created (a host's failure shows when it writes the file).
+        if !self.graph.host.enabled && filename.contains('/') {
+            return Err(Error::generic(format!(
+                "Could not create '{filename}': No such file or directory"
+            )));
+        }
+        // qcow2's creation opens the new file, the image over it, and the
+        // image again to flush it (three nodes QEMU names, and closes).
         if driver == BlockdevDriver::Qcow2 {
-            self.graph.implicit_counter += 2;
+            self.graph.implicit_counter += 3;
         }
         let (backing_file, backing_format) = backing.unzip();
         self.graph.create_image(

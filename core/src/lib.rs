@@ -47,12 +47,12 @@
 //! | job transactions, completion, finalization | `txn` |
 //! | block-job speed, error policy, ready | `blockjob` |
 //! | rate limiter | [`ratelimit`] |
-//! | events | [`event`] |
+//! | events, their fields (the visitor), the list of kinds | [`event`] ([`for_each_event_kind!`]) |
 //! | job drivers: the interface and its context | `driver` |
 //! | simulated workloads (backup, mirror, stream/commit, one-shot jobs) | `workload` |
 //! | host-driven jobs | `host` ([`JobHandle`], [`HostAction`]) |
 //! | typed verbs and queries | `commands` |
-//! | option types of the creation commands | `options` ([`BackupOptions`], …) |
+//! | option types of the creation commands, their defaults | `options` ([`BackupOptions`], …; [`qmp::option_defaults`]) |
 //! | job creation, per job type | `create` |
 //! | the QMP `transaction` command | `actions` ([`TransactionAction`]) |
 //! | dirty bitmaps | `bitmap` |
@@ -61,7 +61,7 @@
 //! | external snapshots (`blockdev-snapshot`, `-sync`) | `overlay` |
 //! | image files: the simulated folder, host files ([`FileAction`]) | `files` |
 //! | the QEMU version reproduced: what differs, as data | `profile` ([`QemuVersion`]) |
-//! | QMP JSON: framing, command table, argument parsing | [`qmp`] |
+//! | QMP JSON: framing, command table, argument parsing, typed replies | [`qmp`] ([`qmp::Reply`]) |
 //! | snapshot and restore (format, encoding, checks) | `snapshot` ([`SnapshotError`]) |
 //! | simulated block layer, block drivers | `block` |
 //! | scenario replayer and transcripts | [`scenario`] |
@@ -84,6 +84,7 @@ pub mod error;
 pub mod event;
 mod files;
 mod host;
+mod ids;
 mod job;
 mod mainloop;
 mod manager;
@@ -107,7 +108,7 @@ pub use actions::TransactionAction;
 pub use block::{BlkdebugEvent, ImageFile, InjectError};
 pub use commands::{BlockJobInfo, JobInfo};
 pub use error::{Error, ErrorClass, Result};
-pub use event::{Event, EventKind, IoOperation};
+pub use event::{Event, EventField, EventKind, IoOperation};
 pub use files::{FileAction, NewImage};
 pub use host::{
     HostAction, HostActionKind, HostDirective, HostErrorAction, HostJobOptions, JobHandle,

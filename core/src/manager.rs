@@ -20,7 +20,7 @@ use crate::model::{IoStatus, JobStatus, JobType, JobVerb, transition_allowed};
 use crate::profile::{Profile, QemuVersion};
 use crate::timers::TimerTable;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 /// Work queued on the simulated main loop (QEMU's bottom halves).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,7 +72,7 @@ pub struct JobManager {
     pub(crate) now: u64,
     pub(crate) jobs: crate::slab::Slab<JobRef, Job>,
     #[serde(skip)]
-    pub(crate) by_id: HashMap<std::sync::Arc<str>, JobRef, BuildFnv>,
+    pub(crate) by_id: crate::ids::IdIndex,
     /// Registry order: creation sequence → job (newest = last).
     pub(crate) order: BTreeMap<u64, JobRef>,
     pub(crate) txns: Vec<Option<Txn>>,
@@ -126,7 +126,7 @@ impl JobManager {
         JobManager {
             now: 0,
             jobs: crate::slab::Slab::default(),
-            by_id: HashMap::default(),
+            by_id: crate::ids::IdIndex::default(),
             order: BTreeMap::new(),
             txns: Vec::new(),
             free_txns: Vec::new(),
@@ -184,7 +184,13 @@ impl JobManager {
                 DEFAULT_NODE_SIZE,
                 true,
             );
-            m.graph.node_mut(n).monitor = true;
+            let node = m.graph.node_mut(n);
+            node.monitor = true;
+            // As the recorder's --blockdev gives them.
+            node.strong_options = vec![
+                ("size".into(), DEFAULT_NODE_SIZE.into()),
+                ("read-zeroes".into(), true.into()),
+            ];
         }
         m
     }
@@ -241,7 +247,7 @@ impl JobManager {
 
     /// `job_get`: a job with this ID (any type, any status).
     pub(crate) fn find_job(&self, id: &str) -> Option<JobRef> {
-        self.by_id.get(id).copied()
+        self.by_id.get(&self.jobs, id)
     }
 
     /// Lookup for `job-*` commands.
@@ -272,9 +278,14 @@ impl JobManager {
 
     /// Takes every queued event, oldest first.
     pub fn drain_events(&mut self) -> Vec<Event> {
-        let v = self.events.drain(..).collect();
-        shrink_idle(&mut self.events);
-        v
+        // The queue's own buffer becomes the `Vec` (no copy unless the
+        // queue wrapped around); the new queue has room for as many events
+        // (up to 64), as the next batch is likely the same size.
+        let room = self.events.len().min(64);
+        Vec::from(std::mem::replace(
+            &mut self.events,
+            VecDeque::with_capacity(room),
+        ))
     }
 
     /// The queued events, oldest first, without taking them.
@@ -411,8 +422,8 @@ impl JobManager {
         };
         let j = self.jobs.insert(job);
         self.set_status(j, JobStatus::Created);
-        if let Some(id) = self.job(j).id.clone() {
-            self.by_id.insert(id, j);
+        if self.job(j).id.is_some() {
+            self.by_id.insert(&self.jobs, j);
         }
         self.order.insert(self.job_seq, j);
         if let TxnLink::Shared(t) = txn {
@@ -446,10 +457,10 @@ impl JobManager {
         self.bhs.retain(|b| *b != Bh::JobExit(j));
         self.detach_job(j);
         drive!(self, j, |d, cx| d.free(cx));
-        let job = self.jobs.remove(j).expect("live job");
-        if let Some(id) = &job.id {
-            self.by_id.remove(id);
+        if self.job(j).id.is_some() {
+            self.by_id.remove(&self.jobs, j);
         }
+        let job = self.jobs.remove(j).expect("live job");
         self.order.remove(&job.seq);
     }
 }
@@ -472,32 +483,6 @@ impl JobManager {
         }
         self.vm_running = true;
         self.emit(EventKind::Resume);
-    }
-}
-
-/// FNV-1a: a fast, deterministic hash for the short job IDs of the index
-/// (lookups only; nothing iterates the index).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct BuildFnv;
-
-/// The state of one FNV-1a hash.
-pub(crate) struct Fnv(u64);
-
-impl std::hash::BuildHasher for BuildFnv {
-    type Hasher = Fnv;
-    fn build_hasher(&self) -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
     }
 }
 

@@ -33,6 +33,20 @@ macro_rules! qapi_enum {
                 match self { $($name::$variant => $text),+ }
             }
 
+            /// The QAPI spelling, NUL-terminated (a static C string).
+            pub const fn as_c_str(self) -> &'static ::std::ffi::CStr {
+                match self {
+                    $($name::$variant => {
+                        const C: &::std::ffi::CStr =
+                            match ::std::ffi::CStr::from_bytes_with_nul(concat!($text, "\0").as_bytes()) {
+                                Ok(c) => c,
+                                Err(_) => panic!(concat!("a NUL in ", $text)),
+                            };
+                        C
+                    }),+
+                }
+            }
+
             /// Position in QAPI declaration order (the QAPI enum value).
             pub const fn index(self) -> usize {
                 self as usize
@@ -489,13 +503,17 @@ mod tests {
     /// spelling) and the compact one (the binary snapshot, the index).
     #[test]
     fn every_qapi_enum_round_trips() {
-        fn check<T>(all: &[T], spelled: impl Fn(T) -> &'static str)
-        where
+        fn check<T>(
+            all: &[T],
+            spelled: impl Fn(T) -> &'static str,
+            c_spelled: impl Fn(T) -> &'static std::ffi::CStr,
+        ) where
             T: Copy + fmt::Debug + PartialEq + std::str::FromStr + fmt::Display,
             T: serde::Serialize + serde::de::DeserializeOwned,
         {
             for &v in all {
                 assert_eq!(v.to_string(), spelled(v));
+                assert_eq!(c_spelled(v).to_str(), Ok(spelled(v)));
                 assert_eq!(spelled(v).parse::<T>().ok(), Some(v));
                 let json = serde_json::to_string(&v).unwrap();
                 assert_eq!(json, format!("\"{}\"", spelled(v)));
@@ -503,20 +521,23 @@ mod tests {
             }
             assert!("no-such-value".parse::<T>().is_err());
         }
-        check(JobType::ALL, JobType::as_str);
-        check(JobStatus::ALL, JobStatus::as_str);
-        check(JobVerb::ALL, JobVerb::as_str);
-        check(OnError::ALL, OnError::as_str);
-        check(ErrorAction::ALL, ErrorAction::as_str);
-        check(IoStatus::ALL, IoStatus::as_str);
-        check(crate::SyncMode::ALL, crate::SyncMode::as_str);
-        check(crate::BitmapSyncMode::ALL, crate::BitmapSyncMode::as_str);
-        check(crate::IoOperation::ALL, crate::IoOperation::as_str);
-        check(crate::BlkdebugEvent::ALL, crate::BlkdebugEvent::as_str);
-        check(crate::block::IoType::ALL, crate::block::IoType::as_str);
-        check(
-            crate::block::BlockdevDriver::ALL,
-            crate::block::BlockdevDriver::as_str,
+        macro_rules! check_each {
+            ($($t:ty),+ $(,)?) => { $(check(<$t>::ALL, <$t>::as_str, <$t>::as_c_str);)+ };
+        }
+        check_each!(
+            JobType,
+            JobStatus,
+            JobVerb,
+            OnError,
+            ErrorAction,
+            IoStatus,
+            crate::SyncMode,
+            crate::BitmapSyncMode,
+            crate::IoOperation,
+            crate::BlkdebugEvent,
+            crate::block::IoType,
+            crate::ErrorClass,
+            crate::block::BlockdevDriver,
         );
         assert_eq!(crate::block::BlockdevDriver::ALL.len(), 47);
         assert_eq!(OnError::default(), OnError::Report);

@@ -25,6 +25,9 @@ pub enum NodeOptions {
         size: u64,
         /// Report and read zeroes.
         read_zeroes: bool,
+        /// The options of those given that QEMU's `json:` file name of the
+        /// node shows (`size`, `read-zeroes`), as given.
+        strong_options: Vec<(String, serde_json::Value)>,
     },
     /// `raw` over a child.
     Raw {
@@ -41,6 +44,9 @@ pub enum NodeOptions {
         image: ChildRef,
         /// `inject-error` rules.
         inject_error: Vec<InjectError>,
+        /// The options of those given that QEMU's `json:` file name of the
+        /// node shows (`align`, `inject-error`, …), as given.
+        strong_options: Vec<(String, serde_json::Value)>,
     },
     /// `file`: an image file of the scenario's folder.
     File {
@@ -191,6 +197,7 @@ impl JobManager {
                 node_name,
                 size,
                 read_zeroes,
+                strong_options,
             } => {
                 let (name, user) = self.name_or_implicit(node_name.as_deref())?;
                 let n = self.graph.add(
@@ -201,6 +208,7 @@ impl JobManager {
                     *size,
                     user,
                 );
+                self.graph.node_mut(n).strong_options = strong_options.clone();
                 created.push(n);
                 Ok(n)
             }
@@ -237,6 +245,7 @@ impl JobManager {
                 node_name,
                 image,
                 inject_error,
+                strong_options,
             } => {
                 // A protocol driver: named before it opens its image.
                 let (name, user) = self.name_or_implicit(node_name.as_deref())?;
@@ -249,6 +258,7 @@ impl JobManager {
                     0,
                     user,
                 );
+                self.graph.node_mut(n).strong_options = strong_options.clone();
                 created.push(n);
                 let child = self.open_child(image, created)?;
                 self.graph.node_mut(n).size = self.graph.node(child).size;
@@ -422,7 +432,13 @@ impl JobManager {
                 "Failed to find node with node-name='{node_name}'"
             )));
         };
-        if self.graph.node_backends(n).next().is_some() {
+        let job_backend = self.jobs.iter().any(|(_, j)| {
+            j.nodes.is_some()
+                && j.work
+                    .driver()
+                    .is_some_and(|d| d.backend_nodes().contains(&n))
+        });
+        if self.graph.node_backends(n).next().is_some() || job_backend {
             return Err(Error::generic(format!("Node {node_name} is in use")));
         }
         if let Some(&j) = self.graph.node(n).blockers.first() {

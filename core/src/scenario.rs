@@ -3,15 +3,16 @@
 //!
 //! A scenario is one JSON object per line (`#` comments and blank lines are
 //! skipped): a QMP command, or a directive (`wait`, `wait-event`, `settle`,
-//! `send`, `image`, `machine`). The transcript has one line per command
+//! `send`, `image`, `machine`, `drive`). The transcript has one line per command
 //! (`>`), reply (`<`), event (`!`) and directive (`~`). See
 //! `scenarios/README.md` for the contract.
 
 use crate::block::ImageFile;
 use crate::event::Event;
 use crate::manager::JobManager;
+use crate::model::JobStatus;
 use crate::profile::QemuVersion;
-use crate::qmp::json::parse_strict;
+use crate::qmp::json::{BigInteger, PathStep, parse_strict, parse_strict_keeping_big_integers};
 use serde_json::{Number, Value};
 use std::borrow::Cow;
 use std::fmt;
@@ -41,16 +42,60 @@ impl std::error::Error for ScenarioError {}
 /// `", "` and `": "` separators, non-ASCII escaped.
 pub fn to_sorted_json(v: &Value) -> String {
     let mut out = String::new();
-    write_value(&mut out, v);
+    write_value(&mut out, v, &mut None);
     out
 }
 
-fn write_value(out: &mut String, v: &Value) {
+/// A JSON text (standard JSON, read as [`parse_strict`]) rewritten as
+/// [`to_sorted_json`] writes it, with integers beyond 64 bits kept as
+/// written, as the `>` line of a command shows them (Python's reading).
+pub fn sorted_json_text(text: &str) -> Result<String, String> {
+    let (v, big) = parse_strict_keeping_big_integers(text)?;
+    Ok(to_sorted_json_keeping(&v, &big))
+}
+
+/// [`to_sorted_json`] of a value read with its integers beyond 64 bits
+/// (`big`): those are written as they were read, as Python keeps them.
+fn to_sorted_json_keeping(v: &Value, big: &[BigInteger]) -> String {
+    if big.is_empty() {
+        return to_sorted_json(v);
+    }
+    let mut out = String::new();
+    write_value(&mut out, v, &mut Some((big, Vec::new())));
+    out
+}
+
+/// The integers to write as read, and the path of the value being written.
+type Keeping<'a> = Option<(&'a [BigInteger], Vec<PathStep>)>;
+
+fn write_nested(
+    out: &mut String,
+    v: &Value,
+    keep: &mut Keeping<'_>,
+    step: impl FnOnce() -> PathStep,
+) {
+    if let Some((_, path)) = keep {
+        path.push(step());
+        write_value(out, v, keep);
+        if let Some((_, path)) = keep {
+            path.pop();
+        }
+    } else {
+        write_value(out, v, keep);
+    }
+}
+
+fn write_value(out: &mut String, v: &Value, keep: &mut Keeping<'_>) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => {
-            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
+            let as_read = keep
+                .as_ref()
+                .and_then(|(big, path)| big.iter().rev().find(|b| b.path == *path));
+            if let Some(b) = as_read {
+                out.push_str(&b.text);
+            } else if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
                 out.push_str(&python_float(f));
             } else {
                 out.push_str(&n.to_string());
@@ -63,7 +108,7 @@ fn write_value(out: &mut String, v: &Value) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_value(out, x);
+                write_nested(out, x, keep, || PathStep::Index(i));
             }
             out.push(']');
         }
@@ -77,7 +122,7 @@ fn write_value(out: &mut String, v: &Value) {
                 }
                 write_str(out, k);
                 out.push_str(": ");
-                write_value(out, &m[k.as_str()]);
+                write_nested(out, &m[k.as_str()], keep, || PathStep::Key((*k).clone()));
             }
             out.push('}');
         }
@@ -160,22 +205,42 @@ fn write_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// A transcript's text from its lines: each line followed by `\n`.
+pub fn transcript_text(lines: &[String]) -> String {
+    let mut s = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    for l in lines {
+        s.push_str(l);
+        s.push('\n');
+    }
+    s
+}
+
 /// The transcript line of an event: `! NAME DATA`.
 pub fn event_line(e: &Event) -> String {
     format!("! {} {}", e.kind.name(), to_sorted_json(&e.kind.data()))
 }
 
+/// The transcript line of a reply: `< REPLY`.
+pub fn reply_line(reply: &Value) -> String {
+    format!("< {}", to_sorted_json(reply))
+}
+
 /// Replays scenarios against a [`JobManager`] and writes the transcript.
+///
+/// [`run_line`](Self::run_line) hands back the events each line consumed,
+/// typed and with the core's timestamps, so that a caller that also shows
+/// them (the WASM binding's session) never reads them back from the
+/// transcript.
 #[derive(Debug)]
 pub struct Replayer {
     /// The manager the scenario drives (starts as the default world).
     pub manager: JobManager,
     lines: Vec<String>,
     since_command: Vec<Event>,
-    /// Every event seen, with its timestamp, until taken.
-    seen: Vec<Event>,
     /// The format of each `image` directive's file.
     image_formats: std::collections::BTreeMap<String, String>,
+    /// The events taken from the manager by the line being run.
+    consumed: Vec<Event>,
 }
 
 impl Default for Replayer {
@@ -196,19 +261,14 @@ impl Replayer {
             manager: JobManager::with_default_world_version(qemu),
             lines: Vec::new(),
             since_command: Vec::new(),
-            seen: Vec::new(),
             image_formats: Default::default(),
+            consumed: Vec::new(),
         }
     }
 
     /// The transcript so far, one item per line, each ending in `\n`.
     pub fn transcript(&self) -> String {
-        let mut s = String::new();
-        for l in &self.lines {
-            s.push_str(l);
-            s.push('\n');
-        }
-        s
+        transcript_text(&self.lines)
     }
 
     /// The transcript lines so far.
@@ -219,21 +279,15 @@ impl Replayer {
     fn flush_events(&mut self) {
         while let Some(e) = self.manager.poll_event() {
             self.lines.push(event_line(&e));
-            self.seen.push(e.clone());
+            self.consumed.push(e.clone());
             self.since_command.push(e);
         }
-    }
-
-    /// Takes the events the scenario produced so far (with their virtual
-    /// timestamps), oldest first; each is returned once.
-    pub fn take_events(&mut self) -> Vec<Event> {
-        std::mem::take(&mut self.seen)
     }
 
     /// Runs a whole scenario text.
     pub fn run(&mut self, text: &str) -> Result<(), ScenarioError> {
         for (i, line) in text.lines().enumerate() {
-            self.run_line(line).map_err(|message| ScenarioError {
+            self.line(line).map_err(|message| ScenarioError {
                 line: i + 1,
                 message,
             })?;
@@ -241,27 +295,37 @@ impl Replayer {
         Ok(())
     }
 
-    /// Runs one scenario line (comments and blank lines do nothing).
-    pub fn run_line(&mut self, line: &str) -> Result<(), String> {
+    /// Runs one scenario line (comments and blank lines do nothing) and
+    /// returns the events it took from the manager, oldest first, with
+    /// their virtual timestamps (each also has its `!` transcript line). A
+    /// line that cannot be understood is refused before it does anything.
+    pub fn run_line(&mut self, line: &str) -> Result<Vec<Event>, String> {
+        self.consumed.clear();
+        self.line(line)?;
+        Ok(std::mem::take(&mut self.consumed))
+    }
+
+    fn line(&mut self, line: &str) -> Result<(), String> {
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') {
             return Ok(());
         }
-        let v = parse_strict(t).map_err(|e| format!("not JSON: {e}"))?;
+        let (v, big) =
+            parse_strict_keeping_big_integers(t).map_err(|e| format!("not JSON: {e}"))?;
         let Value::Object(obj) = &v else {
             return Err("a scenario line must be a JSON object".into());
         };
         if obj.contains_key("execute") {
             self.since_command.clear();
-            self.lines.push(format!("> {}", to_sorted_json(&v)));
+            self.lines
+                .push(format!("> {}", to_sorted_json_keeping(&v, &big)));
             let reply = self.manager.execute_value(&v);
             self.after_command(reply);
         } else if let Some(raw) = obj.get("send") {
             let raw = raw.as_str().ok_or("'send' takes a string")?;
             self.since_command.clear();
             self.lines.push(format!("> {raw}"));
-            let reply = self.manager.execute(raw);
-            let reply = parse_strict(&reply)?;
+            let reply = self.manager.execute_reply(raw).into_value();
             self.after_command(reply);
         } else if let Some(w) = obj.get("wait") {
             let id = w
@@ -273,12 +337,9 @@ impl Replayer {
                 .and_then(Value::as_str)
                 .ok_or("wait needs 'status'")?;
             self.lines.push(format!("~ wait {}", to_sorted_json(w)));
-            let (id, status) = (id.to_owned(), status.to_owned());
-            self.wait_for(|e| {
-                e.kind.name() == "JOB_STATUS_CHANGE"
-                    && e.kind.job_id() == id
-                    && e.kind.data()["status"] == status.as_str()
-            });
+            // A status that does not exist is never reached.
+            let (id, status) = (id.to_owned(), JobStatus::parse(status));
+            self.wait_for(|e| status.is_some_and(|s| e.kind.is_status_change(&id, s)));
         } else if let Some(name) = obj.get("wait-event") {
             let name = name.as_str().ok_or("'wait-event' takes an event name")?;
             let id = obj
@@ -287,7 +348,7 @@ impl Replayer {
                 .ok_or("wait-event needs 'id'")?;
             self.lines.push(format!("~ wait-event {name} {id}"));
             let (name, id) = (name.to_owned(), id.to_owned());
-            self.wait_for(|e| e.kind.name() == name && e.kind.job_id() == id);
+            self.wait_for(|e| e.kind.is_event_about(&name, &id));
         } else if obj.contains_key("settle") {
             self.lines.push("~ settle".into());
             self.manager.settle();
@@ -347,8 +408,21 @@ impl Replayer {
             );
         } else if let Some(machine) = obj.get("machine") {
             let machine = machine.as_str().ok_or("'machine' takes a name")?;
+            match machine {
+                "none" => self.manager.set_machine(true),
+                "pc" => self.manager.set_pci_bus(true),
+                _ => return Err(format!("unknown machine '{machine}' (none or pc)")),
+            }
             self.lines.push(format!("~ machine {machine}"));
-            self.manager.set_machine(true);
+        } else if let Some(drive) = obj.get("drive") {
+            let Value::Object(opts) = drive else {
+                return Err("'drive' takes an object of -drive options".into());
+            };
+            self.lines
+                .push(format!("~ drive {}", to_sorted_json(drive)));
+            self.manager
+                .drive_add(opts)
+                .map_err(|e| format!("-drive refused: {}", e.desc))?;
         } else {
             return Err(format!("unknown scenario line: {t}"));
         }
@@ -357,7 +431,7 @@ impl Replayer {
 
     fn after_command(&mut self, reply: Value) {
         self.flush_events();
-        self.lines.push(format!("< {}", to_sorted_json(&reply)));
+        self.lines.push(reply_line(&reply));
         self.manager.settle();
         self.flush_events();
     }
@@ -545,6 +619,47 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Each line hands back the events it took, typed, one per `!` line it
+    /// wrote, in order, with the core's timestamps.
+    #[test]
+    fn run_line_hands_back_the_events_of_its_lines() {
+        let mut r = Replayer::new();
+        let script = [
+            r#"{"execute": "blockdev-backup", "arguments": {"job-id": "b0", "device": "src", "target": "dst", "sync": "full", "speed": 4194304}}"#,
+            r#"{"wait": {"id": "b0", "status": "null"}}"#,
+            r#"{"send": "{'execute': 'query-jobs'}"}"#,
+            "# a comment",
+        ];
+        let mut all = Vec::new();
+        for line in script {
+            let before = r.lines().len();
+            let events = r.run_line(line).unwrap();
+            let written: Vec<&String> = r.lines()[before..]
+                .iter()
+                .filter(|l| l.starts_with("! "))
+                .collect();
+            assert_eq!(events.len(), written.len(), "{line}");
+            for (e, l) in events.iter().zip(written) {
+                assert_eq!(&event_line(e), l);
+            }
+            all.extend(events);
+        }
+        assert!(all.len() > 6);
+        assert!(
+            all.windows(2)
+                .all(|w| w[0].timestamp_ns <= w[1].timestamp_ns)
+        );
+        // At 4 MiB/s the 64 MiB backup ends some 16 s in.
+        assert!(
+            all.last()
+                .unwrap()
+                .kind
+                .is_status_change("b0", JobStatus::Null)
+        );
+        assert!(all.last().unwrap().timestamp_ns > 15_000_000_000);
+        assert!(r.run_line("{\"wait\": {}}").is_err());
+    }
+
     #[test]
     fn python_style_json() {
         let v = json!({"b": [1, 2.5, "é"], "a": {"y": null, "x": true}});
@@ -554,6 +669,22 @@ mod tests {
         );
         let v = json!([1e20, 1.5e-7, 3.0, 0.0001, -0.5]);
         assert_eq!(to_sorted_json(&v), "[1e+20, 1.5e-07, 3.0, 0.0001, -0.5]");
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_echoed_as_written() {
+        let mut r = Replayer::new();
+        r.run_line(r#"{"id": [1, {"b": -99999999999999999999, "a": 18446744073709551616}], "execute": "query-jobs"}"#)
+            .unwrap();
+        assert_eq!(
+            r.lines()[0],
+            r#"> {"execute": "query-jobs", "id": [1, {"a": 18446744073709551616, "b": -99999999999999999999}]}"#
+        );
+        // QEMU reads them as doubles, and so does the reply.
+        assert_eq!(
+            r.lines()[1],
+            r#"< {"id": [1, {"a": 1.8446744073709552e+19, "b": -1e+20}], "return": []}"#
+        );
     }
 
     #[test]

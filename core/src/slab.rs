@@ -81,7 +81,8 @@ slot_ref!(
     )
 )]
 pub(crate) struct Slab<K, T> {
-    chunks: Vec<Box<[Option<T>]>>,
+    /// Fixed-size chunks: an index within one needs no bounds check.
+    chunks: Vec<Box<[Option<T>; CHUNK]>>,
     len: usize,
     free: Vec<u32>,
     key: PhantomData<K>,
@@ -91,6 +92,16 @@ pub(crate) struct Slab<K, T> {
 struct SlabRepr<T> {
     slots: Vec<Option<T>>,
     free: Vec<u32>,
+}
+
+/// A chunk of empty slots, made on the heap (a million-byte array would
+/// not fit on the stack).
+fn empty_chunk<T>() -> Box<[Option<T>; CHUNK]> {
+    let slots: Box<[Option<T>]> = (0..CHUNK).map(|_| None).collect();
+    match slots.try_into() {
+        Ok(chunk) => chunk,
+        Err(_) => unreachable!("CHUNK slots were made"),
+    }
 }
 
 impl<K, T> Default for Slab<K, T> {
@@ -125,12 +136,7 @@ impl<K: Slot, T> Slab<K, T> {
         }
         let i = self.len;
         if i / CHUNK == self.chunks.len() {
-            self.chunks.push(
-                (0..CHUNK)
-                    .map(|_| None)
-                    .collect::<Vec<_>>()
-                    .into_boxed_slice(),
-            );
+            self.chunks.push(empty_chunk());
         }
         self.chunks[i / CHUNK][i % CHUNK] = Some(v);
         self.len += 1;
@@ -164,12 +170,7 @@ impl<K, T> From<SlabRepr<T>> for Slab<K, T> {
         for v in r.slots {
             let i = s.len;
             if i / CHUNK == s.chunks.len() {
-                s.chunks.push(
-                    (0..CHUNK)
-                        .map(|_| None)
-                        .collect::<Vec<_>>()
-                        .into_boxed_slice(),
-                );
+                s.chunks.push(empty_chunk());
             }
             s.chunks[i / CHUNK][i % CHUNK] = v;
             s.len += 1;
@@ -185,7 +186,7 @@ impl<K, T: Clone> From<Slab<K, T>> for SlabRepr<T> {
             slots: s
                 .chunks
                 .into_iter()
-                .flat_map(|c| c.into_vec())
+                .flat_map(|c| (c as Box<[Option<T>]>).into_vec())
                 .take(s.len)
                 .collect(),
             free: s.free,

@@ -42,6 +42,7 @@ from ._errors import (
 from ._qjob import (
     COMMANDS,
     DEFAULT_NODE_SIZE,
+    ERROR_CLASSES,
     EVENT_NAMES,
     JOB_STATUSES,
     JOB_TYPES,
@@ -75,6 +76,7 @@ from ._qjob import (
 __all__ = [
     "COMMANDS",
     "DEFAULT_NODE_SIZE",
+    "ERROR_CLASSES",
     "EVENT_NAMES",
     "JOB_STATUSES",
     "JOB_TYPES",

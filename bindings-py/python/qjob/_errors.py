@@ -55,6 +55,8 @@ class DeviceNotFound(QmpError):
     """``DeviceNotFound``: a device named by the command does not exist."""
 
 
+# One exception class per QMP error class the core has (``qjob.ERROR_CLASSES``;
+# tests/test_errors.py checks that they are the same).
 _BY_CLASS: dict[str, type[QmpError]] = {
     "GenericError": GenericError,
     "CommandNotFound": CommandNotFound,

@@ -13,6 +13,7 @@ __all__ = [
     "JOB_TYPES",
     "JOB_VERBS",
     "EVENT_NAMES",
+    "ERROR_CLASSES",
     "COMMANDS",
     "WAIT_LIMIT_NS",
     "DEFAULT_NODE_SIZE",
@@ -29,6 +30,7 @@ __all__ = [
     "Stop",
     "Resume",
     "_event_from_state",
+    "_option_defaults",
     "JobHandle",
     "TxnHandle",
     "HostAction",
@@ -49,6 +51,7 @@ JOB_STATUSES: list[str]
 JOB_TYPES: list[str]
 JOB_VERBS: list[str]
 EVENT_NAMES: list[str]
+ERROR_CLASSES: list[str]
 COMMANDS: list[str]
 WAIT_LIMIT_NS: int
 DEFAULT_NODE_SIZE: int
@@ -536,3 +539,4 @@ def compare(expected: str, actual: str) -> Optional[str]: ...
 def to_sorted_json(value: Any) -> str: ...
 def parse_json(text: str) -> Any: ...
 def _event_from_state(state: str) -> Event: ...
+def _option_defaults() -> dict[str, dict[str, Any]]: ...

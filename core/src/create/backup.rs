@@ -90,7 +90,7 @@ impl JobManager {
             other => other,
         };
         if let Some(b) = &opts.bitmap {
-            if !self.graph.node(bs).bitmaps.contains(b) {
+            if !self.graph.node(bs).bitmaps.iter().any(|x| x.name == *b) {
                 return Err(Error::generic(format!("Bitmap '{b}' could not be found")));
             }
             let Some(mode) = bitmap_mode else {
@@ -119,7 +119,8 @@ impl JobManager {
         if bs == target {
             return Err(Error::generic("Source and target cannot be the same"));
         }
-        if opts.compress {
+        // qcow2 takes compressed writes; no other driver qjob has does.
+        if opts.compress && !matches!(self.graph.node(target).driver, Driver::Qcow2) {
             // QEMU names the target's device (none for nodes added with
             // blockdev-add).
             return Err(Error::generic(format!(

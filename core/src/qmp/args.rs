@@ -4,6 +4,8 @@
 //! expected: string`, `Parameter 'x' is unexpected`, `Parameter 'x' does not
 //! accept value 'y'`).
 
+use super::ghash::StrTable;
+use super::wire::qdict_order;
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 
@@ -270,6 +272,11 @@ impl<'a> Args<'a> {
             .collect()
     }
 
+    /// A member's value as given, without reading it.
+    pub fn peek(&self, name: &str) -> Option<&'a Value> {
+        self.obj.get(name)
+    }
+
     /// Every member, all taken as read (for commands whose arguments are
     /// free-form, such as `device_add`'s properties).
     pub fn all(&mut self) -> &'a Map<String, Value> {
@@ -291,13 +298,22 @@ impl<'a> Args<'a> {
 
     /// Refuses the first member not read so far, as [`finish`](Self::finish)
     /// does, without ending the visit.
+    ///
+    /// Of several unread members, the one QEMU names: its visitor keeps the
+    /// names in a GLib hash table filled in the `QDict`'s order, removes each
+    /// member as it reads it, and names the table's first ([`StrTable`]).
     pub fn check_unexpected(&self) -> Result<()> {
-        for k in self.obj.keys() {
-            if !self.seen.contains(&k.as_str()) {
-                return Err(Error::unexpected_parameter(&self.full(k)));
-            }
+        let mut table = StrTable::new();
+        for (k, _) in qdict_order(self.obj) {
+            table.insert(k);
         }
-        Ok(())
+        for k in &self.seen {
+            table.remove(k);
+        }
+        match table.first() {
+            Some(k) => Err(Error::unexpected_parameter(&self.full(k))),
+            None => Ok(()),
+        }
     }
 }
 

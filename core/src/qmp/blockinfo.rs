@@ -58,9 +58,7 @@ pub(super) fn query_block(m: &mut JobManager, a: Args<'_>) -> Result<Value> {
             let backend = crate::slab::BackendRef::at(i as u32);
             o.insert("inserted".into(), device_info(m, bs, Some(backend), false));
         }
-        if device.is_none() {
-            o.insert("tray_open".into(), false.into());
-        } else {
+        if device.is_some() {
             o.insert("io-status".into(), "ok".into());
         }
         list.push(Value::Object(o));
@@ -164,11 +162,115 @@ fn device_info(
     let writeback = blk.is_none_or(|b| g.backend(b).writeback);
     let mut cache = Map::new();
     cache.insert("writeback".into(), writeback.into());
-    cache.insert("direct".into(), false.into());
-    cache.insert("no-flush".into(), false.into());
+    cache.insert("direct".into(), node.cache_direct.into());
+    cache.insert("no-flush".into(), node.cache_no_flush.into());
     o.insert("cache".into(), Value::Object(cache));
     o.insert("write_threshold".into(), 0.into());
+    let bitmaps = dirty_bitmaps(m, n);
+    if !bitmaps.is_empty() {
+        o.insert("dirty-bitmaps".into(), Value::Array(bitmaps));
+    }
     Value::Object(o)
+}
+
+/// `BlockDirtyInfo` (its members in QAPI order).
+fn dirty_info(
+    name: Option<&str>,
+    count: u64,
+    granularity: u32,
+    recording: bool,
+    busy: bool,
+    persistent: bool,
+) -> Value {
+    let mut o = Map::new();
+    if let Some(n) = name {
+        o.insert("name".into(), n.into());
+    }
+    o.insert("count".into(), count.into());
+    o.insert("granularity".into(), granularity.into());
+    o.insert("recording".into(), recording.into());
+    o.insert("busy".into(), busy.into());
+    o.insert("persistent".into(), persistent.into());
+    Value::Object(o)
+}
+
+/// A node's dirty bitmaps, newest first: the user's (their contents are
+/// not simulated: no dirty bytes), and those a backup keeps (on its
+/// copy-before-write filter, and on its source the bitmap of what is left
+/// to copy).
+fn dirty_bitmaps(m: &JobManager, n: NodeRef) -> Vec<Value> {
+    let mut list = Vec::new();
+    for (_, job) in m.jobs.iter() {
+        if let crate::driver::Work::Mirror(mirror) = &job.work
+            && mirror.source == n
+            && mirror.filter.is_some()
+        {
+            let granularity = mirror.granularity as u32;
+            list.push(dirty_info(
+                None,
+                mirror.dirty_bytes(),
+                granularity,
+                true,
+                false,
+                false,
+            ));
+        }
+        let crate::driver::Work::Backup(b) = &job.work else {
+            continue;
+        };
+        let Some(filter) = b.filter else { continue };
+        if filter == n {
+            list.push(dirty_info(None, b.len, 65536, false, false, false));
+            list.push(dirty_info(None, 0, 65536, false, false, false));
+        } else if b.source == n {
+            let left = job.total.saturating_sub(job.current);
+            list.push(dirty_info(None, left, 65536, false, false, false));
+        }
+    }
+    let g = &m.graph;
+    let default = match g.node(n).driver {
+        Driver::File { .. } | Driver::Raw => 4096,
+        _ => 65536,
+    };
+    for bm in g.node(n).bitmaps.iter().rev() {
+        let busy = m.bitmap_free(n, &bm.name).is_err();
+        list.push(dirty_info(
+            Some(&bm.name),
+            0,
+            bm.granularity.unwrap_or(default),
+            !busy,
+            busy,
+            bm.persistent,
+        ));
+    }
+    list
+}
+
+/// The node whose `bdrv_get_info` answers for `n` (a raw node and the
+/// filters ask the node below them); `None` when it fails (`null-co` has
+/// none).
+fn info_node(g: &Graph, n: NodeRef) -> Option<NodeRef> {
+    let node = g.node(n);
+    match node.driver {
+        Driver::Qcow2 | Driver::File { .. } => Some(n),
+        Driver::NullCo { .. } => None,
+        Driver::Raw => info_node(g, g.child(n, Role::File)?),
+        Driver::JobFilter | Driver::Blkdebug { .. } => info_node(g, node.children.first()?.1),
+    }
+}
+
+/// `bdrv_get_allocated_file_size`: `null-co` takes nothing, a filter what
+/// its child takes, a format node what its file takes; `blkdebug` does not
+/// say.
+fn actual_size(g: &Graph, n: NodeRef) -> Option<u64> {
+    let node = g.node(n);
+    match node.driver {
+        Driver::NullCo { .. } => Some(0),
+        Driver::File { .. } => image_of(g, n).and_then(|i| i.actual_size),
+        Driver::Raw | Driver::Qcow2 => actual_size(g, g.child(n, Role::File)?),
+        Driver::JobFilter => actual_size(g, node.children.first()?.1),
+        Driver::Blkdebug { .. } => None,
+    }
 }
 
 /// `bdrv_query_image_info` of one node, with the information of the
@@ -180,25 +282,11 @@ fn image_info(m: &JobManager, n: NodeRef, backing_image: Option<Value>) -> Value
     let mut o = Map::new();
     o.insert("filename".into(), g.filename(n).into());
     o.insert("format".into(), format_name(m, n).into());
-    // bdrv_get_info: null-co has none; filters ask the node below.
-    let mut info_node = n;
-    while let Some(c) = match g.node(info_node).driver {
-        Driver::JobFilter | Driver::Blkdebug { .. } => {
-            g.node(info_node).children.first().map(|&(_, c)| c)
-        }
-        _ => None,
-    } {
-        info_node = c;
-    }
-    let has_info = !matches!(g.node(info_node).driver, Driver::NullCo { .. });
-    if has_info {
+    let info_node = info_node(g, n);
+    if info_node.is_some() {
         o.insert("dirty-flag".into(), false.into());
     }
-    let actual = match node.driver {
-        Driver::NullCo { .. } => Some(0),
-        _ => image.and_then(|i| i.actual_size),
-    };
-    if let Some(a) = actual {
+    if let Some(a) = actual_size(g, n) {
         o.insert("actual-size".into(), a.into());
     }
     let size = match (&node.driver, image) {
@@ -206,8 +294,7 @@ fn image_info(m: &JobManager, n: NodeRef, backing_image: Option<Value>) -> Value
         _ => node.size,
     };
     o.insert("virtual-size".into(), size.into());
-    let qcow2 = matches!(g.node(info_node).driver, Driver::Qcow2);
-    if qcow2 {
+    if let Some(info_node) = info_node.filter(|&i| matches!(g.node(i).driver, Driver::Qcow2)) {
         let cluster = image_of(g, info_node)
             .and_then(|i| i.cluster_size)
             .unwrap_or(64 * 1024);

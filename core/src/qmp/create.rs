@@ -11,7 +11,7 @@ use crate::options::{
     DriveMirrorOptions, JobOptions, MirrorCopyMode, MirrorOptions, NewImageMode,
     SnapshotSyncOptions, StreamOptions, SyncMode,
 };
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
 /// `blockdev-create`: `job-id` and the `options` object.
 pub(super) fn parse_blockdev_create(a: &mut Args<'_>) -> Result<(String, CreateOptions)> {
@@ -88,39 +88,79 @@ pub(super) fn parse_snapshot_delete(a: &mut Args<'_>) -> Result<(String, String,
     Ok((job_id, tag, devices))
 }
 
-fn on_error(a: &mut Args<'_>, name: &'static str) -> Result<OnError> {
-    Ok(a.opt_enum(name, OnError::parse)?.unwrap_or_default())
+/// The defaults of the job-creating commands' members, by command and QMP
+/// member name: each options struct's `Default` (QEMU's defaults), which
+/// the parsers below fill in for a member left out. For a front end that
+/// shows them and for the bindings whose own signatures restate them (their
+/// tests check them against this). `sync`, which QMP requires, is listed
+/// with the typed API's default; members without one (IDs, nodes, bitmaps,
+/// file names) are not listed.
+pub fn option_defaults() -> Value {
+    fn job(j: &JobOptions, more: Value) -> Value {
+        let mut m = Map::new();
+        m.insert("speed".into(), j.speed.into());
+        m.insert("auto-finalize".into(), j.auto_finalize.into());
+        m.insert("auto-dismiss".into(), j.auto_dismiss.into());
+        if let Value::Object(more) = more {
+            m.extend(more);
+        }
+        Value::Object(m)
+    }
+    let (b, mi) = (BackupOptions::default(), MirrorOptions::default());
+    let (c, st) = (CommitOptions::default(), StreamOptions::default());
+    json!({
+        "blockdev-backup": job(&b.job, json!({
+            "sync": b.sync.as_str(),
+            "compress": b.compress,
+            "on-source-error": b.on_source_error.as_str(),
+            "on-target-error": b.on_target_error.as_str(),
+        })),
+        "blockdev-mirror": job(&mi.job, json!({
+            "sync": mi.sync.as_str(),
+            "granularity": mi.granularity,
+            "buf-size": mi.buf_size,
+            "on-source-error": mi.on_source_error.as_str(),
+            "on-target-error": mi.on_target_error.as_str(),
+        })),
+        "block-commit": job(&c.job, json!({"on-error": c.on_error.as_str()})),
+        "block-stream": job(&st.job, json!({"on-error": st.on_error.as_str()})),
+    })
+}
+
+fn on_error(a: &mut Args<'_>, name: &'static str, default: OnError) -> Result<OnError> {
+    Ok(a.opt_enum(name, OnError::parse)?.unwrap_or(default))
 }
 
 /// `BackupCommon` + `target`, in QAPI member order.
 pub(super) fn parse_backup(a: &mut Args<'_>) -> Result<BackupOptions> {
+    let d = BackupOptions::default();
     let job_id = a.opt_str("job-id")?;
     let device = a.req_str("device")?;
     let sync = a.req_enum("sync", SyncMode::parse)?;
-    let speed = a.opt_int("speed")?.unwrap_or(0);
+    let speed = a.opt_int("speed")?.unwrap_or(d.job.speed);
     let bitmap = a.opt_str("bitmap")?;
     let bitmap_mode = a.opt_enum("bitmap-mode", BitmapSyncMode::parse)?;
-    let compress = a.opt_bool("compress")?.unwrap_or(false);
-    let on_source_error = on_error(a, "on-source-error")?;
-    let on_target_error = on_error(a, "on-target-error")?;
-    let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(true);
-    let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(true);
+    let compress = a.opt_bool("compress")?.unwrap_or(d.compress);
+    let on_source_error = on_error(a, "on-source-error", d.on_source_error)?;
+    let on_target_error = on_error(a, "on-target-error", d.on_target_error)?;
+    let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(d.job.auto_finalize);
+    let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(d.job.auto_dismiss);
     let filter_node_name = a.opt_str("filter-node-name")?;
-    let mut max_chunk = 0;
-    let mut max_workers = 0;
+    let mut max_chunk = d.max_chunk;
+    let mut max_workers = d.max_workers;
     if let Some(mut p) = a.opt_obj("x-perf")? {
         p.opt_bool("use-copy-range")?;
         // Out-of-range values reach the job's creation, which refuses them
         // in QEMU's order: max-workers beyond i32 (so 0 and negatives
         // become u32::MAX), a negative max-chunk (beyond i64 as a u64).
         max_workers = match p.opt_int("max-workers")? {
-            None => 0,
+            None => d.max_workers,
             Some(w) => u32::try_from(w)
                 .ok()
                 .filter(|&w| w >= 1)
                 .unwrap_or(u32::MAX),
         };
-        max_chunk = p.opt_int("max-chunk")?.unwrap_or(0) as u64;
+        max_chunk = p.opt_int("max-chunk")?.map_or(d.max_chunk, |c| c as u64);
         p.finish()?;
     }
     let target = a.req_str("target")?;
@@ -159,6 +199,7 @@ pub(super) fn parse_drive_backup(a: &mut Args<'_>) -> Result<DriveBackupOptions>
 
 /// `DriveMirror`, in QAPI member order (it has no `filter-node-name`).
 pub(super) fn parse_drive_mirror(a: &mut Args<'_>) -> Result<DriveMirrorOptions> {
+    let d = MirrorOptions::default();
     let job_id = a.opt_str("job-id")?;
     let device = a.req_str("device")?;
     let target = a.req_str("target")?;
@@ -167,17 +208,17 @@ pub(super) fn parse_drive_mirror(a: &mut Args<'_>) -> Result<DriveMirrorOptions>
     let replaces = a.opt_str("replaces")?;
     let sync = a.req_enum("sync", SyncMode::parse)?;
     let mode = a.opt_enum("mode", NewImageMode::parse)?.unwrap_or_default();
-    let speed = a.opt_int("speed")?.unwrap_or(0);
-    let granularity = a.opt_u32("granularity")?.map_or(0, u64::from);
-    let buf_size = a.opt_int("buf-size")?.unwrap_or(0);
-    let on_source_error = on_error(a, "on-source-error")?;
-    let on_target_error = on_error(a, "on-target-error")?;
+    let speed = a.opt_int("speed")?.unwrap_or(d.job.speed);
+    let granularity = a.opt_u32("granularity")?.map_or(d.granularity, u64::from);
+    let buf_size = a.opt_int("buf-size")?.unwrap_or(d.buf_size);
+    let on_source_error = on_error(a, "on-source-error", d.on_source_error)?;
+    let on_target_error = on_error(a, "on-target-error", d.on_target_error)?;
     let unmap = a.opt_bool("unmap")?;
     let copy_mode = a
         .opt_enum("copy-mode", MirrorCopyMode::parse)?
-        .unwrap_or_default();
-    let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(true);
-    let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(true);
+        .unwrap_or(d.copy_mode);
+    let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(d.job.auto_finalize);
+    let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(d.job.auto_dismiss);
     Ok(DriveMirrorOptions {
         mirror: MirrorOptions {
             job: JobOptions {
@@ -230,22 +271,23 @@ pub(super) fn parse_snapshot_ext(a: &mut Args<'_>) -> Result<(String, String)> {
 }
 
 pub(super) fn parse_mirror(a: &mut Args<'_>) -> Result<MirrorOptions> {
+    let d = MirrorOptions::default();
     let job_id = a.opt_str("job-id")?;
     let device = a.req_str("device")?;
     let target = a.req_str("target")?;
     let replaces = a.opt_str("replaces")?;
     let sync = a.req_enum("sync", SyncMode::parse)?;
-    let speed = a.opt_int("speed")?.unwrap_or(0);
-    let granularity = a.opt_u32("granularity")?.map_or(0, u64::from);
-    let buf_size = a.opt_int("buf-size")?.unwrap_or(0);
-    let on_source_error = on_error(a, "on-source-error")?;
-    let on_target_error = on_error(a, "on-target-error")?;
+    let speed = a.opt_int("speed")?.unwrap_or(d.job.speed);
+    let granularity = a.opt_u32("granularity")?.map_or(d.granularity, u64::from);
+    let buf_size = a.opt_int("buf-size")?.unwrap_or(d.buf_size);
+    let on_source_error = on_error(a, "on-source-error", d.on_source_error)?;
+    let on_target_error = on_error(a, "on-target-error", d.on_target_error)?;
     let filter_node_name = a.opt_str("filter-node-name")?;
     let copy_mode = a
         .opt_enum("copy-mode", MirrorCopyMode::parse)?
-        .unwrap_or_default();
-    let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(true);
-    let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(true);
+        .unwrap_or(d.copy_mode);
+    let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(d.job.auto_finalize);
+    let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(d.job.auto_dismiss);
     Ok(MirrorOptions {
         job: JobOptions {
             job_id,
@@ -267,6 +309,7 @@ pub(super) fn parse_mirror(a: &mut Args<'_>) -> Result<MirrorOptions> {
 }
 
 pub(super) fn parse_commit(a: &mut Args<'_>) -> Result<CommitOptions> {
+    let d = CommitOptions::default();
     let job_id = a.opt_str("job-id")?;
     let device = a.req_str("device")?;
     let base_node = a.opt_str("base-node")?;
@@ -274,11 +317,7 @@ pub(super) fn parse_commit(a: &mut Args<'_>) -> Result<CommitOptions> {
     let top_node = a.opt_str("top-node")?;
     let top = a.opt_str("top")?;
     let backing_file = a.opt_str("backing-file")?;
-    let speed = a.opt_int("speed")?.unwrap_or(0);
-    let on_error = on_error(a, "on-error")?;
-    let filter_node_name = a.opt_str("filter-node-name")?;
-    let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(true);
-    let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(true);
+    let (job, on_error, filter_node_name) = tail(a, job_id, &d.job, d.on_error)?;
     exclusive(
         &top_node,
         &top,
@@ -290,12 +329,7 @@ pub(super) fn parse_commit(a: &mut Args<'_>) -> Result<CommitOptions> {
         "'base-node' and 'base' are mutually exclusive",
     )?;
     Ok(CommitOptions {
-        job: JobOptions {
-            job_id,
-            speed,
-            auto_finalize,
-            auto_dismiss,
-        },
+        job,
         device,
         top_node,
         top,
@@ -307,6 +341,28 @@ pub(super) fn parse_commit(a: &mut Args<'_>) -> Result<CommitOptions> {
     })
 }
 
+/// The members `block-commit` and `block-stream` end with, in QAPI order:
+/// `speed`, `on-error`, `filter-node-name`, `auto-finalize`, `auto-dismiss`.
+fn tail(
+    a: &mut Args<'_>,
+    job_id: Option<String>,
+    d: &JobOptions,
+    default_on_error: OnError,
+) -> Result<(JobOptions, OnError, Option<String>)> {
+    let speed = a.opt_int("speed")?.unwrap_or(d.speed);
+    let on_error = on_error(a, "on-error", default_on_error)?;
+    let filter_node_name = a.opt_str("filter-node-name")?;
+    let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(d.auto_finalize);
+    let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(d.auto_dismiss);
+    let job = JobOptions {
+        job_id,
+        speed,
+        auto_finalize,
+        auto_dismiss,
+    };
+    Ok((job, on_error, filter_node_name))
+}
+
 /// QEMU's refusal of two arguments given together.
 fn exclusive(a: &Option<String>, b: &Option<String>, msg: &str) -> Result<()> {
     match (a, b) {
@@ -316,17 +372,14 @@ fn exclusive(a: &Option<String>, b: &Option<String>, msg: &str) -> Result<()> {
 }
 
 pub(super) fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
+    let d = StreamOptions::default();
     let job_id = a.opt_str("job-id")?;
     let device = a.req_str("device")?;
     let base = a.opt_str("base")?;
     let base_node = a.opt_str("base-node")?;
     let backing_file = a.opt_str("backing-file")?;
     let bottom = a.opt_str("bottom")?;
-    let speed = a.opt_int("speed")?.unwrap_or(0);
-    let on_error = on_error(a, "on-error")?;
-    let filter_node_name = a.opt_str("filter-node-name")?;
-    let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(true);
-    let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(true);
+    let (job, on_error, filter_node_name) = tail(a, job_id, &d.job, d.on_error)?;
     let both = "cannot be specified at the same time";
     exclusive(&base, &base_node, &format!("'base' and 'base-node' {both}"))?;
     exclusive(&base, &bottom, &format!("'base' and 'bottom' {both}"))?;
@@ -341,12 +394,7 @@ pub(super) fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
         ));
     }
     Ok(StreamOptions {
-        job: JobOptions {
-            job_id,
-            speed,
-            auto_finalize,
-            auto_dismiss,
-        },
+        job,
         device,
         base_node,
         base,
@@ -425,5 +473,47 @@ fn parse_create(o: &mut Args<'_>) -> Result<CreateOptions> {
             o.check_unexpected()?;
             Err(Error::generic("Driver does not support blockdev-create"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every listed default is a member the command's parser reads, and
+    /// giving it changes nothing: the parser fills in the same value.
+    #[test]
+    fn the_listed_defaults_are_the_parsers() {
+        let required = json!({"job-id": "j", "device": "a", "target": "b", "sync": "full"});
+        let Value::Object(defaults) = option_defaults() else {
+            panic!("an object")
+        };
+        for (command, listed) in &defaults {
+            let parse = |with_defaults: bool| -> Result<Value> {
+                let mut args = required.as_object().cloned().unwrap_or_default();
+                if !command.starts_with("blockdev-") {
+                    args.remove("target");
+                    args.remove("sync");
+                }
+                if with_defaults {
+                    args.extend(listed.as_object().cloned().unwrap_or_default());
+                }
+                let mut a = Args::new(&args, "");
+                let opts = match command.as_str() {
+                    "blockdev-backup" => format!("{:?}", parse_backup(&mut a)?),
+                    "blockdev-mirror" => format!("{:?}", parse_mirror(&mut a)?),
+                    "block-commit" => format!("{:?}", parse_commit(&mut a)?),
+                    "block-stream" => format!("{:?}", parse_stream(&mut a)?),
+                    other => panic!("no parser for {other}"),
+                };
+                a.finish()?;
+                Ok(opts.into())
+            };
+            assert_eq!(parse(true), parse(false), "{command}");
+            assert!(parse(false).is_ok(), "{command}");
+        }
+        assert_eq!(defaults.len(), 4);
+        assert_eq!(defaults["blockdev-backup"]["sync"], "full");
+        assert_eq!(defaults["block-stream"]["auto-dismiss"], true);
     }
 }

@@ -20,6 +20,36 @@ pub fn parse_strict(input: &str) -> Result<Value, String> {
     Parser::new(input, false).document()
 }
 
+/// One step from a JSON document's root towards a value in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathStep {
+    /// The member of an object with this name.
+    Key(String),
+    /// The element of an array at this index.
+    Index(usize),
+}
+
+/// An integer written in a document that does not fit 64 bits (read as a
+/// double), with where it is and its text as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BigInteger {
+    /// The steps from the root to the number.
+    pub path: Vec<PathStep>,
+    /// The literal as written (`18446744073709551616`).
+    pub text: String,
+}
+
+/// [`parse_strict`], also listing the integers beyond 64 bits in document
+/// order, for a caller that must write them back as written (the scenario
+/// format echoes a command as Python's `json` module reads it, and Python's
+/// integers have no limit).
+pub fn parse_strict_keeping_big_integers(input: &str) -> Result<(Value, Vec<BigInteger>), String> {
+    let mut p = Parser::new(input, false);
+    p.big = Some(Vec::new());
+    let v = p.document_ref()?;
+    Ok((v, p.big.unwrap_or_default()))
+}
+
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
@@ -27,6 +57,10 @@ struct Parser<'a> {
     depth: usize,
     /// QEMU's dialect (else standard JSON).
     qmp: bool,
+    /// Where the value being read is (kept only while `big` is listed).
+    path: Vec<PathStep>,
+    /// The integers beyond 64 bits read so far, when asked for.
+    big: Option<Vec<BigInteger>>,
 }
 
 /// QEMU's limit on nested objects and arrays (`MAX_NESTING`).
@@ -44,11 +78,17 @@ impl<'a> Parser<'a> {
             src: input,
             depth: 0,
             qmp,
+            path: Vec::new(),
+            big: None,
         }
     }
 
     /// One value and nothing after it but whitespace.
     fn document(mut self) -> Result<Value, String> {
+        self.document_ref()
+    }
+
+    fn document_ref(&mut self) -> Result<Value, String> {
         self.ws();
         if self.i >= self.s.len() {
             return Err(err("expecting value"));
@@ -90,6 +130,17 @@ impl<'a> Parser<'a> {
                 self.src[self.i..].chars().next().unwrap_or(' ')
             )),
         }
+    }
+
+    /// A member's or element's value, one `step` below the current path.
+    fn nested(&mut self, step: PathStep) -> Result<Value, String> {
+        if self.big.is_none() {
+            return self.value();
+        }
+        self.path.push(step);
+        let v = self.value();
+        self.path.pop();
+        v
     }
 
     fn keyword(&mut self) -> Result<Value, String> {
@@ -146,6 +197,12 @@ impl<'a> Parser<'a> {
             }
             if let Ok(v) = text.parse::<u64>() {
                 return Ok(Value::Number(v.into()));
+            }
+            if let Some(big) = &mut self.big {
+                big.push(BigInteger {
+                    path: self.path.clone(),
+                    text: text.to_owned(),
+                });
             }
         }
         let f: f64 = text.parse().map_err(|_| err("invalid number"))?;
@@ -258,7 +315,7 @@ impl<'a> Parser<'a> {
                 None => return Err(err("premature EOI")),
                 Some(_) => return Err(err("missing : in object pair")),
             }
-            let v = self.value()?;
+            let v = self.nested(PathStep::Key(key.clone()))?;
             if self.qmp && map.contains_key(&key) {
                 return Err(err("duplicate key"));
             }
@@ -290,7 +347,7 @@ impl<'a> Parser<'a> {
             return Ok(Value::Array(v));
         }
         loop {
-            v.push(self.value()?);
+            v.push(self.nested(PathStep::Index(v.len()))?);
             match self.peek() {
                 Some(b',') => self.i += 1,
                 Some(b']') => {
@@ -339,6 +396,22 @@ fn json_number(t: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn big_integers_listed_with_their_paths() {
+        let (v, big) = parse_strict_keeping_big_integers(
+            r#"{"a": [7, 18446744073709551616], "b": -1e30, "c": 18446744073709551615}"#,
+        )
+        .unwrap();
+        assert_eq!(v["a"][1].as_f64(), Some(18446744073709551616.0));
+        assert_eq!(
+            big,
+            [BigInteger {
+                path: vec![PathStep::Key("a".into()), PathStep::Index(1)],
+                text: "18446744073709551616".into(),
+            }]
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -3,33 +3,33 @@
 //!
 //! [`JobManager::execute`] takes one QMP message and returns the reply:
 //! `{"return": …}` or `{"error": {"class": …, "desc": …}}`, with the request's
-//! `id` echoed whenever the message was an object that had one.
+//! `id` echoed whenever the message was an object that had one;
+//! [`JobManager::execute_reply`] gives the same reply typed ([`Reply`]).
 
 pub(crate) mod args;
 mod bitmap;
 mod blockinfo;
 mod clock;
 mod create;
+mod ghash;
 mod jobs;
 pub mod json;
 pub(crate) mod nodes;
+mod reply;
 mod transaction;
 
 pub mod server;
 pub mod stream;
 pub mod wire;
 
+pub use create::option_defaults;
+pub use reply::Reply;
 pub use transaction::parse_transaction_actions;
 
 use crate::error::{Error, ErrorClass, Result};
 use crate::manager::JobManager;
 use args::Args;
-use serde_json::{Map, Value, json};
-
-/// The `{"error": …}` reply object of an error.
-pub fn error_reply(e: &Error) -> Value {
-    json!({"error": {"class": e.class.as_str(), "desc": e.desc}})
-}
+use serde_json::{Map, Value};
 
 /// QEMU's QDict bucket of a key (`tdb_hash % 512`): the order in which QEMU
 /// visits the members of a request, which decides which of several framing
@@ -50,23 +50,35 @@ fn check_request(dict: &Map<String, Value>) -> Result<String> {
 }
 
 impl JobManager {
-    /// Executes one QMP message (JSON text) and returns the reply as JSON
-    /// text. Never panics on bad input: malformed JSON gets QEMU's
-    /// `JSON parse error, …` reply.
+    /// Executes one QMP message (JSON text) and returns the reply as
+    /// compact JSON text: [`execute_reply`](Self::execute_reply)'s
+    /// [`Reply::to_json`]. Never panics on bad input: malformed JSON gets
+    /// QEMU's `JSON parse error, …` reply.
     pub fn execute(&mut self, request: &str) -> String {
-        let reply = match json::parse(request) {
-            Ok(v) => self.execute_value(&v),
-            Err(desc) => error_reply(&Error::generic(desc)),
-        };
-        reply.to_string()
+        self.execute_reply(request).to_json()
     }
 
-    /// Executes one QMP message given as a JSON value; returns the reply.
+    /// Executes one QMP message (JSON text) and returns the reply typed:
+    /// the request's `id` and the `return` value or the error.
+    pub fn execute_reply(&mut self, request: &str) -> Reply {
+        match json::parse(request) {
+            Ok(v) => self.execute_value_reply(&v),
+            Err(desc) => Reply::refused(Error::generic(desc)),
+        }
+    }
+
+    /// Executes one QMP message given as a JSON value; returns the reply
+    /// as a JSON value ([`Reply::into_value`]).
     pub fn execute_value(&mut self, request: &Value) -> Value {
+        self.execute_value_reply(request).into_value()
+    }
+
+    /// Executes one QMP message given as a JSON value; returns the reply
+    /// typed.
+    pub fn execute_value_reply(&mut self, request: &Value) -> Reply {
         let Value::Object(dict) = request else {
-            return error_reply(&Error::generic("QMP input must be a JSON object"));
+            return Reply::refused(Error::generic("QMP input must be a JSON object"));
         };
-        let id = dict.get("id").cloned();
         let result = check_request(dict).and_then(|name| {
             let empty = Map::new();
             let args = match dict.get("arguments") {
@@ -75,18 +87,10 @@ impl JobManager {
             };
             self.dispatch(&name, args)
         });
-        let mut reply = match result {
-            Ok(v) => {
-                let mut m = Map::new();
-                m.insert("return".into(), v);
-                Value::Object(m)
-            }
-            Err(e) => error_reply(&e),
-        };
-        if let (Some(id), Value::Object(m)) = (id, &mut reply) {
-            m.insert("id".into(), id);
+        Reply {
+            id: dict.get("id").cloned(),
+            result,
         }
-        reply
     }
 
     /// Runs one command with its (already framing-checked) arguments.

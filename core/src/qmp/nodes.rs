@@ -20,6 +20,15 @@ fn parse_child(parent: &Args<'_>, name: &str, v: &Value) -> Result<ChildRef> {
     }
 }
 
+/// The driver's "strong" options given, as given: what QEMU's `json:`
+/// file name of the node shows.
+fn strong(a: &Args<'_>, names: &[&str]) -> Vec<(String, Value)> {
+    names
+        .iter()
+        .filter_map(|&n| a.peek(n).map(|v| (n.to_owned(), v.clone())))
+        .collect()
+}
+
 /// `BlockdevOptions` for the drivers qjob simulates.
 pub(crate) fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
     let driver = a.req_enum("driver", BlockdevDriver::parse)?;
@@ -34,6 +43,7 @@ pub(crate) fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
     ]);
     match driver {
         BlockdevDriver::NullCo | BlockdevDriver::NullAio => {
+            let strong_options = strong(a, &["size", "read-zeroes"]);
             let size = a.opt_int("size")?.map(|s| s.max(0) as u64);
             a.opt_int("latency-ns")?;
             let read_zeroes = a.opt_bool("read-zeroes")?.unwrap_or(false);
@@ -41,6 +51,7 @@ pub(crate) fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
                 node_name,
                 size: size.unwrap_or(NULL_CO_DEFAULT_SIZE),
                 read_zeroes,
+                strong_options,
             })
         }
         BlockdevDriver::Raw => {
@@ -50,6 +61,20 @@ pub(crate) fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
             Ok(NodeOptions::Raw { node_name, file })
         }
         BlockdevDriver::Blkdebug => {
+            let strong_options = strong(
+                a,
+                &[
+                    "config",
+                    "inject-error",
+                    "set-state",
+                    "align",
+                    "max-transfer",
+                    "opt-write-zero",
+                    "max-write-zero",
+                    "opt-discard",
+                    "max-discard",
+                ],
+            );
             let v = a.req_any("image")?;
             let image = parse_child(a, "image", v)?;
             a.ignore(&[
@@ -108,6 +133,7 @@ pub(crate) fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
                 node_name,
                 image,
                 inject_error: rules,
+                strong_options,
             })
         }
         BlockdevDriver::File => {

@@ -32,7 +32,7 @@ use serde_json::{Map, Value};
 
 use super::stream::{JsonStreamer, Message};
 use super::wire;
-use super::{COMMANDS, args::Args};
+use super::{COMMANDS, Reply, args::Args};
 use crate::error::{Error, ErrorClass, Result};
 use crate::event::{Event, EventKind};
 use crate::manager::JobManager;
@@ -475,28 +475,18 @@ impl QmpServer {
             }
         }
         let reply = match msg {
-            Err(desc) => error_reply(&Error::generic(desc), None),
-            Ok(request) => {
-                let id = request.get("id").filter(|_| request.is_object()).cloned();
-                let result = self.request(manager, monitor, &request);
-                match result {
-                    Ok(v) => {
-                        let mut m = Map::new();
-                        m.insert("return".into(), v);
-                        if let Some(id) = id {
-                            m.insert("id".into(), id);
-                        }
-                        Value::Object(m)
-                    }
-                    Err(e) => error_reply(&e, id),
-                }
-            }
+            Err(desc) => Reply::refused(Error::generic(desc)),
+            Ok(request) => Reply {
+                id: request.get("id").filter(|_| request.is_object()).cloned(),
+                result: self.request(manager, monitor, &request),
+            },
         };
         // Events of what the command did come before its reply; what QEMU's
         // main loop does next comes after it.
         self.handle_manager_events(manager);
         if let Some(mon) = self.monitors.get_mut(&monitor) {
-            mon.out.extend_from_slice(&wire::message(&reply));
+            mon.out
+                .extend_from_slice(&wire::message(&reply.into_value()));
         }
         if !self.exit {
             manager.settle();
@@ -628,17 +618,13 @@ impl QmpServer {
         if args.contains_key("status") {
             let status: JobStatus = a.req_enum("status", |s| s.parse().ok())?;
             a.finish()?;
-            let is_change = |e: &Event| {
-                matches!(&e.kind, EventKind::JobStatusChange { id: i, status: s }
-                    if **i == *id && *s == status)
-            };
-            if since_mark.clone().any(is_change) {
+            if since_mark
+                .clone()
+                .any(|e| e.kind.is_status_change(&id, status))
+            {
                 return Ok(true);
             }
-            return Ok(manager.run_until(limit, |m| {
-                m.job_info(&id).map_or(JobStatus::Null, |j| j.status) == status
-                    || m.queued_events().any(is_change)
-            }));
+            return Ok(manager.run_until(limit, |m| m.status_reached(&id, status)));
         }
         let event = a
             .opt_enum("event", |s| {
@@ -646,25 +632,14 @@ impl QmpServer {
             })?
             .ok_or_else(|| Error::missing_parameter("status"))?;
         a.finish()?;
-        let is_event = |e: &Event| e.kind.name() == event && e.kind.job_id() == id;
-        if since_mark.clone().any(is_event) {
+        if since_mark
+            .clone()
+            .any(|e| e.kind.is_event_about(event, &id))
+        {
             return Ok(true);
         }
-        Ok(manager.run_until(limit, |m| m.queued_events().any(is_event)))
+        Ok(manager.run_until(limit, |m| m.event_queued(event, &id)))
     }
-}
-
-/// `{"error": {"class", "desc"}}`, then the request's `id`.
-fn error_reply(e: &Error, id: Option<Value>) -> Value {
-    let mut err = Map::new();
-    err.insert("class".into(), e.class.as_str().into());
-    err.insert("desc".into(), e.desc.clone().into());
-    let mut m = Map::new();
-    m.insert("error".into(), Value::Object(err));
-    if let Some(id) = id {
-        m.insert("id".into(), id);
-    }
-    Value::Object(m)
 }
 
 /// `qmp_dispatch_check_obj`: the request's members in QEMU's order; the

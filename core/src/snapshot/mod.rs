@@ -26,6 +26,7 @@ use serde_json::Value;
 use std::fmt;
 
 mod codec;
+pub(crate) mod json_text;
 mod validate;
 
 /// The snapshot format version this build writes and reads.
@@ -366,7 +367,7 @@ mod checks {
     fn only_a_concluded_job_may_hold_no_nodes() {
         // Edited state: the running backup lets go of its nodes.
         let mut m = running_backup();
-        let j = m.by_id["b"];
+        let j = m.find_job("b").unwrap();
         m.jobs.get_mut(j).unwrap().nodes = None;
         for n in m.graph.nodes.iter_mut().flatten() {
             n.parents.retain(|&p| p != Parent::Job(j));
@@ -387,7 +388,7 @@ mod checks {
     fn a_filter_that_is_not_the_jobs_own_is_refused() {
         let mut m = running_backup();
         let src = m.graph.lookup("src").unwrap();
-        let j = m.by_id["b"];
+        let j = m.find_job("b").unwrap();
         match &mut m.jobs.get_mut(j).unwrap().work {
             crate::driver::Work::Backup(b) => b.filter = Some(src),
             _ => unreachable!(),

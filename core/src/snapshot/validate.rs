@@ -16,7 +16,7 @@ impl JobManager {
         let mut filters = std::collections::BTreeSet::new();
         for (i, job) in self.jobs.iter() {
             if let Some(id) = &job.id
-                && self.by_id.insert(id.clone(), i).is_some()
+                && !self.by_id.insert(&self.jobs, i)
             {
                 return Err(format!("job ID '{id}' used twice"));
             }

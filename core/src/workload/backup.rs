@@ -12,7 +12,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::block::{Graph, NodeRef, add_extent, remove_extent};
+use crate::block::{Driver, Graph, NodeRef, add_extent, remove_extent};
+
+/// Block-copy's cluster size for every node qjob simulates.
+const CLUSTER: u64 = 64 * 1024;
 use crate::driver::{Cx, Entry, JobDriver, Wait};
 use crate::model::{ErrorAction, OnError};
 use crate::ratelimit::RateLimit;
@@ -163,8 +166,22 @@ impl JobDriver for Backup {
             match self.phase {
                 Phase::Init => {
                     self.dirty.clear();
-                    add_extent(&mut self.dirty, 0, self.len);
-                    cx.set_remaining(self.len);
+                    if self.sync == Sync::Top
+                        && let Driver::Qcow2 = cx.graph().node(self.source).driver
+                    {
+                        // block_copy_reset_unallocated: only the clusters the
+                        // top layer holds stay to copy.
+                        let allocated = cx.graph().node(self.source).allocated.clone();
+                        for (o, l) in allocated {
+                            let start = o - o % CLUSTER;
+                            let end = (o + l).next_multiple_of(CLUSTER).min(self.len);
+                            add_extent(&mut self.dirty, start, end.saturating_sub(start));
+                        }
+                    } else {
+                        add_extent(&mut self.dirty, 0, self.len);
+                    }
+                    let remaining = self.dirty.iter().map(|&(_, l)| l).sum();
+                    cx.set_remaining(remaining);
                     self.phase = if self.sync == Sync::None {
                         Phase::SyncNone
                     } else {
@@ -374,7 +391,19 @@ impl Backup {
                 let end = (start - start % self.chunk + self.chunk)
                     .min(ext_off + ext_len)
                     .min(self.len);
-                (start, end - start)
+                // block_copy_block_status: a task stops where the source's
+                // status turns (in whole clusters).
+                let mut len = end - start;
+                if !trivial {
+                    let run = cx.graph().status_run(self.source, start, len);
+                    let run = if start + run == self.len {
+                        run.next_multiple_of(CLUSTER)
+                    } else {
+                        run - run % CLUSTER
+                    };
+                    len = len.min(run.max(CLUSTER));
+                }
+                (start, len)
             };
             if self.speed != 0 {
                 self.limit.calculate_delay(now, len);

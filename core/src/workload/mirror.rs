@@ -88,6 +88,11 @@ pub(crate) struct Mirror {
 }
 
 impl Mirror {
+    /// Bytes still dirty (what its dirty bitmap counts).
+    pub fn dirty_bytes(&self) -> u64 {
+        dirty_count(&self.dirty)
+    }
+
     /// Checks a restored mirror's own bookkeeping: a granularity
     /// `blockdev-mirror` accepts and a buffer to copy with.
     fn check_state(&self) -> std::result::Result<(), String> {
@@ -319,6 +324,10 @@ impl JobDriver for Mirror {
 
     fn actively_synced(&self) -> Option<bool> {
         Some(self.actively_synced)
+    }
+
+    fn backend_nodes(&self) -> Vec<NodeRef> {
+        vec![self.target]
     }
 
     fn node_refs(&self) -> Vec<NodeRef> {

@@ -133,10 +133,14 @@ impl JobDriver for Stream {
     /// nodes whose data was copied.
     fn prepare(&mut self, cx: &mut Cx<'_>) -> Prepared {
         match self.mode {
-            Mode::Stream => cx.set_backing(self.top, self.base),
+            Mode::Stream => {
+                cx.set_backing(self.top, self.base);
+                cx.change_backing_file(self.top, self.base);
+            }
             Mode::Commit => {
                 if let Some(ov) = self.overlay {
                     cx.set_backing(ov, self.base);
+                    cx.change_backing_file(ov, self.base);
                 }
             }
         }
@@ -157,6 +161,16 @@ impl JobDriver for Stream {
 
     fn filter(&self) -> Option<NodeRef> {
         self.filter
+    }
+
+    /// A commit's BlockBackends on top and base; a stream's job
+    /// BlockBackend on its copy-on-read filter (`stream_start` creates the
+    /// job on the filter node).
+    fn backend_nodes(&self) -> Vec<NodeRef> {
+        match self.mode {
+            Mode::Commit => [Some(self.top), self.base].into_iter().flatten().collect(),
+            Mode::Stream => self.filter.into_iter().collect(),
+        }
     }
 
     fn node_refs(&self) -> Vec<NodeRef> {
