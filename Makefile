@@ -58,10 +58,14 @@ bench: setup
 bench-wasm: setup
 	bash bindings-wasm/bench/run.sh $(or $(ITERATIONS),50000)
 
-## record: re-record every scenario against real QEMU 7.2 (downloads it from Debian)
+## record: re-record every scenario twice against real QEMU 7.2 (downloaded from Debian) and
+## check both recordings agree; QEMU=10.0 records from the system's qemu-storage-daemon 10.0
+## instead (NAME.qemu10.txt; scenarios that need a system emulator are skipped)
+QEMU ?= 7.2
 record:
-	tools/fetch-qemu72.sh
-	tools/record-check.sh
+	@case "$(QEMU)" in 7.2|10.0) ;; *) echo "QEMU=$(QEMU): 7.2 or 10.0" >&2; exit 1;; esac
+	if [ "$(QEMU)" = 7.2 ]; then tools/fetch-qemu72.sh; fi
+	tools/record-check.sh --qemu $(QEMU)
 
 ## check-scenarios: replay every scenario and compare with QEMU 7.2 (one line each)
 check-scenarios:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compare two qjob transcripts the way scenarios/README.md defines it.
 
-usage: tools/compare.py A B
+usage: tools/compare.py [--all] A B
 
 A transcript is split into windows, each from one '>' line up to the next ('~' and '!' lines before
 the first '>' form a window of their own). Two transcripts agree when they have the same number of
@@ -14,8 +14,8 @@ windows and, window by window:
 Where replies, directives and events of different jobs fall relative to each other is free.
 Node names QEMU generates ('#block' and digits, two of them random) compare equal, as QEMU's own
 iotests filter them.
-Exit status 0 when they agree; otherwise the first difference is printed and the status is 1
-(2 on bad usage or unreadable files).
+Exit status 0 when they agree; otherwise the first difference is printed (every difference with
+--all) and the status is 1 (2 on bad usage or unreadable files).
 Python 3 standard library only.
 """
 
@@ -69,47 +69,63 @@ def show(seq):
     return "\n".join("    " + s for s in seq) if seq else "    (nothing)"
 
 
-def compare(a_lines, b_lines, a_name="A", b_name="B"):
+def differences(a_lines, b_lines, a_name="A", b_name="B"):
+    """Yield every difference, window by window (replies, directives, then each job's events);
+    stop where the windows stop pairing up (a window only one side has, or different commands)."""
     wa, wb = windows(a_lines), windows(b_lines)
     for i in range(max(len(wa), len(wb))):
         if i >= len(wa) or i >= len(wb):
             extra = wb[i] if i >= len(wa) else wa[i]
             who = b_name if i >= len(wa) else a_name
-            return "only %s has window %d (line %d): %s" % (who, i + 1, extra["line"], extra["cmd"])
+            yield "only %s has window %d (line %d): %s" % (who, i + 1, extra["line"], extra["cmd"])
+            return
         x, y = wa[i], wb[i]
         where = "window %d (%s line %d, %s line %d)" % (i + 1, a_name, x["line"], b_name, y["line"])
         if x["cmd"] != y["cmd"]:
-            return "%s: commands differ\n  %s: %s\n  %s: %s" % (where, a_name, x["cmd"], b_name, y["cmd"])
+            yield "%s: commands differ\n  %s: %s\n  %s: %s" % (where, a_name, x["cmd"], b_name, y["cmd"])
+            return
         ctx = "\n  after: %s" % x["cmd"] if x["cmd"] else ""
         if x["replies"] != y["replies"]:
-            return "%s: replies differ%s\n  %s:\n%s\n  %s:\n%s" % (
+            yield "%s: replies differ%s\n  %s:\n%s\n  %s:\n%s" % (
                 where, ctx, a_name, show(x["replies"]), b_name, show(y["replies"]))
         if x["directives"] != y["directives"]:
-            return "%s: directive lines differ%s\n  %s:\n%s\n  %s:\n%s" % (
+            yield "%s: directive lines differ%s\n  %s:\n%s\n  %s:\n%s" % (
                 where, ctx, a_name, show(x["directives"]), b_name, show(y["directives"]))
         for key in sorted(set(x["events"]) | set(y["events"])):
             ex, ey = x["events"].get(key, []), y["events"].get(key, [])
             if ex != ey:
-                return "%s: events of job %s differ%s\n  %s:\n%s\n  %s:\n%s" % (
+                yield "%s: events of job %s differ%s\n  %s:\n%s\n  %s:\n%s" % (
                     where, key or "(none)", ctx, a_name, show(ex), b_name, show(ey))
-    return None
+
+
+def compare(a_lines, b_lines, a_name="A", b_name="B"):
+    """The first difference between two transcripts, or None when they agree."""
+    return next(differences(a_lines, b_lines, a_name, b_name), None)
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] in ("-h", "--help"):
-        print(__doc__.strip(), file=sys.stderr if len(sys.argv) != 2 else sys.stdout)
-        sys.exit(0 if len(sys.argv) == 2 else 2)
+    args = sys.argv[1:]
+    every = bool(args) and args[0] == "--all"
+    if every:
+        args = args[1:]
+    if len(args) != 2 or args[0] in ("-h", "--help"):
+        help_asked = len(args) == 1 and args[0] in ("-h", "--help")
+        print(__doc__.strip(), file=sys.stdout if help_asked else sys.stderr)
+        sys.exit(0 if help_asked else 2)
     try:
         texts = []
-        for p in sys.argv[1:]:
+        for p in args:
             with open(p, encoding="utf-8") as f:
                 texts.append(f.read().splitlines())
     except OSError as e:
         print(e, file=sys.stderr)
         sys.exit(2)
-    diff = compare(texts[0], texts[1], sys.argv[1], sys.argv[2])
-    if diff:
-        print(diff)
+    if every:
+        diffs = list(differences(texts[0], texts[1], args[0], args[1]))
+    else:
+        diffs = [d for d in [compare(texts[0], texts[1], args[0], args[1])] if d]
+    if diffs:
+        print("\n".join(diffs))
         sys.exit(1)
     sys.exit(0)
 

@@ -1,13 +1,23 @@
 #!/usr/bin/env python3
-"""Record transcripts of qjob scenarios against real QEMU 7.2.
+"""Record transcripts of qjob scenarios against real QEMU 7.2 or 10.0.
 
-usage: tools/record.py [--qemu-dir DIR] [--raw] [--out-dir DIR | --stdout] SCENARIO...
+usage: tools/record.py [--qemu 7.2|10.0] [--qemu-dir DIR] [--qemu10-daemon PROG] [--raw]
+                       [--out-dir DIR | --stdout] SCENARIO...
 
-Each SCENARIO (scenarios/NAME.scn) is run against a fresh QEMU 7.2 and its transcript is written
-next to it as NAME.qemu72.txt (or into --out-dir, or to standard output with --stdout).
-With --raw the recorder also writes NAME.qemu72.raw: every line QEMU sent, byte for byte
-(timestamps, member order, separators and the \r\n line end kept), among the exact bytes the
-recorder sent and the directive lines; with --stdout it prints that file instead of the transcript.
+Each SCENARIO (scenarios/NAME.scn) is run against a fresh QEMU and its transcript is written next
+to it (or into --out-dir, or to standard output with --stdout):
+  --qemu 7.2   (the default) Debian's QEMU 7.2 as tools/fetch-qemu72.sh extracts it (--qemu-dir);
+               writes NAME.qemu72.txt;
+  --qemu 10.0  the system's qemu-storage-daemon 10.0 (--qemu10-daemon, else $QEMU10_DAEMON,
+               else qemu-storage-daemon on PATH); writes NAME.qemu10.txt. There is no 10.0
+               system emulator, so a scenario that needs one (the `machine` directive) is
+               skipped with a message and no transcript.
+The program's version is checked before anything is recorded.
+With --raw the recorder also writes NAME.qemu72.raw (NAME.qemu10.raw): every line QEMU sent, byte
+for byte (timestamps, member order, separators and the 
+ line end kept), among the exact bytes
+the recorder sent and the directive lines; with --stdout it prints that file instead of the
+transcript.
 The scenario, transcript and raw formats, and every directive, are described in
 scenarios/README.md. Python 3 standard library only.
 """
@@ -37,6 +47,98 @@ def dumps(obj):
 
 class ScenarioError(Exception):
     pass
+
+
+class Skipped(Exception):
+    """A scenario this QEMU cannot run (no transcript is written)."""
+
+
+class Qemu:
+    """One QEMU to record from: its version, its programs and their environment."""
+
+    # version -> transcript suffix (NAME.SUFFIX.txt)
+    SUFFIX = {"7.2": "qemu72", "10.0": "qemu10"}
+
+    def __init__(self, version, daemon, system=None, libdirs=(), datadir=None):
+        self.version = version
+        self.suffix = self.SUFFIX[version]
+        self.daemon = daemon      # qemu-storage-daemon
+        self.system = system      # qemu-system-x86_64, or None when there is none
+        self.libdirs = list(libdirs)  # the system emulator's libraries (LD_LIBRARY_PATH)
+        self.datadir = datadir
+
+    @classmethod
+    def qemu72(cls, qemu_dir):
+        qemu_dir = os.path.abspath(qemu_dir)
+        bindir = os.path.join(qemu_dir, "usr", "bin")
+        daemon = os.path.join(bindir, "qemu-storage-daemon")
+        if not os.path.exists(daemon):
+            raise ScenarioError("no QEMU 7.2 in %s: run tools/fetch-qemu72.sh first (or pass --qemu-dir)"
+                                % qemu_dir)
+        q = cls("7.2", daemon, os.path.join(bindir, "qemu-system-x86_64"),
+                [os.path.join(qemu_dir, "usr", "lib", "x86_64-linux-gnu"),
+                 os.path.join(qemu_dir, "lib", "x86_64-linux-gnu")],
+                os.path.join(qemu_dir, "usr", "share", "qemu"))
+        q.check_version()
+        return q
+
+    @classmethod
+    def qemu10(cls, daemon):
+        found = shutil.which(daemon)
+        if found is None:
+            raise ScenarioError("no %s: QEMU 10.0's storage daemon is in Debian's qemu-utils 10.0 "
+                                "(pass --qemu10-daemon)" % daemon)
+        q = cls("10.0", os.path.abspath(found))
+        q.check_version()
+        return q
+
+    def env(self, machine=None):
+        """The environment to run it in: the system emulator finds its extracted libraries."""
+        env = dict(os.environ)
+        if machine is not None and self.libdirs:
+            libs = self.libdirs + ([env["LD_LIBRARY_PATH"]] if env.get("LD_LIBRARY_PATH") else [])
+            env["LD_LIBRARY_PATH"] = ":".join(libs)
+        return env
+
+    def check_version(self):
+        """Refuse a program that is not the QEMU asked for (its first --version line)."""
+        try:
+            out = subprocess.run([self.daemon, "--version"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, check=False).stdout.decode("utf-8", "replace")
+        except OSError as e:
+            raise ScenarioError("%s: %s" % (self.daemon, e))
+        first = out.splitlines()[0] if out else ""
+        if not first.startswith("qemu-storage-daemon version %s." % self.version):
+            raise ScenarioError("%s is not QEMU %s: %r" % (self.daemon, self.version, first))
+
+    def argv(self, machine, sockpath, workdir, drives=()):
+        """The command line of a QEMU with the four nodes, the -drive options (machine
+        scenarios only) and a QMP monitor on sockpath."""
+        if machine is None:
+            argv = [self.daemon]
+            for n in NODES:
+                argv += ["--blockdev", "null-co,node-name=%s,size=%d,read-zeroes=on" % (n, NODE_SIZE)]
+            return argv + ["--chardev", "socket,id=m0,path=%s,server=on,wait=off" % sockpath,
+                           "--monitor", "chardev=m0"]
+        if self.system is None:
+            raise Skipped("needs a system emulator (machine %s); QEMU %s is here only as "
+                          "qemu-storage-daemon" % (machine, self.version))
+        argv = [self.system, "-machine", machine, "-nodefaults", "-display", "none"]
+        if self.datadir:
+            argv += ["-L", self.datadir]
+        if machine == "pc":
+            # A PC whose guest never runs (as under the iotests' qtest accelerator): a
+            # 64 KiB ROM whose reset vector is cli; hlt; jmp back to hlt.
+            bios = os.path.join(workdir, "halt-bios.bin")
+            with open(bios, "wb") as f:
+                f.write(b"\0" * 65520 + b"\xfa\xf4\xeb\xfd" + b"\0" * 12)
+            argv += ["-accel", "tcg", "-bios", bios]
+        for n in NODES:
+            argv += ["-blockdev", "null-co,node-name=%s,size=%d,read-zeroes=on" % (n, NODE_SIZE)]
+        for d in drives:
+            argv += ["-drive", d]
+        return argv + ["-chardev", "socket,id=m0,path=%s,server=on,wait=off" % sockpath,
+                       "-mon", "chardev=m0,mode=control"]
 
 
 class QMP:
@@ -102,8 +204,8 @@ class QMP:
 
 
 class Recorder:
-    def __init__(self, qemu_dir, workdir, out, raw=None):
-        self.qemu_dir = qemu_dir
+    def __init__(self, qemu, workdir, out, raw=None):
+        self.qemu = qemu
         self.workdir = workdir
         self.out = out            # list of transcript lines
         self.raw = raw            # list of raw lines (bytes, each ending in b"\n"), or None
@@ -138,39 +240,10 @@ class Recorder:
     # ---- QEMU process -------------------------------------------------------------------
     def start(self, machine, drives=()):
         sockpath = os.path.join(self.workdir, "qmp.sock")
-        env = dict(os.environ)
-        bindir = os.path.join(self.qemu_dir, "usr", "bin")
-        if machine is None:
-            argv = [os.path.join(bindir, "qemu-storage-daemon")]
-            for n in NODES:
-                argv += ["--blockdev", "null-co,node-name=%s,size=%d,read-zeroes=on" % (n, NODE_SIZE)]
-            argv += ["--chardev", "socket,id=m0,path=%s,server=on,wait=off" % sockpath,
-                     "--monitor", "chardev=m0"]
-        else:
-            libs = [os.path.join(self.qemu_dir, "usr", "lib", "x86_64-linux-gnu"),
-                    os.path.join(self.qemu_dir, "lib", "x86_64-linux-gnu")]
-            if env.get("LD_LIBRARY_PATH"):
-                libs.append(env["LD_LIBRARY_PATH"])
-            env["LD_LIBRARY_PATH"] = ":".join(libs)
-            argv = [os.path.join(bindir, "qemu-system-x86_64"),
-                    "-machine", machine, "-nodefaults", "-display", "none",
-                    "-L", os.path.join(self.qemu_dir, "usr", "share", "qemu")]
-            if machine == "pc":
-                # A PC whose guest never runs (as under the iotests' qtest accelerator): a
-                # 64 KiB ROM whose reset vector is cli; hlt; jmp back to hlt.
-                bios = os.path.join(self.workdir, "halt-bios.bin")
-                with open(bios, "wb") as f:
-                    f.write(b"\0" * 65520 + b"\xfa\xf4\xeb\xfd" + b"\0" * 12)
-                argv += ["-accel", "tcg", "-bios", bios]
-            for n in NODES:
-                argv += ["-blockdev", "null-co,node-name=%s,size=%d,read-zeroes=on" % (n, NODE_SIZE)]
-            for d in drives:
-                argv += ["-drive", d]
-            argv += ["-chardev", "socket,id=m0,path=%s,server=on,wait=off" % sockpath,
-                     "-mon", "chardev=m0,mode=control"]
+        argv = self.qemu.argv(machine, sockpath, self.workdir, drives)
         self.stderr = open(os.path.join(self.workdir, "qemu.stderr"), "wb")
-        self.proc = subprocess.Popen(argv, cwd=self.workdir, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=self.stderr, stderr=self.stderr)
+        self.proc = subprocess.Popen(argv, cwd=self.workdir, env=self.qemu.env(machine),
+                                     stdin=subprocess.DEVNULL, stdout=self.stderr, stderr=self.stderr)
         self.qmp = QMP(sockpath, self.proc)
         greeting = self.qmp.recv(10.0)
         if not greeting or "QMP" not in greeting:
@@ -354,7 +427,7 @@ def drive_opts(obj):
     return ",".join("%s=%s" % (k, text(v).replace(",", ",,")) for k, v in obj.items())
 
 
-def record(path, qemu_dir, raw=False):
+def record(path, qemu, raw=False):
     """Run one scenario: (its transcript, its raw lines as bytes or None)."""
     with open(path, encoding="utf-8") as f:
         lines = f.read().splitlines()
@@ -362,7 +435,7 @@ def record(path, qemu_dir, raw=False):
     raw_lines = [] if raw else None
     workdir = tempfile.mkdtemp(prefix="qjob-rec-")
     try:
-        rec = Recorder(qemu_dir, workdir, out, raw_lines)
+        rec = Recorder(qemu, workdir, out, raw_lines)
         rec.run(lines)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -372,26 +445,37 @@ def record(path, qemu_dir, raw=False):
 def main():
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(
-        description="Run qjob scenarios against real QEMU 7.2 and write their transcripts "
-                    "(NAME.scn -> NAME.qemu72.txt). See scenarios/README.md for the formats.")
+        description="Run qjob scenarios against real QEMU 7.2 or 10.0 and write their transcripts "
+                    "(NAME.scn -> NAME.qemu72.txt or NAME.qemu10.txt). See scenarios/README.md "
+                    "for the formats.")
+    ap.add_argument("--qemu", choices=sorted(Qemu.SUFFIX), default="7.2",
+                    help="the QEMU to record from (default 7.2)")
     ap.add_argument("--qemu-dir", default=os.environ.get("QEMU72_DIR", os.path.join(here, ".cache", "qemu72")),
-                    help="where tools/fetch-qemu72.sh extracted QEMU 7.2 (default: $QEMU72_DIR or .cache/qemu72)")
+                    help="7.2: where tools/fetch-qemu72.sh extracted QEMU 7.2 (default: $QEMU72_DIR or .cache/qemu72)")
+    ap.add_argument("--qemu10-daemon", default=os.environ.get("QEMU10_DAEMON", "qemu-storage-daemon"),
+                    help="10.0: the qemu-storage-daemon 10.0 to run (default: $QEMU10_DAEMON or "
+                         "qemu-storage-daemon on PATH)")
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--out-dir", help="write transcripts into this directory instead of next to each scenario")
     g.add_argument("--stdout", action="store_true",
                    help="print transcripts (with --raw: the raw lines) to standard output")
     ap.add_argument("--raw", action="store_true",
-                    help="also write NAME.qemu72.raw, every line QEMU sent byte for byte")
+                    help="also write NAME.qemu72.raw (NAME.qemu10.raw), every line QEMU sent byte for byte")
     ap.add_argument("scenarios", nargs="+", metavar="SCENARIO")
     args = ap.parse_args()
 
-    if not os.path.exists(os.path.join(args.qemu_dir, "usr", "bin", "qemu-storage-daemon")):
-        sys.exit("no QEMU 7.2 in %s: run tools/fetch-qemu72.sh first (or pass --qemu-dir)" % args.qemu_dir)
+    try:
+        qemu = Qemu.qemu72(args.qemu_dir) if args.qemu == "7.2" else Qemu.qemu10(args.qemu10_daemon)
+    except ScenarioError as e:
+        sys.exit(str(e))
     status = 0
     for path in args.scenarios:
         t0 = time.monotonic()
         try:
-            text, raw = record(path, os.path.abspath(args.qemu_dir), args.raw)
+            text, raw = record(path, qemu, args.raw)
+        except Skipped as e:
+            print("%s: skipped: %s" % (path, e), file=sys.stderr)
+            continue
         except (ScenarioError, subprocess.CalledProcessError, OSError) as e:
             print("%s: %s" % (path, e), file=sys.stderr)
             status = 1
@@ -407,11 +491,11 @@ def main():
         if base.endswith(".scn"):
             base = base[:-4]
         dest_dir = args.out_dir or os.path.dirname(path) or "."
-        dest = os.path.join(dest_dir, base + ".qemu72.txt")
+        dest = os.path.join(dest_dir, "%s.%s.txt" % (base, qemu.suffix))
         with open(dest, "w", encoding="utf-8") as f:
             f.write(text)
         if raw is not None:
-            with open(os.path.join(dest_dir, base + ".qemu72.raw"), "wb") as f:
+            with open(os.path.join(dest_dir, "%s.%s.raw" % (base, qemu.suffix)), "wb") as f:
                 f.write(raw)
         print("%s -> %s (%.1fs)%s" % (path, dest, time.monotonic() - t0,
                                       "  [WAIT TIMEOUT]" if "~ WAIT TIMEOUT" in text else ""),

@@ -253,6 +253,8 @@ typedef enum qjob_verb {
   QJOB_VERB_DISMISS = 5,
   // `job-finalize`, `block-job-finalize`.
   QJOB_VERB_FINALIZE = 6,
+  // `block-job-change` (QEMU 10.0 managers only).
+  QJOB_VERB_CHANGE = 7,
 } qjob_verb;
 
 // Error policy of a block job (QAPI `BlockdevOnError`).
@@ -540,6 +542,17 @@ void qjob_bytes_free(uint8_t *bytes, size_t len);
 // Returns an owned pointer (free it with `qjob_manager_free()`), or NULL if
 // the allocation failed inside a caught panic.
 struct qjob_manager *qjob_manager_new(void);
+
+// A new manager with the default world (as `qjob_manager_new()`)
+// reproducing the QEMU named by `qemu`: `"7.2"` (what `qjob_manager_new()`
+// makes) or `"10.0"`.
+//
+// Returns an owned pointer (free it with `qjob_manager_free()`), or NULL if
+// `qemu` is NULL or names no version qjob reproduces.
+//
+// # Safety
+// `qemu` must be NULL or a NUL-terminated string.
+struct qjob_manager *qjob_manager_new_with_version(const char *qemu);
 
 // A new manager with no block nodes and no jobs (add nodes with
 // `blockdev-add` through `qjob_execute()`).

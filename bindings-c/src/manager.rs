@@ -219,6 +219,32 @@ pub extern "C" fn qjob_manager_new() -> *mut qjob_manager {
     )
 }
 
+/// A new manager with the default world (as `qjob_manager_new()`)
+/// reproducing the QEMU named by `qemu`: `"7.2"` (what `qjob_manager_new()`
+/// makes) or `"10.0"`.
+///
+/// Returns an owned pointer (free it with `qjob_manager_free()`), or NULL if
+/// `qemu` is NULL or names no version qjob reproduces.
+///
+/// # Safety
+/// `qemu` must be NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qjob_manager_new_with_version(
+    qemu: *const std::ffi::c_char,
+) -> *mut qjob_manager {
+    ffi_boundary!(std::ptr::null_mut(), {
+        if qemu.is_null() {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: non-NULL and NUL-terminated, by the caller's contract.
+        let name = unsafe { std::ffi::CStr::from_ptr(qemu) };
+        match name.to_str().ok().and_then(qjob_core::QemuVersion::parse) {
+            Some(v) => boxed(JobManager::with_default_world_version(v)),
+            None => std::ptr::null_mut(),
+        }
+    })
+}
+
 /// A new manager with no block nodes and no jobs (add nodes with
 /// `blockdev-add` through `qjob_execute()`).
 ///

@@ -256,6 +256,8 @@ pub enum qjob_verb {
     Dismiss = 5,
     /// `job-finalize`, `block-job-finalize`.
     Finalize = 6,
+    /// `block-job-change` (QEMU 10.0 managers only).
+    Change = 7,
 }
 
 c_enum_impl!(qjob_verb <=> JobVerb, "qjob_verb" {
@@ -266,6 +268,7 @@ c_enum_impl!(qjob_verb <=> JobVerb, "qjob_verb" {
     Complete,
     Dismiss,
     Finalize,
+    Change,
 });
 
 /// Error policy of a block job (QAPI `BlockdevOnError`).

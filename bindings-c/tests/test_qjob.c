@@ -188,7 +188,8 @@ static void test_version_and_names(void) {
     CHECK(qjob_job_type_name(9) == NULL);
     CHECK_STR(qjob_verb_name(QJOB_VERB_SET_SPEED), "set-speed");
     CHECK_STR(qjob_verb_name(QJOB_VERB_FINALIZE), "finalize");
-    CHECK(qjob_verb_name(7) == NULL);
+    CHECK_STR(qjob_verb_name(QJOB_VERB_CHANGE), "change");
+    CHECK(qjob_verb_name(8) == NULL);
     CHECK_STR(qjob_error_class_name(QJOB_ERROR_CLASS_NONE), "");
     CHECK_STR(qjob_error_class_name(QJOB_ERROR_CLASS_GENERIC_ERROR),
               "GenericError");
@@ -429,7 +430,7 @@ static void test_invalid_utf8_and_enums(void) {
     mo.sync = 5;
     CHECK_RC(qjob_blockdev_mirror(m, &mo), QJOB_INVALID_ARGUMENT);
 
-    CHECK_RC(qjob_verb_allowed(m, "b", 7, &b), QJOB_INVALID_ARGUMENT);
+    CHECK_RC(qjob_verb_allowed(m, "b", 8, &b), QJOB_INVALID_ARGUMENT);
 
     OK(qjob_host_job_options_init(&ho));
     ho.id = INVALID;
@@ -1541,7 +1542,32 @@ static void test_shutdown_and_export_events(void) {
     qjob_manager_free(m);
 }
 
+/* A manager reproducing QEMU 10.0: block-job-change exists (7.2's does
+ * not), and query-block-jobs gives a mirror's actively-synced. */
+static void test_qemu_10_0(void) {
+    CHECK(qjob_manager_new_with_version(NULL) == NULL);
+    CHECK(qjob_manager_new_with_version("9.2") == NULL);
+    qjob_manager *old = qjob_manager_new_with_version("7.2");
+    CHECK(old != NULL);
+    char *r = exec(old, "{\"execute\":\"block-job-change\",\"arguments\":{\"id\":\"m\",\"type\":\"mirror\",\"copy-mode\":\"write-blocking\"}}");
+    CHECK(strstr(r, "CommandNotFound") != NULL);
+    qjob_string_free(r);
+    qjob_manager_free(old);
+    qjob_manager *m = qjob_manager_new_with_version("10.0");
+    CHECK(m != NULL);
+    exec_ok(m, "{\"execute\":\"blockdev-mirror\",\"arguments\":{\"job-id\":\"m\",\"device\":\"src\",\"target\":\"dst\",\"sync\":\"full\",\"speed\":1}}");
+    exec_ok(m, "{\"execute\":\"block-job-change\",\"arguments\":{\"id\":\"m\",\"type\":\"mirror\",\"copy-mode\":\"write-blocking\"}}");
+    r = exec(m, "{\"execute\":\"block-job-change\",\"arguments\":{\"id\":\"m\",\"type\":\"mirror\",\"copy-mode\":\"background\"}}");
+    CHECK(strstr(r, "Change to copy mode 'background' is not implemented") != NULL);
+    qjob_string_free(r);
+    r = exec(m, "{\"execute\":\"query-block-jobs\"}");
+    CHECK(strstr(r, "\"actively-synced\":false") != NULL);
+    qjob_string_free(r);
+    qjob_manager_free(m);
+}
+
 int main(void) {
+    test_qemu_10_0();
     test_version_and_names();
     test_null_arguments();
     test_invalid_utf8_and_enums();

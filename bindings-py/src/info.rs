@@ -175,7 +175,8 @@ impl PyBlockJobInfo {
     /// Builds an entry (to compare query results against).
     #[new]
     #[pyo3(signature = (r#type, device, len, offset, busy, paused, speed, io_status, ready,
-                        status, auto_finalize = true, auto_dismiss = true, error = None))]
+                        status, auto_finalize = true, auto_dismiss = true, error = None,
+                        actively_synced = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         r#type: String,
@@ -191,6 +192,7 @@ impl PyBlockJobInfo {
         auto_finalize: bool,
         auto_dismiss: bool,
         error: Option<String>,
+        actively_synced: Option<bool>,
     ) -> PyResult<Self> {
         Ok(PyBlockJobInfo(BlockJobInfo {
             job_type: parse_enum::<JobType>("JobType", &r#type)?,
@@ -206,6 +208,7 @@ impl PyBlockJobInfo {
             auto_finalize,
             auto_dismiss,
             error,
+            actively_synced,
         }))
     }
 
@@ -287,6 +290,12 @@ impl PyBlockJobInfo {
         self.0.error.as_deref()
     }
 
+    /// `actively-synced` (QEMU 10.0, mirror jobs only; else `None`).
+    #[getter]
+    fn actively_synced(&self) -> Option<bool> {
+        self.0.actively_synced
+    }
+
     /// The QMP `BlockJobInfo` object as a dict.
     fn to_qmp<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         value_to_py(py, &self.0.to_json())
@@ -336,6 +345,13 @@ impl PyBlockJobInfo {
             ("auto_finalize", i.auto_finalize.into_bound_py_any(py)?),
             ("auto_dismiss", i.auto_dismiss.into_bound_py_any(py)?),
             ("error", i.error.clone().into_bound_py_any(py)?),
-        ])
+        ]
+        .into_iter()
+        .chain(
+            i.actively_synced
+                .map(|s| PyResult::Ok(("actively_synced", s.into_bound_py_any(py)?)))
+                .transpose()?,
+        )
+        .collect())
     }
 }

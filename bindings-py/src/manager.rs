@@ -17,9 +17,14 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 use qjob::{
     BackupOptions, BitmapSyncMode, CommitOptions, Error, EventKind, HostJobOptions, ImageFile,
-    IoOperation, JobManager, JobOptions, JobStatus, JobType, JobVerb, MirrorOptions, OnError,
-    StreamOptions, SyncMode,
+    IoOperation, JobManager, JobOptions, JobStatus, JobType, JobVerb, MirrorCopyMode,
+    MirrorOptions, OnError, QemuVersion, StreamOptions, SyncMode,
 };
+
+/// A `qemu=` argument: `"7.2"` or `"10.0"`.
+fn qemu_version(s: &str) -> PyResult<QemuVersion> {
+    parse_enum::<QemuVersion>("QEMU version (\"7.2\" or \"10.0\")", s)
+}
 use serde_json::{Map, Value, json};
 
 /// QEMU 7.2's job layer, deterministic and sans-I/O (see the module docs).
@@ -132,22 +137,36 @@ impl PyJobManager {
 
     /// A manager over the default world: four 64 MiB `null-co` nodes `src`,
     /// `dst`, `src2`, `dst2`. With `machine=True` the VM-only commands
-    /// (`snapshot-save`, …) exist, as in `qemu-system-*`.
+    /// (`snapshot-save`, …) exist, as in `qemu-system-*`. `qemu` is the QEMU
+    /// reproduced: `"7.2"` (the default) or `"10.0"`.
     #[new]
-    #[pyo3(signature = (*, machine = false))]
-    fn new(machine: bool) -> Self {
-        let mut m = JobManager::with_default_world();
+    #[pyo3(signature = (*, machine = false, qemu = "7.2"))]
+    fn new(machine: bool, qemu: &str) -> PyResult<Self> {
+        let mut m = JobManager::with_default_world_version(qemu_version(qemu)?);
         m.set_machine(machine);
-        Self::wrap(m)
+        Ok(Self::wrap(m))
     }
 
     /// A manager with no nodes at all (add them with `blockdev_add`).
     #[staticmethod]
-    #[pyo3(signature = (*, machine = false))]
-    fn empty(machine: bool) -> Self {
-        let mut m = JobManager::new();
+    #[pyo3(signature = (*, machine = false, qemu = "7.2"))]
+    fn empty(machine: bool, qemu: &str) -> PyResult<Self> {
+        let mut m = JobManager::with_version(qemu_version(qemu)?);
         m.set_machine(machine);
-        Self::wrap(m)
+        Ok(Self::wrap(m))
+    }
+
+    /// The QEMU this manager reproduces: `"7.2"` or `"10.0"`.
+    #[getter]
+    fn qemu(&self) -> &'static str {
+        self.inner.version().as_str()
+    }
+
+    /// `block-job-change` (QEMU 10.0 only): a mirror's `copy_mode`,
+    /// `"background"` to `"write-blocking"`.
+    fn block_job_change(&mut self, py: Python<'_>, id: &str, copy_mode: &str) -> PyResult<()> {
+        let mode = parse_enum::<MirrorCopyMode>("MirrorCopyMode", copy_mode)?;
+        self.inner.block_job_change(id, mode).py(py)
     }
 
     /// The whole manager as a compact, versioned binary snapshot.
@@ -488,7 +507,7 @@ impl PyJobManager {
     #[pyo3(signature = (job_id, device, target, *, sync = "full", speed = 0,
                         auto_finalize = true, auto_dismiss = true,
                         on_source_error = "report", on_target_error = "report",
-                        granularity = 0, buf_size = 0))]
+                        granularity = 0, buf_size = 0, copy_mode = "background"))]
     #[allow(clippy::too_many_arguments)]
     fn mirror(
         &mut self,
@@ -504,7 +523,9 @@ impl PyJobManager {
         on_target_error: &str,
         #[pyo3(from_py_with = args::granularity)] granularity: u64,
         #[pyo3(from_py_with = args::buf_size)] buf_size: i64,
+        copy_mode: &str,
     ) -> PyResult<()> {
+        let copy_mode = parse_enum::<MirrorCopyMode>("MirrorCopyMode", copy_mode)?;
         let opts = (|| {
             Ok(MirrorOptions {
                 job: job_options(job_id, speed, auto_finalize, auto_dismiss),
@@ -515,6 +536,7 @@ impl PyJobManager {
                 buf_size,
                 on_source_error: on_error("on-source-error", on_source_error)?,
                 on_target_error: on_error("on-target-error", on_target_error)?,
+                copy_mode,
                 ..MirrorOptions::default()
             })
         })()

@@ -21,7 +21,7 @@ export type JobStatus =
   | 'waiting' | 'pending' | 'aborting' | 'concluded' | 'null';
 
 /** QAPI `JobVerb`. */
-export type JobVerb = 'cancel' | 'pause' | 'resume' | 'set-speed' | 'complete' | 'dismiss' | 'finalize';
+export type JobVerb = 'cancel' | 'pause' | 'resume' | 'set-speed' | 'complete' | 'dismiss' | 'finalize' | 'change';
 
 /** QAPI `JobType`. */
 export type JobType =
@@ -210,6 +210,7 @@ export type QmpCommand =
   | Cmd<'block-job-finalize', { id: string }>
   | Cmd<'block-job-dismiss', { id: string }>
   | Cmd<'block-job-set-speed', { device: string; speed: number }>
+  | Cmd<'block-job-change', { id: string; type: JobType; 'copy-mode'?: 'background' | 'write-blocking' }>
   | Cmd<'blockdev-backup', BlockdevBackupArgs>
   | Cmd<'blockdev-mirror', BlockdevMirrorArgs>
   | Cmd<'block-commit', BlockCommitArgs>
@@ -499,6 +500,8 @@ export interface JobManagerOptions {
   world?: 'default' | 'empty';
   /** Keep the transcript (scenario format) of commands and events; default false. */
   transcript?: boolean;
+  /** The QEMU reproduced: `"7.2"` (the default) or `"10.0"` (`block-job-change`, `actively-synced`, …). */
+  qemu?: '7.2' | '10.0';
 }
 
 /**

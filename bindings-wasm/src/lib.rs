@@ -107,7 +107,7 @@ pub struct JsJobManager {
 }
 
 /// The keys of the constructor's options object.
-const MANAGER_OPTIONS: &[&str] = &["world", "transcript"];
+const MANAGER_OPTIONS: &[&str] = &["world", "transcript", "qemu"];
 
 impl JsJobManager {
     /// Runs a creation or node command (they all return `{}`) with its QMP
@@ -138,8 +138,15 @@ impl JsJobManager {
     pub fn new(opts: JsValue) -> Result<JsJobManager, JsValue> {
         let mut default_world = true;
         let mut transcript = false;
+        let mut qemu = qjob::QemuVersion::V7_2;
         options(&opts, "JobManager option", MANAGER_OPTIONS, |name, v| {
             match name {
+                "qemu" => {
+                    qemu = v
+                        .as_string()
+                        .and_then(|s| qjob::QemuVersion::parse(&s))
+                        .ok_or_else(|| type_error("qemu must be \"7.2\" or \"10.0\""))?
+                }
                 "transcript" => transcript = boolean(&v, "transcript")?,
                 "world" => match v.as_string().as_deref() {
                     Some("default") => default_world = true,
@@ -150,7 +157,7 @@ impl JsJobManager {
             }
             Ok(true)
         })?;
-        let mut s = Session::new(default_world);
+        let mut s = Session::with_version(default_world, qemu);
         s.set_recording(transcript);
         Ok(JsJobManager { s })
     }

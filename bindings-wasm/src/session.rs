@@ -38,9 +38,14 @@ impl Session {
     /// `src`, `dst`, `src2`, `dst2`) or, with `default_world` false, over an
     /// empty manager.
     pub fn new(default_world: bool) -> Session {
-        let mut replayer = Replayer::new();
+        Session::with_version(default_world, qjob::QemuVersion::V7_2)
+    }
+
+    /// A session whose manager reproduces QEMU `qemu`.
+    pub fn with_version(default_world: bool, qemu: qjob::QemuVersion) -> Session {
+        let mut replayer = Replayer::with_version(qemu);
         if !default_world {
-            replayer.manager = JobManager::new();
+            replayer.manager = JobManager::with_version(qemu);
         }
         Session {
             replayer,

@@ -255,7 +255,7 @@ test('dirty bitmaps: add and remove, with QEMU\'s errors', () => {
 
 test('the model as data', () => {
   assert.equal(q.statuses().length, 11);
-  assert.deepEqual(q.verbs(), ['cancel', 'pause', 'resume', 'set-speed', 'complete', 'dismiss', 'finalize']);
+  assert.deepEqual(q.verbs(), ['cancel', 'pause', 'resume', 'set-speed', 'complete', 'dismiss', 'finalize', 'change']);
   assert.equal(q.jobTypes().length, 9);
   const t = q.statusTransitions();
   assert.equal(t.length, 20);
@@ -302,4 +302,20 @@ test('values JSON cannot hold are a TypeError and change nothing', () => {
   assert.equal(m.jobCount(), 0);
   assert.deepEqual(m.drainEvents(), []);
   m.free();
+});
+
+test('new JobManager({qemu: "10.0"}) reproduces QEMU 10.0', () => {
+  const m = new q.JobManager({ qemu: '10.0' });
+  /** @type {import('../js/node.mjs').QmpCommand} */
+  const change = { execute: 'block-job-change', arguments: { id: 'm1', type: 'mirror', 'copy-mode': 'write-blocking' } };
+  assert.deepEqual(m.execute({ execute: 'blockdev-mirror', arguments: { 'job-id': 'm1', device: 'src', target: 'dst', sync: 'full', speed: 1 } }), { return: {} });
+  assert.deepEqual(m.execute(change), { return: {} });
+  assert.equal(m.verbAllowed('m1', 'change'), true);
+  const jobs = /** @type {any} */ (m.execute({ execute: 'query-block-jobs' })).return;
+  assert.equal(jobs[0]['actively-synced'], false);
+  const old = new q.JobManager();
+  old.execute({ execute: 'blockdev-mirror', arguments: { 'job-id': 'm1', device: 'src', target: 'dst', sync: 'full', speed: 1 } });
+  assert.equal(/** @type {any} */ (old.execute(change)).error.class, 'CommandNotFound');
+  assert.equal(old.verbAllowed('m1', 'change'), false);
+  assert.throws(() => new q.JobManager(/** @type {any} */ ({ qemu: '9.2' })), TypeError);
 });

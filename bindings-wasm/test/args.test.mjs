@@ -234,7 +234,7 @@ test('every bad argument is a TypeError naming it, and changes nothing', () => {
 
 test('options: unknown keys are refused everywhere, known ones checked', () => {
   // @ts-expect-error
-  assert.throws(() => new q.JobManager({ trasncript: true }), /unknown JobManager option 'trasncript' \(known: world, transcript\)/);
+  assert.throws(() => new q.JobManager({ trasncript: true }), /unknown JobManager option 'trasncript' \(known: world, transcript, qemu\)/);
   // @ts-expect-error
   assert.throws(() => new q.JobManager({ transcript: 'yes' }), (e) => e instanceof TypeError && /transcript/.test(e.message));
   // @ts-expect-error

@@ -44,6 +44,14 @@ impl TransactionAction {
             TransactionAction::Abort => "abort",
         }
     }
+
+    /// Whether the action may be part of a grouped transaction.
+    fn groupable(&self) -> bool {
+        matches!(
+            self,
+            TransactionAction::BlockdevBackup(_) | TransactionAction::DriveBackup(_)
+        )
+    }
 }
 
 /// What a prepared transaction action left for commit, abort and clean.
@@ -107,10 +115,20 @@ impl JobManager {
         txn: Option<TxnRef>,
         grouped: bool,
     ) -> Result<()> {
-        self.drain_all();
+        let profile = self.profile();
+        // QEMU 10.0 checks every action's type before anything runs.
+        let mut failure = actions
+            .iter()
+            .find(|a| grouped && profile.grouped_checked_first && !a.groupable())
+            .map(|a| Error::generic(profile.grouped_refusal(a.type_name())));
         let mut states: Vec<ActionState> = Vec::new();
-        let mut failure = None;
-        for action in &actions {
+        let todo = if failure.is_none() {
+            self.drain_all();
+            &actions[..]
+        } else {
+            &[]
+        };
+        for action in todo {
             let mut st = ActionState {
                 drained: None,
                 job: None,
@@ -176,12 +194,10 @@ impl JobManager {
         grouped: bool,
         st: &mut ActionState,
     ) -> Result<()> {
+        let profile = self.profile();
         let check_grouped = || {
             if grouped {
-                Err(Error::generic(format!(
-                    "Action '{}' does not support Transaction property completion-mode = grouped",
-                    action.type_name()
-                )))
+                Err(Error::generic(profile.grouped_refusal(action.type_name())))
             } else {
                 Ok(())
             }

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::job::JobRef;
 use crate::manager::JobManager;
 use crate::model::{IoStatus, JobStatus, JobType, JobVerb};
+use crate::options::MirrorCopyMode;
 
 /// One entry of `query-jobs` (QAPI `JobInfo`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -58,6 +59,9 @@ pub struct BlockJobInfo {
     pub auto_dismiss: bool,
     /// The error text, when the job's return value is an error.
     pub error: Option<String>,
+    /// `actively-synced` (QEMU 10.0, mirror jobs only): whether a
+    /// write-blocking mirror is in sync.
+    pub actively_synced: Option<bool>,
 }
 
 impl JobManager {
@@ -144,6 +148,11 @@ impl JobManager {
                         .map(str::to_owned)
                         .unwrap_or_else(|| crate::model::strerror(-job.ret)),
                 )
+            } else {
+                None
+            },
+            actively_synced: if self.profile().actively_synced && job.job_type == JobType::Mirror {
+                job.work.driver().and_then(|d| d.actively_synced())
             } else {
                 None
             },
@@ -268,6 +277,30 @@ impl JobManager {
     pub fn block_job_set_speed(&mut self, device: &str, speed: i64) -> Result<()> {
         let j = self.lookup_block_job(device)?;
         self.set_speed(j, speed)
+    }
+
+    /// `block-job-change` (QEMU 10.0): a mirror's copy mode, from
+    /// background to write-blocking (a change to the mode it has does
+    /// nothing). Refused by the verb table (`change`), then for jobs of other
+    /// types ("Job type does not support change"); QEMU 7.2 has no such
+    /// command.
+    pub fn block_job_change(&mut self, id: &str, copy_mode: MirrorCopyMode) -> Result<()> {
+        self.require_command("block-job-change")?;
+        let j = self.lookup_block_job(id)?;
+        self.apply_verb(j, JobVerb::Change)?;
+        match drive!(self, j, |d, _cx| d.change(copy_mode)).flatten() {
+            Some(r) => r,
+            None => Err(Error::generic("Job type does not support change")),
+        }
+    }
+
+    /// `CommandNotFound` for a command the manager's QEMU does not have.
+    pub(crate) fn require_command(&self, name: &str) -> Result<()> {
+        if self.qemu.has_command(name) {
+            Ok(())
+        } else {
+            Err(Error::command_not_found(name))
+        }
     }
 
     // ----------------------------------------------------------------

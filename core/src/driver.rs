@@ -22,6 +22,7 @@ use crate::host::{HostActionKind, HostJob};
 use crate::job::{Job, JobRef};
 use crate::manager::JobManager;
 use crate::model::{ErrorAction, OnError};
+use crate::options::MirrorCopyMode;
 use crate::timers::TimerKind;
 use crate::workload::{backup::Backup, mirror::Mirror, oneshot::Oneshot, stream::Stream};
 use serde::{Deserialize, Serialize};
@@ -130,6 +131,19 @@ pub(crate) trait JobDriver {
 
     /// `set_speed` (block jobs): the job's limit is already changed.
     fn set_speed(&mut self, _cx: &mut Cx<'_>, _speed: u64) {}
+
+    /// `change` (`block-job-change`, QEMU 8.2 and later); `None` when the
+    /// driver has none ("Job type does not support change"). The union's
+    /// members are read as the command's `type` says: a `copy-mode` for
+    /// `mirror`, the default (background) for any other type.
+    fn change(&mut self, _copy_mode: MirrorCopyMode) -> Option<Result<()>> {
+        None
+    }
+
+    /// `query`'s `actively-synced` (mirror's only member, QEMU 8.2 and later).
+    fn actively_synced(&self) -> Option<bool> {
+        None
+    }
 
     /// `drained_poll`: whether a busy job still has requests in flight that
     /// a drained section must wait for.
@@ -305,6 +319,17 @@ impl Cx<'_> {
     pub fn rate_delay(&mut self, n: u64) -> u64 {
         let now = self.m.now;
         self.m.job_mut(self.j).rate_delay(now, n)
+    }
+
+    /// After a rate-limit sleep: how much longer the job must sleep, when its
+    /// QEMU sleeps out the limiter's delay after an early wake-up
+    /// (`block_job_ratelimit_sleep`, QEMU 8.1 and later) and the job is not
+    /// cancelled; `None` when it goes on (QEMU 7.2 always does).
+    pub fn rate_sleep_left(&mut self) -> Option<u64> {
+        if !self.m.profile().sleeps_out_rate_limit || self.job().is_cancelled() {
+            return None;
+        }
+        Some(self.rate_delay(0)).filter(|&d| d != 0)
     }
 
     /// `block_job_error_action` for an I/O error with positive `errno`.

@@ -65,6 +65,7 @@
 //! | the NBD server and block exports | `export` ([`ExportOptions`]) |
 //! | throttle groups, the `throttle` filter | `throttle` ([`ThrottleGroupOptions`]) |
 //! | the human monitor's `qemu-io`, guest writes, console output | `hmp` ([`ConsoleOutput`]) |
+//! | the QEMU version reproduced: what differs, as data | `profile` ([`QemuVersion`]) |
 //! | QMP JSON: framing, command table, argument parsing, typed replies | [`qmp`] ([`qmp::Reply`]) |
 //! | snapshot and restore (format, encoding, checks) | `snapshot` ([`SnapshotError`]) |
 //! | simulated block layer, block drivers | `block` |
@@ -100,6 +101,7 @@ mod options;
 mod overlay;
 mod pause;
 mod perm;
+mod profile;
 pub mod qmp;
 pub mod ratelimit;
 pub mod scenario;
@@ -129,9 +131,10 @@ pub use model::{ErrorAction, IoStatus, JobStatus, JobType, JobVerb, OnError};
 pub use nodes::{ChildRef, NodeInfo, NodeOptions};
 pub use options::{
     BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions,
-    DriveBackupOptions, DriveMirrorOptions, JobOptions, MirrorOptions, NewImageMode,
-    SnapshotSyncOptions, StreamOptions, SyncMode,
+    DriveBackupOptions, DriveMirrorOptions, JobOptions, MirrorCopyMode, MirrorOptions,
+    NewImageMode, SnapshotSyncOptions, StreamOptions, SyncMode,
 };
+pub use profile::QemuVersion;
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};
 pub use throttle::{Limit, LimitKind, ThrottleGroupOptions, ThrottleProperty};
 pub use vm::{RunState, StatusInfo};

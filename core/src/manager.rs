@@ -16,7 +16,8 @@ use crate::driver::{Work, drive};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventKind};
 use crate::job::{Co, Job, JobRef, Txn, TxnLink, TxnRef};
-use crate::model::{IoStatus, JobStatus, JobType, JobVerb, transition_allowed, verb_allowed};
+use crate::model::{IoStatus, JobStatus, JobType, JobVerb, transition_allowed};
+use crate::profile::{Profile, QemuVersion};
 use crate::timers::TimerTable;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -100,6 +101,10 @@ pub struct JobManager {
     /// first ([`poll_output`](Self::poll_output)).
     pub(crate) output: VecDeque<crate::hmp::ConsoleOutput>,
     pub(crate) txn_serial: u64,
+    /// The QEMU reproduced (kept last: a version 5 snapshot is this
+    /// encoding without it, read as 7.2).
+    #[serde(default)]
+    pub(crate) qemu: QemuVersion,
 }
 
 impl Default for JobManager {
@@ -141,7 +146,35 @@ impl JobManager {
             actions: VecDeque::new(),
             output: VecDeque::new(),
             txn_serial: 0,
+            qemu: QemuVersion::V7_2,
         }
+    }
+
+    /// An empty manager reproducing QEMU `qemu` (see [`QemuVersion`]; [`new`](Self::new)
+    /// is QEMU 7.2).
+    pub fn with_version(qemu: QemuVersion) -> JobManager {
+        JobManager {
+            qemu,
+            ..JobManager::new()
+        }
+    }
+
+    /// The default world (see [`with_default_world`](Self::with_default_world))
+    /// in a manager reproducing QEMU `qemu`.
+    pub fn with_default_world_version(qemu: QemuVersion) -> JobManager {
+        JobManager {
+            qemu,
+            ..JobManager::with_default_world()
+        }
+    }
+
+    /// The QEMU this manager reproduces.
+    pub fn version(&self) -> QemuVersion {
+        self.qemu
+    }
+
+    pub(crate) fn profile(&self) -> &'static Profile {
+        self.qemu.profile()
     }
 
     /// The default world of the scenario format (`scenarios/README.md`): four `null-co`
@@ -323,7 +356,7 @@ impl JobManager {
     /// `job_apply_verb`: refuses a verb the table forbids in the job's status.
     pub(crate) fn apply_verb(&self, j: JobRef, verb: JobVerb) -> Result<()> {
         let job = self.job(j);
-        if verb_allowed(verb, job.status) {
+        if self.qemu.verb_allowed(verb, job.status) {
             return Ok(());
         }
         Err(Error::generic(format!(

@@ -213,11 +213,13 @@ qapi_enum! {
         Dismiss = "dismiss",
         /// `job-finalize`, `block-job-finalize`.
         Finalize = "finalize",
+        /// `block-job-change` (QEMU 8.2 and later: the 10.0 profile only).
+        Change = "change",
     }
 }
 
 const N_STATUS: usize = 11;
-const N_VERB: usize = 7;
+const N_VERB: usize = 8;
 
 /// `JobSTT`: `STATUS_TRANSITIONS[from][to]` is `true` when QEMU allows a job
 /// to move from `from` to `to`. Columns and rows in [`JobStatus`] order:
@@ -242,7 +244,8 @@ pub const STATUS_TRANSITIONS: [[bool; N_STATUS]; N_STATUS] = {
 };
 
 /// `JobVerbTable`: `VERB_PERMISSIONS[verb][status]` is `true` when a user may
-/// apply `verb` to a job in `status`. Rows in [`JobVerb`] order, columns in
+/// apply `verb` to a job in `status`, as QEMU 10.0 has it (QEMU 7.2's is the
+/// same without the `change` row: [`QemuVersion::verb_allowed`](crate::QemuVersion::verb_allowed)). Rows in [`JobVerb`] order, columns in
 /// [`JobStatus`] order: U C R P Y S W D X E N.
 pub const VERB_PERMISSIONS: [[bool; N_STATUS]; N_VERB] = {
     const O: bool = false;
@@ -256,6 +259,7 @@ pub const VERB_PERMISSIONS: [[bool; N_STATUS]; N_VERB] = {
         [O, O, O, O, I, I, O, O, O, O, O], // complete
         [O, O, O, O, O, O, O, O, O, I, O], // dismiss
         [O, O, O, O, O, O, O, I, O, O, O], // finalize
+        [O, I, I, I, I, I, O, O, O, O, O], // change
     ]
 };
 
@@ -264,7 +268,9 @@ pub const fn transition_allowed(from: JobStatus, to: JobStatus) -> bool {
     STATUS_TRANSITIONS[from.index()][to.index()]
 }
 
-/// Whether QEMU's verb table allows `verb` in `status`.
+/// Whether QEMU's verb table allows `verb` in `status` (the newest table:
+/// `change` is allowed where QEMU 10.0 allows it; a manager asks its
+/// version's table, [`QemuVersion::verb_allowed`](crate::QemuVersion::verb_allowed)).
 pub const fn verb_allowed(verb: JobVerb, status: JobStatus) -> bool {
     VERB_PERMISSIONS[verb.index()][status.index()]
 }
@@ -457,6 +463,10 @@ mod tests {
             (V::Complete, &[S::Ready, S::Standby]),
             (V::Dismiss, &[S::Concluded]),
             (V::Finalize, &[S::Pending]),
+            (
+                V::Change,
+                &[S::Created, S::Running, S::Paused, S::Ready, S::Standby],
+            ),
         ];
         let mut count = 0;
         for &(verb, statuses) in allowed {
@@ -469,14 +479,14 @@ mod tests {
                 count += 1;
             }
         }
-        assert_eq!(count, 77);
+        assert_eq!(count, 88);
     }
 
     #[test]
     fn qapi_spellings_round_trip() {
         assert_eq!(JobType::ALL.len(), 9);
         assert_eq!(JobStatus::ALL.len(), 11);
-        assert_eq!(JobVerb::ALL.len(), 7);
+        assert_eq!(JobVerb::ALL.len(), 8);
         for t in JobType::ALL {
             assert_eq!(t.as_str().parse::<JobType>().unwrap(), *t);
         }

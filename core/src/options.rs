@@ -101,6 +101,18 @@ pub struct BackupOptions {
     pub filter_node_name: Option<String>,
 }
 
+crate::model::qapi_enum! {
+    /// QAPI `MirrorCopyMode`: how a mirror treats writes to its source.
+    #[derive(Default)]
+    MirrorCopyMode {
+        /// Copy in the background; writes only mark data dirty.
+        #[default]
+        Background = "background",
+        /// Writes also go to the target before they complete.
+        WriteBlocking = "write-blocking",
+    }
+}
+
 /// Arguments of `blockdev-mirror`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MirrorOptions {
@@ -128,6 +140,9 @@ pub struct MirrorOptions {
     /// `filter-node-name`: the name of the filter node the job inserts
     /// (default: an implicit, unnamed node).
     pub filter_node_name: Option<String>,
+    /// `copy-mode`: whether guest writes are mirrored as they happen. With
+    /// no guest, the one difference is QEMU 10.0's `actively-synced`.
+    pub copy_mode: MirrorCopyMode,
 }
 
 crate::model::qapi_enum! {

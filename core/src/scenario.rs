@@ -11,6 +11,7 @@ use crate::block::ImageFile;
 use crate::event::Event;
 use crate::manager::JobManager;
 use crate::model::JobStatus;
+use crate::profile::QemuVersion;
 use crate::qmp::json::{BigInteger, PathStep, parse_strict, parse_strict_keeping_big_integers};
 use serde_json::{Number, Value};
 use std::borrow::Cow;
@@ -251,8 +252,13 @@ impl Default for Replayer {
 impl Replayer {
     /// A replayer over the default world (four 64 MiB `null-co` nodes).
     pub fn new() -> Replayer {
+        Replayer::with_version(QemuVersion::V7_2)
+    }
+
+    /// A replayer over the default world of a manager reproducing QEMU `qemu`.
+    pub fn with_version(qemu: QemuVersion) -> Replayer {
         Replayer {
-            manager: JobManager::with_default_world(),
+            manager: JobManager::with_default_world_version(qemu),
             lines: Vec::new(),
             since_command: Vec::new(),
             image_formats: Default::default(),
@@ -445,7 +451,13 @@ impl Replayer {
 
 /// Replays a scenario text on a fresh default world; returns the transcript.
 pub fn replay(text: &str) -> Result<String, ScenarioError> {
-    let mut r = Replayer::new();
+    replay_version(text, QemuVersion::V7_2)
+}
+
+/// Replays a scenario text on a fresh default world reproducing QEMU
+/// `qemu`; returns the transcript.
+pub fn replay_version(text: &str, qemu: QemuVersion) -> Result<String, ScenarioError> {
+    let mut r = Replayer::with_version(qemu);
     r.run(text)?;
     Ok(r.transcript())
 }

@@ -620,3 +620,37 @@ fn eof_disconnect_and_unknown_monitors() {
     let c = w.connect();
     assert!(c.get() > b.get());
 }
+
+#[test]
+fn a_qemu_10_0_server_greets_as_10_0_and_has_block_job_change() {
+    let mut w = World {
+        manager: JobManager::with_default_world_version(qjob::QemuVersion::V10_0),
+        server: QmpServer::new(ServerConfig::for_qemu(qjob::QemuVersion::V10_0)),
+    };
+    let mon = w.server.handle_connect();
+    let greeting = String::from_utf8(w.server.poll_transmit(mon).unwrap()).unwrap();
+    let g = parse(greeting.trim_end());
+    assert_eq!(
+        g["QMP"]["version"]["qemu"],
+        json!({"major": 10, "minor": 0, "micro": 2})
+    );
+    assert_eq!(
+        w.send(mon, "{\"execute\": \"qmp_capabilities\"}"),
+        ["{\"return\": {}}"]
+    );
+    let r = w.cmd(
+        mon,
+        "block-job-change",
+        json!({"id": "x", "type": "mirror", "copy-mode": "write-blocking"}),
+    );
+    assert_eq!(desc(&r), "Block job 'x' not found");
+    // The same command on a 7.2 server does not exist.
+    let mut old = World::new();
+    let mon = old.client();
+    let r = old.cmd(
+        mon,
+        "block-job-change",
+        json!({"id": "x", "type": "mirror", "copy-mode": "write-blocking"}),
+    );
+    assert_eq!(r["error"]["class"], "CommandNotFound");
+}

@@ -91,6 +91,10 @@ fn is_precheck_refusal(cmd: Command, desc: &str) -> bool {
         JobVerb::Cancel => cmd == Command::SoftCancel && desc.ends_with("is currently paused"),
         JobVerb::Complete => desc.ends_with("cannot be completed"),
         JobVerb::SetSpeed => desc.contains("non-negative"),
+        // `block-job-change` (QEMU 10.0 only): the driver's refusals.
+        JobVerb::Change => {
+            desc == "Job type does not support change" || desc.starts_with("Change to copy mode")
+        }
         JobVerb::Finalize | JobVerb::Dismiss => false,
     }
 }

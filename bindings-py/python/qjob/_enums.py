@@ -73,6 +73,7 @@ class JobVerb(_StrEnum):
     COMPLETE = "complete"
     DISMISS = "dismiss"
     FINALIZE = "finalize"
+    CHANGE = "change"
 
 
 class HostDirective(_StrEnum):

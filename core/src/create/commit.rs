@@ -7,7 +7,7 @@ use crate::driver::Work;
 use crate::error::{Error, ErrorClass, Result};
 use crate::manager::JobManager;
 use crate::model::JobType;
-use crate::options::CommitOptions;
+use crate::options::{CommitOptions, MirrorCopyMode};
 use crate::perm::{JobLink, LinkRole, Perm};
 use crate::workload::mirror::{BackingMode, DirtyInit};
 use crate::workload::stream::{Mode, Stream};
@@ -91,6 +91,7 @@ impl JobManager {
                 opts.on_error,
                 opts.filter_node_name.as_deref(),
                 BackingMode::Leave,
+                MirrorCopyMode::Background,
             );
             if started.is_err() && reopened {
                 self.graph.reopen(base, true);

@@ -7,7 +7,9 @@ use crate::driver::Work;
 use crate::error::{Error, Result};
 use crate::manager::JobManager;
 use crate::model::{JobType, OnError};
-use crate::options::{DriveMirrorOptions, JobOptions, MirrorOptions, NewImageMode, SyncMode};
+use crate::options::{
+    DriveMirrorOptions, JobOptions, MirrorCopyMode, MirrorOptions, NewImageMode, SyncMode,
+};
 use crate::perm::{JobLink, LinkRole, Perm};
 use crate::workload::mirror::{BackingMode, DirtyInit, Mirror};
 
@@ -148,6 +150,7 @@ impl JobManager {
             opts.on_target_error,
             opts.filter_node_name.as_deref(),
             backing_mode,
+            opts.copy_mode,
         )
     }
 
@@ -165,6 +168,7 @@ impl JobManager {
         on_target_error: OnError,
         filter_name: Option<&str>,
         backing_mode: BackingMode,
+        copy_mode: MirrorCopyMode,
     ) -> Result<()> {
         if buf_size < 0 {
             return Err(Error::generic("Invalid parameter 'buf-size'"));
@@ -188,6 +192,7 @@ impl JobManager {
             on_target_error,
         ));
         mirror.backing_mode = backing_mode;
+        mirror.copy_mode = copy_mode;
         let work = Work::Mirror(mirror);
         let main_shared = Perm::CONSISTENT_READ | Perm::WRITE_UNCHANGED | Perm::WRITE;
         let created = self.block_job_create(

@@ -8,8 +8,8 @@ use crate::files::NewImage;
 use crate::model::OnError;
 use crate::options::{
     BackupOptions, BitmapSyncMode, CommitOptions, CreateOptions, DriveBackupOptions,
-    DriveMirrorOptions, JobOptions, MirrorOptions, NewImageMode, SnapshotSyncOptions,
-    StreamOptions, SyncMode,
+    DriveMirrorOptions, JobOptions, MirrorCopyMode, MirrorOptions, NewImageMode,
+    SnapshotSyncOptions, StreamOptions, SyncMode,
 };
 use serde_json::{Map, Value, json};
 
@@ -214,9 +214,9 @@ pub(super) fn parse_drive_mirror(a: &mut Args<'_>) -> Result<DriveMirrorOptions>
     let on_source_error = on_error(a, "on-source-error", d.on_source_error)?;
     let on_target_error = on_error(a, "on-target-error", d.on_target_error)?;
     let unmap = a.opt_bool("unmap")?;
-    a.opt_enum("copy-mode", |s| {
-        matches!(s, "background" | "write-blocking").then_some(())
-    })?;
+    let copy_mode = a
+        .opt_enum("copy-mode", MirrorCopyMode::parse)?
+        .unwrap_or(d.copy_mode);
     let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(d.job.auto_finalize);
     let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(d.job.auto_dismiss);
     Ok(DriveMirrorOptions {
@@ -236,6 +236,7 @@ pub(super) fn parse_drive_mirror(a: &mut Args<'_>) -> Result<DriveMirrorOptions>
             on_target_error,
             replaces,
             filter_node_name: None,
+            copy_mode,
         },
         format,
         node_name,
@@ -282,9 +283,9 @@ pub(super) fn parse_mirror(a: &mut Args<'_>) -> Result<MirrorOptions> {
     let on_source_error = on_error(a, "on-source-error", d.on_source_error)?;
     let on_target_error = on_error(a, "on-target-error", d.on_target_error)?;
     let filter_node_name = a.opt_str("filter-node-name")?;
-    a.opt_enum("copy-mode", |s| {
-        matches!(s, "background" | "write-blocking").then_some(())
-    })?;
+    let copy_mode = a
+        .opt_enum("copy-mode", MirrorCopyMode::parse)?
+        .unwrap_or(d.copy_mode);
     let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(d.job.auto_finalize);
     let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(d.job.auto_dismiss);
     Ok(MirrorOptions {
@@ -303,6 +304,7 @@ pub(super) fn parse_mirror(a: &mut Args<'_>) -> Result<MirrorOptions> {
         on_target_error,
         replaces,
         filter_node_name,
+        copy_mode,
     })
 }
 

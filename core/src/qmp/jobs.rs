@@ -6,6 +6,8 @@ use super::args::Args;
 use crate::commands::{BlockJobInfo, JobInfo};
 use crate::error::Result;
 use crate::manager::JobManager;
+use crate::model::JobType;
+use crate::options::MirrorCopyMode;
 use serde_json::{Map, Value};
 
 impl JobInfo {
@@ -43,6 +45,9 @@ impl BlockJobInfo {
         if let Some(e) = &self.error {
             m.insert("error".into(), e.clone().into());
         }
+        if let Some(s) = self.actively_synced {
+            m.insert("actively-synced".into(), s.into());
+        }
         Value::Object(m)
     }
 }
@@ -68,6 +73,19 @@ pub(super) fn query_block_jobs(m: &mut JobManager, a: Args<'_>) -> Result<Value>
 /// `block-job-dismiss`).
 pub(super) fn id(a: &mut Args<'_>) -> Result<String> {
     a.req_str("id")
+}
+
+/// `block-job-change`: `id`, `type`, and for `mirror` its `copy-mode`
+/// (any other type's branch has no members: it reads as background).
+pub(super) fn parse_change(a: &mut Args<'_>) -> Result<(String, MirrorCopyMode)> {
+    let id = a.req_str("id")?;
+    let job_type = a.req_enum("type", JobType::parse)?;
+    let copy_mode = if job_type == JobType::Mirror {
+        a.req_enum("copy-mode", MirrorCopyMode::parse)?
+    } else {
+        MirrorCopyMode::Background
+    };
+    Ok((id, copy_mode))
 }
 
 /// A block job named by `device`.

@@ -37,6 +37,7 @@ use crate::error::{Error, ErrorClass, Result};
 use crate::event::{Event, EventKind};
 use crate::manager::JobManager;
 use crate::model::JobStatus;
+use crate::profile::QemuVersion;
 use crate::scenario::WAIT_LIMIT_NS;
 
 /// How many recent events the server keeps for `x-qjob-wait`.
@@ -62,12 +63,23 @@ pub struct ServerConfig {
 }
 
 impl Default for ServerConfig {
-    /// QEMU 7.2.22 as Debian 12 builds it ([`system::QEMU_VERSION`],
-    /// [`system::QEMU_PACKAGE`]), `oob` offered, `quit` allowed, epoch 0.
+    /// QEMU 7.2.22 as Debian 12 builds it: `7.2.22`,
+    /// `Debian 1:7.2+dfsg-7+deb12u18+b3`, `oob` offered, `quit` allowed,
+    /// epoch 0.
     fn default() -> Self {
+        ServerConfig::for_qemu(QemuVersion::V7_2)
+    }
+}
+
+impl ServerConfig {
+    /// The monitors of QEMU `qemu` as Debian builds it (7.2.22, or 10.0.2 as
+    /// `Debian 1:10.0.2+ds-2+deb13u1~bpo12+1`), `oob` offered, `quit`
+    /// allowed, epoch 0. Serve a manager made for the same version.
+    pub fn for_qemu(qemu: QemuVersion) -> Self {
+        let (version, package) = qemu.greeting();
         ServerConfig {
-            version: system::QEMU_VERSION,
-            package: system::QEMU_PACKAGE.into(),
+            version,
+            package: package.into(),
             oob: true,
             allow_quit: true,
             epoch_ns: 0,
@@ -605,7 +617,7 @@ impl QmpServer {
             }
             "query-commands" => {
                 Args::new(args, "").finish()?;
-                let names = system::listed_commands(manager.machine())
+                let names = system::listed_commands(manager.version(), manager.machine())
                     .filter(|&n| n != "quit" || self.config.allow_quit);
                 Ok(system::command_list(names))
             }
@@ -624,7 +636,11 @@ impl QmpServer {
     fn has_command(&self, manager: &JobManager, name: &str) -> bool {
         match name {
             "quit" => self.config.allow_quit,
-            _ => COMMANDS.contains(&name) && system::available(name, manager.machine()),
+            _ => {
+                COMMANDS.contains(&name)
+                    && system::available(name, manager.machine())
+                    && manager.version().has_command(name)
+            }
         }
     }
 

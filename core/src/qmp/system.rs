@@ -5,15 +5,8 @@
 use super::args::Args;
 use crate::error::Result;
 use crate::manager::JobManager;
+use crate::profile::{LATER_COMMANDS, QemuVersion};
 use serde_json::{Map, Value};
-
-/// The QEMU version qjob answers as (`major`, `minor`, `micro`): Debian 12's
-/// QEMU 7.2, which reports 7.2.22 (7.2.0 with the stable branch's fixes).
-/// The monitor's greeting and `query-version` both say it.
-pub const QEMU_VERSION: (u32, u32, u32) = (7, 2, 22);
-
-/// The `package` string that goes with [`QEMU_VERSION`].
-pub const QEMU_PACKAGE: &str = "Debian 1:7.2+dfsg-7+deb12u18+b3";
 
 /// QAPI `VersionInfo`: `{"qemu": {"major", "minor", "micro"}, "package"}`
 /// (members in QAPI order; the wire writer puts them in QEMU's).
@@ -76,6 +69,57 @@ const STORAGE_DAEMON_ORDER: &[&str] = &[
     "blockdev-snapshot-sync",
     "query-block-jobs",
     "query-block",
+];
+
+/// The same for QEMU 10.0's storage daemon (recorded from 10.0.2): 10.0
+/// registers some command groups in another order and has
+/// `block-job-change`. Only the storage daemon 10.0 is at hand to record
+/// from; a 10.0 system emulator lists 7.2's order, then what 10.0 adds.
+const STORAGE_DAEMON_ORDER_10_0: &[&str] = &[
+    "object-del",
+    "object-add",
+    "quit",
+    "query-commands",
+    "query-version",
+    "qmp_capabilities",
+    "transaction",
+    "query-block-exports",
+    "block-export-del",
+    "block-export-add",
+    "nbd-server-stop",
+    "nbd-server-start",
+    "x-blockdev-amend",
+    "blockdev-create",
+    "blockdev-del",
+    "blockdev-add",
+    "block-job-change",
+    "block-job-finalize",
+    "block-job-dismiss",
+    "block-job-complete",
+    "block-job-resume",
+    "block-job-pause",
+    "block-job-cancel",
+    "block-job-set-speed",
+    "block-stream",
+    "blockdev-mirror",
+    "block-dirty-bitmap-remove",
+    "block-dirty-bitmap-add",
+    "drive-mirror",
+    "query-named-block-nodes",
+    "blockdev-backup",
+    "drive-backup",
+    "block-commit",
+    "blockdev-snapshot",
+    "blockdev-snapshot-sync",
+    "query-block-jobs",
+    "query-block",
+    "query-jobs",
+    "job-finalize",
+    "job-dismiss",
+    "job-complete",
+    "job-cancel",
+    "job-resume",
+    "job-pause",
 ];
 
 /// The same for QEMU 7.2's system emulator (`qemu-system-x86_64`), which
@@ -151,16 +195,21 @@ pub(crate) fn available(name: &str, machine: bool) -> bool {
 
 /// The commands a process of this kind lists: QEMU's that qjob has, in
 /// QEMU's order, then qjob's own.
-pub(crate) fn listed_commands(machine: bool) -> impl Iterator<Item = &'static str> {
-    let order = if machine {
-        SYSTEM_ORDER
-    } else {
-        STORAGE_DAEMON_ORDER
+pub(crate) fn listed_commands(
+    qemu: QemuVersion,
+    machine: bool,
+) -> impl Iterator<Item = &'static str> {
+    let (order, added): (&[&str], &[&str]) = match (qemu, machine) {
+        (QemuVersion::V7_2, false) => (STORAGE_DAEMON_ORDER, &[]),
+        (QemuVersion::V7_2, true) => (SYSTEM_ORDER, &[]),
+        (QemuVersion::V10_0, false) => (STORAGE_DAEMON_ORDER_10_0, &[]),
+        (QemuVersion::V10_0, true) => (SYSTEM_ORDER, LATER_COMMANDS),
     };
     order
         .iter()
+        .chain(added)
         .copied()
-        .filter(|n| super::COMMANDS.contains(n))
+        .filter(move |n| super::COMMANDS.contains(n) && qemu.has_command(n))
         .chain(QJOB_COMMANDS.iter().copied())
 }
 
@@ -177,14 +226,15 @@ pub(crate) fn command_list<'a>(names: impl Iterator<Item = &'a str>) -> Value {
     )
 }
 
-pub(super) fn query_version(_: &mut JobManager, a: Args<'_>) -> Result<Value> {
+pub(super) fn query_version(m: &mut JobManager, a: Args<'_>) -> Result<Value> {
     a.finish()?;
-    Ok(version_info(QEMU_VERSION, QEMU_PACKAGE))
+    let (version, package) = m.version().greeting();
+    Ok(version_info(version, package))
 }
 
 pub(super) fn query_commands(m: &mut JobManager, a: Args<'_>) -> Result<Value> {
     a.finish()?;
-    Ok(command_list(listed_commands(m.machine())))
+    Ok(command_list(listed_commands(m.version(), m.machine())))
 }
 
 pub(super) fn query_status(m: &mut JobManager, a: Args<'_>) -> Result<Value> {
@@ -209,11 +259,25 @@ mod tests {
             if QJOB_COMMANDS.contains(name) {
                 continue;
             }
-            assert!(SYSTEM_ORDER.contains(name), "{name} is not in SYSTEM_ORDER");
+            assert!(
+                SYSTEM_ORDER.contains(name) || LATER_COMMANDS.contains(name),
+                "{name} is not in SYSTEM_ORDER"
+            );
         }
         for name in STORAGE_DAEMON_ORDER {
             assert!(SYSTEM_ORDER.contains(name), "{name}");
         }
+        // 10.0's storage daemon: 7.2's commands and the later ones.
+        for name in STORAGE_DAEMON_ORDER_10_0 {
+            assert!(
+                STORAGE_DAEMON_ORDER.contains(name) || LATER_COMMANDS.contains(name),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            STORAGE_DAEMON_ORDER_10_0.len(),
+            STORAGE_DAEMON_ORDER.len() + LATER_COMMANDS.len()
+        );
         for name in QJOB_COMMANDS {
             assert!(super::super::COMMANDS.contains(name), "{name}");
         }

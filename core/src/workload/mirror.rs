@@ -12,6 +12,7 @@ use crate::block::{Graph, NodeRef, Role, Status, add_extent, remove_extent};
 use crate::driver::{Cx, Entry, JobDriver, Prepared, Wait};
 use crate::error::{Error, Result};
 use crate::model::{ErrorAction, IoStatus, OnError};
+use crate::options::MirrorCopyMode;
 use crate::ratelimit::SLICE_TIME_NS;
 
 /// Mirror's default buffer (`DEFAULT_MIRROR_BUF_SIZE`).
@@ -27,6 +28,8 @@ enum Phase {
     LoopTop,
     LoopBody,
     AfterSleep,
+    /// After a sleep for the rate limiter (QEMU 10.0 may sleep again).
+    AfterRateSleep,
 }
 
 /// How the initial dirty map is made.
@@ -77,6 +80,11 @@ pub(crate) struct Mirror {
     in_drain: bool,
     ret: i32,
     last_pause: u64,
+    /// `copy-mode` (changed by `block-job-change`).
+    pub copy_mode: MirrorCopyMode,
+    /// `actively-synced` (QEMU 8.2+): a mirror in write-blocking mode
+    /// that found nothing dirty and nothing in flight since its last error.
+    actively_synced: bool,
 }
 
 impl Mirror {
@@ -135,6 +143,8 @@ impl Mirror {
             in_drain: false,
             ret: 0,
             last_pause: 0,
+            copy_mode: MirrorCopyMode::Background,
+            actively_synced: false,
         }
     }
 }
@@ -178,6 +188,8 @@ impl JobDriver for Mirror {
                     }
                     self.len = len;
                     self.dirty = dirty;
+                    // An empty source is in sync from the start, in any mode.
+                    self.actively_synced = len == 0;
                     self.last_pause = cx.now();
                     self.phase = Phase::LoopTop;
                 }
@@ -205,6 +217,9 @@ impl JobDriver for Mirror {
                         if !cx.job().status.is_ready() {
                             cx.transition_to_ready();
                         }
+                        if self.copy_mode != MirrorCopyMode::Background {
+                            self.actively_synced = true;
+                        }
                         should_complete = self.should_complete || cx.job().cancelled;
                         cnt_now = dirty_count(&self.dirty);
                     }
@@ -219,8 +234,15 @@ impl JobDriver for Mirror {
                             return Wait::Sleep(SLICE_TIME_NS);
                         }
                     } else {
+                        self.phase = Phase::AfterRateSleep;
                         return Wait::Sleep(delay);
                     }
+                }
+                Phase::AfterRateSleep => {
+                    if let Some(left) = cx.rate_sleep_left() {
+                        return Wait::Sleep(left);
+                    }
+                    self.phase = Phase::AfterSleep;
                 }
                 Phase::AfterSleep => {
                     self.last_pause = cx.now();
@@ -298,6 +320,25 @@ impl JobDriver for Mirror {
         add_extent(&mut self.dirty, start, end - start);
     }
 
+    /// `mirror_change`: only background → write-blocking changes anything
+    /// (the job sees it at its next loop pass; it is not woken).
+    fn change(&mut self, copy_mode: MirrorCopyMode) -> Option<Result<()>> {
+        if copy_mode == self.copy_mode {
+            return Some(Ok(()));
+        }
+        if copy_mode != MirrorCopyMode::WriteBlocking {
+            return Some(Err(Error::generic(format!(
+                "Change to copy mode '{copy_mode}' is not implemented"
+            ))));
+        }
+        self.copy_mode = copy_mode;
+        Some(Ok(()))
+    }
+
+    fn actively_synced(&self) -> Option<bool> {
+        Some(self.actively_synced)
+    }
+
     fn backend_nodes(&self) -> Vec<NodeRef> {
         vec![self.target]
     }
@@ -364,6 +405,7 @@ impl Mirror {
         delay = delay.max(cx.throttle_delay());
         if !errors.is_empty() {
             delay = delay.max(super::FAILED_IO_NS);
+            self.actively_synced = false;
         }
         for (is_read, errno) in errors {
             let policy = if is_read {

@@ -117,6 +117,9 @@ impl JobDriver for Stream {
                     return Wait::Sleep(self.delay);
                 }
                 Phase::Chunk => {
+                    if let Some(left) = cx.rate_sleep_left() {
+                        return Wait::Sleep(left);
+                    }
                     if cx.job().is_cancelled() {
                         self.phase = Phase::Finished;
                         continue;
