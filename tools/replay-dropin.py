@@ -44,7 +44,7 @@ class DropinRecorder(record.Recorder):
         self.bin_dir = bin_dir
         self.quitting = False
 
-    def start(self, machine):
+    def start(self, machine, drives=()):
         sockpath = os.path.join(self.workdir, "qmp.sock")
         time = "manual"
         if machine is None:
@@ -58,6 +58,8 @@ class DropinRecorder(record.Recorder):
                     "-machine", machine, "-nodefaults", "-display", "none"]
             for n in record.NODES:
                 argv += ["-blockdev", "null-co,node-name=%s,size=%d,read-zeroes=on" % (n, record.NODE_SIZE)]
+            for d in drives:
+                argv += ["-drive", d]
             argv += ["-chardev", "socket,id=m0,path=%s,server=on,wait=off" % sockpath,
                      "-mon", "chardev=m0,mode=control"]
         self.stderr = open(os.path.join(self.workdir, "qemu.stderr"), "wb")

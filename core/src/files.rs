@@ -27,6 +27,29 @@ use crate::error::{Error, Result};
 use crate::manager::JobManager;
 use crate::nodes::{ChildRef, NodeOptions};
 
+/// What the core asks the host before a request can run
+/// ([`JobManager::files_wanted`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileRequest {
+    /// Read this image file: answer with
+    /// [`JobManager::handle_file`].
+    Open(String),
+    /// Say whether this file can be created (its directory exists), without
+    /// creating it: answer with [`JobManager::handle_create`]. The core
+    /// creates it, if the request goes that far, through a
+    /// [`FileAction`].
+    Create(String),
+}
+
+impl FileRequest {
+    /// The file's name, as the request spells it.
+    pub fn name(&self) -> &str {
+        match self {
+            FileRequest::Open(n) | FileRequest::Create(n) => n,
+        }
+    }
+}
+
 /// A file the core created, for the host to write
 /// ([`JobManager::poll_file_action`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,8 +130,8 @@ pub(crate) struct HostFiles {
     pub enabled: bool,
     /// Files the host supplied since the last command began: read afresh.
     pub fresh: BTreeSet<String>,
-    /// Files the host could not open since the last command began, with
-    /// QEMU's error text.
+    /// Files the host could not open, or says cannot be created, since the
+    /// last command began, with QEMU's error text.
     pub errors: BTreeMap<String, String>,
     /// Files created, oldest first, for the host to write.
     pub actions: VecDeque<FileAction>,
@@ -344,12 +367,19 @@ impl JobManager {
     /// supplying: it names the next layer, until it returns nothing), by
     /// their full name: relative to the directory of the image naming them.
     ///
+    /// Also asks, for each file the request would create (the targets and
+    /// overlays of `drive-backup`, `drive-mirror` and
+    /// `blockdev-snapshot-sync` in their creating modes), whether it can be
+    /// created ([`FileRequest::Create`]), so a file in a directory that
+    /// does not exist is QEMU's refusal of the command (or of the whole
+    /// `transaction`), not a failure after it succeeded.
+    ///
     /// Empty unless [`host_files`](Self::host_files) is on. Names are as
     /// the request spells them. Commands that open files: `blockdev-add`,
     /// `drive-backup`, `drive-mirror` and `blockdev-snapshot-sync` (targets
-    /// and overlays in mode `existing`; what they create is known), and
-    /// those actions in `transaction`.
-    pub fn files_wanted(&self, request: &Map<String, Value>) -> Vec<String> {
+    /// and overlays in mode `existing`), and those actions in
+    /// `transaction`.
+    pub fn files_wanted(&self, request: &Map<String, Value>) -> Vec<FileRequest> {
         if !self.graph.host.enabled {
             return Vec::new();
         }
@@ -368,7 +398,7 @@ impl JobManager {
 
     /// [`files_wanted`](Self::files_wanted) for the options of `-drive`
     /// ([`drive_add`](Self::drive_add)).
-    pub fn drive_files_wanted(&self, opts: &Map<String, Value>) -> Vec<String> {
+    pub fn drive_files_wanted(&self, opts: &Map<String, Value>) -> Vec<FileRequest> {
         if !self.graph.host.enabled {
             return Vec::new();
         }
@@ -402,6 +432,22 @@ impl JobManager {
             Err(text) => {
                 host.errors.insert(name.to_owned(), text);
                 self.graph.files.remove(name);
+            }
+        }
+    }
+
+    /// The host's answer to a [`FileRequest::Create`]: `Ok` if the file can
+    /// be created, or QEMU's refusal (`Could not create 'X': No such file
+    /// or directory`). The answer holds until the next command has run.
+    pub fn handle_create(&mut self, name: &str, answer: std::result::Result<(), String>) {
+        let host = &mut self.graph.host;
+        host.fresh.insert(name.to_owned());
+        match answer {
+            Ok(()) => {
+                host.errors.remove(name);
+            }
+            Err(text) => {
+                host.errors.insert(name.to_owned(), text);
             }
         }
     }
@@ -472,8 +518,11 @@ impl JobManager {
                 self.graph.open_image(&backing_path(filename, b))?;
             }
         }
-        // The simulated folder has no directories: a name in another one
-        // cannot be created (a host's failure shows when it writes the file).
+        // The host said whether it can be created; the simulated folder has
+        // no directories: a name in another one cannot be created.
+        if let Some(e) = self.graph.host.errors.get(filename) {
+            return Err(Error::generic(e.clone()));
+        }
         if !self.graph.host.enabled && filename.contains('/') {
             return Err(Error::generic(format!(
                 "Could not create '{filename}': No such file or directory"
@@ -569,7 +618,7 @@ impl JobManager {
 struct Wanted<'a> {
     g: &'a Graph,
     open: BTreeSet<&'a str>,
-    out: Vec<String>,
+    out: Vec<FileRequest>,
 }
 
 impl<'a> Wanted<'a> {
@@ -595,10 +644,17 @@ impl<'a> Wanted<'a> {
         if self.open.contains(name) || host.fresh.contains(name) {
             return self.g.files.get(name);
         }
-        if !self.out.iter().any(|n| n == name) {
-            self.out.push(name.to_owned());
+        if !self.out.iter().any(|r| r.name() == name) {
+            self.out.push(FileRequest::Open(name.to_owned()));
         }
         None
+    }
+
+    /// Asks whether `name` can be created, unless the host already said.
+    fn create(&mut self, name: &str) {
+        if !self.g.host.fresh.contains(name) && !self.out.iter().any(|r| r.name() == name) {
+            self.out.push(FileRequest::Create(name.to_owned()));
+        }
     }
 
     fn command(&mut self, command: &str, args: &Map<String, Value>) {
@@ -617,6 +673,16 @@ impl<'a> Wanted<'a> {
             "blockdev-snapshot-sync" if existing => {
                 if let Some(f) = str_arg("snapshot-file") {
                     self.image(f, str_arg("format").or(Some("qcow2")), false);
+                }
+            }
+            "drive-backup" | "drive-mirror" => {
+                if let Some(t) = str_arg("target") {
+                    self.create(t);
+                }
+            }
+            "blockdev-snapshot-sync" => {
+                if let Some(f) = str_arg("snapshot-file") {
+                    self.create(f);
                 }
             }
             "transaction" => {

@@ -7,7 +7,7 @@
 //! is a table of images by file name.
 
 use qjob::qmp::server::{QmpServer, ServerConfig};
-use qjob::{FileAction, ImageFile, JobManager, NewImage};
+use qjob::{FileAction, FileRequest, ImageFile, JobManager, NewImage};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -42,7 +42,8 @@ impl Host {
     }
 
     /// Answers what the manager wants until it wants nothing more; returns
-    /// the rounds (the names asked each time).
+    /// the rounds (the names asked each time; `create NAME` for a file the
+    /// request would create).
     fn supply(&mut self, m: &mut JobManager, request: &Value) -> Vec<Vec<String>> {
         let Value::Object(request) = request else {
             panic!("a request object")
@@ -53,14 +54,30 @@ impl Host {
             if wanted.is_empty() {
                 return rounds;
             }
-            for name in &wanted {
-                self.answer(m, name);
+            for r in &wanted {
+                self.answer(m, r);
             }
-            rounds.push(wanted);
+            rounds.push(wanted.iter().map(asked).collect());
         }
     }
 
-    fn answer(&mut self, m: &mut JobManager, name: &str) {
+    fn answer(&mut self, m: &mut JobManager, request: &FileRequest) {
+        let name = match request {
+            FileRequest::Open(name) => name,
+            FileRequest::Create(name) => {
+                // A directory exists if a file is in it.
+                let dir = &name[..=name.rfind('/').unwrap_or(0)];
+                let answer = match self.files.keys().any(|f| f.starts_with(dir)) {
+                    true => Ok(()),
+                    false => Err(format!(
+                        "Could not create '{name}': No such file or directory"
+                    )),
+                };
+                self.reads.push(format!("create {name}"));
+                m.handle_create(name, answer);
+                return;
+            }
+        };
         self.reads.push(name.to_owned());
         let answer = self
             .files
@@ -68,6 +85,14 @@ impl Host {
             .cloned()
             .ok_or_else(|| format!("Could not open '{name}': No such file or directory"));
         m.handle_file(name, answer);
+    }
+}
+
+/// How a round shows a request: the name, or `create NAME`.
+fn asked(r: &FileRequest) -> String {
+    match r {
+        FileRequest::Open(n) => n.clone(),
+        FileRequest::Create(n) => format!("create {n}"),
     }
 }
 
@@ -137,7 +162,10 @@ fn the_hosts_error_is_the_commands_error_and_changes_nothing() {
     );
     assert!(!m.has_node("top"));
     // The error held for that command only: the next one asks again.
-    assert_eq!(m.files_wanted(req.as_object().unwrap()), ["/d/t.qcow2"]);
+    assert_eq!(
+        m.files_wanted(req.as_object().unwrap()),
+        [FileRequest::Open("/d/t.qcow2".into())]
+    );
 }
 
 #[test]
@@ -148,9 +176,10 @@ fn created_targets_are_handed_to_the_host_with_their_options() {
     assert_eq!(m.execute_value(&add_t("drv0")), json!({"return": {}}));
     let backup = json!({"execute": "drive-backup", "arguments": {"job-id": "j",
         "device": "drv0", "target": "/d/o.qcow2", "format": "qcow2", "sync": "none"}});
-    assert!(
-        host.supply(&mut m, &backup).is_empty(),
-        "a created target is known"
+    assert_eq!(
+        host.supply(&mut m, &backup),
+        [["create /d/o.qcow2"]],
+        "a created target is only checked"
     );
     assert_eq!(m.execute_value(&backup), json!({"return": {}}));
     assert_eq!(
@@ -267,10 +296,10 @@ fn a_drive_asks_for_its_probed_image_and_its_chain() {
         if wanted.is_empty() {
             break;
         }
-        for n in &wanted {
-            host.answer(&mut m, n);
+        for r in &wanted {
+            host.answer(&mut m, r);
         }
-        rounds.push(wanted);
+        rounds.push(wanted.iter().map(asked).collect::<Vec<_>>());
     }
     assert_eq!(rounds, [["/d/t.qcow2"], ["/d/m.qcow2"], ["/d/b.qcow2"]]);
     m.drive_add(&opts).unwrap();
@@ -355,6 +384,18 @@ fn the_server_waits_while_the_host_writes_what_a_request_created() {
         backup("j2", "/d/o2.qcow2")
     );
     server.handle_input(&mut m, a, input.as_bytes()).unwrap();
+    // Each asks first whether its target can be created.
+    let mut check = |server: &mut QmpServer, m: &mut JobManager, name: &str| {
+        assert_eq!(
+            server.poll_file_request(),
+            Some(FileRequest::Create(name.into()))
+        );
+        assert_eq!(server.poll_file_request(), None);
+        host.answer(m, &FileRequest::Create(name.into()));
+        server.handle_files_ready(m);
+    };
+    assert!(server.poll_transmit(a).is_none());
+    check(&mut server, &mut m, "/d/o1.qcow2");
     let first = String::from_utf8(server.poll_transmit(a).unwrap()).unwrap();
     assert!(
         first.contains("\"id\": \"j1\"") && !first.contains("\"id\": \"j2\""),
@@ -370,6 +411,7 @@ fn the_server_waits_while_the_host_writes_what_a_request_created() {
     assert_eq!(created.image().unwrap().filename, "/d/o1.qcow2");
     assert_eq!(m.poll_file_action(), None);
     server.handle_files_ready(&mut m);
+    check(&mut server, &mut m, "/d/o2.qcow2");
     let second = String::from_utf8(server.poll_transmit(a).unwrap()).unwrap();
     assert!(second.contains("\"id\": \"j2\""), "{second}");
     assert_eq!(
@@ -378,4 +420,38 @@ fn the_server_waits_while_the_host_writes_what_a_request_created() {
     );
     server.handle_files_ready(&mut m);
     assert!(!server.is_holding());
+}
+
+/// A target in a directory the host does not have: QEMU's refusal before
+/// anything is created, also for a `transaction` whose first action would
+/// have started a job.
+#[test]
+fn a_target_that_cannot_be_created_refuses_the_command() {
+    let mut m = host_manager();
+    let mut host = Host::chain();
+    host.supply(&mut m, &add_t("drv0"));
+    assert_eq!(m.execute_value(&add_t("drv0")), json!({"return": {}}));
+    let backup = |job: &str, target: &str| {
+        json!({"type": "drive-backup", "data": {"job-id": job, "device": "drv0",
+            "target": target, "format": "qcow2", "sync": "full"}})
+    };
+    let txn = json!({"execute": "transaction", "arguments": {"actions": [
+        backup("t1", "/d/t1.qcow2"), backup("t2", "/nosuch/t2.qcow2")]}});
+    assert_eq!(
+        host.supply(&mut m, &txn),
+        [["create /d/t1.qcow2", "create /nosuch/t2.qcow2"]]
+    );
+    assert_eq!(
+        m.execute_value(&txn)["error"]["desc"],
+        "Could not create '/nosuch/t2.qcow2': No such file or directory"
+    );
+    m.settle();
+    assert_eq!(
+        m.execute_value(&json!({"execute": "query-jobs"})),
+        json!({"return": []})
+    );
+    // The answer held for that command only.
+    let one =
+        json!({"execute": "drive-backup", "arguments": backup("j", "/nosuch/j.qcow2")["data"]});
+    assert_eq!(host.supply(&mut m, &one), [["create /nosuch/j.qcow2"]]);
 }

@@ -5,6 +5,9 @@
 //!   `JobManager::files_wanted`) is read with [`crate::image`] in the format
 //!   its content shows (qcow2 or raw), or answered with the text QEMU gives
 //!   when it cannot open it ([`read`]).
+//! - A file the core may create (`FileRequest::Create`) is answered with
+//!   whether its directory exists, or QEMU's `Could not create` text
+//!   ([`can_create`]).
 //! - A file the core created (`JobManager::poll_file_action`) is written as
 //!   an empty image of the format, size and backing file it was created
 //!   with, and QEMU's `Formatting ...` line is returned where QEMU prints
@@ -13,7 +16,7 @@
 //! Data is never copied: the images qjob writes hold metadata only.
 
 use qjob::ImageFile;
-use qjob::{FileAction, NewImage};
+use qjob::{FileAction, FileRequest, JobManager, NewImage};
 
 use crate::image::{
     self, CompressionType, CreateOptions, Preallocation, Qcow2Options, Qcow2Version, RawOptions,
@@ -31,6 +34,35 @@ pub fn read(name: &str) -> Result<ImageFile, String> {
         file.actual_size = Some(m.blocks() * 512);
     }
     Ok(file)
+}
+
+/// Whether the file `name` can be created: its directory exists. Otherwise
+/// QEMU's refusal, as `open(O_CREAT)` fails in `raw_co_create`:
+/// `Could not create 'X': No such file or directory` (or `Not a
+/// directory`). A directory the process cannot write to shows when the
+/// file is written.
+pub fn can_create(name: &str) -> Result<(), String> {
+    let parent = std::path::Path::new(name)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    match std::fs::metadata(parent) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(format!("Could not create '{name}': Not a directory")),
+        Err(e) => Err(format!(
+            "Could not create '{name}': {}",
+            crate::chardev::strerror(&e)
+        )),
+    }
+}
+
+/// Answers one request of the core's: reads the file, or says whether it
+/// can be created.
+pub fn answer(manager: &mut JobManager, request: &FileRequest) {
+    match request {
+        FileRequest::Open(name) => manager.handle_file(name, read(name)),
+        FileRequest::Create(name) => manager.handle_create(name, can_create(name)),
+    }
 }
 
 /// Writes a file the core created; returns QEMU's `Formatting ...` line

@@ -15,8 +15,8 @@ use std::io::{self, Read, Write};
 use std::os::fd::RawFd;
 use std::time::Duration;
 
-use qjob::JobManager;
 use qjob::qmp::server::{MonitorId, QmpServer, ServerConfig};
+use qjob::{FileRequest, JobManager};
 
 use crate::chardev::{ChardevSpec, Listener, Opened, Stream, strerror};
 use crate::clock::{Clock, TimeMode};
@@ -293,16 +293,15 @@ impl Host {
 
     /// Reads the files `wanted` names until it names none (each answer may
     /// name the next layer of a backing chain).
-    fn supply_files(&mut self, wanted: impl Fn(&JobManager) -> Vec<String>) {
+    fn supply_files(&mut self, wanted: impl Fn(&JobManager) -> Vec<FileRequest>) {
         // Each round supplies at least one new file; a chain ends.
         for _ in 0..MAX_FILE_ROUNDS {
             let names = wanted(&self.manager);
             if names.is_empty() {
                 return;
             }
-            for name in names {
-                let answer = files::read(&name);
-                self.manager.handle_file(&name, answer);
+            for request in names {
+                files::answer(&mut self.manager, &request);
             }
         }
     }
@@ -337,9 +336,8 @@ impl Host {
     /// the server go on, until it holds nothing.
     fn service_files(&mut self) {
         loop {
-            while let Some(name) = self.server.poll_file_request() {
-                let answer = files::read(&name);
-                self.manager.handle_file(&name, answer);
+            while let Some(request) = self.server.poll_file_request() {
+                files::answer(&mut self.manager, &request);
             }
             self.write_created_files();
             if !self.server.is_holding() {

@@ -335,9 +335,39 @@ impl<'a> Args<'a> {
             .collect()
     }
 
-    /// A member's value as given, without reading it.
-    pub fn peek(&self, name: &str) -> Option<&'a Value> {
-        self.obj.get(name)
+    /// A member as the visitor reads it, without taking it as read: from
+    /// QEMU's keyval input visitor proper (`--blockdev`), strings of the
+    /// members named in `ints` and `bools` (at any depth) become the
+    /// integers and booleans QEMU reads them as, so the value is what its
+    /// QAPI object holds; otherwise (JSON, or `-drive`'s QemuOpts, which
+    /// keep strings) the member as given.
+    pub fn peek_read(&self, name: &str, ints: &[&str], bools: &[&str]) -> Option<Value> {
+        let v = self.obj.get(name)?;
+        if !self.keyval || self.suffixes {
+            return Some(v.clone());
+        }
+        Some(self.typed(name, v, ints, bools))
+    }
+
+    fn typed(&self, name: &str, v: &Value, ints: &[&str], bools: &[&str]) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), self.typed(k, v, ints, bools)))
+                    .collect(),
+            ),
+            Value::Array(l) => {
+                Value::Array(l.iter().map(|v| self.typed(name, v, ints, bools)).collect())
+            }
+            Value::String(s) if ints.contains(&name) => match self.keyval_u64(s) {
+                Some(n) => n.into(),
+                None => v.clone(),
+            },
+            Value::String(s) if bools.contains(&name) && (s == "on" || s == "off") => {
+                Value::Bool(s == "on")
+            }
+            _ => v.clone(),
+        }
     }
 
     /// Every member, all taken as read (for commands whose arguments are

@@ -32,14 +32,36 @@ pub(super) const SIMULATED: &[BlockdevDriver] = &[
     BlockdevDriver::Throttle,
 ];
 
-/// The driver's "strong" options given, as given: what QEMU's `json:`
-/// file name of the node shows.
+/// The driver's "strong" options given, as QEMU's `json:` file name of the
+/// node shows them: as given in JSON or `-drive`, typed from `--blockdev`.
 fn strong(a: &Args<'_>, names: &[&str]) -> Vec<(String, Value)> {
     names
         .iter()
-        .filter_map(|&n| a.peek(n).map(|v| (n.to_owned(), v.clone())))
+        .filter_map(|&n| {
+            a.peek_read(n, STRONG_INTEGERS, STRONG_BOOLEANS)
+                .map(|v| (n.to_owned(), v))
+        })
         .collect()
 }
+
+/// The integer members of the strong options (and of blkdebug's
+/// `inject-error` and `set-state` entries).
+const STRONG_INTEGERS: &[&str] = &[
+    "size",
+    "align",
+    "max-transfer",
+    "opt-write-zero",
+    "max-write-zero",
+    "opt-discard",
+    "max-discard",
+    "errno",
+    "sector",
+    "state",
+    "new_state",
+];
+
+/// Their boolean members.
+const STRONG_BOOLEANS: &[&str] = &["read-zeroes", "once", "immediately"];
 
 /// `BlockdevOptions` for the drivers qjob simulates.
 pub(crate) fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {

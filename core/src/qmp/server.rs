@@ -35,6 +35,7 @@ use super::wire;
 use super::{COMMANDS, Reply, args::Args, system};
 use crate::error::{Error, ErrorClass, Result};
 use crate::event::{Event, EventKind};
+use crate::files::FileRequest;
 use crate::manager::JobManager;
 use crate::model::JobStatus;
 use crate::profile::QemuVersion;
@@ -206,7 +207,7 @@ pub struct QmpServer {
     /// request's reply and the next one's, as QEMU prints it.
     writing: bool,
     /// Files to ask the host for, oldest first.
-    file_requests: VecDeque<String>,
+    file_requests: VecDeque<FileRequest>,
 }
 
 impl QmpServer {
@@ -463,13 +464,15 @@ impl QmpServer {
         self.exit
     }
 
-    /// The next file the host must read before the held request can run
-    /// (host-files mode, [`JobManager::set_host_files`]): answer each with
-    /// [`JobManager::handle_file`], then call
+    /// The next file the host must read (or say whether it can create)
+    /// before the held request can run (host-files mode,
+    /// [`JobManager::set_host_files`]): answer each with
+    /// [`JobManager::handle_file`] or [`JobManager::handle_create`], then
+    /// call
     /// [`handle_files_ready`](Self::handle_files_ready). While a request is
     /// held, every monitor's input waits behind it, as QEMU's monitors wait
     /// while a command opens its files.
-    pub fn poll_file_request(&mut self) -> Option<String> {
+    pub fn poll_file_request(&mut self) -> Option<FileRequest> {
         self.file_requests.pop_front()
     }
 
