@@ -635,15 +635,22 @@ impl Graph {
             .map(|&(_, c)| c)
     }
 
+    /// Whether `n` is a filter (QEMU's `is_filter` drivers qjob has: a
+    /// job's filter, `throttle`, `blkdebug`).
+    pub fn is_filter(&self, n: NodeRef) -> bool {
+        matches!(
+            self.node(n).driver,
+            Driver::JobFilter { .. } | Driver::Blkdebug { .. } | Driver::Throttle { .. }
+        )
+    }
+
     /// `bdrv_filter_or_cow_bs`: the node a filter filters or an image's
     /// backing node.
     pub fn filter_or_cow_child(&self, n: NodeRef) -> Option<NodeRef> {
-        let node = self.node(n);
-        match node.driver {
-            Driver::JobFilter { .. } | Driver::Blkdebug { .. } | Driver::Throttle { .. } => {
-                node.children.first().map(|&(_, c)| c)
-            }
-            _ => self.child(n, Role::Backing),
+        if self.is_filter(n) {
+            self.node(n).children.first().map(|&(_, c)| c)
+        } else {
+            self.child(n, Role::Backing)
         }
     }
 
@@ -931,8 +938,9 @@ impl Graph {
         Ok(())
     }
 
-    /// Whether `[off, off+len)` is allocated in `top` or any backing node
-    /// above (not including) `base`.
+    /// Whether `[off, off+len)` is allocated in `top` or any node of its
+    /// chain above (not including) `base`: through backing nodes and the
+    /// nodes filters filter, as `bdrv_is_allocated_above` walks it.
     pub fn allocated_above(&self, top: NodeRef, base: Option<NodeRef>, off: u64, len: u64) -> bool {
         let mut cur = Some(top);
         while let Some(n) = cur {
@@ -943,7 +951,7 @@ impl Graph {
             if matches!(node.driver, Driver::Qcow2) && overlaps(&node.allocated, off, len) {
                 return true;
             }
-            cur = self.child(n, Role::Backing);
+            cur = self.filter_or_cow_child(n);
         }
         false
     }

@@ -253,15 +253,22 @@ impl Graph {
     }
 
     /// `bdrv_skip_filters`: the first node below `n` (or `n`) that is not
-    /// a job's filter.
+    /// a filter (a job's filter, `throttle`, `blkdebug`).
     pub(crate) fn skip_filters(&self, mut n: NodeRef) -> NodeRef {
-        while matches!(self.node(n).driver, Driver::JobFilter { .. }) {
+        while self.is_filter(n) {
             match self.node(n).children.first() {
                 Some(&(_, c)) => n = c,
                 None => break,
             }
         }
         n
+    }
+
+    /// `bdrv_backing_chain_next`: the backing node of the image below
+    /// `n`'s filters, below its own filters.
+    pub(crate) fn backing_chain_next(&self, n: NodeRef) -> Option<NodeRef> {
+        let below = self.child(self.skip_filters(n), Role::Backing)?;
+        Some(self.skip_filters(below))
     }
 
     /// `bdrv_change_backing_file`: the qcow2 image of `n` names `base`'s

@@ -71,7 +71,7 @@ impl JobManager {
         } else {
             BackingMode::Source(match mirror.sync {
                 SyncMode::None => Some(bs),
-                SyncMode::Top => self.graph.child(bs, Role::Backing),
+                SyncMode::Top => self.graph.backing_chain_next(bs),
                 _ => None,
             })
         };
@@ -106,7 +106,7 @@ impl JobManager {
         self.op_blocked(target)?;
         self.backing_blocked(target)?;
         let mut sync = opts.sync;
-        let backing = self.graph.child(bs, Role::Backing);
+        let backing = self.graph.backing_chain_next(bs);
         if backing.is_none() && sync == SyncMode::Top {
             sync = SyncMode::Full;
         }

@@ -4,7 +4,7 @@
 //! `block_job_create`. Checks run in QEMU 7.2's order with its texts;
 //! drained sections happen where QEMU drains (SPEC.md §A3).
 
-use crate::block::{Driver, NodeRef, Role};
+use crate::block::{Driver, NodeRef};
 use crate::driver::Work;
 use crate::error::{Error, Result};
 use crate::job::{JobRef, TxnRef};
@@ -150,7 +150,10 @@ impl JobManager {
         step
     }
 
-    /// The backing chain below `n`, from `n` down (filters skipped).
+    /// The backing chain below `n`, from `n` down, through the nodes
+    /// filters filter (`bdrv_filter_or_cow_bs`, as `bdrv_chain_contains`
+    /// walks it): a `throttle` node's image is in the chain. Job filters
+    /// are skipped.
     fn chain(&self, n: NodeRef) -> Vec<NodeRef> {
         let mut v = Vec::new();
         let mut cur = Some(n);
@@ -158,7 +161,7 @@ impl JobManager {
             if !matches!(self.graph.node(c).driver, Driver::JobFilter { .. }) {
                 v.push(c);
             }
-            cur = self.graph.child(c, Role::Backing);
+            cur = self.graph.filter_or_cow_child(c);
         }
         v
     }
