@@ -166,12 +166,14 @@ impl JobDriver for Backup {
             match self.phase {
                 Phase::Init => {
                     self.dirty.clear();
+                    let top = cx.graph().skip_filters(self.source);
                     if self.sync == Sync::Top
-                        && let Driver::Qcow2 = cx.graph().node(self.source).driver
+                        && let Driver::Qcow2 = cx.graph().node(top).driver
                     {
                         // block_copy_reset_unallocated: only the clusters the
-                        // top layer holds stay to copy.
-                        let allocated = cx.graph().node(self.source).allocated.clone();
+                        // top layer (below the source's filters) holds stay to
+                        // copy.
+                        let allocated = cx.graph().node(top).allocated.clone();
                         for (o, l) in allocated {
                             let start = o - o % CLUSTER;
                             let end = (o + l).next_multiple_of(CLUSTER).min(self.len);
