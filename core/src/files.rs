@@ -222,9 +222,19 @@ impl Graph {
                 self.exact_filename(self.child(n, Role::Image)?)?
             )),
             Driver::Blkdebug { .. } => None,
-            Driver::JobFilter { .. } | Driver::Throttle { .. } => {
-                Some(self.filename(node.children.first()?.1))
-            }
+            Driver::JobFilter { .. } => Some(self.filename(node.children.first()?.1)),
+            // A filter of the user's: only its options name it.
+            Driver::Throttle { .. } => None,
+        }
+    }
+
+    /// `bs->filename` as opening the node set it, before anything refreshes
+    /// it: a throttle node's is its file's (a query, or becoming a backing
+    /// node, turns it into the `json:` name; qjob does not track that).
+    pub(crate) fn filename_as_opened(&self, n: NodeRef) -> String {
+        match (&self.node(n).driver, self.node(n).children.first()) {
+            (Driver::Throttle { .. }, Some(&(_, c))) => self.filename_as_opened(c),
+            _ => self.filename(n),
         }
     }
 

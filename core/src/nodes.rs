@@ -281,6 +281,9 @@ impl JobManager {
                     group: group.clone(),
                 };
                 let n = self.graph.add(name, driver, size, user);
+                // Its one strong option, which its `json:` file name shows.
+                self.graph.node_mut(n).strong_options =
+                    vec![("throttle-group".into(), group.clone().into())];
                 created.push(n);
                 self.attach_child(n, Role::File, child);
                 Ok(n)

@@ -41,7 +41,7 @@ impl JobManager {
                 }
                 n
             }
-            (None, Some(f)) if self.graph.filename(bs) != *f => self
+            (None, Some(f)) if self.graph.filename_as_opened(bs) != *f => self
                 .graph
                 .find_backing_image(bs, f)
                 .ok_or_else(|| Error::generic(format!("Top image file {f} not found")))?,

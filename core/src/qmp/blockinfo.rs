@@ -104,12 +104,7 @@ fn image_of(g: &Graph, n: NodeRef) -> Option<&crate::block::Image> {
 /// The next node in the chain QEMU describes: a filter's child, or a
 /// format node's backing node (`bdrv_filter_or_cow_bs`).
 fn chain_next(g: &Graph, n: NodeRef) -> Option<NodeRef> {
-    let node = g.node(n);
-    match node.driver {
-        Driver::JobFilter { .. } => node.children.first().map(|&(_, c)| c),
-        Driver::Blkdebug { .. } => g.child(n, Role::Image),
-        _ => g.child(n, Role::Backing),
-    }
+    g.filter_or_cow_child(n)
 }
 
 /// `bdrv_block_device_info`: a node, through a BlockBackend (`query-block`)
