@@ -617,6 +617,25 @@ impl Graph {
         }
     }
 
+    /// Whether `n` is `top` or lies anywhere below it, through child links
+    /// of any role (the subtree `should_update_child` searches).
+    pub fn in_subtree(&self, top: NodeRef, n: NodeRef) -> bool {
+        let mut seen = vec![top];
+        let mut queue = std::collections::VecDeque::from([top]);
+        while let Some(v) = queue.pop_front() {
+            if v == n {
+                return true;
+            }
+            for &(_, c) in &self.node(v).children {
+                if !seen.contains(&c) {
+                    seen.push(c);
+                    queue.push_back(c);
+                }
+            }
+        }
+        false
+    }
+
     /// `bdrv_is_root_node`: nothing but the monitor and BlockBackends
     /// (a drive's, a device's, an export's) use the node.
     pub fn is_root(&self, n: NodeRef) -> bool {

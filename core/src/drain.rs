@@ -230,7 +230,9 @@ impl JobManager {
                 continue;
             }
             if let Parent::Node(pn) = p {
-                if except.contains(&pn) || pn == to {
+                // A link inside `to`'s own subtree stays where it is:
+                // moving it would make a loop (`should_update_child`).
+                if except.contains(&pn) || self.graph.in_subtree(to, pn) {
                     continue;
                 }
                 // Re-point pn's child link from `from` to `to`.
@@ -301,13 +303,7 @@ impl JobManager {
         if how == FilterInsert::Append {
             self.attach_child(f, Role::Backing, below);
         }
-        // A parent inside the filter's own subtree stays (a backup's target
-        // whose backing node is the source: moving it would make a loop).
-        let keep = match how {
-            FilterInsert::InsertNode { target: Some(t) } => vec![f, t],
-            _ => vec![f],
-        };
-        self.replace_node(below, f, &keep);
+        self.replace_node(below, f, &[]);
         let checked = self.check_perms_below(f);
         if checked.is_err() {
             self.replace_node(f, below, &[]);
