@@ -338,6 +338,35 @@ impl JobManager {
             self.graph.remove(filter);
             return;
         }
+        self.replace_filter(filter);
+        self.remove_filter_node(filter);
+    }
+
+    /// `bdrv_drop_filter` of a filter the job still holds (a stream's
+    /// copy-on-read filter: its job and BlockBackend keep it open, named
+    /// and blocked, until the job is freed): its parents go back to its
+    /// child and it lets go of the child, but the node stays.
+    pub(crate) fn unlink_filter(&mut self, filter: NodeRef) {
+        if !self.graph.alive(filter) || self.graph.node(filter).children.is_empty() {
+            return;
+        }
+        self.replace_filter(filter);
+        let children: Vec<NodeRef> = self
+            .graph
+            .node(filter)
+            .children
+            .iter()
+            .map(|&(_, c)| c)
+            .collect();
+        for c in children {
+            self.graph.detach_child(filter, c);
+            self.unref_orphan(c);
+        }
+    }
+
+    /// The parents of `filter` go back to its child, in a drained section
+    /// over the filter.
+    fn replace_filter(&mut self, filter: NodeRef) {
         self.drained_begin(filter);
         // The child is read inside the drained section: the drain's poll may
         // finish another job whose filter was that child (filters of several
@@ -345,7 +374,6 @@ impl JobManager {
         let child = self.filter_child(filter).expect("a filter keeps its child");
         self.replace_node(filter, child, &[]);
         self.drained_end(filter);
-        self.remove_filter_node(filter);
     }
 
     /// The node below a filter.

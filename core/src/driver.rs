@@ -387,6 +387,12 @@ impl Cx<'_> {
         self.m.drop_filter(f);
     }
 
+    /// Takes filter `f` out of the graph but keeps the node, which the job
+    /// still holds (`bdrv_drop_filter` of a stream's filter).
+    pub fn unlink_filter(&mut self, f: NodeRef) {
+        self.m.unlink_filter(f);
+    }
+
     /// Deletes filter node `f`, whose node parents have left.
     pub fn remove_filter_node(&mut self, f: NodeRef) {
         self.m.remove_filter_node(f);

@@ -495,13 +495,7 @@ impl JobManager {
         if exported || self.graph.node_backends(n).next().is_some() || job_backend {
             return Err(Error::generic(format!("Node {node_name} is in use")));
         }
-        if let Some(&j) = self.graph.node(n).blockers.first() {
-            return Err(Error::generic(format!(
-                "Node '{node_name}' is busy: block device is in use by block job: {}",
-                self.job(j).job_type
-            )));
-        }
-        self.backing_blocked(n)?;
+        self.drive_del_blocked(n)?;
         if !self.graph.node(n).monitor {
             return Err(Error::generic(format!(
                 "Node {node_name} is not owned by the monitor"
@@ -524,7 +518,7 @@ impl JobManager {
             self.delete_node(x);
             for c in children {
                 let node = self.graph.node(c);
-                if !node.user && node.parents.is_empty() {
+                if !node.monitor && node.parents.is_empty() {
                     stack.push(c);
                 }
             }

@@ -48,6 +48,15 @@ pub(crate) struct Stream {
     /// A read-only node the job opened read-write (a commit's base, a
     /// stream's top), read-only again when the job is cleaned up.
     pub reopened: Option<NodeRef>,
+    /// The nodes its own BlockBackends are on: a commit's top and base
+    /// (the base's goes at prepare or abort), a stream's filter; all go
+    /// at clean.
+    #[serde(default)]
+    backends: Vec<NodeRef>,
+    /// A stream's filter has left the graph (at clean) but stays, held by
+    /// the job, until the job is freed.
+    #[serde(default)]
+    filter_unlinked: bool,
     len: u64,
     offset: u64,
     delay: u64,
@@ -65,8 +74,14 @@ impl Stream {
         filter: Option<NodeRef>,
         on_error: OnError,
     ) -> Stream {
+        let backends = match mode {
+            Mode::Commit => [Some(top), base].into_iter().flatten().collect(),
+            Mode::Stream => filter.into_iter().collect(),
+        };
         Stream {
             mode,
+            backends,
+            filter_unlinked: false,
             top,
             base,
             overlay,
@@ -142,6 +157,7 @@ impl JobDriver for Stream {
                 cx.change_backing_file(self.top, self.base);
             }
             Mode::Commit => {
+                self.release_base_backend();
                 if let Some(ov) = self.overlay {
                     cx.set_backing(ov, self.base);
                     cx.change_backing_file(ov, self.base);
@@ -151,11 +167,27 @@ impl JobDriver for Stream {
         Prepared::Ret(0)
     }
 
-    /// `stream_clean` / `commit_clean`: the job's filter leaves the graph
-    /// (`commit_abort` shows nothing more).
+    /// `commit_abort`: the base's BlockBackend goes (nothing more shows).
+    fn abort(&mut self, _cx: &mut Cx<'_>) {
+        self.release_base_backend();
+    }
+
+    /// `stream_clean` / `commit_clean`: the job's filter leaves the graph,
+    /// its BlockBackends go.
     fn clean(&mut self, cx: &mut Cx<'_>) {
-        if let Some(f) = self.filter.take() {
-            cx.drop_filter(f);
+        self.backends.clear();
+        match self.mode {
+            Mode::Stream => {
+                if let Some(f) = self.filter.filter(|_| !self.filter_unlinked) {
+                    cx.unlink_filter(f);
+                    self.filter_unlinked = true;
+                }
+            }
+            Mode::Commit => {
+                if let Some(f) = self.filter.take() {
+                    cx.drop_filter(f);
+                }
+            }
         }
         if let Some(n) = self.reopened.take()
             && cx.graph().alive(n)
@@ -166,6 +198,9 @@ impl JobDriver for Stream {
 
     fn free(&mut self, cx: &mut Cx<'_>) {
         self.clean(cx);
+        if let Some(f) = self.filter.take() {
+            cx.remove_filter_node(f);
+        }
     }
 
     fn filter(&self) -> Option<NodeRef> {
@@ -176,10 +211,7 @@ impl JobDriver for Stream {
     /// BlockBackend on its copy-on-read filter (`stream_start` creates the
     /// job on the filter node).
     fn backend_nodes(&self) -> Vec<NodeRef> {
-        match self.mode {
-            Mode::Commit => [Some(self.top), self.base].into_iter().flatten().collect(),
-            Mode::Stream => self.filter.into_iter().collect(),
-        }
+        self.backends.clone()
     }
 
     fn node_refs(&self) -> Vec<NodeRef> {
@@ -197,6 +229,15 @@ impl JobDriver for Stream {
 }
 
 impl Stream {
+    /// `blk_unref(s->base)` of `commit_prepare` / `commit_abort`.
+    fn release_base_backend(&mut self) {
+        if self.mode == Mode::Commit
+            && let Some(b) = self.base
+        {
+            self.backends.retain(|&n| n != b);
+        }
+    }
+
     /// One chunk of the loop: copies it if it holds data in the part of the
     /// chain the job works on, applies the error policy, and counts it.
     /// Returns what the coroutine waits for when it ends the run.
