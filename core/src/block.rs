@@ -252,6 +252,10 @@ pub(crate) struct Node {
     pub children: Vec<(Role, NodeRef)>,
     /// Nesting depth of drained sections over this node.
     pub quiesce: u32,
+    /// How many of them drain its whole subtree (`recursive_quiesce_counter`):
+    /// a child linked under it meanwhile is drained as well.
+    #[serde(default)]
+    pub recursive_quiesce: u32,
     /// Added by the user (`blockdev-add` or the default world), so it has a
     /// name that commands can use.
     pub user: bool,
@@ -553,6 +557,7 @@ impl Graph {
             parents: Vec::new(),
             children: Vec::new(),
             quiesce: 0,
+            recursive_quiesce: 0,
             user,
             monitor: false,
             read_only: false,

@@ -132,6 +132,98 @@ impl JobManager {
         }
     }
 
+    /// `bdrv_subtree_drained_begin(node)`: a drained section over the node,
+    /// the nodes above it and every node below it.
+    pub(crate) fn subtree_drained_begin(&mut self, n: NodeRef) {
+        let mut affected = Vec::new();
+        self.quiesce_subtree(n, None, &mut affected);
+        self.poll_drained(&affected);
+    }
+
+    /// `bdrv_subtree_drained_end(node)`.
+    pub(crate) fn subtree_drained_end(&mut self, n: NodeRef) {
+        self.end_subtree(n, None);
+    }
+
+    /// `bdrv_do_drained_begin(…, recursive)` without the poll: `n` and its
+    /// parents (but `from`, the parent the recursion came through), then
+    /// each child's subtree, newest child first.
+    fn quiesce_subtree(&mut self, n: NodeRef, from: Option<NodeRef>, affected: &mut Vec<JobRef>) {
+        self.graph.node_mut(n).quiesce += 1;
+        for p in self.parents_but(n, from) {
+            self.parent_drained_begin(p, affected);
+        }
+        self.graph.node_mut(n).recursive_quiesce += 1;
+        let children: Vec<NodeRef> = self
+            .graph
+            .node(n)
+            .children
+            .iter()
+            .rev()
+            .map(|&(_, c)| c)
+            .collect();
+        for c in children {
+            self.quiesce_subtree(c, Some(n), affected);
+        }
+    }
+
+    /// `bdrv_do_drained_end(…, recursive)`: parents first, then children.
+    fn end_subtree(&mut self, n: NodeRef, from: Option<NodeRef>) {
+        for p in self.parents_but(n, from) {
+            self.parent_drained_end(p);
+        }
+        let node = self.graph.node_mut(n);
+        node.quiesce = node.quiesce.saturating_sub(1);
+        node.recursive_quiesce = node.recursive_quiesce.saturating_sub(1);
+        let children: Vec<NodeRef> = self
+            .graph
+            .node(n)
+            .children
+            .iter()
+            .rev()
+            .map(|&(_, c)| c)
+            .collect();
+        for c in children {
+            self.end_subtree(c, Some(n));
+        }
+    }
+
+    /// The parents of `n` but one link from node `from`.
+    fn parents_but(&self, n: NodeRef, from: Option<NodeRef>) -> Vec<Parent> {
+        let mut parents = self.graph.node(n).parents.clone();
+        if let Some(i) = from.and_then(|f| parents.iter().position(|&p| p == Parent::Node(f))) {
+            parents.remove(i);
+        }
+        parents
+    }
+
+    /// `bdrv_set_backing_hd`: `n`'s backing link points at `base` (or
+    /// nowhere), inside a drained section over `n`. The old link leaves
+    /// the subtree drains of `n` (`bdrv_unapply_subtree_drain`) and ends the
+    /// drains it passed up to `n`; the new one passes the drains of `base`
+    /// up to `n` and enters the subtree drains of `n`.
+    pub(crate) fn set_backing_hd(&mut self, n: NodeRef, base: Option<NodeRef>) {
+        self.drained_begin(n);
+        if let Some(old) = self.graph.child(n, Role::Backing) {
+            for _ in 0..self.graph.node(n).recursive_quiesce {
+                self.end_subtree(old, Some(n));
+            }
+            self.graph.detach_child(n, old);
+            for _ in 0..self.graph.node(old).quiesce {
+                self.parent_drained_end(Parent::Node(n));
+            }
+        }
+        if let Some(b) = base {
+            self.attach_child(n, Role::Backing, b);
+            for _ in 0..self.graph.node(n).recursive_quiesce {
+                let mut affected = Vec::new();
+                self.quiesce_subtree(b, Some(n), &mut affected);
+                self.poll_drained(&affected);
+            }
+        }
+        self.drained_end(n);
+    }
+
     /// `AIO_WAIT_WHILE` of a drained section: until no affected job is
     /// still busy with requests in flight (`child_job_drained_poll`).
     fn poll_drained(&mut self, affected: &[JobRef]) {

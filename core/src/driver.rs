@@ -367,6 +367,31 @@ impl Cx<'_> {
         self.m.drained_end(n);
     }
 
+    /// `bdrv_subtree_drained_begin` over node `n`.
+    pub fn subtree_drained_begin(&mut self, n: NodeRef) {
+        self.m.subtree_drained_begin(n);
+    }
+
+    /// `bdrv_subtree_drained_end` over node `n`.
+    pub fn subtree_drained_end(&mut self, n: NodeRef) {
+        self.m.subtree_drained_end(n);
+    }
+
+    /// `bdrv_set_backing_hd`: points `n`'s backing link at `base` inside a
+    /// drained section over `n`, the link carrying drained sections.
+    pub fn set_backing_hd(&mut self, n: NodeRef, base: Option<NodeRef>) {
+        self.m.set_backing_hd(n, base);
+    }
+
+    /// `blk_unref` of a job's own BlockBackend on `n`: drained twice
+    /// (`blk_drain`, then again as `blk_remove_bs` detaches it).
+    pub fn unref_backend(&mut self, n: NodeRef) {
+        for _ in 0..2 {
+            self.m.drained_begin(n);
+            self.m.drained_end(n);
+        }
+    }
+
     /// `block_job_remove_all_bdrv`: the job leaves every node it uses.
     pub fn detach_nodes(&mut self) {
         self.m.detach_job(self.j);

@@ -153,8 +153,17 @@ impl JobDriver for Stream {
     fn prepare(&mut self, cx: &mut Cx<'_>) -> Prepared {
         match self.mode {
             Mode::Stream => {
-                cx.set_backing(self.top, self.base);
-                cx.change_backing_file(self.top, self.base);
+                // `stream_prepare`: the filter leaves first, then the backing
+                // link changes inside a drained section over the subtree of
+                // the node above the base.
+                self.unlink_filter(cx);
+                let above_base = self.above_base(cx.graph());
+                cx.subtree_drained_begin(above_base);
+                if cx.graph().child(self.top, Role::Backing).is_some() {
+                    cx.set_backing_hd(self.top, self.base);
+                    cx.change_backing_file(self.top, self.base);
+                }
+                cx.subtree_drained_end(above_base);
             }
             Mode::Commit => {
                 self.release_base_backend();
@@ -175,15 +184,17 @@ impl JobDriver for Stream {
     /// `stream_clean` / `commit_clean`: the job's filter leaves the graph,
     /// its BlockBackends go.
     fn clean(&mut self, cx: &mut Cx<'_>) {
-        self.backends.clear();
         match self.mode {
             Mode::Stream => {
-                if let Some(f) = self.filter.filter(|_| !self.filter_unlinked) {
-                    cx.unlink_filter(f);
-                    self.filter_unlinked = true;
+                self.unlink_filter(cx);
+                // The job's BlockBackend followed the filter's parents onto
+                // the top node (`child_root` does not stay at its node).
+                if self.backends.drain(..).next().is_some() && cx.graph().alive(self.top) {
+                    cx.unref_backend(self.top);
                 }
             }
             Mode::Commit => {
+                self.backends.clear();
                 if let Some(f) = self.filter.take() {
                     cx.drop_filter(f);
                 }
@@ -229,6 +240,24 @@ impl JobDriver for Stream {
 }
 
 impl Stream {
+    /// `bdrv_cor_filter_drop`: a stream's filter leaves the graph (once).
+    fn unlink_filter(&mut self, cx: &mut Cx<'_>) {
+        if let Some(f) = self.filter.filter(|_| !self.filter_unlinked) {
+            cx.unlink_filter(f);
+            self.filter_unlinked = true;
+        }
+    }
+
+    /// `above_base`: the node right above the base in the top's chain
+    /// (filters included), or the chain's bottom when it is streamed whole.
+    fn above_base(&self, g: &Graph) -> NodeRef {
+        let mut n = self.top;
+        while let Some(next) = g.filter_or_cow_child(n).filter(|&c| Some(c) != self.base) {
+            n = next;
+        }
+        n
+    }
+
     /// `blk_unref(s->base)` of `commit_prepare` / `commit_abort`.
     fn release_base_backend(&mut self) {
         if self.mode == Mode::Commit
