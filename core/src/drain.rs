@@ -197,6 +197,15 @@ impl JobManager {
         parents
     }
 
+    /// `blk_unref` of the last reference to a BlockBackend on `n`: `n` is
+    /// drained twice (`blk_drain`, then `blk_remove_bs`'s own).
+    pub(crate) fn unref_backend(&mut self, n: NodeRef) {
+        for _ in 0..2 {
+            self.drained_begin(n);
+            self.drained_end(n);
+        }
+    }
+
     /// `bdrv_set_backing_hd`: `n`'s backing link points at `base` (or
     /// nowhere), inside a drained section over `n`. The old link leaves
     /// the subtree drains of `n` (`bdrv_unapply_subtree_drain`) and ends the

@@ -386,10 +386,7 @@ impl Cx<'_> {
     /// `blk_unref` of a job's own BlockBackend on `n`: drained twice
     /// (`blk_drain`, then again as `blk_remove_bs` detaches it).
     pub fn unref_backend(&mut self, n: NodeRef) {
-        for _ in 0..2 {
-            self.m.drained_begin(n);
-            self.m.drained_end(n);
-        }
+        self.m.unref_backend(n);
     }
 
     /// `block_job_remove_all_bdrv`: the job leaves every node it uses.

@@ -262,6 +262,7 @@ impl JobManager {
                 let n = self.graph.add(name, Driver::Raw, size, user);
                 created.push(n);
                 self.attach_child(n, Role::File, child);
+                self.unref_probe_backend(child);
                 Ok(n)
             }
             NodeOptions::Throttle {
@@ -283,6 +284,7 @@ impl JobManager {
                 let n = self.graph.add(name, driver, size, user);
                 created.push(n);
                 self.attach_child(n, Role::File, child);
+                self.unref_probe_backend(child);
                 Ok(n)
             }
             NodeOptions::Blkdebug {
@@ -349,6 +351,7 @@ impl JobManager {
                     crate::block::add_extent(&mut self.graph.node_mut(n).allocated, o, l);
                 }
                 self.attach_child(n, Role::File, child);
+                self.unref_probe_backend(child);
                 let backing_node = match backing_opts {
                     Some(Err(named)) => Some(named),
                     Some(Ok(opts)) => {
@@ -364,6 +367,14 @@ impl JobManager {
                 Ok(n)
             }
         }
+    }
+
+    /// `bdrv_open_inherit` of a node that is not a protocol node opens its
+    /// `file` child under a BlockBackend of its own first (for probing the
+    /// format) and lets go of it once the driver has linked the child:
+    /// the child is drained twice, pausing the jobs above it.
+    fn unref_probe_backend(&mut self, child: NodeRef) {
+        self.unref_backend(child);
     }
 
     /// The options of the backing node an image names (its backing file,
