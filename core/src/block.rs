@@ -160,6 +160,9 @@ pub struct InjectError {
     /// Only fail this kind of I/O (`None`: read, write, write-zeroes,
     /// discard and flush).
     pub iotype: Option<IoType>,
+    /// Fail the request at once (`immediately`), not after yielding once.
+    #[serde(default)]
+    pub immediately: bool,
 }
 
 /// What kind of node this is.
@@ -384,6 +387,10 @@ pub(crate) struct Graph {
     /// The throttle groups, and the requests that went through `throttle`
     /// nodes and wait to be accounted.
     pub throttling: crate::throttle::Throttling,
+    /// Whether the last request blkdebug failed failed at once
+    /// (`immediately`), before its coroutine yielded.
+    #[serde(skip)]
+    pub failed_immediately: bool,
     /// The NBD server and the block exports.
     pub exports: crate::export::Exports,
     /// Free node slots, reused by [`Graph::add`].
@@ -812,6 +819,7 @@ impl Graph {
         })?;
         let i = active[pos];
         let errno = rules[i].errno;
+        let immediately = rules[i].immediately;
         if rules[i].once {
             active.remove(pos);
             rules.remove(i);
@@ -821,6 +829,7 @@ impl Graph {
                 }
             }
         }
+        self.failed_immediately = immediately;
         Some(errno)
     }
 
@@ -846,6 +855,7 @@ impl Graph {
     }
 
     fn io(&mut self, n: NodeRef, off: u64, len: u64, ty: IoType) -> Result<(), i32> {
+        self.failed_immediately = false;
         let (driver_is, first_child) = {
             let node = self.node(n);
             (
@@ -1080,6 +1090,7 @@ mod tests {
                     once: true,
                     sector: -1,
                     iotype: None,
+                    immediately: false,
                 }],
                 active: vec![],
             },

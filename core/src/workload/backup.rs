@@ -458,6 +458,13 @@ impl Backup {
                     if call.first_error.is_none() {
                         call.first_error = Some((is_read, errno));
                     }
+                    // A request that fails at once sets the task pool's
+                    // status before the next task would start.
+                    if cx.graph().failed_immediately {
+                        let (is_read, errno) = call.first_error.expect("just recorded");
+                        self.finish_call(cx, CallResult::Error { is_read, errno });
+                        return;
+                    }
                 }
             }
             // A request held by a throttle group: the call waits for it.
