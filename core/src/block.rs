@@ -977,9 +977,30 @@ impl Graph {
             if matches!(node.driver, Driver::Qcow2) && overlaps(&node.allocated, off, len) {
                 return true;
             }
+            if matches!(node.driver, Driver::Raw) && self.raw_allocated(n) {
+                return true;
+            }
             cur = self.child(n, Role::Backing);
         }
         false
+    }
+
+    /// Whether a raw node reports all of its range allocated: its block
+    /// status is its protocol node's, and a file reports data or zeroes
+    /// everywhere (both allocated); a null-co node only with `read-zeroes`.
+    fn raw_allocated(&self, n: NodeRef) -> bool {
+        let mut cur = n;
+        loop {
+            let node = self.node(cur);
+            match node.driver {
+                Driver::File { .. } => return true,
+                Driver::NullCo { read_zeroes } => return read_zeroes,
+                _ => match node.children.first() {
+                    Some(&(_, c)) => cur = c,
+                    None => return false,
+                },
+            }
+        }
     }
 }
 
