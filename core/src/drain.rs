@@ -154,14 +154,7 @@ impl JobManager {
             self.parent_drained_begin(p, affected);
         }
         self.graph.node_mut(n).recursive_quiesce += 1;
-        let children: Vec<NodeRef> = self
-            .graph
-            .node(n)
-            .children
-            .iter()
-            .rev()
-            .map(|&(_, c)| c)
-            .collect();
+        let children = self.children_newest_first(n);
         for c in children {
             self.quiesce_subtree(c, Some(n), affected);
         }
@@ -175,17 +168,21 @@ impl JobManager {
         let node = self.graph.node_mut(n);
         node.quiesce = node.quiesce.saturating_sub(1);
         node.recursive_quiesce = node.recursive_quiesce.saturating_sub(1);
-        let children: Vec<NodeRef> = self
-            .graph
+        let children = self.children_newest_first(n);
+        for c in children {
+            self.end_subtree(c, Some(n));
+        }
+    }
+
+    /// The children of `n`, newest link first (QEMU's list order).
+    fn children_newest_first(&self, n: NodeRef) -> Vec<NodeRef> {
+        self.graph
             .node(n)
             .children
             .iter()
             .rev()
             .map(|&(_, c)| c)
-            .collect();
-        for c in children {
-            self.end_subtree(c, Some(n));
-        }
+            .collect()
     }
 
     /// The parents of `n` but one link from node `from`.
