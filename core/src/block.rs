@@ -160,6 +160,9 @@ pub struct InjectError {
     /// Only fail this kind of I/O (`None`: read, write, write-zeroes,
     /// discard and flush).
     pub iotype: Option<IoType>,
+    /// Fail the request at once (`immediately`), not after yielding once.
+    #[serde(default)]
+    pub immediately: bool,
 }
 
 /// What kind of node this is.
@@ -252,6 +255,10 @@ pub(crate) struct Node {
     pub children: Vec<(Role, NodeRef)>,
     /// Nesting depth of drained sections over this node.
     pub quiesce: u32,
+    /// How many of them drain its whole subtree (`recursive_quiesce_counter`):
+    /// a child linked under it meanwhile is drained as well.
+    #[serde(default)]
+    pub recursive_quiesce: u32,
     /// Added by the user (`blockdev-add` or the default world), so it has a
     /// name that commands can use.
     pub user: bool,
@@ -380,6 +387,10 @@ pub(crate) struct Graph {
     /// The throttle groups, and the requests that went through `throttle`
     /// nodes and wait to be accounted.
     pub throttling: crate::throttle::Throttling,
+    /// Whether the last request blkdebug failed failed at once
+    /// (`immediately`), before its coroutine yielded.
+    #[serde(skip)]
+    pub failed_immediately: bool,
     /// The NBD server and the block exports.
     pub exports: crate::export::Exports,
     /// Free node slots, reused by [`Graph::add`].
@@ -553,6 +564,7 @@ impl Graph {
             parents: Vec::new(),
             children: Vec::new(),
             quiesce: 0,
+            recursive_quiesce: 0,
             user,
             monitor: false,
             read_only: false,
@@ -617,6 +629,25 @@ impl Graph {
         }
     }
 
+    /// Whether `n` is `top` or lies anywhere below it, through child links
+    /// of any role (the subtree `should_update_child` searches).
+    pub fn in_subtree(&self, top: NodeRef, n: NodeRef) -> bool {
+        let mut seen = vec![top];
+        let mut queue = std::collections::VecDeque::from([top]);
+        while let Some(v) = queue.pop_front() {
+            if v == n {
+                return true;
+            }
+            for &(_, c) in &self.node(v).children {
+                if !seen.contains(&c) {
+                    seen.push(c);
+                    queue.push_back(c);
+                }
+            }
+        }
+        false
+    }
+
     /// `bdrv_is_root_node`: nothing but the monitor and BlockBackends
     /// (a drive's, a device's, an export's) use the node.
     pub fn is_root(&self, n: NodeRef) -> bool {
@@ -648,7 +679,12 @@ impl Graph {
     /// backing node.
     pub fn filter_or_cow_child(&self, n: NodeRef) -> Option<NodeRef> {
         if self.is_filter(n) {
-            self.node(n).children.first().map(|&(_, c)| c)
+            // The filtered child, never a copy-before-write filter's target.
+            self.node(n)
+                .children
+                .iter()
+                .find(|&&(r, _)| r != Role::Target)
+                .map(|&(_, c)| c)
         } else {
             self.child(n, Role::Backing)
         }
@@ -795,6 +831,7 @@ impl Graph {
         })?;
         let i = active[pos];
         let errno = rules[i].errno;
+        let immediately = rules[i].immediately;
         if rules[i].once {
             active.remove(pos);
             rules.remove(i);
@@ -804,6 +841,7 @@ impl Graph {
                 }
             }
         }
+        self.failed_immediately = immediately;
         Some(errno)
     }
 
@@ -829,6 +867,7 @@ impl Graph {
     }
 
     fn io(&mut self, n: NodeRef, off: u64, len: u64, ty: IoType) -> Result<(), i32> {
+        self.failed_immediately = false;
         let (driver_is, first_child) = {
             let node = self.node(n);
             (
@@ -951,9 +990,30 @@ impl Graph {
             if matches!(node.driver, Driver::Qcow2) && overlaps(&node.allocated, off, len) {
                 return true;
             }
+            if matches!(node.driver, Driver::Raw) && self.raw_allocated(n) {
+                return true;
+            }
             cur = self.filter_or_cow_child(n);
         }
         false
+    }
+
+    /// Whether a raw node reports all of its range allocated: its block
+    /// status is its protocol node's, and a file reports data or zeroes
+    /// everywhere (both allocated); a null-co node only with `read-zeroes`.
+    fn raw_allocated(&self, n: NodeRef) -> bool {
+        let mut cur = n;
+        loop {
+            let node = self.node(cur);
+            match node.driver {
+                Driver::File { .. } => return true,
+                Driver::NullCo { read_zeroes } => return read_zeroes,
+                _ => match node.children.first() {
+                    Some(&(_, c)) => cur = c,
+                    None => return false,
+                },
+            }
+        }
     }
 }
 
@@ -1064,6 +1124,7 @@ mod tests {
                     once: true,
                     sector: -1,
                     iotype: None,
+                    immediately: false,
                 }],
                 active: vec![],
             },

@@ -132,6 +132,104 @@ impl JobManager {
         }
     }
 
+    /// `bdrv_subtree_drained_begin(node)`: a drained section over the node,
+    /// the nodes above it and every node below it.
+    pub(crate) fn subtree_drained_begin(&mut self, n: NodeRef) {
+        let mut affected = Vec::new();
+        self.quiesce_subtree(n, None, &mut affected);
+        self.poll_drained(&affected);
+    }
+
+    /// `bdrv_subtree_drained_end(node)`.
+    pub(crate) fn subtree_drained_end(&mut self, n: NodeRef) {
+        self.end_subtree(n, None);
+    }
+
+    /// `bdrv_do_drained_begin(…, recursive)` without the poll: `n` and its
+    /// parents (but `from`, the parent the recursion came through), then
+    /// each child's subtree, newest child first.
+    fn quiesce_subtree(&mut self, n: NodeRef, from: Option<NodeRef>, affected: &mut Vec<JobRef>) {
+        self.graph.node_mut(n).quiesce += 1;
+        for p in self.parents_but(n, from) {
+            self.parent_drained_begin(p, affected);
+        }
+        self.graph.node_mut(n).recursive_quiesce += 1;
+        let children = self.children_newest_first(n);
+        for c in children {
+            self.quiesce_subtree(c, Some(n), affected);
+        }
+    }
+
+    /// `bdrv_do_drained_end(…, recursive)`: parents first, then children.
+    fn end_subtree(&mut self, n: NodeRef, from: Option<NodeRef>) {
+        for p in self.parents_but(n, from) {
+            self.parent_drained_end(p);
+        }
+        let node = self.graph.node_mut(n);
+        node.quiesce = node.quiesce.saturating_sub(1);
+        node.recursive_quiesce = node.recursive_quiesce.saturating_sub(1);
+        let children = self.children_newest_first(n);
+        for c in children {
+            self.end_subtree(c, Some(n));
+        }
+    }
+
+    /// The children of `n`, newest link first (QEMU's list order).
+    fn children_newest_first(&self, n: NodeRef) -> Vec<NodeRef> {
+        self.graph
+            .node(n)
+            .children
+            .iter()
+            .rev()
+            .map(|&(_, c)| c)
+            .collect()
+    }
+
+    /// The parents of `n` but one link from node `from`.
+    fn parents_but(&self, n: NodeRef, from: Option<NodeRef>) -> Vec<Parent> {
+        let mut parents = self.graph.node(n).parents.clone();
+        if let Some(i) = from.and_then(|f| parents.iter().position(|&p| p == Parent::Node(f))) {
+            parents.remove(i);
+        }
+        parents
+    }
+
+    /// `blk_unref` of the last reference to a BlockBackend on `n`: `n` is
+    /// drained twice (`blk_drain`, then `blk_remove_bs`'s own).
+    pub(crate) fn unref_backend(&mut self, n: NodeRef) {
+        for _ in 0..2 {
+            self.drained_begin(n);
+            self.drained_end(n);
+        }
+    }
+
+    /// `bdrv_set_backing_hd`: `n`'s backing link points at `base` (or
+    /// nowhere), inside a drained section over `n`. The old link leaves
+    /// the subtree drains of `n` (`bdrv_unapply_subtree_drain`) and ends the
+    /// drains it passed up to `n`; the new one passes the drains of `base`
+    /// up to `n` and enters the subtree drains of `n`.
+    pub(crate) fn set_backing_hd(&mut self, n: NodeRef, base: Option<NodeRef>) {
+        self.drained_begin(n);
+        if let Some(old) = self.graph.child(n, Role::Backing) {
+            for _ in 0..self.graph.node(n).recursive_quiesce {
+                self.end_subtree(old, Some(n));
+            }
+            self.graph.detach_child(n, old);
+            for _ in 0..self.graph.node(old).quiesce {
+                self.parent_drained_end(Parent::Node(n));
+            }
+        }
+        if let Some(b) = base {
+            self.attach_child(n, Role::Backing, b);
+            for _ in 0..self.graph.node(n).recursive_quiesce {
+                let mut affected = Vec::new();
+                self.quiesce_subtree(b, Some(n), &mut affected);
+                self.poll_drained(&affected);
+            }
+        }
+        self.drained_end(n);
+    }
+
     /// `AIO_WAIT_WHILE` of a drained section: until no affected job is
     /// still busy with requests in flight (`child_job_drained_poll`).
     fn poll_drained(&mut self, affected: &[JobRef]) {
@@ -230,7 +328,9 @@ impl JobManager {
                 continue;
             }
             if let Parent::Node(pn) = p {
-                if except.contains(&pn) || pn == to {
+                // A link inside `to`'s own subtree stays where it is:
+                // moving it would make a loop (`should_update_child`).
+                if except.contains(&pn) || self.graph.in_subtree(to, pn) {
                     continue;
                 }
                 // Re-point pn's child link from `from` to `to`.
@@ -301,13 +401,7 @@ impl JobManager {
         if how == FilterInsert::Append {
             self.attach_child(f, Role::Backing, below);
         }
-        // A parent inside the filter's own subtree stays (a backup's target
-        // whose backing node is the source: moving it would make a loop).
-        let keep = match how {
-            FilterInsert::InsertNode { target: Some(t) } => vec![f, t],
-            _ => vec![f],
-        };
-        self.replace_node(below, f, &keep);
+        self.replace_node(below, f, &[]);
         let checked = self.check_perms_below(f);
         if checked.is_err() {
             self.replace_node(f, below, &[]);
@@ -342,6 +436,35 @@ impl JobManager {
             self.graph.remove(filter);
             return;
         }
+        self.replace_filter(filter);
+        self.remove_filter_node(filter);
+    }
+
+    /// `bdrv_drop_filter` of a filter the job still holds (a stream's
+    /// copy-on-read filter: its job and BlockBackend keep it open, named
+    /// and blocked, until the job is freed): its parents go back to its
+    /// child and it lets go of the child, but the node stays.
+    pub(crate) fn unlink_filter(&mut self, filter: NodeRef) {
+        if !self.graph.alive(filter) || self.graph.node(filter).children.is_empty() {
+            return;
+        }
+        self.replace_filter(filter);
+        let children: Vec<NodeRef> = self
+            .graph
+            .node(filter)
+            .children
+            .iter()
+            .map(|&(_, c)| c)
+            .collect();
+        for c in children {
+            self.graph.detach_child(filter, c);
+            self.unref_orphan(c);
+        }
+    }
+
+    /// The parents of `filter` go back to its child, in a drained section
+    /// over the filter.
+    fn replace_filter(&mut self, filter: NodeRef) {
         self.drained_begin(filter);
         // The child is read inside the drained section: the drain's poll may
         // finish another job whose filter was that child (filters of several
@@ -349,7 +472,6 @@ impl JobManager {
         let child = self.filter_child(filter).expect("a filter keeps its child");
         self.replace_node(filter, child, &[]);
         self.drained_end(filter);
-        self.remove_filter_node(filter);
     }
 
     /// The node below a filter.

@@ -367,6 +367,28 @@ impl Cx<'_> {
         self.m.drained_end(n);
     }
 
+    /// `bdrv_subtree_drained_begin` over node `n`.
+    pub fn subtree_drained_begin(&mut self, n: NodeRef) {
+        self.m.subtree_drained_begin(n);
+    }
+
+    /// `bdrv_subtree_drained_end` over node `n`.
+    pub fn subtree_drained_end(&mut self, n: NodeRef) {
+        self.m.subtree_drained_end(n);
+    }
+
+    /// `bdrv_set_backing_hd`: points `n`'s backing link at `base` inside a
+    /// drained section over `n`, the link carrying drained sections.
+    pub fn set_backing_hd(&mut self, n: NodeRef, base: Option<NodeRef>) {
+        self.m.set_backing_hd(n, base);
+    }
+
+    /// `blk_unref` of a job's own BlockBackend on `n`: drained twice
+    /// (`blk_drain`, then again as `blk_remove_bs` detaches it).
+    pub fn unref_backend(&mut self, n: NodeRef) {
+        self.m.unref_backend(n);
+    }
+
     /// `block_job_remove_all_bdrv`: the job leaves every node it uses.
     pub fn detach_nodes(&mut self) {
         self.m.detach_job(self.j);
@@ -385,6 +407,12 @@ impl Cx<'_> {
     /// Removes filter `f` from the graph (`bdrv_drop_filter`).
     pub fn drop_filter(&mut self, f: NodeRef) {
         self.m.drop_filter(f);
+    }
+
+    /// Takes filter `f` out of the graph but keeps the node, which the job
+    /// still holds (`bdrv_drop_filter` of a stream's filter).
+    pub fn unlink_filter(&mut self, f: NodeRef) {
+        self.m.unlink_filter(f);
     }
 
     /// Deletes filter node `f`, whose node parents have left.

@@ -262,6 +262,7 @@ impl JobManager {
                 let n = self.graph.add(name, Driver::Raw, size, user);
                 created.push(n);
                 self.attach_child(n, Role::File, child);
+                self.unref_probe_backend(child);
                 Ok(n)
             }
             NodeOptions::Throttle {
@@ -286,6 +287,7 @@ impl JobManager {
                     vec![("throttle-group".into(), group.clone().into())];
                 created.push(n);
                 self.attach_child(n, Role::File, child);
+                self.unref_probe_backend(child);
                 Ok(n)
             }
             NodeOptions::Blkdebug {
@@ -352,6 +354,7 @@ impl JobManager {
                     crate::block::add_extent(&mut self.graph.node_mut(n).allocated, o, l);
                 }
                 self.attach_child(n, Role::File, child);
+                self.unref_probe_backend(child);
                 let backing_node = match backing_opts {
                     Some(Err(named)) => Some(named),
                     Some(Ok(opts)) => {
@@ -367,6 +370,14 @@ impl JobManager {
                 Ok(n)
             }
         }
+    }
+
+    /// `bdrv_open_inherit` of a node that is not a protocol node opens its
+    /// `file` child under a BlockBackend of its own first (for probing the
+    /// format) and lets go of it once the driver has linked the child:
+    /// the child is drained twice, pausing the jobs above it.
+    fn unref_probe_backend(&mut self, child: NodeRef) {
+        self.unref_backend(child);
     }
 
     /// The options of the backing node an image names (its backing file,
@@ -498,13 +509,7 @@ impl JobManager {
         if exported || self.graph.node_backends(n).next().is_some() || job_backend {
             return Err(Error::generic(format!("Node {node_name} is in use")));
         }
-        if let Some(&j) = self.graph.node(n).blockers.first() {
-            return Err(Error::generic(format!(
-                "Node '{node_name}' is busy: block device is in use by block job: {}",
-                self.job(j).job_type
-            )));
-        }
-        self.backing_blocked(n)?;
+        self.drive_del_blocked(n)?;
         if !self.graph.node(n).monitor {
             return Err(Error::generic(format!(
                 "Node {node_name} is not owned by the monitor"
@@ -527,7 +532,7 @@ impl JobManager {
             self.delete_node(x);
             for c in children {
                 let node = self.graph.node(c);
-                if !node.user && node.parents.is_empty() {
+                if !node.monitor && node.parents.is_empty() {
                     stack.push(c);
                 }
             }

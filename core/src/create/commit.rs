@@ -64,8 +64,13 @@ impl JobManager {
                 .ok_or_else(|| Error::generic(format!("Can't find '{f}' in the backing chain")))?,
             (None, None) => *top_chain.last().expect("chain has its top"),
         };
-        for &n in top_chain.iter().take_while(|&&n| n != base) {
+        // Every node from the top down to the base, filters included, and
+        // the base itself.
+        let end = self.graph.filter_or_cow_child(base);
+        let mut iter = Some(top);
+        while let Some(n) = iter.filter(|&n| Some(n) != end) {
             self.op_blocked(n)?;
+            iter = self.graph.filter_or_cow_child(n);
         }
         if top == base {
             return Err(Error::generic("cannot commit an image into itself"));

@@ -4,7 +4,7 @@
 //! `block_job_create`. Checks run in QEMU 7.2's order with its texts;
 //! drained sections happen where QEMU drains (SPEC.md §A3).
 
-use crate::block::{Driver, NodeRef};
+use crate::block::{Driver, NodeRef, Parent};
 use crate::driver::Work;
 use crate::error::{Error, Result};
 use crate::job::{JobRef, TxnRef};
@@ -84,6 +84,24 @@ impl JobManager {
             ))),
             None => Ok(()),
         }
+    }
+
+    /// `bdrv_op_is_blocked(BLOCK_OP_TYPE_DRIVE_DEL)`: both a job's link and
+    /// a backing link block it, and QEMU names the newest blocker (blockers
+    /// are inserted at the head of the node's list), as the node's parents
+    /// are ordered.
+    pub(crate) fn drive_del_blocked(&self, n: NodeRef) -> Result<()> {
+        let node = self.graph.node(n);
+        for &p in &node.parents {
+            match p {
+                Parent::Job(j) if node.blockers.contains(&j) => return self.op_blocked(n),
+                Parent::Node(pn) if self.graph.backing_parent(n) == Some(pn) => {
+                    return self.backing_blocked(n);
+                }
+                _ => {}
+            }
+        }
+        self.op_blocked(n)
     }
 
     /// `bdrv_op_is_blocked`: a node used by a job refuses other operations.

@@ -37,8 +37,12 @@ impl JobManager {
             }
             None => None,
         };
-        for &n in chain.iter().take_while(|&&n| Some(n) != base) {
+        // Every node from the top down to the base, filters included (a
+        // backup's filter carries its job's blockers).
+        let mut iter = Some(bs);
+        while let Some(n) = iter.filter(|&n| Some(n) != base) {
             self.op_blocked(n)?;
+            iter = self.graph.filter_or_cow_child(n);
         }
         if base.is_none() && opts.backing_file.is_some() {
             return Err(Error::generic(

@@ -163,7 +163,7 @@ fn parse_driver(
                     let errno = r.opt_int("errno")?.unwrap_or(crate::model::EIO as i64) as i32;
                     let sector = r.opt_int("sector")?.unwrap_or(-1);
                     let once = r.opt_bool("once")?.unwrap_or(false);
-                    r.opt_bool("immediately")?;
+                    let immediately = r.opt_bool("immediately")?.unwrap_or(false);
                     r.finish()?;
                     if let Some(event) = event {
                         rules.push(InjectError {
@@ -172,6 +172,7 @@ fn parse_driver(
                             once,
                             sector,
                             iotype,
+                            immediately,
                         });
                     }
                 }

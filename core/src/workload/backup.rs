@@ -359,6 +359,15 @@ impl Backup {
             if matches!(call.state, CallState::Done(_)) {
                 return;
             }
+            // A failed request completes while the call yields (a sleep):
+            // from then on the task pool reports the failure and the call
+            // starts no more tasks (`block_copy_dirty_clusters`).
+            if call.state == CallState::Sleeping
+                && let Some((is_read, errno)) = call.first_error
+            {
+                self.finish_call(cx, CallResult::Error { is_read, errno });
+                return;
+            }
             call.state = CallState::Running;
             // Next dirty chunk at or after the call's position.
             let next = self.dirty.iter().find(|&&(o, l)| o + l > call.pos).copied();
@@ -450,6 +459,13 @@ impl Backup {
                     call.failures += 1;
                     if call.first_error.is_none() {
                         call.first_error = Some((is_read, errno));
+                    }
+                    // A request that fails at once sets the task pool's
+                    // status before the next task would start.
+                    if cx.graph().failed_immediately {
+                        let (is_read, errno) = call.first_error.expect("just recorded");
+                        self.finish_call(cx, CallResult::Error { is_read, errno });
+                        return;
                     }
                 }
             }

@@ -48,6 +48,15 @@ pub(crate) struct Stream {
     /// A read-only node the job opened read-write (a commit's base, a
     /// stream's top), read-only again when the job is cleaned up.
     pub reopened: Option<NodeRef>,
+    /// The nodes its own BlockBackends are on: a commit's top and base
+    /// (the base's goes at prepare or abort), a stream's filter; all go
+    /// at clean.
+    #[serde(default)]
+    backends: Vec<NodeRef>,
+    /// A stream's filter has left the graph (at clean) but stays, held by
+    /// the job, until the job is freed.
+    #[serde(default)]
+    filter_unlinked: bool,
     len: u64,
     offset: u64,
     delay: u64,
@@ -65,8 +74,14 @@ impl Stream {
         filter: Option<NodeRef>,
         on_error: OnError,
     ) -> Stream {
+        let backends = match mode {
+            Mode::Commit => [Some(top), base].into_iter().flatten().collect(),
+            Mode::Stream => filter.into_iter().collect(),
+        };
         Stream {
             mode,
+            backends,
+            filter_unlinked: false,
             top,
             base,
             overlay,
@@ -138,10 +153,20 @@ impl JobDriver for Stream {
     fn prepare(&mut self, cx: &mut Cx<'_>) -> Prepared {
         match self.mode {
             Mode::Stream => {
-                cx.set_backing(self.top, self.base);
-                cx.change_backing_file(self.top, self.base);
+                // `stream_prepare`: the filter leaves first, then the backing
+                // link changes inside a drained section over the subtree of
+                // the node above the base.
+                self.unlink_filter(cx);
+                let above_base = self.above_base(cx.graph());
+                cx.subtree_drained_begin(above_base);
+                if cx.graph().child(self.top, Role::Backing).is_some() {
+                    cx.set_backing_hd(self.top, self.base);
+                    cx.change_backing_file(self.top, self.base);
+                }
+                cx.subtree_drained_end(above_base);
             }
             Mode::Commit => {
+                self.release_base_backend();
                 if let Some(ov) = self.overlay {
                     cx.set_backing(ov, self.base);
                     cx.change_backing_file(ov, self.base);
@@ -151,11 +176,29 @@ impl JobDriver for Stream {
         Prepared::Ret(0)
     }
 
-    /// `stream_clean` / `commit_clean`: the job's filter leaves the graph
-    /// (`commit_abort` shows nothing more).
+    /// `commit_abort`: the base's BlockBackend goes (nothing more shows).
+    fn abort(&mut self, _cx: &mut Cx<'_>) {
+        self.release_base_backend();
+    }
+
+    /// `stream_clean` / `commit_clean`: the job's filter leaves the graph,
+    /// its BlockBackends go.
     fn clean(&mut self, cx: &mut Cx<'_>) {
-        if let Some(f) = self.filter.take() {
-            cx.drop_filter(f);
+        match self.mode {
+            Mode::Stream => {
+                self.unlink_filter(cx);
+                // The job's BlockBackend followed the filter's parents onto
+                // the top node (`child_root` does not stay at its node).
+                if self.backends.drain(..).next().is_some() && cx.graph().alive(self.top) {
+                    cx.unref_backend(self.top);
+                }
+            }
+            Mode::Commit => {
+                self.backends.clear();
+                if let Some(f) = self.filter.take() {
+                    cx.drop_filter(f);
+                }
+            }
         }
         if let Some(n) = self.reopened.take()
             && cx.graph().alive(n)
@@ -166,6 +209,9 @@ impl JobDriver for Stream {
 
     fn free(&mut self, cx: &mut Cx<'_>) {
         self.clean(cx);
+        if let Some(f) = self.filter.take() {
+            cx.remove_filter_node(f);
+        }
     }
 
     fn filter(&self) -> Option<NodeRef> {
@@ -176,10 +222,7 @@ impl JobDriver for Stream {
     /// BlockBackend on its copy-on-read filter (`stream_start` creates the
     /// job on the filter node).
     fn backend_nodes(&self) -> Vec<NodeRef> {
-        match self.mode {
-            Mode::Commit => [Some(self.top), self.base].into_iter().flatten().collect(),
-            Mode::Stream => self.filter.into_iter().collect(),
-        }
+        self.backends.clone()
     }
 
     fn node_refs(&self) -> Vec<NodeRef> {
@@ -197,6 +240,33 @@ impl JobDriver for Stream {
 }
 
 impl Stream {
+    /// `bdrv_cor_filter_drop`: a stream's filter leaves the graph (once).
+    fn unlink_filter(&mut self, cx: &mut Cx<'_>) {
+        if let Some(f) = self.filter.filter(|_| !self.filter_unlinked) {
+            cx.unlink_filter(f);
+            self.filter_unlinked = true;
+        }
+    }
+
+    /// `above_base`: the node right above the base in the top's chain
+    /// (filters included), or the chain's bottom when it is streamed whole.
+    fn above_base(&self, g: &Graph) -> NodeRef {
+        let mut n = self.top;
+        while let Some(next) = g.filter_or_cow_child(n).filter(|&c| Some(c) != self.base) {
+            n = next;
+        }
+        n
+    }
+
+    /// `blk_unref(s->base)` of `commit_prepare` / `commit_abort`.
+    fn release_base_backend(&mut self) {
+        if self.mode == Mode::Commit
+            && let Some(b) = self.base
+        {
+            self.backends.retain(|&n| n != b);
+        }
+    }
+
     /// One chunk of the loop: copies it if it holds data in the part of the
     /// chain the job works on, applies the error policy, and counts it.
     /// Returns what the coroutine waits for when it ends the run.
