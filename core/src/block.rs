@@ -657,6 +657,11 @@ impl Graph {
             .all(|p| matches!(p, Parent::Backend(_) | Parent::Export(_)))
     }
 
+    /// The children of `n`, oldest link first.
+    pub fn child_nodes(&self, n: NodeRef) -> Vec<NodeRef> {
+        self.node(n).children.iter().map(|&(_, c)| c).collect()
+    }
+
     /// The child with a given role.
     pub fn child(&self, n: NodeRef, role: Role) -> Option<NodeRef> {
         self.node(n)

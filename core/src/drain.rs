@@ -176,13 +176,9 @@ impl JobManager {
 
     /// The children of `n`, newest link first (QEMU's list order).
     fn children_newest_first(&self, n: NodeRef) -> Vec<NodeRef> {
-        self.graph
-            .node(n)
-            .children
-            .iter()
-            .rev()
-            .map(|&(_, c)| c)
-            .collect()
+        let mut v = self.graph.child_nodes(n);
+        v.reverse();
+        v
     }
 
     /// The parents of `n` but one link from node `from`.
@@ -449,13 +445,7 @@ impl JobManager {
             return;
         }
         self.replace_filter(filter);
-        let children: Vec<NodeRef> = self
-            .graph
-            .node(filter)
-            .children
-            .iter()
-            .map(|&(_, c)| c)
-            .collect();
+        let children: Vec<NodeRef> = self.graph.child_nodes(filter);
         for c in children {
             self.graph.detach_child(filter, c);
             self.unref_orphan(c);
@@ -479,7 +469,7 @@ impl JobManager {
         if !self.graph.alive(filter) {
             return None;
         }
-        self.graph.node(filter).children.first().map(|&(_, c)| c)
+        self.graph.filter_or_cow_child(filter)
     }
 
     /// Deletes a filter node (its node parents must have left already); a
@@ -488,13 +478,7 @@ impl JobManager {
         if !self.graph.alive(filter) {
             return;
         }
-        let children: Vec<NodeRef> = self
-            .graph
-            .node(filter)
-            .children
-            .iter()
-            .map(|&(_, c)| c)
-            .collect();
+        let children: Vec<NodeRef> = self.graph.child_nodes(filter);
         for &c in &children {
             self.graph.detach_child(filter, c);
         }

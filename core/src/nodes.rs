@@ -522,13 +522,7 @@ impl JobManager {
         }
         let mut stack = vec![n];
         while let Some(x) = stack.pop() {
-            let children: Vec<NodeRef> = self
-                .graph
-                .node(x)
-                .children
-                .iter()
-                .map(|&(_, c)| c)
-                .collect();
+            let children = self.graph.child_nodes(x);
             self.delete_node(x);
             for c in children {
                 let node = self.graph.node(c);

@@ -77,10 +77,6 @@ struct DocOut<'a> {
 #[derive(Deserialize)]
 struct DocIn {
     format: String,
-    // Checked before the document is decoded; a document without it is
-    // still refused here.
-    #[allow(dead_code)]
-    version: u32,
     checksum: String,
     manager: Value,
 }
