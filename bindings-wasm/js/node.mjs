@@ -10,6 +10,6 @@ const q = guard(require('../pkg-node/qjob_wasm.js'));
 
 export const {
   JobManager, Replayer, replay, compareTranscripts, toSortedJson, statuses, verbs, jobTypes,
-  blockJobTypes, enums, optionDefaults, hostJobDefaults, statusTransitions, verbTable, version,
+  blockJobTypes, enums, optionDefaults, hostJobDefaults, statusTransitions, verbTable, qemuVersions, version,
   takePanicMessage,
 } = q;

@@ -309,6 +309,8 @@ export interface BlockJobInfo {
   'auto-finalize': boolean;
   'auto-dismiss': boolean;
   error?: string;
+  /** QEMU 10.0, mirror jobs only: whether every guest write is copied to the target now. */
+  'actively-synced'?: boolean;
 }
 
 /**
@@ -501,11 +503,19 @@ export interface JobManagerOptions {
   /** Keep the transcript (scenario format) of commands and events; default false. */
   transcript?: boolean;
   /** The QEMU reproduced: `"7.2"` (the default) or `"10.0"` (`block-job-change`, `actively-synced`, …). */
-  qemu?: '7.2' | '10.0';
+  qemu?: QemuVersion;
+}
+
+/** A QEMU version a manager reproduces (`qemuVersions()` lists them). */
+export type QemuVersion = '7.2' | '10.0';
+
+/** The QMP greeting: what a monitor sends when a client connects. */
+export interface QmpGreeting {
+  QMP: { version: ReturnOf['query-version']; capabilities: 'oob'[] };
 }
 
 /**
- * One simulated QEMU 7.2: jobs, block nodes and a virtual clock in nanoseconds that
+ * One simulated QEMU (7.2 unless `qemu` says otherwise): jobs, block nodes and a virtual clock in nanoseconds that
  * only moves when you call `tick`/`advance`. Commands do what QEMU does before it
  * replies; what QEMU does later happens in `step`/`settle`/`tick`.
  */
@@ -556,6 +566,10 @@ export class JobManager {
   setMachine(machine: boolean): void;
   /** Whether machine mode is on. */
   machine(): boolean;
+  /** The QEMU reproduced: the `qemu` option it was made with, or the one a restored snapshot kept. */
+  qemu(): QemuVersion;
+  /** The QMP greeting a monitor of this QEMU sends first (its version is `query-version`'s). */
+  greeting(): QmpGreeting;
 
   // Getters.
   queryJobs(): JobInfo[];
@@ -686,6 +700,8 @@ export function hostJobDefaults(): { [K in keyof HostJobOptions]-?: Exclude<Host
 export function statusTransitions(): Array<[JobStatus, JobStatus]>;
 /** QEMU's verb table: the statuses where each verb is allowed. */
 export function verbTable(): Record<JobVerb, JobStatus[]>;
+/** The QEMU versions a manager can reproduce (`new JobManager({qemu})`), the default first. */
+export function qemuVersions(): QemuVersion[];
 export function version(): string;
 /**
  * The message of the last panic inside the module, once (`undefined` when nothing panicked):

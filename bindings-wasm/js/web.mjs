@@ -10,6 +10,6 @@ const q = guard(glue);
 export default q.default;
 export const {
   initSync, JobManager, Replayer, replay, compareTranscripts, toSortedJson, statuses, verbs, jobTypes,
-  blockJobTypes, enums, optionDefaults, hostJobDefaults, statusTransitions, verbTable, version,
+  blockJobTypes, enums, optionDefaults, hostJobDefaults, statusTransitions, verbTable, qemuVersions, version,
   takePanicMessage,
 } = q;

@@ -415,6 +415,18 @@ impl JsJobManager {
     pub fn machine(&self) -> bool {
         self.s.manager().machine()
     }
+    /// The QEMU this manager reproduces (`"7.2"` or `"10.0"`): the `qemu`
+    /// option it was made with, or the version a restored snapshot kept.
+    pub fn qemu(&self) -> String {
+        self.s.manager().version().as_str().to_owned()
+    }
+    /// The QMP greeting a monitor of this manager's QEMU sends first
+    /// (`{QMP: {version: {qemu, package}, capabilities}}`, as the core's
+    /// QMP server configured for that version writes it).
+    pub fn greeting(&self) -> JsValue {
+        let config = qjob::qmp::server::ServerConfig::for_qemu(self.s.manager().version());
+        to_js(&config.greeting())
+    }
 
     // --- time and work ---------------------------------------------------
 
@@ -686,6 +698,13 @@ pub fn verb_table() -> JsValue {
         m.insert(v.as_str().into(), Value::Array(allowed));
     }
     to_js(&Value::Object(m))
+}
+
+/// The QEMU versions a manager can reproduce (its `qemu` option), the
+/// default (`"7.2"`) first.
+#[wasm_bindgen(js_name = qemuVersions)]
+pub fn qemu_versions() -> Vec<String> {
+    names(qjob::QemuVersion::ALL, qjob::QemuVersion::as_str)
 }
 
 /// The qjob version.

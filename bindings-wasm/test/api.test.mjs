@@ -319,3 +319,26 @@ test('new JobManager({qemu: "10.0"}) reproduces QEMU 10.0', () => {
   assert.equal(old.verbAllowed('m1', 'change'), false);
   assert.throws(() => new q.JobManager(/** @type {any} */ ({ qemu: '9.2' })), TypeError);
 });
+
+test('the QEMU of a manager: qemu(), its greeting, query-version, kept by snapshots', () => {
+  assert.deepEqual(q.qemuVersions(), ['7.2', '10.0']);
+  const m = new q.JobManager({ qemu: '10.0' });
+  const old = new q.JobManager();
+  assert.equal(m.qemu(), '10.0');
+  assert.equal(old.qemu(), '7.2');
+  for (const [mgr, major, minor, micro] of /** @type {const} */ ([[m, 10, 0, 2], [old, 7, 2, 22]])) {
+    const g = mgr.greeting();
+    assert.deepEqual(g.QMP.version.qemu, { major, minor, micro });
+    assert.deepEqual(g.QMP.capabilities, ['oob']);
+    assert.deepEqual(/** @type {any} */ (mgr.execute({ execute: 'query-version' })).return, g.QMP.version);
+  }
+  // A 10.0 snapshot restored into a 7.2 manager makes it a 10.0 one; a refused one changes nothing.
+  m.blockdevBackup({ 'job-id': 'b0', device: 'src', target: 'dst', sync: 'full', speed: 1 });
+  old.restore(m.snapshot());
+  assert.equal(old.qemu(), '10.0');
+  assert.equal(old.greeting().QMP.version.qemu.major, 10);
+  assert.equal(old.queryJobs()[0].id, 'b0');
+  const fresh = new q.JobManager();
+  assert.throws(() => fresh.restore(new Uint8Array([1, 2, 3])));
+  assert.equal(fresh.qemu(), '7.2');
+});

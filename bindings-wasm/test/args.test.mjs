@@ -188,7 +188,7 @@ const BAD = {
 };
 
 /** Methods that take no argument (nothing to check). */
-const NO_ARGUMENTS = ['free', 'queryJobs', 'queryBlockJobs', 'jobCount', 'internalErrors', 'namedNodes', 'machine',
+const NO_ARGUMENTS = ['free', 'queryJobs', 'queryBlockJobs', 'jobCount', 'internalErrors', 'namedNodes', 'machine', 'qemu', 'greeting',
   'now', 'nextDeadline', 'hasReadyWork', 'step', 'settle', 'pollEvent', 'drainEvents', 'drainEventsJson',
   'transcript', 'transcriptLength', 'snapshot', 'newTransaction', 'pollAction', 'drainActions', 'pendingActions'];
 
@@ -290,7 +290,7 @@ test('every Replayer method and every function checks its arguments', () => {
     toSortedJson: [[() => q.toSortedJson(1n), 'BigInt']],
   };
   const noArguments = ['statuses', 'verbs', 'jobTypes', 'blockJobTypes', 'enums', 'optionDefaults', 'hostJobDefaults',
-    'statusTransitions', 'verbTable',
+    'statusTransitions', 'verbTable', 'qemuVersions',
     'version', 'takePanicMessage'];
   const functions = Object.entries(q).filter(([k, v]) => typeof v === 'function' && !/^[A-Z]/.test(k)).map(([k]) => k);
   assert.deepEqual(functions.sort(), [...Object.keys(BAD_FUNCTIONS), ...noArguments].sort());

@@ -2,12 +2,14 @@
 // End-to-end tests of the simulator in real headless Chromium (Debian's /usr/bin/chromium,
 // driven by playwright-core; no browser download). Drives jobs through their whole lives by
 // clicking, checks the DOM at each step — refusals beside the control, reasons reachable by
-// keyboard and touch, the state diagram's geometry, default forms, the phone-width layout — and
-// saves screenshots at 1280×800 and at phone width under test-output/ (git-ignored).
+// keyboard and touch, the state diagram's geometry, default forms, the QEMU version control and
+// its snapshots, the side-by-side view of a scenario under QEMU 7.2 and 10.0, the phone-width
+// layout by geometry — and saves screenshots at 1280×800 and at phone width under test-output/
+// (git-ignored).
 // $QJOB_CHROMIUM overrides the browser path.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,6 +100,27 @@ async function addNodes(/** @type {string[]} */ ...names) {
 }
 /** Clicks a verb the table refuses (aria-disabled, which a person can still click). */
 const forceClick = (/** @type {import('playwright-core').Locator} */ l) => l.click({ force: true });
+/**
+ * The visible elements that stick out of the viewport sideways (beyond a clipping or scrolling
+ * box, the box is what counts), as `tag#id.class` strings: none, at any width.
+ */
+const overflowing = () => page.evaluate(() => {
+  const width = document.documentElement.clientWidth;
+  /** @type {string[]} */
+  const out = [];
+  for (const e of document.body.querySelectorAll('*')) {
+    const r = e.getBoundingClientRect();
+    if (!r.width || !r.height || e.closest('.sr-only')) continue;
+    let clipped = false;
+    for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX !== 'visible') { clipped = true; break; }
+    }
+    if (!clipped && (r.right > width + 0.5 || r.left < -0.5)) {
+      out.push(`${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}${e.className && typeof e.className === 'string' ? `.${e.className.split(' ').join('.')}` : ''} ${Math.round(r.left)}..${Math.round(r.right)}`);
+    }
+  }
+  return out;
+});
 const submit = (/** @type {string} */ form) => page.click(`[data-form="${form}"] button[type=submit]`);
 const formResult = (/** @type {string} */ form) => text(page.locator(`[data-form="${form}"] .result`));
 
@@ -488,13 +511,17 @@ test('phone width: layout, wording, empty panels, file input, short-lived jobs',
   const jobsTop = await page.locator('#jobs-h').evaluate((e) => e.getBoundingClientRect().top);
   const formsTop = await page.locator('#create').evaluate((e) => e.getBoundingClientRect().top);
   assert.ok(formsTop > jobsTop, 'forms below the jobs');
-  // No empty black boxes: the event list and the console show nothing until there is something.
+  // No empty black boxes: the event list shows nothing until there is something; the console
+  // starts with the monitor's greeting, as a QMP connection does.
   assert.equal(await page.locator('#events').isHidden(), true);
   assert.equal(await page.locator('#no-events').isVisible(), true);
-  assert.equal(await page.locator('#console-out').isHidden(), true);
-  // The file control's text is whole.
-  const cut = await page.locator('.file-button').evaluate((e) => e.scrollWidth - e.clientWidth);
-  assert.ok(cut <= 0, `file button text cut by ${cut}px`);
+  assert.equal(await page.locator('#console-out li').count(), 1);
+  assert.match(await text(page.locator('#console-out li')), /^<\{"QMP":\{"version":\{"qemu":\{"major":7,"minor":2,"micro":22\}/);
+  assert.deepEqual(await overflowing(), []);
+  // The file controls' texts are whole (a scenario file, a snapshot).
+  const cuts = await page.locator('.file-button').evaluateAll((es) => es.map((e) => e.scrollWidth - e.clientWidth));
+  assert.equal(cuts.length, 2);
+  assert.ok(cuts.every((cut) => cut <= 0), `file button text cut by ${cuts}px`);
   // Two play controls, two different names.
   assert.notEqual(await text(page.locator('#play')), await text(page.locator('#scn-play')));
   await shot('40-phone-empty');
@@ -509,8 +536,185 @@ test('phone width: layout, wording, empty panels, file input, short-lived jobs',
   await submit('backup');
   assert.equal(await card('b1').locator('input[name=speed]').inputValue(), String(4 << 20));
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth) <= 0);
+  assert.deepEqual(await overflowing(), []);
   await page.locator('#jobs-h').scrollIntoViewIfNeeded();
   await shot('41-phone');
   await page.screenshot({ path: path.join(shots, '42-phone-full.png'), fullPage: true });
+  await page.locator('#history-h').scrollIntoViewIfNeeded();
+  await shot('43-phone-history');
+  assert.deepEqual(pageErrors, []);
+});
+
+test('QEMU 10.0: the version control makes a new manager; greeting, query-version, actively-synced, snapshots', async () => {
+  await fresh();
+  assert.equal(await page.locator('#qemu').inputValue(), '7.2');
+  assert.deepEqual(await page.locator('#qemu option').evaluateAll((os) => os.map((o) => /** @type {HTMLOptionElement} */ (o).value)),
+    q.qemuVersions());
+  assert.equal(await page.locator('label.qemu-pick').filter({ has: page.locator('#qemu') }).count(), 1, 'the control is labelled');
+  assert.equal(await page.title(), 'qjob — QEMU 7.2 job lifecycle simulator');
+  // 7.2: no actively-synced.
+  await page.click('[data-details="mirror"] summary');
+  await fill('mirror', { speed: '' });
+  await page.click('[data-form="mirror"] button[type=submit]');
+  assert.equal(await status('m1'), 'ready');
+  await page.click('#q-block-jobs');
+  assert.match(await lastConsole(), /"device":"m1"/);
+  assert.doesNotMatch(await lastConsole(), /actively-synced/);
+
+  // Switching asks before it discards the session; dismissed, nothing changes.
+  /** @type {string[]} */
+  const asked = [];
+  page.once('dialog', (d) => { asked.push(d.message()); d.dismiss(); });
+  await page.selectOption('#qemu', '10.0');
+  assert.match(asked[0], /^Switch to QEMU 10\.0\? It starts a new world: this session's 2 actions are discarded/);
+  assert.equal(await page.locator('#qemu').inputValue(), '7.2');
+  assert.equal(await status('m1'), 'ready');
+  page.once('dialog', (d) => d.accept());
+  await page.selectOption('#qemu', '10.0');
+  assert.equal(await page.locator('#qemu').inputValue(), '10.0');
+  assert.equal(await card('m1').count(), 0, 'a new world');
+  assert.equal(await page.title(), 'qjob — QEMU 10.0 job lifecycle simulator');
+  assert.match(await text(page.locator('#status')), /^Now QEMU 10\.0: a new world/);
+  // The console starts with QEMU 10.0's greeting; query-version agrees.
+  assert.equal(await page.locator('#console-out li').count(), 1);
+  assert.match(await text(page.locator('#console-out li')),
+    /^<\{"QMP":\{"version":\{"qemu":\{"major":10,"minor":0,"micro":2\},"package":"Debian 1:10\.0\.2[^"]*"\},"capabilities":\["oob"\]\}\}$/);
+  await page.locator('#console-input').fill('{"execute": "query-version"}');
+  await page.keyboard.press('Enter');
+  assert.match(await lastConsole(), /^<\{"return":\{"qemu":\{"major":10,"minor":0,"micro":2\}/);
+  // A mirror's query-block-jobs has actively-synced under 10.0.
+  await fill('mirror', { speed: '' });
+  await page.click('[data-form="mirror"] button[type=submit]');
+  assert.equal(await status('m1'), 'ready');
+  await page.click('#q-block-jobs');
+  assert.match(await lastConsole(), /"device":"m1"/);
+  assert.match(await lastConsole(), /"actively-synced":(true|false)/);
+  await shot('50-qemu10');
+
+  // Saved transcripts and snapshots say their QEMU; loading a snapshot restores the control.
+  let download = page.waitForEvent('download');
+  await page.click('#export');
+  assert.equal((await download).suggestedFilename(), 'qjob-session.qemu-10.0.transcript.txt');
+  download = page.waitForEvent('download');
+  await page.click('#snap-save');
+  const saved = await download;
+  assert.equal(saved.suggestedFilename(), 'qjob-session.qemu-10.0.qjobsnap');
+  const snapFile = path.join(profile, saved.suggestedFilename());
+  await saved.saveAs(snapFile);
+  assert.match(await text(page.locator('#snapshot-result')), /^Saved qjob-session\.qemu-10\.0\.qjobsnap \(QEMU 10\.0, t = /);
+  page.once('dialog', (d) => d.accept());
+  await page.selectOption('#qemu', '7.2');
+  assert.equal(await page.locator('#qemu').inputValue(), '7.2');
+  assert.equal(await card('m1').count(), 0);
+  // A file that is no snapshot: refused beside the control, nothing changes.
+  const junk = path.join(profile, 'junk.qjobsnap');
+  writeFileSync(junk, 'not a snapshot');
+  await page.setInputFiles('#snap-file', junk);
+  await page.waitForSelector('#snapshot-result.refused');
+  assert.match(await text(page.locator('#snapshot-result')), /^Refused: /);
+  assert.equal(await page.locator('#qemu').inputValue(), '7.2');
+  await page.setInputFiles('#snap-file', snapFile);
+  await page.waitForFunction(() => /** @type {HTMLSelectElement} */ (document.querySelector('#qemu')).value === '10.0');
+  assert.match(await text(page.locator('#snapshot-result')), /^Loaded qjob-session\.qemu-10\.0\.qjobsnap: QEMU 10\.0/);
+  assert.equal(await status('m1'), 'ready');
+  assert.match(await text(page.locator('#console-out li').first()), /"major":10,"minor":0,"micro":2/);
+  await page.click('#q-block-jobs');
+  assert.match(await lastConsole(), /"actively-synced":(true|false)/);
+  // Reset keeps the version.
+  await page.click('#reset');
+  assert.equal(await page.locator('#qemu').inputValue(), '10.0');
+  assert.deepEqual(pageErrors, []);
+});
+
+/** The lines of each column of the side-by-side view, in order. */
+const columns = () => page.locator('#compare-table').evaluate((t) => ['7.2', '10.0'].map((v) =>
+  [...t.querySelectorAll(`td[data-qemu="${v}"] li:not(.none) code`)].map((c) => c.textContent ?? '')));
+
+/** A scenario's transcript from the node module, under QEMU `qemu`, line by line. */
+function transcriptOf(/** @type {string} */ scenarioText, /** @type {'7.2' | '10.0'} */ qemu) {
+  const m = new q.JobManager({ qemu, transcript: true });
+  for (const l of scenarioText.split('\n')) m.runScenarioLine(l);
+  return m.transcript().split('\n').slice(0, -1);
+}
+
+test('side by side: a built-in scenario and a user file under QEMU 7.2 and 10.0', async () => {
+  await fresh();
+  assert.equal(await page.locator('#scn-compare').isDisabled(), true, 'nothing to compare before a scenario');
+  assert.match(await text(page.locator('#scn-compare-why')), /^Load a scenario/, 'and the reason shows');
+  const name = 'demo-lifecycle';
+  await page.selectOption('#scenario-select', `${name}.scn`);
+  await page.waitForSelector('#scenario-lines li');
+  assert.equal(await page.locator('#scn-compare-why').isHidden(), true);
+  await page.click('#scn-compare');
+  const dialog = page.locator('#compare');
+  assert.equal(await dialog.isVisible(), true);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'compare-close');
+  // Two columns, one per version, side by side, with the core's transcripts in them.
+  assert.deepEqual(await page.locator('#compare-table thead th').allTextContents(), ['QEMU 7.2', 'QEMU 10.0']);
+  const [h72, h10] = await Promise.all(['7.2', '10.0'].map((v) => page.locator(`#compare-table thead th[data-qemu="${v}"]`).boundingBox()));
+  assert.ok(h72 && h10 && h10.x >= h72.x + h72.width - 1 && Math.abs(h10.y - h72.y) < 1, 'columns side by side');
+  const scn = readFileSync(path.join(here, '..', '..', 'scenarios', `${name}.scn`), 'utf8');
+  const [c72, c10] = await columns();
+  assert.deepEqual(c72, q.replay(scn).split('\n').slice(0, -1));
+  assert.deepEqual(c10, transcriptOf(scn, '10.0'));
+  assert.notDeepEqual(c72, c10);
+  // A known difference: the ready mirror's query-block-jobs has actively-synced under 10.0 only,
+  // highlighted in both columns of its row; the same command's line is not.
+  const row = page.locator('#compare-table tr.win', { has: page.locator('td[data-qemu="10.0"] li.diff', { hasText: '"actively-synced": ' }) });
+  assert.equal(await row.count(), 1);
+  assert.equal(await row.evaluate((r) => r.classList.contains('differs')), true);
+  assert.equal(await row.locator('td[data-qemu="7.2"] li.diff').count(), 1);
+  assert.doesNotMatch(await text(row.locator('td[data-qemu="7.2"] li.diff')), /actively-synced/);
+  assert.match(await text(row.locator('td[data-qemu="7.2"] li.diff')), /"device": "mirror0"/);
+  assert.equal(await row.locator('li:not(.diff)', { hasText: '> {"execute": "query-block-jobs"}' }).count(), 2);
+  const bg = await row.locator('td[data-qemu="10.0"] li.diff').evaluate((l) => getComputedStyle(l).backgroundColor);
+  assert.notEqual(bg, 'rgba(0, 0, 0, 0)', 'highlighted');
+  const count = scn.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#')).length;
+  assert.match(await text(page.locator('#compare-summary')), new RegExp(`^\\d+ of ${count} scenario lines give different transcript lines`));
+  assert.match(await text(page.locator('#compare-first')), /^The first difference, by the rules/);
+  // The differences one by one, by keyboard; "only lines that differ" hides the rest.
+  await page.click('#compare-next');
+  assert.equal(await page.evaluate(() => document.activeElement?.matches('tr.win.differs')), true);
+  await page.check('#compare-only');
+  assert.equal(await page.locator('#compare-table tr.win:not(.differs)').first().isHidden(), true);
+  assert.equal(await row.isVisible(), true);
+  await shot('51-side-by-side');
+  await page.setViewportSize(PHONE);
+  const fit = await page.evaluate(() => {
+    const d = /** @type {HTMLElement} */ (document.querySelector('#compare'));
+    return { inner: d.scrollWidth - d.clientWidth, page: document.documentElement.scrollWidth - window.innerWidth,
+      right: d.getBoundingClientRect().right - window.innerWidth };
+  });
+  assert.ok(fit.inner <= 0 && fit.page <= 0 && fit.right <= 0, JSON.stringify(fit));
+  assert.deepEqual(await overflowing(), []);
+  const [p72, p10] = await Promise.all(['7.2', '10.0'].map((v) => page.locator(`#compare-table thead th[data-qemu="${v}"]`).boundingBox()));
+  assert.ok(p72 && p10 && p10.x >= p72.x + p72.width - 1, 'still two columns at phone width');
+  await row.scrollIntoViewIfNeeded();
+  await shot('52-side-by-side-phone');
+  await page.keyboard.press('Escape');
+  assert.equal(await dialog.isVisible(), false);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'scn-compare', 'focus back where it was');
+  await page.setViewportSize(DESKTOP);
+
+  // A user's file: the same view.
+  const mine = [
+    '{"execute": "blockdev-mirror", "arguments": {"job-id": "mm", "device": "src", "target": "dst", "sync": "full"}}',
+    '{"wait-event": "BLOCK_JOB_READY", "id": "mm"}',
+    '{"execute": "query-block-jobs"}',
+    '{"execute": "job-complete", "arguments": {"id": "mm"}}',
+    '{"wait": {"id": "mm", "status": "null"}}',
+  ].join('\n');
+  await page.setInputFiles('#scenario-file', { name: 'mine.scn', mimeType: 'text/plain', buffer: Buffer.from(mine) });
+  await page.waitForFunction(() => document.querySelector('#scenario-file-name')?.textContent === 'mine.scn');
+  await page.click('#scn-compare');
+  assert.match(await text(page.locator('#compare-h')), /^mine: QEMU 7\.2 and QEMU 10\.0 side by side$/);
+  const [m72, m10] = await columns();
+  assert.deepEqual(m72, transcriptOf(mine, '7.2'));
+  assert.deepEqual(m10, transcriptOf(mine, '10.0'));
+  assert.equal(await page.locator('#compare-table tr.win[data-window="3"].differs td[data-qemu="10.0"] li.diff', { hasText: 'actively-synced' }).count(), 1);
+  await page.click('#compare-close');
+  assert.equal(await dialog.isVisible(), false);
+  // The view replays on fresh managers: the session has not moved.
+  assert.equal(await page.locator('#scenario-lines li.done').count(), 0);
   assert.deepEqual(pageErrors, []);
 });

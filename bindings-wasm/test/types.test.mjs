@@ -148,6 +148,8 @@ test('every JobManager method returns what its type says', () => {
   const calls = [
     ['setMachine', () => m.setMachine(true)],
     ['machine', () => m.machine()],
+    ['qemu', () => m.qemu()],
+    ['greeting', () => m.greeting()],
     ['execute', () => m.execute({ execute: 'blockdev-backup', arguments: { 'job-id': 'b0', device: 'src', target: 'dst', sync: 'full', speed: 1 } })],
     // @ts-expect-error: a command the types do not know, answered CommandNotFound
     ['execute', () => m.execute({ execute: 'nope', id: 7 })],
@@ -284,6 +286,7 @@ test('every function and the Replayer return what their types say', () => {
     ['hostJobDefaults', () => q.hostJobDefaults()],
     ['statusTransitions', () => q.statusTransitions()],
     ['verbTable', () => q.verbTable()],
+    ['qemuVersions', () => q.qemuVersions()],
     ['version', () => q.version()],
     ['takePanicMessage', () => q.takePanicMessage()],
   ];

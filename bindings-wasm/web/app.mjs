@@ -8,12 +8,14 @@ import { Simulator } from './sim.mjs';
 import { renderDiagram } from './diagram.mjs';
 import { formSpecs, worldDefaults, formCommand, createdIds } from './forms.mjs';
 import { fmtBytes, fmtSpeed, fmtDuration, fmtExact, qmpText } from './format.mjs';
+import { sideBySide, windowDiffers } from './sidebyside.mjs';
 
 /** @typedef {import('./sim.mjs').JobView} JobView */
 /** @typedef {import('./forms.mjs').FormSpec} FormSpec */
 /** @typedef {import('../js/web.mjs').JobVerb} JobVerb */
 /** @typedef {import('../js/web.mjs').QmpCommand} QmpCommand */
 /** @typedef {import('../js/web.mjs').QmpReply} QmpReply */
+/** @typedef {import('../js/web.mjs').QemuVersion} QemuVersion */
 
 /**
  * The element `sel` finds, of class `type`.
@@ -95,6 +97,8 @@ const ui = {
   cardRefusals: new Map(),
   /** Fields the user changed, which keep their value. @type {Set<HTMLInputElement | HTMLSelectElement>} */
   edited: new Set(),
+  /** The side-by-side view's current difference (index among the windows that differ). */
+  compareAt: -1,
 };
 
 /** Shows what stopped the page (a panic inside the module is a bug in qjob). @param {unknown} e */
@@ -114,6 +118,7 @@ const sim = new Simulator(q);
 const STATUSES = q.statuses();
 const TRANSITIONS = q.statusTransitions();
 const SPECS = formSpecs(q.enums(), q.optionDefaults());
+const QEMUS = q.qemuVersions();
 
 // ---------------------------------------------------------------------------
 // Actions
@@ -191,30 +196,91 @@ function scenarioNext() {
   return more && !error;
 }
 
-/** Loads a scenario into a new world, after asking when that discards a session. */
-function loadScenario(/** @type {string} */ name, /** @type {string} */ text) {
-  if (sim.hasSession() && !window.confirm(
-    `Load the scenario ${name}? It starts a new world: this session's ${sim.history.length - 1} actions are `
-    + 'discarded (Export transcript keeps them).')) {
-    return false;
-  }
+/**
+ * Whether the session may be discarded for `what`: asks first when it holds anything.
+ * @param {string} what the question's start ("Load the scenario x?")
+ */
+function mayDiscard(what) {
+  return !sim.hasSession() || window.confirm(
+    `${what} It starts a new world: this session's ${sim.history.length - 1} actions are `
+    + 'discarded (Export transcript and Save snapshot keep them).');
+}
+
+/** Stops what runs by itself before the world changes under it. */
+function stopAll() {
   stopPlay();
   stopScenarioPlay();
   ui.cardRefusals.clear();
-  sim.loadScenario(name, text);
+}
+
+/** Shows the scenario's lines (none when no scenario is loaded). */
+function showScenarioLines() {
   $('#scenario-lines').replaceChildren(...sim.scenario.lines.map((l) => el('li', {}, el('code', { text: l }))));
   show($('#scenario-result'), null);
+}
+
+/** Loads a scenario into a new world, after asking when that discards a session. */
+function loadScenario(/** @type {string} */ name, /** @type {string} */ text) {
+  if (!mayDiscard(`Load the scenario ${name}?`)) return false;
+  stopAll();
+  sim.loadScenario(name, text);
+  showScenarioLines();
   render();
   say(`Loaded scenario ${name}: ${sim.scenario.lines.length} lines`);
   return true;
 }
 
-function exportTranscript() {
-  const blob = new Blob([sim.m.transcript()], { type: 'text/plain' });
-  const a = el('a', { href: URL.createObjectURL(blob), download: `${sim.scenario.name || 'qjob-session'}.transcript.txt` });
+/** Another QEMU version: a new world (after asking when that discards a session). */
+function switchQemu(/** @type {QemuVersion} */ qemu) {
+  if (qemu === sim.m.qemu()) return;
+  if (!mayDiscard(`Switch to QEMU ${qemu}?`)) {
+    select('#qemu').value = sim.m.qemu();
+    return;
+  }
+  stopAll();
+  sim.setQemu(qemu);
+  showScenarioLines();
+  render();
+  say(`Now QEMU ${qemu}: a new world${sim.scenario.name ? `, ${sim.scenario.name} back at its first line` : ''}`);
+}
+
+/** A file name for what this session saves: the scenario (or `qjob-session`) and its QEMU. */
+const saveName = (/** @type {string} */ ext) => `${sim.scenario.name || 'qjob-session'}.qemu-${sim.m.qemu()}.${ext}`;
+
+/** Offers `data` as a download called `name`. @param {BlobPart} data @param {string} name */
+function download(data, name) {
+  const blob = new Blob([data], { type: typeof data === 'string' ? 'text/plain' : 'application/octet-stream' });
+  const a = el('a', { href: URL.createObjectURL(blob), download: name });
   document.body.append(a);
   a.click();
   setTimeout(() => { URL.revokeObjectURL(/** @type {HTMLAnchorElement} */ (a).href); a.remove(); }, 0);
+}
+
+const exportTranscript = () => download(sim.m.transcript(), saveName('transcript.txt'));
+
+function saveSnapshot() {
+  stopPlay();
+  const name = saveName('qjobsnap');
+  download(new Uint8Array(sim.m.snapshot()), name);
+  show($('#snapshot-result'), `Saved ${name} (QEMU ${sim.m.qemu()}, t = ${fmtDuration(sim.m.now())}).`);
+}
+
+/** Loads a saved snapshot as a new session; its QEMU version sets the control. */
+async function loadSnapshot(/** @type {File} */ file) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  if (!mayDiscard(`Load the snapshot ${file.name}?`)) return;
+  stopAll();
+  try {
+    sim.loadSnapshot(bytes, file.name);
+  } catch (e) {
+    show($('#snapshot-result'), `Refused: ${e instanceof Error ? e.message : String(e)}`, { error: true });
+    say(`Snapshot ${file.name} refused`);
+    return;
+  }
+  showScenarioLines();
+  render();
+  show($('#snapshot-result'), `Loaded ${file.name}: QEMU ${sim.m.qemu()}, t = ${fmtDuration(sim.m.now())}.`);
+  say(`Loaded snapshot ${file.name}: QEMU ${sim.m.qemu()}`);
 }
 
 /** Moves the keyboard focus to job `id`'s card: its first verb the table allows. */
@@ -231,6 +297,10 @@ function focusCard(/** @type {string} */ id) {
 // ---------------------------------------------------------------------------
 
 function render() {
+  const qemu = sim.m.qemu();
+  select('#qemu').value = qemu;
+  document.title = `qjob — QEMU ${qemu} job lifecycle simulator`;
+  $('#brand').title = `QEMU ${qemu}'s background-job lifecycle, simulated in WebAssembly`;
   const now = sim.m.now();
   $('#clock').textContent = fmtDuration(now);
   $('#clock').title = fmtExact(now);
@@ -409,10 +479,13 @@ function renderEvents() {
 
 function renderConsole() {
   const out = $('#console-out');
+  // A new world's console starts with another greeting: redraw it all.
+  if (out.firstElementChild?.textContent !== `${sim.console[0]?.kind}${sim.console[0]?.text}`) out.replaceChildren();
   while (out.children.length > sim.console.length) out.lastChild?.remove();
   for (const l of sim.console.slice(out.children.length)) {
-    out.append(el('li', { class: `c-${{ '>': 'cmd', '<': 'reply', '~': 'dir' }[l.kind]}${l.error ? ' err' : ''}` },
-      el('span', { class: 'mark', 'aria-hidden': 'true', text: l.kind }), el('code', { text: l.text })));
+    out.append(el('li', { class: `c-${{ '>': 'cmd', '<': 'reply', '~': 'dir' }[l.kind]}${l.error ? ' err' : ''}${l.greeting ? ' c-greeting' : ''}`,
+      title: l.greeting ? 'The greeting QEMU\'s monitor sends when a client connects' : null },
+    el('span', { class: 'mark', 'aria-hidden': 'true', text: l.kind }), el('code', { text: l.text })));
   }
   out.hidden = out.children.length === 0;
   out.scrollTop = out.scrollHeight;
@@ -451,6 +524,8 @@ function renderScenario() {
   }
   const left = at < sim.scenario.lines.length;
   for (const id of ['#scn-next', '#scn-play', '#scn-all']) button(id).disabled = !left;
+  button('#scn-compare').disabled = sim.scenario.lines.length === 0;
+  $('#scn-compare-why').hidden = sim.scenario.lines.length > 0;
   items[at]?.scrollIntoView({ block: 'nearest' });
 }
 
@@ -512,6 +587,96 @@ function buildForm(/** @type {FormSpec} */ spec) {
     say(refusal(reply) ?? `created ${createdIds(cmd).join(', ')}`);
   });
   return el('details', { open: spec.open ?? false, 'data-details': spec.key }, el('summary', { text: spec.title }), f);
+}
+
+// ---------------------------------------------------------------------------
+// Side by side: the loaded scenario under each QEMU version
+// ---------------------------------------------------------------------------
+
+/** Replays the loaded scenario under both versions and shows the two transcripts. */
+function openSideBySide() {
+  stopPlay();
+  stopScenarioPlay();
+  const r = sideBySide(q, sim.scenario.lines, /** @type {QemuVersion[]} */ (QEMUS.slice(0, 2)));
+  const dialog = find('#compare', HTMLDialogElement);
+  $('#compare-h').textContent = `${sim.scenario.name}: QEMU ${r.versions.join(' and QEMU ')} side by side`;
+  const head = find('#compare-table thead tr', HTMLElement);
+  head.replaceChildren(...r.versions.map((v) => el('th', { scope: 'col', 'data-qemu': v, text: `QEMU ${v}` })));
+  const body = find('#compare-table tbody', HTMLElement);
+  body.replaceChildren();
+  let differing = 0;
+  const lines = [0, 0];
+  for (const w of r.windows) {
+    const differs = windowDiffers(w) || w.error !== undefined;
+    if (differs) differing++;
+    const row = el('tr', { class: `win${differs ? ' differs' : ''}`, 'data-window': w.n, tabindex: '-1' });
+    const source = el('tr', { class: `win-line${differs ? ' differs' : ''}`, 'data-window': w.n },
+      el('th', { colspan: '2', scope: 'colgroup' },
+        el('span', { class: 'n', text: `${w.n}` }), ' ',
+        differs ? el('span', { class: 'flag', text: 'differs' }) : null, ' ',
+        el('code', { text: w.source })));
+    w.sides.forEach((side, k) => {
+      lines[k] += side.length;
+      const cell = el('td', { 'data-qemu': r.versions[k] });
+      const list = el('ol', { class: 'tx', start: String(lines[k] - side.length + 1) });
+      side.forEach((line, i) => {
+        const diff = w.differ[k][i];
+        list.append(el('li', { class: diff ? 'diff' : null },
+          diff ? el('span', { class: 'sr-only', text: `only under QEMU ${r.versions[k]}: ` }) : null,
+          el('code', { text: line })));
+      });
+      if (!side.length) list.append(el('li', { class: 'none', text: w.error ?? '(no lines)' }));
+      cell.append(list);
+      row.append(cell);
+    });
+    body.append(source, row);
+  }
+  const total = r.windows.length;
+  $('#compare-summary').textContent = r.windows.some((w) => w.error !== undefined)
+    ? `Line ${r.windows[total - 1].n} was refused (${r.windows[total - 1].error}); ${differing} of ${total} lines differ up to there.`
+    : `${differing} of ${total} scenario lines give different transcript lines (highlighted); `
+      + `${lines[0]} lines under QEMU ${r.versions[0]}, ${lines[1]} under QEMU ${r.versions[1]}.`;
+  $('#compare-first').textContent = r.firstDifference === undefined
+    ? 'The two transcripts agree by the rules QEMU recordings are compared with (scenarios/README.md).'
+    : `The first difference, by the rules QEMU recordings are compared with (scenarios/README.md), `
+      + `QEMU ${r.versions[0]} as expected:\n${r.firstDifference}`;
+  ui.compareAt = -1;
+  applyOnlyDiffering();
+  if (!dialog.open) dialog.showModal();
+  button('#compare-close').focus();
+  say(`${sim.scenario.name} side by side: ${$('#compare-summary').textContent}`);
+}
+
+/** Hides the windows that agree when "only lines that differ" is ticked. */
+function applyOnlyDiffering() {
+  const only = input('#compare-only').checked;
+  for (const tr of find('#compare-table tbody', HTMLElement).children) {
+    /** @type {HTMLElement} */ (tr).hidden = only && !tr.classList.contains('differs');
+  }
+}
+
+/** Moves to the next (`+1`) or previous (`-1`) window that differs: scrolled to and focused. */
+function goToDifference(/** @type {number} */ dir) {
+  const rows = [...find('#compare-table tbody', HTMLElement).querySelectorAll('tr.win.differs')];
+  if (!rows.length) {
+    say('No line differs');
+    return;
+  }
+  ui.compareAt = (ui.compareAt + dir + rows.length) % rows.length;
+  const row = /** @type {HTMLElement} */ (rows[ui.compareAt]);
+  const head = row.previousElementSibling;
+  (head instanceof HTMLElement ? head : row).scrollIntoView({ block: 'start' });
+  row.focus({ preventScroll: true });
+  say(`Difference ${ui.compareAt + 1} of ${rows.length}: scenario line ${row.dataset.window}`);
+}
+
+function wireSideBySide() {
+  const dialog = find('#compare', HTMLDialogElement);
+  button('#compare-close').addEventListener('click', () => dialog.close());
+  button('#compare-next').addEventListener('click', () => goToDifference(1));
+  button('#compare-prev').addEventListener('click', () => goToDifference(-1));
+  input('#compare-only').addEventListener('change', applyOnlyDiffering);
+  dialog.addEventListener('close', () => button('#scn-compare').focus());
 }
 
 // ---------------------------------------------------------------------------
@@ -581,16 +746,27 @@ input('#history').addEventListener('input', (e) => {
   say(`Back at snapshot #${i}: ${sim.history[i].label}`);
 });
 button('#reset').addEventListener('click', () => {
-  stopPlay();
-  stopScenarioPlay();
+  stopAll();
   sim.clearScenario();
-  ui.cardRefusals.clear();
-  $('#scenario-lines').replaceChildren();
+  showScenarioLines();
   sim.newWorld(false);
   render();
-  say('New default world');
+  say(`New default world (QEMU ${sim.m.qemu()})`);
 });
 button('#export').addEventListener('click', exportTranscript);
+button('#snap-save').addEventListener('click', saveSnapshot);
+input('#snap-file').addEventListener('change', async (e) => {
+  const f = /** @type {HTMLInputElement} */ (e.target);
+  const file = f.files?.[0];
+  if (file) await loadSnapshot(file);
+  f.value = '';
+});
+const qemuSelect = select('#qemu');
+qemuSelect.append(...QEMUS.map((v) => el('option', { value: v, text: v })));
+qemuSelect.addEventListener('change', () => switchQemu(/** @type {QemuVersion} */ (qemuSelect.value)));
+button('#scn-compare').textContent = `Side by side: QEMU ${QEMUS.join(' | ')}`;
+button('#scn-compare').addEventListener('click', openSideBySide);
+wireSideBySide();
 
 const scenarioSelect = select('#scenario-select');
 try {
@@ -620,7 +796,7 @@ button('#scn-play').addEventListener('click', () => {
 
 document.addEventListener('keydown', (ev) => {
   const t = ev.target;
-  if ((t instanceof Element && t.closest('input, textarea, select')) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if ((t instanceof Element && t.closest('input, textarea, select, dialog')) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
   if (ev.key === 'p') { ev.preventDefault(); if (ui.playing) stopPlay(); else startPlay(); }
   if (ev.key === 's') { ev.preventDefault(); stepOnce(); }
 });

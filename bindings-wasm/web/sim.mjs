@@ -1,8 +1,8 @@
 // @ts-check
 // The simulator's state, in one place, and the actions that change it: a driver around the
-// module's JobManager (as quinn drives quinn-proto). Everything QEMU decides — statuses, which
-// verbs are allowed, refusals, events, the nodes, machine mode, transcripts, snapshots — is
-// asked of the manager; what is kept here is what the page adds: the jobs as the events drew
+// module's JobManager (as quinn drives quinn-proto). Everything QEMU decides — the QEMU version
+// reproduced, its greeting, statuses, which verbs are allowed, refusals, events, the nodes,
+// machine mode, transcripts, snapshots — is asked of the manager; what is kept here is what the page adds: the jobs as the events drew
 // them (a job that lived and died within one command is in no query), the event log, the
 // console, the snapshot history and the scenario being played. No DOM here.
 
@@ -13,6 +13,7 @@
 /** @typedef {import('../js/web.mjs').BlockJobInfo} BlockJobInfo */
 /** @typedef {import('../js/web.mjs').QmpEvent} QmpEvent */
 /** @typedef {import('../js/web.mjs').QmpReply} QmpReply */
+/** @typedef {import('../js/web.mjs').QemuVersion} QemuVersion */
 
 /**
  * A job as the page knows it.
@@ -25,7 +26,11 @@
  * @property {BlockJobInfo | null} block  its query-block-jobs entry while it has one
  */
 
-/** @typedef {{kind: '>' | '<' | '~', text: string, error?: boolean}} ConsoleLine */
+/**
+ * A line of the QMP console: a command, a reply (or the greeting a monitor sends first), a
+ * directive.
+ * @typedef {{kind: '>' | '<' | '~', text: string, error?: boolean, greeting?: boolean}} ConsoleLine
+ */
 
 /**
  * One entry of the history: a snapshot of the manager and of the page's own state.
@@ -44,11 +49,13 @@
 /** @typedef {typeof import('../js/web.mjs')} Module */
 
 export class Simulator {
-  /** @param {Module} q */
-  constructor(q) {
+  /** @param {Module} q @param {QemuVersion} [qemu] the QEMU to reproduce (default: the module's default) */
+  constructor(q, qemu) {
     this.q = q;
+    /** The QEMU the next new world reproduces (the manager's own is `m.qemu()`). @type {QemuVersion} */
+    this.qemu = qemu ?? q.qemuVersions()[0];
     /** @type {JobManager} */
-    this.m = new q.JobManager({ transcript: true });
+    this.m = new q.JobManager({ transcript: true, qemu: this.qemu });
     /** @type {Map<string, JobView>} */
     this.jobs = new Map();
     /** @type {QmpEvent[]} */
@@ -66,17 +73,54 @@ export class Simulator {
     this.newWorld(false);
   }
 
-  /** A fresh default world, in machine mode or not; the history starts again. */
+  /** A fresh default world of QEMU `this.qemu`, in machine mode or not; the history starts again. */
   newWorld(/** @type {boolean} */ machine, label = 'start') {
     this.m.free();
-    this.m = new this.q.JobManager({ transcript: true });
+    this.m = new this.q.JobManager({ transcript: true, qemu: this.qemu });
     this.m.setMachine(machine);
+    this.startHistory(label);
+  }
+
+  /**
+   * Forgets the page's view of the old manager and starts the history at the current one's state:
+   * the console starts with the greeting its QEMU's monitor sends.
+   */
+  startHistory(/** @type {string} */ label) {
     this.jobs = new Map();
     this.log = [];
-    this.console = [];
+    this.console = [{ kind: '<', text: JSON.stringify(this.m.greeting()), greeting: true }];
     this.history = [];
     this.historyAt = 0;
-    this.record(label);
+    this.after(label);
+  }
+
+  /**
+   * Another QEMU: a new default world reproducing `qemu`. A loaded scenario stays, back at its
+   * first line.
+   */
+  setQemu(/** @type {QemuVersion} */ qemu) {
+    this.qemu = qemu;
+    this.scenario.at = 0;
+    this.newWorld(false, this.scenario.name ? `start of ${this.scenario.name} (QEMU ${qemu})` : `start (QEMU ${qemu})`);
+  }
+
+  /**
+   * Replaces the session with a saved snapshot (`JobManager.snapshot()` bytes): its QEMU, jobs,
+   * nodes and clock. Throws, changing nothing, when the module refuses the bytes.
+   */
+  loadSnapshot(/** @type {Uint8Array} */ bytes, /** @type {string} */ name) {
+    const m = new this.q.JobManager({ transcript: true, world: 'empty' });
+    try {
+      m.restore(bytes);
+    } catch (e) {
+      m.free();
+      throw e;
+    }
+    this.m.free();
+    this.m = m;
+    this.qemu = m.qemu();
+    this.clearScenario();
+    this.startHistory(`snapshot ${name}`);
   }
 
   /** Whether the session holds anything a new world would discard. */

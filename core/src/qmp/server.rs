@@ -86,6 +86,26 @@ impl ServerConfig {
             epoch_ns: 0,
         }
     }
+
+    /// The greeting a monitor so configured sends first:
+    /// `{"QMP": {"version": {"qemu": {…}, "package": …}, "capabilities": […]}}`
+    /// (`["oob"]` when `oob` is offered).
+    pub fn greeting(&self) -> Value {
+        let caps: Vec<Value> = if self.oob {
+            vec!["oob".into()]
+        } else {
+            Vec::new()
+        };
+        let mut qmp = Map::new();
+        qmp.insert(
+            "version".into(),
+            system::version_info(self.version, &self.package),
+        );
+        qmp.insert("capabilities".into(), Value::Array(caps));
+        let mut m = Map::new();
+        m.insert("QMP".into(), Value::Object(qmp));
+        Value::Object(m)
+    }
 }
 
 /// One monitor (one client connection) of a [`QmpServer`].
@@ -260,20 +280,7 @@ impl QmpServer {
     /// The greeting a monitor sends first:
     /// `{"QMP": {"version": {"qemu": {…}, "package": …}, "capabilities": […]}}`.
     pub fn greeting(&self) -> Value {
-        let caps: Vec<Value> = if self.config.oob {
-            vec!["oob".into()]
-        } else {
-            Vec::new()
-        };
-        let mut qmp = Map::new();
-        qmp.insert(
-            "version".into(),
-            system::version_info(self.config.version, &self.config.package),
-        );
-        qmp.insert("capabilities".into(), Value::Array(caps));
-        let mut m = Map::new();
-        m.insert("QMP".into(), Value::Object(qmp));
-        Value::Object(m)
+        self.config.greeting()
     }
 
     fn monitor(&self, id: MonitorId) -> std::result::Result<&Monitor, UnknownMonitor> {
