@@ -675,10 +675,11 @@ test('side by side: a built-in scenario and a user file under QEMU 7.2 and 10.0'
   // The differences one by one, by keyboard; "only lines that differ" hides the rest.
   await page.click('#compare-next');
   assert.equal(await page.evaluate(() => document.activeElement?.matches('tr.win.differs')), true);
+  await shot('51-side-by-side-all');
   await page.check('#compare-only');
   assert.equal(await page.locator('#compare-table tr.win:not(.differs)').first().isHidden(), true);
   assert.equal(await row.isVisible(), true);
-  await shot('51-side-by-side');
+  await shot('51-side-by-side-only');
   await page.setViewportSize(PHONE);
   const fit = await page.evaluate(() => {
     const d = /** @type {HTMLElement} */ (document.querySelector('#compare'));

@@ -213,10 +213,14 @@ function stopAll() {
   ui.cardRefusals.clear();
 }
 
-/** Shows the scenario's lines (none when no scenario is loaded). */
+/** Shows the scenario's lines (none when no scenario is loaded, and no scenario chosen). */
 function showScenarioLines() {
   $('#scenario-lines').replaceChildren(...sim.scenario.lines.map((l) => el('li', {}, el('code', { text: l }))));
   show($('#scenario-result'), null);
+  if (!sim.scenario.name) {
+    select('#scenario-select').value = '';
+    $('#scenario-file-name').textContent = '';
+  }
 }
 
 /** Loads a scenario into a new world, after asking when that discards a session. */
