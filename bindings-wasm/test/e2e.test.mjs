@@ -675,6 +675,10 @@ test('side by side: a built-in scenario and a user file under QEMU 7.2 and 10.0'
   // The differences one by one, by keyboard; "only lines that differ" hides the rest.
   await page.click('#compare-next');
   assert.equal(await page.evaluate(() => document.activeElement?.matches('tr.win.differs')), true);
+  // Scrolled to: its scenario line shows below the sticky column heads.
+  const clear = await page.evaluate(() => /** @type {Element} */ (document.activeElement?.previousElementSibling)
+    .getBoundingClientRect().top - /** @type {Element} */ (document.querySelector('#compare-table thead th')).getBoundingClientRect().bottom);
+  assert.ok(clear >= -0.5, `the difference's scenario line is under the column heads by ${-clear}px`);
   await shot('51-side-by-side-all');
   await page.check('#compare-only');
   assert.equal(await page.locator('#compare-table tr.win:not(.differs)').first().isHidden(), true);
