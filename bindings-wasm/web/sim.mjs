@@ -2,9 +2,10 @@
 // The simulator's state, in one place, and the actions that change it: a driver around the
 // module's JobManager (as quinn drives quinn-proto). Everything QEMU decides — the QEMU version
 // reproduced, its greeting, statuses, which verbs are allowed, refusals, events, the nodes,
-// machine mode, transcripts, snapshots — is asked of the manager; what is kept here is what the page adds: the jobs as the events drew
-// them (a job that lived and died within one command is in no query), the event log, the
-// console, the snapshot history and the scenario being played. No DOM here.
+// machine mode, transcripts, snapshots — is asked of the manager; what is kept here is what the
+// page adds: the jobs as the events drew them (a job that lived and died within one command is in
+// no query), the event log, the console, the snapshot history and the scenario being played. No
+// DOM here.
 
 /** @typedef {import('../js/web.mjs').JobManager} JobManager */
 /** @typedef {import('../js/web.mjs').JobStatus} JobStatus */
