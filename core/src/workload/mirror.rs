@@ -108,6 +108,13 @@ impl Mirror {
         {
             return Err("a mirror with a granularity or buffer size it cannot have".into());
         }
+        if self
+            .in_flight
+            .iter()
+            .any(|op| op.len == 0 || op.off.checked_add(op.len).is_none_or(|end| end > self.len))
+        {
+            return Err("a mirror with a request in flight outside its source".into());
+        }
         Ok(())
     }
     /// A mirror from `source` to `target`.
@@ -519,7 +526,10 @@ impl Mirror {
             } else {
                 status
             };
-            let n = n.min(self.len - off);
+            let n = n.min(self.len.saturating_sub(off));
+            if n == 0 {
+                break;
+            }
             let copy = status == Status::Data;
             // The iteration waits for a free slot, and a copy for buffer
             // space, while its earlier requests are in flight.
