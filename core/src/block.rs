@@ -391,6 +391,12 @@ pub(crate) struct Graph {
     /// (`immediately`), before its coroutine yielded.
     #[serde(skip)]
     pub failed_immediately: bool,
+    /// Writes (data, zeroes, discards) that went through a backup's
+    /// copy-before-write filter since they were last taken: the filter
+    /// and the range. The backup copies the old data first and counts it
+    /// (block/copy-before-write.c `cbw_do_copy_before_write`).
+    #[serde(skip)]
+    pub cbw_writes: Vec<(NodeRef, u64, u64)>,
     /// The NBD server and the block exports.
     pub exports: crate::export::Exports,
     /// Free node slots, reused by [`Graph::add`].
@@ -794,6 +800,18 @@ impl Graph {
         }
     }
 
+    /// Whether a request through `n` reaches a `file` node: file-posix
+    /// hands its requests to the thread pool, so the request completes
+    /// later, in a later turn of the main loop, not inside the call that
+    /// issued it (`null-co` completes at once).
+    pub fn reaches_file(&self, n: NodeRef) -> bool {
+        let node = self.node(n);
+        match node.driver {
+            Driver::File { .. } => true,
+            _ => node.children.iter().any(|&(_, c)| self.reaches_file(c)),
+        }
+    }
+
     /// Whether a node reads as zeroes in `[off, off+len)`.
     pub fn reads_zeroes(&self, n: NodeRef, off: u64, len: u64) -> bool {
         self.status(n, off, len) == Status::Zero
@@ -919,10 +937,21 @@ impl Graph {
                     None => Ok(()),
                 }
             }
-            3 => match first_child {
-                Some(c) => self.io(c, off, len, ty),
-                None => Ok(()),
-            },
+            3 => {
+                if matches!(
+                    self.node(n).driver,
+                    Driver::JobFilter {
+                        kind: FilterKind::CopyBeforeWrite
+                    }
+                ) && matches!(ty, IoType::Write | IoType::WriteZeroes | IoType::Discard)
+                {
+                    self.cbw_writes.push((n, off, len));
+                }
+                match first_child {
+                    Some(c) => self.io(c, off, len, ty),
+                    None => Ok(()),
+                }
+            }
             4 => {
                 if let Driver::Throttle { group } = &self.node(n).driver
                     && ty != IoType::Flush

@@ -155,6 +155,10 @@ pub(crate) trait JobDriver {
     /// (top first): a job that tracks one of them sees it dirty.
     fn guest_write(&mut self, _cx: &mut Cx<'_>, _path: &[NodeRef], _off: u64, _len: u64) {}
 
+    /// A write of `[off, off+len)` by another job went through the job's
+    /// own copy-before-write filter (taken from [`Graph::cbw_writes`]).
+    fn copy_before_write(&mut self, _cx: &mut Cx<'_>, _off: u64, _len: u64) {}
+
     /// The driver's own timer ([`Cx::arm_timer`]) fired.
     fn timer_fired(&mut self, _cx: &mut Cx<'_>) {}
 
@@ -253,10 +257,31 @@ impl JobManager {
             debug_assert!(matches!(running, Work::Running));
             std::mem::forget(running);
         }
+        self.deliver_cbw_writes();
         if kick {
             self.enter(j);
         }
         r
+    }
+
+    /// Hands the writes that went through copy-before-write filters to the
+    /// backups owning the filters; a filter no job owns any more (a job
+    /// being torn down) copies nothing.
+    fn deliver_cbw_writes(&mut self) {
+        if self.graph.cbw_writes.is_empty() {
+            return;
+        }
+        for (f, off, len) in std::mem::take(&mut self.graph.cbw_writes) {
+            let owner = self.jobs_newest_first().find(|&b| {
+                self.job(b)
+                    .work
+                    .driver()
+                    .is_some_and(|d| d.filter() == Some(f))
+            });
+            if let Some(b) = owner {
+                drive!(self, b, |d, cx| d.copy_before_write(cx, off, len));
+            }
+        }
     }
 
     /// The driver's `drained_poll` for a busy job. A job whose driver is

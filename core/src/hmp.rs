@@ -542,6 +542,8 @@ impl JobManager {
             self.graph.read(root, off, len)
         };
         self.throttle_delay();
+        // The jobs hear of a guest write through `guest_write` below.
+        self.graph.cbw_writes.clear();
         res?;
         if write && len > 0 {
             // The nodes the write goes through, down to where it lands.

@@ -326,8 +326,15 @@ impl JobDriver for Backup {
     /// to copy copies them first (their old data), which counts as the
     /// job's progress and leaves nothing to copy there.
     fn guest_write(&mut self, cx: &mut Cx<'_>, path: &[NodeRef], off: u64, len: u64) {
-        const CLUSTER: u64 = 64 * 1024;
-        if self.sync == Sync::None || !path.contains(&self.source) {
+        if path.contains(&self.source) {
+            self.copy_before_write(cx, off, len);
+        }
+    }
+
+    /// Another job's write through the backup's filter: copied first, as a
+    /// guest write is.
+    fn copy_before_write(&mut self, cx: &mut Cx<'_>, off: u64, len: u64) {
+        if self.sync == Sync::None {
             return;
         }
         let start = off - off % CLUSTER;

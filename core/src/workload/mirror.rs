@@ -1,8 +1,10 @@
 //! `blockdev-mirror` and active `block-commit`: QEMU 7.2's `mirror_run`.
 //!
 //! Each loop passes a pause point, recomputes the remaining work, copies one
-//! batch of dirty data (up to the 16 MiB buffer, in 1 MiB requests), then
-//! sleeps for the rate limiter's delay. Once nothing is dirty the job becomes
+//! batch of dirty data (up to the 16 MiB buffer; data in requests of at most
+//! 1 MiB, a run of zeroes as one request), then sleeps for the rate
+//! limiter's delay. Requests through `file` nodes complete later (QEMU's
+//! thread pool): their failures show once the job waits for its requests. Once nothing is dirty the job becomes
 //! ready and wakes every 100 ms until it is completed or cancelled; a soft
 //! cancel of a ready job finishes it without switching to the target.
 
@@ -17,7 +19,8 @@ use crate::ratelimit::SLICE_TIME_NS;
 
 /// Mirror's default buffer (`DEFAULT_MIRROR_BUF_SIZE`).
 pub const BUF_SIZE: u64 = 16 << 20;
-/// Largest single request (`MAX_IO_BYTES`).
+/// Largest data request with the default buffer (`MAX_IO_BYTES`; a larger
+/// buffer allows a sixteenth of it).
 pub const MAX_IO_BYTES: u64 = 1 << 20;
 /// Default granularity of the dirty bitmap.
 pub const GRANULARITY: u64 = 64 * 1024;
@@ -85,6 +88,9 @@ pub(crate) struct Mirror {
     /// `actively-synced` (QEMU 8.2+): a mirror in write-blocking mode
     /// that found nothing dirty and nothing in flight since its last error.
     actively_synced: bool,
+    /// Requests issued through `file` nodes that have not completed yet.
+    #[serde(default)]
+    in_flight: Vec<InFlight>,
 }
 
 impl Mirror {
@@ -101,6 +107,13 @@ impl Mirror {
             || self.buf_size == 0
         {
             return Err("a mirror with a granularity or buffer size it cannot have".into());
+        }
+        if self
+            .in_flight
+            .iter()
+            .any(|op| op.len == 0 || op.off.checked_add(op.len).is_none_or(|end| end > self.len))
+        {
+            return Err("a mirror with a request in flight outside its source".into());
         }
         Ok(())
     }
@@ -145,6 +158,7 @@ impl Mirror {
             last_pause: 0,
             copy_mode: MirrorCopyMode::Background,
             actively_synced: false,
+            in_flight: Vec::new(),
         }
     }
 }
@@ -195,6 +209,8 @@ impl JobDriver for Mirror {
                 }
                 Phase::LoopTop => {
                     if self.ret < 0 {
+                        // immediate_exit waits for the requests in flight.
+                        self.land(cx);
                         return Wait::Done(self.ret, None);
                     }
                     self.phase = Phase::LoopBody;
@@ -202,18 +218,36 @@ impl JobDriver for Mirror {
                 }
                 Phase::LoopBody => {
                     if cx.job().is_cancelled() {
+                        self.land(cx);
                         return Wait::Done(0, None);
                     }
                     let cnt = dirty_count(&self.dirty);
-                    cx.set_remaining(cnt);
+                    cx.set_remaining(self.failing_bytes_in_flight() + cnt);
                     let mut delay = 0;
                     let delta = cx.now().saturating_sub(self.last_pause);
-                    if delta < SLICE_TIME_NS && cx.job().iostatus == IoStatus::Ok && cnt != 0 {
-                        delay = self.iteration(cx);
+                    if delta < SLICE_TIME_NS && cx.job().iostatus == IoStatus::Ok {
+                        let buf_full =
+                            self.buf_chunks_in_flight() >= self.buf_size / self.granularity;
+                        if !self.in_flight.is_empty()
+                            && (self.in_flight.len() >= MAX_IN_FLIGHT || buf_full || cnt == 0)
+                        {
+                            // mirror_wait_for_free_in_flight_slot, then the
+                            // loop starts over.
+                            self.phase = Phase::LoopTop;
+                            if self.land(cx) {
+                                if self.ret < 0 {
+                                    continue;
+                                }
+                                return Wait::Sleep(super::FAILED_IO_NS);
+                            }
+                            continue;
+                        } else if cnt != 0 {
+                            delay = self.iteration(cx);
+                        }
                     }
                     let mut should_complete = false;
                     let mut cnt_now = cnt;
-                    if cnt == 0 {
+                    if cnt == 0 && self.in_flight.is_empty() {
                         if !cx.job().status.is_ready() {
                             cx.transition_to_ready();
                         }
@@ -230,7 +264,7 @@ impl JobDriver for Mirror {
                     }
                     self.phase = Phase::AfterSleep;
                     if cx.job().status.is_ready() && !should_complete {
-                        if cnt_now == 0 {
+                        if cnt_now == 0 && self.in_flight.is_empty() {
                             return Wait::Sleep(SLICE_TIME_NS);
                         }
                     } else {
@@ -250,6 +284,12 @@ impl JobDriver for Mirror {
                 }
             }
         }
+    }
+
+    /// The coroutine parks at a pause point: meanwhile its requests in
+    /// flight complete.
+    fn pause(&mut self, cx: &mut Cx<'_>) {
+        self.land(cx);
     }
 
     /// `mirror_cancel`: a soft cancel of a ready mirror completes it without
@@ -355,9 +395,93 @@ impl JobDriver for Mirror {
     }
 }
 
+/// How many of its requests a mirror keeps in flight (`MAX_IN_FLIGHT`).
+pub const MAX_IN_FLIGHT: usize = 16;
+
+/// One of the mirror's requests still in flight: one that went through a
+/// `file` node, which completes in a later turn of the main loop (see
+/// [`Graph::reaches_file`]). Its success was counted when it was issued;
+/// a failure is seen when the request completes ([`Mirror::land`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct InFlight {
+    off: u64,
+    len: u64,
+    /// A copy (it holds buffer space until it completes).
+    copy: bool,
+    /// The failure it completes with: a read (else a write) and its errno.
+    error: Option<(bool, i32)>,
+}
+
+/// How a failed request's error reaches the mirror (`mirror_read_complete`,
+/// `mirror_write_complete`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Completion {
+    /// Within `mirror_perform`: nothing yielded before the failure
+    /// (blkdebug's `immediately` on a path without thread-pool I/O), so the
+    /// iteration sees it before its next request.
+    AtOnce,
+    /// After one yield (blkdebug without `immediately`): a bottom half,
+    /// before the job's next zero-length sleep ends.
+    NextTurn,
+    /// After thread-pool I/O (a copy whose read went to a file): once the
+    /// job waits for its requests or really sleeps.
+    Later,
+}
+
 impl Mirror {
+    /// Bytes of the requests in flight that will fail: with the dirty bytes,
+    /// what is left to copy (`bytes_in_flight` counts the successful ones
+    /// too, but qjob counted those as done when it issued them).
+    fn failing_bytes_in_flight(&self) -> u64 {
+        self.in_flight
+            .iter()
+            .filter(|op| op.error.is_some())
+            .map(|op| op.len)
+            .sum()
+    }
+
+    /// Granularity chunks of buffer the copies in flight hold.
+    fn buf_chunks_in_flight(&self) -> u64 {
+        self.in_flight
+            .iter()
+            .filter(|op| op.copy)
+            .map(|op| op.len.div_ceil(self.granularity))
+            .sum()
+    }
+
+    /// A failed request completes: its range is dirty again and the error
+    /// policy acts (`mirror_write_complete` / `mirror_read_complete`).
+    fn fail_request(&mut self, cx: &mut Cx<'_>, off: u64, len: u64, is_read: bool, errno: i32) {
+        add_extent(&mut self.dirty, off, len);
+        self.actively_synced = false;
+        let policy = if is_read {
+            self.on_source_error
+        } else {
+            self.on_target_error
+        };
+        if cx.error_action(policy, is_read, errno) == ErrorAction::Report && self.ret >= 0 {
+            self.ret = -errno;
+        }
+    }
+
+    /// The requests in flight complete (the job waited for them, slept,
+    /// or parked); returns whether any of them failed.
+    fn land(&mut self, cx: &mut Cx<'_>) -> bool {
+        let mut failed = false;
+        for op in std::mem::take(&mut self.in_flight) {
+            if let Some((is_read, errno)) = op.error {
+                self.fail_request(cx, op.off, op.len, is_read, errno);
+                failed = true;
+            }
+        }
+        failed
+    }
+
     /// `mirror_iteration`: copies one batch of consecutive dirty data
-    /// starting at the dirty iterator; returns the rate limiter's delay.
+    /// starting at the dirty iterator, one request per run of one block
+    /// status (data in requests of at most `max_io_bytes`; zeroes or
+    /// unallocated runs as one write-zeroes or discard); returns the rate
+    /// limiter's delay.
     fn iteration(&mut self, cx: &mut Cx<'_>) -> u64 {
         let first = self
             .dirty
@@ -376,13 +500,50 @@ impl Mirror {
         let start = (start - start % self.granularity).max(o);
         let batch_end = (start + self.buf_size).min(o + l);
         let (source, target) = (self.source, self.target);
+        let gran = self.granularity;
+        let max_io = (self.buf_size / MAX_IN_FLIGHT as u64).max(MAX_IO_BYTES);
+        let buf_chunks = self.buf_size / gran;
+        let source_late = cx.graph().reaches_file(source);
+        let target_late = cx.graph().reaches_file(target);
         let mut delay = 0;
         let mut off = start;
-        let mut errors: Vec<(bool, i32)> = Vec::new();
+        let mut next_turn: Vec<(u64, u64, bool, i32)> = Vec::new();
+        let mut failed = false;
+        self.iter_pos = batch_end;
         while off < batch_end {
-            let n = MAX_IO_BYTES.min(batch_end - off);
+            let g = cx.graph();
+            let run = g.status_run(source, off, batch_end - off);
+            let status = g.status(source, off, run);
+            let mut n = if status == Status::Data {
+                run.min(max_io)
+            } else {
+                run
+            };
+            n -= n % gran;
+            let status = if n < gran {
+                n = gran;
+                Status::Data
+            } else {
+                status
+            };
+            let n = n.min(self.len.saturating_sub(off));
+            if n == 0 {
+                break;
+            }
+            let copy = status == Status::Data;
+            // The iteration waits for a free slot, and a copy for buffer
+            // space, while its earlier requests are in flight.
+            if self.in_flight.len() >= MAX_IN_FLIGHT
+                || (copy && self.buf_chunks_in_flight() + n.div_ceil(gran) > buf_chunks)
+            {
+                failed |= self.land(cx);
+            }
+            if self.ret < 0 {
+                delay = 0;
+                break;
+            }
             let g = cx.graph_mut();
-            let res = match g.status(source, off, n) {
+            let res = match status {
                 Status::Zero => g.write_zeroes(target, off, n).map_err(|e| (false, e)),
                 Status::Unallocated => g.discard(target, off, n).map_err(|e| (false, e)),
                 Status::Data => g
@@ -390,32 +551,57 @@ impl Mirror {
                     .map_err(|e| (true, e))
                     .and_then(|_| g.write(target, off, n).map_err(|e| (false, e))),
             };
+            let immediately = g.failed_immediately;
+            remove_extent(&mut self.dirty, off, n);
             match res {
                 Ok(()) => {
-                    remove_extent(&mut self.dirty, off, n);
                     cx.progress(n);
+                    if target_late || (copy && source_late) {
+                        self.in_flight.push(InFlight {
+                            off,
+                            len: n,
+                            copy,
+                            error: None,
+                        });
+                    }
                 }
-                Err(e) => errors.push(e),
+                Err((is_read, errno)) => {
+                    let completion = if copy && !is_read && source_late {
+                        Completion::Later
+                    } else if immediately {
+                        Completion::AtOnce
+                    } else {
+                        Completion::NextTurn
+                    };
+                    match completion {
+                        Completion::AtOnce => {
+                            self.fail_request(cx, off, n, is_read, errno);
+                            failed = true;
+                        }
+                        Completion::NextTurn => next_turn.push((off, n, is_read, errno)),
+                        Completion::Later => self.in_flight.push(InFlight {
+                            off,
+                            len: n,
+                            copy,
+                            error: Some((is_read, errno)),
+                        }),
+                    }
+                }
             }
             delay = cx.rate_delay(n);
             off += n;
         }
-        self.iter_pos = batch_end;
         // Requests held by a throttle group keep the job waiting.
         delay = delay.max(cx.throttle_delay());
-        if !errors.is_empty() {
-            delay = delay.max(super::FAILED_IO_NS);
-            self.actively_synced = false;
+        for &(off, n, is_read, errno) in &next_turn {
+            self.fail_request(cx, off, n, is_read, errno);
         }
-        for (is_read, errno) in errors {
-            let policy = if is_read {
-                self.on_source_error
-            } else {
-                self.on_target_error
-            };
-            if cx.error_action(policy, is_read, errno) == ErrorAction::Report && self.ret >= 0 {
-                self.ret = -errno;
-            }
+        if failed || !next_turn.is_empty() {
+            delay = delay.max(super::FAILED_IO_NS);
+        }
+        // While the job sleeps, the thread pool's requests complete.
+        if delay > 0 && self.land(cx) {
+            delay = delay.max(super::FAILED_IO_NS);
         }
         delay
     }

@@ -167,9 +167,20 @@ impl JobDriver for Stream {
             }
             Mode::Commit => {
                 self.release_base_backend();
+                // `bdrv_drop_intermediate`: the overlay's link moves from the
+                // commit filter to the base inside a drained section over
+                // the filter's whole subtree (down to the base's children,
+                // pausing the jobs there).
+                let filter = self.filter.filter(|&f| cx.graph().alive(f));
+                if let Some(f) = filter {
+                    cx.subtree_drained_begin(f);
+                }
                 if let Some(ov) = self.overlay {
                     cx.set_backing(ov, self.base);
                     cx.change_backing_file(ov, self.base);
+                }
+                if let Some(f) = filter {
+                    cx.subtree_drained_end(f);
                 }
             }
         }
