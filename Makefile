@@ -51,7 +51,7 @@ simulator: run
 ## socket (backup lifecycle, start to greeting); criterion's own runs: cargo bench -p qjob
 bench: setup
 	bash tools/bench.sh
-	$(CARGO) bench -p qjob-dropin --bench dropin
+	bash dropin/build.sh --bench
 
 ## bench-wasm: the WASM half of bench alone: the workloads through the JS binding, inside
 ## WebAssembly and natively, and the modules' sizes (ITERATIONS=… to change 50000)

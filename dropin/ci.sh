@@ -3,7 +3,8 @@
 #
 #   dropin/ci.sh [TEST[:FMT] ...]      (default: the pass list below)
 #
-# Builds qjob-storage-daemon and qjob-system (release) and runs QEMU 7.2's job
+# Builds qjob-storage-daemon and qjob-system as dropin/build.sh does (release, static
+# on glibc Linux) and runs QEMU 7.2's job
 # iotests, unmodified, from ../shared/iotests-7.2 beside the repository (its
 # run.sh), with qjob's binaries as QEMU_PROG and QSD_PROG and the real
 # qemu-img / qemu-io 7.2 making and checking the images (fetched once into
@@ -24,14 +25,14 @@ QEMU_DIR=.cache/qemu72-full
 PASS_LIST=(219 218 218:raw 141 qsd-jobs 129)
 [ $# -gt 0 ] && PASS_LIST=("$@")
 
-cargo build -q --release -p qjob-dropin
+bin=$(bash dropin/build.sh)
 if [ ! -x "$IOTESTS/run.sh" ]; then
   echo "dropin: QEMU 7.2's iotests SKIPPED: no $IOTESTS beside the repository"
   exit 0
 fi
 bash "$IOTESTS/fetch-qemu72.sh" "$QEMU_DIR" >/dev/null
 eval "$("$QEMU_DIR/bin/env")"
-export QEMU_PROG="$PWD/target/release/qjob-system"
-export QSD_PROG="$PWD/target/release/qjob-storage-daemon"
+export QEMU_PROG="$PWD/$bin/qjob-system"
+export QSD_PROG="$PWD/$bin/qjob-storage-daemon"
 echo "dropin: QEMU 7.2's iotests against qjob's binaries: ${PASS_LIST[*]}"
 "$IOTESTS/run.sh" "${PASS_LIST[@]}"

@@ -229,6 +229,7 @@ pub enum EventField<'a> {
 }
 
 /// How a member's value is written in JSON.
+#[derive(Clone, Copy)]
 pub(crate) enum Scalar<'a> {
     /// A QAPI name (needs no escaping).
     Name(&'static str),

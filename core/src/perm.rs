@@ -15,7 +15,6 @@
 //! graph change.
 
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
 
 use crate::block::{Driver, FilterKind, NodeRef, Parent, Role};
 use crate::error::{Error, Result};
@@ -155,14 +154,27 @@ impl JobLink {
 }
 
 /// One user of a node, as a permission check sees it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 struct User {
-    /// `bdrv_child_user_desc`.
-    desc: String,
+    /// Who it is (written out only for an error).
+    who: Who,
     /// The child's name (`file`, `backing`, `target`, `root`, …).
     name: &'static str,
     perm: Perm,
     shared: Perm,
+}
+
+/// Who uses a node: what `bdrv_child_user_desc` names.
+#[derive(Clone, Copy, Debug)]
+enum Who {
+    /// A node, through one of its children.
+    Node(NodeRef),
+    /// A block job (not through a BlockBackend).
+    Job(JobRef),
+    /// A drive's or a device's BlockBackend.
+    Backend(crate::slab::BackendRef),
+    /// An anonymous BlockBackend (a job's, an export's).
+    Unnamed,
 }
 
 impl crate::block::Graph {
@@ -237,10 +249,24 @@ fn default_perms(kind: ChildKind, perm: Perm, shared: Perm, writable: bool) -> (
     }
 }
 
-/// Link permissions worked out once per check.
+/// Link permissions worked out once per check: a node's cumulative
+/// permissions by its slot (the graph is small; a check visits a chain).
 #[derive(Default)]
 struct PermCache {
-    cumulative: HashMap<NodeRef, (Perm, Perm)>,
+    cumulative: Vec<Option<(Perm, Perm)>>,
+}
+
+impl PermCache {
+    fn get(&self, n: NodeRef) -> Option<(Perm, Perm)> {
+        self.cumulative.get(n.pos()).copied().flatten()
+    }
+
+    fn set(&mut self, n: NodeRef, p: (Perm, Perm)) {
+        if self.cumulative.len() <= n.pos() {
+            self.cumulative.resize(n.pos() + 1, None);
+        }
+        self.cumulative[n.pos()] = Some(p);
+    }
 }
 
 impl JobManager {
@@ -265,7 +291,7 @@ impl JobManager {
     /// What a node's users take and share together
     /// (`bdrv_get_cumulative_perm`).
     fn cumulative_perm(&self, n: NodeRef, cache: &mut PermCache) -> (Perm, Perm) {
-        if let Some(&c) = cache.cumulative.get(&n) {
+        if let Some(c) = cache.get(n) {
             return c;
         }
         let mut perm = Perm::NONE;
@@ -274,7 +300,7 @@ impl JobManager {
             perm = perm | u.perm;
             shared = shared & u.shared;
         }
-        cache.cumulative.insert(n, (perm, shared));
+        cache.set(n, (perm, shared));
         (perm, shared)
     }
 
@@ -341,52 +367,41 @@ impl JobManager {
     /// `bs->parents` order).
     fn users(&self, n: NodeRef, cache: &mut PermCache) -> Vec<User> {
         let node = self.graph.node(n);
-        let mut seen: HashMap<JobRef, usize> = HashMap::new();
-        let mut seen_nodes: HashMap<NodeRef, usize> = HashMap::new();
         let mut out = Vec::with_capacity(node.parents.len());
-        for &p in &node.parents {
+        for (i, &p) in node.parents.iter().enumerate() {
+            // The k-th entry of a parent (newest first) is its k-th newest
+            // link to n: k counts the same parent's earlier entries.
+            let k = node.parents[..i].iter().filter(|&&q| q == p).count();
             match p {
                 Parent::Node(pn) => {
-                    // The k-th entry of node pn (newest first) is its k-th
-                    // newest link to n.
-                    let k = seen_nodes.entry(pn).or_insert(0);
-                    let roles: Vec<Role> = self
+                    let links = self
                         .graph
                         .node(pn)
                         .children
                         .iter()
-                        .filter(|&&(_, c)| c == n)
-                        .map(|&(r, _)| r)
-                        .collect();
-                    let Some(role) = roles.len().checked_sub(*k + 1).map(|i| roles[i]) else {
+                        .filter(|&&(_, c)| c == n);
+                    let Some(&(role, _)) = links.rev().nth(k) else {
                         continue;
                     };
-                    *k += 1;
                     let (perm, shared) = self.child_perm(pn, role, cache);
                     out.push(User {
-                        desc: format!("node '{}'", self.graph.node(pn).name),
+                        who: Who::Node(pn),
                         name: self.child_name(pn, role),
                         perm,
                         shared,
                     });
                 }
                 Parent::Job(j) => {
-                    // The k-th entry of job j (newest first) is its k-th
-                    // newest link to n.
-                    let k = seen.entry(j).or_insert(0);
-                    let links = self.job_links(j, n);
-                    let Some(link) = links.len().checked_sub(*k + 1).map(|i| links[i]) else {
+                    let links = self.job(j).nodes.as_deref().map_or(&[][..], Vec::as_slice);
+                    let Some(link) = links.iter().filter(|l| l.node == n).rev().nth(k) else {
                         continue;
                     };
-                    *k += 1;
-                    let job = self.job(j);
-                    let desc = if link.role == LinkRole::Backend {
-                        "an unnamed block device".to_owned()
-                    } else {
-                        format!("{} job '{}'", job.job_type, job.id.as_deref().unwrap_or(""))
-                    };
                     out.push(User {
-                        desc,
+                        who: if link.role == LinkRole::Backend {
+                            Who::Unnamed
+                        } else {
+                            Who::Job(j)
+                        },
                         name: link.role.name(),
                         perm: link.perm,
                         shared: link.shared,
@@ -395,7 +410,7 @@ impl JobManager {
                 Parent::Backend(b) => {
                     let (perm, shared) = self.backend_perms(b, n);
                     out.push(User {
-                        desc: self.graph.backend_desc(b),
+                        who: Who::Backend(b),
                         name: "root",
                         perm,
                         shared,
@@ -404,7 +419,7 @@ impl JobManager {
                 Parent::Export(e) => {
                     if let Some(x) = self.graph.exports.get(e) {
                         out.push(User {
-                            desc: "an unnamed block device".into(),
+                            who: Who::Unnamed,
                             name: "root",
                             perm: x.perm,
                             shared: x.shared,
@@ -433,13 +448,17 @@ impl JobManager {
         (perm, shared)
     }
 
-    /// A job's links to node `n`, oldest first.
-    fn job_links(&self, j: JobRef, n: NodeRef) -> Vec<JobLink> {
-        self.job(j)
-            .nodes
-            .as_deref()
-            .map(|v| v.iter().filter(|l| l.node == n).copied().collect())
-            .unwrap_or_default()
+    /// `bdrv_child_user_desc`: how an error names a user.
+    fn describe(&self, who: Who) -> String {
+        match who {
+            Who::Node(pn) => format!("node '{}'", self.graph.node(pn).name),
+            Who::Job(j) => {
+                let job = self.job(j);
+                format!("{} job '{}'", job.job_type, job.id.as_deref().unwrap_or(""))
+            }
+            Who::Backend(b) => self.graph.backend_desc(b),
+            Who::Unnamed => "an unnamed block device".into(),
+        }
     }
 
     /// `bdrv_parent_perms_conflict`: whether every user of `n` shares
@@ -460,9 +479,9 @@ impl JobManager {
                          required by {} (uses node '{name}' as '{}' child) and unshared by {} \
                          (uses node '{name}' as '{}' child).",
                         denied.names(),
-                        b.desc,
+                        self.describe(b.who),
                         b.name,
-                        a.desc,
+                        self.describe(a.who),
                         a.name
                     )));
                 }
@@ -479,8 +498,7 @@ impl JobManager {
     /// QEMU's order (a topological order from `n` down, a node's older
     /// children first).
     pub(crate) fn check_perms_below(&self, n: NodeRef) -> Result<()> {
-        let mut order = Vec::new();
-        let mut found = HashSet::new();
+        let (mut order, mut found) = (Vec::new(), Vec::new());
         self.topological(n, &mut found, &mut order);
         let mut cache = PermCache::default();
         for &x in order.iter().rev() {
@@ -491,10 +509,13 @@ impl JobManager {
 
     /// `bdrv_topological_dfs`: `order` gets the nodes below `n` in reverse
     /// (QEMU prepends each node after its children).
-    fn topological(&self, n: NodeRef, found: &mut HashSet<NodeRef>, order: &mut Vec<NodeRef>) {
-        if !found.insert(n) {
+    fn topological(&self, n: NodeRef, found: &mut Vec<NodeRef>, order: &mut Vec<NodeRef>) {
+        // A node below several parents is visited once (the nodes below one
+        // node are few: a list is quicker than a hash set).
+        if found.contains(&n) {
             return;
         }
+        found.push(n);
         // QEMU's children list is newest first.
         for &(_, c) in self.graph.node(n).children.iter().rev() {
             self.topological(c, found, order);

@@ -13,7 +13,8 @@
 //!   iotests harness has `qemu-system-x86_64` connect), so nothing polls.
 //!   Goal: qjob at most 1 ms.
 //!
-//! `cargo bench -p qjob-dropin --bench dropin` (`make bench` runs it). QEMU
+//! `bash dropin/build.sh --bench` (`make bench` runs it: the binaries linked as
+//! `dropin/build.sh` links them). QEMU
 //! 7.2 is `qemu-storage-daemon` from `$QEMU72_DIR/usr/bin`, else
 //! `.cache/qemu72/usr/bin` or `.cache/qemu72-full/bin` (where
 //! `tools/fetch-qemu72.sh` and the iotests' `fetch-qemu72.sh` put it); its

@@ -415,10 +415,12 @@ impl QmpServer {
     /// (after the caller drove the manager directly: a typed command, a
     /// host report, [`JobManager::tick`]).
     pub fn handle_manager_events(&mut self, manager: &mut JobManager) {
+        let mut line = String::with_capacity(256);
         while let Some(e) = manager.poll_event() {
             self.seq += 1;
-            let line = wire::event_line(&e, self.config.epoch_ns);
-            self.broadcast(&line);
+            line.clear();
+            wire::write_event_line(&mut line, &e, self.config.epoch_ns);
+            self.broadcast(line.as_bytes());
             if self.log.len() == EVENT_LOG {
                 self.log.pop_front();
             }
@@ -451,7 +453,10 @@ impl QmpServer {
     /// Takes the bytes waiting for the client (`None` when there are none).
     pub fn poll_transmit(&mut self, monitor: MonitorId) -> Option<Vec<u8>> {
         let mon = self.monitors.get_mut(&monitor)?;
-        (!mon.out.is_empty()).then(|| std::mem::take(&mut mon.out))
+        // The next output is likely as long: room for it up front (up to
+        // 64 KiB) rather than growing it from nothing line by line.
+        let room = mon.out.len().min(64 << 10);
+        (!mon.out.is_empty()).then(|| std::mem::replace(&mut mon.out, Vec::with_capacity(room)))
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next: now if

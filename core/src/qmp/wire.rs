@@ -202,116 +202,90 @@ pub fn event_message(
 /// same bytes without building the objects (events are most of what a
 /// monitor writes).
 pub fn event_line(e: &Event, epoch_ns: u64) -> Vec<u8> {
-    let mut data = Members::with_capacity(128);
-    e.kind.for_each_field(|f| {
-        let k = f.key();
-        match f.json_member().1 {
-            Scalar::Name(v) => data.name(k, v),
-            Scalar::Str(v) => data.str(k, v),
-            Scalar::Num(v) => data.num(k, v),
-            Scalar::Bool(v) => data.boolean(k, v),
-        }
-    });
-    let us = epoch_ns.saturating_add(e.timestamp_ns) / 1_000;
-    let mut ts = Members::with_capacity(48);
-    ts.num("seconds", us / 1_000_000);
-    ts.num("microseconds", us % 1_000_000);
-    let mut top = Members::with_capacity(224);
-    top.name("event", e.kind.name());
-    top.object("timestamp", &ts);
-    if data.len > 0 {
-        top.object("data", &data);
-    }
-    let mut out = String::with_capacity(top.text.len() + 48);
-    top.write(&mut out);
-    out.push_str("\r\n");
+    let mut out = String::with_capacity(192);
+    write_event_line(&mut out, e, epoch_ns);
     out.into_bytes()
 }
 
-/// The members of a small object as their values' text, in insertion
-/// order, written out in `QDict` order (as [`write_value`] writes an
-/// object).
-struct Members {
-    keys: [&'static str; 8],
-    ends: [usize; 8],
-    len: usize,
-    text: String,
-}
-
-impl Members {
-    fn with_capacity(n: usize) -> Members {
-        Members {
-            keys: [""; 8],
-            ends: [0; 8],
-            len: 0,
-            text: String::with_capacity(n),
+/// Appends [`event_line`]'s text to `out`: the data members are put in
+/// `QDict` order and written straight into `out`, with no text of their own.
+pub fn write_event_line(out: &mut String, e: &Event, epoch_ns: u64) {
+    // The data members, at most 8 (an event has 6 at most), in `QDict`
+    // order: by bucket, a later insertion first within a bucket.
+    let mut data: [(u32, usize, &'static str, Scalar<'_>); 8] =
+        [(0, 0, "", Scalar::Bool(false)); 8];
+    let mut len = 0;
+    e.kind.for_each_field(|f| {
+        if len < data.len() {
+            let k = f.key();
+            data[len] = (qdict_bucket(k), usize::MAX - len, k, f.json_member().1);
+            len += 1;
         }
-    }
-
-    fn push(&mut self, k: &'static str) {
-        self.keys[self.len] = k;
-    }
-
-    fn done(&mut self) {
-        self.ends[self.len] = self.text.len();
-        self.len += 1;
-    }
-
-    fn object(&mut self, k: &'static str, inner: &Members) {
-        self.push(k);
-        inner.write(&mut self.text);
-        self.done();
-    }
-
-    fn write(&self, out: &mut String) {
-        let mut order = [(0u32, 0usize); 8];
-        for (i, o) in order.iter_mut().enumerate().take(self.len) {
-            *o = (qdict_bucket(self.keys[i]), usize::MAX - i);
+    });
+    let data = &mut data[..len];
+    data.sort_unstable_by_key(|&(bucket, rev, ..)| (bucket, rev));
+    let us = epoch_ns.saturating_add(e.timestamp_ns) / 1_000;
+    out.push('{');
+    for (n, top) in TOP_ORDER.iter().enumerate() {
+        if *top == Top::Data && data.is_empty() {
+            continue;
         }
-        order[..self.len].sort_unstable();
-        out.push('{');
-        for (n, &(_, rev)) in order[..self.len].iter().enumerate() {
-            let i = usize::MAX - rev;
-            if n > 0 {
-                out.push_str(", ");
+        if n > 0 {
+            out.push_str(", ");
+        }
+        match top {
+            Top::Event => {
+                out.push_str("\"event\": \"");
+                out.push_str(e.kind.name());
+                out.push('"');
             }
-            out.push('"');
-            out.push_str(self.keys[i]);
-            out.push_str("\": ");
-            let start = if i == 0 { 0 } else { self.ends[i - 1] };
-            out.push_str(&self.text[start..self.ends[i]]);
+            Top::Timestamp => {
+                // `QDict` order of `seconds` and `microseconds` (checked
+                // by a test).
+                out.push_str("\"timestamp\": {\"seconds\": ");
+                crate::event::push_u64(out, us / 1_000_000);
+                out.push_str(", \"microseconds\": ");
+                crate::event::push_u64(out, us % 1_000_000);
+                out.push('}');
+            }
+            Top::Data => {
+                out.push_str("\"data\": {");
+                for (i, &(_, _, k, v)) in data.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push('"');
+                    out.push_str(k);
+                    out.push_str("\": ");
+                    match v {
+                        Scalar::Name(v) => {
+                            out.push('"');
+                            out.push_str(v);
+                            out.push('"');
+                        }
+                        Scalar::Str(v) => write_str(out, v),
+                        Scalar::Num(v) => crate::event::push_u64(out, v),
+                        Scalar::Bool(v) => out.push_str(if v { "true" } else { "false" }),
+                    }
+                }
+                out.push('}');
+            }
         }
-        out.push('}');
     }
+    out.push_str("}\r\n");
 }
 
-impl Members {
-    fn name(&mut self, k: &'static str, v: &'static str) {
-        self.push(k);
-        self.text.push('"');
-        self.text.push_str(v);
-        self.text.push('"');
-        self.done();
-    }
-
-    fn str(&mut self, k: &'static str, v: &str) {
-        self.push(k);
-        write_str(&mut self.text, v);
-        self.done();
-    }
-
-    fn num(&mut self, k: &'static str, v: u64) {
-        self.push(k);
-        crate::event::push_u64(&mut self.text, v);
-        self.done();
-    }
-
-    fn boolean(&mut self, k: &'static str, v: bool) {
-        self.push(k);
-        self.text.push_str(if v { "true" } else { "false" });
-        self.done();
-    }
+/// The members of an event message.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Top {
+    Event,
+    Timestamp,
+    Data,
 }
+
+/// An event message's members in `QDict` order (`timestamp`, `event`,
+/// `data`; checked against `qdict_bucket` by a test).
+const TOP_ORDER: [Top; 3] = [Top::Timestamp, Top::Event, Top::Data];
 
 fn event_object(name: &str, data: Map<String, Value>, timestamp_ns: u64, epoch_ns: u64) -> Value {
     let us = epoch_ns.saturating_add(timestamp_ns) / 1_000;
@@ -364,6 +338,14 @@ mod tests {
             s,
             r#""a\"\\/\b\f\n\r\t\u0001\u007F\u00E9\uD83D\uDE00\uFFFD\u0000""#
         );
+    }
+
+    #[test]
+    fn event_message_members_in_qdict_order() {
+        let bucket = |k| crate::qmp::qdict_bucket(k);
+        assert!(bucket("timestamp") < bucket("event"));
+        assert!(bucket("event") < bucket("data"));
+        assert!(bucket("seconds") < bucket("microseconds"));
     }
 
     #[test]
