@@ -156,6 +156,7 @@ impl JobManager {
             self.early_fail(j);
             return Err(e);
         }
+        self.job_graph_drains(j, crate::profile::GraphChange::JobAttached);
         Ok(j)
     }
 
