@@ -428,7 +428,17 @@ impl JobManager {
                 v
             }
         };
-        if let Some(&(role, c)) = children.iter().find(|&&(_, c)| self.graph.node(c).inactive) {
+        // The job whose filter fails to open (QEMU 10.0's graph changes).
+        let opener = match kind {
+            FilterKind::CopyBeforeWrite => Some(DrainingJob::Backup),
+            FilterKind::CopyOnRead => Some(DrainingJob::Stream),
+            _ => None,
+        };
+        let inactive = children
+            .iter()
+            .position(|&(_, c)| self.graph.node(c).inactive);
+        if let Some(i) = inactive {
+            let (role, c) = children[i];
             let e = Error::generic(format!(
                 "Inactive '{}' can't be a {role} child of active '{}'",
                 self.graph.node(c).name,
@@ -437,18 +447,28 @@ impl JobManager {
             self.graph.remove(f);
             return Err(match how {
                 FilterInsert::Append => e,
-                FilterInsert::InsertNode { .. } => e.prefixed("Could not create node: "),
+                FilterInsert::InsertNode { .. } => {
+                    if let Some(k) = opener {
+                        self.graph_lock_drains(GraphChange::FilterOpenRefused(k, i + 1));
+                    }
+                    e.prefixed("Could not create node: ")
+                }
             });
         }
         if let FilterInsert::InsertNode { target } = how {
             // bdrv_insert_node: the filter is opened over its children
             // first, each child's permissions checked as it is attached.
+            let mut attached = 1;
             let mut opened = self.attach_filter_child(f, Role::Backing, below);
             if let (Ok(()), Some(t)) = (&opened, target) {
+                attached += 1;
                 opened = self.attach_filter_child(f, Role::Target, t);
             }
             if let Err(e) = opened {
                 self.remove_filter_node(f);
+                if let Some(k) = opener {
+                    self.graph_lock_drains(GraphChange::FilterOpenRefused(k, attached));
+                }
                 return Err(e.prefixed("Could not create node: "));
             }
         }

@@ -89,6 +89,18 @@ impl NodeOptions {
             | NodeOptions::Throttle { node_name, .. } => node_name.as_deref(),
         }
     }
+
+    /// The children the options give the node (a named backing node
+    /// counts; an image's own backing file does not).
+    fn given_children(&self) -> usize {
+        match self {
+            NodeOptions::NullCo { .. } | NodeOptions::File { .. } => 0,
+            NodeOptions::Raw { .. }
+            | NodeOptions::Blkdebug { .. }
+            | NodeOptions::Throttle { .. } => 1,
+            NodeOptions::Qcow2 { backing, .. } => 1 + usize::from(matches!(backing, Some(Some(_)))),
+        }
+    }
 }
 
 /// A named block node, as [`JobManager::named_nodes`] lists it.
@@ -172,6 +184,11 @@ impl JobManager {
                 "'node-name' must be specified for the root node",
             ));
         }
+        // QEMU opens a node's children before it checks the node's name:
+        // a refused name comes after every child opened.
+        let name_refused = opts
+            .node_name()
+            .is_some_and(|n| self.check_node_name(n).is_err());
         let mut created = Vec::new();
         match self.open_node(&opts, &mut created) {
             Ok(n) => {
@@ -186,10 +203,16 @@ impl JobManager {
                 Ok(())
             }
             Err(e) => {
+                let children = opts.given_children();
+                let opened = if name_refused {
+                    children
+                } else {
+                    created.len().min(children)
+                };
                 for n in created.into_iter().rev() {
                     self.delete_node(n);
                 }
-                self.graph_lock_drains(GraphChange::NodeAddRefused);
+                self.graph_lock_drains(GraphChange::NodeAddRefused { children, opened });
                 Err(e)
             }
         }
@@ -581,9 +604,11 @@ impl JobManager {
             )));
         }
         let mut stack = vec![n];
+        let mut closed = 0;
         while let Some(x) = stack.pop() {
             let children = self.graph.child_nodes(x);
             self.delete_node(x);
+            closed += 1;
             for c in children {
                 let node = self.graph.node(c);
                 if !node.monitor && node.parents.is_empty() {
@@ -591,7 +616,7 @@ impl JobManager {
                 }
             }
         }
-        self.graph_lock_drains(GraphChange::NodeDeleted);
+        self.graph_lock_drains(GraphChange::NodeDeleted(closed));
         Ok(())
     }
 }

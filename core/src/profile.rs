@@ -83,6 +83,10 @@ pub(crate) enum GraphChange {
     /// The job's filter node was refused its name (`Duplicate nodes with
     /// node-name=…`): the node opened for it closes again.
     FilterRefused(DrainingJob),
+    /// The job's filter node (copy-before-write, copy-on-read) failed to
+    /// open after this many of its children were attached or refused
+    /// (an inactive child, `min-cluster-size`, a permission).
+    FilterOpenRefused(DrainingJob, usize),
     /// The job's creation was refused after its filter was put in place:
     /// the filter is taken out again.
     CreationUndone(DrainingJob),
@@ -93,10 +97,17 @@ pub(crate) enum GraphChange {
     Freed(DrainingJob),
     /// `blockdev-add` opened a node with this many children.
     NodeAdded(usize),
-    /// `blockdev-add` was refused.
-    NodeAddRefused,
-    /// `blockdev-del` closed a node.
-    NodeDeleted,
+    /// `blockdev-add` was refused, for a node the options give this many
+    /// `children`, of which QEMU had `opened` this many.
+    NodeAddRefused {
+        /// The node's children in the options.
+        children: usize,
+        /// How many of them QEMU opened before the refusal.
+        opened: usize,
+    },
+    /// `blockdev-del` closed this many nodes (the node and the children
+    /// only it used).
+    NodeDeleted(usize),
 }
 
 /// The drained sections of every node that graph changes make beyond those
@@ -105,17 +116,22 @@ pub(crate) enum GraphChange {
 #[derive(Debug)]
 pub(crate) struct GraphDrains {
     /// Per [`DrainingJob`]: filter inserted, job attached, creation
-    /// undone, ended by commit, ended by abort, freed, filter refused.
-    pub jobs: [[u8; 7]; 5],
+    /// undone, ended by commit, ended by abort, freed, filter refused its
+    /// name, filter failed to open (plus one per child attached or
+    /// refused).
+    pub jobs: [[u8; 8]; 5],
     /// `blockdev-add` of a node with children: this many, plus
     /// [`node_added_per_child`](Self::node_added_per_child) per child (a
     /// node without children: none).
     pub node_added: u8,
     /// See [`node_added`](Self::node_added).
     pub node_added_per_child: u8,
-    /// A refused `blockdev-add`.
+    /// A refused `blockdev-add` (of a node with children: plus
+    /// [`node_added`](Self::node_added), plus
+    /// [`node_added_per_child`](Self::node_added_per_child) per child
+    /// opened).
     pub node_add_refused: u8,
-    /// `blockdev-del`.
+    /// `blockdev-del`: per node closed.
     pub node_deleted: u8,
 }
 
@@ -131,19 +147,26 @@ impl GraphDrains {
             GraphChange::Ended(j, false) => job(j, 4),
             GraphChange::Freed(j) => job(j, 5),
             GraphChange::FilterRefused(j) => job(j, 6),
+            GraphChange::FilterOpenRefused(j, children) if job(j, 7) > 0 => job(j, 7) + children,
+            GraphChange::FilterOpenRefused(..) => 0,
             GraphChange::NodeAdded(0) => 0,
             GraphChange::NodeAdded(children) => {
                 usize::from(self.node_added) + usize::from(self.node_added_per_child) * children
             }
-            GraphChange::NodeAddRefused => usize::from(self.node_add_refused),
-            GraphChange::NodeDeleted => usize::from(self.node_deleted),
+            GraphChange::NodeAddRefused { children: 0, .. } => usize::from(self.node_add_refused),
+            GraphChange::NodeAddRefused { opened, .. } => {
+                usize::from(self.node_add_refused)
+                    + usize::from(self.node_added)
+                    + usize::from(self.node_added_per_child) * opened
+            }
+            GraphChange::NodeDeleted(nodes) => usize::from(self.node_deleted) * nodes,
         }
     }
 }
 
 /// QEMU 7.2: no graph lock, no drained sections beyond those it names.
 static NO_GRAPH_DRAINS: GraphDrains = GraphDrains {
-    jobs: [[0; 7]; 5],
+    jobs: [[0; 8]; 5],
     node_added: 0,
     node_added_per_child: 0,
     node_add_refused: 0,
@@ -152,18 +175,18 @@ static NO_GRAPH_DRAINS: GraphDrains = GraphDrains {
 
 /// QEMU 10.0's graph write locks.
 static GRAPH_DRAINS_10_0: GraphDrains = GraphDrains {
-    // inserted, attached, undone, committed, aborted, freed, name refused.
-    // Recorded (qemu10/drain-counts, job-create-errors, filter-node-name):
-    // every count but the active commit's abort (taken as mirror's, whose
-    // code it runs), the undone creations of mirror, commit and stream and
-    // the refused names of backup, commit and stream (taken as the
-    // recorded ones of their kind: the same QEMU paths).
+    // inserted, attached, undone, committed, aborted, freed, name refused,
+    // open refused. Recorded (qemu10/drain-counts, qemu10/drain-refusals,
+    // job-create-errors, filter-node-name) but a stream's failed filter
+    // open (taken as backup's: the same bdrv_insert_node path). A commit
+    // creates its job before its filter: its one section before `created`
+    // happens with or without a filter, none when its job ID is refused.
     jobs: [
-        [4, 1, 2, 3, 3, 1, 1], // backup
-        [2, 2, 2, 5, 4, 1, 1], // mirror
-        [2, 2, 2, 5, 4, 1, 1], // active commit
-        [1, 4, 2, 4, 5, 1, 1], // commit
-        [3, 2, 2, 3, 2, 2, 1], // stream
+        [4, 1, 2, 3, 3, 1, 1, 2], // backup
+        [2, 2, 2, 5, 4, 1, 1, 0], // mirror
+        [2, 2, 2, 5, 4, 1, 1, 0], // active commit
+        [1, 4, 0, 4, 5, 1, 1, 0], // commit
+        [3, 2, 2, 3, 2, 2, 1, 2], // stream
     ],
     node_added: 2,
     node_added_per_child: 1,
@@ -307,8 +330,16 @@ mod tests {
             GraphChange::NodeAdded(0),
             GraphChange::NodeAdded(1),
             GraphChange::NodeAdded(2),
-            GraphChange::NodeAddRefused,
-            GraphChange::NodeDeleted,
+            GraphChange::NodeAddRefused {
+                children: 0,
+                opened: 0,
+            },
+            GraphChange::NodeAddRefused {
+                children: 1,
+                opened: 1,
+            },
+            GraphChange::NodeDeleted(1),
+            GraphChange::NodeDeleted(2),
         ];
         for j in jobs {
             v.extend([
@@ -319,6 +350,7 @@ mod tests {
                 GraphChange::Ended(j, false),
                 GraphChange::Freed(j),
                 GraphChange::FilterRefused(j),
+                GraphChange::FilterOpenRefused(j, 1),
             ]);
         }
         v
@@ -361,7 +393,9 @@ mod tests {
             (n(NodeAdded(1)), n(NodeAdded(2)), n(NodeAdded(0))),
             (3, 4, 0)
         );
-        assert_eq!((n(NodeAddRefused), n(NodeDeleted)), (1, 1));
+        let refused = |children, opened| n(NodeAddRefused { children, opened });
+        assert_eq!((refused(0, 0), refused(1, 0), refused(1, 1)), (1, 3, 4));
+        assert_eq!((n(NodeDeleted(1)), n(NodeDeleted(2))), (1, 2));
         // A refused job creation after its filter went in: 7 in all.
         assert_eq!(1 + n(FilterInserted(Backup)) + n(CreationUndone(Backup)), 7);
     }

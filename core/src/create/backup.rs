@@ -169,7 +169,8 @@ impl JobManager {
         // block-copy refuses it as the filter opens).
         let min_cluster = opts.min_cluster_size.unwrap_or(0);
         if min_cluster != 0 && !min_cluster.is_power_of_two() {
-            self.graph_lock_drains(GraphChange::FilterRefused(DrainingJob::Backup));
+            // (block-copy refuses it once the filter has both children.)
+            self.graph_lock_drains(GraphChange::FilterOpenRefused(DrainingJob::Backup, 2));
             return Err(Error::generic(
                 "Could not create node: Cannot create block-copy-state: \
                  min-cluster-size needs to be a power of 2",
@@ -227,6 +228,7 @@ impl JobManager {
                     j,
                     JobLink::new(target, LinkRole::Target, Perm::NONE, Perm::ALL),
                 );
+                self.job_graph_drains(j, GraphChange::JobAttached);
                 Ok(j)
             }
             Err(e) => {

@@ -129,7 +129,12 @@ impl JobManager {
                 self.graph_lock_drains(GraphChange::FilterInserted(DrainingJob::Commit));
                 Some(f)
             }
-            Err(_) => None,
+            Err(_) => {
+                // (QEMU's graph change before the job is created is not the
+                // filter's: it happens without one too.)
+                self.graph_lock_drains(GraphChange::FilterInserted(DrainingJob::Commit));
+                None
+            }
         };
         let mut commit = Box::new(Stream::new(
             Mode::Commit,
@@ -200,6 +205,7 @@ impl JobManager {
                 return Err(e);
             }
         }
+        self.job_graph_drains(j, GraphChange::JobAttached);
         self.start_job(j);
         Ok(())
     }

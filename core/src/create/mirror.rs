@@ -257,6 +257,7 @@ impl JobManager {
                 return Err(e);
             }
         }
+        self.job_graph_drains(j, GraphChange::JobAttached);
         self.start_job(j);
         Ok(())
     }

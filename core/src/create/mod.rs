@@ -156,7 +156,6 @@ impl JobManager {
             self.early_fail(j);
             return Err(e);
         }
-        self.job_graph_drains(j, crate::profile::GraphChange::JobAttached);
         Ok(j)
     }
 
