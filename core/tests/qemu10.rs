@@ -204,3 +204,23 @@ fn other_jobs_see_the_drained_sections_of_10_0s_graph_lock() {
         assert_eq!(statuses(&mut m, "w"), [], "{v}");
     }
 }
+
+#[test]
+fn an_inactive_node_stays_inactive_across_snapshots() {
+    let mut m = manager(QemuVersion::V10_0);
+    m.blockdev_add_with(null_co("idle"), false, Some(false))
+        .unwrap();
+    let restored = [
+        JobManager::from_snapshot_bytes(&m.to_snapshot_bytes()).unwrap(),
+        JobManager::from_snapshot_json(&m.to_snapshot_json()).unwrap(),
+    ];
+    for mut r in restored {
+        assert_eq!(r.version(), QemuVersion::V10_0);
+        let mut b = backup("b1", "idle", "dst");
+        b.filter_node_name = Some("cbw".into());
+        assert_eq!(
+            desc(r.blockdev_backup(b)),
+            "Could not create node: Inactive 'idle' can't be a file child of active 'cbw'"
+        );
+    }
+}
