@@ -269,6 +269,10 @@ pub(crate) struct Node {
     /// Opened read-only (`read-only: true`, a backing chain opened from an
     /// image's header): no user may write it.
     pub read_only: bool,
+    /// Inactive (QEMU 10.0: `blockdev-add` with `active: false`,
+    /// `blockdev-set-active`): no active node may take it as a child.
+    #[serde(default)]
+    pub inactive: bool,
     /// `detect-zeroes` (`unmap` on a drive-backup target).
     pub detect_zeroes: DetectZeroes,
     /// When it was named (QEMU lists nodes in that order, newest first).
@@ -571,6 +575,7 @@ impl Graph {
             children: Vec::new(),
             quiesce: 0,
             recursive_quiesce: 0,
+            inactive: false,
             user,
             monitor: false,
             read_only: false,

@@ -288,10 +288,26 @@ impl JobManager {
         self.require_command("block-job-change")?;
         let j = self.lookup_block_job(id)?;
         self.apply_verb(j, JobVerb::Change)?;
+        // Only the mirror job driver has the hook; an active commit runs
+        // mirror's code under the commit job driver, which has none.
+        if self.job(j).job_type != crate::model::JobType::Mirror {
+            return Err(Error::generic("Job type does not support change"));
+        }
         match drive!(self, j, |d, _cx| d.change(copy_mode)).flatten() {
             Some(r) => r,
             None => Err(Error::generic("Job type does not support change")),
         }
+    }
+
+    /// QEMU's visitor's refusal of a member the manager's QEMU does not
+    /// have (`Parameter 'x' is unexpected`), when it was `given` (through
+    /// the typed API: the QMP parser leaves such members unread).
+    pub(crate) fn require_member(&self, full_name: &str, given: bool) -> Result<()> {
+        let own = full_name.rsplit('.').next().unwrap_or(full_name);
+        if given && !self.qemu.has_member(own) {
+            return Err(Error::unexpected_parameter(full_name));
+        }
+        Ok(())
     }
 
     /// `CommandNotFound` for a command the manager's QEMU does not have.

@@ -4,10 +4,11 @@
 //! sections (inserting and dropping their filter nodes, replacing nodes).
 
 use crate::block::{Driver, FilterKind, NodeRef, Parent, Role};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::job::JobRef;
 use crate::manager::JobManager;
 use crate::perm::{JobLink, LinkRole};
+use crate::profile::{DrainingJob, GraphChange};
 
 /// How a job's filter is put above its node, as QEMU does it for each job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -271,6 +272,41 @@ impl JobManager {
         self.drain_all_end(&live);
     }
 
+    /// The drained sections of every node that `change` makes under this
+    /// manager's QEMU beyond 7.2's (none under 7.2; under 10.0 each graph
+    /// write lock is a `bdrv_drain_all`): the count is the profile's
+    /// [`GraphDrains`](crate::profile::GraphDrains) table.
+    pub(crate) fn graph_lock_drains(&mut self, change: GraphChange) {
+        for _ in 0..self.profile().graph_drains.count(change) {
+            self.drain_all();
+        }
+    }
+
+    /// Which of the jobs whose graph changes drain (in QEMU 10.0) `j` is:
+    /// `None` for jobs without a filter or nodes of their own (`create`,
+    /// `amend`, snapshots, host jobs).
+    pub(crate) fn draining_job(&self, j: JobRef) -> Option<DrainingJob> {
+        use crate::driver::Work;
+        use crate::model::JobType;
+        let job = self.job(j);
+        Some(match (&job.work, job.job_type) {
+            (Work::Backup(_), _) => DrainingJob::Backup,
+            (Work::Mirror(_), JobType::Commit) => DrainingJob::ActiveCommit,
+            (Work::Mirror(_), _) => DrainingJob::Mirror,
+            (Work::Stream(_), JobType::Commit) => DrainingJob::Commit,
+            (Work::Stream(_), _) => DrainingJob::Stream,
+            _ => return None,
+        })
+    }
+
+    /// [`graph_lock_drains`](Self::graph_lock_drains) for a change of job
+    /// `j`'s life, `change` made from its kind.
+    pub(crate) fn job_graph_drains(&mut self, j: JobRef, change: fn(DrainingJob) -> GraphChange) {
+        if let Some(k) = self.draining_job(j) {
+            self.graph_lock_drains(change(k));
+        }
+    }
+
     /// `bdrv_drain_all_begin()`: begins a drained section over every node
     /// and waits until no job is busy; returns the nodes, for
     /// [`drain_all_end`](Self::drain_all_end).
@@ -381,15 +417,58 @@ impl JobManager {
         let f = self
             .graph
             .add(name, Driver::JobFilter { kind }, size, false);
+        // QEMU 10.0: an inactive node is no active node's child (the
+        // source is copy-before-write's and copy-on-read's `file`, the
+        // mirror and commit filters' `backing`).
+        let children = match how {
+            FilterInsert::Append => vec![("backing", below)],
+            FilterInsert::InsertNode { target } => {
+                let mut v = vec![("file", below)];
+                v.extend(target.map(|t| ("target", t)));
+                v
+            }
+        };
+        // The job whose filter fails to open (QEMU 10.0's graph changes).
+        let opener = match kind {
+            FilterKind::CopyBeforeWrite => Some(DrainingJob::Backup),
+            FilterKind::CopyOnRead => Some(DrainingJob::Stream),
+            _ => None,
+        };
+        let inactive = children
+            .iter()
+            .position(|&(_, c)| self.graph.node(c).inactive);
+        if let Some(i) = inactive {
+            let (role, c) = children[i];
+            let e = Error::generic(format!(
+                "Inactive '{}' can't be a {role} child of active '{}'",
+                self.graph.node(c).name,
+                self.graph.node(f).name
+            ));
+            self.graph.remove(f);
+            return Err(match how {
+                FilterInsert::Append => e,
+                FilterInsert::InsertNode { .. } => {
+                    if let Some(k) = opener {
+                        self.graph_lock_drains(GraphChange::FilterOpenRefused(k, i + 1));
+                    }
+                    e.prefixed("Could not create node: ")
+                }
+            });
+        }
         if let FilterInsert::InsertNode { target } = how {
             // bdrv_insert_node: the filter is opened over its children
             // first, each child's permissions checked as it is attached.
+            let mut attached = 1;
             let mut opened = self.attach_filter_child(f, Role::Backing, below);
             if let (Ok(()), Some(t)) = (&opened, target) {
+                attached += 1;
                 opened = self.attach_filter_child(f, Role::Target, t);
             }
             if let Err(e) = opened {
                 self.remove_filter_node(f);
+                if let Some(k) = opener {
+                    self.graph_lock_drains(GraphChange::FilterOpenRefused(k, attached));
+                }
                 return Err(e.prefixed("Could not create node: "));
             }
         }

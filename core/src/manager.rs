@@ -461,6 +461,7 @@ impl JobManager {
         self.bhs.retain(|b| *b != Bh::JobExit(j));
         self.detach_job(j);
         drive!(self, j, |d, cx| d.free(cx));
+        self.job_graph_drains(j, crate::profile::GraphChange::Freed);
         if self.job(j).id.is_some() {
             self.by_id.remove(&self.jobs, j);
         }

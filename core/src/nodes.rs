@@ -4,6 +4,7 @@
 use crate::block::{BlockdevDriver, Driver, ImageFile, InjectError, NodeRef, Parent, Role};
 use crate::error::{Error, Result};
 use crate::manager::JobManager;
+use crate::profile::GraphChange;
 
 /// A child given inline (a nested options object) or by node name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,6 +89,18 @@ impl NodeOptions {
             | NodeOptions::Throttle { node_name, .. } => node_name.as_deref(),
         }
     }
+
+    /// The children the options give the node (a named backing node
+    /// counts; an image's own backing file does not).
+    fn given_children(&self) -> usize {
+        match self {
+            NodeOptions::NullCo { .. } | NodeOptions::File { .. } => 0,
+            NodeOptions::Raw { .. }
+            | NodeOptions::Blkdebug { .. }
+            | NodeOptions::Throttle { .. } => 1,
+            NodeOptions::Qcow2 { backing, .. } => 1 + usize::from(matches!(backing, Some(Some(_)))),
+        }
+    }
 }
 
 /// A named block node, as [`JobManager::named_nodes`] lists it.
@@ -151,26 +164,55 @@ impl JobManager {
     /// opened with it are read-only (no user may write them, and an export
     /// of it cannot be writable).
     pub fn blockdev_add_read_only(&mut self, opts: NodeOptions, read_only: bool) -> Result<()> {
+        self.blockdev_add_with(opts, read_only, None)
+    }
+
+    /// `blockdev-add` with `read-only` and `active` (QEMU 10.0; `None`: not
+    /// given, active): with `active: false` the new node and the nodes it
+    /// opened with it are inactive ([`blockdev_set_active`](Self::blockdev_set_active)).
+    /// Under QEMU 7.2 `active` given at all is refused (`Parameter 'active'
+    /// is unexpected`).
+    pub fn blockdev_add_with(
+        &mut self,
+        opts: NodeOptions,
+        read_only: bool,
+        active: Option<bool>,
+    ) -> Result<()> {
+        self.require_member("active", active.is_some())?;
         if opts.node_name().is_none() {
             return Err(Error::generic(
                 "'node-name' must be specified for the root node",
             ));
         }
+        // QEMU opens a node's children before it checks the node's name:
+        // a refused name comes after every child opened.
+        let name_refused = opts
+            .node_name()
+            .is_some_and(|n| self.check_node_name(n).is_err());
         let mut created = Vec::new();
         match self.open_node(&opts, &mut created) {
             Ok(n) => {
                 self.graph.node_mut(n).monitor = true;
-                if read_only {
-                    for &c in &created {
-                        self.graph.node_mut(c).read_only = true;
-                    }
+                for &c in &created {
+                    let node = self.graph.node_mut(c);
+                    node.read_only |= read_only;
+                    node.inactive = active == Some(false);
                 }
+                let children = self.graph.node(n).children.len();
+                self.graph_lock_drains(GraphChange::NodeAdded(children));
                 Ok(())
             }
             Err(e) => {
+                let children = opts.given_children();
+                let opened = if name_refused {
+                    children
+                } else {
+                    created.len().min(children)
+                };
                 for n in created.into_iter().rev() {
                     self.delete_node(n);
                 }
+                self.graph_lock_drains(GraphChange::NodeAddRefused { children, opened });
                 Err(e)
             }
         }
@@ -485,6 +527,47 @@ impl JobManager {
         self.graph.remove(n);
     }
 
+    /// `blockdev-set-active` (QEMU 10.0): activates `node_name` and the
+    /// nodes below it, or inactivates it and those below it that only
+    /// inactive nodes use. Refused for a node an active node uses (`Node
+    /// has active parent node`); QEMU 7.2 has no such command. (QEMU also
+    /// takes no `node-name`, for every node: qjob needs one.)
+    pub fn blockdev_set_active(&mut self, node_name: Option<&str>, active: bool) -> Result<()> {
+        self.require_command("blockdev-set-active")?;
+        let Some(node_name) = node_name else {
+            return Err(Error::generic(
+                "qjob simulates blockdev-set-active with a 'node-name' only",
+            ));
+        };
+        let Some(n) = self.graph.lookup(node_name) else {
+            return Err(Error::generic(format!(
+                "Failed to find node with node-name='{node_name}'"
+            )));
+        };
+        let active_parent = |g: &crate::block::Graph, x: NodeRef| {
+            g.node(x)
+                .parents
+                .iter()
+                .any(|&p| matches!(p, Parent::Node(pn) if !g.node(pn).inactive))
+        };
+        if !active && active_parent(&self.graph, n) {
+            return Err(Error::generic("Node has active parent node"));
+        }
+        let mut stack = vec![n];
+        while let Some(x) = stack.pop() {
+            if self.graph.node(x).inactive != active {
+                continue;
+            }
+            self.graph.node_mut(x).inactive = !active;
+            for c in self.graph.child_nodes(x) {
+                if active || !active_parent(&self.graph, c) {
+                    stack.push(c);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// `blockdev-del`: removes a node added by `blockdev-add` (with the
     /// children it created) when nothing uses it.
     pub fn blockdev_del(&mut self, node_name: &str) -> Result<()> {
@@ -521,9 +604,11 @@ impl JobManager {
             )));
         }
         let mut stack = vec![n];
+        let mut closed = 0;
         while let Some(x) = stack.pop() {
             let children = self.graph.child_nodes(x);
             self.delete_node(x);
+            closed += 1;
             for c in children {
                 let node = self.graph.node(c);
                 if !node.monitor && node.parents.is_empty() {
@@ -531,6 +616,7 @@ impl JobManager {
                 }
             }
         }
+        self.graph_lock_drains(GraphChange::NodeDeleted(closed));
         Ok(())
     }
 }

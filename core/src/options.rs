@@ -99,6 +99,17 @@ pub struct BackupOptions {
     /// `filter-node-name`: the name of the filter node the job inserts
     /// (default: an implicit, unnamed node).
     pub filter_node_name: Option<String>,
+    /// `discard-source` (QEMU 9.1 on; `None`: not given): discard what was
+    /// copied from the source. Accepted under QEMU 10.0 (qjob's nodes
+    /// keep no data to discard); under 7.2 given at all it is refused
+    /// (`Parameter 'discard-source' is unexpected`).
+    pub discard_source: Option<bool>,
+    /// `x-perf.min-cluster-size` (QEMU 9.2 on; `None`: not given): the
+    /// smallest block-copy cluster. Refused above `i64::MAX` (a negative
+    /// QMP value) and when not a power of 2; a larger cluster makes the
+    /// backup copy whole clusters of that size. Under 7.2 given at all it
+    /// is refused (`Parameter 'x-perf.min-cluster-size' is unexpected`).
+    pub min_cluster_size: Option<u64>,
 }
 
 crate::model::qapi_enum! {
@@ -224,6 +235,12 @@ pub struct CommitOptions {
     /// `backing-file`: the backing file name to record above the base;
     /// refused, as QEMU refuses it, for an active commit.
     pub backing_file: Option<String>,
+    /// `backing-mask-protocol` (QEMU 9.0 on; `None`: not given): whether
+    /// the backing file name written leaves out a protocol node. Accepted
+    /// under QEMU 10.0 (it changes what goes into the image, not the
+    /// job); under 7.2 given at all it is refused (`Parameter
+    /// 'backing-mask-protocol' is unexpected`).
+    pub backing_mask_protocol: Option<bool>,
     /// Error policy.
     pub on_error: OnError,
     /// `filter-node-name`: the name of the filter node the job inserts
@@ -245,6 +262,12 @@ pub struct StreamOptions {
     /// `backing-file`: the backing file name to record; refused, as QEMU
     /// refuses it, when no base stays (the whole chain is streamed).
     pub backing_file: Option<String>,
+    /// `backing-mask-protocol` (QEMU 9.0 on; `None`: not given): whether
+    /// the backing file name written leaves out a protocol node. Accepted
+    /// under QEMU 10.0 (it changes what goes into the image, not the
+    /// job); under 7.2 given at all it is refused (`Parameter
+    /// 'backing-mask-protocol' is unexpected`).
+    pub backing_mask_protocol: Option<bool>,
     /// Error policy.
     pub on_error: OnError,
     /// `filter-node-name`: the name of the filter node the job inserts

@@ -31,6 +31,9 @@ pub(crate) struct Profile {
     pub verbs: &'static [[bool; JobStatus::ALL.len()]; JobVerb::ALL.len()],
     /// The commands this version has of those [`LATER_COMMANDS`] lists.
     pub commands: &'static [&'static str],
+    /// The command members this version has of those [`LATER_MEMBERS`]
+    /// lists (QMP and the typed API refuse the others as unexpected).
+    pub members: &'static [&'static str],
     /// Whether `query-block-jobs` gives mirror jobs `actively-synced`.
     pub actively_synced: bool,
     /// Whether a grouped `transaction` checks every action's type before
@@ -43,14 +46,168 @@ pub(crate) struct Profile {
     /// Whether a speed-limited job woken before the limiter's delay is over
     /// sleeps again for the rest (10.0) or goes on to its next chunk (7.2).
     pub sleeps_out_rate_limit: bool,
+    /// How many drained sections of every node (`bdrv_drain_all`) each
+    /// graph change makes beyond 7.2's: QEMU 10.0 drains every node around
+    /// each graph write lock.
+    pub graph_drains: &'static GraphDrains,
     /// The greeting's `major`, `minor`, `micro`.
     pub greeting_version: (u32, u32, u32),
     /// The greeting's `package`.
     pub greeting_package: &'static str,
 }
 
+/// The block jobs whose graph changes drain every node in QEMU 10.0, as
+/// [`GraphDrains::jobs`] is indexed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DrainingJob {
+    /// `blockdev-backup` (its copy-before-write filter and target).
+    Backup = 0,
+    /// `blockdev-mirror` (its mirror-top filter).
+    Mirror = 1,
+    /// Active `block-commit` (mirror's code, a commit-top filter).
+    ActiveCommit = 2,
+    /// Non-active `block-commit` (its commit-top filter).
+    Commit = 3,
+    /// `block-stream` (its copy-on-read filter).
+    Stream = 4,
+}
+
+/// A graph change of a job's or a node's life, where QEMU 10.0's graph
+/// write locks drain every node ([`GraphDrains`] says how often).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GraphChange {
+    /// The job's filter was put in place (before `job_create`).
+    FilterInserted(DrainingJob),
+    /// The job was attached to its nodes (after its `created` event).
+    JobAttached(DrainingJob),
+    /// The job's filter node was refused its name (`Duplicate nodes with
+    /// node-name=…`): the node opened for it closes again.
+    FilterRefused(DrainingJob),
+    /// The job's filter node (copy-before-write, copy-on-read) failed to
+    /// open after this many of its children were attached or refused
+    /// (an inactive child, `min-cluster-size`, a permission).
+    FilterOpenRefused(DrainingJob, usize),
+    /// The job's creation was refused after its filter was put in place:
+    /// the filter is taken out again.
+    CreationUndone(DrainingJob),
+    /// The job's commit (`true`) or abort (`false`) and clean changed the
+    /// graph, before its `BLOCK_JOB_COMPLETED`/`CANCELLED`.
+    Ended(DrainingJob, bool),
+    /// The job was freed (after its `null`): it let go of its nodes.
+    Freed(DrainingJob),
+    /// `blockdev-add` opened a node with this many children.
+    NodeAdded(usize),
+    /// `blockdev-add` was refused, for a node the options give this many
+    /// `children`, of which QEMU had `opened` this many.
+    NodeAddRefused {
+        /// The node's children in the options.
+        children: usize,
+        /// How many of them QEMU opened before the refusal.
+        opened: usize,
+    },
+    /// `blockdev-del` closed this many nodes (the node and the children
+    /// only it used).
+    NodeDeleted(usize),
+}
+
+/// The drained sections of every node that graph changes make beyond those
+/// QEMU 7.2 makes, per [`GraphChange`]: counted from the QEMU 10.0
+/// recordings (`scenarios/qemu10/drain-counts` and QEMU10.md's table).
+#[derive(Debug)]
+pub(crate) struct GraphDrains {
+    /// Per [`DrainingJob`]: filter inserted, job attached, creation
+    /// undone, ended by commit, ended by abort, freed, filter refused its
+    /// name, filter failed to open (plus one per child attached or
+    /// refused).
+    pub jobs: [[u8; 8]; 5],
+    /// `blockdev-add` of a node with children: this many, plus
+    /// [`node_added_per_child`](Self::node_added_per_child) per child (a
+    /// node without children: none).
+    pub node_added: u8,
+    /// See [`node_added`](Self::node_added).
+    pub node_added_per_child: u8,
+    /// A refused `blockdev-add` (of a node with children: plus
+    /// [`node_added`](Self::node_added), plus
+    /// [`node_added_per_child`](Self::node_added_per_child) per child
+    /// opened).
+    pub node_add_refused: u8,
+    /// `blockdev-del`: per node closed.
+    pub node_deleted: u8,
+}
+
+impl GraphDrains {
+    /// How many drained sections of every node `change` makes.
+    pub fn count(&self, change: GraphChange) -> usize {
+        let job = |j: DrainingJob, i: usize| usize::from(self.jobs[j as usize][i]);
+        match change {
+            GraphChange::FilterInserted(j) => job(j, 0),
+            GraphChange::JobAttached(j) => job(j, 1),
+            GraphChange::CreationUndone(j) => job(j, 2),
+            GraphChange::Ended(j, true) => job(j, 3),
+            GraphChange::Ended(j, false) => job(j, 4),
+            GraphChange::Freed(j) => job(j, 5),
+            GraphChange::FilterRefused(j) => job(j, 6),
+            GraphChange::FilterOpenRefused(j, children) if job(j, 7) > 0 => job(j, 7) + children,
+            GraphChange::FilterOpenRefused(..) => 0,
+            GraphChange::NodeAdded(0) => 0,
+            GraphChange::NodeAdded(children) => {
+                usize::from(self.node_added) + usize::from(self.node_added_per_child) * children
+            }
+            GraphChange::NodeAddRefused { children: 0, .. } => usize::from(self.node_add_refused),
+            GraphChange::NodeAddRefused { opened, .. } => {
+                usize::from(self.node_add_refused)
+                    + usize::from(self.node_added)
+                    + usize::from(self.node_added_per_child) * opened
+            }
+            GraphChange::NodeDeleted(nodes) => usize::from(self.node_deleted) * nodes,
+        }
+    }
+}
+
+/// QEMU 7.2: no graph lock, no drained sections beyond those it names.
+static NO_GRAPH_DRAINS: GraphDrains = GraphDrains {
+    jobs: [[0; 8]; 5],
+    node_added: 0,
+    node_added_per_child: 0,
+    node_add_refused: 0,
+    node_deleted: 0,
+};
+
+/// QEMU 10.0's graph write locks.
+static GRAPH_DRAINS_10_0: GraphDrains = GraphDrains {
+    // inserted, attached, undone, committed, aborted, freed, name refused,
+    // open refused. Recorded (qemu10/drain-counts, qemu10/drain-refusals,
+    // job-create-errors, filter-node-name) but a stream's failed filter
+    // open (taken as backup's: the same bdrv_insert_node path). A commit
+    // creates its job before its filter: its one section before `created`
+    // happens with or without a filter, none when its job ID is refused.
+    jobs: [
+        [4, 1, 2, 3, 3, 1, 1, 2], // backup
+        [2, 2, 2, 5, 4, 1, 1, 0], // mirror
+        [2, 2, 2, 5, 4, 1, 1, 0], // active commit
+        [1, 4, 0, 4, 5, 1, 1, 0], // commit
+        [3, 2, 2, 3, 2, 2, 1, 2], // stream
+    ],
+    node_added: 2,
+    node_added_per_child: 1,
+    node_add_refused: 1,
+    node_deleted: 1,
+};
+
 /// Commands that exist only from some version on (see [`Profile::commands`]).
-pub(crate) const LATER_COMMANDS: &[&str] = &["block-job-change"];
+pub(crate) const LATER_COMMANDS: &[&str] = &["block-job-change", "blockdev-set-active"];
+
+/// Command members that exist only from some version on (see
+/// [`Profile::members`]), by their own name: `blockdev-backup`'s
+/// `discard-source` (9.1) and `x-perf.min-cluster-size` (9.2),
+/// `block-commit`'s and `block-stream`'s `backing-mask-protocol` (9.0),
+/// `blockdev-add`'s `active` (10.0).
+pub(crate) const LATER_MEMBERS: &[&str] = &[
+    "discard-source",
+    "min-cluster-size",
+    "backing-mask-protocol",
+    "active",
+];
 
 /// QEMU 7.2's verb table: the newest one without the `change` row.
 const VERBS_7_2: [[bool; JobStatus::ALL.len()]; JobVerb::ALL.len()] = {
@@ -62,6 +219,7 @@ const VERBS_7_2: [[bool; JobStatus::ALL.len()]; JobVerb::ALL.len()] = {
 static V7_2: Profile = Profile {
     verbs: &VERBS_7_2,
     commands: &[],
+    members: &[],
     actively_synced: false,
     grouped_checked_first: false,
     grouped_refusal: (
@@ -69,13 +227,15 @@ static V7_2: Profile = Profile {
         "' does not support Transaction property completion-mode = grouped",
     ),
     sleeps_out_rate_limit: false,
+    graph_drains: &NO_GRAPH_DRAINS,
     greeting_version: (7, 2, 22),
     greeting_package: "Debian 1:7.2+dfsg-7+deb12u18+b3",
 };
 
 static V10_0: Profile = Profile {
     verbs: &VERB_PERMISSIONS,
-    commands: &["block-job-change"],
+    commands: &["block-job-change", "blockdev-set-active"],
+    members: LATER_MEMBERS,
     actively_synced: true,
     grouped_checked_first: true,
     grouped_refusal: (
@@ -83,6 +243,7 @@ static V10_0: Profile = Profile {
         "' does not support transaction property completion-mode = grouped",
     ),
     sleeps_out_rate_limit: true,
+    graph_drains: &GRAPH_DRAINS_10_0,
     greeting_version: (10, 0, 2),
     greeting_package: "Debian 1:10.0.2+ds-2+deb13u1~bpo12+1",
 };
@@ -106,6 +267,14 @@ impl QemuVersion {
     /// knows: `block-job-change` exists from 8.2 on).
     pub fn has_command(self, name: &str) -> bool {
         !LATER_COMMANDS.contains(&name) || self.profile().commands.contains(&name)
+    }
+
+    /// Whether this version's commands have the member `name` (of those
+    /// qjob knows that later versions added, by the member's own name:
+    /// `discard-source`, `min-cluster-size`, `backing-mask-protocol`,
+    /// `active`; every other member is as in 7.2).
+    pub fn has_member(self, name: &str) -> bool {
+        !LATER_MEMBERS.contains(&name) || self.profile().members.contains(&name)
     }
 
     /// The greeting's QEMU version (`major`, `minor`, `micro`) and `package`,
@@ -147,6 +316,99 @@ mod tests {
                 );
             }
         }
+    }
+
+    fn every_change() -> Vec<GraphChange> {
+        let jobs = [
+            DrainingJob::Backup,
+            DrainingJob::Mirror,
+            DrainingJob::ActiveCommit,
+            DrainingJob::Commit,
+            DrainingJob::Stream,
+        ];
+        let mut v = vec![
+            GraphChange::NodeAdded(0),
+            GraphChange::NodeAdded(1),
+            GraphChange::NodeAdded(2),
+            GraphChange::NodeAddRefused {
+                children: 0,
+                opened: 0,
+            },
+            GraphChange::NodeAddRefused {
+                children: 1,
+                opened: 1,
+            },
+            GraphChange::NodeDeleted(1),
+            GraphChange::NodeDeleted(2),
+        ];
+        for j in jobs {
+            v.extend([
+                GraphChange::FilterInserted(j),
+                GraphChange::JobAttached(j),
+                GraphChange::CreationUndone(j),
+                GraphChange::Ended(j, true),
+                GraphChange::Ended(j, false),
+                GraphChange::Freed(j),
+                GraphChange::FilterRefused(j),
+                GraphChange::FilterOpenRefused(j, 1),
+            ]);
+        }
+        v
+    }
+
+    #[test]
+    fn qemu_7_2_has_no_graph_lock_drains() {
+        for c in every_change() {
+            assert_eq!(
+                QemuVersion::V7_2.profile().graph_drains.count(c),
+                0,
+                "{c:?}"
+            );
+        }
+    }
+
+    /// QEMU10.md's table of pairs per operation (drain-counts), from the
+    /// changes each operation makes (a backup's creation also has the
+    /// `bdrv_drain_all` of `qmp_transaction` that 7.2 has).
+    #[test]
+    fn qemu_10_0_counts_add_up_to_the_recorded_pairs() {
+        let d = QemuVersion::V10_0.profile().graph_drains;
+        let n = |c| d.count(c);
+        use DrainingJob::*;
+        use GraphChange::*;
+        let created = |j| n(FilterInserted(j)) + n(JobAttached(j));
+        let ended = |j, ok| n(Ended(j, ok)) + n(Freed(j));
+        assert_eq!(1 + created(Backup), 6);
+        assert_eq!(ended(Backup, true), 4);
+        assert_eq!(ended(Backup, false), 4);
+        assert_eq!(created(Mirror), 4);
+        assert_eq!(ended(Mirror, false), 5);
+        assert_eq!(ended(Mirror, true), 6);
+        assert_eq!(created(Stream), 5);
+        assert_eq!(created(Commit), 5);
+        assert_eq!((ended(Stream, false), ended(Commit, false)), (4, 6));
+        assert_eq!((ended(Stream, true), ended(Commit, true)), (5, 5));
+        assert_eq!((created(ActiveCommit), ended(ActiveCommit, true)), (4, 6));
+        assert_eq!(
+            (n(NodeAdded(1)), n(NodeAdded(2)), n(NodeAdded(0))),
+            (3, 4, 0)
+        );
+        let refused = |children, opened| n(NodeAddRefused { children, opened });
+        assert_eq!((refused(0, 0), refused(1, 0), refused(1, 1)), (1, 3, 4));
+        assert_eq!((n(NodeDeleted(1)), n(NodeDeleted(2))), (1, 2));
+        // A refused job creation after its filter went in: 7 in all.
+        assert_eq!(1 + n(FilterInserted(Backup)) + n(CreationUndone(Backup)), 7);
+    }
+
+    #[test]
+    fn later_members_exist_in_10_0_only() {
+        for &name in LATER_MEMBERS {
+            assert!(!QemuVersion::V7_2.has_member(name));
+            assert!(QemuVersion::V10_0.has_member(name));
+        }
+        assert!(QemuVersion::V7_2.has_member("speed"));
+        assert!(!QemuVersion::V7_2.has_command("blockdev-set-active"));
+        assert!(QemuVersion::V10_0.has_command("blockdev-set-active"));
     }
 
     #[test]

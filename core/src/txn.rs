@@ -9,6 +9,7 @@ use crate::event::EventKind;
 use crate::job::{JobRef, Txn, TxnKey, TxnLink, TxnRef};
 use crate::manager::JobManager;
 use crate::model::JobStatus;
+use crate::profile::GraphChange;
 use crate::slab::Slot;
 
 impl JobManager {
@@ -208,12 +209,27 @@ impl JobManager {
         debug_assert!(self.job(j).status.is_completed());
         self.update_rc(j);
         let ret = self.job(j).ret;
+        // QEMU 10.0's graph write locks of the job's commit or abort and
+        // clean: the last one's drained section holds the graph changes, so
+        // their own drained sections (of the job's nodes) nest in it.
+        let drains = self.draining_job(j).map_or(0, |k| {
+            self.profile()
+                .graph_drains
+                .count(GraphChange::Ended(k, ret == 0))
+        });
+        for _ in 1..drains {
+            self.drain_all();
+        }
+        let held = (drains > 0).then(|| self.drain_all_begin());
         if ret == 0 {
             drive!(self, j, |d, cx| d.commit(cx));
         } else {
             drive!(self, j, |d, cx| d.abort(cx));
         }
         drive!(self, j, |d, cx| d.clean(cx));
+        if let Some(live) = held {
+            self.drain_all_end(&live);
+        }
         if self.job(j).started() {
             if self.job(j).is_cancelled() {
                 self.emit_block(j, |job, device| EventKind::BlockJobCancelled {

@@ -9,6 +9,7 @@ use crate::manager::JobManager;
 use crate::model::JobType;
 use crate::options::{BackupOptions, BitmapSyncMode, DriveBackupOptions, NewImageMode, SyncMode};
 use crate::perm::{JobLink, LinkRole, Perm};
+use crate::profile::{DrainingJob, GraphChange};
 use crate::workload::backup::{Backup, Sync};
 
 impl JobManager {
@@ -73,6 +74,16 @@ impl JobManager {
         target: NodeRef,
         txn: Option<TxnRef>,
     ) -> Result<JobRef> {
+        self.require_member("discard-source", opts.discard_source.is_some())?;
+        self.require_member("x-perf.min-cluster-size", opts.min_cluster_size.is_some())?;
+        if let Some(min) = opts.min_cluster_size
+            && min > i64::MAX as u64
+        {
+            return Err(Error::generic(format!(
+                "min-cluster-size too large: {min} > {}",
+                i64::MAX
+            )));
+        }
         if matches!(opts.sync, SyncMode::Bitmap | SyncMode::Incremental) && opts.bitmap.is_none() {
             return Err(Error::generic(format!(
                 "must provide a valid bitmap name for '{}' sync mode",
@@ -149,12 +160,26 @@ impl JobManager {
                 "Source and target image have different sizes",
             ));
         }
-        self.check_inserted_name(opts.filter_node_name.as_deref())?;
-        // Block-copy's cluster size: 64 KiB for every node qjob simulates.
-        const CLUSTER: u64 = 64 * 1024;
-        if opts.max_chunk != 0 && opts.max_chunk < CLUSTER {
+        if let Err(e) = self.check_inserted_name(opts.filter_node_name.as_deref()) {
+            self.graph_lock_drains(GraphChange::FilterRefused(DrainingJob::Backup));
+            return Err(e);
+        }
+        // Block-copy's cluster size: 64 KiB for every node qjob simulates,
+        // or x-perf's min-cluster-size when larger (a power of 2, else
+        // block-copy refuses it as the filter opens).
+        let min_cluster = opts.min_cluster_size.unwrap_or(0);
+        if min_cluster != 0 && !min_cluster.is_power_of_two() {
+            // (block-copy refuses it once the filter has both children.)
+            self.graph_lock_drains(GraphChange::FilterOpenRefused(DrainingJob::Backup, 2));
+            return Err(Error::generic(
+                "Could not create node: Cannot create block-copy-state: \
+                 min-cluster-size needs to be a power of 2",
+            ));
+        }
+        let cluster = min_cluster.max(64 * 1024);
+        if opts.max_chunk != 0 && opts.max_chunk < cluster {
             return Err(Error::generic(format!(
-                "Required max-chunk ({}) is less than backup cluster size ({CLUSTER})",
+                "Required max-chunk ({}) is less than backup cluster size ({cluster})",
                 opts.max_chunk
             )));
         }
@@ -171,6 +196,7 @@ impl JobManager {
                 target: Some(target),
             },
         )?;
+        self.graph_lock_drains(GraphChange::FilterInserted(DrainingJob::Backup));
         let speed = opts.job.speed.max(0) as u64;
         let mut backup = Box::new(Backup::new(
             bs,
@@ -185,6 +211,8 @@ impl JobManager {
             opts.max_workers,
         ));
         backup.bitmap = opts.bitmap.clone();
+        // A cluster larger than a chunk is copied whole.
+        backup.chunk = backup.chunk.max(cluster);
         let work = Work::Backup(backup);
         match self.block_job_create(
             &opts.job,
@@ -200,10 +228,12 @@ impl JobManager {
                     j,
                     JobLink::new(target, LinkRole::Target, Perm::NONE, Perm::ALL),
                 );
+                self.job_graph_drains(j, GraphChange::JobAttached);
                 Ok(j)
             }
             Err(e) => {
                 self.drop_filter(cbw);
+                self.graph_lock_drains(GraphChange::CreationUndone(DrainingJob::Backup));
                 Err(e)
             }
         }

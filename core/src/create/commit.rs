@@ -9,6 +9,7 @@ use crate::manager::JobManager;
 use crate::model::JobType;
 use crate::options::{CommitOptions, MirrorCopyMode};
 use crate::perm::{JobLink, LinkRole, Perm};
+use crate::profile::{DrainingJob, GraphChange};
 use crate::workload::mirror::{BackingMode, DirtyInit};
 use crate::workload::stream::{Mode, Stream};
 
@@ -18,6 +19,10 @@ impl JobManager {
     /// `job-complete`. Otherwise the data of `top-node` … above `base-node`
     /// goes into the base and those nodes leave the chain.
     pub fn block_commit(&mut self, opts: CommitOptions) -> Result<()> {
+        self.require_member(
+            "backing-mask-protocol",
+            opts.backing_mask_protocol.is_some(),
+        )?;
         let bs = match self.root_node(&opts.device) {
             Ok(n) => n,
             Err(e) => {
@@ -119,9 +124,17 @@ impl JobManager {
         // cannot be refused.)
         let filter = match named {
             Ok(()) => {
-                Some(self.insert_filter(top, name, FilterKind::CommitTop, FilterInsert::Append)?)
+                let f =
+                    self.insert_filter(top, name, FilterKind::CommitTop, FilterInsert::Append)?;
+                self.graph_lock_drains(GraphChange::FilterInserted(DrainingJob::Commit));
+                Some(f)
             }
-            Err(_) => None,
+            Err(_) => {
+                // (QEMU's graph change before the job is created is not the
+                // filter's: it happens without one too.)
+                self.graph_lock_drains(GraphChange::FilterInserted(DrainingJob::Commit));
+                None
+            }
         };
         let mut commit = Box::new(Stream::new(
             Mode::Commit,
@@ -150,12 +163,14 @@ impl JobManager {
             Err(e) => {
                 if let Some(f) = filter {
                     self.drop_filter(f);
+                    self.graph_lock_drains(GraphChange::CreationUndone(DrainingJob::Commit));
                 }
                 return Err(e);
             }
         };
         self.graph.reopen(base, false);
         if let Err(e) = named {
+            self.graph_lock_drains(GraphChange::FilterRefused(DrainingJob::Commit));
             self.early_fail(j);
             return Err(e);
         }
@@ -185,10 +200,12 @@ impl JobManager {
             if let Err(e) = self.or_early_fail(j, added) {
                 if let Some(f) = filter {
                     self.drop_filter(f);
+                    self.graph_lock_drains(GraphChange::CreationUndone(DrainingJob::Commit));
                 }
                 return Err(e);
             }
         }
+        self.job_graph_drains(j, GraphChange::JobAttached);
         self.start_job(j);
         Ok(())
     }

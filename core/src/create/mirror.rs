@@ -11,6 +11,7 @@ use crate::options::{
     DriveMirrorOptions, JobOptions, MirrorCopyMode, MirrorOptions, NewImageMode, SyncMode,
 };
 use crate::perm::{JobLink, LinkRole, Perm};
+use crate::profile::{DrainingJob, GraphChange};
 use crate::workload::mirror::{BackingMode, DirtyInit, Mirror};
 
 impl JobManager {
@@ -176,11 +177,20 @@ impl JobManager {
         if bs == target {
             return Err(Error::generic("Can't mirror node into itself"));
         }
-        self.check_filter_name(filter_name)?;
         // An active commit mirrors into a node of the source's chain.
         let commit = job_type == JobType::Commit;
+        let draining = if commit {
+            DrainingJob::ActiveCommit
+        } else {
+            DrainingJob::Mirror
+        };
+        if let Err(e) = self.check_filter_name(filter_name) {
+            self.graph_lock_drains(GraphChange::FilterRefused(draining));
+            return Err(e);
+        }
         let kind = FilterKind::MirrorTop { commit };
         let top = self.insert_filter(bs, filter_name, kind, FilterInsert::Append)?;
+        self.graph_lock_drains(GraphChange::FilterInserted(draining));
         let mut mirror = Box::new(Mirror::new(
             bs,
             target,
@@ -208,6 +218,7 @@ impl JobManager {
             Ok(j) => j,
             Err(e) => {
                 self.mirror_drop_top(bs, top);
+                self.graph_lock_drains(GraphChange::CreationUndone(draining));
                 return Err(e);
             }
         };
@@ -242,9 +253,11 @@ impl JobManager {
             let added = self.add_job_link(j, link);
             if let Err(e) = self.or_early_fail(j, added) {
                 self.mirror_drop_top(bs, top);
+                self.graph_lock_drains(GraphChange::CreationUndone(draining));
                 return Err(e);
             }
         }
+        self.job_graph_drains(j, GraphChange::JobAttached);
         self.start_job(j);
         Ok(())
     }

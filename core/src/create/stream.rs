@@ -8,12 +8,17 @@ use crate::manager::JobManager;
 use crate::model::JobType;
 use crate::options::StreamOptions;
 use crate::perm::{JobLink, LinkRole, Perm};
+use crate::profile::{DrainingJob, GraphChange};
 use crate::workload::stream::{Mode, Stream};
 
 impl JobManager {
     /// `block-stream`: data of the backing chain above `base-node` is copied
     /// into `device`, which then has `base-node` as its backing node.
     pub fn block_stream(&mut self, opts: StreamOptions) -> Result<()> {
+        self.require_member(
+            "backing-mask-protocol",
+            opts.backing_mask_protocol.is_some(),
+        )?;
         let bs = self.lookup_node(&opts.device, &opts.device)?;
         let chain = self.chain(bs);
         let base_file =
@@ -49,7 +54,10 @@ impl JobManager {
                 "backing file specified, but streaming the entire chain",
             ));
         }
-        self.check_inserted_name(opts.filter_node_name.as_deref())?;
+        if let Err(e) = self.check_inserted_name(opts.filter_node_name.as_deref()) {
+            self.graph_lock_drains(GraphChange::FilterRefused(DrainingJob::Stream));
+            return Err(e);
+        }
         // A read-only top opens read-write for the job, and read-only again
         // when the job is cleaned up.
         let reopened = self.graph.reopen(bs, false);
@@ -60,7 +68,10 @@ impl JobManager {
             FilterInsert::InsertNode { target: None },
         );
         let filter = match inserted {
-            Ok(f) => f,
+            Ok(f) => {
+                self.graph_lock_drains(GraphChange::FilterInserted(DrainingJob::Stream));
+                f
+            }
             Err(e) => {
                 if reopened {
                     self.graph.reopen(bs, true);
@@ -91,6 +102,7 @@ impl JobManager {
             Ok(j) => j,
             Err(e) => {
                 self.drop_filter(filter);
+                self.graph_lock_drains(GraphChange::CreationUndone(DrainingJob::Stream));
                 if reopened {
                     self.graph.reopen(bs, true);
                 }
@@ -121,9 +133,11 @@ impl JobManager {
             let added = self.add_job_link(j, link);
             if let Err(e) = self.or_early_fail(j, added) {
                 self.drop_filter(filter);
+                self.graph_lock_drains(GraphChange::CreationUndone(DrainingJob::Stream));
                 return Err(e);
             }
         }
+        self.job_graph_drains(j, GraphChange::JobAttached);
         self.start_job(j);
         Ok(())
     }

@@ -7,6 +7,7 @@
 use super::ghash::StrTable;
 use super::wire::qdict_order;
 use crate::error::{Error, Result};
+use crate::profile::QemuVersion;
 use serde_json::{Map, Value};
 
 /// Reads one QAPI struct.
@@ -21,6 +22,10 @@ pub(crate) struct Args<'a> {
     /// block layer's options from `-drive` take them; `--blockdev` and the
     /// like (QEMU's keyval input visitor proper) take plain integers.
     suffixes: bool,
+    /// The QEMU whose schema is read: members a later QEMU added are read
+    /// only when it has them ([`has_member`](Self::has_member)), and are
+    /// unexpected otherwise.
+    qemu: QemuVersion,
 }
 
 impl<'a> Args<'a> {
@@ -31,6 +36,34 @@ impl<'a> Args<'a> {
             prefix: prefix.to_owned(),
             keyval: false,
             suffixes: false,
+            qemu: QemuVersion::V7_2,
+        }
+    }
+
+    /// This visitor reading `qemu`'s schema.
+    pub fn with_qemu(mut self, qemu: QemuVersion) -> Args<'a> {
+        self.qemu = qemu;
+        self
+    }
+
+    /// The QEMU whose schema this visitor reads.
+    pub fn qemu(&self) -> QemuVersion {
+        self.qemu
+    }
+
+    /// Whether the schema read has the member `name` (one a later QEMU
+    /// added: see [`QemuVersion::has_member`]).
+    pub fn has_member(&self, name: &str) -> bool {
+        self.qemu.has_member(name)
+    }
+
+    /// An optional `bool` member that only some QEMU versions have: left
+    /// unread (so unexpected) by the others.
+    pub fn opt_bool_since(&mut self, name: &'a str) -> Result<Option<bool>> {
+        if self.has_member(name) {
+            self.opt_bool(name)
+        } else {
+            Ok(None)
         }
     }
 
@@ -220,6 +253,14 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// A mandatory `bool`.
+    pub fn req_bool(&mut self, name: &'a str) -> Result<bool> {
+        if self.obj.get(name).is_none() {
+            return Err(Error::missing_parameter(&self.full(name)));
+        }
+        Ok(self.opt_bool(name)?.unwrap_or_default())
+    }
+
     /// An optional `bool`.
     pub fn opt_bool(&mut self, name: &'a str) -> Result<Option<bool>> {
         if let Some(v) = self.obj.get(name) {
@@ -282,6 +323,7 @@ impl<'a> Args<'a> {
         Args {
             keyval: self.keyval,
             suffixes: self.suffixes,
+            qemu: self.qemu,
             ..Args::new(o, &self.full(name))
         }
     }
@@ -456,6 +498,7 @@ impl<'a> Args<'a> {
             Value::Object(o) => Ok(Args {
                 keyval: self.keyval,
                 suffixes: self.suffixes,
+                qemu: self.qemu,
                 ..Args::new(o, &full)
             }),
             _ => Err(Error::invalid_type(&full, "object")),

@@ -146,8 +146,10 @@ pub(super) fn parse_backup(a: &mut Args<'_>) -> Result<BackupOptions> {
     let auto_finalize = a.opt_bool("auto-finalize")?.unwrap_or(d.job.auto_finalize);
     let auto_dismiss = a.opt_bool("auto-dismiss")?.unwrap_or(d.job.auto_dismiss);
     let filter_node_name = a.opt_str("filter-node-name")?;
+    let discard_source = a.opt_bool_since("discard-source")?;
     let mut max_chunk = d.max_chunk;
     let mut max_workers = d.max_workers;
+    let mut min_cluster_size = None;
     if let Some(mut p) = a.opt_obj("x-perf")? {
         p.opt_bool("use-copy-range")?;
         // Out-of-range values reach the job's creation, which refuses them
@@ -161,6 +163,9 @@ pub(super) fn parse_backup(a: &mut Args<'_>) -> Result<BackupOptions> {
                 .unwrap_or(u32::MAX),
         };
         max_chunk = p.opt_int("max-chunk")?.map_or(d.max_chunk, |c| c as u64);
+        if p.has_member("min-cluster-size") {
+            min_cluster_size = p.opt_uint("min-cluster-size")?;
+        }
         p.finish()?;
     }
     let target = a.req_str("target")?;
@@ -182,6 +187,8 @@ pub(super) fn parse_backup(a: &mut Args<'_>) -> Result<BackupOptions> {
         max_chunk,
         max_workers,
         filter_node_name,
+        discard_source,
+        min_cluster_size,
     })
 }
 
@@ -317,6 +324,7 @@ pub(super) fn parse_commit(a: &mut Args<'_>) -> Result<CommitOptions> {
     let top_node = a.opt_str("top-node")?;
     let top = a.opt_str("top")?;
     let backing_file = a.opt_str("backing-file")?;
+    let backing_mask_protocol = a.opt_bool_since("backing-mask-protocol")?;
     let (job, on_error, filter_node_name) = tail(a, job_id, &d.job, d.on_error)?;
     exclusive(
         &top_node,
@@ -336,6 +344,7 @@ pub(super) fn parse_commit(a: &mut Args<'_>) -> Result<CommitOptions> {
         base_node,
         base,
         backing_file,
+        backing_mask_protocol,
         on_error,
         filter_node_name,
     })
@@ -378,6 +387,7 @@ pub(super) fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
     let base = a.opt_str("base")?;
     let base_node = a.opt_str("base-node")?;
     let backing_file = a.opt_str("backing-file")?;
+    let backing_mask_protocol = a.opt_bool_since("backing-mask-protocol")?;
     let bottom = a.opt_str("bottom")?;
     let (job, on_error, filter_node_name) = tail(a, job_id, &d.job, d.on_error)?;
     let both = "cannot be specified at the same time";
@@ -399,6 +409,7 @@ pub(super) fn parse_stream(a: &mut Args<'_>) -> Result<StreamOptions> {
         base_node,
         base,
         backing_file,
+        backing_mask_protocol,
         on_error,
         filter_node_name,
     })

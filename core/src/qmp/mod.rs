@@ -28,7 +28,7 @@ pub mod wire;
 pub use create::option_defaults;
 pub use export::parse_nbd_server_options;
 pub use reply::Reply;
-pub use transaction::parse_transaction_actions;
+pub use transaction::{parse_transaction_actions, parse_transaction_actions_in};
 
 use crate::error::{Error, ErrorClass, Result};
 use crate::manager::JobManager;
@@ -129,7 +129,7 @@ impl JobManager {
     fn dispatch_with(&mut self, name: &str, args: Args<'_>) -> Result<Value> {
         let result = match TABLE.binary_search_by(|&(n, _)| n.cmp(name)) {
             Ok(i) if system::available(name, self.machine()) && self.qemu.has_command(name) => {
-                (TABLE[i].1)(self, args)
+                (TABLE[i].1)(self, args.with_qemu(self.qemu))
             }
             _ => Err(Error::command_not_found(name)),
         };
@@ -220,9 +220,12 @@ const TABLE: &[(&str, Handler)] = &[
         run(m, a, create::parse_stream, JobManager::block_stream)
     }),
     ("blockdev-add", |m, a| {
-        run(m, a, nodes::parse_blockdev_add, |m, (opts, read_only)| {
-            m.blockdev_add_read_only(opts, read_only)
-        })
+        run(
+            m,
+            a,
+            nodes::parse_blockdev_add,
+            |m, (opts, read_only, active)| m.blockdev_add_with(opts, read_only, active),
+        )
     }),
     ("blockdev-backup", |m, a| {
         run(m, a, create::parse_backup, JobManager::blockdev_backup)
@@ -237,6 +240,14 @@ const TABLE: &[(&str, Handler)] = &[
     }),
     ("blockdev-mirror", |m, a| {
         run(m, a, create::parse_mirror, JobManager::blockdev_mirror)
+    }),
+    ("blockdev-set-active", |m, a| {
+        run(
+            m,
+            a,
+            |a| Ok((a.opt_str("node-name")?, a.req_bool("active")?)),
+            |m, (node, active)| m.blockdev_set_active(node.as_deref(), active),
+        )
     }),
     ("blockdev-snapshot", |m, a| {
         run(m, a, create::parse_snapshot_ext, |m, (node, overlay)| {

@@ -65,23 +65,24 @@ const STRONG_BOOLEANS: &[&str] = &["read-zeroes", "once", "immediately"];
 
 /// `BlockdevOptions` for the drivers qjob simulates.
 pub(crate) fn parse_node(a: &mut Args<'_>) -> Result<NodeOptions> {
-    parse_node_read_only(a).map(|(opts, _)| opts)
+    parse_node_read_only(a).map(|(opts, _, _)| opts)
 }
 
-/// `blockdev-add`'s arguments: the options, and whether the node opens
-/// read-only.
-pub(super) fn parse_blockdev_add(a: &mut Args<'_>) -> Result<(NodeOptions, bool)> {
+/// `blockdev-add`'s arguments: the options, whether the node opens
+/// read-only, and its `active` (QEMU 10.0's; `None`: not given).
+pub(super) fn parse_blockdev_add(a: &mut Args<'_>) -> Result<(NodeOptions, bool, Option<bool>)> {
     parse_node_read_only(a)
 }
 
-/// [`parse_node`], with the node's `read-only`.
-fn parse_node_read_only(a: &mut Args<'_>) -> Result<(NodeOptions, bool)> {
+/// [`parse_node`], with the node's `read-only` and `active`.
+fn parse_node_read_only(a: &mut Args<'_>) -> Result<(NodeOptions, bool, Option<bool>)> {
     let driver = a.req_enum("driver", BlockdevDriver::parse)?;
     let node_name = a.opt_str("node-name")?;
     a.ignore(&["discard", "cache"]);
+    let active = a.opt_bool_since("active")?;
     let read_only = a.opt_bool("read-only")?.unwrap_or(false);
     a.ignore(&["auto-read-only", "force-share", "detect-zeroes"]);
-    parse_driver(a, driver, node_name).map(|opts| (opts, read_only))
+    parse_driver(a, driver, node_name).map(|opts| (opts, read_only, active))
 }
 
 /// The members of the driver's own options.

@@ -73,7 +73,7 @@ const STORAGE_DAEMON_ORDER: &[&str] = &[
 
 /// The same for QEMU 10.0's storage daemon (recorded from 10.0.2): 10.0
 /// registers some command groups in another order and has
-/// `block-job-change`. Only the storage daemon 10.0 is at hand to record
+/// `block-job-change` and `blockdev-set-active`. Only the storage daemon 10.0 is at hand to record
 /// from; a 10.0 system emulator lists 7.2's order, then what 10.0 adds.
 const STORAGE_DAEMON_ORDER_10_0: &[&str] = &[
     "object-del",
@@ -90,6 +90,7 @@ const STORAGE_DAEMON_ORDER_10_0: &[&str] = &[
     "nbd-server-start",
     "x-blockdev-amend",
     "blockdev-create",
+    "blockdev-set-active",
     "blockdev-del",
     "blockdev-add",
     "block-job-change",

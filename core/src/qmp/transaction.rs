@@ -5,12 +5,13 @@ use super::bitmap::parse_bitmap_add;
 use super::create::{parse_backup, parse_drive_backup, parse_snapshot_ext, parse_snapshot_sync};
 use crate::actions::TransactionAction;
 use crate::error::{Error, Result};
+use crate::profile::QemuVersion;
 use serde_json::Value;
 
 /// `transaction`: the actions, and whether their jobs complete as a group.
 pub(super) fn parse_transaction(a: &mut Args<'_>) -> Result<(Vec<TransactionAction>, bool)> {
     let list = a.req_list("actions")?;
-    let actions = parse_actions(list)?;
+    let actions = parse_actions(list, a.qemu())?;
     let mut grouped = false;
     if let Some(mut p) = a.opt_obj("properties")? {
         grouped = p
@@ -29,17 +30,28 @@ pub(super) fn parse_transaction(a: &mut Args<'_>) -> Result<(Vec<TransactionActi
 /// `TransactionAction`s), with QEMU's argument errors; for
 /// [`JobManager::transaction_in`](crate::JobManager::transaction_in) from
 /// bindings that take QMP JSON.
+/// The members are QEMU 7.2's: [`parse_transaction_actions_in`] reads
+/// another version's.
 pub fn parse_transaction_actions(actions: &Value) -> Result<Vec<TransactionAction>> {
+    parse_transaction_actions_in(actions, QemuVersion::V7_2)
+}
+
+/// [`parse_transaction_actions`] with the members of `qemu`'s schema (QEMU
+/// 10.0's backup takes `discard-source` and `x-perf.min-cluster-size`).
+pub fn parse_transaction_actions_in(
+    actions: &Value,
+    qemu: QemuVersion,
+) -> Result<Vec<TransactionAction>> {
     match actions {
-        Value::Array(list) => parse_actions(list),
+        Value::Array(list) => parse_actions(list, qemu),
         _ => Err(Error::invalid_type("actions", "array")),
     }
 }
 
-fn parse_actions(list: &[Value]) -> Result<Vec<TransactionAction>> {
+fn parse_actions(list: &[Value], qemu: QemuVersion) -> Result<Vec<TransactionAction>> {
     let mut actions = Vec::new();
     for (i, v) in list.iter().enumerate() {
-        let mut el = list_elem("actions", i, v)?;
+        let mut el = list_elem("actions", i, v)?.with_qemu(qemu);
         let ty = el.req_enum("type", |s| {
             matches!(
                 s,

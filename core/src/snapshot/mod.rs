@@ -17,7 +17,8 @@
 //! 1.5 ms, restored in 3.9 ms; `cargo bench -p qjob --bench scale`);
 //! version 5 adds the host-files state, BlockBackends and devices; version 6
 //! the QEMU version reproduced; version 7 each job's node links with their
-//! block permissions, NBD exports, throttle groups and the run state.
+//! block permissions, NBD exports, throttle groups and the run state;
+//! version 8 whether a node is inactive (QEMU 10.0's `active`).
 
 use crate::manager::JobManager;
 use serde::{Deserialize, Serialize};
@@ -29,7 +30,7 @@ pub(crate) mod json_text;
 mod validate;
 
 /// The snapshot format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 7;
+pub const SNAPSHOT_VERSION: u32 = 8;
 const FORMAT: &str = "qjob-snapshot";
 const MAGIC: &[u8; 8] = b"QJOBSNAP";
 /// Magic, version, checksum: the payload starts here.

@@ -90,7 +90,10 @@ pub(crate) struct Backup {
 impl Backup {
     /// Checks a restored backup's own bookkeeping.
     fn check_state(&self, source_size: u64) -> Result<(), String> {
-        if !(64 * 1024..=CHUNK).contains(&self.chunk) || self.max_workers == 0 {
+        // A chunk is 64 KiB to 1 MiB, or one larger cluster (a power of 2).
+        let chunk_ok = (64 * 1024..=CHUNK).contains(&self.chunk)
+            || (self.chunk > CHUNK && self.chunk.is_power_of_two());
+        if !chunk_ok || self.max_workers == 0 {
             return Err("a backup with a chunk size or worker count it cannot have".into());
         }
         if self.len != source_size
