@@ -43,6 +43,9 @@ pub(crate) struct Profile {
     /// Whether a speed-limited job woken before the limiter's delay is over
     /// sleeps again for the rest (10.0) or goes on to its next chunk (7.2).
     pub sleeps_out_rate_limit: bool,
+    /// Whether `BlockDeviceInfo` (`query-named-block-nodes`, `query-block`)
+    /// has `active` (10.0: `true`, as qjob never inactivates a node).
+    pub node_info_active: bool,
     /// The greeting's `major`, `minor`, `micro`.
     pub greeting_version: (u32, u32, u32),
     /// The greeting's `package`.
@@ -69,6 +72,7 @@ static V7_2: Profile = Profile {
         "' does not support Transaction property completion-mode = grouped",
     ),
     sleeps_out_rate_limit: false,
+    node_info_active: false,
     greeting_version: (7, 2, 22),
     greeting_package: "Debian 1:7.2+dfsg-7+deb12u18+b3",
 };
@@ -83,6 +87,7 @@ static V10_0: Profile = Profile {
         "' does not support transaction property completion-mode = grouped",
     ),
     sleeps_out_rate_limit: true,
+    node_info_active: true,
     greeting_version: (10, 0, 2),
     greeting_package: "Debian 1:10.0.2+ds-2+deb13u1~bpo12+1",
 };
