@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Replay qjob scenarios through qjob's drop-in binaries, driven over their QMP socket by the recorder.
 
-usage: tools/replay-dropin.py [--bin-dir DIR] [--out-dir DIR] SCENARIO...
+usage: tools/replay-dropin.py [--qemu 7.2|10.0] [--bin-dir DIR] [--out-dir DIR] SCENARIO...
 
 The recorder (tools/record.py) runs each scenario against qjob-storage-daemon (or qjob-system for
 the `machine` directive) exactly as it runs one against QEMU 7.2: the same command line (with
 qjob's binaries in QEMU's place), the same QMP socket, the same bytes sent, the same transcript.
 Only time differs: the binaries run on manual virtual time (`--x-qjob-time manual`), and what the
 recorder does by waiting in real time is asked of them instead, so a run is fast and
-deterministic:
+deterministic. With --qemu 10.0 the binaries reproduce QEMU 10.0 (`--x-qjob-qemu 10.0`, their
+greeting and behaviour 10.0's), as the other runners' `--qemu 10.0` does:
   - the quiet period after a reply: `x-qjob-settle` (the work ready at this instant runs; every
     message before its reply belongs to the window);
   - `wait` / `wait-event`: `x-qjob-wait` (virtual time runs, from deadline to deadline, until the
@@ -39,23 +40,25 @@ SYNC_ID = "qjob-replay-sync"
 class DropinRecorder(record.Recorder):
     """The recorder, with qjob's binaries in QEMU's place and virtual time asked for."""
 
-    def __init__(self, bin_dir, workdir, out):
+    def __init__(self, bin_dir, workdir, out, qemu="7.2"):
         super().__init__(bin_dir, workdir, out)
         self.bin_dir = bin_dir
+        self.qemu_version = qemu
         self.quitting = False
 
     def start(self, machine, drives=()):
         sockpath = os.path.join(self.workdir, "qmp.sock")
         time = "manual"
         if machine is None:
-            argv = [os.path.join(self.bin_dir, "qjob-storage-daemon"), "--x-qjob-time", time]
+            argv = [os.path.join(self.bin_dir, "qjob-storage-daemon"), "--x-qjob-time", time,
+                    "--x-qjob-qemu", self.qemu_version]
             for n in record.NODES:
                 argv += ["--blockdev", "null-co,node-name=%s,size=%d,read-zeroes=on" % (n, record.NODE_SIZE)]
             argv += ["--chardev", "socket,id=m0,path=%s,server=on,wait=off" % sockpath,
                      "--monitor", "chardev=m0"]
         else:
             argv = [os.path.join(self.bin_dir, "qjob-system"), "-x-qjob-time", time,
-                    "-machine", machine, "-nodefaults", "-display", "none"]
+                    "-x-qjob-qemu", self.qemu_version, "-machine", machine, "-nodefaults", "-display", "none"]
             for n in record.NODES:
                 argv += ["-blockdev", "null-co,node-name=%s,size=%d,read-zeroes=on" % (n, record.NODE_SIZE)]
             for d in drives:
@@ -125,13 +128,13 @@ class DropinRecorder(record.Recorder):
             self.emit("~ WAIT TIMEOUT")
 
 
-def replay(path, bin_dir):
+def replay(path, bin_dir, qemu="7.2"):
     with open(path, encoding="utf-8") as f:
         lines = f.read().splitlines()
     out = []
     workdir = tempfile.mkdtemp(prefix="qjob-dropin-")
     try:
-        DropinRecorder(bin_dir, workdir, out).run(lines)
+        DropinRecorder(bin_dir, workdir, out, qemu).run(lines)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return "".join(line + "\n" for line in out)
@@ -143,6 +146,8 @@ def main():
                                              "over their QMP socket, as tools/record.py drives QEMU.")
     ap.add_argument("--bin-dir", default=os.path.join(here, "target", "release"),
                     help="where qjob-storage-daemon and qjob-system are (default: target/release)")
+    ap.add_argument("--qemu", choices=("7.2", "10.0"), default="7.2",
+                    help="the QEMU the binaries reproduce (--x-qjob-qemu; default 7.2)")
     ap.add_argument("--out-dir", help="write NAME.txt files here instead of printing")
     ap.add_argument("scenarios", nargs="+", metavar="SCENARIO")
     args = ap.parse_args()
@@ -153,7 +158,7 @@ def main():
     status = 0
     for path in args.scenarios:
         try:
-            text = replay(path, bin_dir)
+            text = replay(path, bin_dir, args.qemu)
         except (record.ScenarioError, subprocess.CalledProcessError, OSError) as e:
             print("%s: %s" % (path, e), file=sys.stderr)
             status = 1

@@ -3,10 +3,12 @@
  * against qjob's C API only. Its transcripts are byte-identical to the Rust
  * replayer's (`cargo run -p qjob --example replay -- FILE`).
  *
- *   replay SCENARIO...
+ *   replay [--qemu 7.2|10.0] SCENARIO...
  *
- * Replays each scenario on a fresh default world and prints its transcript;
- * with several files, each transcript is preceded by a `# FILE` line.
+ * Replays each scenario on a fresh default world (reproducing QEMU 7.2, or the
+ * version --qemu names: qjob_manager_new_with_version()) and prints its
+ * transcript; with several files, each transcript is preceded by a `# FILE`
+ * line.
  *
  * The C side reads scenario lines with a small JSON reader of its own and
  * drives the manager; everything about jobs is the library's. Transcript JSON
@@ -561,12 +563,12 @@ static int run_line(replayer *r, const char *line, size_t len) {
 }
 
 /* Replays a scenario text; on success prints the transcript. */
-static int replay(const char *file, const char *text, size_t len) {
+static int replay(const char *file, const char *text, size_t len, const char *qemu) {
     replayer r;
     size_t start = 0, lineno = 0;
     int ok = 1;
     memset(&r, 0, sizeof r);
-    r.m = qjob_manager_new();
+    r.m = qjob_manager_new_with_version(qemu);
     if (!r.m) die_oom();
     buf_add(&r.out, "", 0);
     while (ok && start < len) {
@@ -602,27 +604,52 @@ static int read_file(const char *path, char **text, size_t *len) {
     return 1;
 }
 
+#define USAGE                                                                              \
+    "usage: replay [--qemu 7.2|10.0] SCENARIO...\n\nReplays each scenario (format: "         \
+    "scenarios/README.md) through qjob's C API, reproducing QEMU 7.2 or the version given, " \
+    "and prints its transcript.\n"
+
 int main(int argc, char **argv) {
-    int i, status = 0;
+    int i, nfiles, status = 0;
+    const char *qemu = "7.2";
+    int qemu_at = 0; /* argv index of --qemu, 0 when absent */
     for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) argc = 0;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(USAGE, stderr);
+            return 0;
+        }
     }
-    if (argc <= 1) {
-        fputs("usage: replay SCENARIO...\n\nReplays each scenario (format: scenarios/README.md) "
-              "through qjob's C API and prints its transcript.\n",
-              stderr);
-        return argc == 0 ? 0 : 2;
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--qemu")) {
+            qjob_manager *probe;
+            qemu = i + 1 < argc ? argv[i + 1] : NULL;
+            /* The library decides which versions it reproduces. */
+            probe = qemu ? qjob_manager_new_with_version(qemu) : NULL;
+            if (!probe) {
+                fputs("replay: --qemu takes 7.2 or 10.0\n" USAGE, stderr);
+                return 2;
+            }
+            qjob_manager_free(probe);
+            qemu_at = i;
+            break;
+        }
+    }
+    nfiles = argc - 1 - (qemu_at ? 2 : 0);
+    if (nfiles <= 0) {
+        fputs(USAGE, stderr);
+        return 2;
     }
     for (i = 1; i < argc; i++) {
         char *text;
         size_t len;
+        if (qemu_at && (i == qemu_at || i == qemu_at + 1)) continue;
         if (!read_file(argv[i], &text, &len)) {
             perror(argv[i]);
             status = 1;
             continue;
         }
-        if (argc > 2) printf("# %s\n", argv[i]);
-        if (!replay(argv[i], text, len)) status = 1;
+        if (nfiles > 1) printf("# %s\n", argv[i]);
+        if (!replay(argv[i], text, len, qemu)) status = 1;
         free(text);
     }
     return status;

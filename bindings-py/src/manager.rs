@@ -22,7 +22,7 @@ use qjob::{
 };
 
 /// A `qemu=` argument: `"7.2"` or `"10.0"`.
-fn qemu_version(s: &str) -> PyResult<QemuVersion> {
+pub(crate) fn qemu_version(s: &str) -> PyResult<QemuVersion> {
     parse_enum::<QemuVersion>("QEMU version (\"7.2\" or \"10.0\")", s)
 }
 use serde_json::{Map, Value, json};

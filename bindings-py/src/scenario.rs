@@ -7,12 +7,16 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 
-/// Replays a scenario text on a fresh default world and returns its
-/// transcript (byte-identical to `cargo run -p qjob --example replay`);
-/// a line that cannot be understood raises `ValueError("line N: …")`.
+/// Replays a scenario text on a fresh default world reproducing QEMU `qemu`
+/// (`"7.2"` or `"10.0"`) and returns its transcript (byte-identical to
+/// `cargo run -p qjob --example replay -- --qemu QEMU`); a line that cannot
+/// be understood raises `ValueError("line N: …")`, and so does an unknown
+/// `qemu`.
 #[pyfunction]
-fn replay(py: Python<'_>, text: PyBackedStr) -> PyResult<String> {
-    py.detach(|| qjob::scenario::replay(&text))
+#[pyo3(signature = (text, *, qemu = "7.2"))]
+fn replay(py: Python<'_>, text: PyBackedStr, qemu: &str) -> PyResult<String> {
+    let qemu = crate::manager::qemu_version(qemu)?;
+    py.detach(|| qjob::scenario::replay_version(&text, qemu))
         .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
@@ -47,10 +51,14 @@ pub struct PyReplayer(qjob::scenario::Replayer);
 
 #[pymethods]
 impl PyReplayer {
-    /// A replayer over the default world.
+    /// A replayer over the default world of a manager reproducing QEMU
+    /// `qemu` (`"7.2"` or `"10.0"`; `ValueError` for another).
     #[new]
-    fn new() -> Self {
-        PyReplayer(qjob::scenario::Replayer::new())
+    #[pyo3(signature = (*, qemu = "7.2"))]
+    fn new(qemu: &str) -> PyResult<Self> {
+        Ok(PyReplayer(qjob::scenario::Replayer::with_version(
+            crate::manager::qemu_version(qemu)?,
+        )))
     }
 
     /// Runs one scenario line (comments and blank lines do nothing);

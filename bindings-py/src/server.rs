@@ -28,19 +28,23 @@ pub struct PyQmpSessions {
 
 #[pymethods]
 impl PyQmpSessions {
-    /// Sessions with no monitors. The defaults are QEMU 7.2.22's greeting
-    /// as Debian 12 builds it, `oob` offered, `quit` allowed, epoch 0.
+    /// Sessions with no monitors. The defaults are the greeting of QEMU
+    /// `qemu` (`"7.2"`: 7.2.22 as Debian 12 builds it; `"10.0"`: 10.0.2 as
+    /// Debian builds it), `oob` offered, `quit` allowed, epoch 0; `version`
+    /// and `package` override the greeting's. Serve a manager made for the
+    /// same QEMU. `ValueError` for an unknown `qemu`.
     #[new]
-    #[pyo3(signature = (*, version = None, package = None, oob = true, allow_quit = true, epoch_ns = 0))]
+    #[pyo3(signature = (*, version = None, package = None, oob = true, allow_quit = true, epoch_ns = 0, qemu = "7.2"))]
     fn new(
         version: Option<(u32, u32, u32)>,
         package: Option<String>,
         oob: bool,
         allow_quit: bool,
         epoch_ns: u64,
-    ) -> Self {
-        let d = ServerConfig::default();
-        PyQmpSessions {
+        qemu: &str,
+    ) -> PyResult<Self> {
+        let d = ServerConfig::for_qemu(crate::manager::qemu_version(qemu)?);
+        Ok(PyQmpSessions {
             inner: QmpServer::new(ServerConfig {
                 version: version.unwrap_or(d.version),
                 package: package.unwrap_or(d.package),
@@ -48,7 +52,7 @@ impl PyQmpSessions {
                 allow_quit,
                 epoch_ns,
             }),
-        }
+        })
     }
 
     // ------------------------------------------------------------------

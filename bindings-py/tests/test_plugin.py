@@ -84,4 +84,58 @@ def test_plugin_in_a_users_suite(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*KeyError*no job 'bO'*"])
     result.stdout.fnmatch_lines(["*ValueError*'BLOCK_JOB_READ' is not an event qjob emits*"])
     markers = pytester.runpytest_subprocess("--markers")
-    markers.stdout.fnmatch_lines(["@pytest.mark.qjob(*"])
+    markers.stdout.fnmatch_lines(["@pytest.mark.qjob(*qemu=*"])
+
+
+@pytest.mark.qjob(qemu="10.0")
+def test_marker_qemu(job_manager: qjob.JobManager) -> None:
+    assert job_manager.qemu == "10.0"
+
+
+def test_qemu_option_and_marker(pytester: pytest.Pytester) -> None:
+    """--qjob-qemu picks the QEMU of every fixture, the marker's qemu= one test's; the QMP
+    server greets as that QEMU."""
+    pytester.makepyfile(
+        test_user="""
+        import asyncio, pytest
+        from qemu.qmp import QMPClient
+
+        def test_default(job_manager, pytestconfig):
+            assert job_manager.qemu == pytestconfig.getoption("qjob_qemu")
+
+        @pytest.mark.qjob(qemu="7.2")
+        def test_marker_72(job_manager):
+            assert job_manager.qemu == "7.2"
+            r = job_manager.execute({"execute": "block-job-change", "arguments": {"id": "j", "type": "mirror"}})
+            assert r["error"]["class"] == "CommandNotFound"
+
+        @pytest.mark.qjob(qemu="10.0")
+        def test_marker_10(job_manager):
+            assert job_manager.qemu == "10.0"
+
+        def test_server(qmp_server, pytestconfig):
+            async def main():
+                c = QMPClient("user")
+                await c.connect(qmp_server.address)
+                v = await c.execute("query-version")
+                await c.disconnect()
+                return c.greeting, v
+            greeting, v = asyncio.run(main())
+            want = {"7.2": (7, 2, 22), "10.0": (10, 0, 2)}[pytestconfig.getoption("qjob_qemu")]
+            q = v["qemu"]
+            assert (q["major"], q["minor"], q["micro"]) == want
+            g = greeting.QMP.version["qemu"]
+            assert (g["major"], g["minor"], g["micro"]) == want
+
+        @pytest.mark.qjob(qemu="9.2")
+        def test_bad_qemu(job_manager):
+            pass
+        """
+    )
+    for args in ([], ["--qjob-qemu=7.2"], ["--qjob-qemu=10.0"]):
+        result = pytester.runpytest_subprocess("-q", *args)
+        result.assert_outcomes(passed=4, errors=1)
+        result.stdout.fnmatch_lines(["*qemu='9.2' is not one of 7.2, 10.0*"])
+    bad = pytester.runpytest_subprocess("-q", "--qjob-qemu=9.2")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*--qjob-qemu*invalid choice*"])

@@ -19,7 +19,7 @@ import qjob
 from conftest import SCENARIOS
 
 
-def python_replay(*files: Path) -> subprocess.CompletedProcess[bytes]:
+def python_replay(*files: Path | str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([sys.executable, "-m", "qjob", "replay", *map(str, files)], capture_output=True)
 
 
@@ -64,7 +64,37 @@ def test_replayer_class_and_errors(tmp_path: Path) -> None:
     assert f"replay: {bad}: line 1: not JSON" in result.stderr.decode()
     assert "missing.scn" in result.stderr.decode()
     usage = subprocess.run([sys.executable, "-m", "qjob", "replay"], capture_output=True, text=True)
-    assert usage.returncode == 2 and usage.stderr.startswith("usage: replay SCENARIO...")
+    assert usage.returncode == 2 and usage.stderr.startswith("usage: replay [--qemu 7.2|10.0] SCENARIO...")
+    for bad_qemu in (["--qemu"], ["--qemu", "9.2", str(good)]):
+        r2 = subprocess.run([sys.executable, "-m", "qjob", "replay", *bad_qemu], capture_output=True, text=True)
+        assert r2.returncode == 2 and r2.stdout == ""
+        assert r2.stderr.startswith("replay: --qemu takes 7.2 or 10.0\nusage: replay [--qemu 7.2|10.0]")
+    with pytest.raises(ValueError, match="QEMU version"):
+        qjob.replay("", qemu="9.2")
+    with pytest.raises(ValueError, match="QEMU version"):
+        qjob.Replayer(qemu="9.2")
+
+
+def test_replay_qemu_10_is_the_rust_replayers() -> None:
+    """``--qemu 10.0`` (and ``replay(text, qemu=...)``, ``Replayer(qemu=...)``) replay under
+    the 10.0 profile: the transcripts of ``replay --qemu 10.0`` of the Rust replayer, which
+    differ from 7.2's where 10.0 differs (``block-job-change`` exists)."""
+    scn = SCENARIOS[0].parent / "qemu10" / "block-job-change.scn"
+    text = scn.read_text(encoding="utf-8")
+    t10, t72 = qjob.replay(text, qemu="10.0"), qjob.replay(text)
+    assert t10 != t72
+    assert qjob.compare((scn.with_suffix(".qemu10.txt")).read_text(encoding="utf-8"), t10) is None
+    r = qjob.Replayer(qemu="10.0")
+    r.run(text)
+    assert r.transcript() == t10
+    cli = subprocess.run([sys.executable, "-m", "qjob", "replay", "--qemu", "10.0", str(scn)], capture_output=True)
+    assert cli.returncode == 0 and cli.stdout.decode() == t10
+    rust = os.environ.get("QJOB_RUST_REPLAY")
+    if rust:
+        files = [str(scn), str(SCENARIOS[0])]
+        expected = subprocess.run([rust, "--qemu", "10.0", *files], capture_output=True)
+        actual = python_replay("--qemu", "10.0", *files)
+        assert (actual.returncode, actual.stdout) == (expected.returncode, expected.stdout)
 
 
 def test_transcript_floats_are_pythons_repr() -> None:

@@ -665,9 +665,15 @@ export class JobManager {
   restore(bytes: Uint8Array): void;
 }
 
+/** The options of `Replayer` and `replay`. */
+export interface ReplayOptions {
+  /** The QEMU reproduced: `"7.2"` (the default) or `"10.0"`. */
+  qemu?: '7.2' | '10.0';
+}
+
 /** The core scenario replayer (what `cargo run -p qjob --example replay` runs). */
 export class Replayer {
-  constructor();
+  constructor(options?: ReplayOptions);
   free(): void;
   run(text: string): void;
   runLine(line: string): void;
@@ -675,8 +681,8 @@ export class Replayer {
   lines(): string[];
 }
 
-/** Replays a scenario on a fresh default world; returns its transcript. */
-export function replay(text: string): string;
+/** Replays a scenario on a fresh default world (QEMU 7.2, or `options.qemu`); returns its transcript. */
+export function replay(text: string, options?: ReplayOptions): string;
 /** The comparison of scenarios/README.md: undefined when the transcripts agree, else the first difference. */
 export function compareTranscripts(expected: string, actual: string): string | undefined;
 /** JSON as transcripts write it (sorted keys, Python's separators). */

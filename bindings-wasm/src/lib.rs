@@ -141,12 +141,7 @@ impl JsJobManager {
         let mut qemu = qjob::QemuVersion::V7_2;
         options(&opts, "JobManager option", MANAGER_OPTIONS, |name, v| {
             match name {
-                "qemu" => {
-                    qemu = v
-                        .as_string()
-                        .and_then(|s| qjob::QemuVersion::parse(&s))
-                        .ok_or_else(|| type_error("qemu must be \"7.2\" or \"10.0\""))?
-                }
+                "qemu" => qemu = qemu_option(&v)?,
                 "transcript" => transcript = boolean(&v, "transcript")?,
                 "world" => match v.as_string().as_deref() {
                     Some("default") => default_world = true,
@@ -546,6 +541,29 @@ impl JsJobManager {
 // Replayer
 // ----------------------------------------------------------------------
 
+/// The `qemu` option: `"7.2"` or `"10.0"`, else a `TypeError`.
+fn qemu_option(v: &JsValue) -> Result<qjob::QemuVersion, JsValue> {
+    v.as_string()
+        .and_then(|s| qjob::QemuVersion::parse(&s))
+        .ok_or_else(|| type_error("qemu must be \"7.2\" or \"10.0\""))
+}
+
+/// The options of `Replayer` and `replay` (`{qemu}`): the QEMU reproduced.
+fn replay_options(opts: &JsValue) -> Result<qjob::QemuVersion, JsValue> {
+    let mut qemu = qjob::QemuVersion::V7_2;
+    options(opts, "replay option", REPLAY_OPTIONS, |name, v| {
+        if name != "qemu" {
+            return Ok(false);
+        }
+        qemu = qemu_option(&v)?;
+        Ok(true)
+    })?;
+    Ok(qemu)
+}
+
+/// The keys of `replay`'s and `Replayer`'s options object.
+const REPLAY_OPTIONS: &[&str] = &["qemu"];
+
 /// `Replayer` in JS: the core scenario replayer (scenarios/README.md), whose
 /// transcripts are the ones `cargo run -p qjob --example replay` prints.
 #[wasm_bindgen(js_name = Replayer)]
@@ -555,12 +573,14 @@ pub struct JsReplayer {
 
 #[wasm_bindgen(js_class = Replayer)]
 impl JsReplayer {
-    /// A replayer over a fresh default world.
+    /// A replayer over a fresh default world, reproducing QEMU 7.2 or the
+    /// version `{qemu: "10.0"}` names (a `TypeError` for an unknown option
+    /// or version).
     #[wasm_bindgen(constructor)]
-    pub fn new() -> JsReplayer {
-        JsReplayer {
-            r: qjob::scenario::Replayer::new(),
-        }
+    pub fn new(opts: JsValue) -> Result<JsReplayer, JsValue> {
+        Ok(JsReplayer {
+            r: qjob::scenario::Replayer::with_version(replay_options(&opts)?),
+        })
     }
     /// Runs a whole scenario text; throws `line N: …` on a malformed line.
     pub fn run(&mut self, text: &str) -> Result<(), JsValue> {
@@ -581,16 +601,12 @@ impl JsReplayer {
     }
 }
 
-impl Default for JsReplayer {
-    fn default() -> Self {
-        JsReplayer::new()
-    }
-}
-
-/// Replays a scenario text on a fresh default world; returns its transcript.
+/// Replays a scenario text on a fresh default world, reproducing QEMU 7.2 or
+/// the version `{qemu: "10.0"}` names; returns its transcript.
 #[wasm_bindgen]
-pub fn replay(text: &str) -> Result<String, JsValue> {
-    qjob::scenario::replay(text).map_err(|e| type_error(&e.to_string()))
+pub fn replay(text: &str, opts: JsValue) -> Result<String, JsValue> {
+    let qemu = replay_options(&opts)?;
+    qjob::scenario::replay_version(text, qemu).map_err(|e| type_error(&e.to_string()))
 }
 
 /// Compares two transcripts by the rules of `scenarios/README.md`; returns nothing when they

@@ -50,6 +50,10 @@ pub(crate) struct Profile {
     /// graph change makes beyond 7.2's: QEMU 10.0 drains every node around
     /// each graph write lock.
     pub graph_drains: &'static GraphDrains,
+    /// Whether `BlockDeviceInfo` (`query-named-block-nodes`, `query-block`)
+    /// has `active` (10.0; `false` after `blockdev-set-active` or
+    /// `blockdev-add` with `active: false`).
+    pub node_info_active: bool,
     /// The greeting's `major`, `minor`, `micro`.
     pub greeting_version: (u32, u32, u32),
     /// The greeting's `package`.
@@ -228,6 +232,7 @@ static V7_2: Profile = Profile {
     ),
     sleeps_out_rate_limit: false,
     graph_drains: &NO_GRAPH_DRAINS,
+    node_info_active: false,
     greeting_version: (7, 2, 22),
     greeting_package: "Debian 1:7.2+dfsg-7+deb12u18+b3",
 };
@@ -244,6 +249,7 @@ static V10_0: Profile = Profile {
     ),
     sleeps_out_rate_limit: true,
     graph_drains: &GRAPH_DRAINS_10_0,
+    node_info_active: true,
     greeting_version: (10, 0, 2),
     greeting_package: "Debian 1:10.0.2+ds-2+deb13u1~bpo12+1",
 };

@@ -16,7 +16,7 @@ use std::os::fd::RawFd;
 use std::time::Duration;
 
 use qjob::qmp::server::{MonitorId, QmpServer, ServerConfig};
-use qjob::{FileRequest, JobManager};
+use qjob::{FileRequest, JobManager, QemuVersion};
 
 use crate::chardev::{ChardevSpec, Listener, Opened, Stream, strerror};
 use crate::clock::{Clock, TimeMode};
@@ -108,16 +108,17 @@ const READ_SIZE: usize = 1 << 18;
 
 impl Host {
     /// A host for `program` (its name in messages), with virtual time
-    /// moving as `time` says. `machine` makes it a system emulator (the
-    /// VM-only commands, SHUTDOWN at quit).
-    pub fn new(program: &'static str, time: TimeMode, machine: bool) -> Host {
-        let mut manager = JobManager::new();
+    /// moving as `time` says, reproducing QEMU `qemu` (its behaviour, its
+    /// greeting and `query-version`). `machine` makes it a system emulator
+    /// (the VM-only commands, SHUTDOWN at quit).
+    pub fn new(program: &'static str, time: TimeMode, machine: bool, qemu: QemuVersion) -> Host {
+        let mut manager = JobManager::with_version(qemu);
         manager.set_machine(machine);
         manager.set_host_files(true);
         let clock = Clock::new(time, manager.now());
         let server = QmpServer::new(ServerConfig {
             epoch_ns: clock.epoch_ns(),
-            ..ServerConfig::default()
+            ..ServerConfig::for_qemu(qemu)
         });
         Host {
             manager,

@@ -2,7 +2,9 @@
 //! qjob's core.
 //!
 //! As QEMU's does, it reads its options in two passes: first `--help`,
-//! `--version`, `--daemonize`, `--pidfile` (and qjob's `--x-qjob-time`) and
+//! `--version`, `--daemonize`, `--pidfile` (and qjob's `--x-qjob-time` and
+//! `--x-qjob-qemu`, read before the others so that `--help` and `--version`
+//! speak for the QEMU chosen) and
 //! any malformed option; then every other option in command-line order,
 //! each applied at once (`--blockdev` becomes `blockdev-add`, `--object`
 //! `object-add`, `--nbd-server` `nbd-server-start`, `--export`
@@ -11,12 +13,13 @@
 //! the PID file is written, a daemon tells its parent that it started, and
 //! the monitors are served until `quit` or SIGTERM.
 
+use qjob::QemuVersion;
 use serde_json::{Map, Value};
 
 use crate::chardev::{CHARDEV_OPTS, ChardevSpec};
 use crate::clock::TimeMode;
-use crate::cmdline::OptionError;
 use crate::cmdline::qsd::{self, Arg, QsdOption};
+use crate::cmdline::{self, OptionError};
 use crate::host::Host;
 use crate::monitor;
 use crate::opts::keyval;
@@ -37,6 +40,15 @@ pub fn main(args: Vec<String>) -> i32 {
     let mut daemonize = false;
     let mut pidfile = None;
     let mut time = TimeMode::default();
+    let mut qemu = QemuVersion::default();
+    for arg in parsed.iter().map_while(|a| a.as_ref().ok()) {
+        if arg.option == QsdOption::Qemu {
+            match cmdline::qemu_version(arg.value.as_deref().unwrap_or_default()) {
+                Ok(v) => qemu = v,
+                Err(e) => return fail(&OptionError::at(&arg.loc, e)),
+            }
+        }
+    }
     for item in &parsed {
         let arg = match item {
             Err(text) => {
@@ -51,7 +63,7 @@ pub fn main(args: Vec<String>) -> i32 {
                 return 0;
             }
             QsdOption::Version => {
-                print!("{}", texts::qsd_version());
+                print!("{}", texts::qsd_version(qemu));
                 return 0;
             }
             QsdOption::Daemonize => daemonize = true,
@@ -65,7 +77,7 @@ pub fn main(args: Vec<String>) -> i32 {
     }
     let daemon = daemonize.then(process::daemonize);
 
-    let mut host = Host::new(PROGRAM, time, false);
+    let mut host = Host::new(PROGRAM, time, false, qemu);
     if let Err(e) = host.install_signals() {
         return fail(&OptionError::bare(format!("cannot catch signals: {e}")));
     }
@@ -127,7 +139,8 @@ fn apply(host: &mut Host, arg: &Arg) -> Result<(), String> {
         | QsdOption::Version
         | QsdOption::Daemonize
         | QsdOption::Pidfile
-        | QsdOption::Time => Ok(()),
+        | QsdOption::Time
+        | QsdOption::Qemu => Ok(()),
     }
 }
 

@@ -10,12 +10,13 @@
 //! `-drive`s, the qtest connection, the monitors, the devices; then the
 //! monitors are served until `quit` or a signal.
 
+use qjob::QemuVersion;
 use serde_json::{Map, Value};
 
 use crate::chardev::{CHARDEV_OPTS, ChardevSpec};
 use crate::clock::TimeMode;
-use crate::cmdline::OptionError;
 use crate::cmdline::system::{self, Arg, SystemOption};
+use crate::cmdline::{self, OptionError};
 use crate::host::Host;
 use crate::monitor;
 use crate::opts::keyval;
@@ -43,6 +44,7 @@ struct Plan<'a> {
     daemonize: bool,
     pidfile: Option<String>,
     time: TimeMode,
+    qemu: QemuVersion,
 }
 
 /// Runs the system emulator with `args` (the program name first); returns
@@ -53,6 +55,15 @@ pub fn main(args: Vec<String>) -> i32 {
         Err(e) => return fail(&e),
     };
     let mut plan = Plan::default();
+    // qjob's -x-qjob-qemu first, so that -help and -version speak for the
+    // QEMU chosen.
+    for arg in parsed.iter().filter(|a| a.option == SystemOption::Qemu) {
+        let text = arg.value.as_deref().unwrap_or_default();
+        match cmdline::qemu_version(text) {
+            Ok(v) => plan.qemu = v,
+            Err(e) => return fail(&OptionError::at(&arg.loc, e)),
+        }
+    }
     let mut compat_monitors = 0;
     for arg in &parsed {
         match read(&mut plan, arg, &mut compat_monitors) {
@@ -69,7 +80,7 @@ pub fn main(args: Vec<String>) -> i32 {
         return 0;
     }
     let daemon = plan.daemonize.then(process::daemonize);
-    let mut host = Host::new(PROGRAM, plan.time, true);
+    let mut host = Host::new(PROGRAM, plan.time, true, plan.qemu);
     if let Err(e) = build(&mut host, &plan) {
         return fail(&e);
     }
@@ -106,8 +117,8 @@ fn read<'a>(
     let at = |e: String| OptionError::at(&arg.loc, e);
     let text = arg.value.as_deref().unwrap_or_default();
     match arg.option {
-        SystemOption::Help => return Ok(Some(texts::system_help())),
-        SystemOption::Version => return Ok(Some(texts::system_version())),
+        SystemOption::Help => return Ok(Some(texts::system_help(plan.qemu))),
+        SystemOption::Version => return Ok(Some(texts::system_version(plan.qemu))),
         SystemOption::Machine => {
             let kv = keyval::parse(text, Some("type")).map_err(at)?;
             if kv.help {
@@ -205,6 +216,7 @@ fn read<'a>(
         SystemOption::Daemonize => plan.daemonize = true,
         SystemOption::Pidfile => plan.pidfile = Some(text.to_owned()),
         SystemOption::Time => plan.time = TimeMode::parse(text).map_err(at)?,
+        SystemOption::Qemu => {} // read before the others (main)
         SystemOption::DiskImage => {
             return Err(at(
                 "qjob takes disks through -drive and -blockdev only".into()

@@ -2,39 +2,51 @@
 //! `-machine help`, `-accel help`, `-drive format=help`, `-chardev help`,
 //! in QEMU 7.2.22's words, listing what qjob has.
 
+use qjob::QemuVersion;
 use qjob::qmp::server::ServerConfig;
 
 use crate::cmdline::system;
 
-/// QEMU's copyright line.
-const COPYRIGHT: &str = "Copyright (c) 2003-2022 Fabrice Bellard and the QEMU Project developers";
+/// QEMU's copyright line: its last year is the release's.
+fn copyright(qemu: QemuVersion) -> String {
+    let year = match qemu {
+        QemuVersion::V7_2 => 2022,
+        QemuVersion::V10_0 => 2025,
+    };
+    format!("Copyright (c) 2003-{year} Fabrice Bellard and the QEMU Project developers")
+}
 
-/// `7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)`: the version the greeting
-/// reports, with its package.
-pub fn full_version() -> String {
-    let c = ServerConfig::default();
+/// `7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)` (or QEMU 10.0's): the version
+/// the greeting reports, with its package.
+pub fn full_version(qemu: QemuVersion) -> String {
+    let c = ServerConfig::for_qemu(qemu);
     let (a, b, m) = c.version;
     format!("{a}.{b}.{m} ({})", c.package)
 }
 
 /// `qemu-storage-daemon --version`.
-pub fn qsd_version() -> String {
+pub fn qsd_version(qemu: QemuVersion) -> String {
     format!(
-        "qemu-storage-daemon version {}\n{COPYRIGHT}\n",
-        full_version()
+        "qemu-storage-daemon version {}\n{}\n",
+        full_version(qemu),
+        copyright(qemu)
     )
 }
 
 /// `qemu-system-x86_64 --version`.
-pub fn system_version() -> String {
-    format!("QEMU emulator version {}\n{COPYRIGHT}\n", full_version())
+pub fn system_version(qemu: QemuVersion) -> String {
+    format!(
+        "QEMU emulator version {}\n{}\n",
+        full_version(qemu),
+        copyright(qemu)
+    )
 }
 
 const HELP_BOTTOM: &str = "See <https://qemu.org/contribute/report-a-bug> for how to report bugs.\n\
 More information on the QEMU project at <https://qemu.org>.\n";
 
 /// `qemu-storage-daemon --help`: QEMU 7.2's text for the options qjob
-/// takes (not `--trace`, and NBD exports only), and qjob's time option.
+/// takes (not `--trace`, and NBD exports only), and qjob's options.
 pub fn qsd_help() -> String {
     format!(
         "Usage: qemu-storage-daemon [options]
@@ -77,6 +89,9 @@ QEMU storage daemon
 
   --pidfile <path>       write process ID to a file after startup
 
+  --x-qjob-qemu 7.2|10.0 qjob: the QEMU whose behaviour, greeting and
+                         query-version to reproduce (default 7.2)
+
   --x-qjob-time real|manual|scale=<N>
                          qjob: virtual time follows real time (the default),
                          N times as fast, or moves only by x-qjob-* commands
@@ -86,12 +101,14 @@ QEMU storage daemon
 }
 
 /// `qemu-system-x86_64 -help`: the usage line and the options qjob takes.
-pub fn system_help() -> String {
+pub fn system_help(qemu: QemuVersion) -> String {
     let mut s = format!(
-        "QEMU emulator version {}\n{COPYRIGHT}\n\
+        "QEMU emulator version {}\n{}\n\
          usage: qemu-system-x86_64 [options]\n\n\
-         qjob's drop-in system emulator runs no guest; it takes these options:\n",
-        full_version()
+         qjob's drop-in system emulator runs no guest; it takes these options \
+         (-x-qjob-qemu 7.2|10.0: the QEMU reproduced, -x-qjob-time: how virtual time moves):\n",
+        full_version(qemu),
+        copyright(qemu)
     );
     for (name, arg) in system::option_names() {
         s.push_str(&format!("-{name}{}\n", if arg { " ..." } else { "" }));
@@ -175,11 +192,19 @@ mod tests {
     #[test]
     fn qemus_words() {
         assert_eq!(
-            qsd_version(),
+            qsd_version(QemuVersion::V7_2),
             "qemu-storage-daemon version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\n\
              Copyright (c) 2003-2022 Fabrice Bellard and the QEMU Project developers\n"
         );
-        assert!(system_version().starts_with("QEMU emulator version 7.2.22 (Debian "));
+        // What the system's qemu-storage-daemon 10.0.2 prints.
+        assert_eq!(
+            qsd_version(QemuVersion::V10_0),
+            "qemu-storage-daemon version 10.0.2 (Debian 1:10.0.2+ds-2+deb13u1~bpo12+1)\n\
+             Copyright (c) 2003-2025 Fabrice Bellard and the QEMU Project developers\n"
+        );
+        assert!(
+            system_version(QemuVersion::V7_2).starts_with("QEMU emulator version 7.2.22 (Debian ")
+        );
         let m = machine_help();
         assert!(m.contains("\npc-i440fx-7.2        Standard PC (i440FX + PIIX, 1996) (default)\n"));
         assert!(m.contains("\nnone                 empty machine\n"));

@@ -190,6 +190,57 @@ fn a_socket_monitor_greets_negotiates_and_quits() {
 }
 
 #[test]
+fn x_qjob_qemu_makes_the_programs_qemu_10() {
+    // The greeting, query-version and the commands are QEMU 10.0's.
+    let dir = Scratch::new("qemu10");
+    let (mut child, mut c) = qsd_with_client(&dir, &["--x-qjob-qemu", "10.0"]);
+    let greeting = c.negotiate();
+    assert_eq!(
+        greeting,
+        "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 2, \"minor\": 0, \"major\": 10}, \
+         \"package\": \"Debian 1:10.0.2+ds-2+deb13u1~bpo12+1\"}, \"capabilities\": [\"oob\"]}}\r\n"
+    );
+    assert_eq!(
+        c.command(r#"{"execute": "query-version"}"#),
+        [
+            r#"{"return": {"qemu": {"micro": 2, "minor": 0, "major": 10}, "package": "Debian 1:10.0.2+ds-2+deb13u1~bpo12+1"}}"#
+        ]
+    );
+    // block-job-change exists in 10.0 (7.2: CommandNotFound), with its refusal
+    // as scenarios/qemu10/block-job-change.qemu10.txt records it.
+    assert_eq!(
+        c.command(r#"{"execute": "block-job-change", "arguments": {"id": "nope", "type": "mirror", "copy-mode": "write-blocking"}}"#),
+        [r#"{"error": {"class": "DeviceNotActive", "desc": "Block job 'nope' not found"}}"#]
+    );
+    c.command(r#"{"execute": "quit"}"#);
+    assert!(child.wait().unwrap().success());
+    // --version and -version speak for the QEMU chosen, wherever the option is.
+    let o = run(QSD, &["--version", "--x-qjob-qemu=10.0"]);
+    assert_eq!(
+        stdout(&o),
+        "qemu-storage-daemon version 10.0.2 (Debian 1:10.0.2+ds-2+deb13u1~bpo12+1)\n\
+         Copyright (c) 2003-2025 Fabrice Bellard and the QEMU Project developers\n"
+    );
+    let o = run(SYSTEM, &["-version", "-x-qjob-qemu", "10.0"]);
+    assert!(stdout(&o).starts_with("QEMU emulator version 10.0.2 (Debian "));
+    assert!(run(QSD, &["--help"]).stdout.starts_with(b"Usage:"));
+    assert!(stdout(&run(QSD, &["--help"])).contains("--x-qjob-qemu 7.2|10.0"));
+    // An unknown version is refused before anything runs.
+    let o = run(QSD, &["--x-qjob-qemu", "9.2", "--version"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "qemu-storage-daemon: --x-qjob-qemu 9.2: x-qjob-qemu: '9.2' is not 7.2 or 10.0\n"
+    );
+    let o = run(SYSTEM, &["-x-qjob-qemu", "10", "-version"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "qemu-system-x86_64: -x-qjob-qemu 10: x-qjob-qemu: '10' is not 7.2 or 10.0\n"
+    );
+}
+
+#[test]
 fn a_stdio_monitor_reads_everything_at_once() {
     let mut child = Command::new(QSD)
         .args(["--chardev", "stdio,id=s", "--monitor", "chardev=s"])

@@ -2,8 +2,8 @@
 
 ::
 
-    python -m qjob serve --socket PATH | --tcp HOST:PORT [--speed F | --manual] [--machine]
-    python -m qjob replay SCENARIO...
+    python -m qjob serve --socket PATH | --tcp HOST:PORT [--speed F | --manual] [--machine] [--qemu 7.2|10.0]
+    python -m qjob replay [--qemu 7.2|10.0] SCENARIO...
 """
 
 from __future__ import annotations
@@ -17,17 +17,41 @@ from typing import Optional
 from . import JobManager, replay
 
 USAGE_REPLAY = (
-    "usage: replay SCENARIO...\n\n"
-    "Replays each scenario (format: scenarios/README.md) through qjob and prints its transcript."
+    "usage: replay [--qemu 7.2|10.0] SCENARIO...\n\n"
+    "Replays each scenario (format: scenarios/README.md) through qjob, reproducing QEMU 7.2 or "
+    "the version given, and prints its transcript."
 )
 
 
-def _replay(files: list[str]) -> int:
+def _known_qemu(qemu: str) -> bool:
+    """Whether the extension reproduces QEMU ``qemu`` (it decides, not this file)."""
+    try:
+        JobManager.empty(qemu=qemu)
+    except ValueError:
+        return False
+    return True
+
+
+def _replay(args: list[str]) -> int:
     """The Rust replayer's behaviour exactly (core/examples/replay.rs): one
-    transcript per file, each preceded by ``# FILE`` when there are several."""
-    if not files or any(f in ("-h", "--help") for f in files):
+    transcript per file, each preceded by ``# FILE`` when there are several;
+    ``--qemu 7.2|10.0`` picks the QEMU reproduced."""
+    files = list(args)
+    if any(f in ("-h", "--help") for f in files):
         print(USAGE_REPLAY, file=sys.stderr)
-        return 2 if not files else 0
+        return 0
+    qemu = "7.2"
+    if "--qemu" in files:
+        i = files.index("--qemu")
+        qemu_arg = files[i + 1] if i + 1 < len(files) else None
+        if qemu_arg is None or not _known_qemu(qemu_arg):
+            print("replay: --qemu takes 7.2 or 10.0\n" + USAGE_REPLAY, file=sys.stderr)
+            return 2
+        qemu = qemu_arg
+        del files[i : i + 2]
+    if not files:
+        print(USAGE_REPLAY, file=sys.stderr)
+        return 2
     status = 0
     out = sys.stdout.buffer
     for f in files:
@@ -41,7 +65,7 @@ def _replay(files: list[str]) -> int:
         if len(files) > 1:
             out.write(f"# {f}\n".encode())
         try:
-            out.write(replay(text).encode())
+            out.write(replay(text, qemu=qemu).encode())
         except ValueError as e:
             out.flush()
             print(f"replay: {f}: {e}", file=sys.stderr)
@@ -60,7 +84,7 @@ def _tcp_address(s: str) -> tuple[str, int]:
 def _serve(args: argparse.Namespace) -> int:
     from .server import serve
 
-    manager = JobManager(machine=args.machine)
+    manager = JobManager(machine=args.machine, qemu=args.qemu)
     speed = 0.0 if args.manual else args.speed
 
     def listening(addresses: list[str]) -> None:
@@ -107,6 +131,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         help="virtual time moves only by x-qjob-advance / x-qjob-wait",
     )
     p.add_argument("--machine", action="store_true", help="offer the VM-only snapshot-* commands")
+    p.add_argument("--qemu", choices=("7.2", "10.0"), default="7.2", help="the QEMU reproduced (default 7.2)")
     args = parser.parse_args(argv)
     if args.speed < 0:
         parser.error("--speed must be >= 0")

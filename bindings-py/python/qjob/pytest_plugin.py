@@ -14,6 +14,13 @@ Both take options from the ``qjob`` marker::
     @pytest.mark.qjob(machine=True)     # snapshot-* commands (a VM, not the storage daemon)
     @pytest.mark.qjob(speed=0)          # qmp_server: virtual time only moves by x-qjob-* commands
     @pytest.mark.qjob(empty=True)       # no nodes
+    @pytest.mark.qjob(qemu="10.0")      # reproduce QEMU 10.0 (the default: --qjob-qemu, else 7.2)
+
+The QEMU the fixtures reproduce is chosen for the whole run with the
+command-line option ``--qjob-qemu=7.2|10.0`` (default 7.2; run the suite
+twice to test against both); the marker's ``qemu=`` overrides it for one
+test. The manager (``job_manager.qemu``) and the QMP server's greeting and
+``query-version`` are that QEMU's.
 
 A typo in a test fails it rather than passing: ``job_manager.wait("b1", "null")``
 raises ``KeyError`` when there is no job ``b1`` (``missing_ok=True`` to wait
@@ -36,28 +43,49 @@ from .server import ThreadedQmpServer
 __all__ = ["job_manager", "qmp_server"]
 
 
+QEMU_VERSIONS = ("7.2", "10.0")
+"""The values ``--qjob-qemu`` and the marker's ``qemu=`` take."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("qjob").addoption(
+        "--qjob-qemu",
+        choices=QEMU_VERSIONS,
+        default="7.2",
+        help="the QEMU qjob's job_manager and qmp_server fixtures reproduce (default 7.2)",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "qjob(machine=False, empty=False, speed=1.0): options of qjob's job_manager and qmp_server fixtures",
+        "qjob(machine=False, empty=False, speed=1.0, qemu=None): options of qjob's job_manager and "
+        "qmp_server fixtures (qemu: \"7.2\" or \"10.0\", default --qjob-qemu's)",
     )
 
 
 def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
     marker = request.node.get_closest_marker("qjob")
-    opts: dict[str, Any] = {"machine": False, "empty": False, "speed": 1.0}
+    opts: dict[str, Any] = {
+        "machine": False,
+        "empty": False,
+        "speed": 1.0,
+        "qemu": request.config.getoption("qjob_qemu"),
+    }
     if marker is not None:
         unknown = set(marker.kwargs) - set(opts)
         if unknown or marker.args:
             raise pytest.UsageError(f"qjob marker: unknown options {sorted(unknown) or marker.args}")
         opts.update(marker.kwargs)
+    if opts["qemu"] not in QEMU_VERSIONS:
+        raise pytest.UsageError(f"qjob marker: qemu={opts['qemu']!r} is not one of {', '.join(QEMU_VERSIONS)}")
     return opts
 
 
 def _manager(opts: dict[str, Any]) -> JobManager:
     if opts["empty"]:
-        return JobManager.empty(machine=bool(opts["machine"]))
-    return JobManager(machine=bool(opts["machine"]))
+        return JobManager.empty(machine=bool(opts["machine"]), qemu=opts["qemu"])
+    return JobManager(machine=bool(opts["machine"]), qemu=opts["qemu"])
 
 
 @pytest.fixture

@@ -117,7 +117,7 @@ class QmpServer:
         self.speed = speed
         if epoch_ns is None:
             epoch_ns = time.time_ns() - self.manager.now
-        self.sessions = QmpSessions(allow_quit=allow_quit, epoch_ns=epoch_ns)
+        self.sessions = QmpSessions(allow_quit=allow_quit, epoch_ns=epoch_ns, qemu=self.manager.qemu)
         self.addresses: list[str] = []
         self._allow_quit = allow_quit
         self._clients: dict[int, _Client] = {}

@@ -144,6 +144,9 @@ fn device_info(
         }
     }
     o.insert("backing_file_depth".into(), (chain.len() - 1).into());
+    if m.profile().node_info_active {
+        o.insert("active".into(), (!node.inactive).into());
+    }
     o.insert("encrypted".into(), false.into());
     o.insert("detect_zeroes".into(), node.detect_zeroes.as_str().into());
     for k in ["bps", "bps_rd", "bps_wr", "iops", "iops_rd", "iops_wr"] {

@@ -7,7 +7,18 @@
 pub mod qsd;
 pub mod system;
 
+use qjob::QemuVersion;
 use std::fmt;
+
+/// Reads qjob's `x-qjob-qemu` option (both programs): the QEMU whose
+/// behaviour, greeting and `query-version` the program reproduces, `7.2`
+/// (the default) or `10.0`.
+pub fn qemu_version(text: &str) -> Result<QemuVersion, String> {
+    QemuVersion::parse(text).ok_or_else(|| {
+        let known: Vec<&str> = QemuVersion::ALL.iter().map(|v| v.as_str()).collect();
+        format!("x-qjob-qemu: '{text}' is not {}", known.join(" or "))
+    })
+}
 
 /// An error about one option: QEMU prints it as `program: LOC: MESSAGE`
 /// (`LOC` the option as written, `--blockdev ARG` or `-drive ARG`) and

@@ -3,7 +3,7 @@
 //! take their argument as `--opt ARG` or `--opt=ARG`; short options `-h`
 //! and `-V`), with glibc's error texts. `--trace`/`-T` is QEMU's but not
 //! qjob's: it is refused as an unknown option. qjob adds `--x-qjob-time`
-//! (see [`crate::clock`]).
+//! (see [`crate::clock`]) and `--x-qjob-qemu` (the QEMU reproduced).
 
 use super::OptionError;
 
@@ -32,6 +32,8 @@ pub enum QsdOption {
     Version,
     /// qjob's `--x-qjob-time`.
     Time,
+    /// qjob's `--x-qjob-qemu`: the QEMU reproduced (7.2 or 10.0).
+    Qemu,
     /// A non-option argument (QEMU refuses it when it gets to it).
     Unexpected,
 }
@@ -48,6 +50,7 @@ const LONG: &[(&str, bool, QsdOption)] = &[
     ("object", true, QsdOption::Object),
     ("pidfile", true, QsdOption::Pidfile),
     ("version", false, QsdOption::Version),
+    ("x-qjob-qemu", true, QsdOption::Qemu),
     ("x-qjob-time", true, QsdOption::Time),
 ];
 

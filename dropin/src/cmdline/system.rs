@@ -53,6 +53,8 @@ pub enum SystemOption {
     Vga,
     /// qjob's `-x-qjob-time`.
     Time,
+    /// qjob's `-x-qjob-qemu`: the QEMU reproduced (7.2 or 10.0).
+    Qemu,
     /// A disk image given without an option.
     DiskImage,
 }
@@ -82,6 +84,7 @@ const TABLE: &[(&str, bool, SystemOption)] = &[
     ("serial", true, SystemOption::Serial),
     ("version", false, SystemOption::Version),
     ("vga", true, SystemOption::Vga),
+    ("x-qjob-qemu", true, SystemOption::Qemu),
     ("x-qjob-time", true, SystemOption::Time),
 ];
 
