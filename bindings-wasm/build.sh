@@ -40,13 +40,34 @@ esac
 # QJOB_WASM_NIGHTLY=<toolchain> (e.g. nightly-2026-10-01, with its rust-src component) rebuilds
 # the standard library with panics as plain traps: no panic-message formatting in the module,
 # which is smaller (README "Sizes and speed"). A wasm32-unknown-unknown module cannot show a
-# panic message either way. Its own target directory keeps the stable build's cache.
-cargo=(cargo) target_dir="$root/target"
-if [ -n "${QJOB_WASM_NIGHTLY:-}" ]; then
-  target_dir="$root/target/wasm-nightly"
-  cargo=(cargo "+$QJOB_WASM_NIGHTLY" -Z build-std=std,panic_abort)
-  export RUSTFLAGS="${RUSTFLAGS:-} -Zunstable-options -Cpanic=immediate-abort"
-fi
+# panic message itself; without one, a panic reaches JavaScript as the bare
+# `RuntimeError: unreachable` instead of a `QjobPanic` carrying the message. Its own target
+# directory keeps the stable build's cache.
+# The browser's package uses that nightly by default when it is installed with its rust-src and
+# wasm32 target (QJOB_WASM_WEB_NIGHTLY names another; QJOB_WASM_WEB_NIGHTLY=none, or a toolchain
+# that is not installed, builds it with the stable toolchain like the rest).
+nightly_ok() {
+  [ -n "$1" ] && [ "$1" != none ] \
+    && grep -q '^rust-src' <<<"$(rustup +"$1" component list --installed 2>/dev/null)" \
+    && grep -qx wasm32-unknown-unknown <<<"$(rustup +"$1" target list --installed 2>/dev/null)"
+}
+web_nightly="${QJOB_WASM_NIGHTLY:-${QJOB_WASM_WEB_NIGHTLY-nightly-2026-10-01}}"
+nightly_ok "$web_nightly" || web_nightly=""
+
+# toolchain [NIGHTLY]: sets cargo, target_dir and rustflags for a stable build or, with a
+# nightly named, for the standard library rebuilt with panics as traps.
+toolchain() {
+  if [ -n "${1:-}" ]; then
+    target_dir="$root/target/wasm-nightly"
+    cargo=(cargo "+$1" -Z build-std=std,panic_abort)
+    rustflags="${RUSTFLAGS:-} -Zunstable-options -Cpanic=immediate-abort"
+  else
+    target_dir="$root/target"
+    cargo=(cargo)
+    rustflags="${RUSTFLAGS:-}"
+  fi
+}
+toolchain "${QJOB_WASM_NIGHTLY:-}"
 
 # module PROFILE TARGET OUT [cargo args…]: builds the module with cargo PROFILE, binds it for
 # TARGET (nodejs or web) into OUT and optimises it with wasm-opt (-O3, or -Oz for wasm-size);
@@ -56,7 +77,7 @@ module() {
   shift 3
   [ "$profile" = wasm-size ] && level=z
   [ "$mode" = profile ] && keep=(--keep-debug) debug=(-g)
-  "${cargo[@]}" build -q -p qjob-wasm --target wasm32-unknown-unknown --profile "$profile" \
+  RUSTFLAGS="$rustflags" "${cargo[@]}" build -q -p qjob-wasm --target wasm32-unknown-unknown --profile "$profile" \
     --target-dir "$target_dir" "$@"
   wasm="$target_dir/wasm32-unknown-unknown/$profile/$name.wasm"
   if [ "$mode" = floor ]; then
@@ -89,7 +110,9 @@ if [ "$mode" != package ]; then
 fi
 
 module wasm nodejs "$root/target/qjob-wasm/node"
+toolchain "$web_nightly"
 module wasm-size web "$root/target/qjob-wasm/web"
+echo "pkg-web built with ${web_nightly:-the stable toolchain}"
 rm -rf "$here/pkg-node" "$here/pkg-web"
 cp -r "$root/target/qjob-wasm/node" "$here/pkg-node"
 cp -r "$root/target/qjob-wasm/web" "$here/pkg-web"

@@ -352,12 +352,12 @@ impl<'de> Reader<'de> {
 
     fn uint<T: TryFrom<u64>>(&mut self) -> Result<T> {
         let n = self.varint()?;
-        T::try_from(n).map_err(|_| Error(format!("integer {n} out of range")))
+        T::try_from(n).map_err(|_| out_of_range(&n))
     }
 
     fn int<T: TryFrom<i64>>(&mut self) -> Result<T> {
         let n = self.signed()?;
-        T::try_from(n).map_err(|_| Error(format!("integer {n} out of range")))
+        T::try_from(n).map_err(|_| out_of_range(&n))
     }
 
     /// A length prefix; every element takes at least one byte, so a length
@@ -420,6 +420,24 @@ impl FloatFrom for f32 {
     }
 }
 
+// The error constructors below are out of line and not generic: the reading
+// methods are instantiated once per visited type, and a message formatted in
+// each copy is code the decoder carries many times over.
+
+#[cold]
+#[inline(never)]
+fn out_of_range(n: &dyn fmt::Display) -> Error {
+    Error(format!("integer {n} out of range"))
+}
+
+#[cold]
+#[inline(never)]
+fn bad_tag(what: &str, b: u8) -> Error {
+    Error(format!("invalid {what} {b}"))
+}
+
+#[cold]
+#[inline(never)]
 fn not_self_describing() -> Error {
     Error("the binary snapshot form is not self-describing".into())
 }
@@ -443,7 +461,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
         match self.byte()? {
             0 => v.visit_bool(false),
             1 => v.visit_bool(true),
-            b => Err(Error(format!("invalid boolean {b}"))),
+            b => Err(bad_tag("boolean", b)),
         }
     }
     read_numbers! {
@@ -479,7 +497,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
         match self.byte()? {
             0 => v.visit_none(),
             1 => v.visit_some(self),
-            b => Err(Error(format!("invalid option tag {b}"))),
+            b => Err(bad_tag("option tag", b)),
         }
     }
     fn deserialize_unit<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
@@ -500,7 +518,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
         v.visit_seq(Items { r: self, left: n })
     }
     fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value> {
-        v.visit_seq(Items { r: self, left: len })
+        v.visit_seq(Fields { r: self, left: len })
     }
     fn deserialize_tuple_struct<V: Visitor<'de>>(
         self,
@@ -508,7 +526,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
         len: usize,
         v: V,
     ) -> Result<V::Value> {
-        v.visit_seq(Items { r: self, left: len })
+        v.visit_seq(Fields { r: self, left: len })
     }
     fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
         let n = self.len()?;
@@ -520,7 +538,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
         fields: &'static [&'static str],
         v: V,
     ) -> Result<V::Value> {
-        v.visit_seq(Items {
+        v.visit_seq(Fields {
             r: self,
             left: fields.len(),
         })
@@ -535,7 +553,51 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
     }
 }
 
-/// The elements of a sequence, tuple, struct or map: `left` still to read.
+/// The fields of a struct, tuple or variant: as many as the type declares,
+/// every one present in the input (`left` still to read).
+///
+/// Unlike [`Items`] it never answers "no more elements": a derived visitor
+/// asks for exactly the declared fields, so its "too few elements" branch is
+/// dead, and with this method inlined the compiler removes it, with its
+/// error message and clean-up, from every field of every type (a large part
+/// of the decoder's code). A visitor asking past the declared count gets an
+/// error.
+struct Fields<'a, 'de> {
+    r: &'a mut Reader<'de>,
+    left: usize,
+}
+
+#[cold]
+#[inline(never)]
+fn past_the_fields() -> Error {
+    Error("more fields read than declared".into())
+}
+
+impl<'de> de::SeqAccess<'de> for Fields<'_, 'de> {
+    type Error = Error;
+    #[inline(always)]
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
+        if self.left == 0 {
+            return Err(past_the_fields());
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.r).map(Some)
+    }
+    // What derived visitors call: inlined too, so that the `Some` is seen.
+    #[inline(always)]
+    fn next_element<T: de::Deserialize<'de>>(&mut self) -> Result<Option<T>> {
+        if self.left == 0 {
+            return Err(past_the_fields());
+        }
+        self.left -= 1;
+        T::deserialize(&mut *self.r).map(Some)
+    }
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
+}
+
+/// The elements of a sequence or map: `left` still to read.
 struct Items<'a, 'de> {
     r: &'a mut Reader<'de>,
     left: usize,
@@ -591,14 +653,14 @@ impl<'de> de::VariantAccess<'de> for &mut Reader<'de> {
         seed.deserialize(self)
     }
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value> {
-        v.visit_seq(Items { r: self, left: len })
+        v.visit_seq(Fields { r: self, left: len })
     }
     fn struct_variant<V: Visitor<'de>>(
         self,
         fields: &'static [&'static str],
         v: V,
     ) -> Result<V::Value> {
-        v.visit_seq(Items {
+        v.visit_seq(Fields {
             r: self,
             left: fields.len(),
         })
@@ -683,6 +745,37 @@ mod tests {
         assert!(decode::<u8>(&[0x80, 0x02]).is_err());
         assert!(decode::<u64>(&[0xff; 11]).is_err());
         assert!(decode::<bool>(&[2]).is_err());
+    }
+
+    /// A struct's fields are all present: a visitor that asks for more
+    /// than the count it declared gets an error, not "no more elements",
+    /// and one that reads the declared count decodes.
+    #[test]
+    fn fields_past_the_declared_count_are_an_error() {
+        struct Greedy(usize);
+        impl<'de> Visitor<'de> for Greedy {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Vec<u8>, A::Error> {
+                let mut out = Vec::new();
+                for _ in 0..self.0 {
+                    out.push(seq.next_element()?.expect("a field is never missing"));
+                }
+                Ok(out)
+            }
+        }
+        let input = [7u8, 8, 9];
+        let mut r = Reader { b: &input, i: 0 };
+        let two = de::Deserializer::deserialize_struct(&mut r, "T", &["a", "b"], Greedy(2));
+        assert_eq!(two.unwrap(), [7, 8]);
+        let mut r = Reader { b: &input, i: 0 };
+        let three = de::Deserializer::deserialize_tuple(&mut r, 2, Greedy(3));
+        assert_eq!(three.unwrap_err().0, "more fields read than declared");
     }
 
     /// QAPI enums travel as their index: one byte, and an index the enum
