@@ -276,7 +276,7 @@ pub unsafe extern "C" fn qjob_transaction_in(
                 "'actions_json' must be a JSON array of transaction actions",
             ));
         }
-        let actions = qjob_core::qmp::parse_transaction_actions(&value)?;
+        let actions = qjob_core::qmp::parse_transaction_actions_in(&value, w.core.version())?;
         w.core.transaction_in(actions, TxnHandle::from_raw(txn))?;
         Ok(qjob_result::QJOB_OK)
     })

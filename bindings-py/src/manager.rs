@@ -881,7 +881,8 @@ impl PyJobManager {
                 ));
             }
         };
-        let list = qjob::qmp::parse_transaction_actions(&actions).py(py)?;
+        let list =
+            qjob::qmp::parse_transaction_actions_in(&actions, self.inner.version()).py(py)?;
         self.inner.transaction_in(list, txn.0).py(py)
     }
 

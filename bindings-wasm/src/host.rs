@@ -193,7 +193,9 @@ impl JsJobManager {
                 ));
             }
         };
-        let list = qjob::qmp::parse_transaction_actions(&actions).map_err(|e| qmp_error(&e))?;
+        let version = self.s.with(|m| m.version());
+        let list = qjob::qmp::parse_transaction_actions_in(&actions, version)
+            .map_err(|e| qmp_error(&e))?;
         unit(self.s.with(|m| m.transaction_in(list, t)))
     }
 
