@@ -234,13 +234,77 @@ pub(crate) enum FilterKind {
     CopyOnRead,
 }
 
-/// A dirty bitmap of a node (its contents are not simulated).
+/// A dirty bitmap of a node: what writes to the node dirtied while it
+/// recorded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Bitmap {
     pub name: String,
     /// Granularity in bytes (`None`: the node's default).
     pub granularity: Option<u32>,
     pub persistent: bool,
+    /// Not recording (`disabled`, `block-dirty-bitmap-disable`). A frozen
+    /// bitmap (one with a successor) is disabled; its successor records
+    /// or not as the bitmap did.
+    #[serde(default)]
+    pub disabled: bool,
+    /// The dirty extents, in whole granules within the node: sorted,
+    /// disjoint.
+    #[serde(default)]
+    pub dirty: Vec<(u64, u64)>,
+    /// While a backup synchronises it (`bdrv_dirty_bitmap_create_successor`
+    /// at the job's start): the anonymous successor that records the
+    /// writes meanwhile, with whether it is disabled.
+    #[serde(default)]
+    pub successor: Option<(bool, Vec<(u64, u64)>)>,
+    /// A `transaction`'s `block-dirty-bitmap-remove` holds it, busy, until
+    /// the transaction commits (never set between two commands).
+    #[serde(skip)]
+    pub removing: bool,
+}
+
+impl Bitmap {
+    /// A new, empty bitmap.
+    pub fn new(name: String, granularity: Option<u32>, persistent: bool, disabled: bool) -> Bitmap {
+        Bitmap {
+            name,
+            granularity,
+            persistent,
+            disabled,
+            dirty: Vec::new(),
+            successor: None,
+            removing: false,
+        }
+    }
+
+    /// `bdrv_dirty_bitmap_recording`: the bitmap or its successor records.
+    pub fn recording(&self) -> bool {
+        !self.disabled || self.successor.as_ref().is_some_and(|(d, _)| !d)
+    }
+
+    /// `bdrv_get_dirty_count`: the dirty bytes.
+    pub fn count(&self) -> u64 {
+        self.dirty.iter().map(|&(_, l)| l).sum()
+    }
+
+    /// `bdrv_dirty_bitmap_abdicate`: the successor takes the bitmap's place
+    /// (its contents and its recording state).
+    pub fn abdicate(&mut self) {
+        if let Some((disabled, dirty)) = self.successor.take() {
+            self.disabled = disabled;
+            self.dirty = dirty;
+        }
+    }
+
+    /// `bdrv_reclaim_dirty_bitmap`: the successor merges back into the
+    /// bitmap, which records again as the successor did.
+    pub fn reclaim(&mut self) {
+        if let Some((disabled, dirty)) = self.successor.take() {
+            self.disabled = disabled;
+            for (o, l) in dirty {
+                add_extent(&mut self.dirty, o, l);
+            }
+        }
+    }
 }
 
 /// A block node.
@@ -871,8 +935,106 @@ impl Graph {
         self.io(n, off, len, IoType::Discard)
     }
 
+    /// The granularity of bitmap `bm` of node `n` (given, or the node's
+    /// default: `bdrv_get_default_bitmap_granularity`).
+    pub fn bitmap_granularity(&self, n: NodeRef, bm: &Bitmap) -> u32 {
+        bm.granularity.unwrap_or(match self.node(n).driver {
+            Driver::File { .. } | Driver::Raw => 4096,
+            _ => 65536,
+        })
+    }
+
+    /// `bdrv_set_dirty`: a write to `n` dirties `[off, off+len)`, in whole
+    /// granules, in each of its bitmaps that records (a frozen bitmap's
+    /// successor in its place).
+    pub fn set_dirty(&mut self, n: NodeRef, off: u64, len: u64) {
+        if len == 0 || self.node(n).bitmaps.is_empty() {
+            return;
+        }
+        let size = self.node(n).size;
+        for i in 0..self.node(n).bitmaps.len() {
+            let g = u64::from(self.bitmap_granularity(n, &self.node(n).bitmaps[i]));
+            let start = (off - off % g).min(size);
+            let end = (off + len).next_multiple_of(g).min(size);
+            let bm = &mut self.node_mut(n).bitmaps[i];
+            let extents = match &mut bm.successor {
+                Some((false, dirty)) => dirty,
+                Some((true, _)) => continue,
+                None if bm.disabled => continue,
+                None => &mut bm.dirty,
+            };
+            add_extent(extents, start, end.saturating_sub(start));
+        }
+    }
+
+    /// `bdrv_dirty_bitmap_create_successor` for a backup's bitmap `name`
+    /// of `n`: the bitmap is frozen (disabled, its writes recorded by a
+    /// successor); gives what it has dirty.
+    pub fn freeze_bitmap(&mut self, n: NodeRef, name: &str) -> Vec<(u64, u64)> {
+        let Some(bm) = self.node_mut(n).bitmaps.iter_mut().find(|b| b.name == name) else {
+            return Vec::new();
+        };
+        if bm.successor.is_none() {
+            bm.successor = Some((bm.disabled, Vec::new()));
+            bm.disabled = true;
+        }
+        bm.dirty.clone()
+    }
+
+    /// The end of a backup's bitmap synchronisation: the successor takes
+    /// the bitmap's place (`sync`: `bdrv_dirty_bitmap_abdicate`) or merges
+    /// back into it (`bdrv_reclaim_dirty_bitmap`); then `left` (what a
+    /// failed job did not copy) is dirty again.
+    pub fn thaw_bitmap(&mut self, n: NodeRef, name: &str, sync: bool, left: &[(u64, u64)]) {
+        if !self.alive(n) {
+            return;
+        }
+        let Some(i) = self.node(n).bitmaps.iter().position(|b| b.name == name) else {
+            return;
+        };
+        let g = u64::from(self.bitmap_granularity(n, &self.node(n).bitmaps[i]));
+        let size = self.node(n).size;
+        let bm = &mut self.node_mut(n).bitmaps[i];
+        if sync {
+            bm.abdicate();
+        } else {
+            bm.reclaim();
+        }
+        for &(o, l) in left {
+            let start = o - o % g;
+            let end = (o + l).next_multiple_of(g).min(size);
+            add_extent(&mut bm.dirty, start, end.saturating_sub(start));
+        }
+    }
+
+    /// Dirties the bitmaps a write of `[off, off+len)` through `n` would
+    /// (every node down the path a write takes), without doing the I/O.
+    pub fn mark_written(&mut self, n: NodeRef, off: u64, len: u64) {
+        let mut cur = Some(n);
+        while let Some(x) = cur {
+            self.set_dirty(x, off, len);
+            let node = self.node(x);
+            cur = match node.driver {
+                Driver::NullCo { .. } | Driver::File { .. } => None,
+                _ => node
+                    .children
+                    .iter()
+                    .find(|(r, _)| matches!(r, Role::File | Role::Image))
+                    .or_else(|| node.children.first())
+                    .map(|&(_, c)| c),
+            };
+        }
+    }
+
     fn io(&mut self, n: NodeRef, off: u64, len: u64, ty: IoType) -> Result<(), i32> {
         self.failed_immediately = false;
+        // bdrv_co_write_req_finish: a write (or write of zeroes) dirties the
+        // bitmaps of every node it passes through, failed or not. (A
+        // discard would too, but nodes open without `discard: unmap`,
+        // where discards end before that.)
+        if matches!(ty, IoType::Write | IoType::WriteZeroes) {
+            self.set_dirty(n, off, len);
+        }
         let (driver_is, first_child) = {
             let node = self.node(n);
             (

@@ -159,7 +159,8 @@ impl JobManager {
             )));
         }
         let sync = match opts.sync {
-            SyncMode::Full | SyncMode::Bitmap | SyncMode::Incremental => Sync::Full,
+            SyncMode::Full => Sync::Full,
+            SyncMode::Bitmap | SyncMode::Incremental => Sync::Bitmap,
             SyncMode::Top => Sync::Top,
             SyncMode::None => Sync::None,
         };
@@ -185,6 +186,7 @@ impl JobManager {
             opts.max_workers,
         ));
         backup.bitmap = opts.bitmap.clone();
+        backup.bitmap_mode = opts.bitmap.as_ref().and(bitmap_mode);
         let work = Work::Backup(backup);
         match self.block_job_create(
             &opts.job,

@@ -189,8 +189,7 @@ fn dirty_info(
     Value::Object(o)
 }
 
-/// A node's dirty bitmaps, newest first: the user's (their contents are
-/// not simulated: no dirty bytes), and those a backup keeps (on its
+/// A node's dirty bitmaps, newest first: the user's, and those a backup keeps (on its
 /// copy-before-write filter, and on its source the bitmap of what is left
 /// to copy).
 fn dirty_bitmaps(m: &JobManager, n: NodeRef) -> Vec<Value> {
@@ -223,17 +222,13 @@ fn dirty_bitmaps(m: &JobManager, n: NodeRef) -> Vec<Value> {
         }
     }
     let g = &m.graph;
-    let default = match g.node(n).driver {
-        Driver::File { .. } | Driver::Raw => 4096,
-        _ => 65536,
-    };
     for bm in g.node(n).bitmaps.iter().rev() {
         let busy = m.bitmap_free(n, &bm.name).is_err();
         list.push(dirty_info(
             Some(&bm.name),
-            0,
-            bm.granularity.unwrap_or(default),
-            !busy,
+            bm.count(),
+            g.bitmap_granularity(n, bm),
+            bm.recording(),
             busy,
             bm.persistent,
         ));

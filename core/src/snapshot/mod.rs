@@ -29,7 +29,7 @@ pub(crate) mod json_text;
 mod validate;
 
 /// The snapshot format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 7;
+pub const SNAPSHOT_VERSION: u32 = 8;
 const FORMAT: &str = "qjob-snapshot";
 const MAGIC: &[u8; 8] = b"QJOBSNAP";
 /// Magic, version, checksum: the payload starts here.
