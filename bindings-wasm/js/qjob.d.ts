@@ -180,9 +180,9 @@ export interface TransactionArgs {
   properties?: { 'completion-mode'?: 'individual' | 'grouped' };
 }
 
-/** `blockdev-add` options (a node tree: `null-co`, `raw`, `qcow2`, `file`, `blkdebug`). */
+/** `blockdev-add` options (a node tree: `null-co`, `raw`, `qcow2`, `file`, `blkdebug`, and the filters `throttle`, `copy-on-read`, `preallocate`, `compress`). */
 export interface BlockdevAddArgs {
-  driver: 'null-co' | 'raw' | 'qcow2' | 'file' | 'blkdebug';
+  driver: 'null-co' | 'null-aio' | 'raw' | 'qcow2' | 'file' | 'blkdebug' | 'throttle' | 'copy-on-read' | 'preallocate' | 'compress';
   'node-name'?: string;
   [member: string]: JsonValue | undefined;
 }
@@ -498,7 +498,7 @@ export type IoOperation = 'read' | 'write';
 export interface NodeInfo {
   name: string;
   /** The block driver; `filter` for a job's filter named with `filter-node-name`. */
-  driver: 'null-co' | 'raw' | 'blkdebug' | 'file' | 'qcow2' | 'filter';
+  driver: 'null-co' | 'raw' | 'blkdebug' | 'file' | 'qcow2' | 'throttle' | 'copy-on-read' | 'preallocate' | 'compress' | 'filter';
   /** Virtual size in bytes. */
   size: number;
   /** Nothing but the monitor uses the node (QEMU's root node: a mirror's source must be one). */

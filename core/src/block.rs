@@ -71,7 +71,8 @@ crate::model::qapi_enum! {
     /// The block drivers of QEMU 7.2 (QAPI `BlockdevDriver`): what QMP's
     /// `driver` members name, and the formats of image files. qjob simulates
     /// `null-co`/`null-aio`, `raw`, `blkdebug`, `file` and `qcow2` nodes and
-    /// reads `raw` and `qcow2` images; QMP accepts every name.
+    /// the filters `throttle`, `copy-on-read`, `preallocate` and `compress`,
+    /// and reads `raw` and `qcow2` images; QMP accepts every name.
     BlockdevDriver {
         Blkdebug = "blkdebug",
         Blklogwrites = "blklogwrites",
@@ -170,8 +171,12 @@ pub struct InjectError {
 pub(crate) enum Driver {
     /// `null-co`: discards writes, reads zeroes if `read_zeroes`.
     NullCo { read_zeroes: bool },
-    /// `raw` format over its `file` child (raises blkdebug events on it).
-    Raw,
+    /// `raw` format over its `file` child (raises blkdebug events on it),
+    /// `offset` bytes into it.
+    Raw {
+        /// Where the node's data starts in its child (`offset`).
+        offset: u64,
+    },
     /// `blkdebug` over its `image` child.
     Blkdebug {
         rules: Vec<InjectError>,
@@ -186,6 +191,12 @@ pub(crate) enum Driver {
     File { filename: String },
     /// `qcow2` over its `file` child, with an optional backing node.
     Qcow2,
+    /// A filter driver the user added over its `file` child
+    /// (`copy-on-read`, `preallocate`, `compress`): I/O passes through.
+    Filter {
+        /// Which driver.
+        driver: BlockdevDriver,
+    },
     /// `throttle` over its `file` child: I/O through it waits for its
     /// throttle group.
     Throttle {
@@ -200,13 +211,28 @@ impl Driver {
     pub fn qapi(&self) -> Option<BlockdevDriver> {
         Some(match self {
             Driver::NullCo { .. } => BlockdevDriver::NullCo,
-            Driver::Raw => BlockdevDriver::Raw,
+            Driver::Raw { .. } => BlockdevDriver::Raw,
             Driver::Blkdebug { .. } => BlockdevDriver::Blkdebug,
             Driver::File { .. } => BlockdevDriver::File,
             Driver::Qcow2 => BlockdevDriver::Qcow2,
             Driver::Throttle { .. } => BlockdevDriver::Throttle,
+            Driver::Filter { driver } => *driver,
             Driver::JobFilter { .. } => return None,
         })
+    }
+
+    /// `block_driver_can_compress`: whether the driver takes compressed
+    /// writes (of qjob's: `qcow2`, and the `copy-on-read` and `throttle`
+    /// filters, which pass them on).
+    pub fn can_compress(&self) -> bool {
+        matches!(
+            self,
+            Driver::Qcow2
+                | Driver::Throttle { .. }
+                | Driver::Filter {
+                    driver: BlockdevDriver::CopyOnRead
+                }
+        )
     }
 
     /// The driver's QAPI name (`filter` for a job's filter node, which has
@@ -736,11 +762,15 @@ impl Graph {
     }
 
     /// Whether `n` is a filter (QEMU's `is_filter` drivers qjob has: a
-    /// job's filter, `throttle`, `blkdebug`).
+    /// job's filter, `throttle`, `blkdebug`, `copy-on-read`, `preallocate`,
+    /// `compress`).
     pub fn is_filter(&self, n: NodeRef) -> bool {
         matches!(
             self.node(n).driver,
-            Driver::JobFilter { .. } | Driver::Blkdebug { .. } | Driver::Throttle { .. }
+            Driver::JobFilter { .. }
+                | Driver::Blkdebug { .. }
+                | Driver::Throttle { .. }
+                | Driver::Filter { .. }
         )
     }
 
@@ -817,7 +847,11 @@ impl Graph {
                     Status::Unallocated
                 }
             }
-            Driver::Raw | Driver::JobFilter { .. } | Driver::Throttle { .. } => {
+            Driver::Raw { offset } => match node.children.first() {
+                Some(&(_, c)) => self.status(c, off + offset, len),
+                None => Status::Zero,
+            },
+            Driver::JobFilter { .. } | Driver::Throttle { .. } | Driver::Filter { .. } => {
                 match node.children.first() {
                     Some(&(_, c)) => self.status(c, off, len),
                     None => Status::Zero,
@@ -939,7 +973,7 @@ impl Graph {
     /// default: `bdrv_get_default_bitmap_granularity`).
     pub fn bitmap_granularity(&self, n: NodeRef, bm: &Bitmap) -> u32 {
         bm.granularity.unwrap_or(match self.node(n).driver {
-            Driver::File { .. } | Driver::Raw => 4096,
+            Driver::File { .. } | Driver::Raw { .. } => 4096,
             _ => 65536,
         })
     }
@@ -1009,11 +1043,14 @@ impl Graph {
 
     /// Dirties the bitmaps a write of `[off, off+len)` through `n` would
     /// (every node down the path a write takes), without doing the I/O.
-    pub fn mark_written(&mut self, n: NodeRef, off: u64, len: u64) {
+    pub fn mark_written(&mut self, n: NodeRef, mut off: u64, len: u64) {
         let mut cur = Some(n);
         while let Some(x) = cur {
             self.set_dirty(x, off, len);
             let node = self.node(x);
+            if let Driver::Raw { offset } = node.driver {
+                off += offset;
+            }
             cur = match node.driver {
                 Driver::NullCo { .. } | Driver::File { .. } => None,
                 _ => node
@@ -1039,9 +1076,9 @@ impl Graph {
             let node = self.node(n);
             (
                 match node.driver {
-                    Driver::Raw | Driver::Qcow2 => 1,
+                    Driver::Raw { .. } | Driver::Qcow2 => 1,
                     Driver::Blkdebug { .. } => 2,
-                    Driver::JobFilter { .. } => 3,
+                    Driver::JobFilter { .. } | Driver::Filter { .. } => 3,
                     Driver::Throttle { .. } => 4,
                     _ => 0,
                 },
@@ -1059,6 +1096,10 @@ impl Graph {
             1 => {
                 let Some(file) = first_child else {
                     return Ok(());
+                };
+                let off = match self.node(n).driver {
+                    Driver::Raw { offset } => off + offset,
+                    _ => off,
                 };
                 match ty {
                     IoType::Read => self.debug_event(file, BlkdebugEvent::ReadAio),
@@ -1157,7 +1198,7 @@ impl Graph {
             if matches!(node.driver, Driver::Qcow2) && overlaps(&node.allocated, off, len) {
                 return true;
             }
-            if matches!(node.driver, Driver::Raw) && self.raw_allocated(n) {
+            if matches!(node.driver, Driver::Raw { .. }) && self.raw_allocated(n) {
                 return true;
             }
             cur = self.filter_or_cow_child(n);
@@ -1299,7 +1340,7 @@ mod tests {
             false,
         );
         g.attach_child(dbg, Role::Image, img);
-        let raw = g.add("raw".into(), Driver::Raw, 1 << 20, true);
+        let raw = g.add("raw".into(), Driver::Raw { offset: 0 }, 1 << 20, true);
         g.attach_child(raw, Role::File, dbg);
         assert_eq!(g.write(raw, 0, 512), Ok(()));
         assert_eq!(g.read(raw, 0, 512), Err(5));

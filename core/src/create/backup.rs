@@ -121,8 +121,7 @@ impl JobManager {
         if bs == target {
             return Err(Error::generic("Source and target cannot be the same"));
         }
-        // qcow2 takes compressed writes; no other driver qjob has does.
-        if opts.compress && !matches!(self.graph.node(target).driver, Driver::Qcow2) {
+        if opts.compress && !self.graph.node(target).driver.can_compress() {
             // QEMU names the target's device (none for nodes added with
             // blockdev-add).
             return Err(Error::generic(format!(

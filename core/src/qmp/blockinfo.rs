@@ -244,10 +244,11 @@ fn info_node(g: &Graph, n: NodeRef) -> Option<NodeRef> {
     match node.driver {
         Driver::Qcow2 | Driver::File { .. } => Some(n),
         Driver::NullCo { .. } => None,
-        Driver::Raw => info_node(g, g.child(n, Role::File)?),
-        Driver::JobFilter { .. } | Driver::Throttle { .. } | Driver::Blkdebug { .. } => {
-            info_node(g, node.children.first()?.1)
-        }
+        Driver::Raw { .. } => info_node(g, g.child(n, Role::File)?),
+        Driver::JobFilter { .. }
+        | Driver::Throttle { .. }
+        | Driver::Filter { .. }
+        | Driver::Blkdebug { .. } => info_node(g, node.children.first()?.1),
     }
 }
 
@@ -259,8 +260,8 @@ fn actual_size(g: &Graph, n: NodeRef) -> Option<u64> {
     match node.driver {
         Driver::NullCo { .. } => Some(0),
         Driver::File { .. } => image_of(g, n).and_then(|i| i.actual_size),
-        Driver::Raw | Driver::Qcow2 => actual_size(g, g.child(n, Role::File)?),
-        Driver::JobFilter { .. } | Driver::Throttle { .. } => {
+        Driver::Raw { .. } | Driver::Qcow2 => actual_size(g, g.child(n, Role::File)?),
+        Driver::JobFilter { .. } | Driver::Throttle { .. } | Driver::Filter { .. } => {
             actual_size(g, node.children.first()?.1)
         }
         Driver::Blkdebug { .. } => None,
