@@ -154,10 +154,25 @@ export interface BlockDirtyBitmapAddArgs {
   disabled?: boolean;
 }
 
+/** A bitmap by node and name (`block-dirty-bitmap-remove`, `-clear`, `-enable`, `-disable`). */
+export interface BlockDirtyBitmapArgs { node: string; name: string }
+
+/** `block-dirty-bitmap-merge`: into `target` of `node`, each of `bitmaps` (a name on `node`, or any node's). */
+export interface BlockDirtyBitmapMergeArgs {
+  node: string;
+  target: string;
+  bitmaps: Array<string | BlockDirtyBitmapArgs>;
+}
+
 /** One `transaction` action (`type` + `data`). */
 export type TransactionAction =
   | { type: 'blockdev-backup'; data: BlockdevBackupArgs }
   | { type: 'block-dirty-bitmap-add'; data: BlockDirtyBitmapAddArgs }
+  | { type: 'block-dirty-bitmap-remove'; data: BlockDirtyBitmapArgs }
+  | { type: 'block-dirty-bitmap-clear'; data: BlockDirtyBitmapArgs }
+  | { type: 'block-dirty-bitmap-enable'; data: BlockDirtyBitmapArgs }
+  | { type: 'block-dirty-bitmap-disable'; data: BlockDirtyBitmapArgs }
+  | { type: 'block-dirty-bitmap-merge'; data: BlockDirtyBitmapMergeArgs }
   | { type: 'abort'; data?: Record<string, never> };
 
 export interface TransactionArgs {
@@ -165,9 +180,9 @@ export interface TransactionArgs {
   properties?: { 'completion-mode'?: 'individual' | 'grouped' };
 }
 
-/** `blockdev-add` options (a node tree: `null-co`, `raw`, `qcow2`, `file`, `blkdebug`). */
+/** `blockdev-add` options (a node tree: `null-co`, `raw`, `qcow2`, `file`, `blkdebug`, and the filters `throttle`, `copy-on-read`, `preallocate`, `compress`). */
 export interface BlockdevAddArgs {
-  driver: 'null-co' | 'raw' | 'qcow2' | 'file' | 'blkdebug';
+  driver: 'null-co' | 'null-aio' | 'raw' | 'qcow2' | 'file' | 'blkdebug' | 'throttle' | 'copy-on-read' | 'preallocate' | 'compress';
   'node-name'?: string;
   [member: string]: JsonValue | undefined;
 }
@@ -225,6 +240,10 @@ export type QmpCommand =
   | Cmd<'blockdev-del', { 'node-name': string }>
   | Cmd<'block-dirty-bitmap-add', BlockDirtyBitmapAddArgs>
   | Cmd<'block-dirty-bitmap-remove', { node: string; name: string }>
+  | Cmd<'block-dirty-bitmap-clear', BlockDirtyBitmapArgs>
+  | Cmd<'block-dirty-bitmap-enable', BlockDirtyBitmapArgs>
+  | Cmd<'block-dirty-bitmap-disable', BlockDirtyBitmapArgs>
+  | Cmd<'block-dirty-bitmap-merge', BlockDirtyBitmapMergeArgs>
   | CmdNoArgs<'query-block'>
   | Cmd<'query-named-block-nodes', { flat?: boolean }>
   | CmdNoArgs<'query-version'>
@@ -481,7 +500,7 @@ export type IoOperation = 'read' | 'write';
 export interface NodeInfo {
   name: string;
   /** The block driver; `filter` for a job's filter named with `filter-node-name`. */
-  driver: 'null-co' | 'raw' | 'blkdebug' | 'file' | 'qcow2' | 'filter';
+  driver: 'null-co' | 'raw' | 'blkdebug' | 'file' | 'qcow2' | 'throttle' | 'copy-on-read' | 'preallocate' | 'compress' | 'filter';
   /** Virtual size in bytes. */
   size: number;
   /** Nothing but the monitor uses the node (QEMU's root node: a mirror's source must be one). */
@@ -560,6 +579,10 @@ export class JobManager {
   blockdevDel(args: { 'node-name': string }): void;
   blockDirtyBitmapAdd(args: BlockDirtyBitmapAddArgs): void;
   blockDirtyBitmapRemove(args: { node: string; name: string }): void;
+  blockDirtyBitmapClear(args: BlockDirtyBitmapArgs): void;
+  blockDirtyBitmapEnable(args: BlockDirtyBitmapArgs): void;
+  blockDirtyBitmapDisable(args: BlockDirtyBitmapArgs): void;
+  blockDirtyBitmapMerge(args: BlockDirtyBitmapMergeArgs): void;
   /** An image file in the simulated working directory (the scenario `image` directive). */
   addImage(file: string, image: ImageFile): void;
   /** Machine mode: `snapshot-*` exist (qemu-system), as the scenario `machine` directive. */

@@ -318,6 +318,26 @@ impl JsJobManager {
     pub fn block_dirty_bitmap_remove(&mut self, args: JsValue) -> Result<(), JsValue> {
         self.dispatch("block-dirty-bitmap-remove", &args)
     }
+    /// `block-dirty-bitmap-clear` (`{node, name}`).
+    #[wasm_bindgen(js_name = blockDirtyBitmapClear)]
+    pub fn block_dirty_bitmap_clear(&mut self, args: JsValue) -> Result<(), JsValue> {
+        self.dispatch("block-dirty-bitmap-clear", &args)
+    }
+    /// `block-dirty-bitmap-enable` (`{node, name}`).
+    #[wasm_bindgen(js_name = blockDirtyBitmapEnable)]
+    pub fn block_dirty_bitmap_enable(&mut self, args: JsValue) -> Result<(), JsValue> {
+        self.dispatch("block-dirty-bitmap-enable", &args)
+    }
+    /// `block-dirty-bitmap-disable` (`{node, name}`).
+    #[wasm_bindgen(js_name = blockDirtyBitmapDisable)]
+    pub fn block_dirty_bitmap_disable(&mut self, args: JsValue) -> Result<(), JsValue> {
+        self.dispatch("block-dirty-bitmap-disable", &args)
+    }
+    /// `block-dirty-bitmap-merge` (`{node, target, bitmaps}`: each a name or `{node, name}`).
+    #[wasm_bindgen(js_name = blockDirtyBitmapMerge)]
+    pub fn block_dirty_bitmap_merge(&mut self, args: JsValue) -> Result<(), JsValue> {
+        self.dispatch("block-dirty-bitmap-merge", &args)
+    }
     /// Adds an image file to the simulated working directory, as the
     /// scenario `image` directive does (`{format, size, backing?, data?}`);
     /// a malformed image is a `TypeError` with the directive's message.

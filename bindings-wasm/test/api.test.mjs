@@ -253,6 +253,23 @@ test('dirty bitmaps: add and remove, with QEMU\'s errors', () => {
   assert.throws(() => m.blockDirtyBitmapRemove({ node: 'src', name: 'bm0' }), /Dirty bitmap 'bm0' not found/);
 });
 
+test('dirty bitmaps: clear, enable, disable and merge, with QEMU\'s errors', () => {
+  const m = new q.JobManager();
+  m.blockDirtyBitmapAdd({ node: 'src', name: 'a' });
+  m.blockDirtyBitmapAdd({ node: 'src', name: 'b', disabled: true });
+  m.blockDirtyBitmapClear({ node: 'src', name: 'a' });
+  m.blockDirtyBitmapDisable({ node: 'src', name: 'a' });
+  m.blockDirtyBitmapEnable({ node: 'src', name: 'b' });
+  m.blockDirtyBitmapMerge({ node: 'src', target: 'a', bitmaps: ['b', { node: 'src', name: 'b' }] });
+  assert.throws(() => m.blockDirtyBitmapClear({ node: 'nosuch', name: 'a' }), /Node 'nosuch' not found/);
+  assert.throws(() => m.blockDirtyBitmapMerge({ node: 'src', target: 'a', bitmaps: ['c'] }), /Dirty bitmap 'c' not found/);
+  m.blockdevBackup({ 'job-id': 'i', device: 'src', target: 'dst', sync: 'incremental', bitmap: 'a', speed: 1 });
+  assert.throws(() => m.blockDirtyBitmapEnable({ node: 'src', name: 'a' }), /'a' is currently in use by another operation/);
+  m.jobCancel('i');
+  m.settle();
+  m.blockDirtyBitmapEnable({ node: 'src', name: 'a' });
+});
+
 test('the model as data', () => {
   assert.equal(q.statuses().length, 11);
   assert.deepEqual(q.verbs(), ['cancel', 'pause', 'resume', 'set-speed', 'complete', 'dismiss', 'finalize', 'change']);

@@ -61,7 +61,8 @@ const BAD = {
   ],
   ...Object.fromEntries(['blockdevBackup', 'blockdevMirror', 'blockCommit', 'blockStream', 'blockdevCreate',
     'xBlockdevAmend', 'snapshotSave', 'snapshotLoad', 'snapshotDelete', 'transaction', 'blockdevAdd', 'blockdevDel',
-    'blockDirtyBitmapAdd', 'blockDirtyBitmapRemove'].map((name) => [name, [
+    'blockDirtyBitmapAdd', 'blockDirtyBitmapRemove', 'blockDirtyBitmapClear', 'blockDirtyBitmapEnable',
+    'blockDirtyBitmapDisable', 'blockDirtyBitmapMerge'].map((name) => [name, [
     [(m) => /** @type {any} */ (m)[name](), 'args'],
     [(m) => /** @type {any} */ (m)[name](null), 'args'],
     [(m) => /** @type {any} */ (m)[name]('src'), 'args'],

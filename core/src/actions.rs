@@ -3,12 +3,15 @@
 //! order, the first failure rolls back the ones prepared, otherwise the jobs
 //! they created start. `blockdev-backup` is its one-action case.
 
+use crate::bitmap::BitmapUndo;
 use crate::block::NodeRef;
 use crate::error::{Error, Result};
 use crate::host::TxnHandle;
 use crate::job::{JobRef, TxnRef};
 use crate::manager::JobManager;
-use crate::options::{BackupOptions, BitmapAddOptions, DriveBackupOptions, SnapshotSyncOptions};
+use crate::options::{
+    BackupOptions, BitmapAddOptions, BitmapSource, DriveBackupOptions, SnapshotSyncOptions,
+};
 
 /// One action of `transaction`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +32,47 @@ pub enum TransactionAction {
     },
     /// `block-dirty-bitmap-add` (does not support grouped completion).
     BlockDirtyBitmapAdd(BitmapAddOptions),
+    /// `block-dirty-bitmap-remove`: the bitmap is busy until the
+    /// transaction commits, and goes then (does not support grouped
+    /// completion).
+    BlockDirtyBitmapRemove {
+        /// Node (or device) name.
+        node: String,
+        /// Bitmap name.
+        name: String,
+    },
+    /// `block-dirty-bitmap-clear` (an abort restores the contents; does
+    /// not support grouped completion).
+    BlockDirtyBitmapClear {
+        /// Node (or device) name.
+        node: String,
+        /// Bitmap name.
+        name: String,
+    },
+    /// `block-dirty-bitmap-enable` (does not support grouped completion).
+    BlockDirtyBitmapEnable {
+        /// Node (or device) name.
+        node: String,
+        /// Bitmap name.
+        name: String,
+    },
+    /// `block-dirty-bitmap-disable` (does not support grouped completion).
+    BlockDirtyBitmapDisable {
+        /// Node (or device) name.
+        node: String,
+        /// Bitmap name.
+        name: String,
+    },
+    /// `block-dirty-bitmap-merge` (an abort restores the target; does not
+    /// support grouped completion).
+    BlockDirtyBitmapMerge {
+        /// Node (or device) name.
+        node: String,
+        /// The bitmap merged into.
+        target: String,
+        /// The bitmaps merged.
+        bitmaps: Vec<BitmapSource>,
+    },
     /// `abort`: always fails.
     Abort,
 }
@@ -41,6 +85,11 @@ impl TransactionAction {
             TransactionAction::BlockdevSnapshotSync(_) => "blockdev-snapshot-sync",
             TransactionAction::BlockdevSnapshot { .. } => "blockdev-snapshot",
             TransactionAction::BlockDirtyBitmapAdd { .. } => "block-dirty-bitmap-add",
+            TransactionAction::BlockDirtyBitmapRemove { .. } => "block-dirty-bitmap-remove",
+            TransactionAction::BlockDirtyBitmapClear { .. } => "block-dirty-bitmap-clear",
+            TransactionAction::BlockDirtyBitmapEnable { .. } => "block-dirty-bitmap-enable",
+            TransactionAction::BlockDirtyBitmapDisable { .. } => "block-dirty-bitmap-disable",
+            TransactionAction::BlockDirtyBitmapMerge { .. } => "block-dirty-bitmap-merge",
             TransactionAction::Abort => "abort",
         }
     }
@@ -59,6 +108,10 @@ struct ActionState {
     drained: Option<NodeRef>,
     job: Option<JobRef>,
     bitmap: Option<(NodeRef, String)>,
+    /// A bitmap an action changed, and how to undo it.
+    bitmap_undo: Option<((NodeRef, usize), BitmapUndo)>,
+    /// A bitmap an action removes at commit (busy until then).
+    bitmap_remove: Option<(NodeRef, String)>,
     /// An external snapshot's overlay and the node under it.
     overlay: Option<(NodeRef, NodeRef)>,
 }
@@ -133,6 +186,8 @@ impl JobManager {
                 drained: None,
                 job: None,
                 bitmap: None,
+                bitmap_undo: None,
+                bitmap_remove: None,
                 overlay: None,
             };
             let r = self.prepare_action(action, txn, grouped, &mut st);
@@ -152,12 +207,24 @@ impl JobManager {
                 if let Some((n, name)) = &st.bitmap {
                     self.graph.node_mut(*n).bitmaps.retain(|b| b.name != *name);
                 }
+                if let Some((bm, undo)) = st.bitmap_undo.clone() {
+                    self.bitmap_undo(bm, undo);
+                }
+                if let Some((n, name)) = &st.bitmap_remove {
+                    let bitmaps = &mut self.graph.node_mut(*n).bitmaps;
+                    if let Some(b) = bitmaps.iter_mut().find(|b| b.name == *name) {
+                        b.removing = false;
+                    }
+                }
                 if let Some((overlay, old)) = st.overlay {
                     self.snapshot_abort(overlay, old);
                 }
             }
         } else {
             for st in &states {
+                if let Some((n, name)) = &st.bitmap_remove {
+                    self.graph.node_mut(*n).bitmaps.retain(|b| b.name != *name);
+                }
                 if let Some(j) = st.job
                     && self.job_alive(j)
                 {
@@ -211,6 +278,37 @@ impl JobManager {
                 check_grouped()?;
                 let n = self.add_bitmap(opts)?;
                 st.bitmap = Some((n, opts.name.clone()));
+                Ok(())
+            }
+            TransactionAction::BlockDirtyBitmapRemove { node, name } => {
+                check_grouped()?;
+                let (n, i) = self.bitmap_for_removal(node, name)?;
+                self.graph.node_mut(n).bitmaps[i].removing = true;
+                st.bitmap_remove = Some((n, name.clone()));
+                Ok(())
+            }
+            TransactionAction::BlockDirtyBitmapClear { node, name } => {
+                check_grouped()?;
+                st.bitmap_undo = Some(self.bitmap_clear(node, name)?);
+                Ok(())
+            }
+            TransactionAction::BlockDirtyBitmapEnable { node, name } => {
+                check_grouped()?;
+                st.bitmap_undo = Some(self.bitmap_set_disabled(node, name, false)?);
+                Ok(())
+            }
+            TransactionAction::BlockDirtyBitmapDisable { node, name } => {
+                check_grouped()?;
+                st.bitmap_undo = Some(self.bitmap_set_disabled(node, name, true)?);
+                Ok(())
+            }
+            TransactionAction::BlockDirtyBitmapMerge {
+                node,
+                target,
+                bitmaps,
+            } => {
+                check_grouped()?;
+                st.bitmap_undo = Some(self.bitmap_merge(node, target, bitmaps)?);
                 Ok(())
             }
             TransactionAction::BlockdevBackup(opts) => {

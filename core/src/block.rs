@@ -71,7 +71,8 @@ crate::model::qapi_enum! {
     /// The block drivers of QEMU 7.2 (QAPI `BlockdevDriver`): what QMP's
     /// `driver` members name, and the formats of image files. qjob simulates
     /// `null-co`/`null-aio`, `raw`, `blkdebug`, `file` and `qcow2` nodes and
-    /// reads `raw` and `qcow2` images; QMP accepts every name.
+    /// the filters `throttle`, `copy-on-read`, `preallocate` and `compress`,
+    /// and reads `raw` and `qcow2` images; QMP accepts every name.
     BlockdevDriver {
         Blkdebug = "blkdebug",
         Blklogwrites = "blklogwrites",
@@ -170,8 +171,12 @@ pub struct InjectError {
 pub(crate) enum Driver {
     /// `null-co`: discards writes, reads zeroes if `read_zeroes`.
     NullCo { read_zeroes: bool },
-    /// `raw` format over its `file` child (raises blkdebug events on it).
-    Raw,
+    /// `raw` format over its `file` child (raises blkdebug events on it),
+    /// `offset` bytes into it.
+    Raw {
+        /// Where the node's data starts in its child (`offset`).
+        offset: u64,
+    },
     /// `blkdebug` over its `image` child.
     Blkdebug {
         rules: Vec<InjectError>,
@@ -186,6 +191,12 @@ pub(crate) enum Driver {
     File { filename: String },
     /// `qcow2` over its `file` child, with an optional backing node.
     Qcow2,
+    /// A filter driver the user added over its `file` child
+    /// (`copy-on-read`, `preallocate`, `compress`): I/O passes through.
+    Filter {
+        /// Which driver.
+        driver: BlockdevDriver,
+    },
     /// `throttle` over its `file` child: I/O through it waits for its
     /// throttle group.
     Throttle {
@@ -200,13 +211,28 @@ impl Driver {
     pub fn qapi(&self) -> Option<BlockdevDriver> {
         Some(match self {
             Driver::NullCo { .. } => BlockdevDriver::NullCo,
-            Driver::Raw => BlockdevDriver::Raw,
+            Driver::Raw { .. } => BlockdevDriver::Raw,
             Driver::Blkdebug { .. } => BlockdevDriver::Blkdebug,
             Driver::File { .. } => BlockdevDriver::File,
             Driver::Qcow2 => BlockdevDriver::Qcow2,
             Driver::Throttle { .. } => BlockdevDriver::Throttle,
+            Driver::Filter { driver } => *driver,
             Driver::JobFilter { .. } => return None,
         })
+    }
+
+    /// `block_driver_can_compress`: whether the driver takes compressed
+    /// writes (of qjob's: `qcow2`, and the `copy-on-read` and `throttle`
+    /// filters, which pass them on).
+    pub fn can_compress(&self) -> bool {
+        matches!(
+            self,
+            Driver::Qcow2
+                | Driver::Throttle { .. }
+                | Driver::Filter {
+                    driver: BlockdevDriver::CopyOnRead
+                }
+        )
     }
 
     /// The driver's QAPI name (`filter` for a job's filter node, which has
@@ -234,13 +260,77 @@ pub(crate) enum FilterKind {
     CopyOnRead,
 }
 
-/// A dirty bitmap of a node (its contents are not simulated).
+/// A dirty bitmap of a node: what writes to the node dirtied while it
+/// recorded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Bitmap {
     pub name: String,
     /// Granularity in bytes (`None`: the node's default).
     pub granularity: Option<u32>,
     pub persistent: bool,
+    /// Not recording (`disabled`, `block-dirty-bitmap-disable`). A frozen
+    /// bitmap (one with a successor) is disabled; its successor records
+    /// or not as the bitmap did.
+    #[serde(default)]
+    pub disabled: bool,
+    /// The dirty extents, in whole granules within the node: sorted,
+    /// disjoint.
+    #[serde(default)]
+    pub dirty: Vec<(u64, u64)>,
+    /// While a backup synchronises it (`bdrv_dirty_bitmap_create_successor`
+    /// at the job's start): the anonymous successor that records the
+    /// writes meanwhile, with whether it is disabled.
+    #[serde(default)]
+    pub successor: Option<(bool, Vec<(u64, u64)>)>,
+    /// A `transaction`'s `block-dirty-bitmap-remove` holds it, busy, until
+    /// the transaction commits (never set between two commands).
+    #[serde(skip)]
+    pub removing: bool,
+}
+
+impl Bitmap {
+    /// A new, empty bitmap.
+    pub fn new(name: String, granularity: Option<u32>, persistent: bool, disabled: bool) -> Bitmap {
+        Bitmap {
+            name,
+            granularity,
+            persistent,
+            disabled,
+            dirty: Vec::new(),
+            successor: None,
+            removing: false,
+        }
+    }
+
+    /// `bdrv_dirty_bitmap_recording`: the bitmap or its successor records.
+    pub fn recording(&self) -> bool {
+        !self.disabled || self.successor.as_ref().is_some_and(|(d, _)| !d)
+    }
+
+    /// `bdrv_get_dirty_count`: the dirty bytes.
+    pub fn count(&self) -> u64 {
+        self.dirty.iter().map(|&(_, l)| l).sum()
+    }
+
+    /// `bdrv_dirty_bitmap_abdicate`: the successor takes the bitmap's place
+    /// (its contents and its recording state).
+    pub fn abdicate(&mut self) {
+        if let Some((disabled, dirty)) = self.successor.take() {
+            self.disabled = disabled;
+            self.dirty = dirty;
+        }
+    }
+
+    /// `bdrv_reclaim_dirty_bitmap`: the successor merges back into the
+    /// bitmap, which records again as the successor did.
+    pub fn reclaim(&mut self) {
+        if let Some((disabled, dirty)) = self.successor.take() {
+            self.disabled = disabled;
+            for (o, l) in dirty {
+                add_extent(&mut self.dirty, o, l);
+            }
+        }
+    }
 }
 
 /// A block node.
@@ -683,11 +773,15 @@ impl Graph {
     }
 
     /// Whether `n` is a filter (QEMU's `is_filter` drivers qjob has: a
-    /// job's filter, `throttle`, `blkdebug`).
+    /// job's filter, `throttle`, `blkdebug`, `copy-on-read`, `preallocate`,
+    /// `compress`).
     pub fn is_filter(&self, n: NodeRef) -> bool {
         matches!(
             self.node(n).driver,
-            Driver::JobFilter { .. } | Driver::Blkdebug { .. } | Driver::Throttle { .. }
+            Driver::JobFilter { .. }
+                | Driver::Blkdebug { .. }
+                | Driver::Throttle { .. }
+                | Driver::Filter { .. }
         )
     }
 
@@ -764,7 +858,11 @@ impl Graph {
                     Status::Unallocated
                 }
             }
-            Driver::Raw | Driver::JobFilter { .. } | Driver::Throttle { .. } => {
+            Driver::Raw { offset } => match node.children.first() {
+                Some(&(_, c)) => self.status(c, off + offset, len),
+                None => Status::Zero,
+            },
+            Driver::JobFilter { .. } | Driver::Throttle { .. } | Driver::Filter { .. } => {
                 match node.children.first() {
                     Some(&(_, c)) => self.status(c, off, len),
                     None => Status::Zero,
@@ -894,15 +992,116 @@ impl Graph {
         self.io(n, off, len, IoType::Discard)
     }
 
+    /// The granularity of bitmap `bm` of node `n` (given, or the node's
+    /// default: `bdrv_get_default_bitmap_granularity`).
+    pub fn bitmap_granularity(&self, n: NodeRef, bm: &Bitmap) -> u32 {
+        bm.granularity.unwrap_or(match self.node(n).driver {
+            Driver::File { .. } | Driver::Raw { .. } => 4096,
+            _ => 65536,
+        })
+    }
+
+    /// `bdrv_set_dirty`: a write to `n` dirties `[off, off+len)`, in whole
+    /// granules, in each of its bitmaps that records (a frozen bitmap's
+    /// successor in its place).
+    pub fn set_dirty(&mut self, n: NodeRef, off: u64, len: u64) {
+        if len == 0 || self.node(n).bitmaps.is_empty() {
+            return;
+        }
+        let size = self.node(n).size;
+        for i in 0..self.node(n).bitmaps.len() {
+            let g = u64::from(self.bitmap_granularity(n, &self.node(n).bitmaps[i]));
+            let start = (off - off % g).min(size);
+            let end = (off + len).next_multiple_of(g).min(size);
+            let bm = &mut self.node_mut(n).bitmaps[i];
+            let extents = match &mut bm.successor {
+                Some((false, dirty)) => dirty,
+                Some((true, _)) => continue,
+                None if bm.disabled => continue,
+                None => &mut bm.dirty,
+            };
+            add_extent(extents, start, end.saturating_sub(start));
+        }
+    }
+
+    /// `bdrv_dirty_bitmap_create_successor` for a backup's bitmap `name`
+    /// of `n`: the bitmap is frozen (disabled, its writes recorded by a
+    /// successor); gives what it has dirty.
+    pub fn freeze_bitmap(&mut self, n: NodeRef, name: &str) -> Vec<(u64, u64)> {
+        let Some(bm) = self.node_mut(n).bitmaps.iter_mut().find(|b| b.name == name) else {
+            return Vec::new();
+        };
+        if bm.successor.is_none() {
+            bm.successor = Some((bm.disabled, Vec::new()));
+            bm.disabled = true;
+        }
+        bm.dirty.clone()
+    }
+
+    /// The end of a backup's bitmap synchronisation: the successor takes
+    /// the bitmap's place (`sync`: `bdrv_dirty_bitmap_abdicate`) or merges
+    /// back into it (`bdrv_reclaim_dirty_bitmap`); then `left` (what a
+    /// failed job did not copy) is dirty again.
+    pub fn thaw_bitmap(&mut self, n: NodeRef, name: &str, sync: bool, left: &[(u64, u64)]) {
+        if !self.alive(n) {
+            return;
+        }
+        let Some(i) = self.node(n).bitmaps.iter().position(|b| b.name == name) else {
+            return;
+        };
+        let g = u64::from(self.bitmap_granularity(n, &self.node(n).bitmaps[i]));
+        let size = self.node(n).size;
+        let bm = &mut self.node_mut(n).bitmaps[i];
+        if sync {
+            bm.abdicate();
+        } else {
+            bm.reclaim();
+        }
+        for &(o, l) in left {
+            let start = o - o % g;
+            let end = (o + l).next_multiple_of(g).min(size);
+            add_extent(&mut bm.dirty, start, end.saturating_sub(start));
+        }
+    }
+
+    /// Dirties the bitmaps a write of `[off, off+len)` through `n` would
+    /// (every node down the path a write takes), without doing the I/O.
+    pub fn mark_written(&mut self, n: NodeRef, mut off: u64, len: u64) {
+        let mut cur = Some(n);
+        while let Some(x) = cur {
+            self.set_dirty(x, off, len);
+            let node = self.node(x);
+            if let Driver::Raw { offset } = node.driver {
+                off += offset;
+            }
+            cur = match node.driver {
+                Driver::NullCo { .. } | Driver::File { .. } => None,
+                _ => node
+                    .children
+                    .iter()
+                    .find(|(r, _)| matches!(r, Role::File | Role::Image))
+                    .or_else(|| node.children.first())
+                    .map(|&(_, c)| c),
+            };
+        }
+    }
+
     fn io(&mut self, n: NodeRef, off: u64, len: u64, ty: IoType) -> Result<(), i32> {
         self.failed_immediately = false;
+        // bdrv_co_write_req_finish: a write (or write of zeroes) dirties the
+        // bitmaps of every node it passes through, failed or not. (A
+        // discard would too, but nodes open without `discard: unmap`,
+        // where discards end before that.)
+        if matches!(ty, IoType::Write | IoType::WriteZeroes) {
+            self.set_dirty(n, off, len);
+        }
         let (driver_is, first_child) = {
             let node = self.node(n);
             (
                 match node.driver {
-                    Driver::Raw | Driver::Qcow2 => 1,
+                    Driver::Raw { .. } | Driver::Qcow2 => 1,
                     Driver::Blkdebug { .. } => 2,
-                    Driver::JobFilter { .. } => 3,
+                    Driver::JobFilter { .. } | Driver::Filter { .. } => 3,
                     Driver::Throttle { .. } => 4,
                     _ => 0,
                 },
@@ -920,6 +1119,10 @@ impl Graph {
             1 => {
                 let Some(file) = first_child else {
                     return Ok(());
+                };
+                let off = match self.node(n).driver {
+                    Driver::Raw { offset } => off + offset,
+                    _ => off,
                 };
                 match ty {
                     IoType::Read => self.debug_event(file, BlkdebugEvent::ReadAio),
@@ -1029,7 +1232,7 @@ impl Graph {
             if matches!(node.driver, Driver::Qcow2) && overlaps(&node.allocated, off, len) {
                 return true;
             }
-            if matches!(node.driver, Driver::Raw) && self.raw_allocated(n) {
+            if matches!(node.driver, Driver::Raw { .. }) && self.raw_allocated(n) {
                 return true;
             }
             cur = self.filter_or_cow_child(n);
@@ -1171,7 +1374,7 @@ mod tests {
             false,
         );
         g.attach_child(dbg, Role::Image, img);
-        let raw = g.add("raw".into(), Driver::Raw, 1 << 20, true);
+        let raw = g.add("raw".into(), Driver::Raw { offset: 0 }, 1 << 20, true);
         g.attach_child(raw, Role::File, dbg);
         assert_eq!(g.write(raw, 0, 512), Ok(()));
         assert_eq!(g.read(raw, 0, 512), Err(5));

@@ -216,7 +216,8 @@ impl Graph {
         match &node.driver {
             Driver::File { filename } => Some(filename.clone()),
             Driver::NullCo { .. } => plain.then(|| "null-co://".to_owned()),
-            Driver::Raw | Driver::Qcow2 => self.exact_filename(self.child(n, Role::File)?),
+            Driver::Raw { .. } if !plain => None,
+            Driver::Raw { .. } | Driver::Qcow2 => self.exact_filename(self.child(n, Role::File)?),
             Driver::Blkdebug { .. } if plain => Some(format!(
                 "blkdebug::{}",
                 self.exact_filename(self.child(n, Role::Image)?)?
@@ -224,16 +225,19 @@ impl Graph {
             Driver::Blkdebug { .. } => None,
             Driver::JobFilter { .. } => Some(self.filename(node.children.first()?.1)),
             // A filter of the user's: only its options name it.
-            Driver::Throttle { .. } => None,
+            Driver::Throttle { .. } | Driver::Filter { .. } => None,
         }
     }
 
     /// `bs->filename` as opening the node set it, before anything refreshes
-    /// it: a throttle node's is its file's (a query, or becoming a backing
-    /// node, turns it into the `json:` name; qjob does not track that).
+    /// it: a user filter's (throttle, copy-on-read, …) is its file's (a
+    /// query, or becoming a backing node, turns it into the `json:` name;
+    /// qjob does not track that).
     pub(crate) fn filename_as_opened(&self, n: NodeRef) -> String {
         match (&self.node(n).driver, self.node(n).children.first()) {
-            (Driver::Throttle { .. }, Some(&(_, c))) => self.filename_as_opened(c),
+            (Driver::Throttle { .. } | Driver::Filter { .. }, Some(&(_, c))) => {
+                self.filename_as_opened(c)
+            }
             _ => self.filename(n),
         }
     }
@@ -357,7 +361,7 @@ impl Graph {
         match &node.driver {
             Driver::File { filename } => Some(filename),
             Driver::Blkdebug { .. } => self.node_file(self.child(n, Role::Image)?),
-            Driver::Raw | Driver::Qcow2 => self.node_file(self.child(n, Role::File)?),
+            Driver::Raw { .. } | Driver::Qcow2 => self.node_file(self.child(n, Role::File)?),
             _ => None,
         }
     }
@@ -598,6 +602,9 @@ impl JobManager {
             Some(BlockdevDriver::Raw) => NodeOptions::Raw {
                 node_name: name,
                 file: ChildRef::Inline(Box::new(file)),
+                offset: 0,
+                size: None,
+                strong_options: Vec::new(),
             },
             Some(BlockdevDriver::File) => NodeOptions::File {
                 node_name: name,

@@ -130,7 +130,7 @@ pub use manager::{DEFAULT_NODE_SIZE, JobManager, SETTLE_LIMIT, TICK_LIMIT};
 pub use model::{ErrorAction, IoStatus, JobStatus, JobType, JobVerb, OnError};
 pub use nodes::{ChildRef, NodeInfo, NodeOptions};
 pub use options::{
-    BackupOptions, BitmapAddOptions, BitmapSyncMode, CommitOptions, CreateOptions,
+    BackupOptions, BitmapAddOptions, BitmapSource, BitmapSyncMode, CommitOptions, CreateOptions,
     DriveBackupOptions, DriveMirrorOptions, JobOptions, MirrorCopyMode, MirrorOptions,
     NewImageMode, SnapshotSyncOptions, StreamOptions, SyncMode,
 };

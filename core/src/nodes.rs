@@ -36,6 +36,27 @@ pub enum NodeOptions {
         node_name: Option<String>,
         /// The protocol child.
         file: ChildRef,
+        /// Where the node starts in its child (`offset`; default 0; QEMU
+        /// reads it as a size when the node opens: a negative one is
+        /// refused then).
+        offset: i64,
+        /// The node's size (`size`; default: the rest of the child;
+        /// negative: refused as `offset`).
+        size: Option<i64>,
+        /// The options of those given that QEMU's `json:` file name of the
+        /// node shows (`offset`, `size`), as given.
+        strong_options: Vec<(String, serde_json::Value)>,
+    },
+    /// A filter driver over a child that passes I/O through:
+    /// `copy-on-read`, `preallocate` or `compress` (whose child must take
+    /// compressed writes: `qcow2`, `copy-on-read`, `throttle`).
+    Filter {
+        /// Node name.
+        node_name: Option<String>,
+        /// Which driver.
+        driver: BlockdevDriver,
+        /// The filtered child.
+        file: ChildRef,
     },
     /// `blkdebug` over `image`, with error injection rules.
     Blkdebug {
@@ -86,7 +107,8 @@ impl NodeOptions {
             | NodeOptions::Blkdebug { node_name, .. }
             | NodeOptions::File { node_name, .. }
             | NodeOptions::Qcow2 { node_name, .. }
-            | NodeOptions::Throttle { node_name, .. } => node_name.as_deref(),
+            | NodeOptions::Throttle { node_name, .. }
+            | NodeOptions::Filter { node_name, .. } => node_name.as_deref(),
         }
     }
 
@@ -97,7 +119,8 @@ impl NodeOptions {
             NodeOptions::NullCo { .. } | NodeOptions::File { .. } => 0,
             NodeOptions::Raw { .. }
             | NodeOptions::Blkdebug { .. }
-            | NodeOptions::Throttle { .. } => 1,
+            | NodeOptions::Throttle { .. }
+            | NodeOptions::Filter { .. } => 1,
             NodeOptions::Qcow2 { backing, .. } => 1 + usize::from(matches!(backing, Some(Some(_)))),
         }
     }
@@ -108,8 +131,9 @@ impl NodeOptions {
 pub struct NodeInfo {
     /// The node name.
     pub name: String,
-    /// The block driver: `null-co`, `raw`, `blkdebug`, `file`, `qcow2`, or
-    /// `filter` for a job's filter named with `filter-node-name`.
+    /// The block driver: `null-co`, `raw`, `blkdebug`, `file`, `qcow2`,
+    /// `throttle`, `copy-on-read`, `preallocate`, `compress`, or `filter`
+    /// for a job's filter named with `filter-node-name`.
     pub driver: &'static str,
     /// Virtual size in bytes.
     pub size: u64,
@@ -294,14 +318,76 @@ impl JobManager {
                 created.push(n);
                 Ok(n)
             }
-            NodeOptions::Raw { node_name, file } => {
+            NodeOptions::Raw {
+                node_name,
+                file,
+                offset,
+                size,
+                strong_options,
+            } => {
+                if let Some(n) = node_name {
+                    self.check_node_name(n)?;
+                }
+                // raw_read_options (sizes: no negatives), before the child.
+                let profile = self.profile();
+                let size_opt = |name: &str, v: i64| {
+                    u64::try_from(v)
+                        .map_err(|_| Error::generic(profile.negative_size_refusal(name, v)))
+                };
+                let offset = &size_opt("offset", *offset)?;
+                let size = match size {
+                    Some(s) => Some(size_opt("size", *s)?),
+                    None => None,
+                };
+                let child = self.open_child(file, created)?;
+                // raw_apply_options.
+                let real_size = self.graph.node(child).size;
+                if *offset > real_size {
+                    return Err(Error::generic(format!(
+                        "Offset ({offset}) cannot be greater than size of the containing file ({real_size})"
+                    )));
+                }
+                if let Some(s) = size.filter(|&s| real_size - offset < s) {
+                    return Err(Error::generic(format!(
+                        "The sum of offset ({offset}) and size ({s}) has to be smaller or equal to the  actual size of the containing file ({real_size})"
+                    )));
+                }
+                if size.is_some_and(|s| s % 512 != 0) {
+                    return Err(Error::generic("Specified size is not multiple of 512"));
+                }
+                let size = size.unwrap_or(real_size - offset);
+                let (name, user) = self.name_or_implicit(node_name.as_deref())?;
+                let driver = Driver::Raw { offset: *offset };
+                let n = self.graph.add(name, driver, size, user);
+                self.graph.node_mut(n).strong_options = strong_options.clone();
+                created.push(n);
+                self.attach_child(n, Role::File, child);
+                self.unref_probe_backend(child);
+                Ok(n)
+            }
+            NodeOptions::Filter {
+                node_name,
+                driver,
+                file,
+            } => {
                 if let Some(n) = node_name {
                     self.check_node_name(n)?;
                 }
                 let child = self.open_child(file, created)?;
+                // compress_open: only a format that takes compressed writes.
+                if *driver == BlockdevDriver::Compress
+                    && !self.graph.node(child).driver.can_compress()
+                {
+                    return Err(Error::generic(format!(
+                        "Compression is not supported for underlying format: {}",
+                        self.graph.node(child).driver.name()
+                    )));
+                }
                 let size = self.graph.node(child).size;
                 let (name, user) = self.name_or_implicit(node_name.as_deref())?;
-                let n = self.graph.add(name, Driver::Raw, size, user);
+                let n = self
+                    .graph
+                    .add(name, Driver::Filter { driver: *driver }, size, user);
                 created.push(n);
                 self.attach_child(n, Role::File, child);
                 self.unref_probe_backend(child);
@@ -446,6 +532,9 @@ impl JobManager {
             NodeOptions::Raw {
                 node_name: None,
                 file: inner,
+                offset: 0,
+                size: None,
+                strong_options: Vec::new(),
             }
         })
     }

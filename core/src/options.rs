@@ -311,4 +311,21 @@ pub struct BitmapAddOptions {
     pub granularity: Option<u32>,
     /// Stored in the image (qcow2 nodes only).
     pub persistent: bool,
+    /// Created disabled (not recording writes).
+    pub disabled: bool,
+}
+
+/// One source bitmap of `block-dirty-bitmap-merge` (QAPI
+/// `BlockDirtyBitmapOrStr`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BitmapSource {
+    /// A bitmap of the merge's own node, by name.
+    Local(String),
+    /// A bitmap of any node.
+    External {
+        /// Node (or device) name.
+        node: String,
+        /// Bitmap name.
+        name: String,
+    },
 }

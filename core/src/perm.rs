@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::block::{Driver, FilterKind, NodeRef, Parent, Role};
+use crate::block::{BlockdevDriver, Driver, FilterKind, NodeRef, Parent, Role};
 use crate::error::{Error, Result};
 use crate::job::JobRef;
 use crate::manager::JobManager;
@@ -319,7 +319,7 @@ impl JobManager {
                 };
                 default_perms(kind, perm, shared, writable)
             }
-            Driver::Raw => {
+            Driver::Raw { .. } => {
                 let (p, s) = default_perms(ChildKind::Filtered, perm, shared, writable);
                 (
                     (p - (Perm::WRITE | Perm::RESIZE)) | (perm & (Perm::WRITE | Perm::RESIZE)),
@@ -329,6 +329,27 @@ impl JobManager {
             Driver::Blkdebug { .. } | Driver::Throttle { .. } => {
                 default_perms(ChildKind::Filtered, perm, shared, writable)
             }
+            Driver::Filter { driver } => match driver {
+                // cor_child_perm: as a stream's copy-on-read filter.
+                BlockdevDriver::CopyOnRead => (
+                    (perm & (Perm::CONSISTENT_READ | Perm::WRITE | Perm::RESIZE))
+                        | Perm::WRITE_UNCHANGED,
+                    (shared & (Perm::CONSISTENT_READ | Perm::WRITE | Perm::RESIZE))
+                        | Perm::WRITE_UNCHANGED,
+                ),
+                // preallocate_child_perm: a writer that resizes shares
+                // neither.
+                BlockdevDriver::Preallocate
+                    if perm.intersects(Perm::WRITE) && perm.intersects(Perm::RESIZE) =>
+                {
+                    let (p, s) = default_perms(ChildKind::Filtered, perm, shared, writable);
+                    (
+                        p | Perm::WRITE | Perm::RESIZE,
+                        s - (Perm::WRITE | Perm::RESIZE),
+                    )
+                }
+                _ => default_perms(ChildKind::Filtered, perm, shared, writable),
+            },
             Driver::JobFilter { kind } => match kind {
                 FilterKind::CopyBeforeWrite if role == Role::Target => {
                     (Perm::WRITE, Perm::ALL - Perm::RESIZE)

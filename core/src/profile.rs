@@ -54,6 +54,10 @@ pub(crate) struct Profile {
     /// has `active` (10.0; `false` after `blockdev-set-active` or
     /// `blockdev-add` with `active: false`).
     pub node_info_active: bool,
+    /// Whether a negative size option (raw's `offset` and `size`) is
+    /// refused as out of range, with its value (10.0), or as not a
+    /// non-negative number (7.2).
+    pub negative_size_out_of_range: bool,
     /// The greeting's `major`, `minor`, `micro`.
     pub greeting_version: (u32, u32, u32),
     /// The greeting's `package`.
@@ -233,6 +237,7 @@ static V7_2: Profile = Profile {
     sleeps_out_rate_limit: false,
     graph_drains: &NO_GRAPH_DRAINS,
     node_info_active: false,
+    negative_size_out_of_range: false,
     greeting_version: (7, 2, 22),
     greeting_package: "Debian 1:7.2+dfsg-7+deb12u18+b3",
 };
@@ -250,6 +255,7 @@ static V10_0: Profile = Profile {
     sleeps_out_rate_limit: true,
     graph_drains: &GRAPH_DRAINS_10_0,
     node_info_active: true,
+    negative_size_out_of_range: true,
     greeting_version: (10, 0, 2),
     greeting_package: "Debian 1:10.0.2+ds-2+deb13u1~bpo12+1",
 };
@@ -292,6 +298,15 @@ impl QemuVersion {
 }
 
 impl Profile {
+    /// The refusal of a negative `value` for the size option `name`.
+    pub fn negative_size_refusal(&self, name: &str, value: i64) -> String {
+        if self.negative_size_out_of_range {
+            format!("Value '{value}' is out of range for parameter '{name}'")
+        } else {
+            format!("Parameter '{name}' expects a non-negative number below 2^64")
+        }
+    }
+
     /// The refusal of `action` in a grouped transaction.
     pub fn grouped_refusal(&self, action: &str) -> String {
         format!(
@@ -304,6 +319,24 @@ impl Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A negative raw `offset`/`size`, as 7.2 and 10.0 refuse it (recorded
+    /// from both with `blklayer-filter-nodes`).
+    #[test]
+    fn negative_sizes_are_refused_in_each_versions_words() {
+        assert_eq!(
+            QemuVersion::V7_2
+                .profile()
+                .negative_size_refusal("offset", -1),
+            "Parameter 'offset' expects a non-negative number below 2^64"
+        );
+        assert_eq!(
+            QemuVersion::V10_0
+                .profile()
+                .negative_size_refusal("offset", -1),
+            "Value '-1' is out of range for parameter 'offset'"
+        );
+    }
 
     #[test]
     fn change_exists_in_10_0_only_with_set_speeds_row() {

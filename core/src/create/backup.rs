@@ -132,8 +132,7 @@ impl JobManager {
         if bs == target {
             return Err(Error::generic("Source and target cannot be the same"));
         }
-        // qcow2 takes compressed writes; no other driver qjob has does.
-        if opts.compress && !matches!(self.graph.node(target).driver, Driver::Qcow2) {
+        if opts.compress && !self.graph.node(target).driver.can_compress() {
             // QEMU names the target's device (none for nodes added with
             // blockdev-add).
             return Err(Error::generic(format!(
@@ -184,7 +183,8 @@ impl JobManager {
             )));
         }
         let sync = match opts.sync {
-            SyncMode::Full | SyncMode::Bitmap | SyncMode::Incremental => Sync::Full,
+            SyncMode::Full => Sync::Full,
+            SyncMode::Bitmap | SyncMode::Incremental => Sync::Bitmap,
             SyncMode::Top => Sync::Top,
             SyncMode::None => Sync::None,
         };
@@ -213,6 +213,7 @@ impl JobManager {
         backup.bitmap = opts.bitmap.clone();
         // A cluster larger than a chunk is copied whole.
         backup.chunk = backup.chunk.max(cluster);
+        backup.bitmap_mode = opts.bitmap.as_ref().and(bitmap_mode);
         let work = Work::Backup(backup);
         match self.block_job_create(
             &opts.job,

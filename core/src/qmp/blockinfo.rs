@@ -192,8 +192,7 @@ fn dirty_info(
     Value::Object(o)
 }
 
-/// A node's dirty bitmaps, newest first: the user's (their contents are
-/// not simulated: no dirty bytes), and those a backup keeps (on its
+/// A node's dirty bitmaps, newest first: the user's, and those a backup keeps (on its
 /// copy-before-write filter, and on its source the bitmap of what is left
 /// to copy).
 fn dirty_bitmaps(m: &JobManager, n: NodeRef) -> Vec<Value> {
@@ -226,17 +225,13 @@ fn dirty_bitmaps(m: &JobManager, n: NodeRef) -> Vec<Value> {
         }
     }
     let g = &m.graph;
-    let default = match g.node(n).driver {
-        Driver::File { .. } | Driver::Raw => 4096,
-        _ => 65536,
-    };
     for bm in g.node(n).bitmaps.iter().rev() {
         let busy = m.bitmap_free(n, &bm.name).is_err();
         list.push(dirty_info(
             Some(&bm.name),
-            0,
-            bm.granularity.unwrap_or(default),
-            !busy,
+            bm.count(),
+            g.bitmap_granularity(n, bm),
+            bm.recording(),
             busy,
             bm.persistent,
         ));
@@ -252,10 +247,11 @@ fn info_node(g: &Graph, n: NodeRef) -> Option<NodeRef> {
     match node.driver {
         Driver::Qcow2 | Driver::File { .. } => Some(n),
         Driver::NullCo { .. } => None,
-        Driver::Raw => info_node(g, g.child(n, Role::File)?),
-        Driver::JobFilter { .. } | Driver::Throttle { .. } | Driver::Blkdebug { .. } => {
-            info_node(g, node.children.first()?.1)
-        }
+        Driver::Raw { .. } => info_node(g, g.child(n, Role::File)?),
+        Driver::JobFilter { .. }
+        | Driver::Throttle { .. }
+        | Driver::Filter { .. }
+        | Driver::Blkdebug { .. } => info_node(g, node.children.first()?.1),
     }
 }
 
@@ -267,8 +263,8 @@ fn actual_size(g: &Graph, n: NodeRef) -> Option<u64> {
     match node.driver {
         Driver::NullCo { .. } => Some(0),
         Driver::File { .. } => image_of(g, n).and_then(|i| i.actual_size),
-        Driver::Raw | Driver::Qcow2 => actual_size(g, g.child(n, Role::File)?),
-        Driver::JobFilter { .. } | Driver::Throttle { .. } => {
+        Driver::Raw { .. } | Driver::Qcow2 => actual_size(g, g.child(n, Role::File)?),
+        Driver::JobFilter { .. } | Driver::Throttle { .. } | Driver::Filter { .. } => {
             actual_size(g, node.children.first()?.1)
         }
         Driver::Blkdebug { .. } => None,

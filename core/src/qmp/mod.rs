@@ -170,6 +170,29 @@ const TABLE: &[(&str, Handler)] = &[
             m.block_dirty_bitmap_add(&o)
         })
     }),
+    ("block-dirty-bitmap-clear", |m, a| {
+        run(m, a, bitmap::parse_bitmap_remove, |m, (node, name)| {
+            m.block_dirty_bitmap_clear(&node, &name)
+        })
+    }),
+    ("block-dirty-bitmap-disable", |m, a| {
+        run(m, a, bitmap::parse_bitmap_remove, |m, (node, name)| {
+            m.block_dirty_bitmap_disable(&node, &name)
+        })
+    }),
+    ("block-dirty-bitmap-enable", |m, a| {
+        run(m, a, bitmap::parse_bitmap_remove, |m, (node, name)| {
+            m.block_dirty_bitmap_enable(&node, &name)
+        })
+    }),
+    ("block-dirty-bitmap-merge", |m, a| {
+        run(
+            m,
+            a,
+            bitmap::parse_bitmap_merge,
+            |m, (node, target, bitmaps)| m.block_dirty_bitmap_merge(&node, &target, &bitmaps),
+        )
+    }),
     ("block-dirty-bitmap-remove", |m, a| {
         run(m, a, bitmap::parse_bitmap_remove, |m, (node, name)| {
             m.block_dirty_bitmap_remove(&node, &name)

@@ -24,9 +24,12 @@ fn parse_child(parent: &Args<'_>, name: &str, v: &Value) -> Result<ChildRef> {
 /// knows is refused as not simulated), in QEMU's alphabetical order.
 pub(super) const SIMULATED: &[BlockdevDriver] = &[
     BlockdevDriver::Blkdebug,
+    BlockdevDriver::Compress,
+    BlockdevDriver::CopyOnRead,
     BlockdevDriver::File,
     BlockdevDriver::NullAio,
     BlockdevDriver::NullCo,
+    BlockdevDriver::Preallocate,
     BlockdevDriver::Qcow2,
     BlockdevDriver::Raw,
     BlockdevDriver::Throttle,
@@ -48,6 +51,7 @@ fn strong(a: &Args<'_>, names: &[&str]) -> Vec<(String, Value)> {
 /// `inject-error` and `set-state` entries).
 const STRONG_INTEGERS: &[&str] = &[
     "size",
+    "offset",
     "align",
     "max-transfer",
     "opt-write-zero",
@@ -107,8 +111,34 @@ fn parse_driver(
         BlockdevDriver::Raw => {
             let v = a.req_any("file")?;
             let file = parse_child(a, "file", v)?;
-            a.ignore(&["offset", "size"]);
-            Ok(NodeOptions::Raw { node_name, file })
+            let strong_options = strong(a, &["offset", "size"]);
+            let offset = a.opt_int("offset")?.unwrap_or(0);
+            let size = a.opt_int("size")?;
+            Ok(NodeOptions::Raw {
+                node_name,
+                file,
+                offset,
+                size,
+                strong_options,
+            })
+        }
+        BlockdevDriver::CopyOnRead | BlockdevDriver::Preallocate | BlockdevDriver::Compress => {
+            let v = a.req_any("file")?;
+            let file = parse_child(a, "file", v)?;
+            if driver == BlockdevDriver::CopyOnRead && a.opt_str("bottom")?.is_some() {
+                return Err(Error::generic(
+                    "qjob does not simulate copy-on-read's 'bottom'",
+                ));
+            }
+            if driver == BlockdevDriver::Preallocate {
+                a.opt_int("prealloc-align")?;
+                a.opt_int("prealloc-size")?;
+            }
+            Ok(NodeOptions::Filter {
+                node_name,
+                driver,
+                file,
+            })
         }
         BlockdevDriver::Blkdebug => {
             let strong_options = strong(

@@ -1,7 +1,7 @@
 //! The arguments of the QMP `transaction` command: its actions and properties.
 
 use super::args::{Args, list_elem};
-use super::bitmap::parse_bitmap_add;
+use super::bitmap::{parse_bitmap_add, parse_bitmap_merge, parse_bitmap_remove};
 use super::create::{parse_backup, parse_drive_backup, parse_snapshot_ext, parse_snapshot_sync};
 use crate::actions::TransactionAction;
 use crate::error::{Error, Result};
@@ -83,6 +83,30 @@ fn parse_actions(list: &[Value], qemu: QemuVersion) -> Result<Vec<TransactionAct
             }
             "block-dirty-bitmap-add" => {
                 TransactionAction::BlockDirtyBitmapAdd(parse_bitmap_add(&mut data)?)
+            }
+            "block-dirty-bitmap-remove" => {
+                let (node, name) = parse_bitmap_remove(&mut data)?;
+                TransactionAction::BlockDirtyBitmapRemove { node, name }
+            }
+            "block-dirty-bitmap-clear" => {
+                let (node, name) = parse_bitmap_remove(&mut data)?;
+                TransactionAction::BlockDirtyBitmapClear { node, name }
+            }
+            "block-dirty-bitmap-enable" => {
+                let (node, name) = parse_bitmap_remove(&mut data)?;
+                TransactionAction::BlockDirtyBitmapEnable { node, name }
+            }
+            "block-dirty-bitmap-disable" => {
+                let (node, name) = parse_bitmap_remove(&mut data)?;
+                TransactionAction::BlockDirtyBitmapDisable { node, name }
+            }
+            "block-dirty-bitmap-merge" => {
+                let (node, target, bitmaps) = parse_bitmap_merge(&mut data)?;
+                TransactionAction::BlockDirtyBitmapMerge {
+                    node,
+                    target,
+                    bitmaps,
+                }
             }
             "abort" => TransactionAction::Abort,
             other => {

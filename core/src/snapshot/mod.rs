@@ -18,7 +18,9 @@
 //! version 5 adds the host-files state, BlockBackends and devices; version 6
 //! the QEMU version reproduced; version 7 each job's node links with their
 //! block permissions, NBD exports, throttle groups and the run state;
-//! version 8 whether a node is inactive (QEMU 10.0's `active`).
+//! version 8 whether a node is inactive (QEMU 10.0's `active`); version 9
+//! bitmap contents (dirty extents, successors, enabled) and a backup's bitmap
+//! mode, filter nodes and `raw`'s window.
 
 use crate::manager::JobManager;
 use serde::{Deserialize, Serialize};
@@ -30,7 +32,7 @@ pub(crate) mod json_text;
 mod validate;
 
 /// The snapshot format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 8;
+pub const SNAPSHOT_VERSION: u32 = 9;
 const FORMAT: &str = "qjob-snapshot";
 const MAGIC: &[u8; 8] = b"QJOBSNAP";
 /// Magic, version, checksum: the payload starts here.

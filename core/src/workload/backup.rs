@@ -18,6 +18,7 @@ use crate::block::{Driver, Graph, NodeRef, add_extent, remove_extent};
 const CLUSTER: u64 = 64 * 1024;
 use crate::driver::{Cx, Entry, JobDriver, Wait};
 use crate::model::{ErrorAction, OnError};
+use crate::options::BitmapSyncMode;
 use crate::ratelimit::RateLimit;
 
 /// Default size of one copy chunk (`BLOCK_COPY_MAX_BUFFER`).
@@ -31,6 +32,8 @@ pub(crate) enum Sync {
     Full,
     Top,
     None,
+    /// What the job's dirty bitmap has dirty (`bitmap`, `incremental`).
+    Bitmap,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +88,9 @@ pub(crate) struct Backup {
     trivial: Option<bool>,
     /// The source's dirty bitmap the backup uses (busy until the job ends).
     pub bitmap: Option<String>,
+    /// When the bitmap is synchronised (with a bitmap only).
+    #[serde(default)]
+    pub bitmap_mode: Option<BitmapSyncMode>,
 }
 
 impl Backup {
@@ -158,6 +164,7 @@ impl Backup {
             limit,
             trivial: None,
             bitmap: None,
+            bitmap_mode: None,
         }
     }
 }
@@ -182,8 +189,22 @@ impl JobDriver for Backup {
                             let end = (o + l).next_multiple_of(CLUSTER).min(self.len);
                             add_extent(&mut self.dirty, start, end.saturating_sub(start));
                         }
-                    } else {
+                    } else if self.sync != Sync::Bitmap {
                         add_extent(&mut self.dirty, 0, self.len);
+                    }
+                    // The job's bitmap is frozen (a successor records the
+                    // writes from now on); a bitmap backup copies what it
+                    // has dirty, in whole clusters (backup_init_bcs_bitmap).
+                    let frozen = match &self.bitmap {
+                        Some(name) => cx.graph_mut().freeze_bitmap(self.source, name),
+                        None => Vec::new(),
+                    };
+                    if self.sync == Sync::Bitmap {
+                        for (o, l) in frozen {
+                            let start = o - o % CLUSTER;
+                            let end = (o + l).next_multiple_of(CLUSTER).min(self.len);
+                            add_extent(&mut self.dirty, start, end.saturating_sub(start));
+                        }
                     }
                     let remaining = self.dirty.iter().map(|&(_, l)| l).sum();
                     cx.set_remaining(remaining);
@@ -291,6 +312,18 @@ impl JobDriver for Backup {
         }
     }
 
+    /// `backup_commit`: the bitmap is synchronised (its successor takes its
+    /// place) unless its mode is `never`.
+    fn commit(&mut self, cx: &mut Cx<'_>) {
+        self.cleanup_sync_bitmap(cx, true);
+    }
+
+    /// `backup_abort`: the bitmap gets its successor merged back, or with
+    /// mode `always` is synchronised and keeps what was not copied.
+    fn abort(&mut self, cx: &mut Cx<'_>) {
+        self.cleanup_sync_bitmap(cx, false);
+    }
+
     /// `backup_clean`: the job lets go of its nodes (its target is free for
     /// other jobs while the job waits, concluded, for its dismiss), then the
     /// copy-before-write filter leaves the graph.
@@ -345,16 +378,36 @@ impl JobDriver for Backup {
             .div_ceil(CLUSTER)
             .saturating_mul(CLUSTER)
             .min(self.len);
-        let before: u64 = self.dirty.iter().map(|&(_, l)| l).sum();
+        // The clusters still to copy there: their old data goes to the
+        // target first (a write that dirties the target's bitmaps).
+        let copied: Vec<(u64, u64)> = self
+            .dirty
+            .iter()
+            .filter(|&&(o, l)| o < end && start < o + l)
+            .map(|&(o, l)| (o.max(start), (o + l).min(end) - o.max(start)))
+            .collect();
         remove_extent(&mut self.dirty, start, end.saturating_sub(start));
-        let after: u64 = self.dirty.iter().map(|&(_, l)| l).sum();
-        if before > after {
-            cx.progress(before - after);
+        let done: u64 = copied.iter().map(|&(_, l)| l).sum();
+        for (o, l) in copied {
+            cx.graph_mut().mark_written(self.target, o, l);
+        }
+        if done > 0 {
+            cx.progress(done);
         }
     }
 }
 
 impl Backup {
+    /// `backup_cleanup_sync_bitmap`.
+    fn cleanup_sync_bitmap(&mut self, cx: &mut Cx<'_>, success: bool) {
+        let Some(name) = &self.bitmap else { return };
+        let mode = self.bitmap_mode.unwrap_or(BitmapSyncMode::OnSuccess);
+        let sync = (success || mode == BitmapSyncMode::Always) && mode != BitmapSyncMode::Never;
+        let left = (!success && mode == BitmapSyncMode::Always).then_some(&self.dirty[..]);
+        cx.graph_mut()
+            .thaw_bitmap(self.source, name, sync, left.unwrap_or(&[]));
+    }
+
     /// Runs the copy call until it sleeps or finishes; when it finishes,
     /// its completion callback kicks the job.
     fn run_call(&mut self, cx: &mut Cx<'_>) {
@@ -395,9 +448,12 @@ impl Backup {
                 let pos = call.pos;
                 let len = self.len;
                 let mut done = 0;
+                let mut copied = Vec::new();
                 self.dirty.retain(|&(o, l)| {
                     if o + l > pos {
-                        done += (o + l).min(len) - o.max(pos);
+                        let start = o.max(pos);
+                        done += (o + l).min(len) - start;
+                        copied.push((start, (o + l).min(len) - start));
                         o < pos
                     } else {
                         true
@@ -409,6 +465,11 @@ impl Backup {
                     last.1 = pos - last.0;
                 }
                 call.pos = len;
+                // The writes to the target (which cannot fail here) dirty
+                // its bitmaps.
+                for (o, l) in copied {
+                    cx.graph_mut().mark_written(self.target, o, l);
+                }
                 cx.progress(done);
                 continue;
             }
