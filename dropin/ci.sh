@@ -9,7 +9,8 @@
 # run.sh), with qjob's binaries as QEMU_PROG and QSD_PROG and the real
 # qemu-img / qemu-io 7.2 making and checking the images (fetched once into
 # .cache/qemu72-full by the package's fetch-qemu72.sh). A failing test fails
-# the script. Without ../shared/iotests-7.2 it says so and skips them.
+# the script. Without ../shared/iotests-7.2 it says so and skips them. Then
+# tools/check-raw.py: every line the binaries write against QEMU 7.2's raw recordings.
 #
 # The pass list: the tests that pass against real QEMU 7.2 here (219, 218 for
 # qcow2 and raw, 141, qsd-jobs, 129). Not run:
@@ -36,3 +37,7 @@ export QEMU_PROG="$PWD/$bin/qjob-system"
 export QSD_PROG="$PWD/$bin/qjob-storage-daemon"
 echo "dropin: QEMU 7.2's iotests against qjob's binaries: ${PASS_LIST[*]}"
 "$IOTESTS/run.sh" "${PASS_LIST[@]}"
+
+# The bytes on the wire: every line the binaries write, byte for byte against QEMU 7.2's raw
+# recordings (NAME.qemu72.raw) of the corpus (timestamps and automatic node numbers masked).
+python3 tools/check-raw.py --bin-dir "$bin" scenarios/*.scn

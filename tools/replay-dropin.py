@@ -40,8 +40,8 @@ SYNC_ID = "qjob-replay-sync"
 class DropinRecorder(record.Recorder):
     """The recorder, with qjob's binaries in QEMU's place and virtual time asked for."""
 
-    def __init__(self, bin_dir, workdir, out, qemu="7.2"):
-        super().__init__(bin_dir, workdir, out)
+    def __init__(self, bin_dir, workdir, out, qemu="7.2", raw=None):
+        super().__init__(bin_dir, workdir, out, raw)
         self.bin_dir = bin_dir
         self.qemu_version = qemu
         self.quitting = False
@@ -72,10 +72,14 @@ class DropinRecorder(record.Recorder):
         greeting = self.qmp.recv(10.0)
         if not greeting or "QMP" not in greeting:
             raise record.ScenarioError("no QMP greeting: %r" % (greeting,))
-        self.qmp.send('{"execute": "qmp_capabilities"}')
+        if self.raw is not None:
+            self.raw.append(self.qmp.last_line)
+        self.sent(self.qmp.send('{"execute": "qmp_capabilities"}'))
         reply = self.qmp.recv(10.0)
         if not reply or "return" not in reply:
             raise record.ScenarioError("qmp_capabilities failed: %r" % (reply,))
+        if self.raw is not None:
+            self.raw.append(self.qmp.last_line)
 
     def ask(self, command, arguments=None):
         """Sends a qjob command and reads up to its reply, handling the messages before it as
@@ -128,13 +132,15 @@ class DropinRecorder(record.Recorder):
             self.emit("~ WAIT TIMEOUT")
 
 
-def replay(path, bin_dir, qemu="7.2"):
+def replay(path, bin_dir, qemu="7.2", raw=None):
+    """The scenario's transcript; with a list as `raw`, every line the binary wrote (and the
+    lines sent and the directives, as `tools/record.py --raw` writes them) is appended to it."""
     with open(path, encoding="utf-8") as f:
         lines = f.read().splitlines()
     out = []
     workdir = tempfile.mkdtemp(prefix="qjob-dropin-")
     try:
-        DropinRecorder(bin_dir, workdir, out, qemu).run(lines)
+        DropinRecorder(bin_dir, workdir, out, qemu, raw).run(lines)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return "".join(line + "\n" for line in out)
