@@ -259,6 +259,29 @@ impl JobManager {
         Ok(())
     }
 
+    /// The node of a format or filter driver over its opened `file` child
+    /// (raw, the pass-through filters, throttle): named (or given an
+    /// automatic name), added with `size` and the strong options its
+    /// `json:` file name shows, the child attached, the child's probing
+    /// BlockBackend dropped.
+    fn add_over_file(
+        &mut self,
+        node_name: &Option<String>,
+        driver: Driver,
+        size: u64,
+        strong_options: Vec<(String, serde_json::Value)>,
+        child: NodeRef,
+        created: &mut Vec<NodeRef>,
+    ) -> Result<NodeRef> {
+        let (name, user) = self.name_or_implicit(node_name.as_deref())?;
+        let n = self.graph.add(name, driver, size, user);
+        self.graph.node_mut(n).strong_options = strong_options;
+        created.push(n);
+        self.attach_child(n, Role::File, child);
+        self.unref_probe_backend(child);
+        Ok(n)
+    }
+
     fn name_or_implicit(&mut self, name: Option<&str>) -> Result<(String, bool)> {
         match name {
             Some(n) => {
@@ -356,14 +379,15 @@ impl JobManager {
                     return Err(Error::generic("Specified size is not multiple of 512"));
                 }
                 let size = size.unwrap_or(real_size - offset);
-                let (name, user) = self.name_or_implicit(node_name.as_deref())?;
                 let driver = Driver::Raw { offset: *offset };
-                let n = self.graph.add(name, driver, size, user);
-                self.graph.node_mut(n).strong_options = strong_options.clone();
-                created.push(n);
-                self.attach_child(n, Role::File, child);
-                self.unref_probe_backend(child);
-                Ok(n)
+                self.add_over_file(
+                    node_name,
+                    driver,
+                    size,
+                    strong_options.clone(),
+                    child,
+                    created,
+                )
             }
             NodeOptions::Filter {
                 node_name,
@@ -384,14 +408,8 @@ impl JobManager {
                     )));
                 }
                 let size = self.graph.node(child).size;
-                let (name, user) = self.name_or_implicit(node_name.as_deref())?;
-                let n = self
-                    .graph
-                    .add(name, Driver::Filter { driver: *driver }, size, user);
-                created.push(n);
-                self.attach_child(n, Role::File, child);
-                self.unref_probe_backend(child);
-                Ok(n)
+                let driver = Driver::Filter { driver: *driver };
+                self.add_over_file(node_name, driver, size, Vec::new(), child, created)
             }
             NodeOptions::Throttle {
                 node_name,
@@ -405,18 +423,12 @@ impl JobManager {
                 let child = self.open_child(file, created)?;
                 self.check_throttle_group(group)?;
                 let size = self.graph.node(child).size;
-                let (name, user) = self.name_or_implicit(node_name.as_deref())?;
                 let driver = Driver::Throttle {
                     group: group.clone(),
                 };
-                let n = self.graph.add(name, driver, size, user);
                 // Its one strong option, which its `json:` file name shows.
-                self.graph.node_mut(n).strong_options =
-                    vec![("throttle-group".into(), group.clone().into())];
-                created.push(n);
-                self.attach_child(n, Role::File, child);
-                self.unref_probe_backend(child);
-                Ok(n)
+                let strong = vec![("throttle-group".into(), group.clone().into())];
+                self.add_over_file(node_name, driver, size, strong, child, created)
             }
             NodeOptions::Blkdebug {
                 node_name,
