@@ -125,6 +125,16 @@ pub(crate) enum GraphChange {
     /// its nodes after its `created` event: its target's BlockBackend
     /// (`true`, the first it attaches) or a node after it (`false`).
     MirrorLinkRefused(bool),
+    /// `bdrv_img_create` made a qcow2 image (opening and closing the new
+    /// file and image as it formats them). Raw and file images take no
+    /// lock.
+    Qcow2Created,
+    /// A snapshot action (`blockdev-snapshot`, `-sync`) put its overlay
+    /// above its node (`bdrv_append`).
+    SnapshotAppended,
+    /// A snapshot action was committed (`true`) or aborted (`false`: the
+    /// overlay leaves its place and lets go of the node).
+    SnapshotEnded(bool),
     /// A block export's BlockBackend was attached to its node
     /// (`blk_insert_bs`), or refused it (a permission conflict).
     ExportAttached,
@@ -160,6 +170,10 @@ pub(crate) struct GraphDrains {
     /// its `null`: the target's BlockBackend, a later node (see
     /// [`GraphChange::MirrorLinkRefused`]).
     pub mirror_link_refused: [u8; 2],
+    /// A qcow2 image created (see [`GraphChange::Qcow2Created`]).
+    pub qcow2_created: u8,
+    /// A snapshot action: appended, committed, aborted.
+    pub snapshot: [u8; 3],
     /// A block export attached to its node (or refused by it).
     pub export_attached: u8,
     /// A block export let go of its node.
@@ -194,6 +208,11 @@ impl GraphDrains {
             GraphChange::MirrorLinkRefused(target) => {
                 usize::from(self.mirror_link_refused[usize::from(!target)])
             }
+            GraphChange::Qcow2Created => usize::from(self.qcow2_created),
+            GraphChange::SnapshotAppended => usize::from(self.snapshot[0]),
+            GraphChange::SnapshotEnded(committed) => {
+                usize::from(self.snapshot[if committed { 1 } else { 2 }])
+            }
             GraphChange::ExportAttached => usize::from(self.export_attached),
             GraphChange::ExportDetached => usize::from(self.export_detached),
         }
@@ -208,6 +227,8 @@ static NO_GRAPH_DRAINS: GraphDrains = GraphDrains {
     node_add_refused: 0,
     node_deleted: 0,
     mirror_link_refused: [0; 2],
+    qcow2_created: 0,
+    snapshot: [0; 3],
     export_attached: 0,
     export_detached: 0,
 };
@@ -236,6 +257,15 @@ static GRAPH_DRAINS_10_0: GraphDrains = GraphDrains {
     // lock, after which the target's BlockBackend lets go (blk_unref: a
     // third), as mirror_start_job reads.
     mirror_link_refused: [1, 3],
+    // Recorded beside a backup of other nodes (qemu10/drain-snapshot):
+    // drive-mirror to a new qcow2 image 22 pairs, to an existing one 7
+    // (4 of them the mirror's creation, 3 the image's open), so the
+    // creation takes 15; a raw one none (7 and 7).
+    qcow2_created: 15,
+    // bdrv_append; the commit; the abort (bdrv_set_backing_hd and
+    // bdrv_replace_node): blockdev-snapshot 3 pairs with the
+    // transaction's drain, 4 when a later action fails.
+    snapshot: [1, 1, 2],
     // blk_insert_bs and blk_remove_bs each take the write lock once
     // (perm-export-jobs, perm-chain-export, export-nbd-errors).
     export_attached: 1,
@@ -425,6 +455,10 @@ mod tests {
             GraphChange::ExportDetached,
             GraphChange::MirrorLinkRefused(true),
             GraphChange::MirrorLinkRefused(false),
+            GraphChange::Qcow2Created,
+            GraphChange::SnapshotAppended,
+            GraphChange::SnapshotEnded(true),
+            GraphChange::SnapshotEnded(false),
         ];
         for j in jobs {
             v.extend([
@@ -488,15 +522,29 @@ mod tests {
     /// The changes outside the jobs' table, as the 10.0 recordings count
     /// them: an export's attach and detach (perm-export-jobs,
     /// perm-chain-export), a mirror refused its target after `created`
-    /// (perm-export-jobs).
+    /// (perm-export-jobs), snapshots (qemu10/drain-snapshot).
     #[test]
-    fn qemu_10_0_exports_and_refused_mirrors_drain_once() {
+    fn qemu_10_0_exports_mirrors_and_snapshots_drain_as_recorded() {
         let d = QemuVersion::V10_0.profile().graph_drains;
         assert_eq!(d.count(GraphChange::ExportAttached), 1);
         assert_eq!(d.count(GraphChange::ExportDetached), 1);
         assert_eq!(d.count(GraphChange::MirrorLinkRefused(true)), 1);
         assert_eq!(d.count(GraphChange::MirrorLinkRefused(false)), 3);
         assert!(QemuVersion::V10_0.profile().cbw_source_always_read);
+        // qemu10/drain-snapshot, with the transaction's drain (1): a
+        // blockdev-snapshot 3, aborted 4; snapshot-sync of an existing
+        // image 8 (its open 3, its close 2), aborted 9, creating one 23.
+        let n = |c| d.count(c);
+        use GraphChange::*;
+        let done = n(SnapshotAppended) + n(SnapshotEnded(true));
+        let undone = n(SnapshotAppended) + n(SnapshotEnded(false));
+        assert_eq!((1 + done, 1 + undone), (3, 4));
+        let opened_closed = n(NodeAdded(1)) + n(NodeDeleted(2));
+        assert_eq!(
+            (1 + opened_closed + done, 1 + opened_closed + undone),
+            (8, 9)
+        );
+        assert_eq!(1 + n(Qcow2Created) + opened_closed + done, 23);
         assert!(!QemuVersion::V7_2.profile().cbw_source_always_read);
     }
 
