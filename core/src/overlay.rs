@@ -120,8 +120,9 @@ impl JobManager {
         Ok(())
     }
 
-    /// `external_snapshot_abort`: the overlay leaves, `old` takes its place
-    /// back, and an overlay nothing else holds closes.
+    /// `external_snapshot_abort`: the overlay leaves and `old` takes its
+    /// place back (an overlay nothing else holds closes afterwards, in the
+    /// action's clean).
     pub(crate) fn snapshot_abort(&mut self, overlay: NodeRef, old: NodeRef) {
         if !self.graph.alive(overlay) || !self.graph.alive(old) {
             return;
@@ -129,8 +130,7 @@ impl JobManager {
         self.graph_lock_drains(GraphChange::SnapshotEnded(false));
         self.replace_node(overlay, old, &[old]);
         self.graph.detach_child(overlay, old);
-        // An overlay only the action held closes (external_snapshot_clean).
-        let closed = self.unref_orphan(overlay);
-        self.graph_lock_drains(GraphChange::NodeDeleted(closed));
+        // An overlay only the action held closes in the action's clean,
+        // after the node's drained section ends (see `transaction`).
     }
 }
