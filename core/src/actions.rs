@@ -12,6 +12,7 @@ use crate::manager::JobManager;
 use crate::options::{
     BackupOptions, BitmapAddOptions, BitmapSource, DriveBackupOptions, SnapshotSyncOptions,
 };
+use crate::profile::GraphChange;
 
 /// One action of `transaction`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -222,6 +223,9 @@ impl JobManager {
             }
         } else {
             for st in &states {
+                if st.overlay.is_some() {
+                    self.graph_lock_drains(GraphChange::SnapshotEnded(true));
+                }
                 if let Some((n, name)) = &st.bitmap_remove {
                     self.graph.node_mut(*n).bitmaps.retain(|b| b.name != *name);
                 }
@@ -239,7 +243,8 @@ impl JobManager {
             // external_snapshot_clean: the action lets go of its overlay,
             // which closes unless it took someone's place above the node.
             if let Some((overlay, _)) = st.overlay {
-                self.unref_orphan(overlay);
+                let closed = self.unref_orphan(overlay);
+                self.graph_lock_drains(GraphChange::NodeDeleted(closed));
             }
         }
         if let Some(t) = txn {

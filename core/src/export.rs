@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::event::EventKind;
 use crate::manager::JobManager;
 use crate::perm::Perm;
+use crate::profile::GraphChange;
 
 /// The longest NBD export name or description (`NBD_MAX_STRING_SIZE`).
 pub const NBD_MAX_STRING_SIZE: usize = 4096;
@@ -234,7 +235,13 @@ impl JobManager {
         self.graph.exports.list.push(export);
         self.graph.node_mut(n).parents.insert(0, Parent::Export(e));
         let attached = self.check_perms_below(n);
-        let created = attached.and_then(|()| self.nbd_export_create(e, n, &opts));
+        self.graph_lock_drains(GraphChange::ExportAttached);
+        let created = attached.and_then(|()| {
+            self.nbd_export_create(e, n, &opts).inspect_err(|_| {
+                // The attached BlockBackend lets go again (blk_unref).
+                self.graph_lock_drains(GraphChange::ExportDetached);
+            })
+        });
         if let Err(err) = created {
             self.remove_export(e);
             return Err(err);
@@ -346,6 +353,7 @@ impl JobManager {
             self.drained_begin(n);
             self.drained_end(n);
         }
+        self.graph_lock_drains(GraphChange::ExportDetached);
         self.remove_export(e);
         self.emit(EventKind::BlockExportDeleted { id: id.into() });
     }

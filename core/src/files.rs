@@ -553,6 +553,7 @@ impl JobManager {
         // image again to flush it (three nodes QEMU names, and closes).
         if driver == BlockdevDriver::Qcow2 {
             self.graph.implicit_counter += 3;
+            self.graph_lock_drains(crate::profile::GraphChange::Qcow2Created);
         }
         let (backing_file, backing_format) = backing.unzip();
         self.graph.create_image(
@@ -621,7 +622,15 @@ impl JobManager {
         };
         let mut created = Vec::new();
         match self.open_node(&opts, &mut created) {
-            Ok(n) => Ok(n),
+            Ok(n) => {
+                // Each node opened with children attaches them under the
+                // lock, as blockdev-add's do.
+                for c in created {
+                    let children = self.graph.node(c).children.len();
+                    self.graph_lock_drains(crate::profile::GraphChange::NodeAdded(children));
+                }
+                Ok(n)
+            }
             Err(e) => {
                 self.delete_created(created);
                 Err(e)

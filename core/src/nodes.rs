@@ -598,23 +598,25 @@ impl JobManager {
     /// `bdrv_unref` of a node nothing uses any more: a node the block
     /// layer opened itself (not the monitor's, nor a job's filter, which
     /// leaves the graph its own way) closes, and so do its children that
-    /// nothing else uses.
-    pub(crate) fn unref_orphan(&mut self, n: NodeRef) {
+    /// nothing else uses. Returns how many nodes closed.
+    pub(crate) fn unref_orphan(&mut self, n: NodeRef) -> usize {
         if !self.graph.alive(n) {
-            return;
+            return 0;
         }
         let node = self.graph.node(n);
         if node.monitor
             || !node.parents.is_empty()
             || matches!(node.driver, Driver::JobFilter { .. })
         {
-            return;
+            return 0;
         }
         let children: Vec<NodeRef> = node.children.iter().map(|&(_, c)| c).collect();
         self.delete_node(n);
+        let mut closed = 1;
         for c in children {
-            self.unref_orphan(c);
+            closed += self.unref_orphan(c);
         }
+        closed
     }
 
     pub(crate) fn delete_node(&mut self, n: NodeRef) {

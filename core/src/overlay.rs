@@ -7,6 +7,7 @@ use crate::block::{Driver, NodeRef, Role};
 use crate::error::{Error, Result};
 use crate::manager::JobManager;
 use crate::options::{NewImageMode, SnapshotSyncOptions};
+use crate::profile::GraphChange;
 
 impl JobManager {
     /// `blockdev-snapshot-sync`: `device` (a drive) or `node-name` gets a
@@ -113,19 +114,23 @@ impl JobManager {
     /// node and the overlay takes its place above it (BlockBackends and
     /// parent nodes; jobs stay where they are).
     pub(crate) fn snapshot_append(&mut self, overlay: NodeRef, old: NodeRef) -> Result<()> {
+        self.graph_lock_drains(GraphChange::SnapshotAppended);
         self.attach_child(overlay, Role::Backing, old);
         self.replace_node(old, overlay, &[overlay]);
         Ok(())
     }
 
-    /// `external_snapshot_abort`: the overlay leaves, `old` takes its place
-    /// back, and an overlay nothing else holds closes.
+    /// `external_snapshot_abort`: the overlay leaves and `old` takes its
+    /// place back (an overlay nothing else holds closes afterwards, in the
+    /// action's clean).
     pub(crate) fn snapshot_abort(&mut self, overlay: NodeRef, old: NodeRef) {
         if !self.graph.alive(overlay) || !self.graph.alive(old) {
             return;
         }
+        self.graph_lock_drains(GraphChange::SnapshotEnded(false));
         self.replace_node(overlay, old, &[old]);
         self.graph.detach_child(overlay, old);
-        self.unref_orphan(overlay);
+        // An overlay only the action held closes in the action's clean,
+        // after the node's drained section ends (see `transaction`).
     }
 }

@@ -357,7 +357,7 @@ impl JobManager {
                 FilterKind::CopyBeforeWrite => {
                     let (mut p, mut s) = default_perms(ChildKind::Filtered, perm, shared, writable);
                     if !node.parents.is_empty() {
-                        if perm.intersects(Perm::WRITE) {
+                        if perm.intersects(Perm::WRITE) || self.profile().cbw_source_always_read {
                             p = p | Perm::CONSISTENT_READ;
                         }
                         s = s - (Perm::WRITE | Perm::RESIZE);

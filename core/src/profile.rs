@@ -58,6 +58,11 @@ pub(crate) struct Profile {
     /// refused as out of range, with its value (10.0), or as not a
     /// non-negative number (7.2).
     pub negative_size_out_of_range: bool,
+    /// Whether a copy-before-write filter with parents always takes
+    /// `consistent read` on its source (10.0, QEMU commit 137b4d4bd5,
+    /// "block/copy-before-write: fix permission", in 9.0), or only when its
+    /// parents take `write` (7.2).
+    pub cbw_source_always_read: bool,
     /// The greeting's `major`, `minor`, `micro`.
     pub greeting_version: (u32, u32, u32),
     /// The greeting's `package`.
@@ -116,6 +121,26 @@ pub(crate) enum GraphChange {
     /// `blockdev-del` closed this many nodes (the node and the children
     /// only it used).
     NodeDeleted(usize),
+    /// A mirror or active commit (`mirror_start_job`) was refused one of
+    /// its nodes after its `created` event: its target's BlockBackend
+    /// (`true`, the first it attaches) or a node after it (`false`).
+    MirrorLinkRefused(bool),
+    /// `bdrv_img_create` made a qcow2 image (opening and closing the new
+    /// file and image as it formats them). Raw and file images take no
+    /// lock.
+    Qcow2Created,
+    /// A snapshot action (`blockdev-snapshot`, `-sync`) put its overlay
+    /// above its node (`bdrv_append`).
+    SnapshotAppended,
+    /// A snapshot action was committed (`true`) or aborted (`false`: the
+    /// overlay leaves its place and lets go of the node).
+    SnapshotEnded(bool),
+    /// A block export's BlockBackend was attached to its node
+    /// (`blk_insert_bs`), or refused it (a permission conflict).
+    ExportAttached,
+    /// A block export's BlockBackend let go of its node (`blk_remove_bs`:
+    /// `block-export-del`, `quit`, or an export refused after it attached).
+    ExportDetached,
 }
 
 /// The drained sections of every node that graph changes make beyond those
@@ -141,6 +166,18 @@ pub(crate) struct GraphDrains {
     pub node_add_refused: u8,
     /// `blockdev-del`: per node closed.
     pub node_deleted: u8,
+    /// A mirror's (or active commit's) node refused after `created`, before
+    /// its `null`: the target's BlockBackend, a later node (see
+    /// [`GraphChange::MirrorLinkRefused`]).
+    pub mirror_link_refused: [u8; 2],
+    /// A qcow2 image created (see [`GraphChange::Qcow2Created`]).
+    pub qcow2_created: u8,
+    /// A snapshot action: appended, committed, aborted.
+    pub snapshot: [u8; 3],
+    /// A block export attached to its node (or refused by it).
+    pub export_attached: u8,
+    /// A block export let go of its node.
+    pub export_detached: u8,
 }
 
 impl GraphDrains {
@@ -168,6 +205,16 @@ impl GraphDrains {
                     + usize::from(self.node_added_per_child) * opened
             }
             GraphChange::NodeDeleted(nodes) => usize::from(self.node_deleted) * nodes,
+            GraphChange::MirrorLinkRefused(target) => {
+                usize::from(self.mirror_link_refused[usize::from(!target)])
+            }
+            GraphChange::Qcow2Created => usize::from(self.qcow2_created),
+            GraphChange::SnapshotAppended => usize::from(self.snapshot[0]),
+            GraphChange::SnapshotEnded(committed) => {
+                usize::from(self.snapshot[if committed { 1 } else { 2 }])
+            }
+            GraphChange::ExportAttached => usize::from(self.export_attached),
+            GraphChange::ExportDetached => usize::from(self.export_detached),
         }
     }
 }
@@ -179,6 +226,11 @@ static NO_GRAPH_DRAINS: GraphDrains = GraphDrains {
     node_added_per_child: 0,
     node_add_refused: 0,
     node_deleted: 0,
+    mirror_link_refused: [0; 2],
+    qcow2_created: 0,
+    snapshot: [0; 3],
+    export_attached: 0,
+    export_detached: 0,
 };
 
 /// QEMU 10.0's graph write locks.
@@ -200,6 +252,24 @@ static GRAPH_DRAINS_10_0: GraphDrains = GraphDrains {
     node_added_per_child: 1,
     node_add_refused: 1,
     node_deleted: 1,
+    // The target's blk_insert_bs takes the write lock whether it attaches
+    // or not (perm-export-jobs); a later node is refused inside a second
+    // lock, after which the target's BlockBackend lets go (blk_unref: a
+    // third), as mirror_start_job reads.
+    mirror_link_refused: [1, 3],
+    // Recorded beside a backup of other nodes (qemu10/drain-snapshot):
+    // drive-mirror to a new qcow2 image 22 pairs, to an existing one 7
+    // (4 of them the mirror's creation, 3 the image's open), so the
+    // creation takes 15; a raw one none (7 and 7).
+    qcow2_created: 15,
+    // bdrv_append; the commit; the abort (bdrv_set_backing_hd and
+    // bdrv_replace_node): blockdev-snapshot 3 pairs with the
+    // transaction's drain, 4 when a later action fails.
+    snapshot: [1, 1, 2],
+    // blk_insert_bs and blk_remove_bs each take the write lock once
+    // (perm-export-jobs, perm-chain-export, export-nbd-errors).
+    export_attached: 1,
+    export_detached: 1,
 };
 
 /// Commands that exist only from some version on (see [`Profile::commands`]).
@@ -238,6 +308,7 @@ static V7_2: Profile = Profile {
     graph_drains: &NO_GRAPH_DRAINS,
     node_info_active: false,
     negative_size_out_of_range: false,
+    cbw_source_always_read: false,
     greeting_version: (7, 2, 22),
     greeting_package: "Debian 1:7.2+dfsg-7+deb12u18+b3",
 };
@@ -256,6 +327,7 @@ static V10_0: Profile = Profile {
     graph_drains: &GRAPH_DRAINS_10_0,
     node_info_active: true,
     negative_size_out_of_range: true,
+    cbw_source_always_read: true,
     greeting_version: (10, 0, 2),
     greeting_package: "Debian 1:10.0.2+ds-2+deb13u1~bpo12+1",
 };
@@ -379,6 +451,14 @@ mod tests {
             },
             GraphChange::NodeDeleted(1),
             GraphChange::NodeDeleted(2),
+            GraphChange::ExportAttached,
+            GraphChange::ExportDetached,
+            GraphChange::MirrorLinkRefused(true),
+            GraphChange::MirrorLinkRefused(false),
+            GraphChange::Qcow2Created,
+            GraphChange::SnapshotAppended,
+            GraphChange::SnapshotEnded(true),
+            GraphChange::SnapshotEnded(false),
         ];
         for j in jobs {
             v.extend([
@@ -437,6 +517,35 @@ mod tests {
         assert_eq!((n(NodeDeleted(1)), n(NodeDeleted(2))), (1, 2));
         // A refused job creation after its filter went in: 7 in all.
         assert_eq!(1 + n(FilterInserted(Backup)) + n(CreationUndone(Backup)), 7);
+    }
+
+    /// The changes outside the jobs' table, as the 10.0 recordings count
+    /// them: an export's attach and detach (perm-export-jobs,
+    /// perm-chain-export), a mirror refused its target after `created`
+    /// (perm-export-jobs), snapshots (qemu10/drain-snapshot).
+    #[test]
+    fn qemu_10_0_exports_mirrors_and_snapshots_drain_as_recorded() {
+        let d = QemuVersion::V10_0.profile().graph_drains;
+        assert_eq!(d.count(GraphChange::ExportAttached), 1);
+        assert_eq!(d.count(GraphChange::ExportDetached), 1);
+        assert_eq!(d.count(GraphChange::MirrorLinkRefused(true)), 1);
+        assert_eq!(d.count(GraphChange::MirrorLinkRefused(false)), 3);
+        assert!(QemuVersion::V10_0.profile().cbw_source_always_read);
+        // qemu10/drain-snapshot, with the transaction's drain (1): a
+        // blockdev-snapshot 3, aborted 4; snapshot-sync of an existing
+        // image 8 (its open 3, its close 2), aborted 9, creating one 23.
+        let n = |c| d.count(c);
+        use GraphChange::*;
+        let done = n(SnapshotAppended) + n(SnapshotEnded(true));
+        let undone = n(SnapshotAppended) + n(SnapshotEnded(false));
+        assert_eq!((1 + done, 1 + undone), (3, 4));
+        let opened_closed = n(NodeAdded(1)) + n(NodeDeleted(2));
+        assert_eq!(
+            (1 + opened_closed + done, 1 + opened_closed + undone),
+            (8, 9)
+        );
+        assert_eq!(1 + n(Qcow2Created) + opened_closed + done, 23);
+        assert!(!QemuVersion::V7_2.profile().cbw_source_always_read);
     }
 
     #[test]

@@ -221,6 +221,7 @@ impl JobManager {
             self.drain_all();
         }
         let held = (drains > 0).then(|| self.drain_all_begin());
+        let images = (drains > 0).then(|| self.image_nodes());
         if ret == 0 {
             drive!(self, j, |d, cx| d.commit(cx));
         } else {
@@ -229,6 +230,13 @@ impl JobManager {
         drive!(self, j, |d, cx| d.clean(cx));
         if let Some(live) = held {
             self.drain_all_end(&live);
+        }
+        // The nodes only the job held (a drive-backup's target) were let go
+        // of under the lock (`bdrv_schedule_unref`): they close from a
+        // bottom half afterwards, each `bdrv_close` a write lock of its own.
+        if let Some(before) = images {
+            let closed = before.into_iter().filter(|&n| !self.graph.alive(n)).count();
+            self.graph_lock_drains(GraphChange::NodeDeleted(closed));
         }
         if self.job(j).started() {
             if self.job(j).is_cancelled() {
@@ -256,6 +264,15 @@ impl JobManager {
         }
         self.txn_del_job(j);
         self.conclude(j);
+    }
+
+    /// The live nodes other than job filters.
+    fn image_nodes(&self) -> Vec<crate::block::NodeRef> {
+        self.graph
+            .live()
+            .filter(|(_, node)| !matches!(node.driver, crate::block::Driver::JobFilter { .. }))
+            .map(|(n, _)| n)
+            .collect()
     }
 
     /// `job_conclude`.

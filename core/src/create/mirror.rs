@@ -249,8 +249,11 @@ impl JobManager {
                 between.map(|n| JobLink::new(n, LinkRole::IntermediateNode, Perm::NONE, shared)),
             );
         }
-        for link in links {
+        for (i, link) in links.into_iter().enumerate() {
             let added = self.add_job_link(j, link);
+            if added.is_err() {
+                self.graph_lock_drains(GraphChange::MirrorLinkRefused(i == 0));
+            }
             if let Err(e) = self.or_early_fail(j, added) {
                 self.mirror_drop_top(bs, top);
                 self.graph_lock_drains(GraphChange::CreationUndone(draining));
