@@ -16,7 +16,7 @@
 //!   greeting arrives on the socket. The bench listens; the daemon connects
 //!   to it as its monitor chardev (`--chardev socket,path=...`, as QEMU's
 //!   iotests harness has `qemu-system-x86_64` connect), so nothing polls.
-//!   Goal: qjob at most 1 ms.
+//!   Goal: qjob at most 1 ms. Measured in both placements too.
 //!
 //! `bash dropin/build.sh --bench` (`make bench` runs it: the binaries linked as
 //! `dropin/build.sh` links them). QEMU
@@ -257,12 +257,12 @@ fn main() {
         progs.push((p, per_round / 40));
     }
     let spread = lifecycles(&progs, &dir, rounds);
+    let paths: Vec<&Path> = progs.iter().map(|(p, _)| *p).collect();
+    let spread_start = startups(&paths, &dir, starts);
     let old = confine_to_one_cpu();
     let one_cpu = lifecycles(&progs, &dir, rounds);
+    let one_cpu_start = startups(&paths, &dir, starts);
     restore_cpus(&old);
-    let paths: Vec<&Path> = progs.iter().map(|(p, _)| *p).collect();
-    let s = startups(&paths, &dir, starts);
-    let (q_start, e_start) = (s[0], s.get(1).copied());
     let _ = std::fs::remove_dir_all(&dir);
 
     println!("drop-in binaries vs QEMU 7.2 (one raw client over a Unix socket, medians)");
@@ -281,12 +281,18 @@ fn main() {
             ratio(q_life, e_life)
         );
     }
-    println!(
-        "| process start to QMP greeting on its socket | {:.2} ms | {} | {} | qjob <= 1 ms |",
-        q_start,
-        e_start.map_or("not found".into(), |e| format!("{e:.2} ms")),
-        ratio(q_start, e_start)
-    );
+    for (place, s) in [
+        ("the daemon where the scheduler puts it", &spread_start),
+        ("the bench and the daemon on one CPU", &one_cpu_start),
+    ] {
+        let (q_start, e_start) = (s[0], s.get(1).copied());
+        println!(
+            "| process start to QMP greeting on its socket, {place} | {:.2} ms | {} | {} | qjob <= 1 ms |",
+            q_start,
+            e_start.map_or("not found".into(), |e| format!("{e:.2} ms")),
+            ratio(q_start, e_start)
+        );
+    }
     if qemu.is_none() {
         println!(
             "QEMU 7.2 not found: its column is empty (tools/fetch-qemu72.sh fetches it, or set QEMU72_DIR)"
