@@ -65,13 +65,21 @@ pub fn answer(manager: &mut JobManager, request: &FileRequest) {
     }
 }
 
-/// Writes a file the core created; returns QEMU's `Formatting ...` line
-/// (with its newline) when QEMU prints one for it.
-///
-/// A backing file name rewritten in an image's header
-/// ([`FileAction::SetBacking`], after a stream or commit) is not written
-/// yet: the image on disk keeps the name it had.
+/// Writes a file the core created, or the backing file name the core set
+/// in an image's header ([`FileAction::SetBacking`], after a stream or
+/// commit); returns QEMU's `Formatting ...` line (with its newline) when
+/// QEMU prints one for it.
 pub fn write(action: &FileAction) -> Result<Option<String>, String> {
+    if let FileAction::SetBacking {
+        filename,
+        backing_file,
+        backing_format,
+    } = action
+    {
+        image::change_backing_file(filename, backing_file.as_deref(), backing_format.as_deref())
+            .map_err(|e| e.message().to_owned())?;
+        return Ok(None);
+    }
     let Some(new) = action.image() else {
         return Ok(None);
     };

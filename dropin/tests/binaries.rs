@@ -540,3 +540,51 @@ fn created_images_are_real_and_formatted_before_the_reply() {
     assert_eq!(info.backing_file.as_deref(), Some(top.as_str()));
     assert!(info.data.is_empty(), "qjob copies no data");
 }
+
+#[test]
+fn a_stream_rewrites_the_backing_file_on_disk() {
+    let dir = Scratch::new("stream-backing");
+    let (base, mid, top) = (
+        dir.str("base.qcow2"),
+        dir.str("mid.qcow2"),
+        dir.str("top.qcow2"),
+    );
+    image::create(&base, &CreateOptions::Qcow2(Qcow2Options::new(1 << 20))).unwrap();
+    for (img, below) in [(&mid, &base), (&top, &mid)] {
+        let opts = Qcow2Options::new(1 << 20).with_backing(below.as_str(), "qcow2");
+        image::create(img, &CreateOptions::Qcow2(opts)).unwrap();
+    }
+    let top_node = format!("driver=qcow2,node-name=top,file.driver=file,file.filename={top}");
+    let (mut child, mut c) = qsd_with_client(&dir, &["--blockdev", &top_node]);
+    c.negotiate();
+    let nodes = c.command("{\"execute\": \"query-named-block-nodes\"}");
+    let nodes: serde_json::Value = serde_json::from_str(nodes.last().unwrap()).unwrap();
+    let base_node = nodes["return"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["drv"] == "qcow2" && n["file"] == base.as_str())
+        .expect("the base's format node")["node-name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    c.command(&format!(
+        "{{\"execute\": \"block-stream\", \"arguments\": {{\"job-id\": \"s\", \"device\": \"top\", \
+         \"base-node\": \"{base_node}\"}}}}"
+    ));
+    // Manual time: run the job to its end.
+    let mut lines =
+        c.command("{\"execute\": \"x-qjob-advance\", \"arguments\": {\"ns\": 1000000000}}");
+    while !lines.iter().any(|l| l.contains("\"status\": \"null\"")) {
+        lines = vec![c.line()];
+        assert!(
+            !lines[0].is_empty(),
+            "the monitor closed before the job ended"
+        );
+    }
+    c.send("{\"execute\": \"quit\"}");
+    assert!(child.wait().unwrap().success());
+    let info = image::read(&top, Format::Qcow2).unwrap();
+    assert_eq!(info.backing_file.as_deref(), Some(base.as_str()));
+    assert_eq!(info.backing_format.as_deref(), Some("qcow2"));
+}

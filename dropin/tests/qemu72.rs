@@ -1023,3 +1023,136 @@ fn sweep_matches_qemu_img_create_live() {
     println!("{same} images identical to qemu-img's");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// ------------------------------------------------- backing file rewritten
+
+/// The images whose backing file is rewritten: `qemu-img create` arguments.
+const REBASE_IMAGES: &[(&str, &[&str])] = &[
+    ("plain", &["-f", "qcow2"]),
+    (
+        "backed",
+        &["-f", "qcow2", "-u", "-b", "old-base.qcow2", "-F", "qcow2"],
+    ),
+    (
+        "v2-backed",
+        &[
+            "-f",
+            "qcow2",
+            "-o",
+            "compat=0.10",
+            "-u",
+            "-b",
+            "old-base.qcow2",
+            "-F",
+            "qcow2",
+        ],
+    ),
+    ("small-clusters", &["-f", "qcow2", "-o", "cluster_size=512"]),
+    ("zstd", &["-f", "qcow2", "-o", "compression_type=zstd"]),
+    (
+        "lazy-extl2",
+        &[
+            "-f",
+            "qcow2",
+            "-o",
+            "lazy_refcounts=on,extended_l2=on,cluster_size=128k",
+        ],
+    ),
+];
+
+/// The new backing files: (name, format); `None`: none.
+const REBASE_TARGETS: &[Option<(&str, &str)>] = &[
+    None,
+    Some(("base.qcow2", "qcow2")),
+    Some(("/an/absolute/path/to/a base.raw", "raw")),
+];
+
+/// `qemu-img rebase -u` goes through the same QEMU function as a stream or
+/// commit that takes nodes out of a chain (`qcow2_change_backing_file`):
+/// qjob's rewrite must leave the very same file.
+#[test]
+fn changed_backing_files_match_qemu_img_rebase_live() {
+    let Some(qemu) = qemu_or_skip("changed_backing_files_match_qemu_img_rebase_live") else {
+        return;
+    };
+    for (name, args) in REBASE_IMAGES {
+        for (t, target) in REBASE_TARGETS.iter().enumerate() {
+            let case = format!("{name}-{t}");
+            let dir = scratch(&format!("live-rebase-{case}"));
+            let mut create = vec!["create"];
+            create.extend_from_slice(args);
+            create.extend_from_slice(&["theirs", "64M"]);
+            qemu.img(&dir, &create);
+            std::fs::copy(dir.join("theirs"), dir.join("ours")).unwrap();
+            let mut rebase = vec!["rebase", "-u", "-f", "qcow2"];
+            match target {
+                Some((file, format)) => rebase.extend_from_slice(&["-b", file, "-F", format]),
+                None => rebase.extend_from_slice(&["-b", ""]),
+            }
+            rebase.push("theirs");
+            qemu.img(&dir, &rebase);
+            image::change_backing_file(
+                dir.join("ours"),
+                target.map(|(f, _)| f),
+                target.map(|(_, f)| f),
+            )
+            .unwrap_or_else(|e| panic!("{case}: {e}"));
+            let theirs = std::fs::read(dir.join("theirs")).unwrap();
+            let ours = std::fs::read(dir.join("ours")).unwrap();
+            assert!(
+                ours == theirs,
+                "{case}: qjob's file differs from qemu-img rebase's\nqjob:\n{}\nQEMU:\n{}",
+                dump(&ours, true),
+                dump(&theirs, true)
+            );
+            let info = image::read(dir.join("ours"), Format::Qcow2).unwrap();
+            assert_eq!(
+                info.backing_file.as_deref(),
+                target.map(|(f, _)| f),
+                "{case}"
+            );
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+}
+
+/// Without QEMU: a rewritten name reads back, the image stays valid, and
+/// what does not fit is refused with the file unchanged.
+#[test]
+fn changed_backing_file_reads_back_and_refusals_change_nothing() {
+    let dir = scratch("rebase-unit");
+    let path = dir.join("img");
+    for cluster_size in [512, 65536] {
+        let opts = Qcow2Options {
+            cluster_size: Some(cluster_size),
+            ..q(64 << 20).with_backing("old.qcow2", "qcow2")
+        };
+        image::create(&path, &CreateOptions::Qcow2(opts)).unwrap();
+        image::change_backing_file(&path, Some("new-base.raw"), Some("raw")).unwrap();
+        let info = image::read(&path, Format::Qcow2).unwrap();
+        assert_eq!(info.backing_file.as_deref(), Some("new-base.raw"));
+        assert_eq!(info.backing_format.as_deref(), Some("raw"));
+        assert_eq!(info.virtual_size, 64 << 20);
+
+        let before = std::fs::read(&path).unwrap();
+        let long = "x".repeat(1024);
+        let e = image::change_backing_file(&path, Some(&long), Some("raw")).unwrap_err();
+        assert!(e.message().ends_with("Invalid argument"), "{}", e.message());
+        if cluster_size == 512 {
+            // 512 bytes of cluster: the header and extensions leave less
+            // than 500 bytes for the name.
+            let e = image::change_backing_file(&path, Some(&"y".repeat(500)), None).unwrap_err();
+            assert!(
+                e.message().ends_with("No space left on device"),
+                "{}",
+                e.message()
+            );
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+
+        image::change_backing_file(&path, None, None).unwrap();
+        let info = image::read(&path, Format::Qcow2).unwrap();
+        assert_eq!((info.backing_file, info.backing_format), (None, None));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

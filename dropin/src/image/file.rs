@@ -35,6 +35,11 @@ impl ImageFileReader {
         Ok(Self { file, len, name })
     }
 
+    /// The file name, as it was given.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The file's length in bytes.
     pub fn len(&self) -> u64 {
         self.len

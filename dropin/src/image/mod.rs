@@ -252,6 +252,27 @@ pub fn format_qcow2(file: &std::fs::File, opts: &Qcow2Options) -> Result<(), Err
         .map_err(|e| Error::os("Could not write qcow2 header", &e))
 }
 
+/// Sets the backing file name and format written in the header of the
+/// qcow2 image `path` (`None`: no backing file), as QEMU 7.2 rewrites it
+/// when `block-stream` or `block-commit` takes nodes out of a chain (and as
+/// `qemu-img rebase -u` does): the header cluster is written anew, byte for
+/// byte as QEMU writes it, and nothing else in the file changes. A name
+/// over 1023 bytes, or a header that no longer fits in its cluster, is
+/// refused and the file left as it was.
+pub fn change_backing_file(
+    path: impl AsRef<Path>,
+    backing_file: Option<&str>,
+    backing_format: Option<&str>,
+) -> Result<(), Error> {
+    let path = path.as_ref();
+    let reader = file::ImageFileReader::open(path)?;
+    let writer = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::os(format!("Could not open '{}'", path.display()), &e))?;
+    qcow2::backing::change_backing_file(&writer, &reader, backing_file.map(|f| (f, backing_format)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -553,14 +553,12 @@ impl Allocator {
             ext(&mut buf, &mut pos, EXT_BACKING_FORMAT, fmt.as_bytes())?;
         }
         if self.s.version >= 3 && self.cs > 4096 {
-            let mut table = vec![0u8; FEATURE_NAMES.len() * FEATURE_ENTRY_LEN];
-            for (i, (kind, bit, name)) in FEATURE_NAMES.iter().enumerate() {
-                let e = &mut table[i * FEATURE_ENTRY_LEN..(i + 1) * FEATURE_ENTRY_LEN];
-                e[0] = *kind;
-                e[1] = *bit;
-                e[2..2 + name.len()].copy_from_slice(name.as_bytes());
-            }
-            ext(&mut buf, &mut pos, EXT_FEATURE_TABLE, &table)?;
+            ext(
+                &mut buf,
+                &mut pos,
+                EXT_FEATURE_TABLE,
+                &super::backing::feature_table(),
+            )?;
         }
         ext(&mut buf, &mut pos, EXT_END, &[])?;
         if let Some((file, _)) = &self.backing {

@@ -1,10 +1,12 @@
 //! The qcow2 format: its header (this file), reading an image's metadata
-//! (`read`) and laying out a new empty image as QEMU 7.2 does (`create`).
+//! (`read`), laying out a new empty image as QEMU 7.2 does (`create`) and
+//! rewriting an image's backing file name (`backing`).
 //!
 //! The facts come from QEMU's `docs/interop/qcow2.txt` and from what QEMU 7.2
 //! writes and accepts; the layout of a new image is checked byte for byte
 //! against `qemu-img create` in the crate's tests.
 
+pub(crate) mod backing;
 pub(crate) mod create;
 pub(crate) mod read;
 
