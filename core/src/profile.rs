@@ -58,6 +58,12 @@ pub(crate) struct Profile {
     /// refused as out of range, with its value (10.0), or as not a
     /// non-negative number (7.2).
     pub negative_size_out_of_range: bool,
+    /// Whether the jobs' own dirty bitmaps are on their filter nodes (10.0:
+    /// a mirror's on its `mirror_top`, never recording, since 8.2's
+    /// `058cfca564`; a backup's block-copy bitmap on its copy-before-write
+    /// filter, below the filter's own two, since 9.1's `006e845b5a`) or on
+    /// the job's source node (7.2: a mirror's recording in background mode).
+    pub job_bitmaps_on_filter: bool,
     /// The greeting's `major`, `minor`, `micro`.
     pub greeting_version: (u32, u32, u32),
     /// The greeting's `package`.
@@ -238,6 +244,7 @@ static V7_2: Profile = Profile {
     graph_drains: &NO_GRAPH_DRAINS,
     node_info_active: false,
     negative_size_out_of_range: false,
+    job_bitmaps_on_filter: false,
     greeting_version: (7, 2, 22),
     greeting_package: "Debian 1:7.2+dfsg-7+deb12u18+b3",
 };
@@ -256,6 +263,7 @@ static V10_0: Profile = Profile {
     graph_drains: &GRAPH_DRAINS_10_0,
     node_info_active: true,
     negative_size_out_of_range: true,
+    job_bitmaps_on_filter: true,
     greeting_version: (10, 0, 2),
     greeting_package: "Debian 1:10.0.2+ds-2+deb13u1~bpo12+1",
 };
