@@ -229,10 +229,13 @@ static GRAPH_DRAINS_10_0: GraphDrains = GraphDrains {
     node_add_refused: 1,
     node_deleted: 1,
     // bdrv_insert_node (backup, stream) and bdrv_append (mirror, active
-    // commit) replace the node under the lock inside its drained section
-    // (drain-graph-stream-beside). A non-active commit's bdrv_append comes
-    // after its job's creation, in its `attached` count here (none taken
-    // out: not recorded beside a job above its top).
+    // commit) replace the node under the lock inside its drained section.
+    // Seen for a stream (drain-graph-stream-beside); for the others it
+    // cannot show: a mirror's and an active commit's device is a root node,
+    // with no job above it, and a backup action holds its source drained
+    // from prepare to clean (qemu10/drain-insert-beside). A non-active
+    // commit's bdrv_append comes after its job's creation, in its
+    // `attached` count here: none taken out.
     filter_replaced: [1, 1, 1, 0, 1],
 };
 
