@@ -480,6 +480,17 @@ impl JobManager {
         let checked = self.check_perms_below(f);
         if checked.is_err() {
             self.replace_node(f, below, &[]);
+        } else {
+            // QEMU 10.0's graph write lock of the replacement, inside the
+            // drained section of the node below.
+            let owner = match kind {
+                FilterKind::CopyBeforeWrite => DrainingJob::Backup,
+                FilterKind::MirrorTop { commit: false } => DrainingJob::Mirror,
+                FilterKind::MirrorTop { commit: true } => DrainingJob::ActiveCommit,
+                FilterKind::CommitTop => DrainingJob::Commit,
+                FilterKind::CopyOnRead => DrainingJob::Stream,
+            };
+            self.graph_lock_drains(GraphChange::FilterReplaced(owner));
         }
         self.drained_end(below);
         match checked {

@@ -392,6 +392,12 @@ impl Cx<'_> {
         self.m.drained_end(n);
     }
 
+    /// Whether this QEMU's stream and commit prepare drain whole subtrees
+    /// ([`Profile::prepare_subtree_drains`](crate::profile::Profile::prepare_subtree_drains)).
+    pub(crate) fn prepare_subtree_drains(&self) -> bool {
+        self.m.profile().prepare_subtree_drains
+    }
+
     /// `bdrv_subtree_drained_begin` over node `n`.
     pub fn subtree_drained_begin(&mut self, n: NodeRef) {
         self.m.subtree_drained_begin(n);

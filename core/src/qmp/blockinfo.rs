@@ -192,22 +192,25 @@ fn dirty_info(
     Value::Object(o)
 }
 
-/// A node's dirty bitmaps, newest first: the user's, and those a backup keeps (on its
-/// copy-before-write filter, and on its source the bitmap of what is left
-/// to copy).
+/// A node's dirty bitmaps, newest first: the user's, and those a job keeps:
+/// a mirror's bitmap of what is left to copy, a backup's two on its
+/// copy-before-write filter and its block-copy bitmap of what is left to
+/// copy. The version decides where the jobs' bitmaps of what is left are
+/// ([`job_bitmaps_on_filter`](crate::profile::Profile::job_bitmaps_on_filter)).
 fn dirty_bitmaps(m: &JobManager, n: NodeRef) -> Vec<Value> {
+    let on_filter = m.profile().job_bitmaps_on_filter;
     let mut list = Vec::new();
     for (_, job) in m.jobs.iter() {
         if let crate::driver::Work::Mirror(mirror) = &job.work
-            && mirror.source == n
-            && mirror.filter.is_some()
+            && let Some(filter) = mirror.filter
+            && n == if on_filter { filter } else { mirror.source }
         {
             let granularity = mirror.granularity as u32;
             list.push(dirty_info(
                 None,
                 mirror.dirty_bytes(),
                 granularity,
-                true,
+                !on_filter,
                 false,
                 false,
             ));
@@ -219,7 +222,8 @@ fn dirty_bitmaps(m: &JobManager, n: NodeRef) -> Vec<Value> {
         if filter == n {
             list.push(dirty_info(None, b.len, 65536, false, false, false));
             list.push(dirty_info(None, 0, 65536, false, false, false));
-        } else if b.source == n {
+        }
+        if n == if on_filter { filter } else { b.source } {
             let left = job.total.saturating_sub(job.current);
             list.push(dirty_info(None, left, 65536, false, false, false));
         }

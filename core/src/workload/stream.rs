@@ -154,33 +154,67 @@ impl JobDriver for Stream {
         match self.mode {
             Mode::Stream => {
                 // `stream_prepare`: the filter leaves first, then the backing
-                // link changes inside a drained section over the subtree of
-                // the node above the base.
+                // link changes inside a drained section: over the subtree of
+                // the node above the base (7.2), or over the top and its
+                // backing node (10.0).
                 self.unlink_filter(cx);
-                let above_base = self.above_base(cx.graph());
-                cx.subtree_drained_begin(above_base);
+                let drained = if cx.prepare_subtree_drains() {
+                    let above_base = self.above_base(cx.graph());
+                    cx.subtree_drained_begin(above_base);
+                    vec![above_base]
+                } else {
+                    let mut v = vec![self.top];
+                    v.extend(cx.graph().child(self.top, Role::Backing));
+                    for &n in &v {
+                        cx.drained_begin(n);
+                    }
+                    v
+                };
                 if cx.graph().child(self.top, Role::Backing).is_some() {
                     cx.set_backing_hd(self.top, self.base);
                     cx.change_backing_file(self.top, self.base);
                 }
-                cx.subtree_drained_end(above_base);
+                if cx.prepare_subtree_drains() {
+                    cx.subtree_drained_end(drained[0]);
+                } else {
+                    for &n in drained.iter().rev() {
+                        if cx.graph().alive(n) {
+                            cx.drained_end(n);
+                        }
+                    }
+                }
             }
             Mode::Commit => {
                 self.release_base_backend();
                 // `bdrv_drop_intermediate`: the overlay's link moves from the
                 // commit filter to the base inside a drained section over
-                // the filter's whole subtree (down to the base's children,
-                // pausing the jobs there).
+                // the filter's whole subtree (7.2: down to the base's
+                // children, pausing the jobs there), or over the base and
+                // its parents (10.0).
                 let filter = self.filter.filter(|&f| cx.graph().alive(f));
-                if let Some(f) = filter {
-                    cx.subtree_drained_begin(f);
+                let subtree = cx.prepare_subtree_drains();
+                let drained = if subtree {
+                    filter
+                } else {
+                    self.base.filter(|&b| cx.graph().alive(b))
+                };
+                if let Some(n) = drained {
+                    if subtree {
+                        cx.subtree_drained_begin(n);
+                    } else {
+                        cx.drained_begin(n);
+                    }
                 }
                 if let Some(ov) = self.overlay {
                     cx.set_backing(ov, self.base);
                     cx.change_backing_file(ov, self.base);
                 }
-                if let Some(f) = filter {
-                    cx.subtree_drained_end(f);
+                if let Some(n) = drained {
+                    if subtree {
+                        cx.subtree_drained_end(n);
+                    } else {
+                        cx.drained_end(n);
+                    }
                 }
             }
         }
