@@ -44,14 +44,8 @@ pub(crate) fn change_backing_file(
     if backing.is_some_and(|(name, _)| name.len() > MAX_BACKING_NAME) {
         return Err(fail(libc::EINVAL));
     }
-    let head = reader.read_at(0, HEADER_V3_LEN)?;
-    if be32(&head, 0) != MAGIC {
-        return Err(Error::new(
-            ErrorKind::WrongFormat,
-            "Image is not in qcow2 format",
-        ));
-    }
-    let old = Qcow2Header::decode(&head);
+    // The header as QEMU checks it when it opens the image.
+    let old = super::read::check_header(reader)?;
     let cs = old.cluster_size() as usize;
     let cluster = reader.read_at(0, cs)?;
 

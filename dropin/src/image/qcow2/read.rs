@@ -53,7 +53,7 @@ pub(crate) fn read(file: &ImageFileReader) -> Result<ImageInfo, Error> {
 }
 
 /// The fixed header, checked as QEMU checks it before it reads extensions.
-fn check_header(file: &ImageFileReader) -> Result<Qcow2Header, Error> {
+pub(crate) fn check_header(file: &ImageFileReader) -> Result<Qcow2Header, Error> {
     let buf = file.read_at(0, HEADER_V3_LEN)?;
     if be32(&buf, 0) != MAGIC {
         return Err(Error::new(
