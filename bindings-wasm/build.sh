@@ -88,7 +88,7 @@ module() {
   [ "$target" = web ] || ts=(--no-typescript)
   wasm-bindgen "${keep[@]}" "${ts[@]}" --target "$target" --out-dir "$out" "$wasm"
   bg="$out/${name}_bg.wasm"
-  "$here/node_modules/.bin/wasm-opt" "-O$level" --converge "${debug[@]}" --strip-producers \
+  "$here/node_modules/.bin/wasm-opt" "-O$level" --converge "${debug[@]}" --strip-producers --strip-target-features \
     --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --enable-reference-types --enable-multivalue \
     "$bg" -o "$bg.opt"

@@ -35,7 +35,20 @@ fi
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_ver" ]; then
   cargo install wasm-bindgen-cli --version "$wb_ver"
 fi
-# 3. npm deps from the committed lockfile: playwright-core (no browser download), binaryen,
+# 3. The dated nightly build.sh builds the browser's package with (panics as traps: a smaller
+#    module; README "Sizes and speed"), with its rust-src and the wasm32 target: the one
+#    fuzz/run.sh and tests/miri.sh install. QJOB_WASM_WEB_NIGHTLY=none skips it (build.sh then
+#    builds that package with the stable toolchain); another name installs that toolchain.
+web_nightly="${QJOB_WASM_WEB_NIGHTLY-nightly-2026-10-01}"
+if [ -n "$web_nightly" ] && [ "$web_nightly" != none ]; then
+  rustup toolchain list | grep -q "^$web_nightly" \
+    || rustup toolchain install "$web_nightly" --profile minimal --component rust-src
+  rustup +"$web_nightly" component list --installed | grep -q '^rust-src' \
+    || rustup +"$web_nightly" component add rust-src
+  rustup +"$web_nightly" target list --installed | grep -qx wasm32-unknown-unknown \
+    || rustup +"$web_nightly" target add wasm32-unknown-unknown
+fi
+# 4. npm deps from the committed lockfile: playwright-core (no browser download), binaryen,
 #    typescript and node's types.
 if [ ! -x "$here/node_modules/.bin/wasm-opt" ] || [ ! -d "$here/node_modules/playwright-core" ] \
    || [ ! -x "$here/node_modules/.bin/tsc" ] \
@@ -43,7 +56,7 @@ if [ ! -x "$here/node_modules/.bin/wasm-opt" ] || [ ! -d "$here/node_modules/pla
   (cd "$here" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
   cp "$here/package-lock.json" "$here/node_modules/.package-lock.json.ci"
 fi
-# 4. Debian's Chromium for the end-to-end tests (apt-get, through sudo when not root).
+# 5. Debian's Chromium for the end-to-end tests (apt-get, through sudo when not root).
 if [ "$browser" = 1 ] && [ "$build_only" = 0 ] && [ -z "${QJOB_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
   "$root/tools/apt-get.sh" update
   "$root/tools/apt-get.sh" install -y --no-install-recommends chromium

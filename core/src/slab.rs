@@ -71,15 +71,10 @@ slot_ref!(
 );
 
 /// Slots of `T` addressed by `K`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(
-    from = "SlabRepr<T>",
-    into = "SlabRepr<T>",
-    bound(
-        serialize = "K: Clone, T: Serialize + Clone",
-        deserialize = "T: Deserialize<'de>"
-    )
-)]
+/// Serialized as a `SlabRepr` (the slots up to the last one used, then the
+/// free list), written straight from the chunks.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(from = "SlabRepr<T>", bound(deserialize = "T: Deserialize<'de>"))]
 pub(crate) struct Slab<K, T> {
     /// Fixed-size chunks: an index within one needs no bounds check.
     chunks: Vec<Box<[Option<T>; CHUNK]>>,
@@ -88,10 +83,44 @@ pub(crate) struct Slab<K, T> {
     key: PhantomData<K>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct SlabRepr<T> {
     slots: Vec<Option<T>>,
     free: Vec<u32>,
+}
+
+/// What a [`SlabRepr`] serializes as, borrowed from the slab: no copy of
+/// the slots is made to write them.
+#[derive(Serialize)]
+#[serde(rename = "SlabRepr", bound = "T: Serialize")]
+struct SlabReprRef<'a, K, T> {
+    slots: SlotsRef<'a, K, T>,
+    free: &'a [u32],
+}
+
+/// The slots of a slab up to the last one used, as a sequence of options.
+struct SlotsRef<'a, K, T>(&'a Slab<K, T>);
+
+impl<K, T: Serialize> Serialize for SlotsRef<'_, K, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let slab = self.0;
+        let mut seq = s.serialize_seq(Some(slab.len))?;
+        for slot in slab.chunks.iter().flat_map(|c| c.iter()).take(slab.len) {
+            seq.serialize_element(slot)?;
+        }
+        seq.end()
+    }
+}
+
+impl<K, T: Serialize> Serialize for Slab<K, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        SlabReprRef {
+            slots: SlotsRef(self),
+            free: &self.free,
+        }
+        .serialize(s)
+    }
 }
 
 /// A chunk of empty slots, made on the heap (a million-byte array would
@@ -177,20 +206,6 @@ impl<K, T> From<SlabRepr<T>> for Slab<K, T> {
         }
         s.free = r.free;
         s
-    }
-}
-
-impl<K, T: Clone> From<Slab<K, T>> for SlabRepr<T> {
-    fn from(s: Slab<K, T>) -> Self {
-        SlabRepr {
-            slots: s
-                .chunks
-                .into_iter()
-                .flat_map(|c| (c as Box<[Option<T>]>).into_vec())
-                .take(s.len)
-                .collect(),
-            free: s.free,
-        }
     }
 }
 

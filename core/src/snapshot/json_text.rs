@@ -25,7 +25,10 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
     Vec::<(String, String)>::deserialize(d)?
         .into_iter()
         .map(|(k, t)| {
-            serde_json::from_str(&t)
+            // The core's own reader (already linked for QMP), not serde_json's:
+            // one JSON reader fewer in a WebAssembly module. `t` is what
+            // serde_json wrote, which both read alike.
+            crate::qmp::json::parse_strict(&t)
                 .map(|v| (k, v))
                 .map_err(|e| D::Error::custom(format_args!("an option's JSON: {e}")))
         })
