@@ -418,9 +418,12 @@ impl Event {
     /// Appends [`Event::to_json`]'s text to `out`.
     pub fn write_json(&self, out: &mut String) {
         out.push_str("{\"timestamp\":{\"seconds\":");
-        push_u64(out, self.timestamp_ns / 1_000_000_000);
+        // One 64-bit division; the rest in 32 bits (see `push_u64`).
+        let seconds = self.timestamp_ns / 1_000_000_000;
+        let nanos = (self.timestamp_ns - seconds * 1_000_000_000) as u32;
+        push_u64(out, seconds);
         out.push_str(",\"microseconds\":");
-        push_u64(out, (self.timestamp_ns % 1_000_000_000) / 1_000);
+        push_u64(out, u64::from(nanos / 1_000));
         out.push_str("},\"event\":\"");
         out.push_str(self.kind.name());
         out.push_str("\",\"data\":{");
@@ -453,18 +456,33 @@ impl Event {
 
 /// Appends the decimal digits of `n` (without the formatting machinery:
 /// events are written on every step of every job).
-pub(crate) fn push_u64(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
+///
+/// Numbers that fit in 32 bits (timestamps' seconds and microseconds, most
+/// offsets) are written with 32-bit arithmetic: WebAssembly has no 64-bit
+/// multiply-high, so a 64-bit division by ten costs a call there.
+pub(crate) fn push_u64(out: &mut String, n: u64) {
+    match u32::try_from(n) {
+        Ok(small) => push_u32(out, small, 1),
+        Err(_) => {
+            // The digits above the last nine, then those nine, zero-padded.
+            push_u64(out, n / 1_000_000_000);
+            push_u32(out, (n % 1_000_000_000) as u32, 9);
+        }
+    }
+}
+
+/// Appends the decimal digits of `n`, at least `width` of them (leading
+/// zeros).
+fn push_u32(out: &mut String, mut n: u32, width: usize) {
+    let mut buf = [b'0'; 10];
     let mut i = buf.len();
-    loop {
+    while n != 0 {
         i -= 1;
         buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
-        if n == 0 {
-            break;
-        }
     }
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    let start = i.min(buf.len() - width);
+    out.extend(buf[start..].iter().map(|&b| char::from(b)));
 }
 
 /// Appends `s` as a JSON string, escaped as `serde_json` escapes it.
@@ -499,6 +517,22 @@ pub(crate) fn write_json_str(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_written_as_format_writes_them() {
+        let mut cases = vec![0, 1, 9, 10, 99, 100, 999_999_999, 1_000_000_000];
+        cases.extend([u64::from(u32::MAX), u64::from(u32::MAX) + 1, 1 << 40]);
+        cases.extend([
+            10_000_000_000_000_000_000,
+            1_000_000_000_000_000_007,
+            u64::MAX,
+        ]);
+        for n in cases {
+            let mut out = String::from("x");
+            push_u64(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
+        }
+    }
 
     /// One event of every kind, in index order (`BLOCK_JOB_COMPLETED`
     /// twice: without and with an error).
