@@ -427,8 +427,29 @@ def drive_opts(obj):
     return ",".join("%s=%s" % (k, text(v).replace(",", ",,")) for k, v in obj.items())
 
 
+def not_recorded(path, qemu):
+    """The reason `scenarios/SUFFIX-not-recorded.txt` gives for not recording this scenario from
+    this QEMU (one that aborts part-way), or None. Lines are `NAME: reason` (`qemu10/NAME` for
+    scenarios/qemu10/), `#` starts a comment."""
+    scn_dir = os.path.dirname(os.path.abspath(path))
+    top = os.path.dirname(scn_dir) if os.path.basename(scn_dir) == "qemu10" else scn_dir
+    name = os.path.relpath(os.path.splitext(os.path.abspath(path))[0], top)
+    try:
+        with open(os.path.join(top, "%s-not-recorded.txt" % qemu.suffix), encoding="utf-8") as f:
+            for line in f:
+                key, sep, why = line.partition(":")
+                if sep and not key.startswith("#") and key.strip() == name:
+                    return why.strip()
+    except FileNotFoundError:
+        pass
+    return None
+
+
 def record(path, qemu, raw=False):
     """Run one scenario: (its transcript, its raw lines as bytes or None)."""
+    why = not_recorded(path, qemu)
+    if why is not None:
+        raise Skipped("not recorded from QEMU %s: %s" % (qemu.version, why))
     with open(path, encoding="utf-8") as f:
         lines = f.read().splitlines()
     out = []
