@@ -25,6 +25,13 @@ pub(crate) enum Role {
     Target,
 }
 
+crate::snapshot::codec::codec_enum!(Role {
+    File,
+    Image,
+    Backing,
+    Target
+});
+
 /// Something above a node in the graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Parent {
@@ -38,6 +45,8 @@ pub(crate) enum Parent {
     /// A block export's BlockBackend.
     Export(crate::export::ExportRef),
 }
+
+crate::snapshot::codec::codec_enum!(Parent { Node(x0), Job(x0), Backend(x0), Export(x0) });
 
 crate::model::qapi_enum! {
     /// `blkdebug` event names that rules can trigger on (the QAPI
@@ -147,6 +156,12 @@ pub(crate) enum Status {
     Unallocated,
 }
 
+crate::snapshot::codec::codec_enum!(Status {
+    Data,
+    Zero,
+    Unallocated
+});
+
 /// One `inject-error` rule of a `blkdebug` node.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InjectError {
@@ -165,6 +180,15 @@ pub struct InjectError {
     #[serde(default)]
     pub immediately: bool,
 }
+
+crate::snapshot::codec::codec_struct!(InjectError {
+    event,
+    errno,
+    once,
+    sector,
+    iotype,
+    immediately
+});
 
 /// What kind of node this is.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -204,6 +228,8 @@ pub(crate) enum Driver {
         group: String,
     },
 }
+
+crate::snapshot::codec::codec_enum!(Driver { NullCo { read_zeroes }, Raw { offset }, Blkdebug { rules, active }, JobFilter { kind }, File { filename }, Qcow2, Filter { driver }, Throttle { group } });
 
 impl Driver {
     /// The QAPI driver name the node was opened with (`None` for a job's
@@ -260,6 +286,8 @@ pub(crate) enum FilterKind {
     CopyOnRead,
 }
 
+crate::snapshot::codec::codec_enum!(FilterKind { CopyBeforeWrite, MirrorTop { commit }, CommitTop, CopyOnRead });
+
 /// A dirty bitmap of a node: what writes to the node dirtied while it
 /// recorded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -287,6 +315,8 @@ pub(crate) struct Bitmap {
     #[serde(skip)]
     pub removing: bool,
 }
+
+crate::snapshot::codec::codec_struct!(Bitmap { name, granularity, persistent, disabled, dirty, successor } skip { removing });
 
 impl Bitmap {
     /// A new, empty bitmap.
@@ -381,6 +411,28 @@ pub(crate) struct Node {
     pub bitmaps: Vec<Bitmap>,
 }
 
+crate::snapshot::codec::codec_struct!(Node {
+    name,
+    driver,
+    size,
+    parents,
+    children,
+    quiesce,
+    recursive_quiesce,
+    user,
+    monitor,
+    read_only,
+    inactive,
+    detect_zeroes,
+    seq,
+    strong_options,
+    cache_direct,
+    cache_no_flush,
+    allocated,
+    blockers,
+    bitmaps
+});
+
 /// An image file, as the caller describes it: a file of the scenario's
 /// simulated folder ([`JobManager::add_image`](crate::JobManager::add_image),
 /// the `image` directive) or a host file a drop-in binary read
@@ -415,6 +467,18 @@ pub struct ImageFile {
     pub actual_size: Option<u64>,
 }
 
+crate::snapshot::codec::codec_struct!(ImageFile {
+    format,
+    size,
+    backing,
+    backing_format,
+    data,
+    snapshots,
+    cluster_size,
+    file_length,
+    actual_size
+});
+
 /// An image file of the simulated folder.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Image {
@@ -436,6 +500,18 @@ pub(crate) struct Image {
     pub file_length: Option<u64>,
     pub actual_size: Option<u64>,
 }
+
+crate::snapshot::codec::codec_struct!(Image {
+    format,
+    size,
+    backing,
+    backing_format,
+    data,
+    snapshots,
+    cluster_size,
+    file_length,
+    actual_size
+});
 
 impl Image {
     /// Whether the image is a qcow2 image.
@@ -496,6 +572,8 @@ pub(crate) struct Graph {
     /// Free node slots, reused by [`Graph::add`].
     pub free: Vec<NodeRef>,
 }
+
+crate::snapshot::codec::codec_struct!(Graph { nodes, by_name, files, host, backends, devices, anonymous_devices, node_seq, implicit_counter, throttling, exports, free } skip { failed_immediately, cbw_writes });
 
 impl Graph {
     /// Checks a restored graph's structure: every reference in bounds and

@@ -25,6 +25,8 @@ pub(crate) enum Interface {
     Virtio,
 }
 
+crate::snapshot::codec::codec_enum!(Interface { None, Virtio });
+
 impl Interface {
     fn name(self) -> &'static str {
         match self {
@@ -42,6 +44,12 @@ pub(crate) struct Drive {
     pub unit: i64,
 }
 
+crate::snapshot::codec::codec_struct!(Drive {
+    interface,
+    bus,
+    unit
+});
+
 /// A BlockBackend: a named drive, or the anonymous one a device made for a
 /// node.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -58,6 +66,14 @@ pub(crate) struct Backend {
     pub writeback: bool,
 }
 
+crate::snapshot::codec::codec_struct!(Backend {
+    name,
+    root,
+    device,
+    drive,
+    writeback
+});
+
 /// A device with a drive.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Device {
@@ -69,6 +85,8 @@ pub(crate) struct Device {
     /// `/machine/peripheral-anon/device[N]`).
     pub path: String,
 }
+
+crate::snapshot::codec::codec_struct!(Device { id, driver, path });
 
 impl Device {
     /// What `blk_get_attached_dev_id` names: the id of the device the

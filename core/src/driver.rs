@@ -65,6 +65,8 @@ pub(crate) enum Wait {
     Host,
 }
 
+crate::snapshot::codec::codec_enum!(Wait { PausePoint, Sleep(x0), Yield, Done(x0, x1), Host });
+
 /// How the job's coroutine was entered this time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Entry {
@@ -210,6 +212,32 @@ pub(crate) enum Work {
     /// the manager, so never in a snapshot.
     #[serde(skip)]
     Running,
+}
+
+/// A job's work in the binary snapshot: the variant's index among those
+/// written (`Running` is never in a snapshot), then its state.
+impl crate::snapshot::codec::Codec for Work {
+    fn encode(&self, w: &mut crate::snapshot::codec::Writer<'_>) {
+        match self {
+            Work::Backup(b) => (w.varint(0), b.encode(w)),
+            Work::Mirror(m) => (w.varint(1), m.encode(w)),
+            Work::Stream(s) => (w.varint(2), s.encode(w)),
+            Work::Oneshot(o) => (w.varint(3), o.encode(w)),
+            Work::Host(h) => (w.varint(4), h.encode(w)),
+            Work::Running => unreachable!("a running job's work is never snapshotted"),
+        };
+    }
+    fn decode(r: &mut crate::snapshot::codec::Reader<'_>) -> crate::snapshot::codec::Result<Self> {
+        use crate::snapshot::codec::Codec;
+        Ok(match r.varint()? {
+            0 => Work::Backup(Codec::decode(r)?),
+            1 => Work::Mirror(Codec::decode(r)?),
+            2 => Work::Stream(Codec::decode(r)?),
+            3 => Work::Oneshot(Codec::decode(r)?),
+            4 => Work::Host(Codec::decode(r)?),
+            i => return Err(crate::snapshot::codec::no_such_variant("Work", i)),
+        })
+    }
 }
 
 impl Work {

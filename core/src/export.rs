@@ -48,6 +48,8 @@ pub enum SocketAddress {
     },
 }
 
+crate::snapshot::codec::codec_enum!(SocketAddress { Inet { host, port }, Unix { path }, Vsock { cid, port }, Fd { name } });
+
 /// `nbd-server-start`'s options (QAPI `NbdServerOptions`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NbdServerOptions {
@@ -60,6 +62,13 @@ pub struct NbdServerOptions {
     /// Most clients at once (0: no limit).
     pub max_connections: u32,
 }
+
+crate::snapshot::codec::codec_struct!(NbdServerOptions {
+    addr,
+    tls_creds,
+    tls_authz,
+    max_connections
+});
 
 /// `block-export-add`'s options for an `nbd` export (QAPI
 /// `BlockExportOptions` with `BlockExportOptionsNbd`).
@@ -119,10 +128,21 @@ pub(crate) struct Export {
     pub shared: Perm,
 }
 
+crate::snapshot::codec::codec_struct!(Export {
+    serial,
+    id,
+    node,
+    name,
+    perm,
+    shared
+});
+
 /// A reference to an export: its serial number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub(crate) struct ExportRef(pub u32);
+
+crate::snapshot::codec::codec_struct!(ExportRef(0));
 
 /// The NBD server and the exports, oldest first.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -131,6 +151,12 @@ pub(crate) struct Exports {
     pub list: Vec<Export>,
     pub next_serial: u32,
 }
+
+crate::snapshot::codec::codec_struct!(Exports {
+    nbd,
+    list,
+    next_serial
+});
 
 impl crate::block::Graph {
     /// Moves export `e`'s BlockBackend from node `from` to `to`.

@@ -77,6 +77,8 @@ pub enum FileAction {
     },
 }
 
+crate::snapshot::codec::codec_enum!(FileAction { Create(x0), Format(x0), SetBacking { filename, backing_file, backing_format } });
+
 impl FileAction {
     /// The image to write (`None` for a header change).
     pub fn image(&self) -> Option<&NewImage> {
@@ -123,6 +125,22 @@ pub struct NewImage {
     pub formatting_line: bool,
 }
 
+crate::snapshot::codec::codec_struct!(NewImage {
+    filename,
+    format,
+    size,
+    backing_file,
+    backing_format,
+    cluster_size,
+    version,
+    extended_l2,
+    lazy_refcounts,
+    refcount_bits,
+    compression_type,
+    preallocation,
+    formatting_line
+});
+
 /// The host-files state of the folder.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct HostFiles {
@@ -136,6 +154,13 @@ pub(crate) struct HostFiles {
     /// Files created, oldest first, for the host to write.
     pub actions: VecDeque<FileAction>,
 }
+
+crate::snapshot::codec::codec_struct!(HostFiles {
+    enabled,
+    fresh,
+    errors,
+    actions
+});
 
 /// `path_combine`: a backing file name relative to its overlay's
 /// directory (an absolute name, or an overlay in the current directory,

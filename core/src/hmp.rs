@@ -28,6 +28,8 @@ pub enum OutputStream {
     Stderr,
 }
 
+crate::snapshot::codec::codec_enum!(OutputStream { Stdout, Stderr });
+
 /// Text the emulator printed on one of its streams (not on a monitor).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsoleOutput {
@@ -36,6 +38,8 @@ pub struct ConsoleOutput {
     /// The text, with its line ends (`\n`).
     pub text: String,
 }
+
+crate::snapshot::codec::codec_struct!(ConsoleOutput { stream, text });
 
 /// `cvtstr`: a byte count as qemu-io prints it (`4 MiB`, `1.500 KiB`,
 /// `512 bytes`, `inf EiB`).

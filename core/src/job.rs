@@ -24,6 +24,8 @@ pub(crate) enum Co {
     Finished,
 }
 
+crate::snapshot::codec::codec_enum!(Co { NotStarted, Running, Parked { saved }, Yielded, Finished });
+
 /// A job: generic fields, block-job fields and the simulated workload.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Job {
@@ -59,6 +61,33 @@ pub(crate) struct Job {
     pub nodes: Option<Box<Vec<crate::perm::JobLink>>>,
     pub work: Work,
 }
+
+crate::snapshot::codec::codec_struct!(Job {
+    id,
+    seq,
+    job_type,
+    status,
+    pause_count,
+    user_paused,
+    paused,
+    busy,
+    cancelled,
+    force_cancel,
+    deferred,
+    auto_finalize,
+    auto_dismiss,
+    current,
+    total,
+    ret,
+    err,
+    txn,
+    co,
+    speed,
+    limit,
+    iostatus,
+    nodes,
+    work
+});
 
 impl Job {
     pub fn started(&self) -> bool {
@@ -114,6 +143,8 @@ pub(crate) enum TxnLink {
     Left,
 }
 
+crate::snapshot::codec::codec_enum!(TxnLink { Own { aborting }, Shared(x0), Left });
+
 /// A transaction as the code that walks it sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TxnKey {
@@ -135,3 +166,11 @@ pub(crate) struct Txn {
     /// An abort waits for a host job to end its run.
     pub abort_suspended: bool,
 }
+
+crate::snapshot::codec::codec_struct!(Txn {
+    aborting,
+    members,
+    serial,
+    held_by_host,
+    abort_suspended
+});

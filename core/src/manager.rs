@@ -29,6 +29,8 @@ pub(crate) enum Bh {
     JobExit(JobRef),
 }
 
+crate::snapshot::codec::codec_enum!(Bh { JobExit(x0) });
+
 /// Options every job takes at creation (QEMU's `job_create` arguments).
 #[derive(Clone, Debug)]
 pub(crate) struct NewJob {
@@ -106,6 +108,8 @@ pub struct JobManager {
     #[serde(default)]
     pub(crate) qemu: QemuVersion,
 }
+
+crate::snapshot::codec::codec_struct!(JobManager { now, jobs, order, txns, free_txns, graph, events, bhs, timers, job_seq, machine, bugs, txn_held, run_state, pci, actions, output, txn_serial, qemu } skip { by_id });
 
 impl Default for JobManager {
     fn default() -> Self {

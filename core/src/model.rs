@@ -9,8 +9,9 @@ use std::fmt;
 
 /// Declares a QAPI enum: the Rust enum, its QAPI spellings, `ALL` in QAPI
 /// order, `parse`, `Display`, `FromStr`, and serde as the QAPI spelling
-/// (readable forms, e.g. JSON) or as the QAPI index (compact forms: the
-/// binary snapshot). Attributes on the enum and its variants pass through
+/// (readable forms, e.g. JSON) or as the QAPI index (compact forms), and
+/// the binary snapshot's [`Codec`](crate::snapshot::codec::Codec) as the
+/// QAPI index. Attributes on the enum and its variants pass through
 /// (`#[derive(Default)]` with a `#[default]` variant).
 macro_rules! qapi_enum {
     (
@@ -81,6 +82,21 @@ macro_rules! qapi_enum {
                 } else {
                     s.serialize_u8(*self as u8)
                 }
+            }
+        }
+
+        impl $crate::snapshot::codec::Codec for $name {
+            #[inline]
+            fn encode(&self, w: &mut $crate::snapshot::codec::Writer<'_>) {
+                w.varint(*self as u64);
+            }
+            fn decode(
+                r: &mut $crate::snapshot::codec::Reader<'_>,
+            ) -> $crate::snapshot::codec::Result<Self> {
+                let i = r.varint()?;
+                $name::ALL.get(i.min(usize::MAX as u64) as usize).copied().ok_or_else(|| {
+                    $crate::snapshot::codec::no_such_variant(stringify!($name), i)
+                })
             }
         }
 

@@ -26,6 +26,8 @@ use crate::manager::JobManager;
 #[serde(transparent)]
 pub(crate) struct Perm(u8);
 
+crate::snapshot::codec::codec_struct!(Perm(0));
+
 impl Perm {
     /// None.
     pub const NONE: Perm = Perm(0);
@@ -116,6 +118,16 @@ pub(crate) enum LinkRole {
     Backend,
 }
 
+crate::snapshot::codec::codec_enum!(LinkRole {
+    MainNode,
+    Source,
+    Target,
+    IntermediateNode,
+    ActiveNode,
+    Base,
+    Backend
+});
+
 impl LinkRole {
     /// QEMU's name for the link.
     pub const fn name(self) -> &'static str {
@@ -140,6 +152,13 @@ pub(crate) struct JobLink {
     pub perm: Perm,
     pub shared: Perm,
 }
+
+crate::snapshot::codec::codec_struct!(JobLink {
+    node,
+    role,
+    perm,
+    shared
+});
 
 impl JobLink {
     /// A link that takes `perm` and shares `shared`.

@@ -19,6 +19,14 @@ pub struct RateLimit {
     dispatched: u64,
 }
 
+crate::snapshot::codec::codec_struct!(RateLimit {
+    slice_quota,
+    slice_ns,
+    slice_start,
+    slice_end,
+    dispatched
+});
+
 impl RateLimit {
     /// An unlimited limiter.
     pub const fn new() -> RateLimit {

@@ -3,6 +3,7 @@
 //! typed slot references (`JobRef`, `TxnRef`, `NodeRef`) of the manager's
 //! registries.
 
+use crate::snapshot::codec::{Codec, Reader, Writer};
 use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
 
@@ -27,6 +28,8 @@ macro_rules! slot_ref {
         )]
         #[serde(transparent)]
         pub(crate) struct $name(u32);
+
+        $crate::snapshot::codec::codec_struct!($name(0));
 
         impl $crate::slab::Slot for $name {
             fn at(index: u32) -> Self {
@@ -206,6 +209,34 @@ impl<K, T> From<SlabRepr<T>> for Slab<K, T> {
         }
         s.free = r.free;
         s
+    }
+}
+
+/// The binary snapshot's form of a slab: what its serde form gives, the
+/// slots up to the last one used (each an `Option`), then the free list;
+/// read straight into chunks.
+impl<K, T: Codec> Codec for Slab<K, T> {
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.varint(self.len as u64);
+        for slot in self.chunks.iter().flat_map(|c| c.iter()).take(self.len) {
+            slot.encode(w);
+        }
+        self.free.encode(w);
+    }
+    fn decode(r: &mut Reader<'_>) -> crate::snapshot::codec::Result<Self> {
+        let n = r.len()?;
+        let mut s = Slab::default();
+        for _ in 0..n {
+            let v = Option::<T>::decode(r)?;
+            let i = s.len;
+            if i / CHUNK == s.chunks.len() {
+                s.chunks.push(empty_chunk());
+            }
+            s.chunks[i / CHUNK][i % CHUNK] = v;
+            s.len += 1;
+        }
+        s.free = Vec::decode(r)?;
+        Ok(s)
     }
 }
 

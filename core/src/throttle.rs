@@ -119,6 +119,14 @@ struct Bucket {
     burst_level: f64,
 }
 
+crate::snapshot::codec::codec_struct!(Bucket {
+    avg,
+    max,
+    burst_length,
+    level,
+    burst_level
+});
+
 impl Bucket {
     /// `throttle_leak_bucket`.
     fn leak(&mut self, delta_ns: u64) {
@@ -172,6 +180,13 @@ pub(crate) struct ThrottleGroup {
     op_size: u64,
     last_ns: u64,
 }
+
+crate::snapshot::codec::codec_struct!(ThrottleGroup {
+    name,
+    buckets,
+    op_size,
+    last_ns
+});
 
 impl ThrottleGroup {
     fn new(name: String) -> ThrottleGroup {
@@ -303,6 +318,8 @@ pub(crate) struct Throttling {
     /// Requests not accounted yet: group, write, bytes.
     pub pending: Vec<(String, bool, u64)>,
 }
+
+crate::snapshot::codec::codec_struct!(Throttling { groups, pending });
 
 impl Throttling {
     pub fn group(&self, name: &str) -> Option<&ThrottleGroup> {

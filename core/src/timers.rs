@@ -25,6 +25,8 @@ pub(crate) enum TimerKind {
     Driver,
 }
 
+crate::snapshot::codec::codec_enum!(TimerKind { Sleep, Driver });
+
 impl TimerKind {
     const fn slot(self) -> usize {
         match self {
@@ -70,6 +72,13 @@ pub(crate) struct TimerTable {
     /// The last sequence number given out.
     seq: u32,
 }
+
+crate::snapshot::codec::codec_struct!(TimerTable {
+    queue,
+    armed,
+    stale,
+    seq
+});
 
 impl TimerTable {
     /// Arms the timer `kind` of job `j` for `deadline`, replacing the one

@@ -15,6 +15,8 @@ pub(super) enum PrepareState {
     Done(i32),
 }
 
+crate::snapshot::codec::codec_enum!(PrepareState { NotAsked, Asked, Done(x0) });
+
 /// State of a host job: its driver.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct HostJob {
@@ -26,6 +28,16 @@ pub(crate) struct HostJob {
     pub(super) pause_hinted: bool,
     pub(super) prepare: PrepareState,
 }
+
+crate::snapshot::codec::codec_struct!(HostJob {
+    completable,
+    wants_prepare,
+    on_source_error,
+    on_target_error,
+    should_complete,
+    pause_hinted,
+    prepare
+});
 
 /// Whether the job's coroutine runs right now (the host holds it).
 pub(super) fn running(job: &Job) -> bool {

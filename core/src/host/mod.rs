@@ -33,6 +33,8 @@ pub struct JobHandle {
     seq: u64,
 }
 
+crate::snapshot::codec::codec_struct!(JobHandle { slot, seq });
+
 impl JobHandle {
     /// The handle as one integer (for C and JavaScript).
     pub fn to_raw(self) -> u64 {
@@ -55,6 +57,8 @@ pub struct TxnHandle {
     slot: u32,
     serial: u64,
 }
+
+crate::snapshot::codec::codec_struct!(TxnHandle { slot, serial });
 
 impl TxnHandle {
     /// The handle as one integer.
@@ -129,6 +133,13 @@ pub enum HostDirective {
     Cancelled,
 }
 
+crate::snapshot::codec::codec_enum!(HostDirective {
+    Continue,
+    Paused,
+    Sleeping,
+    Cancelled
+});
+
 impl HostDirective {
     /// The name every binding uses: `continue`, `paused`, `sleeping`, `cancelled`.
     pub const fn as_str(self) -> &'static str {
@@ -152,6 +163,8 @@ pub enum HostErrorAction {
     /// retry after the resume.
     Pause,
 }
+
+crate::snapshot::codec::codec_enum!(HostErrorAction { Retry, Fail, Pause });
 
 impl HostErrorAction {
     /// The name every binding uses: `retry`, `fail`, `pause`.
@@ -197,6 +210,8 @@ pub enum HostActionKind {
     Clean,
 }
 
+crate::snapshot::codec::codec_enum!(HostActionKind { Start, Resume, Wake, Pause, Cancel { force }, Complete, SetSpeed(x0), Prepare, Commit, Abort, Clean });
+
 impl HostActionKind {
     /// The name every binding uses: `start`, `resume`, `wake`, `pause`,
     /// `cancel`, `complete`, `set-speed`, `prepare`, `commit`, `abort`, `clean`.
@@ -225,3 +240,5 @@ pub struct HostAction {
     /// What to do.
     pub kind: HostActionKind,
 }
+
+crate::snapshot::codec::codec_struct!(HostAction { job, kind });

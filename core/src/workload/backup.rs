@@ -36,6 +36,13 @@ pub(crate) enum Sync {
     Bitmap,
 }
 
+crate::snapshot::codec::codec_enum!(Sync {
+    Full,
+    Top,
+    None,
+    Bitmap
+});
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum Phase {
     Init,
@@ -44,12 +51,21 @@ enum Phase {
     SyncNone,
 }
 
+crate::snapshot::codec::codec_enum!(Phase {
+    Init,
+    StartCall,
+    WaitCall,
+    SyncNone
+});
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum CallResult {
     Ok,
     Cancelled,
     Error { is_read: bool, errno: i32 },
 }
+
+crate::snapshot::codec::codec_enum!(CallResult { Ok, Cancelled, Error { is_read, errno } });
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum CallState {
@@ -58,6 +74,8 @@ enum CallState {
     Done(CallResult),
 }
 
+crate::snapshot::codec::codec_enum!(CallState { Running, Sleeping, Done(x0) });
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Call {
     pos: u64,
@@ -65,6 +83,13 @@ struct Call {
     failures: u32,
     first_error: Option<(bool, i32)>,
 }
+
+crate::snapshot::codec::codec_struct!(Call {
+    pos,
+    state,
+    failures,
+    first_error
+});
 
 /// State of a backup job.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -92,6 +117,26 @@ pub(crate) struct Backup {
     #[serde(default)]
     pub bitmap_mode: Option<BitmapSyncMode>,
 }
+
+crate::snapshot::codec::codec_struct!(Backup {
+    source,
+    target,
+    filter,
+    len,
+    chunk,
+    max_workers,
+    sync,
+    on_source_error,
+    on_target_error,
+    dirty,
+    phase,
+    call,
+    speed,
+    limit,
+    trivial,
+    bitmap,
+    bitmap_mode
+});
 
 impl Backup {
     /// Checks a restored backup's own bookkeeping.

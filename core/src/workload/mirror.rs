@@ -35,6 +35,14 @@ enum Phase {
     AfterRateSleep,
 }
 
+crate::snapshot::codec::codec_enum!(Phase {
+    Init,
+    LoopTop,
+    LoopBody,
+    AfterSleep,
+    AfterRateSleep
+});
+
 /// How the initial dirty map is made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum DirtyInit {
@@ -45,6 +53,8 @@ pub(crate) enum DirtyInit {
     /// Nothing (sync `none`).
     Nothing,
 }
+
+crate::snapshot::codec::codec_enum!(DirtyInit { All, AllocatedAbove(x0), Nothing });
 
 /// What becomes of the target's backing chain when the mirror ends
 /// (`BlockMirrorBackingMode`).
@@ -60,6 +70,8 @@ pub(crate) enum BackingMode {
     /// existing target).
     Open,
 }
+
+crate::snapshot::codec::codec_enum!(BackingMode { Leave, Source(x0), Open });
 
 /// State of a mirror job.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -92,6 +104,30 @@ pub(crate) struct Mirror {
     #[serde(default)]
     in_flight: Vec<InFlight>,
 }
+
+crate::snapshot::codec::codec_struct!(Mirror {
+    source,
+    target,
+    filter,
+    init,
+    buf_size,
+    granularity,
+    on_source_error,
+    on_target_error,
+    backing_mode,
+    len,
+    dirty,
+    iter_pos,
+    phase,
+    should_complete,
+    prepared,
+    in_drain,
+    ret,
+    last_pause,
+    copy_mode,
+    actively_synced,
+    in_flight
+});
 
 impl Mirror {
     /// Bytes still dirty (what its dirty bitmap counts).
@@ -411,6 +447,13 @@ struct InFlight {
     /// The failure it completes with: a read (else a write) and its errno.
     error: Option<(bool, i32)>,
 }
+
+crate::snapshot::codec::codec_struct!(InFlight {
+    off,
+    len,
+    copy,
+    error
+});
 
 /// How a failed request's error reaches the mirror (`mirror_read_complete`,
 /// `mirror_write_complete`).

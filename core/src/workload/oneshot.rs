@@ -39,12 +39,16 @@ pub(crate) enum Op {
     SnapshotDelete { tag: String, devices: Vec<String> },
 }
 
+crate::snapshot::codec::codec_enum!(Op { CreateFile { filename, size }, CreateFormat { format, file, image }, Amend { encrypt }, SnapshotSave { tag, vmstate, devices }, SnapshotLoad { tag, vmstate, devices }, SnapshotDelete { tag, devices } });
+
 /// State of a one-shot job.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Oneshot {
     pub op: Op,
     done: bool,
 }
+
+crate::snapshot::codec::codec_struct!(Oneshot { op, done });
 
 impl Oneshot {
     pub fn new(op: Op) -> Oneshot {

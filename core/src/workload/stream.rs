@@ -24,6 +24,8 @@ pub(crate) enum Mode {
     Commit,
 }
 
+crate::snapshot::codec::codec_enum!(Mode { Stream, Commit });
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum Phase {
     Init,
@@ -31,6 +33,13 @@ enum Phase {
     Chunk,
     Finished,
 }
+
+crate::snapshot::codec::codec_enum!(Phase {
+    Init,
+    Sleeping,
+    Chunk,
+    Finished
+});
 
 /// State of a stream or commit job.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -63,6 +72,23 @@ pub(crate) struct Stream {
     error: i32,
     phase: Phase,
 }
+
+crate::snapshot::codec::codec_struct!(Stream {
+    mode,
+    top,
+    base,
+    overlay,
+    filter,
+    on_error,
+    reopened,
+    backends,
+    filter_unlinked,
+    len,
+    offset,
+    delay,
+    error,
+    phase
+});
 
 impl Stream {
     /// A new stream or commit.
