@@ -203,9 +203,9 @@ fn sync_top_into_an_image_sharing_the_backing_file() {
     }
 }
 
-/// Backup or mirror `sync=full`: the whole chain into a new image without
-/// a backing file, qcow2 of several layouts (small clusters make the
-/// refcount table grow and move) and raw.
+/// Backup or mirror `sync=full`: the whole chain into an image without a
+/// backing file that holds old data, qcow2 of several layouts (small
+/// clusters make the refcount table grow and move) and raw.
 #[test]
 fn sync_full_into_new_images() {
     let Some(qemu) = Qemu::find("sync_full_into_new_images") else {
@@ -252,6 +252,9 @@ fn sync_full_into_new_images() {
         }
         create.extend_from_slice(&["target.img", "32M"]);
         qemu.img(&dir, &create);
+        // An existing target's old data where the source holds nothing:
+        // a full copy overwrites it with zeroes (drive-mirror mode=existing).
+        qemu.write(&dir, "target.img", fmt, &["write -P0x42 25M 64k"]);
         let format = Format::from_driver(fmt).unwrap();
         copy(
             &dir,

@@ -320,7 +320,9 @@ pub struct CopyStats {
 /// their formats, top first; what lies below the last one is not read)
 /// holds into the image `to`: afterwards `to` reads, wherever a layer of
 /// `from` holds data or zeroes, what `from` shows there; the rest of `to`
-/// is as it was. With `only_unallocated`, ranges `to` holds itself are
+/// is as it was, unless the last layer of `from` has no backing file: then
+/// `from` shows the whole disk (zeroes where nothing holds data), and so
+/// does `to` afterwards. With `only_unallocated`, ranges `to` holds itself are
 /// left alone too. A qcow2 image stays consistent (`qemu-img check`):
 /// new clusters, L2 tables and refcount blocks go at the end of the file,
 /// the refcount table grows (moves) as needed; a qcow2 image with internal
@@ -344,6 +346,15 @@ pub fn copy_data(
         }
     }
     let mut ranges = ranges.clipped(size);
+    // A section down to the bottom of its chain shows the whole disk
+    // (zeroes where no layer holds anything), as a full copy writes it.
+    let whole = source
+        .layers
+        .last()
+        .is_some_and(|l| l.info.backing_file.is_none());
+    if whole && !only_unallocated && size > 0 {
+        ranges = vec![(0, size)];
+    }
     if only_unallocated {
         ranges = subtract(&ranges, &target.top().held());
     }
@@ -360,9 +371,14 @@ pub fn copy_data(
                     let n = RAW_CHUNK.min(o + l - at);
                     let mut buf = vec![0u8; n as usize];
                     source.read(at, &mut buf)?;
-                    file.write_all_at(&buf, at).map_err(|e| {
-                        Error::os(format!("Could not write '{}'", to.0.display()), &e)
-                    })?;
+                    let mut old = vec![0u8; n as usize];
+                    target.read(at, &mut old)?;
+                    // What the image shows already is not written again.
+                    if old != buf {
+                        file.write_all_at(&buf, at).map_err(|e| {
+                            Error::os(format!("Could not write '{}'", to.0.display()), &e)
+                        })?;
+                    }
                     at += n;
                 }
             }
