@@ -14,7 +14,9 @@
 //! files to read next) until nothing is wanted. Files the core creates are
 //! the host's to write: [`JobManager::poll_file_action`] hands them over,
 //! oldest first, with what the host needs to write them and to print QEMU's
-//! `Formatting ...` line. [`QmpServer`](crate::qmp::server::QmpServer)
+//! `Formatting ...` line; so are the data a job's copy moved, once the copy
+//! has finished ([`FileAction::CopyData`]: the core simulates the copying,
+//! the host copies the bytes). [`QmpServer`](crate::qmp::server::QmpServer)
 //! holds a command while its files are read.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};

@@ -86,7 +86,7 @@ impl Qcow2Writer {
             .chunks_exact(8)
             .map(|e| be64(e, 0) & REFT_OFFSET_MASK)
             .collect();
-        let per_block = cs * 8 >> h.refcount_order;
+        let per_block = (cs * 8) >> h.refcount_order;
         let mut counts = Vec::new();
         for (i, &block) in reftable.iter().enumerate() {
             if block == 0 {
@@ -226,7 +226,7 @@ impl Qcow2Writer {
     /// where needed), the refcount table (moved when it grows), the L1
     /// table. Returns the data clusters allocated.
     pub fn finish(mut self) -> Result<u64, Error> {
-        let per_block = self.cs * 8 >> self.h.refcount_order;
+        let per_block = (self.cs * 8) >> self.h.refcount_order;
         let entries_per_cluster = self.cs / 8;
         let old_table = (
             self.h.refcount_table_offset,
