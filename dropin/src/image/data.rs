@@ -284,6 +284,12 @@ pub(crate) fn union(a: &[(u64, u64)], b: &[(u64, u64)]) -> Vec<(u64, u64)> {
     out
 }
 
+/// Whether an extent of `list` (sorted, disjoint) meets `[start, end)`.
+pub(crate) fn overlaps(list: &[(u64, u64)], start: u64, end: u64) -> bool {
+    let i = list.partition_point(|&(o, l)| o + l <= start);
+    list.get(i).is_some_and(|&(o, _)| o < end)
+}
+
 /// `a` without what `b` covers (both sorted, disjoint).
 pub(crate) fn subtract(a: &[(u64, u64)], b: &[(u64, u64)]) -> Vec<(u64, u64)> {
     let mut out = Extents::default();
@@ -409,8 +415,7 @@ pub fn copy_data(
                     source.read(a, &mut buf[(a - start) as usize..(b - start) as usize])?;
                 }
                 // Zeroes over nothing read as zeroes already.
-                let unallocated =
-                    subtract(&[(start, end - start)], &target_held) == [(start, end - start)];
+                let unallocated = !overlaps(&target_held, start, end);
                 if !(unallocated && !has_backing && buf.iter().all(|&b| b == 0)) {
                     w.write_cluster(cluster, &buf)?;
                 }
@@ -444,6 +449,9 @@ mod tests {
             vec![(0, 10), (20, 30)]
         );
         assert_eq!(subtract(&[(0, 10)], &[]), vec![(0, 10)]);
+        let list = [(10, 10), (40, 5)];
+        assert!(!overlaps(&list, 0, 10) && overlaps(&list, 0, 11));
+        assert!(overlaps(&list, 19, 40) && !overlaps(&list, 20, 40) && !overlaps(&list, 45, 99));
     }
 
     #[test]
