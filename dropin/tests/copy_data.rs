@@ -133,14 +133,20 @@ fn sync_top_into_an_image_sharing_the_backing_file() {
     let Some(qemu) = Qemu::find("sync_top_into_an_image_sharing_the_backing_file") else {
         return;
     };
-    for (case, opts) in [
-        ("64k", "cluster_size=65536"),
-        ("4k", "cluster_size=4096"),
-        ("v2", "compat=0.10"),
-        ("2M", "cluster_size=2097152"),
-        ("extl2", "extended_l2=on"),
-        ("refbits1", "refcount_bits=1"),
-        ("refbits64", "refcount_bits=64"),
+    // (case, the source's options, the target's): clusters of other sizes
+    // than the source's, and a source with subclusters, make clusters the
+    // copy covers only in part (the rest comes from the backing file).
+    for (case, src, opts) in [
+        ("64k", "cluster_size=65536", "cluster_size=65536"),
+        ("4k", "cluster_size=65536", "cluster_size=4096"),
+        ("v2", "cluster_size=65536", "compat=0.10"),
+        ("2M", "cluster_size=65536", "cluster_size=2097152"),
+        ("extl2", "cluster_size=65536", "extended_l2=on"),
+        ("refbits1", "cluster_size=65536", "refcount_bits=1"),
+        ("refbits64", "cluster_size=65536", "refcount_bits=64"),
+        ("src-extl2", "extended_l2=on", "cluster_size=65536"),
+        ("src-512", "cluster_size=512", "cluster_size=65536"),
+        ("src-v2", "compat=0.10", "cluster_size=65536"),
     ] {
         let dir = scratch(&format!("top-{case}"));
         qemu.img(&dir, &["create", "-f", "raw", "backing.img", "64M"]);
@@ -151,6 +157,8 @@ fn sync_top_into_an_image_sharing_the_backing_file() {
                 "create",
                 "-f",
                 "qcow2",
+                "-o",
+                src,
                 "-b",
                 "backing.img",
                 "-F",
