@@ -940,6 +940,41 @@ impl<'a> Wanted<'a> {
 mod tests {
     use super::*;
 
+    /// The actions the host has not written yet are part of a snapshot:
+    /// the codec writes them as the serde reference does, and reads them
+    /// back.
+    #[test]
+    fn file_actions_encode_as_the_serde_reference_does() {
+        let layer = |f: &str| ImageLayer {
+            filename: f.into(),
+            format: "qcow2".into(),
+        };
+        let host = HostFiles {
+            enabled: true,
+            actions: [
+                FileAction::CopyData {
+                    from: vec![layer("t"), layer("b")],
+                    to: layer("o"),
+                    only_unallocated: true,
+                },
+                FileAction::SetBacking {
+                    filename: "t".into(),
+                    backing_file: None,
+                    backing_format: Some("raw".into()),
+                },
+            ]
+            .into(),
+            ..HostFiles::default()
+        };
+        let mut ours = Vec::new();
+        crate::snapshot::codec::encode(&mut ours, &host);
+        let mut reference = Vec::new();
+        crate::snapshot::serde_codec::encode(&mut reference, &host).unwrap();
+        assert_eq!(ours, reference);
+        let back: HostFiles = crate::snapshot::codec::decode(&ours).unwrap();
+        assert_eq!(back.actions, host.actions);
+    }
+
     #[test]
     fn backing_names_are_relative_to_their_overlay() {
         assert_eq!(backing_path("top.qcow2", "base.qcow2"), "base.qcow2");
