@@ -14,7 +14,9 @@
 //! files to read next) until nothing is wanted. Files the core creates are
 //! the host's to write: [`JobManager::poll_file_action`] hands them over,
 //! oldest first, with what the host needs to write them and to print QEMU's
-//! `Formatting ...` line. [`QmpServer`](crate::qmp::server::QmpServer)
+//! `Formatting ...` line; so are the data a job's copy moved, once the copy
+//! has finished ([`FileAction::CopyData`]: the core simulates the copying,
+//! the host copies the bytes). [`QmpServer`](crate::qmp::server::QmpServer)
 //! holds a command while its files are read.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -75,19 +77,57 @@ pub enum FileAction {
         /// Its new backing file format.
         backing_format: Option<String>,
     },
+    /// Copy guest data into the image `to`: wherever a layer of `from` (a
+    /// section of a backing chain, top first; the top-most layer that
+    /// holds a range wins) holds data or zeroes, the image reads the same
+    /// afterwards. Ranges no layer of `from` holds are not written. With
+    /// `only_unallocated`, ranges the image `to` holds itself are kept.
+    /// Pushed when a job's copy finished successfully: a backup (`full`:
+    /// the source's whole chain; `top`: its top layer), a mirror as it
+    /// completes, a commit (the committed layers into the base), a stream
+    /// (the streamed layers into the top, `only_unallocated`).
+    CopyData {
+        /// The layers to copy from, top first.
+        from: Vec<ImageLayer>,
+        /// The image written.
+        to: ImageLayer,
+        /// Write only where `to` holds no data of its own (a stream).
+        only_unallocated: bool,
+    },
 }
 
-crate::snapshot::codec::codec_enum!(FileAction { Create(x0), Format(x0), SetBacking { filename, backing_file, backing_format } });
+crate::snapshot::codec::codec_enum!(FileAction { Create(x0), Format(x0), SetBacking { filename, backing_file, backing_format }, CopyData { from, to, only_unallocated } });
 
 impl FileAction {
-    /// The image to write (`None` for a header change).
+    /// The image to write (`None` for a header change or a copy).
     pub fn image(&self) -> Option<&NewImage> {
         match self {
             FileAction::Create(i) | FileAction::Format(i) => Some(i),
-            FileAction::SetBacking { .. } => None,
+            FileAction::SetBacking { .. } | FileAction::CopyData { .. } => None,
+        }
+    }
+
+    /// The file the action writes.
+    pub fn filename(&self) -> &str {
+        match self {
+            FileAction::Create(i) | FileAction::Format(i) => &i.filename,
+            FileAction::SetBacking { filename, .. } => filename,
+            FileAction::CopyData { to, .. } => &to.filename,
         }
     }
 }
+
+/// One image file of a backing chain, as a [`FileAction::CopyData`] names
+/// it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageLayer {
+    /// The file name, as the node that opened it spells it.
+    pub filename: String,
+    /// Its format driver: `qcow2` or `raw`.
+    pub format: String,
+}
+
+crate::snapshot::codec::codec_struct!(ImageLayer { filename, format });
 
 /// An image file to write: every option QEMU was given for it (`None`:
 /// not given, QEMU's default), as a drop-in binary needs them to write the
@@ -334,6 +374,65 @@ impl Graph {
                 backing_format,
             });
         }
+    }
+
+    /// The image file and format of an image node (below its filters), if
+    /// the host can read its data: a `qcow2` or `raw` (at offset 0) node
+    /// over a file, or a `file` node.
+    fn image_layer(&self, n: NodeRef) -> Option<ImageLayer> {
+        let n = self.skip_filters(n);
+        let format = match &self.node(n).driver {
+            Driver::Qcow2 => "qcow2",
+            Driver::Raw { offset: 0 } | Driver::File { .. } => "raw",
+            _ => return None,
+        };
+        Some(ImageLayer {
+            filename: self.node_file(n)?.to_owned(),
+            format: format.to_owned(),
+        })
+    }
+
+    /// In host-files mode, asks the host to copy the guest data of
+    /// `top`'s backing chain into `target`'s image
+    /// ([`FileAction::CopyData`]): `layers` layers from the top (`None`:
+    /// down to `base`, exclusive, or to the bottom of the chain). Nothing is
+    /// asked when a layer or the target is not an image file the host can
+    /// read, or the section is empty.
+    pub(crate) fn copy_data(
+        &mut self,
+        top: NodeRef,
+        layers: Option<usize>,
+        base: Option<NodeRef>,
+        target: NodeRef,
+        only_unallocated: bool,
+    ) {
+        if !self.host.enabled {
+            return;
+        }
+        let base = base.map(|b| self.skip_filters(b));
+        let mut from = Vec::new();
+        let mut n = Some(self.skip_filters(top));
+        while let Some(cur) = n {
+            if Some(cur) == base || layers.is_some_and(|l| from.len() >= l) {
+                break;
+            }
+            let Some(layer) = self.image_layer(cur) else {
+                return;
+            };
+            from.push(layer);
+            n = self.backing_chain_next(cur);
+        }
+        let Some(to) = self.image_layer(target) else {
+            return;
+        };
+        if from.is_empty() || from.contains(&to) {
+            return;
+        }
+        self.host.actions.push_back(FileAction::CopyData {
+            from,
+            to,
+            only_unallocated,
+        });
     }
 
     /// `bdrv_skip_implicit_filters`: below the job filters QEMU inserted
@@ -840,6 +939,41 @@ impl<'a> Wanted<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The actions the host has not written yet are part of a snapshot:
+    /// the codec writes them as the serde reference does, and reads them
+    /// back.
+    #[test]
+    fn file_actions_encode_as_the_serde_reference_does() {
+        let layer = |f: &str| ImageLayer {
+            filename: f.into(),
+            format: "qcow2".into(),
+        };
+        let host = HostFiles {
+            enabled: true,
+            actions: [
+                FileAction::CopyData {
+                    from: vec![layer("t"), layer("b")],
+                    to: layer("o"),
+                    only_unallocated: true,
+                },
+                FileAction::SetBacking {
+                    filename: "t".into(),
+                    backing_file: None,
+                    backing_format: Some("raw".into()),
+                },
+            ]
+            .into(),
+            ..HostFiles::default()
+        };
+        let mut ours = Vec::new();
+        crate::snapshot::codec::encode(&mut ours, &host);
+        let mut reference = Vec::new();
+        crate::snapshot::serde_codec::encode(&mut reference, &host).unwrap();
+        assert_eq!(ours, reference);
+        let back: HostFiles = crate::snapshot::codec::decode(&ours).unwrap();
+        assert_eq!(back.actions, host.actions);
+    }
 
     #[test]
     fn backing_names_are_relative_to_their_overlay() {

@@ -120,7 +120,7 @@ pub use commands::{BlockJobInfo, JobInfo};
 pub use error::{Error, ErrorClass, Result};
 pub use event::{Event, EventField, EventKind, IoOperation};
 pub use export::{BlockExportInfo, ExportOptions, NbdServerOptions, SocketAddress};
-pub use files::{FileAction, FileRequest, NewImage};
+pub use files::{FileAction, FileRequest, ImageLayer, NewImage};
 pub use hmp::{ConsoleOutput, OutputStream};
 pub use host::{
     HostAction, HostActionKind, HostDirective, HostErrorAction, HostJobOptions, JobHandle,

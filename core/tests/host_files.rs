@@ -7,7 +7,7 @@
 //! is a table of images by file name.
 
 use qjob::qmp::server::{QmpServer, ServerConfig};
-use qjob::{FileAction, FileRequest, ImageFile, JobManager, NewImage};
+use qjob::{FileAction, FileRequest, ImageFile, ImageLayer, JobManager, NewImage};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -454,4 +454,104 @@ fn a_target_that_cannot_be_created_refuses_the_command() {
     let one =
         json!({"execute": "drive-backup", "arguments": backup("j", "/nosuch/j.qcow2")["data"]});
     assert_eq!(host.supply(&mut m, &one), [["create /nosuch/j.qcow2"]]);
+}
+
+fn layer(name: &str) -> ImageLayer {
+    ImageLayer {
+        filename: name.into(),
+        format: "qcow2".into(),
+    }
+}
+
+/// The actions after the target's creation: what the host is asked to copy
+/// once the job has run as far as it goes.
+fn copies(m: &mut JobManager) -> Vec<FileAction> {
+    m.settle();
+    let mut out = Vec::new();
+    while let Some(a) = m.poll_file_action() {
+        if matches!(a, FileAction::CopyData { .. }) {
+            out.push(a);
+        }
+    }
+    out
+}
+
+/// A backup that finished its copy asks the host to copy the data: `full`
+/// the source's whole chain, `top` its top layer; `none`, a cancelled or a
+/// failed backup copy nothing.
+#[test]
+fn finished_backups_ask_the_host_to_copy_their_data() {
+    let mut host = Host::chain();
+    // 64 MiB: at 1 byte/s the backup stops after its first 1 MiB chunk.
+    for f in host.files.values_mut() {
+        f.size = 64 << 20;
+    }
+    for (sync, cancel, expect) in [
+        (
+            "full",
+            false,
+            Some(vec![
+                layer("/d/t.qcow2"),
+                layer("/d/m.qcow2"),
+                layer("/d/b.qcow2"),
+            ]),
+        ),
+        ("top", false, Some(vec![layer("/d/t.qcow2")])),
+        ("full", true, None),
+        ("none", false, None),
+    ] {
+        let mut m = host_manager();
+        host.supply(&mut m, &add_t("drv0"));
+        assert_eq!(m.execute_value(&add_t("drv0")), json!({"return": {}}));
+        let backup = json!({"execute": "drive-backup", "arguments": {"job-id": "j",
+            "device": "drv0", "target": "/d/o.qcow2", "format": "qcow2", "sync": sync,
+            "speed": if cancel { 1 } else { 0 }}});
+        host.supply(&mut m, &backup);
+        assert_eq!(m.execute_value(&backup), json!({"return": {}}));
+        if cancel {
+            let c = json!({"execute": "block-job-cancel", "arguments": {"device": "j"}});
+            assert_eq!(m.execute_value(&c), json!({"return": {}}));
+        }
+        let want: Vec<FileAction> = expect
+            .into_iter()
+            .map(|from| FileAction::CopyData {
+                from,
+                to: layer("/d/o.qcow2"),
+                only_unallocated: false,
+            })
+            .collect();
+        assert_eq!(copies(&mut m), want, "sync {sync}, cancelled {cancel}");
+    }
+}
+
+/// A commit copies the committed layers into the base; a stream the layers
+/// below the top into the top, where the top holds nothing.
+#[test]
+fn finished_commits_and_streams_ask_the_host_to_copy_their_data() {
+    let mut host = Host::chain();
+    let mut m = host_manager();
+    host.supply(&mut m, &add_t("top"));
+    assert_eq!(m.execute_value(&add_t("top")), json!({"return": {}}));
+    let commit = json!({"execute": "block-commit", "arguments": {"job-id": "c",
+        "device": "top", "top": "/d/m.qcow2"}});
+    assert_eq!(m.execute_value(&commit), json!({"return": {}}));
+    let copy = FileAction::CopyData {
+        from: vec![layer("/d/m.qcow2")],
+        to: layer("/d/b.qcow2"),
+        only_unallocated: false,
+    };
+    assert_eq!(copies(&mut m), [copy]);
+
+    let mut m = host_manager();
+    host.supply(&mut m, &add_t("top"));
+    assert_eq!(m.execute_value(&add_t("top")), json!({"return": {}}));
+    let stream = json!({"execute": "block-stream", "arguments": {"job-id": "s",
+        "device": "top"}});
+    assert_eq!(m.execute_value(&stream), json!({"return": {}}));
+    let copy = FileAction::CopyData {
+        from: vec![layer("/d/m.qcow2"), layer("/d/b.qcow2")],
+        to: layer("/d/t.qcow2"),
+        only_unallocated: true,
+    };
+    assert_eq!(copies(&mut m), [copy]);
 }

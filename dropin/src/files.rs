@@ -13,7 +13,10 @@
 //!   with, and QEMU's `Formatting ...` line is returned where QEMU prints
 //!   one ([`write()`]).
 //!
-//! Data is never copied: the images qjob writes hold metadata only.
+//! - Guest data a job copied (`FileAction::CopyData`, when a backup,
+//!   mirror, commit or stream finished its copy) is copied between the
+//!   image files with [`image::copy_data`]. Guest writes (`qemu-io` through
+//!   the monitor) are never written to the files.
 
 use qjob::ImageFile;
 use qjob::{FileAction, FileRequest, JobManager, NewImage};
@@ -80,6 +83,28 @@ pub fn write(action: &FileAction) -> Result<Option<String>, String> {
             .map_err(|e| e.message().to_owned())?;
         return Ok(None);
     }
+    if let FileAction::CopyData {
+        from,
+        to,
+        only_unallocated,
+    } = action
+    {
+        let format = |l: &qjob::ImageLayer| {
+            image::Format::from_driver(&l.format)
+                .ok_or_else(|| format!("qjob does not copy data of '{}' images", l.format))
+        };
+        let from = from
+            .iter()
+            .map(|l| Ok((std::path::Path::new(&l.filename), format(l)?)))
+            .collect::<Result<Vec<_>, String>>()?;
+        image::copy_data(
+            &from,
+            (std::path::Path::new(&to.filename), format(to)?),
+            *only_unallocated,
+        )
+        .map_err(|e| e.message().to_owned())?;
+        return Ok(None);
+    }
     let Some(new) = action.image() else {
         return Ok(None);
     };
@@ -106,7 +131,7 @@ pub fn write(action: &FileAction) -> Result<Option<String>, String> {
                 })?;
             image::format_qcow2(&file, q).map_err(|e| e.message().to_owned())?;
         }
-        FileAction::SetBacking { .. } => return Ok(None),
+        FileAction::SetBacking { .. } | FileAction::CopyData { .. } => return Ok(None),
     }
     Ok(new
         .formatting_line

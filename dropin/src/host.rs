@@ -324,8 +324,7 @@ impl Host {
                 Ok(Some(line)) => self.print_stdout(&line),
                 Ok(None) => {}
                 Err(e) => {
-                    let name = action.image().map_or("", |i| i.filename.as_str());
-                    eprintln!("{}: {name}: {e}", self.program);
+                    eprintln!("{}: {}: {e}", self.program, action.filename());
                 }
             }
         }

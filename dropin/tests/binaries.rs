@@ -538,7 +538,118 @@ fn created_images_are_real_and_formatted_before_the_reply() {
     let info = image::read(&target, Format::Qcow2).unwrap();
     assert_eq!(info.virtual_size, 1 << 20);
     assert_eq!(info.backing_file.as_deref(), Some(top.as_str()));
-    assert!(info.data.is_empty(), "qjob copies no data");
+    assert!(info.data.is_empty(), "a sync=none backup copies no data");
+}
+
+/// A pattern no two 512-byte sectors of which are alike.
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i / 512 * 7 + i % 251) as u8).collect()
+}
+
+/// A finished `sync=full` backup leaves the source's data in the target:
+/// a qcow2 image over a raw file into a new raw image.
+#[test]
+fn a_full_backup_copies_the_data_into_its_target() {
+    let dir = Scratch::new("backup-data");
+    let (base, top, target) = (dir.str("base.raw"), dir.str("top.qcow2"), dir.str("o.raw"));
+    let data = pattern(1 << 20);
+    std::fs::write(&base, &data).unwrap();
+    let opts = Qcow2Options::new(1 << 20).with_backing(base.as_str(), "raw");
+    image::create(&top, &CreateOptions::Qcow2(opts)).unwrap();
+    let mut child = Command::new(SYSTEM)
+        .args(["-nodefaults", "-display", "none", "-accel", "qtest"])
+        .args([
+            "-machine",
+            "none",
+            "-x-qjob-time",
+            "manual",
+            "-qmp",
+            "stdio",
+        ])
+        .arg("-blockdev")
+        .arg(format!(
+            "qcow2,node-name=drv0,file.driver=file,file.filename={top}"
+        ))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = format!(
+        "{{\"execute\": \"qmp_capabilities\"}}\n\
+         {{\"execute\": \"drive-backup\", \"arguments\": {{\"job-id\": \"j\", \"device\": \"drv0\", \
+         \"target\": \"{target}\", \"format\": \"raw\", \"sync\": \"full\"}}}}\n\
+         {{\"execute\": \"x-qjob-advance\", \"arguments\": {{\"ns\": 1000000000}}}}\n\
+         {{\"execute\": \"quit\"}}\n"
+    );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("BLOCK_JOB_COMPLETED"), "{text}");
+    assert!(
+        std::fs::read(&target).unwrap() == data,
+        "the target holds the source's data"
+    );
+}
+
+/// A stream down to the bottom of the chain leaves the data of the layers
+/// below in the top, which then reads the same without its backing file.
+#[test]
+fn a_stream_copies_the_data_into_the_top() {
+    let dir = Scratch::new("stream-data");
+    let (base, top, out) = (
+        dir.str("base.raw"),
+        dir.str("top.qcow2"),
+        dir.str("out.raw"),
+    );
+    let data = pattern(1 << 20);
+    std::fs::write(&base, &data).unwrap();
+    let opts = Qcow2Options::new(1 << 20).with_backing(base.as_str(), "raw");
+    image::create(&top, &CreateOptions::Qcow2(opts)).unwrap();
+    let top_node = format!("driver=qcow2,node-name=top,file.driver=file,file.filename={top}");
+    let (mut child, mut c) = qsd_with_client(&dir, &["--blockdev", &top_node]);
+    c.negotiate();
+    c.command(
+        "{\"execute\": \"block-stream\", \"arguments\": {\"job-id\": \"s\", \"device\": \"top\"}}",
+    );
+    let mut lines =
+        c.command("{\"execute\": \"x-qjob-advance\", \"arguments\": {\"ns\": 1000000000}}");
+    while !lines.iter().any(|l| l.contains("\"status\": \"null\"")) {
+        lines = vec![c.line()];
+        assert!(
+            !lines[0].is_empty(),
+            "the monitor closed before the job ended"
+        );
+    }
+    c.send("{\"execute\": \"quit\"}");
+    assert!(child.wait().unwrap().success());
+    let info = image::read(&top, Format::Qcow2).unwrap();
+    assert_eq!(info.backing_file, None);
+    assert_eq!(info.data, [(0, 1 << 20)]);
+    // Read back through a copy into a raw file.
+    image::create(
+        &out,
+        &CreateOptions::Raw(image::RawOptions {
+            size: 1 << 20,
+            preallocation: None,
+        }),
+    )
+    .unwrap();
+    image::copy_data(
+        &[(Path::new(&top), Format::Qcow2)],
+        (Path::new(&out), Format::Raw),
+        false,
+    )
+    .unwrap();
+    assert!(
+        std::fs::read(&out).unwrap() == data,
+        "the top holds the base's data"
+    );
 }
 
 #[test]

@@ -30,7 +30,7 @@ use std::fmt;
 pub(crate) mod codec;
 pub(crate) mod json_text;
 #[cfg(test)]
-mod serde_codec;
+pub(crate) mod serde_codec;
 mod validate;
 
 /// The snapshot format version this build writes and reads.

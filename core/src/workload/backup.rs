@@ -292,7 +292,22 @@ impl JobDriver for Backup {
                         return Wait::Done(0, None);
                     }
                     match result {
-                        CallResult::Ok => return Wait::Done(0, None),
+                        CallResult::Ok => {
+                            // The copy is done: in host-files mode the host
+                            // copies the data (a bitmap backup's dirty
+                            // clusters are not on disk: nothing).
+                            let layers = match self.sync {
+                                Sync::Full => Some(None),
+                                Sync::Top => Some(Some(1)),
+                                Sync::None | Sync::Bitmap => None,
+                            };
+                            if let Some(layers) = layers {
+                                let (source, target) = (self.source, self.target);
+                                cx.graph_mut()
+                                    .copy_data(source, layers, None, target, false);
+                            }
+                            return Wait::Done(0, None);
+                        }
                         CallResult::Cancelled => self.phase = Phase::StartCall,
                         CallResult::Error { is_read, errno } => {
                             let policy = if is_read {

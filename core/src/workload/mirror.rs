@@ -294,6 +294,18 @@ impl JobDriver for Mirror {
                         cnt_now = dirty_count(&self.dirty);
                     }
                     if cnt_now == 0 && should_complete {
+                        // In sync (completed, or cancelled once ready, which
+                        // leaves the target a copy too): in host-files mode
+                        // the host copies the data.
+                        let base = match self.init {
+                            DirtyInit::All => Some(None),
+                            DirtyInit::AllocatedAbove(base) => Some(base),
+                            DirtyInit::Nothing => None,
+                        };
+                        if let Some(base) = base {
+                            let (source, target) = (self.source, self.target);
+                            cx.graph_mut().copy_data(source, None, base, target, false);
+                        }
                         self.in_drain = true;
                         cx.drained_begin(self.source);
                         return Wait::Done(0, None);

@@ -91,6 +91,26 @@ crate::snapshot::codec::codec_struct!(Stream {
 });
 
 impl Stream {
+    /// In host-files mode, the host copies the data: a commit's layers from
+    /// the top down to the base (exclusive) into the base; a stream's
+    /// layers below the top down to the base (exclusive) into the top,
+    /// where the top holds nothing itself.
+    fn copy_data(&self, cx: &mut Cx<'_>) {
+        let g = cx.graph_mut();
+        match self.mode {
+            Mode::Commit => {
+                if let Some(base) = self.base {
+                    g.copy_data(self.top, None, Some(base), base, false);
+                }
+            }
+            Mode::Stream => {
+                if let Some(below) = g.backing_chain_next(self.top) {
+                    g.copy_data(below, None, self.base, self.top, true);
+                }
+            }
+        }
+    }
+
     /// A new stream or commit.
     pub fn new(
         mode: Mode,
@@ -169,7 +189,12 @@ impl JobDriver for Stream {
                         return wait;
                     }
                 }
-                Phase::Finished => return Wait::Done(self.error, None),
+                Phase::Finished => {
+                    if self.error == 0 && !cx.job().is_cancelled() {
+                        self.copy_data(cx);
+                    }
+                    return Wait::Done(self.error, None);
+                }
             }
         }
     }

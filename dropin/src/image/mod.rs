@@ -1,14 +1,16 @@
 //! Real image files: qcow2 and raw images read from disk into metadata, and
 //! new empty images written as QEMU 7.2 writes them.
 //!
-//! qjob never copies guest data: what matters of an image is its format,
-//! virtual size, backing file and format, and which parts of the disk hold
-//! data. [`read`] gets exactly that from a file ([`ImageInfo`], which
-//! converts into the core's [`qjob::ImageFile`]); [`create`],
-//! [`create_qcow2`], [`format_qcow2`] and [`create_raw`] write empty images
-//! that `qemu-img info` and `qemu-img check` accept, laid out byte for byte
-//! as QEMU 7.2 lays them out; [`CreateOptions::formatting_line`] is the line
-//! QEMU prints when it creates one.
+//! What matters of an image to the core is its format, virtual size,
+//! backing file and format, and which parts of the disk hold data. [`read`]
+//! gets exactly that from a file ([`ImageInfo`], which converts into the
+//! core's [`qjob::ImageFile`]); [`create`], [`create_qcow2`],
+//! [`format_qcow2`] and [`create_raw`] write empty images that `qemu-img
+//! info` and `qemu-img check` accept, laid out byte for byte as QEMU 7.2
+//! lays them out; [`CreateOptions::formatting_line`] is the line QEMU
+//! prints when it creates one. [`copy_data`] copies the guest data a
+//! section of a backing chain holds into another image, as a job's copy
+//! leaves it.
 //!
 //! ```
 //! use qjob_dropin::image::{self, CreateOptions, Format, Qcow2Options};
@@ -30,6 +32,7 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+mod data;
 mod error;
 mod extents;
 mod file;
@@ -41,6 +44,7 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
+pub use data::{CopyStats, copy_data};
 pub use error::{Error, ErrorKind};
 pub use options::{CreateOptions, Preallocation, Qcow2Options, Qcow2Version, RawOptions};
 pub use qcow2::{CompressionType, Qcow2Header};

@@ -613,7 +613,7 @@ fn refcount_metadata_blocks(clusters: u64, cs: u64, per_block: u64) -> u64 {
 
 /// A refcount block's bytes: `2^order`-bit big-endian entries (sub-byte
 /// widths packed from the lowest bits of each byte, as QEMU packs them).
-fn encode_refcounts(counts: &[u64], order: u32, cs: u64) -> Vec<u8> {
+pub(crate) fn encode_refcounts(counts: &[u64], order: u32, cs: u64) -> Vec<u8> {
     let mut out = vec![0u8; cs as usize];
     let bits = 1usize << order;
     for (i, &c) in counts.iter().enumerate() {

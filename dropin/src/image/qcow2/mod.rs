@@ -1,6 +1,7 @@
 //! The qcow2 format: its header (this file), reading an image's metadata
 //! (`read`), laying out a new empty image as QEMU 7.2 does (`create`) and
-//! rewriting an image's backing file name (`backing`).
+//! rewriting an image's backing file name (`backing`) and writing guest
+//! data into an image (`write`).
 //!
 //! The facts come from QEMU's `docs/interop/qcow2.txt` and from what QEMU 7.2
 //! writes and accepts; the layout of a new image is checked byte for byte
@@ -9,6 +10,7 @@
 pub(crate) mod backing;
 pub(crate) mod create;
 pub(crate) mod read;
+pub(crate) mod write;
 
 /// `QFI\xfb`, the first four bytes of every qcow and qcow2 file.
 pub(crate) const MAGIC: u32 = 0x5146_49fb;
