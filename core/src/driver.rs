@@ -227,16 +227,15 @@ impl crate::snapshot::codec::Codec for Work {
             Work::Running => unreachable!("a running job's work is never snapshotted"),
         };
     }
-    fn decode(r: &mut crate::snapshot::codec::Reader<'_>) -> crate::snapshot::codec::Result<Self> {
+    fn decode(r: &mut crate::snapshot::codec::Reader<'_>) -> Self {
         use crate::snapshot::codec::Codec;
-        Ok(match r.varint()? {
-            0 => Work::Backup(Codec::decode(r)?),
-            1 => Work::Mirror(Codec::decode(r)?),
-            2 => Work::Stream(Codec::decode(r)?),
-            3 => Work::Oneshot(Codec::decode(r)?),
-            4 => Work::Host(Codec::decode(r)?),
-            i => return Err(crate::snapshot::codec::no_such_variant("Work", i)),
-        })
+        match r.variant("Work", 5) {
+            0 => Work::Backup(Codec::decode(r)),
+            1 => Work::Mirror(Codec::decode(r)),
+            2 => Work::Stream(Codec::decode(r)),
+            3 => Work::Oneshot(Codec::decode(r)),
+            _ => Work::Host(Codec::decode(r)),
+        }
     }
 }
 

@@ -223,11 +223,11 @@ impl<K, T: Codec> Codec for Slab<K, T> {
         }
         self.free.encode(w);
     }
-    fn decode(r: &mut Reader<'_>) -> crate::snapshot::codec::Result<Self> {
-        let n = r.len()?;
+    fn decode(r: &mut Reader<'_>) -> Self {
+        let n = r.len();
         let mut s = Slab::default();
         for _ in 0..n {
-            let v = Option::<T>::decode(r)?;
+            let v = Option::<T>::decode(r);
             let i = s.len;
             if i / CHUNK == s.chunks.len() {
                 s.chunks.push(empty_chunk());
@@ -235,8 +235,8 @@ impl<K, T: Codec> Codec for Slab<K, T> {
             s.chunks[i / CHUNK][i % CHUNK] = v;
             s.len += 1;
         }
-        s.free = Vec::decode(r)?;
-        Ok(s)
+        s.free = Vec::decode(r);
+        s
     }
 }
 

@@ -19,6 +19,15 @@
 //! Hostile input is refused, never trusted: lengths beyond the remaining
 //! input, over-long varints, out-of-range integers, bad UTF-8 and unknown
 //! tags are errors.
+//!
+//! Decoding does not stop at the first error: the [`Reader`] keeps it and
+//! from then on reads as an exhausted input (zeros, empty strings and
+//! sequences, an enum's first variant), so every decoder builds its whole
+//! value and [`decode`] drops it and returns that first error. Decoders
+//! need no early returns, and a program carries none of the clean-up code
+//! (dropping the fields read so far) that each early return out of the
+//! middle of a struct would need: restoring a snapshot is about half the
+//! code in a WebAssembly module.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
@@ -43,8 +52,9 @@ pub(crate) type Result<T> = std::result::Result<T, Error>;
 pub(crate) trait Codec: Sized {
     /// Appends the value's encoding.
     fn encode(&self, w: &mut Writer<'_>);
-    /// Reads a value written by [`encode`](Codec::encode).
-    fn decode(r: &mut Reader<'_>) -> Result<Self>;
+    /// Reads a value written by [`encode`](Codec::encode); after an error
+    /// (kept by `r`), some value of the type.
+    fn decode(r: &mut Reader<'_>) -> Self;
 }
 
 /// A 64-bit checksum of `b` against damage (not an adversary): eight bytes
@@ -72,12 +82,17 @@ pub(crate) fn encode<T: Codec>(out: &mut Vec<u8>, v: &T) {
 
 /// Decodes a `T` from all of `input`.
 pub(crate) fn decode<T: Codec>(input: &[u8]) -> Result<T> {
-    let mut r = Reader { b: input, i: 0 };
-    let v = T::decode(&mut r)?;
-    if r.i != input.len() {
-        return Err(Error("trailing bytes".into()));
+    let mut r = Reader {
+        b: input,
+        i: 0,
+        error: None,
+    };
+    let v = T::decode(&mut r);
+    match r.error {
+        Some(e) => Err(e),
+        None if r.i != input.len() => Err(Error("trailing bytes".into())),
+        None => Ok(v),
     }
-    Ok(v)
 }
 
 // ----------------------------------------------------------------------
@@ -113,65 +128,116 @@ impl Writer<'_> {
 // Reading
 // ----------------------------------------------------------------------
 
-/// What values are read from: the input and the position in it.
+/// What values are read from: the input, the position in it, and the
+/// first error met (after which the input reads as exhausted).
 pub(crate) struct Reader<'de> {
     b: &'de [u8],
     i: usize,
+    error: Option<Error>,
 }
 
 impl<'de> Reader<'de> {
-    fn byte(&mut self) -> Result<u8> {
-        let x = *self.b.get(self.i).ok_or_else(truncated)?;
-        self.i += 1;
-        Ok(x)
+    /// Keeps `e` unless an error came first, and exhausts the input: what
+    /// follows reads as zeros and empty sequences.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn fail(&mut self, e: Error) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+        self.i = self.b.len();
+    }
+
+    /// Whether an error was met.
+    pub(crate) fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+
+    fn byte(&mut self) -> u8 {
+        match self.b.get(self.i) {
+            Some(&x) => {
+                self.i += 1;
+                x
+            }
+            None => {
+                if !self.failed() {
+                    self.fail(truncated());
+                }
+                0
+            }
+        }
     }
 
     /// An unsigned integer written by [`Writer::varint`].
-    pub(crate) fn varint(&mut self) -> Result<u64> {
+    pub(crate) fn varint(&mut self) -> u64 {
         let mut n: u64 = 0;
         for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
+            let b = self.byte();
             let part = (b & 0x7f) as u64;
             if shift == 63 && part > 1 {
-                return Err(Error("varint out of range".into()));
+                self.fail(Error("varint out of range".into()));
+                return 0;
             }
             n |= part << shift;
             if b & 0x80 == 0 {
-                return Ok(n);
+                return n;
             }
         }
-        Err(Error("varint too long".into()))
+        self.fail(Error("varint too long".into()));
+        0
     }
 
-    fn signed(&mut self) -> Result<i64> {
-        let z = self.varint()?;
-        Ok(((z >> 1) as i64) ^ -((z & 1) as i64))
+    fn signed(&mut self) -> i64 {
+        let z = self.varint();
+        ((z >> 1) as i64) ^ -((z & 1) as i64)
     }
 
     /// A length prefix; every element takes at least one byte, so a length
     /// beyond the remaining input is damage, not a reason to allocate.
-    pub(crate) fn len(&mut self) -> Result<usize> {
-        let n = self.varint()?;
+    pub(crate) fn len(&mut self) -> usize {
+        let n = self.varint();
         if n > (self.b.len() - self.i) as u64 {
-            return Err(Error("length beyond the end".into()));
+            self.fail(Error("length beyond the end".into()));
+            return 0;
         }
-        Ok(n as usize)
+        n as usize
     }
 
-    fn take(&mut self, n: usize) -> Result<&'de [u8]> {
-        let end = self
-            .i
-            .checked_add(n)
-            .filter(|&e| e <= self.b.len())
-            .ok_or_else(truncated)?;
-        let s = &self.b[self.i..end];
-        self.i = end;
-        Ok(s)
+    /// The next `n` bytes (after an error, or beyond the end: none).
+    fn take(&mut self, n: usize) -> &'de [u8] {
+        match self.i.checked_add(n).filter(|&e| e <= self.b.len()) {
+            Some(end) => {
+                let s = &self.b[self.i..end];
+                self.i = end;
+                s
+            }
+            None => {
+                self.fail(truncated());
+                &[]
+            }
+        }
     }
 
-    fn str(&mut self) -> Result<&'de str> {
-        let n = self.len()?;
-        std::str::from_utf8(self.take(n)?).map_err(|_| Error("invalid UTF-8".into()))
+    fn str(&mut self) -> &'de str {
+        let n = self.len();
+        match std::str::from_utf8(self.take(n)) {
+            Ok(s) => s,
+            Err(_) => {
+                self.fail(Error("invalid UTF-8".into()));
+                ""
+            }
+        }
+    }
+
+    /// An enum variant's index, below `count` (an index beyond is an
+    /// error, read as the first variant).
+    pub(crate) fn variant(&mut self, what: &str, count: usize) -> usize {
+        let i = self.varint();
+        if i >= count as u64 {
+            self.fail(no_such_variant(what, i));
+            return 0;
+        }
+        i as usize
     }
 }
 
@@ -205,7 +271,7 @@ fn bad_tag(what: &str, b: u8) -> Error {
 /// An enum variant index the enum does not have.
 #[cold]
 #[inline(never)]
-pub(crate) fn no_such_variant(what: &str, index: u64) -> Error {
+fn no_such_variant(what: &str, index: u64) -> Error {
     Error(format!("no variant {index} of {what}"))
 }
 
@@ -228,9 +294,12 @@ macro_rules! unsigned {
                 w.varint(*self as u64);
             }
             #[inline]
-            fn decode(r: &mut Reader<'_>) -> Result<Self> {
-                let n = r.varint()?;
-                <$t>::try_from(n).map_err(|_| out_of_range(n))
+            fn decode(r: &mut Reader<'_>) -> Self {
+                let n = r.varint();
+                <$t>::try_from(n).unwrap_or_else(|_| {
+                    r.fail(out_of_range(n));
+                    0
+                })
             }
         }
     )+};
@@ -244,7 +313,7 @@ impl Codec for u64 {
         w.varint(*self);
     }
     #[inline]
-    fn decode(r: &mut Reader<'_>) -> Result<Self> {
+    fn decode(r: &mut Reader<'_>) -> Self {
         r.varint()
     }
 }
@@ -253,9 +322,12 @@ impl Codec for i32 {
     fn encode(&self, w: &mut Writer<'_>) {
         w.signed((*self).into());
     }
-    fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        let n = r.signed()?;
-        i32::try_from(n).map_err(|_| signed_out_of_range(n))
+    fn decode(r: &mut Reader<'_>) -> Self {
+        let n = r.signed();
+        i32::try_from(n).unwrap_or_else(|_| {
+            r.fail(signed_out_of_range(n));
+            0
+        })
     }
 }
 
@@ -263,7 +335,7 @@ impl Codec for i64 {
     fn encode(&self, w: &mut Writer<'_>) {
         w.signed(*self);
     }
-    fn decode(r: &mut Reader<'_>) -> Result<Self> {
+    fn decode(r: &mut Reader<'_>) -> Self {
         r.signed()
     }
 }
@@ -272,9 +344,8 @@ impl Codec for f64 {
     fn encode(&self, w: &mut Writer<'_>) {
         w.out.extend_from_slice(&self.to_le_bytes());
     }
-    fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        let b = r.take(8)?;
-        Ok(f64::from_le_bytes(b.try_into().expect("eight bytes")))
+    fn decode(r: &mut Reader<'_>) -> Self {
+        r.take(8).try_into().map_or(0.0, f64::from_le_bytes)
     }
 }
 
@@ -284,11 +355,14 @@ impl Codec for bool {
         w.out.push(*self as u8);
     }
     #[inline]
-    fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        match r.byte()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            b => Err(bad_tag("boolean", b)),
+    fn decode(r: &mut Reader<'_>) -> Self {
+        match r.byte() {
+            0 => false,
+            1 => true,
+            b => {
+                r.fail(bad_tag("boolean", b));
+                false
+            }
         }
     }
 }
@@ -297,8 +371,8 @@ impl Codec for String {
     fn encode(&self, w: &mut Writer<'_>) {
         w.bytes(self.as_bytes());
     }
-    fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        r.str().map(str::to_owned)
+    fn decode(r: &mut Reader<'_>) -> Self {
+        r.str().to_owned()
     }
 }
 
@@ -306,8 +380,8 @@ impl Codec for Box<str> {
     fn encode(&self, w: &mut Writer<'_>) {
         w.bytes(self.as_bytes());
     }
-    fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        r.str().map(Box::from)
+    fn decode(r: &mut Reader<'_>) -> Self {
+        Box::from(r.str())
     }
 }
 
@@ -315,8 +389,8 @@ impl Codec for Arc<str> {
     fn encode(&self, w: &mut Writer<'_>) {
         w.bytes(self.as_bytes());
     }
-    fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        r.str().map(Arc::from)
+    fn decode(r: &mut Reader<'_>) -> Self {
+        Arc::from(r.str())
     }
 }
 
@@ -328,9 +402,15 @@ impl Codec for serde_json::Value {
     fn encode(&self, w: &mut Writer<'_>) {
         w.bytes(self.to_string().as_bytes());
     }
-    fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        crate::qmp::json::parse_strict(r.str()?)
-            .map_err(|e| Error(format!("an option's JSON: {e}")))
+    fn decode(r: &mut Reader<'_>) -> Self {
+        let text = r.str();
+        if r.failed() {
+            return serde_json::Value::Null;
+        }
+        crate::qmp::json::parse_strict(text).unwrap_or_else(|e| {
+            r.fail(Error(format!("an option's JSON: {e}")));
+            serde_json::Value::Null
+        })
     }
 }
 
@@ -344,11 +424,14 @@ impl<T: Codec> Codec for Option<T> {
             }
         }
     }
-    fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        match r.byte()? {
-            0 => Ok(None),
-            1 => T::decode(r).map(Some),
-            b => Err(bad_tag("option tag", b)),
+    fn decode(r: &mut Reader<'_>) -> Self {
+        match r.byte() {
+            0 => None,
+            1 => Some(T::decode(r)),
+            b => {
+                r.fail(bad_tag("option tag", b));
+                None
+            }
         }
     }
 }
@@ -357,8 +440,8 @@ impl<T: Codec> Codec for Box<T> {
     fn encode(&self, w: &mut Writer<'_>) {
         (**self).encode(w);
     }
-    fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        T::decode(r).map(Box::new)
+    fn decode(r: &mut Reader<'_>) -> Self {
+        Box::new(T::decode(r))
     }
 }
 
@@ -366,8 +449,8 @@ impl<T: Codec> Codec for Reverse<T> {
     fn encode(&self, w: &mut Writer<'_>) {
         self.0.encode(w);
     }
-    fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        T::decode(r).map(Reverse)
+    fn decode(r: &mut Reader<'_>) -> Self {
+        Reverse(T::decode(r))
     }
 }
 
@@ -387,13 +470,13 @@ impl<T: Codec> Codec for Vec<T> {
     fn encode(&self, w: &mut Writer<'_>) {
         encode_seq(w, self.len(), self.iter());
     }
-    fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        let n = r.len()?;
+    fn decode(r: &mut Reader<'_>) -> Self {
+        let n = r.len();
         let mut v = Vec::with_capacity(cautious::<T>(n));
         for _ in 0..n {
-            v.push(T::decode(r)?);
+            v.push(T::decode(r));
         }
-        Ok(v)
+        v
     }
 }
 
@@ -401,8 +484,8 @@ impl<T: Codec> Codec for VecDeque<T> {
     fn encode(&self, w: &mut Writer<'_>) {
         encode_seq(w, self.len(), self.iter());
     }
-    fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        Vec::decode(r).map(VecDeque::from)
+    fn decode(r: &mut Reader<'_>) -> Self {
+        VecDeque::from(Vec::decode(r))
     }
 }
 
@@ -410,13 +493,13 @@ impl<T: Codec + Ord> Codec for BTreeSet<T> {
     fn encode(&self, w: &mut Writer<'_>) {
         encode_seq(w, self.len(), self.iter());
     }
-    fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        let n = r.len()?;
+    fn decode(r: &mut Reader<'_>) -> Self {
+        let n = r.len();
         let mut s = BTreeSet::new();
         for _ in 0..n {
-            s.insert(T::decode(r)?);
+            s.insert(T::decode(r));
         }
-        Ok(s)
+        s
     }
 }
 
@@ -426,13 +509,13 @@ impl<T: Codec + Ord> Codec for BinaryHeap<T> {
     fn encode(&self, w: &mut Writer<'_>) {
         encode_seq(w, self.len(), self.iter());
     }
-    fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        let n = r.len()?;
+    fn decode(r: &mut Reader<'_>) -> Self {
+        let n = r.len();
         let mut h = BinaryHeap::with_capacity(cautious::<T>(n));
         for _ in 0..n {
-            h.push(T::decode(r)?);
+            h.push(T::decode(r));
         }
-        Ok(h)
+        h
     }
 }
 
@@ -444,14 +527,14 @@ impl<K: Codec + Ord, V: Codec> Codec for BTreeMap<K, V> {
             v.encode(w);
         }
     }
-    fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        let n = r.len()?;
+    fn decode(r: &mut Reader<'_>) -> Self {
+        let n = r.len();
         let mut m = BTreeMap::new();
         for _ in 0..n {
-            let k = K::decode(r)?;
-            m.insert(k, V::decode(r)?);
+            let k = K::decode(r);
+            m.insert(k, V::decode(r));
         }
-        Ok(m)
+        m
     }
 }
 
@@ -462,12 +545,12 @@ impl<T: Codec + Copy + Default, const N: usize> Codec for [T; N] {
             x.encode(w);
         }
     }
-    fn decode(r: &mut Reader<'_>) -> Result<Self> {
+    fn decode(r: &mut Reader<'_>) -> Self {
         let mut a = [T::default(); N];
         for x in &mut a {
-            *x = T::decode(r)?;
+            *x = T::decode(r);
         }
-        Ok(a)
+        a
     }
 }
 
@@ -479,8 +562,8 @@ macro_rules! tuple {
                 let ($($t,)+) = self;
                 $($t.encode(w);)+
             }
-            fn decode(r: &mut Reader<'_>) -> Result<Self> {
-                Ok(($($t::decode(r)?,)+))
+            fn decode(r: &mut Reader<'_>) -> Self {
+                ($($t::decode(r),)+)
             }
         }
     };
@@ -510,14 +593,12 @@ macro_rules! codec_struct {
                 let $name { $($field,)* $($($skip: _,)*)? } = self;
                 $($crate::snapshot::codec::Codec::encode($field, w);)*
             }
-            fn decode(
-                r: &mut $crate::snapshot::codec::Reader<'_>,
-            ) -> $crate::snapshot::codec::Result<Self> {
+            fn decode(r: &mut $crate::snapshot::codec::Reader<'_>) -> Self {
                 // A struct expression's fields are evaluated in the order written.
-                Ok($name {
-                    $($field: $crate::snapshot::codec::Codec::decode(r)?,)*
+                $name {
+                    $($field: $crate::snapshot::codec::Codec::decode(r),)*
                     $($($skip: ::std::default::Default::default(),)*)?
-                })
+                }
             }
         }
     };
@@ -528,10 +609,8 @@ macro_rules! codec_struct {
                 $crate::snapshot::codec::Codec::encode(&self.0, w);
             }
             #[inline]
-            fn decode(
-                r: &mut $crate::snapshot::codec::Reader<'_>,
-            ) -> $crate::snapshot::codec::Result<Self> {
-                $crate::snapshot::codec::Codec::decode(r).map($name)
+            fn decode(r: &mut $crate::snapshot::codec::Reader<'_>) -> Self {
+                $name($crate::snapshot::codec::Codec::decode(r))
             }
         }
     };
@@ -540,7 +619,8 @@ pub(crate) use codec_struct;
 
 /// Implements [`Codec`] for an enum from the list of its variants, in
 /// declaration order: the variant's index, then its fields (a tuple
-/// variant's named by the list, in order).
+/// variant's named by the list, in order). An index the enum does not have
+/// is an error (read as the first variant).
 ///
 /// ```ignore
 /// codec_enum!(Wait { PausePoint, Sleep(ns), Yield, Done(ret, err), Host });
@@ -563,18 +643,17 @@ macro_rules! codec_enum {
                     })+
                 }
             }
-            fn decode(
-                r: &mut $crate::snapshot::codec::Reader<'_>,
-            ) -> $crate::snapshot::codec::Result<Self> {
+            fn decode(r: &mut $crate::snapshot::codec::Reader<'_>) -> Self {
                 #[allow(dead_code, clippy::enum_variant_names)]
                 enum Index { $($variant),+ }
-                let i = r.varint()?;
-                $(if i == Index::$variant as u64 {
-                    $($(let $t = $crate::snapshot::codec::Codec::decode(r)?;)+)?
-                    $($(let $f = $crate::snapshot::codec::Codec::decode(r)?;)+)?
-                    return Ok($name::$variant $(($($t),+))? $({ $($f),+ })?);
+                let count = [$(Index::$variant),+].len();
+                let i = r.variant(stringify!($name), count);
+                $(if i == Index::$variant as usize {
+                    $($(let $t = $crate::snapshot::codec::Codec::decode(r);)+)?
+                    $($(let $f = $crate::snapshot::codec::Codec::decode(r);)+)?
+                    return $name::$variant $(($($t),+))? $({ $($f),+ })?;
                 })+
-                Err($crate::snapshot::codec::no_such_variant(stringify!($name), i))
+                unreachable!("Reader::variant gives an index below the count")
             }
         }
     };
@@ -683,6 +762,26 @@ mod tests {
         assert!(decode::<bool>(&[2]).is_err());
         assert!(decode::<E>(&[4]).is_err());
         assert!(decode::<Option<u8>>(&[2, 0]).is_err());
+    }
+
+    /// Decoding goes on after an error, reading the input as exhausted,
+    /// and the first error is the one returned (as when decoding stopped
+    /// there): later fields, out of range only because of it, do not
+    /// replace it.
+    #[test]
+    fn the_first_error_is_returned() {
+        let err = |b: &[u8]| decode::<(bool, u8, E)>(b).unwrap_err().0;
+        assert_eq!(err(&[2, 0x80, 0x02, 9]), "invalid boolean 2");
+        assert_eq!(err(&[1, 0x80, 0x02, 9]), "integer 256 out of range");
+        assert_eq!(err(&[1, 7, 9]), "no variant 9 of E");
+        assert_eq!(err(&[1, 7, 2, 1]), "truncated");
+        assert_eq!(err(&[1, 7, 2, 1, 5, 0]), "length beyond the end");
+        assert_eq!(err(&[1, 7, 0, 0]), "trailing bytes");
+        // An error inside a sequence ends it: what was read is dropped.
+        let e = decode::<Vec<String>>(&[3, 1, b'a', 1, 0xff, 1, b'c'])
+            .unwrap_err()
+            .0;
+        assert_eq!(e, "invalid UTF-8");
     }
 
     /// QAPI enums travel as their index: one byte, and an index the enum
