@@ -722,7 +722,11 @@ impl JobManager {
             Some(BlockdevDriver::Qcow2) => NodeOptions::Qcow2 {
                 node_name: name,
                 file: ChildRef::Inline(Box::new(file)),
-                backing: no_backing.then_some(None),
+                backing: if no_backing {
+                    crate::nodes::Backing::None
+                } else {
+                    crate::nodes::Backing::default()
+                },
             },
             Some(BlockdevDriver::Raw) => NodeOptions::Raw {
                 node_name: name,
@@ -908,8 +912,10 @@ impl<'a> Wanted<'a> {
                 _ => {}
             }
         }
+        // A backing node opened from the image's backing file (absent, or
+        // given only its node name and its own backing's).
         if driver == "qcow2"
-            && !o.contains_key("backing")
+            && !matches!(o.get("backing"), Some(Value::String(_) | Value::Null))
             && let Some(f) = self.protocol_file(o.get("file"))
             && self.file(&f).is_some()
         {

@@ -83,9 +83,8 @@ pub enum NodeOptions {
         node_name: Option<String>,
         /// The protocol child.
         file: ChildRef,
-        /// `None`: open the image's backing file; `Some(None)`: no backing;
-        /// `Some(Some(name))`: that node.
-        backing: Option<Option<String>>,
+        /// The backing node.
+        backing: Backing,
     },
     /// `throttle` over a child, its I/O limited by a throttle group
     /// (`object-add`).
@@ -97,6 +96,33 @@ pub enum NodeOptions {
         /// The filtered child.
         file: ChildRef,
     },
+}
+
+/// The backing node a qcow2 node's options give.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backing {
+    /// The image's backing file, opened with these options (an absent
+    /// `backing`, or `backing.node-name=...`).
+    Image {
+        /// The node name given for it (`backing.node-name`).
+        node_name: Option<String>,
+        /// The options of its own backing node (`backing.backing...`);
+        /// `None`: its image's backing file, as given nothing.
+        backing: Option<Box<Backing>>,
+    },
+    /// No backing node (`null`).
+    None,
+    /// The node of that name.
+    Node(String),
+}
+
+impl Default for Backing {
+    fn default() -> Self {
+        Backing::Image {
+            node_name: None,
+            backing: None,
+        }
+    }
 }
 
 impl NodeOptions {
@@ -112,6 +138,24 @@ impl NodeOptions {
         }
     }
 
+    /// The options of a backing node opened from an image's backing file,
+    /// with the node name and the backing options given for it.
+    fn with_backing_overrides(mut self, name: &Option<String>, below: Option<&Backing>) -> Self {
+        match &mut self {
+            NodeOptions::Qcow2 {
+                node_name, backing, ..
+            } => {
+                *node_name = name.clone();
+                if let Some(b) = below {
+                    *backing = b.clone();
+                }
+            }
+            NodeOptions::Raw { node_name, .. } => *node_name = name.clone(),
+            _ => {}
+        }
+        self
+    }
+
     /// The children the options give the node (a named backing node
     /// counts; an image's own backing file does not).
     fn given_children(&self) -> usize {
@@ -121,7 +165,9 @@ impl NodeOptions {
             | NodeOptions::Blkdebug { .. }
             | NodeOptions::Throttle { .. }
             | NodeOptions::Filter { .. } => 1,
-            NodeOptions::Qcow2 { backing, .. } => 1 + usize::from(matches!(backing, Some(Some(_)))),
+            NodeOptions::Qcow2 { backing, .. } => {
+                1 + usize::from(matches!(backing, Backing::Node(_)))
+            }
         }
     }
 }
@@ -483,9 +529,11 @@ impl JobManager {
                 // The backing node: named, or opened from the image's
                 // backing file after this node is (as QEMU names nodes).
                 let backing_opts = match backing {
-                    Some(Some(b)) => Some(Err(self.lookup_node(b, b)?)),
-                    Some(None) => None,
-                    None => self.backing_options(&img, &overlay).map(Ok),
+                    Backing::Node(b) => Some(Err(self.lookup_node(b, b)?)),
+                    Backing::None => None,
+                    Backing::Image { node_name, backing } => self
+                        .backing_options(&img, &overlay)
+                        .map(|o| Ok(o.with_backing_overrides(node_name, backing.as_deref()))),
                 };
                 let (name, user) = self.name_or_implicit(node_name.as_deref())?;
                 let n = self.graph.add(name, Driver::Qcow2, img.size, user);
@@ -538,7 +586,7 @@ impl JobManager {
             NodeOptions::Qcow2 {
                 node_name: None,
                 file: inner,
-                backing: None,
+                backing: Backing::default(),
             }
         } else {
             NodeOptions::Raw {

@@ -4,7 +4,7 @@
 use super::args::Args;
 use crate::block::{BlkdebugEvent, BlockdevDriver, InjectError};
 use crate::error::{Error, Result};
-use crate::nodes::{ChildRef, NULL_CO_DEFAULT_SIZE, NodeOptions};
+use crate::nodes::{Backing, ChildRef, NULL_CO_DEFAULT_SIZE, NodeOptions};
 use serde_json::Value;
 
 fn parse_child(parent: &Args<'_>, name: &str, v: &Value) -> Result<ChildRef> {
@@ -245,14 +245,8 @@ fn parse_driver(
             let v = a.req_any("file")?;
             let file = parse_child(a, "file", v)?;
             let backing = match a.opt_any("backing") {
-                None => None,
-                Some(Value::Null) => Some(None),
-                Some(Value::String(s)) => Some(Some(s.clone())),
-                Some(_) => {
-                    return Err(Error::generic(
-                        "qjob simulates 'backing' as a node name or null",
-                    ));
-                }
+                None => Backing::default(),
+                Some(v) => parse_backing(v)?,
             };
             a.ignore(&[
                 "lazy-refcounts",
@@ -277,6 +271,36 @@ fn parse_driver(
         other => Err(Error::generic(format!(
             "qjob does not simulate the block driver '{other}'"
         ))),
+    }
+}
+
+/// A qcow2 node's `backing`: a node name, `null`, or options for the
+/// node opened from the image's backing file that qjob simulates: its
+/// `node-name` and its own `backing`.
+fn parse_backing(v: &Value) -> Result<Backing> {
+    match v {
+        Value::Null => Ok(Backing::None),
+        Value::String(s) => Ok(Backing::Node(s.clone())),
+        Value::Object(o) if o.keys().all(|k| k == "node-name" || k == "backing") => {
+            let node_name = match o.get("node-name") {
+                None => None,
+                Some(Value::String(n)) => Some(n.clone()),
+                Some(_) => {
+                    return Err(Error::generic(
+                        "Invalid parameter type for 'backing.node-name', expected: string",
+                    ));
+                }
+            };
+            let backing = o
+                .get("backing")
+                .map(parse_backing)
+                .transpose()?
+                .map(Box::new);
+            Ok(Backing::Image { node_name, backing })
+        }
+        _ => Err(Error::generic(
+            "qjob simulates 'backing' as a node name, null, or the node-name of the image's backing file",
+        )),
     }
 }
 
