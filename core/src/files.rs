@@ -725,7 +725,7 @@ impl JobManager {
                 backing: if no_backing {
                     crate::nodes::Backing::None
                 } else {
-                    crate::nodes::Backing::default()
+                    crate::nodes::Backing::Image
                 },
             },
             Some(BlockdevDriver::Raw) => NodeOptions::Raw {
@@ -912,10 +912,15 @@ impl<'a> Wanted<'a> {
                 _ => {}
             }
         }
-        // A backing node opened from the image's backing file (absent, or
-        // given only its node name and its own backing's).
+        // A backing node opened from the image's backing file: not given,
+        // or given as `-drive`'s partial options (no driver of its own).
+        let from_image = match o.get("backing") {
+            None => true,
+            Some(Value::Object(b)) => !b.contains_key("driver"),
+            Some(_) => false,
+        };
         if driver == "qcow2"
-            && !matches!(o.get("backing"), Some(Value::String(_) | Value::Null))
+            && from_image
             && let Some(f) = self.protocol_file(o.get("file"))
             && self.file(&f).is_some()
         {

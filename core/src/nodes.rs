@@ -98,31 +98,24 @@ pub enum NodeOptions {
     },
 }
 
-/// The backing node a qcow2 node's options give.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The backing node a qcow2 node's options give: QEMU's
+/// `BlockdevRefOrNull` (a node name, `null`, or the options of a new
+/// node), or nothing given.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Backing {
-    /// The image's backing file, opened with these options (an absent
-    /// `backing`, or `backing.node-name=...`).
-    Image {
-        /// The node name given for it (`backing.node-name`).
-        node_name: Option<String>,
-        /// The options of its own backing node (`backing.backing...`);
-        /// `None`: its image's backing file, as given nothing.
-        backing: Option<Box<Backing>>,
-    },
-    /// No backing node (`null`).
+    /// Not given: the node the image's backing file opens (its format the
+    /// one the image names, else probed), if the image names one.
+    #[default]
+    Image,
+    /// `null`: no backing node.
     None,
-    /// The node of that name.
+    /// An existing node, by name.
     Node(String),
-}
-
-impl Default for Backing {
-    fn default() -> Self {
-        Backing::Image {
-            node_name: None,
-            backing: None,
-        }
-    }
+    /// A new node, opened from these options instead of the image's
+    /// backing file name (`-drive`'s partial `backing.*` options are
+    /// completed from the image first, as QEMU's
+    /// `bdrv_open_backing_file` does).
+    Options(Box<NodeOptions>),
 }
 
 impl NodeOptions {
@@ -138,26 +131,9 @@ impl NodeOptions {
         }
     }
 
-    /// The options of a backing node opened from an image's backing file,
-    /// with the node name and the backing options given for it.
-    fn with_backing_overrides(mut self, name: &Option<String>, below: Option<&Backing>) -> Self {
-        match &mut self {
-            NodeOptions::Qcow2 {
-                node_name, backing, ..
-            } => {
-                *node_name = name.clone();
-                if let Some(b) = below {
-                    *backing = b.clone();
-                }
-            }
-            NodeOptions::Raw { node_name, .. } => *node_name = name.clone(),
-            _ => {}
-        }
-        self
-    }
-
     /// The children the options give the node (a named backing node
-    /// counts; an image's own backing file does not).
+    /// counts; a backing node opened after the node, from the image's
+    /// backing file or from options, does not).
     fn given_children(&self) -> usize {
         match self {
             NodeOptions::NullCo { .. } | NodeOptions::File { .. } => 0,
@@ -527,13 +503,13 @@ impl JobManager {
                     return Err(Error::generic("Image is not in qcow2 format"));
                 };
                 // The backing node: named, or opened from the image's
-                // backing file after this node is (as QEMU names nodes).
+                // backing file or from the options given after this node is
+                // (as QEMU names nodes).
                 let backing_opts = match backing {
                     Backing::Node(b) => Some(Err(self.lookup_node(b, b)?)),
                     Backing::None => None,
-                    Backing::Image { node_name, backing } => self
-                        .backing_options(&img, &overlay)
-                        .map(|o| Ok(o.with_backing_overrides(node_name, backing.as_deref()))),
+                    Backing::Image => self.backing_options(&img, &overlay).map(Ok),
+                    Backing::Options(o) => Some(Ok((**o).clone())),
                 };
                 let (name, user) = self.name_or_implicit(node_name.as_deref())?;
                 let n = self.graph.add(name, Driver::Qcow2, img.size, user);
@@ -586,7 +562,7 @@ impl JobManager {
             NodeOptions::Qcow2 {
                 node_name: None,
                 file: inner,
-                backing: Backing::default(),
+                backing: Backing::Image,
             }
         } else {
             NodeOptions::Raw {

@@ -245,8 +245,8 @@ fn parse_driver(
             let v = a.req_any("file")?;
             let file = parse_child(a, "file", v)?;
             let backing = match a.opt_any("backing") {
-                None => Backing::default(),
-                Some(v) => parse_backing(v)?,
+                None => Backing::Image,
+                Some(v) => parse_backing(a, v)?,
             };
             a.ignore(&[
                 "lazy-refcounts",
@@ -274,32 +274,21 @@ fn parse_driver(
     }
 }
 
-/// A qcow2 node's `backing`: a node name, `null`, or options for the
-/// node opened from the image's backing file that qjob simulates: its
-/// `node-name` and its own `backing`.
-fn parse_backing(v: &Value) -> Result<Backing> {
+/// A qcow2 node's `backing` (QEMU's `BlockdevRefOrNull`): a node name,
+/// `null`, or the options of a new node.
+fn parse_backing(parent: &Args<'_>, v: &Value) -> Result<Backing> {
     match v {
         Value::Null => Ok(Backing::None),
         Value::String(s) => Ok(Backing::Node(s.clone())),
-        Value::Object(o) if o.keys().all(|k| k == "node-name" || k == "backing") => {
-            let node_name = match o.get("node-name") {
-                None => None,
-                Some(Value::String(n)) => Some(n.clone()),
-                Some(_) => {
-                    return Err(Error::generic(
-                        "Invalid parameter type for 'backing.node-name', expected: string",
-                    ));
-                }
-            };
-            let backing = o
-                .get("backing")
-                .map(parse_backing)
-                .transpose()?
-                .map(Box::new);
-            Ok(Backing::Image { node_name, backing })
+        Value::Object(o) => {
+            let mut a = parent.nested("backing", o);
+            let opts = parse_node(&mut a)?;
+            a.finish()?;
+            Ok(Backing::Options(Box::new(opts)))
         }
-        _ => Err(Error::generic(
-            "qjob simulates 'backing' as a node name, null, or the node-name of the image's backing file",
+        _ => Err(Error::invalid_type(
+            &parent.full("backing"),
+            "BlockdevRefOrNull",
         )),
     }
 }
