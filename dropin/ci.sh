@@ -19,8 +19,8 @@
 #   185        fails against real QEMU 7.2.22 itself (its stable .out expects
 #              paused/running pairs from a commit 7.2.x never got);
 #   040 041 030  compare image contents after commit, mirror and stream; the
-#              data is copied (FileAction::CopyData) but other cases of theirs
-#              fail (see dropin/README.md).
+#              data is copied (FileAction::CopyData) and most cases pass, but
+#              not all (per-test counts and causes in dropin/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"

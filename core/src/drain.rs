@@ -409,6 +409,8 @@ impl JobManager {
         kind: FilterKind,
         how: FilterInsert,
     ) -> Result<NodeRef> {
+        // A filter given no name is implicit (`bs->implicit`).
+        let named = name.is_some();
         let name = match name {
             Some(n) => n.to_owned(),
             None => self.graph.implicit_name(),
@@ -416,7 +418,7 @@ impl JobManager {
         let size = self.graph.node(below).size;
         let f = self
             .graph
-            .add(name, Driver::JobFilter { kind }, size, false);
+            .add(name, Driver::JobFilter { kind }, size, named);
         // QEMU 10.0: an inactive node is no active node's child (the
         // source is copy-before-write's and copy-on-read's `file`, the
         // mirror and commit filters' `backing`).

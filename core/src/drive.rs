@@ -23,18 +23,38 @@ pub(crate) enum Interface {
     None,
     /// `if=virtio`: a `virtio-blk` device is made for it.
     Virtio,
+    /// `if=ide`: the machine's IDE controller (the `pc` machine's: two
+    /// buses of two units) makes an `ide-hd` or `ide-cd` device for it.
+    Ide,
 }
 
-crate::snapshot::codec::codec_enum!(Interface { None, Virtio });
+crate::snapshot::codec::codec_enum!(Interface { None, Virtio, Ide });
 
 impl Interface {
     fn name(self) -> &'static str {
         match self {
             Interface::None => "none",
             Interface::Virtio => "virtio",
+            Interface::Ide => "ide",
+        }
+    }
+
+    /// Units per bus (`max_devs` of `drive_new`; 0: no limit).
+    fn units_per_bus(self) -> i64 {
+        match self {
+            Interface::Ide => 2,
+            Interface::None | Interface::Virtio => 0,
         }
     }
 }
+
+/// The IDE buses of the `pc` machine.
+const IDE_BUSES: i64 = 2;
+
+/// The QOM path number of the `pc` machine's first board-made IDE device
+/// (`/machine/unattached/device[18]` with `-nodefaults`, as QEMU 7.2's
+/// `query-block` shows it); the next ones follow in bus and unit order.
+const FIRST_IDE_DEVICE: usize = 18;
 
 /// QEMU's `DriveInfo`: where a `-drive` sits.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,7 +113,21 @@ impl Device {
     /// BlockBackend is attached to (for virtio-blk, its inner
     /// `virtio-backend`, which has none), else its QOM path.
     pub fn attached_id(&self) -> String {
-        format!("{}/virtio-backend", self.path)
+        if self.is_virtio() {
+            format!("{}/virtio-backend", self.path)
+        } else {
+            self.id.clone().unwrap_or_else(|| self.path.clone())
+        }
+    }
+
+    /// Whether it is a `virtio-blk` device.
+    pub fn is_virtio(&self) -> bool {
+        self.driver == "virtio-blk-pci"
+    }
+
+    /// Whether its medium can be removed (a CD-ROM drive, with a tray).
+    pub fn removable(&self) -> bool {
+        self.driver == "ide-cd"
     }
 }
 
@@ -176,6 +210,8 @@ pub(crate) struct DriveOptions {
     pub unit: i64,
     pub index: i64,
     pub writeback: bool,
+    /// `media=cdrom`.
+    pub cdrom: bool,
     /// `cache.direct` and `cache.no-flush` (inherited by every node the
     /// drive opens).
     pub direct: bool,
@@ -388,6 +424,19 @@ fn is_protocol(driver: &str) -> bool {
     )
 }
 
+/// The host file of a `-drive` node's inline `file` child (through
+/// `blkdebug`), as the name its backing file is relative to.
+fn image_filename(file: Option<&Value>) -> Option<String> {
+    let Some(Value::Object(o)) = file else {
+        return None;
+    };
+    match o.get("driver").and_then(Value::as_str)? {
+        "file" => o.get("filename").and_then(Value::as_str).map(str::to_owned),
+        "blkdebug" => image_filename(o.get("image")),
+        _ => None,
+    }
+}
+
 impl DriveOptions {
     /// `drive_new`'s reading of the options (flat `key=value` strings, or
     /// nested objects), with its checks and texts.
@@ -431,20 +480,20 @@ impl DriveOptions {
         let bus = number(&mut opts, "bus", 0)?;
         let unit = number(&mut opts, "unit", -1)?;
         let index = number(&mut opts, "index", -1)?;
-        if let Some(media) = take(&mut opts, "media")
-            && media != "disk"
-            && media != "cdrom"
-        {
-            return Err(Error::generic(format!("'{media}' invalid media")));
-        }
+        let cdrom = match take(&mut opts, "media").as_deref() {
+            None | Some("disk") => false,
+            Some("cdrom") => true,
+            Some(media) => return Err(Error::generic(format!("'{media}' invalid media"))),
+        };
         let interface = match take(&mut opts, "if") {
             None => Interface::None,
             Some(v) => match v.as_str() {
                 "none" => Interface::None,
                 "virtio" => Interface::Virtio,
+                "ide" => Interface::Ide,
                 other if INTERFACES.contains(&other) => {
                     return Err(Error::generic(format!(
-                        "qjob models drives with if=none and if=virtio only, not if={other}"
+                        "qjob models drives with if=none, if=virtio and if=ide only, not if={other}"
                     )));
                 }
                 other => {
@@ -529,6 +578,7 @@ impl DriveOptions {
             unit,
             index,
             writeback,
+            cdrom,
             direct,
             no_flush,
             node,
@@ -566,18 +616,22 @@ impl JobManager {
             unit,
             index,
             writeback,
+            cdrom,
             direct,
             no_flush,
             mut node,
         } = d;
         let (mut bus, mut unit) = (bus, unit);
+        let max_devs = interface.units_per_bus();
         if index != -1 {
             if bus != 0 || unit != -1 {
                 return Err(Error::generic("index cannot be used with bus and unit"));
             }
-            // No maximum for these interfaces: the index is the unit.
-            bus = 0;
-            unit = index;
+            (bus, unit) = if max_devs == 0 {
+                (0, index)
+            } else {
+                (index / max_devs, index % max_devs)
+            };
         }
         let taken = |g: &Graph, bus: i64, unit: i64| {
             g.backends.iter().any(|b| {
@@ -590,7 +644,17 @@ impl JobManager {
             unit = 0;
             while taken(&self.graph, bus, unit) {
                 unit += 1;
+                if max_devs != 0 && unit >= max_devs {
+                    unit -= max_devs;
+                    bus += 1;
+                }
             }
+        }
+        if max_devs != 0 && unit >= max_devs {
+            return Err(Error::generic(format!(
+                "unit {unit} too big (max is {})",
+                max_devs - 1
+            )));
         }
         if taken(&self.graph, bus, unit) {
             return Err(Error::generic(format!(
@@ -606,9 +670,19 @@ impl JobManager {
         {
             return Err(Error::generic(format!("Duplicate ID '{id}' for drive")));
         }
-        let name = id.unwrap_or_else(|| format!("{}{unit}", interface.name()));
-        if interface == Interface::Virtio {
-            self.require_pci_bus()?;
+        let name = id.unwrap_or_else(|| match interface {
+            Interface::Ide => format!("ide{bus}-{}{unit}", if cdrom { "cd" } else { "hd" }),
+            _ => format!("{}{unit}", interface.name()),
+        });
+        match interface {
+            Interface::Virtio => self.require_pci_bus()?,
+            // drive_check_orphaned: a drive no IDE controller takes.
+            Interface::Ide if !self.pci || bus >= IDE_BUSES => {
+                return Err(Error::generic(format!(
+                    "machine type does not support if=ide,bus={bus},unit={unit}"
+                )));
+            }
+            _ => {}
         }
         // A probed format: the image's own.
         if !node.is_empty() && !node.contains_key("driver") {
@@ -624,6 +698,7 @@ impl JobManager {
             };
             node.insert("driver".into(), format.into());
         }
+        self.complete_backing(&mut node)?;
         let mut created = Vec::new();
         let root = if node.is_empty() {
             None
@@ -681,11 +756,87 @@ impl JobManager {
         if let Some(n) = root {
             self.graph.insert_backend(b, n);
         }
-        if interface == Interface::Virtio {
-            let path = self.device_path(None);
-            self.attach_device(None, path, b);
+        match interface {
+            Interface::Virtio => {
+                let path = self.device_path(None);
+                self.attach_device(None, path, "virtio-blk-pci", b);
+            }
+            Interface::Ide => {
+                let driver = if cdrom { "ide-cd" } else { "ide-hd" };
+                self.attach_device(None, String::new(), driver, b);
+                self.number_ide_devices();
+            }
+            Interface::None => {}
         }
         Ok(())
+    }
+
+    /// `bdrv_open_backing_file` for `-drive`'s partial `backing.*` options
+    /// (`backing.node-name=mid`, without a driver, which only `-drive` can
+    /// give): the backing node opens the image's backing file, in the
+    /// format the image names (else probed), with the options given; the
+    /// same for `backing.backing.*` below it. Options that name a driver,
+    /// or a `file.filename`, are taken as they are.
+    fn complete_backing(&self, node: &mut Map<String, Value>) -> Result<()> {
+        if node.get("driver").and_then(Value::as_str) != Some("qcow2") {
+            return Ok(());
+        }
+        let overlay = image_filename(node.get("file"));
+        let Some(Value::Object(backing)) = node.get_mut("backing") else {
+            return Ok(());
+        };
+        let has_filename =
+            matches!(backing.get("file"), Some(Value::Object(f)) if f.contains_key("filename"));
+        if !backing.contains_key("driver") && !has_filename {
+            let img = match &overlay {
+                Some(f) => Some(self.graph.open_image(f)?),
+                None => None,
+            };
+            let (Some(overlay), Some(img), Some(file)) =
+                (&overlay, img, img.and_then(|i| i.backing.as_deref()))
+            else {
+                return Err(Error::generic(
+                    "qjob opens -drive's 'backing.*' options only for the backing file a qcow2 image names",
+                ));
+            };
+            let path = crate::files::backing_path(overlay, file);
+            let format = match img.backing_format {
+                Some(f) => f,
+                None => match self.graph.open_image(&path)?.format {
+                    Some(crate::block::BlockdevDriver::Qcow2) => {
+                        crate::block::BlockdevDriver::Qcow2
+                    }
+                    _ => crate::block::BlockdevDriver::Raw,
+                },
+            };
+            backing.insert("driver".into(), format.as_str().into());
+            let mut proto = protocol_node(&path)?;
+            if let Some(Value::Object(extra)) = backing.remove("file") {
+                merge(&mut proto, extra);
+            }
+            backing.insert("file".into(), Value::Object(proto));
+        }
+        self.complete_backing(backing)
+    }
+
+    /// The QOM paths of the IDE devices: the board makes them once every
+    /// drive is known, in bus and unit order, numbered after the machine's
+    /// own devices.
+    fn number_ide_devices(&mut self) {
+        let mut ide: Vec<(i64, i64, usize)> = self
+            .graph
+            .backends
+            .iter()
+            .filter_map(|b| {
+                let d = b.drive.as_ref().filter(|d| d.interface == Interface::Ide)?;
+                Some((d.bus, d.unit, b.device?))
+            })
+            .collect();
+        ide.sort_unstable();
+        for (i, (_, _, dev)) in ide.into_iter().enumerate() {
+            self.graph.devices[dev].path =
+                format!("/machine/unattached/device[{}]", FIRST_IDE_DEVICE + i);
+        }
     }
 
     /// Deletes the nodes a refused open created.
@@ -720,20 +871,22 @@ impl JobManager {
     }
 
     /// A new device on BlockBackend `b`.
-    fn attach_device(&mut self, id: Option<String>, path: String, b: BackendRef) {
+    fn attach_device(&mut self, id: Option<String>, path: String, driver: &str, b: BackendRef) {
         self.graph.devices.push(Device {
             id,
-            driver: "virtio-blk-pci".into(),
+            driver: driver.into(),
             path,
         });
         self.graph.backends[b.pos()].device = Some(self.graph.devices.len() - 1);
     }
 
-    /// `device_add` of a `virtio-blk` device (the one device type qjob
-    /// models, in a machine with a PCI bus): `drive` names a drive (a
-    /// BlockBackend name) or a node, which then gets an anonymous
-    /// BlockBackend; `id` names the device. Other properties of
-    /// `virtio-blk` are accepted and have no effect.
+    /// `device_add` of the device types qjob models: `virtio-blk` (in a
+    /// machine with a PCI bus), a `virtio-scsi` controller (PCI too; its
+    /// SCSI bus is `ID.0`, or `scsi.N` for one without an id) and a
+    /// `scsi-hd` disk on a SCSI bus (`bus`, else the first one). For the
+    /// disks, `drive` names a drive (a BlockBackend name) or a node, which
+    /// then gets an anonymous BlockBackend; `id` names the device. Other
+    /// properties of theirs are accepted and have no effect.
     pub fn device_add(&mut self, opts: &Map<String, Value>) -> Result<()> {
         let driver = match opts.get("driver") {
             Some(Value::String(d)) => d.as_str(),
@@ -743,14 +896,41 @@ impl JobManager {
         if !self.machine {
             return Err(Error::command_not_found("device_add"));
         }
-        // virtio-blk is the one device qjob models: other names are
-        // unknown models here.
-        if !matches!(driver, "virtio-blk" | "virtio-blk-pci") {
-            return Err(Error::generic(format!(
-                "'{driver}' is not a valid device model name"
-            )));
+        // The devices qjob models: other names are unknown models here.
+        let model = match driver {
+            "virtio-blk" | "virtio-blk-pci" => Model::VirtioBlk,
+            "virtio-scsi" | "virtio-scsi-pci" => Model::VirtioScsi,
+            "scsi-hd" => Model::ScsiHd,
+            _ => {
+                return Err(Error::generic(format!(
+                    "'{driver}' is not a valid device model name"
+                )));
+            }
+        };
+        // The bus, found before the device is made.
+        match model {
+            Model::VirtioBlk => self.require_pci_bus()?,
+            Model::VirtioScsi if !self.pci => {
+                return Err(Error::generic(
+                    "No 'PCI' bus found for device 'virtio-scsi-pci'",
+                ));
+            }
+            Model::VirtioScsi => {}
+            Model::ScsiHd => {
+                let buses = self.scsi_buses();
+                match opts.get("bus") {
+                    Some(Value::String(bus)) if !buses.contains(bus) => {
+                        return Err(Error::generic(format!("Bus '{bus}' not found")));
+                    }
+                    Some(Value::String(_)) => {}
+                    Some(_) => return Err(Error::invalid_type("bus", "string")),
+                    None if buses.is_empty() => {
+                        return Err(Error::generic("No 'SCSI' bus found for device 'scsi-hd'"));
+                    }
+                    None => {}
+                }
+            }
         }
-        self.require_pci_bus()?;
         let id = match opts.get("id") {
             None => None,
             Some(Value::String(id)) => {
@@ -773,20 +953,30 @@ impl JobManager {
         let mut drive = None;
         for (k, v) in opts {
             match k.as_str() {
-                "driver" | "id" | "bus" | "addr" => {}
-                "drive" => {
+                "driver" | "id" | "bus" => {}
+                "addr" if model != Model::ScsiHd => {}
+                "drive" if model != Model::VirtioScsi => {
                     drive = Some(match v {
                         Value::String(s) => s.clone(),
                         _ => return Err(Error::invalid_type("drive", "string")),
                     })
                 }
-                k if VIRTIO_BLK_PROPERTIES.contains(&k) => {}
+                k if model.properties().contains(&k) => {}
                 other => {
                     return Err(Error::generic(format!(
-                        "Property 'virtio-blk-pci.{other}' not found"
+                        "Property '{}.{other}' not found",
+                        model.type_name()
                     )));
                 }
             }
+        }
+        if model == Model::VirtioScsi {
+            self.graph.devices.push(Device {
+                id,
+                driver: model.type_name().into(),
+                path,
+            });
+            return Ok(());
         }
         let Some(drive) = drive.filter(|d| !d.is_empty()) else {
             return Err(Error::generic("drive property not set"));
@@ -808,7 +998,8 @@ impl JobManager {
                 }
                 None => {
                     return Err(Error::generic(format!(
-                        "Property 'virtio-blk-device.drive' can't find value '{drive}'"
+                        "Property '{}.drive' can't find value '{drive}'",
+                        model.drive_owner()
                     )));
                 }
             },
@@ -826,8 +1017,30 @@ impl JobManager {
         if backend.root.is_none() {
             return Err(Error::generic("Device needs media, but drive is empty"));
         }
-        self.attach_device(id, path, b);
+        self.attach_device(id, path, model.type_name(), b);
         Ok(())
+    }
+
+    /// The SCSI buses of the `virtio-scsi` controllers, oldest first:
+    /// `ID.0`, or `scsi.N` for the N-th controller without an id.
+    fn scsi_buses(&self) -> Vec<String> {
+        let mut anonymous = 0;
+        let mut buses = Vec::new();
+        for d in self
+            .graph
+            .devices
+            .iter()
+            .filter(|d| d.driver == "virtio-scsi-pci")
+        {
+            buses.push(match &d.id {
+                Some(id) => format!("{id}.0"),
+                None => {
+                    anonymous += 1;
+                    format!("scsi.{}", anonymous - 1)
+                }
+            });
+        }
+        buses
     }
 
     /// Makes the machine one with a PCI bus (QEMU's default `pc` machine)
@@ -837,6 +1050,45 @@ impl JobManager {
     pub fn set_pci_bus(&mut self, on: bool) {
         self.machine = true;
         self.pci = on;
+    }
+}
+
+/// The device types `device_add` makes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Model {
+    VirtioBlk,
+    VirtioScsi,
+    ScsiHd,
+}
+
+impl Model {
+    /// Its QOM type name.
+    fn type_name(self) -> &'static str {
+        match self {
+            Model::VirtioBlk => "virtio-blk-pci",
+            Model::VirtioScsi => "virtio-scsi-pci",
+            Model::ScsiHd => "scsi-hd",
+        }
+    }
+
+    /// The device whose `drive` property names the drive (virtio-blk's
+    /// inner device).
+    fn drive_owner(self) -> &'static str {
+        match self {
+            Model::VirtioBlk => "virtio-blk-device",
+            _ => self.type_name(),
+        }
+    }
+
+    /// Its other properties, accepted and ignored.
+    fn properties(self) -> &'static [&'static str] {
+        match self {
+            Model::VirtioBlk => VIRTIO_BLK_PROPERTIES,
+            Model::VirtioScsi => &["num_queues", "virtqueue_size", "iothread", "max_sectors"],
+            Model::ScsiHd => &[
+                "scsi-id", "lun", "channel", "serial", "share-rw", "werror", "rerror",
+            ],
+        }
     }
 }
 
@@ -965,6 +1217,53 @@ mod tests {
             .drive_add(&opts(&[("if", "none"), ("id", "x"), ("driver", "null-co")]))
             .unwrap_err();
         assert_eq!(e.desc, "Duplicate ID 'x' for drive");
+    }
+
+    /// IDE drives: the `pc` machine's two buses of two units, default
+    /// names by bus, medium and unit, and the refusals
+    /// `qemu-system-x86_64` 7.2.22 gives (`-drive if=ide,media=cdrom,...`).
+    #[test]
+    fn ide_drives_sit_on_two_buses_of_two_units() {
+        let cd = |extra: &[(&str, &str)]| {
+            let mut o = opts(&[("if", "ide"), ("media", "cdrom")]);
+            o.extend(opts(extra));
+            o
+        };
+        let mut m = JobManager::with_default_world();
+        m.set_pci_bus(false);
+        let e = m.drive_add(&cd(&[])).unwrap_err();
+        assert_eq!(e.desc, "machine type does not support if=ide,bus=0,unit=0");
+        let mut m = JobManager::with_default_world();
+        m.set_pci_bus(true);
+        assert_eq!(
+            m.drive_add(&cd(&[("unit", "2")])).unwrap_err().desc,
+            "unit 2 too big (max is 1)"
+        );
+        assert_eq!(
+            m.drive_add(&cd(&[("bus", "2")])).unwrap_err().desc,
+            "machine type does not support if=ide,bus=2,unit=0"
+        );
+        m.drive_add(&cd(&[])).unwrap();
+        m.drive_add(&cd(&[])).unwrap();
+        m.drive_add(&cd(&[("id", "x"), ("index", "3")])).unwrap();
+        m.drive_add(&opts(&[("if", "ide"), ("driver", "null-co")]))
+            .unwrap();
+        let names: Vec<_> = m.graph.backends.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, ["ide0-cd0", "ide0-cd1", "x", "ide1-hd0"]);
+        let paths: Vec<_> = m.graph.devices.iter().map(|d| d.attached_id()).collect();
+        assert_eq!(
+            paths,
+            [
+                "/machine/unattached/device[18]",
+                "/machine/unattached/device[19]",
+                "/machine/unattached/device[21]",
+                "/machine/unattached/device[20]",
+            ]
+        );
+        assert_eq!(
+            m.drive_add(&cd(&[])).unwrap_err().desc,
+            "machine type does not support if=ide,bus=2,unit=0"
+        );
     }
 
     #[test]

@@ -722,7 +722,11 @@ impl JobManager {
             Some(BlockdevDriver::Qcow2) => NodeOptions::Qcow2 {
                 node_name: name,
                 file: ChildRef::Inline(Box::new(file)),
-                backing: no_backing.then_some(None),
+                backing: if no_backing {
+                    crate::nodes::Backing::None
+                } else {
+                    crate::nodes::Backing::Image
+                },
             },
             Some(BlockdevDriver::Raw) => NodeOptions::Raw {
                 node_name: name,
@@ -908,8 +912,15 @@ impl<'a> Wanted<'a> {
                 _ => {}
             }
         }
+        // A backing node opened from the image's backing file: not given,
+        // or given as `-drive`'s partial options (no driver of its own).
+        let from_image = match o.get("backing") {
+            None => true,
+            Some(Value::Object(b)) => !b.contains_key("driver"),
+            Some(_) => false,
+        };
         if driver == "qcow2"
-            && !o.contains_key("backing")
+            && from_image
             && let Some(f) = self.protocol_file(o.get("file"))
             && self.file(&f).is_some()
         {

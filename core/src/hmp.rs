@@ -380,17 +380,15 @@ impl JobManager {
             else {
                 return Err(Error::generic(format!("Device '{device}' not found")));
             };
-            if g.devices[d].path == wanted {
+            // A virtio-blk device's BlockBackend is its inner device's; a
+            // SCSI controller has none.
+            let backend = g.backends.iter().find(|b| b.device == Some(d));
+            if backend.is_none() || (g.devices[d].path == wanted && g.devices[d].is_virtio()) {
                 return Err(Error::generic(
                     "Device does not have a block device backend",
                 ));
             }
-            let root = g
-                .backends
-                .iter()
-                .find(|b| b.device == Some(d))
-                .and_then(|b| b.root);
-            return Ok((root, false));
+            return Ok((backend.and_then(|b| b.root), false));
         }
         if let Some(b) = g.backend_by_name(device) {
             return Ok((g.backend(b).root, false));

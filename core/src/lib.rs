@@ -128,7 +128,7 @@ pub use host::{
 };
 pub use manager::{DEFAULT_NODE_SIZE, JobManager, SETTLE_LIMIT, TICK_LIMIT};
 pub use model::{ErrorAction, IoStatus, JobStatus, JobType, JobVerb, OnError};
-pub use nodes::{ChildRef, NodeInfo, NodeOptions};
+pub use nodes::{Backing, ChildRef, NodeInfo, NodeOptions};
 pub use options::{
     BackupOptions, BitmapAddOptions, BitmapSource, BitmapSyncMode, CommitOptions, CreateOptions,
     DriveBackupOptions, DriveMirrorOptions, JobOptions, MirrorCopyMode, MirrorOptions,

@@ -83,9 +83,8 @@ pub enum NodeOptions {
         node_name: Option<String>,
         /// The protocol child.
         file: ChildRef,
-        /// `None`: open the image's backing file; `Some(None)`: no backing;
-        /// `Some(Some(name))`: that node.
-        backing: Option<Option<String>>,
+        /// The backing node.
+        backing: Backing,
     },
     /// `throttle` over a child, its I/O limited by a throttle group
     /// (`object-add`).
@@ -97,6 +96,26 @@ pub enum NodeOptions {
         /// The filtered child.
         file: ChildRef,
     },
+}
+
+/// The backing node a qcow2 node's options give: QEMU's
+/// `BlockdevRefOrNull` (a node name, `null`, or the options of a new
+/// node), or nothing given.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Backing {
+    /// Not given: the node the image's backing file opens (its format the
+    /// one the image names, else probed), if the image names one.
+    #[default]
+    Image,
+    /// `null`: no backing node.
+    None,
+    /// An existing node, by name.
+    Node(String),
+    /// A new node, opened from these options instead of the image's
+    /// backing file name (`-drive`'s partial `backing.*` options are
+    /// completed from the image first, as QEMU's
+    /// `bdrv_open_backing_file` does).
+    Options(Box<NodeOptions>),
 }
 
 impl NodeOptions {
@@ -113,7 +132,8 @@ impl NodeOptions {
     }
 
     /// The children the options give the node (a named backing node
-    /// counts; an image's own backing file does not).
+    /// counts; a backing node opened after the node, from the image's
+    /// backing file or from options, does not).
     fn given_children(&self) -> usize {
         match self {
             NodeOptions::NullCo { .. } | NodeOptions::File { .. } => 0,
@@ -121,7 +141,9 @@ impl NodeOptions {
             | NodeOptions::Blkdebug { .. }
             | NodeOptions::Throttle { .. }
             | NodeOptions::Filter { .. } => 1,
-            NodeOptions::Qcow2 { backing, .. } => 1 + usize::from(matches!(backing, Some(Some(_)))),
+            NodeOptions::Qcow2 { backing, .. } => {
+                1 + usize::from(matches!(backing, Backing::Node(_)))
+            }
         }
     }
 }
@@ -481,11 +503,13 @@ impl JobManager {
                     return Err(Error::generic("Image is not in qcow2 format"));
                 };
                 // The backing node: named, or opened from the image's
-                // backing file after this node is (as QEMU names nodes).
+                // backing file or from the options given after this node is
+                // (as QEMU names nodes).
                 let backing_opts = match backing {
-                    Some(Some(b)) => Some(Err(self.lookup_node(b, b)?)),
-                    Some(None) => None,
-                    None => self.backing_options(&img, &overlay).map(Ok),
+                    Backing::Node(b) => Some(Err(self.lookup_node(b, b)?)),
+                    Backing::None => None,
+                    Backing::Image => self.backing_options(&img, &overlay).map(Ok),
+                    Backing::Options(o) => Some(Ok((**o).clone())),
                 };
                 let (name, user) = self.name_or_implicit(node_name.as_deref())?;
                 let n = self.graph.add(name, Driver::Qcow2, img.size, user);
@@ -538,7 +562,7 @@ impl JobManager {
             NodeOptions::Qcow2 {
                 node_name: None,
                 file: inner,
-                backing: None,
+                backing: Backing::Image,
             }
         } else {
             NodeOptions::Raw {

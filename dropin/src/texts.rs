@@ -173,7 +173,12 @@ pub fn format_help() -> String {
 
 /// `-device help`: the devices qjob models.
 pub fn device_help() -> String {
-    "Storage devices:\nname \"virtio-blk-pci\", bus PCI, alias \"virtio-blk\"\n".into()
+    // QEMU 7.2's lines for the models qjob makes, in its order.
+    "Storage devices:\n\
+     name \"scsi-hd\", bus SCSI, desc \"virtual SCSI disk\"\n\
+     name \"virtio-blk-pci\", bus PCI, alias \"virtio-blk\"\n\
+     name \"virtio-scsi-pci\", bus PCI, alias \"virtio-scsi\"\n"
+        .into()
 }
 
 /// `-chardev help`.

@@ -50,9 +50,14 @@ pub(super) fn query_block(m: &mut JobManager, a: Args<'_>) -> Result<Value> {
             o.insert("qdev".into(), d.attached_id().into());
         }
         o.insert("type".into(), "unknown".into());
-        // Without a device, a drive's medium could be changed.
-        o.insert("removable".into(), device.is_none().into());
+        // Without a device, a drive's medium could be changed; a CD-ROM
+        // drive's too (its tray closed).
+        let removable = device.is_none_or(|d| d.removable());
+        o.insert("removable".into(), removable.into());
         o.insert("locked".into(), false.into());
+        if device.is_some_and(|d| d.removable()) {
+            o.insert("tray_open".into(), false.into());
+        }
         if let Some(root) = b.root {
             let bs = g.skip_implicit_filters(root);
             let backend = crate::slab::BackendRef::at(i as u32);

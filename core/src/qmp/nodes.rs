@@ -4,7 +4,7 @@
 use super::args::Args;
 use crate::block::{BlkdebugEvent, BlockdevDriver, InjectError};
 use crate::error::{Error, Result};
-use crate::nodes::{ChildRef, NULL_CO_DEFAULT_SIZE, NodeOptions};
+use crate::nodes::{Backing, ChildRef, NULL_CO_DEFAULT_SIZE, NodeOptions};
 use serde_json::Value;
 
 fn parse_child(parent: &Args<'_>, name: &str, v: &Value) -> Result<ChildRef> {
@@ -245,14 +245,8 @@ fn parse_driver(
             let v = a.req_any("file")?;
             let file = parse_child(a, "file", v)?;
             let backing = match a.opt_any("backing") {
-                None => None,
-                Some(Value::Null) => Some(None),
-                Some(Value::String(s)) => Some(Some(s.clone())),
-                Some(_) => {
-                    return Err(Error::generic(
-                        "qjob simulates 'backing' as a node name or null",
-                    ));
-                }
+                None => Backing::Image,
+                Some(v) => parse_backing(a, v)?,
             };
             a.ignore(&[
                 "lazy-refcounts",
@@ -277,6 +271,25 @@ fn parse_driver(
         other => Err(Error::generic(format!(
             "qjob does not simulate the block driver '{other}'"
         ))),
+    }
+}
+
+/// A qcow2 node's `backing` (QEMU's `BlockdevRefOrNull`): a node name,
+/// `null`, or the options of a new node.
+fn parse_backing(parent: &Args<'_>, v: &Value) -> Result<Backing> {
+    match v {
+        Value::Null => Ok(Backing::None),
+        Value::String(s) => Ok(Backing::Node(s.clone())),
+        Value::Object(o) => {
+            let mut a = parent.nested("backing", o);
+            let opts = parse_node(&mut a)?;
+            a.finish()?;
+            Ok(Backing::Options(Box::new(opts)))
+        }
+        _ => Err(Error::invalid_type(
+            &parent.full("backing"),
+            "BlockdevRefOrNull",
+        )),
     }
 }
 
