@@ -82,6 +82,7 @@ mod cancel;
 mod commands;
 mod coroutine;
 mod create;
+mod decimal;
 mod drain;
 mod drive;
 mod driver;

@@ -205,7 +205,7 @@ impl<'a> Parser<'a> {
                 });
             }
         }
-        let f: f64 = text.parse().map_err(|_| err("invalid number"))?;
+        let f = crate::decimal::parse(text).ok_or_else(|| err("invalid number"))?;
         Number::from_f64(f)
             .map(Value::Number)
             .ok_or_else(|| err("invalid number"))
