@@ -1358,7 +1358,8 @@ pub(crate) fn add_extent(extents: &mut Vec<(u64, u64)>, off: u64, len: u64) {
         }
     }
     out.push((start, end - start));
-    out.sort_unstable();
+    // In order but for the merged extent, last: one pass puts it in place.
+    crate::sort::sort_by(&mut out, |a, b| a < b);
     *extents = out;
 }
 

@@ -109,6 +109,7 @@ pub mod scenario;
 mod shutdown;
 mod slab;
 mod snapshot;
+mod sort;
 mod throttle;
 mod timers;
 mod txn;

@@ -114,7 +114,7 @@ fn write_value(out: &mut String, v: &Value, keep: &mut Keeping<'_>) {
         }
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
+            crate::sort::sort_by(&mut keys, |a, b| a < b);
             out.push('{');
             for (i, k) in keys.iter().enumerate() {
                 if i > 0 {

@@ -74,7 +74,7 @@ pub fn qdict_order(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
         .enumerate()
         .map(|(i, (k, v))| (qdict_bucket(k), usize::MAX - i, k, v))
         .collect();
-    members.sort_unstable_by_key(|m| (m.0, m.1));
+    crate::sort::sort_by(&mut members, |a, b| (a.0, a.1) < (b.0, b.1));
     members.into_iter().map(|(_, _, k, v)| (k, v)).collect()
 }
 
