@@ -8,7 +8,6 @@
 
 use crate::slab::{JobRef, Slot};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 pub(crate) use crate::slab::NodeRef;
 
@@ -540,8 +539,8 @@ impl From<ImageFile> for Image {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Graph {
     pub nodes: Vec<Option<Node>>,
-    pub by_name: BTreeMap<String, NodeRef>,
-    pub files: BTreeMap<String, Image>,
+    pub by_name: crate::vecmap::VecMap<String, NodeRef>,
+    pub files: crate::vecmap::VecMap<String, Image>,
     /// The host-files mode of the folder (`files.rs`).
     pub host: crate::files::HostFiles,
     /// BlockBackends, oldest first (never removed: qjob has no command

@@ -113,6 +113,7 @@ mod sort;
 mod throttle;
 mod timers;
 mod txn;
+mod vecmap;
 mod vm;
 mod workload;
 

@@ -238,7 +238,7 @@ pub struct Replayer {
     lines: Vec<String>,
     since_command: Vec<Event>,
     /// The format of each `image` directive's file.
-    image_formats: std::collections::BTreeMap<String, String>,
+    image_formats: crate::vecmap::VecMap<String, String>,
     /// The events taken from the manager by the line being run.
     consumed: Vec<Event>,
 }

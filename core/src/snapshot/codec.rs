@@ -519,6 +519,26 @@ impl<T: Codec + Ord> Codec for BinaryHeap<T> {
     }
 }
 
+/// A sorted-vector map as a `BTreeMap` (the same bytes).
+impl<K: Codec + Ord, V: Codec> Codec for crate::vecmap::VecMap<K, V> {
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.varint(self.len() as u64);
+        for (k, v) in self {
+            k.encode(w);
+            v.encode(w);
+        }
+    }
+    fn decode(r: &mut Reader<'_>) -> Self {
+        let n = r.len();
+        let mut m = Self::new();
+        for _ in 0..n {
+            let k = K::decode(r);
+            m.insert(k, V::decode(r));
+        }
+        m
+    }
+}
+
 impl<K: Codec + Ord, V: Codec> Codec for BTreeMap<K, V> {
     fn encode(&self, w: &mut Writer<'_>) {
         w.varint(self.len() as u64);
