@@ -305,6 +305,41 @@ pub(crate) fn significant(f: f64, sig: usize) -> (Vec<u8>, i32) {
     (digits, point - 1)
 }
 
+/// The shortest digits that read back as `f` (finite, nonzero), the nearest
+/// to `f` of that many (as Ryu, Schubfach and zmij choose them), without
+/// trailing zeros, and the decimal exponent of the first digit.
+pub(crate) fn shortest(f: f64) -> (Vec<u8>, i32) {
+    let f = f.abs();
+    let (exact, point) = exact_digits(f);
+    let reads_back = |digits: &[u8], point: i32| {
+        let text = format!("0.{}e{point}", std::str::from_utf8(digits).unwrap_or("0"));
+        parse(&text) == Some(f)
+    };
+    for keep in 1..=17 {
+        let nearest = round(exact.clone(), point, keep);
+        let truncated = (exact[..exact.len().min(keep as usize)].to_vec(), point);
+        let other = if nearest == truncated {
+            // One unit of the last digit up.
+            let mut up = exact.clone();
+            up.truncate(keep as usize);
+            up.push(b'9');
+            up.extend(std::iter::repeat_n(b'9', 2));
+            round(up, point, keep)
+        } else {
+            truncated
+        };
+        for (mut digits, point) in [nearest, other] {
+            if reads_back(&digits, point) {
+                while digits.last() == Some(&b'0') {
+                    digits.pop();
+                }
+                return (digits, point - 1);
+            }
+        }
+    }
+    significant(f, 17)
+}
+
 /// `f` with `frac` digits after the point, as `format!("{f:.frac$}")` writes
 /// it (`NaN`, `inf` and `-inf` too).
 pub(crate) fn fixed(f: f64, frac: usize) -> String {

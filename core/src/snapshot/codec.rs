@@ -400,7 +400,7 @@ impl Codec for Arc<str> {
 /// same values.
 impl Codec for serde_json::Value {
     fn encode(&self, w: &mut Writer<'_>) {
-        w.bytes(self.to_string().as_bytes());
+        w.bytes(crate::qmp::json::to_text(self).as_bytes());
     }
     fn decode(r: &mut Reader<'_>) -> Self {
         let text = r.str();
