@@ -75,7 +75,11 @@ toolchain "${QJOB_WASM_NIGHTLY:-}"
 module() {
   local profile=$1 target=$2 out=$3 name=qjob_wasm wasm level=3 keep=() debug=(--strip-debug)
   shift 3
-  [ "$profile" = wasm-size ] && level=z
+  # The browser's module: -Oz, and --low-memory-unused (Rust's stack sits at the bottom of
+  # memory and grows down from 1 MiB, so no address below 1024 is used except by a stack
+  # overflow, a fault already; wasm-opt may then fold constant offsets into loads/stores).
+  local extra=()
+  [ "$profile" = wasm-size ] && level=z extra=(--low-memory-unused)
   [ "$mode" = profile ] && keep=(--keep-debug) debug=(-g)
   RUSTFLAGS="$rustflags" "${cargo[@]}" build -q -p qjob-wasm --target wasm32-unknown-unknown --profile "$profile" \
     --target-dir "$target_dir" "$@"
@@ -88,7 +92,7 @@ module() {
   [ "$target" = web ] || ts=(--no-typescript)
   wasm-bindgen "${keep[@]}" "${ts[@]}" --target "$target" --out-dir "$out" "$wasm"
   bg="$out/${name}_bg.wasm"
-  "$here/node_modules/.bin/wasm-opt" "-O$level" --converge "${debug[@]}" --strip-producers --strip-target-features \
+  "$here/node_modules/.bin/wasm-opt" "-O$level" "${extra[@]}" --converge "${debug[@]}" --strip-producers --strip-target-features \
     --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --enable-reference-types --enable-multivalue \
     "$bg" -o "$bg.opt"

@@ -42,7 +42,7 @@ extern "C" {
 /// A JSON value as a plain JS value (objects, not `Map`s; key order kept;
 /// a number beyond 2^53 becomes the nearest double).
 pub(crate) fn to_js(v: &Value) -> JsValue {
-    json_to_js(&v.to_string())
+    json_to_js(&qjob::qmp::json::to_text(v))
 }
 
 /// JSON text as a plain JS value. Values cross the boundary as text: one

@@ -349,7 +349,7 @@ impl JsJobManager {
         let mut line = Map::new();
         line.insert("image".into(), Value::Object(o));
         self.s
-            .run_scenario_line(&Value::Object(line).to_string())
+            .run_scenario_line(&qjob::qmp::json::to_text(&Value::Object(line)))
             .map(drop)
             .map_err(|e| type_error(&e))
     }

@@ -8,7 +8,6 @@
 
 use crate::slab::{JobRef, Slot};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 pub(crate) use crate::slab::NodeRef;
 
@@ -540,8 +539,8 @@ impl From<ImageFile> for Image {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Graph {
     pub nodes: Vec<Option<Node>>,
-    pub by_name: BTreeMap<String, NodeRef>,
-    pub files: BTreeMap<String, Image>,
+    pub by_name: crate::vecmap::VecMap<String, NodeRef>,
+    pub files: crate::vecmap::VecMap<String, Image>,
     /// The host-files mode of the folder (`files.rs`).
     pub host: crate::files::HostFiles,
     /// BlockBackends, oldest first (never removed: qjob has no command
@@ -1358,7 +1357,8 @@ pub(crate) fn add_extent(extents: &mut Vec<(u64, u64)>, off: u64, len: u64) {
         }
     }
     out.push((start, end - start));
-    out.sort_unstable();
+    // In order but for the merged extent, last: one pass puts it in place.
+    crate::sort::sort_by(&mut out, |a, b| a < b);
     *extents = out;
 }
 

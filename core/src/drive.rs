@@ -260,7 +260,7 @@ fn flatten(prefix: &str, o: &Map<String, Value>, out: &mut Vec<(String, String)>
             Value::String(s) => out.push((key, s.clone())),
             Value::Bool(b) => out.push((key, if *b { "on" } else { "off" }.into())),
             Value::Null => {}
-            other => out.push((key, other.to_string())),
+            other => out.push((key, crate::qmp::json::to_text(other))),
         }
     }
 }

@@ -19,7 +19,7 @@
 //! the host copies the bytes). [`QmpServer`](crate::qmp::server::QmpServer)
 //! holds a command while its files are read.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -190,7 +190,7 @@ pub(crate) struct HostFiles {
     pub fresh: BTreeSet<String>,
     /// Files the host could not open, or says cannot be created, since the
     /// last command began, with QEMU's error text.
-    pub errors: BTreeMap<String, String>,
+    pub errors: crate::vecmap::VecMap<String, String>,
     /// Files created, oldest first, for the host to write.
     pub actions: VecDeque<FileAction>,
 }

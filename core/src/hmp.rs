@@ -53,8 +53,8 @@ fn cvtstr(value: f64) -> String {
         (1024.0, " KiB"),
     ];
     let (mut text, suffix) = match UNITS.iter().find(|(u, _)| value >= *u) {
-        Some((u, s)) => (format!("{:.3}", value / u), *s),
-        None => (format!("{value:.6}"), " bytes"),
+        Some((u, s)) => (crate::decimal::fixed(value / u, 3), *s),
+        None => (crate::decimal::fixed(value, 6), " bytes"),
     };
     if value.is_infinite() {
         text = "inf".into();
@@ -103,7 +103,7 @@ fn cvtnum(arg: &str) -> std::result::Result<u64, String> {
     {
         u64::from_str_radix(hex, 16).map_err(|_| bad())? as f64
     } else {
-        let v: f64 = digits.parse().map_err(|_| bad())?;
+        let v = crate::decimal::parse(digits).ok_or_else(bad)?;
         if !v.is_finite() || v < 0.0 || digits.starts_with(['+', '-']) {
             return Err(bad());
         }

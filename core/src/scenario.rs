@@ -97,8 +97,10 @@ fn write_value(out: &mut String, v: &Value, keep: &mut Keeping<'_>) {
                 out.push_str(&b.text);
             } else if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
                 out.push_str(&python_float(f));
-            } else {
-                out.push_str(&n.to_string());
+            } else if let Some(i) = n.as_i64() {
+                out.push_str(&i.to_string());
+            } else if let Some(u) = n.as_u64() {
+                out.push_str(&u.to_string());
             }
         }
         Value::String(s) => write_str(out, s),
@@ -114,7 +116,7 @@ fn write_value(out: &mut String, v: &Value, keep: &mut Keeping<'_>) {
         }
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
+            crate::sort::sort_by(&mut keys, |a, b| a < b);
             out.push('{');
             for (i, k) in keys.iter().enumerate() {
                 if i > 0 {
@@ -142,9 +144,10 @@ fn python_float(f: f64) -> String {
             "-Infinity".into()
         };
     };
-    // serde_json prints the same shortest digits (as `1.5e-7`, `0.00001`,
-    // `1e+16` or `100.0`); they are read back as digits and a position.
-    let text = n.to_string();
+    // The same shortest digits as serde_json writes them (`1.5e-7`,
+    // `0.00001`, `1e+16` or `100.0`: `json::float_text`), read back as digits
+    // and a position.
+    let text = crate::qmp::json::float_text(n.as_f64().unwrap_or(f));
     let (sign, body) = match text.strip_prefix('-') {
         Some(b) => ("-", b),
         None => ("", text.as_str()),
@@ -238,7 +241,7 @@ pub struct Replayer {
     lines: Vec<String>,
     since_command: Vec<Event>,
     /// The format of each `image` directive's file.
-    image_formats: std::collections::BTreeMap<String, String>,
+    image_formats: crate::vecmap::VecMap<String, String>,
     /// The events taken from the manager by the line being run.
     consumed: Vec<Event>,
 }

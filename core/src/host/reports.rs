@@ -182,7 +182,8 @@ impl JobManager {
         if current < job.current {
             return Err(Error::generic(format!(
                 "Progress of {} cannot go backwards ({current} < {})",
-                self.name(j).to_lowercase(),
+                // ASCII: a job's ID is well formed (`job_create`).
+                self.name(j).to_ascii_lowercase(),
                 job.current
             )));
         }

@@ -24,8 +24,11 @@ pub(super) fn query_named_block_nodes(m: &mut JobManager, mut a: Args<'_>) -> Re
     let flat = a.opt_bool("flat")?.unwrap_or(false);
     a.finish()?;
     let g = &m.graph;
+    // Slots are mostly in creation order: reversed, they are nearly sorted
+    // already (sequence numbers are unique, so the result is the same).
     let mut nodes: Vec<NodeRef> = g.live().map(|(n, _)| n).collect();
-    nodes.sort_by_key(|&n| std::cmp::Reverse(g.node(n).seq));
+    nodes.reverse();
+    crate::sort::sort_by(&mut nodes, |&a, &b| g.node(a).seq > g.node(b).seq);
     let list = nodes
         .into_iter()
         .map(|n| device_info(m, n, None, flat))

@@ -205,7 +205,7 @@ impl<'a> Parser<'a> {
                 });
             }
         }
-        let f: f64 = text.parse().map_err(|_| err("invalid number"))?;
+        let f = crate::decimal::parse(text).ok_or_else(|| err("invalid number"))?;
         Number::from_f64(f)
             .map(Value::Number)
             .ok_or_else(|| err("invalid number"))
@@ -394,6 +394,114 @@ fn json_number(t: &str) -> bool {
     rest.is_empty()
 }
 
+/// `v` as compact JSON text, exactly as serde_json's `to_string` writes it
+/// (members in the map's order, `"\u001f"`-style escapes for control
+/// characters only, a float as its shortest digits: `1.0`, `1.5e-7`,
+/// `1e+16`), without serde_json's writer and float formatter.
+pub fn to_text(v: &Value) -> String {
+    let mut out = String::new();
+    write_text(&mut out, v);
+    out
+}
+
+/// Appends [`to_text`]'s text of `v` to `out`.
+pub(crate) fn write_text(out: &mut String, v: &Value) {
+    use std::fmt::Write as _;
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                let _ = write!(out, "{i}");
+            } else if let Some(u) = n.as_u64() {
+                let _ = write!(out, "{u}");
+            } else {
+                out.push_str(&float_text(n.as_f64().unwrap_or(0.0)));
+            }
+        }
+        Value::String(s) => write_text_str(out, s),
+        Value::Array(list) => {
+            out.push('[');
+            for (i, x) in list.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_text(out, x);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (k, x)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_text_str(out, k);
+                out.push(':');
+                write_text(out, x);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_text_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        start = i + 1;
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        } else {
+            out.push_str(escape);
+        }
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+/// A finite `f` as serde_json writes it: its shortest digits, positional
+/// when the first digit's exponent is from -5 to 15 (`0.00001`, `100.0`),
+/// else `1.5e-7`, `1e+16`.
+pub fn float_text(f: f64) -> String {
+    let sign = if f.is_sign_negative() { "-" } else { "" };
+    if f == 0.0 {
+        return format!("{sign}0.0");
+    }
+    let (digits, exp) = crate::decimal::shortest(f);
+    let d = std::str::from_utf8(&digits).unwrap_or("0");
+    let n = d.len() as i32;
+    if !(-5..=15).contains(&exp) {
+        let (first, rest) = d.split_at(1);
+        let dot = if rest.is_empty() { "" } else { "." };
+        let esign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{first}{dot}{rest}e{esign}{}", exp.unsigned_abs());
+    }
+    if n - 1 <= exp {
+        format!("{sign}{d}{}.0", "0".repeat((exp + 1 - n) as usize))
+    } else if exp >= 0 {
+        let (int, frac) = d.split_at(exp as usize + 1);
+        format!("{sign}{int}.{frac}")
+    } else {
+        format!("{sign}0.{}{d}", "0".repeat((-exp - 1) as usize))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -482,5 +590,54 @@ mod tests {
         );
         let text = "\"plain é \\n text\"";
         assert_eq!(parse_strict(text).unwrap(), "plain é \n text");
+    }
+
+    /// The same text as serde_json's `to_string`, floats and escapes
+    /// included.
+    #[test]
+    fn to_text_writes_as_serde_json_does() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut floats = vec![
+            0.0,
+            -0.0,
+            1.0,
+            0.1,
+            1e16,
+            1e15,
+            123456789012345680.0,
+            1.5e-7,
+            1e-5,
+            1e-6,
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            9007199254740993.0,
+            2f64.powi(60),
+            2f64.powi(-1074 + 52),
+        ];
+        for e in -330..310 {
+            floats.push(format!("1e{e}").parse().unwrap());
+            floats.push(format!("3.25e{e}").parse().unwrap());
+        }
+        for e in -1074..1024 {
+            floats.push(2f64.powi(e));
+        }
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            floats.push(f64::from_bits(x));
+            floats.push((x >> 11) as f64 / 1e6);
+        }
+        for f in floats.into_iter().filter(|f| f.is_finite()) {
+            let v = Value::from(f);
+            assert_eq!(to_text(&v), v.to_string(), "{f:e}");
+        }
+        let v = serde_json::json!({
+            "a": [1, -2, 18446744073709551615u64, -9223372036854775808i64, null, true, false],
+            "s\u{1}\u{1f}\u{7f}\"\\\n\r\t\u{8}\u{c}é\u{10000}": "x\u{0}y",
+            "nested": {"b": {}, "c": [], "d": 2.5}
+        });
+        assert_eq!(to_text(&v), v.to_string());
     }
 }

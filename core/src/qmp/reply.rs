@@ -7,7 +7,6 @@
 use crate::error::Error;
 use crate::event::write_json_str;
 use serde_json::{Map, Value};
-use std::fmt::Write as _;
 
 /// The reply to one QMP message: the request's `id` and the command's
 /// `return` value or its error. A binding reads the error's class and text
@@ -76,9 +75,7 @@ impl Reply {
                 out.push_str("{\"return\":");
                 match v {
                     Value::Object(m) if m.is_empty() => out.push_str("{}"),
-                    v => {
-                        let _ = write!(out, "{v}");
-                    }
+                    v => super::json::write_text(out, v),
                 }
             }
             Err(e) => {
@@ -90,7 +87,8 @@ impl Reply {
             }
         }
         if let Some(id) = &self.id {
-            let _ = write!(out, ",\"id\":{id}");
+            out.push_str(",\"id\":");
+            super::json::write_text(out, id);
         }
         out.push('}');
     }

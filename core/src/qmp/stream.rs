@@ -640,8 +640,7 @@ fn literal(kind: Kind, bytes: &[u8]) -> Message {
                     return Ok(Value::Number(v.into()));
                 }
             }
-            text.parse::<f64>()
-                .ok()
+            crate::decimal::parse(text)
                 .and_then(Number::from_f64)
                 .map(Value::Number)
                 .ok_or_else(|| parse_error("number out of range"))

@@ -74,7 +74,7 @@ pub fn qdict_order(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
         .enumerate()
         .map(|(i, (k, v))| (qdict_bucket(k), usize::MAX - i, k, v))
         .collect();
-    members.sort_unstable_by_key(|m| (m.0, m.1));
+    crate::sort::sort_by(&mut members, |a, b| (a.0, a.1) < (b.0, b.1));
     members.into_iter().map(|(_, _, k, v)| (k, v)).collect()
 }
 
@@ -101,11 +101,9 @@ pub fn format_g17(f: f64) -> String {
     if f == 0.0 {
         return if f.is_sign_negative() { "-0" } else { "0" }.into();
     }
-    // Rust's exponent form rounds exactly, as glibc does: 17 digits.
-    let e_form = format!("{:.16e}", f.abs());
-    let (mantissa, exp) = e_form.split_once('e').unwrap_or((&e_form, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    // 17 digits rounded exactly, ties to even, as glibc does.
+    let (digits, exp) = crate::decimal::significant(f.abs(), 17);
+    let digits = std::str::from_utf8(&digits).unwrap_or("0");
     let digits = digits.trim_end_matches('0');
     let sign = if f < 0.0 { "-" } else { "" };
     if !(-4..17).contains(&exp) {

@@ -400,7 +400,7 @@ impl Codec for Arc<str> {
 /// same values.
 impl Codec for serde_json::Value {
     fn encode(&self, w: &mut Writer<'_>) {
-        w.bytes(self.to_string().as_bytes());
+        w.bytes(crate::qmp::json::to_text(self).as_bytes());
     }
     fn decode(r: &mut Reader<'_>) -> Self {
         let text = r.str();
@@ -516,6 +516,26 @@ impl<T: Codec + Ord> Codec for BinaryHeap<T> {
             h.push(T::decode(r));
         }
         h
+    }
+}
+
+/// A sorted-vector map as a `BTreeMap` (the same bytes).
+impl<K: Codec + Ord, V: Codec> Codec for crate::vecmap::VecMap<K, V> {
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.varint(self.len() as u64);
+        for (k, v) in self {
+            k.encode(w);
+            v.encode(w);
+        }
+    }
+    fn decode(r: &mut Reader<'_>) -> Self {
+        let n = r.len();
+        let mut m = Self::new();
+        for _ in 0..n {
+            let k = K::decode(r);
+            m.insert(k, V::decode(r));
+        }
+        m
     }
 }
 

@@ -11,7 +11,10 @@ pub(crate) fn serialize<S: Serializer>(v: &[(String, Value)], s: S) -> Result<S:
     if s.is_human_readable() {
         return v.serialize(s);
     }
-    let text: Vec<(&str, String)> = v.iter().map(|(k, v)| (k.as_str(), v.to_string())).collect();
+    let text: Vec<(&str, String)> = v
+        .iter()
+        .map(|(k, v)| (k.as_str(), crate::qmp::json::to_text(v)))
+        .collect();
     text.serialize(s)
 }
 

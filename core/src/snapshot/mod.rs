@@ -89,7 +89,7 @@ struct DocIn {
 impl JobManager {
     /// The whole manager as a JSON snapshot.
     pub fn to_snapshot_json(&self) -> String {
-        serde_json::to_string(&self.snapshot_value()).expect("a manager always serializes")
+        crate::qmp::json::to_text(&self.snapshot_value())
     }
 
     fn snapshot_value(&self) -> Value {
