@@ -408,6 +408,10 @@ pub(crate) struct Node {
     pub blockers: Vec<JobRef>,
     /// Dirty bitmaps (`block-dirty-bitmap-add`), oldest first.
     pub bitmaps: Vec<Bitmap>,
+    /// `wr_highest_offset`: the end of the furthest write (or write of
+    /// zeroes) made to this node, failed or not (`query-blockstats`).
+    #[serde(default)]
+    pub wr_highest: u64,
 }
 
 crate::snapshot::codec::codec_struct!(Node {
@@ -429,7 +433,8 @@ crate::snapshot::codec::codec_struct!(Node {
     cache_no_flush,
     allocated,
     blockers,
-    bitmaps
+    bitmaps,
+    wr_highest
 });
 
 /// An image file, as the caller describes it: a file of the scenario's
@@ -754,6 +759,7 @@ impl Graph {
             allocated: Vec::new(),
             blockers: Vec::new(),
             bitmaps: Vec::new(),
+            wr_highest: 0,
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -1142,12 +1148,21 @@ impl Graph {
     }
 
     /// Dirties the bitmaps a write of `[off, off+len)` through `n` would
-    /// (every node down the path a write takes), without doing the I/O.
+    /// (every node down the path a write takes) and moves their
+    /// `wr_highest_offset`, without doing the I/O.
     pub fn mark_written(&mut self, n: NodeRef, mut off: u64, len: u64) {
         let mut cur = Some(n);
+        // A qcow2 image's file: where its clusters land is not modelled
+        // (see `io`), so its `wr_highest_offset` stays as it is.
+        let mut below_qcow2 = false;
         while let Some(x) = cur {
             self.set_dirty(x, off, len);
+            if len > 0 && !below_qcow2 {
+                let node = self.node_mut(x);
+                node.wr_highest = node.wr_highest.max(off + len);
+            }
             let node = self.node(x);
+            below_qcow2 |= matches!(node.driver, Driver::Qcow2);
             if let Driver::Raw { offset } = node.driver {
                 off += offset;
             }
@@ -1169,8 +1184,13 @@ impl Graph {
         // bitmaps of every node it passes through, failed or not. (A
         // discard would too, but nodes open without `discard: unmap`,
         // where discards end before that.)
+        // It also moves the node's `wr_highest_offset`.
         if matches!(ty, IoType::Write | IoType::WriteZeroes) {
             self.set_dirty(n, off, len);
+            if len > 0 {
+                let node = self.node_mut(n);
+                node.wr_highest = node.wr_highest.max(off + len);
+            }
         }
         let (driver_is, first_child) = {
             let node = self.node(n);
@@ -1206,12 +1226,20 @@ impl Graph {
                     IoType::Write => self.debug_event(file, BlkdebugEvent::WriteAio),
                     _ => {}
                 }
-                if matches!(ty, IoType::Write | IoType::WriteZeroes)
-                    && matches!(self.node(n).driver, Driver::Qcow2)
-                {
+                let qcow2 = matches!(self.node(n).driver, Driver::Qcow2);
+                if matches!(ty, IoType::Write | IoType::WriteZeroes) && qcow2 {
                     add_extent(&mut self.node_mut(n).allocated, off, len);
                 }
-                self.io(file, off, len, ty)
+                if !qcow2 {
+                    return self.io(file, off, len, ty);
+                }
+                // A qcow2 image's clusters are not where its guest offsets
+                // are in its file (and QEMU writes metadata too): the
+                // file's `wr_highest_offset` is not modelled, left as is.
+                let highest = self.node(file).wr_highest;
+                let res = self.io(file, off, len, ty);
+                self.node_mut(file).wr_highest = highest;
+                res
             }
             2 => {
                 if let Some(e) = self.rule_check(n, off, len, ty) {

@@ -76,6 +76,10 @@ pub(crate) struct Profile {
     /// and its backing node, `bdrv_drop_intermediate` the base), so jobs
     /// on the nodes below see nothing.
     pub prepare_subtree_drains: bool,
+    /// The members of `BlockDeviceStats` (`query-blockstats`) that are
+    /// always present, in QAPI order: 10.0 has the `zone_append` counters
+    /// (since 8.1) that 7.2 has not.
+    pub device_stats_members: &'static [&'static str],
     /// The greeting's `major`, `minor`, `micro`.
     pub greeting_version: (u32, u32, u32),
     /// The greeting's `package`.
@@ -331,6 +335,73 @@ const VERBS_7_2: [[bool; JobStatus::ALL.len()]; JobVerb::ALL.len()] = {
     t
 };
 
+/// QEMU 7.2's `BlockDeviceStats` members that are always present, in QAPI
+/// order (the optional `idle_time_ns` and latency histograms left out).
+const DEVICE_STATS_7_2: &[&str] = &[
+    "rd_bytes",
+    "wr_bytes",
+    "unmap_bytes",
+    "rd_operations",
+    "wr_operations",
+    "flush_operations",
+    "unmap_operations",
+    "rd_total_time_ns",
+    "wr_total_time_ns",
+    "flush_total_time_ns",
+    "unmap_total_time_ns",
+    "wr_highest_offset",
+    "rd_merged",
+    "wr_merged",
+    "unmap_merged",
+    "failed_rd_operations",
+    "failed_wr_operations",
+    "failed_flush_operations",
+    "failed_unmap_operations",
+    "invalid_rd_operations",
+    "invalid_wr_operations",
+    "invalid_flush_operations",
+    "invalid_unmap_operations",
+    "account_invalid",
+    "account_failed",
+    "timed_stats",
+];
+
+/// The same for QEMU 10.0, with the `zone_append` counters of 8.1.
+const DEVICE_STATS_10_0: &[&str] = &[
+    "rd_bytes",
+    "wr_bytes",
+    "zone_append_bytes",
+    "unmap_bytes",
+    "rd_operations",
+    "wr_operations",
+    "zone_append_operations",
+    "flush_operations",
+    "unmap_operations",
+    "rd_total_time_ns",
+    "wr_total_time_ns",
+    "zone_append_total_time_ns",
+    "flush_total_time_ns",
+    "unmap_total_time_ns",
+    "wr_highest_offset",
+    "rd_merged",
+    "wr_merged",
+    "zone_append_merged",
+    "unmap_merged",
+    "failed_rd_operations",
+    "failed_wr_operations",
+    "failed_zone_append_operations",
+    "failed_flush_operations",
+    "failed_unmap_operations",
+    "invalid_rd_operations",
+    "invalid_wr_operations",
+    "invalid_zone_append_operations",
+    "invalid_flush_operations",
+    "invalid_unmap_operations",
+    "account_invalid",
+    "account_failed",
+    "timed_stats",
+];
+
 static V7_2: Profile = Profile {
     verbs: &VERBS_7_2,
     commands: &[],
@@ -348,6 +419,7 @@ static V7_2: Profile = Profile {
     cbw_source_always_read: false,
     job_bitmaps_on_filter: false,
     prepare_subtree_drains: true,
+    device_stats_members: DEVICE_STATS_7_2,
     greeting_version: (7, 2, 22),
     greeting_package: "Debian 1:7.2+dfsg-7+deb12u18+b3",
 };
@@ -369,6 +441,7 @@ static V10_0: Profile = Profile {
     cbw_source_always_read: true,
     job_bitmaps_on_filter: true,
     prepare_subtree_drains: false,
+    device_stats_members: DEVICE_STATS_10_0,
     greeting_version: (10, 0, 2),
     greeting_package: "Debian 1:10.0.2+ds-2+deb13u1~bpo12+1",
 };

@@ -9,6 +9,7 @@
 pub(crate) mod args;
 mod bitmap;
 mod blockinfo;
+mod blockstats;
 mod clock;
 mod create;
 mod export;
@@ -343,6 +344,7 @@ const TABLE: &[(&str, Handler)] = &[
     ("query-block", blockinfo::query_block),
     ("query-block-exports", export::query_block_exports),
     ("query-block-jobs", jobs::query_block_jobs),
+    ("query-blockstats", blockstats::query_blockstats),
     ("query-commands", system::query_commands),
     ("query-jobs", jobs::query_jobs),
     (

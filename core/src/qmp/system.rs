@@ -72,6 +72,7 @@ const STORAGE_DAEMON_ORDER: &[&str] = &[
     "blockdev-snapshot",
     "blockdev-snapshot-sync",
     "query-block-jobs",
+    "query-blockstats",
     "query-block",
 ];
 
@@ -121,6 +122,7 @@ const STORAGE_DAEMON_ORDER_10_0: &[&str] = &[
     "blockdev-snapshot",
     "blockdev-snapshot-sync",
     "query-block-jobs",
+    "query-blockstats",
     "query-block",
     "query-jobs",
     "job-finalize",
@@ -188,6 +190,7 @@ const SYSTEM_ORDER: &[&str] = &[
     "blockdev-snapshot",
     "blockdev-snapshot-sync",
     "query-block-jobs",
+    "query-blockstats",
     "query-block",
     "query-status",
 ];

@@ -20,7 +20,8 @@
 //! block permissions, NBD exports, throttle groups and the run state;
 //! version 8 whether a node is inactive (QEMU 10.0's `active`); version 9
 //! bitmap contents (dirty extents, successors, enabled) and a backup's bitmap
-//! mode, filter nodes and `raw`'s window.
+//! mode, filter nodes and `raw`'s window; version 10 each node's
+//! `wr_highest_offset`.
 
 use crate::manager::JobManager;
 use serde::{Deserialize, Serialize};
@@ -34,7 +35,7 @@ pub(crate) mod serde_codec;
 mod validate;
 
 /// The snapshot format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 9;
+pub const SNAPSHOT_VERSION: u32 = 10;
 const FORMAT: &str = "qjob-snapshot";
 const MAGIC: &[u8; 8] = b"QJOBSNAP";
 /// Magic, version, checksum: the payload starts here.
