@@ -246,6 +246,7 @@ export type QmpCommand =
   | Cmd<'block-dirty-bitmap-merge', BlockDirtyBitmapMergeArgs>
   | CmdNoArgs<'query-block'>
   | Cmd<'query-named-block-nodes', { flat?: boolean }>
+  | Cmd<'query-blockstats', { 'query-nodes'?: boolean }>
   | CmdNoArgs<'query-version'>
   | CmdNoArgs<'query-commands'>
   | CmdNoArgs<'query-status'>
@@ -367,6 +368,21 @@ export interface BlockInfo {
   [member: string]: unknown;
 }
 
+/**
+ * QMP `BlockStats` (an element of `query-blockstats`): a drive or device (`device`, `qdev`) or,
+ * with `query-nodes: true`, a node, with its counters and those of the nodes below it. qjob
+ * tracks `wr_highest_offset` per node; the BlockBackend's request counters and times read 0.
+ */
+export interface BlockStats {
+  device?: string;
+  qdev?: string;
+  'node-name'?: string;
+  stats: { wr_highest_offset: number; timed_stats: unknown[]; [counter: string]: unknown };
+  parent?: BlockStats;
+  backing?: BlockStats;
+  'driver-specific'?: { driver: string; [counter: string]: unknown };
+}
+
 /** What each command returns on success. */
 export interface ReturnOf {
   'query-jobs': JobInfo[];
@@ -378,6 +394,7 @@ export interface ReturnOf {
   'human-monitor-command': string;
   'query-named-block-nodes': BlockDeviceInfo[];
   'query-block': BlockInfo[];
+  'query-blockstats': BlockStats[];
 }
 export type ReturnValue<N extends CommandName> = N extends keyof ReturnOf ? ReturnOf[N] : Record<string, never>;
 
