@@ -496,14 +496,16 @@ impl JsJobManager {
     /// Every undelivered QMP event, oldest first.
     #[wasm_bindgen(js_name = drainEvents)]
     pub fn drain_events(&mut self) -> JsValue {
-        json_to_js(&self.s.drain_events())
+        json_to_js(self.s.drain_events())
     }
     /// [`drain_events`](Self::drain_events) as JSON text (one array): for
     /// a caller that forwards events (to a socket, a log) without reading
     /// them, it skips building JS objects.
     #[wasm_bindgen(js_name = drainEventsJson)]
-    pub fn drain_events_json(&mut self) -> String {
-        self.s.drain_events()
+    pub fn drain_events_json(&mut self) -> js_sys::JsString {
+        // Decoded into a JS string straight from the session's buffer (no
+        // Rust `String` handed over and freed per call).
+        self.s.drain_events().into()
     }
     /// Runs one scenario line (scenarios/README.md) through the core
     /// replayer; returns its transcript lines. Throws on a malformed line.

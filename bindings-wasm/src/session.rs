@@ -19,13 +19,23 @@ use std::collections::VecDeque;
 #[derive(Debug)]
 pub struct Session {
     replayer: Replayer,
-    /// Undelivered events, oldest first; they cross into JavaScript as QMP
-    /// JSON text (`{"timestamp", "event", "data"}`, one `JSON.parse`).
+    /// Undelivered events taken out of the core, oldest first (all older
+    /// than those still queued in the core); they cross into JavaScript as
+    /// QMP JSON text (`{"timestamp", "event", "data"}`, one `JSON.parse`).
+    /// With the transcript off, events stay in the core's queue until they
+    /// are taken, and only the scenario replayer's (which takes them out of
+    /// the core itself) and those queued at a snapshot come here.
     pending: VecDeque<Event>,
     lines: Vec<String>,
     /// Whether the transcript is kept (off: nothing accumulates).
     recording: bool,
+    /// The text [`drain_events`](Self::drain_events) last wrote, kept so
+    /// that its buffer is reused (no allocation per drain).
+    out: String,
 }
+
+/// A drain buffer grown beyond this is given back rather than kept.
+const OUT_KEEP: usize = 64 * 1024;
 
 impl Default for Session {
     fn default() -> Self {
@@ -52,12 +62,15 @@ impl Session {
             pending: VecDeque::new(),
             lines: Vec::new(),
             recording: true,
+            out: String::new(),
         }
     }
 
     /// Keeps the transcript (the default) or not: a long-running library
     /// user that never reads it turns it off so that nothing accumulates.
     pub fn set_recording(&mut self, on: bool) {
+        // Events emitted while it was off get no transcript lines.
+        self.pump();
         self.recording = on;
     }
 
@@ -79,14 +92,25 @@ impl Session {
         &self.replayer.manager
     }
 
-    /// Runs `f` on the core manager, then takes the events it emitted.
+    /// Runs `f` on the core manager, then, when the transcript is kept,
+    /// takes the events it emitted (their lines follow the call's).
     pub fn with<R>(&mut self, f: impl FnOnce(&mut JobManager) -> R) -> R {
         let r = f(&mut self.replayer.manager);
-        self.pump();
+        self.sync();
         r
     }
 
-    /// Moves the core's queued events into `pending` and the transcript.
+    /// Writes the transcript lines of the core's queued events when the
+    /// transcript is kept (else the events wait in the core's queue: no
+    /// second queue on the way to the caller).
+    fn sync(&mut self) {
+        if self.recording {
+            self.pump();
+        }
+    }
+
+    /// Moves the core's queued events into `pending` (with their
+    /// transcript lines when the transcript is kept).
     fn pump(&mut self) {
         while let Some(e) = self.replayer.manager.poll_event() {
             self.line(|| qjob::scenario::event_line(&e));
@@ -97,7 +121,7 @@ impl Session {
     /// Executes one QMP message given as a JSON value (QMP semantics: the
     /// reply is `{"return": …}` or `{"error": …}`, with the request's `id`).
     pub fn execute_value(&mut self, request: &Value) -> Value {
-        self.pump();
+        self.sync();
         self.line(|| format!("> {}", to_sorted_json(request)));
         let reply = self.with(|m| m.execute_value(request));
         self.line(|| reply_line(&reply));
@@ -107,7 +131,7 @@ impl Session {
     /// Executes one QMP message given as JSON text (framing and JSON errors
     /// answered as QEMU answers them); the transcript shows the text verbatim.
     pub fn execute_json(&mut self, request: &str) -> String {
-        self.pump();
+        self.sync();
         self.line(|| format!("> {request}"));
         let reply = self.with(|m| m.execute_reply(request));
         self.line(|| reply_line(&reply.to_value()));
@@ -139,26 +163,43 @@ impl Session {
 
     /// The oldest undelivered event, as QMP JSON text.
     pub fn poll_event(&mut self) -> Option<String> {
-        self.pump();
-        self.pending.pop_front().map(|e| e.to_json())
+        self.sync();
+        match self.pending.pop_front() {
+            Some(e) => Some(e.to_json()),
+            None => self.replayer.manager.poll_event().map(|e| e.to_json()),
+        }
     }
 
     /// The number of undelivered events.
     pub fn pending_len(&mut self) -> usize {
-        self.pump();
-        self.pending.len()
+        self.sync();
+        self.pending.len() + self.replayer.manager.pending_events()
     }
 
     /// Every undelivered event, oldest first, as the text of one JSON array.
-    pub fn drain_events(&mut self) -> String {
-        self.pump();
-        let mut out = String::with_capacity(2 + 160 * self.pending.len());
+    /// The text is written into a buffer the session keeps (valid until the
+    /// next call), straight from the core's queue.
+    pub fn drain_events(&mut self) -> &str {
+        self.sync();
+        let out = &mut self.out;
+        if out.capacity() > OUT_KEEP {
+            *out = String::new();
+        }
+        out.clear();
         out.push('[');
-        for (i, e) in self.pending.drain(..).enumerate() {
-            if i > 0 {
+        let core = &mut self.replayer.manager;
+        let mut first = true;
+        let mut write = |e: &Event| {
+            if !std::mem::take(&mut first) {
                 out.push(',');
             }
-            e.write_json(&mut out);
+            e.write_json(out);
+        };
+        for e in self.pending.drain(..) {
+            write(&e);
+        }
+        while let Some(e) = core.poll_event() {
+            write(&e);
         }
         out.push(']');
         out
@@ -235,7 +276,7 @@ mod tests {
         }
         let expected = qjob::scenario::replay(&scenario.join("\n")).unwrap();
         assert_eq!(s.transcript(), expected);
-        let events: Vec<Value> = serde_json::from_str(&s.drain_events()).unwrap();
+        let events: Vec<Value> = serde_json::from_str(s.drain_events()).unwrap();
         assert_eq!(events[0]["event"], "JOB_STATUS_CHANGE");
         assert_eq!(events[0]["data"], json!({"id": "b0", "status": "created"}));
         assert_eq!(events.last().unwrap()["data"]["status"], "null");
@@ -304,7 +345,7 @@ mod tests {
         s.execute_json(BACKUP);
         s.settle();
         assert!(s.lines().is_empty());
-        let ev: Vec<Value> = serde_json::from_str(&s.drain_events()).unwrap();
+        let ev: Vec<Value> = serde_json::from_str(s.drain_events()).unwrap();
         assert_eq!(ev.len(), 4);
         assert_eq!(s.drain_events(), "[]");
     }

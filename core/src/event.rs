@@ -416,17 +416,32 @@ impl Event {
     }
 
     /// Appends [`Event::to_json`]'s text to `out`.
+    ///
+    /// Written for speed (events are written on every step of every job,
+    /// and a WebAssembly build pays more than a native one for growing a
+    /// buffer and for 64-bit division): one `reserve` of an upper bound of
+    /// the text, the fixed text between the timestamp and `data` as one
+    /// fragment per kind, numbers in 32-bit arithmetic where they fit, and job IDs that need no escaping copied
+    /// whole.
     pub fn write_json(&self, out: &mut String) {
-        out.push_str("{\"timestamp\":{\"seconds\":");
-        // One 64-bit division; the rest in 32 bits (see `push_u64`).
-        let seconds = self.timestamp_ns / 1_000_000_000;
-        let nanos = (self.timestamp_ns - seconds * 1_000_000_000) as u32;
+        // The fixed parts (seconds and microseconds at most 20 and 6
+        // digits) and the members' upper bounds.
+        let mut bound = TIMESTAMP_HEAD.len() + 20 + MICROSECONDS.len() + 6;
+        bound += self.kind.json_event_and_data().len() + "}}".len();
+        self.kind.for_each_field(
+            #[inline(always)]
+            |f| {
+                let (key, value) = f.json_member();
+                bound += 1 + key.len() + value.json_len_bound();
+            },
+        );
+        out.reserve(bound);
+        let (seconds, micros) = split_timestamp(self.timestamp_ns);
+        out.push_str(TIMESTAMP_HEAD);
         push_u64(out, seconds);
-        out.push_str(",\"microseconds\":");
-        push_u64(out, u64::from(nanos / 1_000));
-        out.push_str("},\"event\":\"");
-        out.push_str(self.kind.name());
-        out.push_str("\",\"data\":{");
+        out.push_str(MICROSECONDS);
+        push_u32(out, micros, 1);
+        out.push_str(self.kind.json_event_and_data());
         let mut first = true;
         // Inlined at each member the visitor hands over, so that each
         // member's key and kind of value are known where it is written.
@@ -454,40 +469,120 @@ impl Event {
     }
 }
 
+/// The text of an event up to its timestamp's seconds.
+const TIMESTAMP_HEAD: &str = "{\"timestamp\":{\"seconds\":";
+/// The text between the timestamp's seconds and its microseconds.
+const MICROSECONDS: &str = ",\"microseconds\":";
+
+macro_rules! event_json_fragments {
+    ($($variant:ident = $name:literal [$($member:ident),*]),+ $(,)?) => {
+        impl EventKind {
+            /// The fixed text between an event's timestamp and its `data`
+            /// members, one fragment per kind: `},"event":"NAME","data":{`.
+            #[inline(always)]
+            fn json_event_and_data(&self) -> &'static str {
+                match self {
+                    $(EventKind::$variant { .. } => {
+                        concat!("},\"event\":\"", $name, "\",\"data\":{")
+                    })+
+                }
+            }
+        }
+    };
+}
+
+for_each_event_kind!(event_json_fragments);
+
+impl Scalar<'_> {
+    /// The most bytes the value's JSON text can take.
+    #[inline(always)]
+    fn json_len_bound(self) -> usize {
+        match self {
+            Scalar::Name(v) => v.len() + 2,
+            // Every byte escaped as `\u00XX` at worst.
+            Scalar::Str(v) => v.len() * 6 + 2,
+            Scalar::Num(_) => 20,
+            Scalar::Bool(_) => 5,
+        }
+    }
+}
+
+/// A timestamp in nanoseconds as QMP's seconds and microseconds.
+///
+/// 10^9 is 2^9 · 1953125, so the seconds are `(ns >> 9) / 1953125`: a
+/// 32-bit division while `ns >> 9` fits in 32 bits (the first 36 minutes
+/// of virtual time), which WebAssembly does with a multiplication where a
+/// 64-bit division is a real one.
+#[inline(always)]
+fn split_timestamp(ns: u64) -> (u64, u32) {
+    let seconds = match u32::try_from(ns >> 9) {
+        Ok(n) => u64::from(n / 1_953_125),
+        Err(_) => ns / 1_000_000_000,
+    };
+    // Below 10^9: fits in 32 bits.
+    let nanos = (ns - seconds * 1_000_000_000) as u32;
+    (seconds, nanos / 1_000)
+}
+
 /// Appends the decimal digits of `n` (without the formatting machinery:
 /// events are written on every step of every job).
 ///
 /// Numbers that fit in 32 bits (timestamps' seconds and microseconds, most
 /// offsets) are written with 32-bit arithmetic: WebAssembly has no 64-bit
-/// multiply-high, so a 64-bit division by ten costs a call there.
+/// multiply-high, so a 64-bit division by ten costs a real division there.
+#[inline(always)]
 pub(crate) fn push_u64(out: &mut String, n: u64) {
     match u32::try_from(n) {
         Ok(small) => push_u32(out, small, 1),
-        Err(_) => {
-            // The digits above the last nine, then those nine, zero-padded.
-            push_u64(out, n / 1_000_000_000);
-            push_u32(out, (n % 1_000_000_000) as u32, 9);
-        }
+        Err(_) => push_u64_wide(out, n),
     }
 }
 
+/// [`push_u64`] for numbers above 32 bits: the digits above the last nine,
+/// then those nine, zero-padded.
+#[inline(never)]
+fn push_u64_wide(out: &mut String, n: u64) {
+    push_u64(out, n / 1_000_000_000);
+    push_u32(out, (n % 1_000_000_000) as u32, 9);
+}
+
 /// Appends the decimal digits of `n`, at least `width` of them (leading
-/// zeros).
+/// zeros): into a stack buffer, then each pushed (the caller has reserved
+/// room; no UTF-8 validation, no copy call for a few bytes).
+#[inline(always)]
 fn push_u32(out: &mut String, mut n: u32, width: usize) {
     let mut buf = [b'0'; 10];
     let mut i = buf.len();
-    while n != 0 {
+    loop {
         i -= 1;
         buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
+        if n == 0 && buf.len() - i >= width {
+            break;
+        }
     }
-    let start = i.min(buf.len() - width);
-    out.extend(buf[start..].iter().map(|&b| char::from(b)));
+    for &b in &buf[i..] {
+        out.push(char::from(b));
+    }
+}
+
+/// Whether `s` needs no escaping in a JSON string.
+#[inline(always)]
+fn json_plain(s: &str) -> bool {
+    s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
 }
 
 /// Appends `s` as a JSON string, escaped as `serde_json` escapes it.
 pub(crate) fn write_json_str(out: &mut String, s: &str) {
     use std::fmt::Write as _;
+    if json_plain(s) {
+        // Job IDs, nearly always: one copy.
+        out.reserve(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     out.push('"');
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
@@ -531,6 +626,22 @@ mod tests {
             let mut out = String::from("x");
             push_u64(&mut out, n);
             assert_eq!(out, format!("x{n}"));
+        }
+    }
+
+    #[test]
+    fn timestamps_split_as_division_splits_them() {
+        // Both sides of the 32-bit path's end (2^41 ns), and the extremes.
+        let edge = 1u64 << 41;
+        let mut cases = vec![0, 1, 999, 1_000, 999_999_999, 1_000_000_000, 3_000_004_000];
+        cases.extend([edge - 1, edge, edge + 1, edge + 999_999_999, u64::MAX]);
+        cases.extend((0..64).map(|k| 1u64 << k));
+        for ns in cases {
+            assert_eq!(
+                split_timestamp(ns),
+                (ns / 1_000_000_000, ((ns % 1_000_000_000) / 1_000) as u32),
+                "{ns}"
+            );
         }
     }
 
