@@ -832,7 +832,7 @@ impl JobManager {
                 Some((d.bus, d.unit, b.device?))
             })
             .collect();
-        ide.sort_unstable();
+        crate::sort::sort_by(&mut ide, |a, b| a < b);
         for (i, (_, _, dev)) in ide.into_iter().enumerate() {
             self.graph.devices[dev].path =
                 format!("/machine/unattached/device[{}]", FIRST_IDE_DEVICE + i);

@@ -505,11 +505,15 @@ impl JobManager {
                 // The backing node: named, or opened from the image's
                 // backing file or from the options given after this node is
                 // (as QEMU names nodes).
+                let from_image;
                 let backing_opts = match backing {
                     Backing::Node(b) => Some(Err(self.lookup_node(b, b)?)),
                     Backing::None => None,
-                    Backing::Image => self.backing_options(&img, &overlay).map(Ok),
-                    Backing::Options(o) => Some(Ok((**o).clone())),
+                    Backing::Image => {
+                        from_image = self.backing_options(&img, &overlay);
+                        from_image.as_ref().map(Ok)
+                    }
+                    Backing::Options(o) => Some(Ok(&**o)),
                 };
                 let (name, user) = self.name_or_implicit(node_name.as_deref())?;
                 let n = self.graph.add(name, Driver::Qcow2, img.size, user);
@@ -522,7 +526,7 @@ impl JobManager {
                 let backing_node = match backing_opts {
                     Some(Err(named)) => Some(named),
                     Some(Ok(opts)) => {
-                        let b = self.open_node(&opts, created)?;
+                        let b = self.open_node(opts, created)?;
                         self.set_read_only(b);
                         Some(b)
                     }

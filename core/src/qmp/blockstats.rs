@@ -34,7 +34,7 @@ pub(super) fn query_blockstats(m: &mut JobManager, mut a: Args<'_>) -> Result<Va
     let mut list = Vec::new();
     if query_nodes {
         let mut nodes: Vec<NodeRef> = g.live().map(|(n, _)| n).collect();
-        nodes.sort_by_key(|&n| g.node(n).seq);
+        crate::sort::sort_by(&mut nodes, |&a, &b| g.node(a).seq < g.node(b).seq);
         for n in nodes {
             list.push(Value::Object(node_stats(m, Some(n), false, None)));
         }
