@@ -3,11 +3,24 @@
 //! WebAssembly per element type; here the element type only gathers the
 //! comparisons, and one non-generic merge sort over indices does the work:
 //! stable, `O(n log n)` comparisons whatever the input, then the elements are
-//! moved into place with at most `n - 1` swaps.
+//! moved into place with at most `n - 1` swaps. Short lists, the usual case,
+//! are sorted in place by insertion, without allocating.
+
+/// Lists this long or shorter are sorted in place by insertion (at most
+/// `SHORT²/2` comparisons); longer ones by the merge sort.
+const SHORT: usize = 16;
 
 /// Sorts `v` stably: `less(a, b)` says whether `a` goes before `b`.
 pub(crate) fn sort_by<T>(v: &mut [T], mut less: impl FnMut(&T, &T) -> bool) {
-    if v.len() < 2 {
+    if v.len() <= SHORT {
+        // Short lists (nearly all of them): in place, with no allocation.
+        for i in 1..v.len() {
+            let mut j = i;
+            while j > 0 && less(&v[j], &v[j - 1]) {
+                v.swap(j, j - 1);
+                j -= 1;
+            }
+        }
         return;
     }
     let order = sorted_order(v.len(), &mut |a, b| less(&v[a], &v[b]));
