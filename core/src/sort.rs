@@ -4,27 +4,43 @@
 //! comparisons, and one non-generic merge sort over indices does the work:
 //! stable, `O(n log n)` comparisons whatever the input, then the elements are
 //! moved into place with at most `n - 1` swaps. Short lists, the usual case,
-//! are sorted in place by insertion, without allocating.
+//! are ordered by insertion with their indices on the stack, without
+//! allocating.
 
-/// Lists this long or shorter are sorted in place by insertion (at most
-/// `SHORT²/2` comparisons); longer ones by the merge sort.
+/// Lists this long or shorter are ordered by insertion on the stack (at
+/// most `SHORT²/2` comparisons); longer ones by the merge sort.
 const SHORT: usize = 16;
 
 /// Sorts `v` stably: `less(a, b)` says whether `a` goes before `b`.
 pub(crate) fn sort_by<T>(v: &mut [T], mut less: impl FnMut(&T, &T) -> bool) {
-    if v.len() <= SHORT {
-        // Short lists (nearly all of them): in place, with no allocation.
-        for i in 1..v.len() {
-            let mut j = i;
-            while j > 0 && less(&v[j], &v[j - 1]) {
-                v.swap(j, j - 1);
-                j -= 1;
-            }
-        }
+    let n = v.len();
+    if n < 2 {
         return;
     }
-    let order = sorted_order(v.len(), &mut |a, b| less(&v[a], &v[b]));
-    permute(v, order);
+    if n <= SHORT {
+        // Short lists (nearly all of them): on the stack, no allocation.
+        let (mut order, mut dest) = ([0; SHORT], [0; SHORT]);
+        insertion_order(&mut order[..n], &mut |a, b| less(&v[a], &v[b]));
+        permute(v, &order[..n], &mut dest[..n]);
+        return;
+    }
+    let order = sorted_order(n, &mut |a, b| less(&v[a], &v[b]));
+    permute(v, &order, &mut vec![0; n]);
+}
+
+/// Fills `order` with the indices `0..order.len()` in the order `less`
+/// gives them, by insertion (stable).
+fn insertion_order(order: &mut [usize], less: &mut dyn FnMut(usize, usize) -> bool) {
+    for (i, slot) in order.iter_mut().enumerate() {
+        *slot = i;
+    }
+    for i in 1..order.len() {
+        let mut j = i;
+        while j > 0 && less(order[j], order[j - 1]) {
+            order.swap(j, j - 1);
+            j -= 1;
+        }
+    }
 }
 
 /// The indices `0..n` in the order `less` gives them (a bottom-up merge sort,
@@ -57,10 +73,10 @@ fn sorted_order(n: usize, less: &mut dyn FnMut(usize, usize) -> bool) -> Vec<usi
     from
 }
 
-/// Rearranges `v` so that position `k` holds what was at `order[k]`.
-fn permute<T>(v: &mut [T], order: Vec<usize>) {
+/// Rearranges `v` so that position `k` holds what was at `order[k]`
+/// (`dest`: scratch of `v`'s length).
+fn permute<T>(v: &mut [T], order: &[usize], dest: &mut [usize]) {
     // `dest[i]`: where the element now at `i` must go.
-    let mut dest = vec![0; order.len()];
     for (k, &i) in order.iter().enumerate() {
         dest[i] = k;
     }
