@@ -566,48 +566,9 @@ fn push_u32(out: &mut String, mut n: u32, width: usize) {
     }
 }
 
-/// Whether `s` needs no escaping in a JSON string.
-#[inline(always)]
-fn json_plain(s: &str) -> bool {
-    s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
-}
-
-/// Appends `s` as a JSON string, escaped as `serde_json` escapes it.
-pub(crate) fn write_json_str(out: &mut String, s: &str) {
-    use std::fmt::Write as _;
-    if json_plain(s) {
-        // Job IDs, nearly always: one copy.
-        out.reserve(s.len() + 2);
-        out.push('"');
-        out.push_str(s);
-        out.push('"');
-        return;
-    }
-    out.push('"');
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let esc = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(&s[start..i]);
-        if esc.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(esc);
-        }
-        start = i + 1;
-    }
-    out.push_str(&s[start..]);
-    out.push('"');
-}
+/// Appends `s` as a JSON string, escaped as `serde_json` escapes it (the
+/// one escaper, [`crate::qmp::json::write_text_str`]).
+pub(crate) use crate::qmp::json::write_text_str as write_json_str;
 
 #[cfg(test)]
 mod tests {

@@ -445,7 +445,17 @@ pub(crate) fn write_text(out: &mut String, v: &Value) {
     }
 }
 
-fn write_text_str(out: &mut String, s: &str) {
+/// Appends `s` as a JSON string, escaped as serde_json escapes it (`\"`,
+/// `\\`, the short escapes, `\u00XX` for other control characters).
+pub(crate) fn write_text_str(out: &mut String, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        // Job IDs and node names, nearly always: one copy.
+        out.reserve(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     out.push('"');
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {

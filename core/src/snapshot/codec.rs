@@ -519,41 +519,50 @@ impl<T: Codec + Ord> Codec for BinaryHeap<T> {
     }
 }
 
+/// A map's bytes: its length, then each key and value, in key order.
+fn encode_map<'a, K: Codec + 'a, V: Codec + 'a>(
+    w: &mut Writer<'_>,
+    len: usize,
+    entries: impl Iterator<Item = (&'a K, &'a V)>,
+) {
+    w.varint(len as u64);
+    for (k, v) in entries {
+        k.encode(w);
+        v.encode(w);
+    }
+}
+
+/// Reads [`encode_map`]'s bytes, each entry given to `insert`.
+fn decode_map<K: Codec, V: Codec>(r: &mut Reader<'_>, mut insert: impl FnMut(K, V)) {
+    for _ in 0..r.len() {
+        let k = K::decode(r);
+        insert(k, V::decode(r));
+    }
+}
+
 /// A sorted-vector map as a `BTreeMap` (the same bytes).
 impl<K: Codec + Ord, V: Codec> Codec for crate::vecmap::VecMap<K, V> {
     fn encode(&self, w: &mut Writer<'_>) {
-        w.varint(self.len() as u64);
-        for (k, v) in self {
-            k.encode(w);
-            v.encode(w);
-        }
+        encode_map(w, self.len(), self.into_iter());
     }
     fn decode(r: &mut Reader<'_>) -> Self {
-        let n = r.len();
         let mut m = Self::new();
-        for _ in 0..n {
-            let k = K::decode(r);
-            m.insert(k, V::decode(r));
-        }
+        decode_map(r, |k, v| {
+            m.insert(k, v);
+        });
         m
     }
 }
 
 impl<K: Codec + Ord, V: Codec> Codec for BTreeMap<K, V> {
     fn encode(&self, w: &mut Writer<'_>) {
-        w.varint(self.len() as u64);
-        for (k, v) in self {
-            k.encode(w);
-            v.encode(w);
-        }
+        encode_map(w, self.len(), self.iter());
     }
     fn decode(r: &mut Reader<'_>) -> Self {
-        let n = r.len();
         let mut m = BTreeMap::new();
-        for _ in 0..n {
-            let k = K::decode(r);
-            m.insert(k, V::decode(r));
-        }
+        decode_map(r, |k, v| {
+            m.insert(k, v);
+        });
         m
     }
 }
