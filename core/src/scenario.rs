@@ -513,8 +513,10 @@ pub fn compare(expected: &str, actual: &str) -> Result<(), String> {
         if x.directives != y.directives {
             return Err(differ("directive lines", &x.directives, &y.directives));
         }
-        let jobs: std::collections::BTreeSet<&String> =
-            x.events.keys().chain(y.events.keys()).collect();
+        // Every job of either window, in order, once.
+        let mut jobs: Vec<&String> = x.events.keys().chain(y.events.keys()).collect();
+        crate::sort::sort_by(&mut jobs, |a, b| a < b);
+        jobs.dedup();
         for job in jobs {
             let (a, b) = (
                 x.events.get(job).map_or(&[][..], Vec::as_slice),
@@ -759,6 +761,14 @@ mod tests {
             "window 1 (expected line 1, actual line 1): commands differ\n  \
              expected: > x\n  actual: > z"
         );
+        // Of several jobs whose events differ, the first in job order is
+        // named, whichever transcript has it.
+        let e = "> x\n! E {\"id\": \"c\"}\n! E {\"id\": \"a\"}\n";
+        let a = "> x\n! F {\"id\": \"c\"}\n! E {\"id\": \"a\"}\n! F {\"id\": \"b\"}\n";
+        let err = compare(e, a).unwrap_err();
+        assert!(err.contains("events of job \"b\" differ"), "{err}");
+        let err = compare(a, e).unwrap_err();
+        assert!(err.contains("events of job \"b\" differ"), "{err}");
         // A line of no known kind must match exactly, as a directive line.
         assert!(compare("> x\nodd\n", "> x\n").is_err());
         assert!(compare("> x\nodd\n", "> x\nodd\n").is_ok());
