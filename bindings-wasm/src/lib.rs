@@ -44,6 +44,16 @@ use session::Session;
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
+/// The browser's module allocates with talc (feature `talc`, set by
+/// `build.sh` for the size-optimised build): smaller than dlmalloc.
+#[cfg(all(
+    feature = "talc",
+    not(target_feature = "atomics"),
+    target_family = "wasm"
+))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 // ----------------------------------------------------------------------
 // Panics
 // ----------------------------------------------------------------------
