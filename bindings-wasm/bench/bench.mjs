@@ -5,11 +5,12 @@
 //     crossed (the `BenchWorkload` class of `build.sh --bench`);
 //   * natively: examples/bench_native.rs, the same Rust workload code,
 // all three built alike (cargo profile `wasm`: opt-level 3, LTO, one codegen unit,
-// panic=abort). Each workload writes its events as QMP JSON text (`drainEventsJson`), so these
+// panic=abort; and the rustflags of bindings-wasm/speed-rustflags). Each workload writes its events as QMP JSON text (`drainEventsJson`), so these
 // are the binding's workloads, not the core's typed lifecycle of the README's Performance table
 // (core/benches/figures.rs). Each round runs all three one after the other; the figures are the
 // medians over the rounds (a shared machine drifts: pairing the runs in time keeps the ratios
-// steady). Then the sizes of both modules: node's (built for speed) and the browser's (built for
+// steady), with the ratios of each side's fastest round beside them (interference only adds
+// time). Then the sizes of both modules: node's (built for speed) and the browser's (built for
 // size), as the simulator's server sends it (brotli, or gzip).
 // `node bench/bench.mjs [ITERATIONS]` ($QJOB_BENCH_ROUNDS rounds, 5 by default); `bench/run.sh`
 // builds what it needs first. $QJOB_BENCH_NATIVE names the native binary (else it is built).
@@ -41,9 +42,12 @@ const workloads = bindingWorkloads(q, n);
 
 let nativeBin = process.env.QJOB_BENCH_NATIVE;
 if (!nativeBin) {
-  execFileSync('cargo', ['build', '-q', '--profile', 'wasm', '-p', 'qjob-wasm', '--example', 'bench_native'],
-    { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
-  nativeBin = path.join(root, 'target', 'wasm', 'examples', 'bench_native');
+  // As bench/run.sh builds it: the module's profile and speed-rustflags.
+  const rustflags = readFileSync(path.join(here, '..', 'speed-rustflags'), 'utf8').trim();
+  execFileSync('cargo', ['build', '-q', '--profile', 'wasm', '-p', 'qjob-wasm', '--example', 'bench_native',
+    '--target-dir', path.join(root, 'target', 'bench-native')],
+  { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, RUSTFLAGS: rustflags } });
+  nativeBin = path.join(root, 'target', 'bench-native', 'wasm', 'examples', 'bench_native');
 }
 
 const samples = new Map(workloads.map(([name]) => [name, { binding: [], inside: [], native: [] }]));
@@ -88,18 +92,24 @@ const median = (xs) => {
 };
 const fmt = (ns) => (Number.isNaN(ns) ? '–' : ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`);
 const ratio = (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? '–' : `${(a / b).toFixed(2)}×`);
-console.log(`qjob WASM benchmark (node ${process.version}, ${n} iterations, the pair ${10 * n}, median of ${rounds} rounds;`);
-console.log('all three built alike: cargo profile `wasm`, opt-level 3, LTO, one codegen unit, panic=abort)');
-console.log('| workload | WASM through the binding | WASM inside, no boundary | native | binding / native | inside / native |');
-console.log('|---|---|---|---|---|---|');
+console.log(`qjob WASM benchmark (node ${process.version}, ${n} iterations, the pair ${10 * n}, median and fastest of ${rounds} rounds;`);
+console.log('all three built alike: cargo profile `wasm`, opt-level 3, LTO, one codegen unit, panic=abort, and bindings-wasm/speed-rustflags)');
+// The last two columns compare each side's fastest round instead: on a shared VM another
+// tenant only ever adds time, so the fastest rounds are the least disturbed ones.
+console.log('| workload | WASM through the binding | WASM inside, no boundary | native | binding / native | inside / native | fastest rounds: binding / native | inside / native |');
+console.log('|---|---|---|---|---|---|---|---|');
 const ratios = new Map();
+const fastest = new Map();
+const min = (xs) => (xs.length === 0 ? NaN : Math.min(...xs));
 for (const [name] of workloads) {
   const s = samples.get(name);
   const [b, i, nat] = [median(s.binding), median(s.inside), median(s.native)];
+  const [bm, im, natm] = [min(s.binding), min(s.inside), min(s.native)];
   ratios.set(name, [b / nat, i / nat]);
-  console.log(`| ${name} | ${fmt(b)} | ${fmt(i)} | ${fmt(nat)} | ${ratio(b, nat)} | ${ratio(i, nat)} |`);
+  fastest.set(name, [bm / natm, im / natm]);
+  console.log(`| ${name} | ${fmt(b)} | ${fmt(i)} | ${fmt(nat)} | ${ratio(b, nat)} | ${ratio(i, nat)} | ${ratio(bm, natm)} | ${ratio(im, natm)} |`);
 }
-for (const [name, ns] of extra) console.log(`| ${name} (not compared) | ${fmt(ns)} | | | | |`);
+for (const [name, ns] of extra) console.log(`| ${name} (not compared) | ${fmt(ns)} | | | | | | |`);
 if (!inside) console.log(`\n(no ${path.relative(root, insideModule)}: \`bash bindings-wasm/build.sh --bench\` builds it)`);
 
 const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
@@ -114,10 +124,12 @@ for (const [pkg, what] of [['pkg-node', 'node (built for speed: opt-level 3, was
   console.log(`| ${what} | ${body.length} (${kib(body.length)}) | ${br} (${kib(br)}) | ${gz} (${kib(gz)}) |`);
 }
 
-const worstInside = Math.max(...[...ratios.values()].map(([, i]) => i));
-const text = ratios.get('backup lifecycle, QMP text, events as JSON text')?.[0] ?? NaN;
+const worst = (m) => Math.max(...[...m.values()].map(([, i]) => i));
+const textOf = (m) => m.get('backup lifecycle, QMP text, events as JSON text')?.[0] ?? NaN;
 const verdict = (ok) => (ok ? 'met' : 'NOT met');
+const both = (of, limit) => [['medians', ratios], ['fastest rounds', fastest]]
+  .map(([what, m]) => `${what} ${of(m).toFixed(2)}×, ${verdict(of(m) <= limit)}`).join('; ');
 console.log('\ngoals:');
-console.log(`- inside WebAssembly ≤ 1.5× native (worst workload): ${inside ? worstInside.toFixed(2) + '×' : '–'}, ${verdict(worstInside <= 1.5)}`);
-console.log(`- QMP-text lifecycle through the binding ≤ 2× native: ${text.toFixed(2)}×, ${verdict(text <= 2)}`);
+console.log(`- inside WebAssembly ≤ 1.5× native (worst workload): ${inside ? both(worst, 1.5) : '–'}`);
+console.log(`- QMP-text lifecycle through the binding ≤ 2× native: ${both(textOf, 2)}`);
 console.log(`- browser module on the wire ≤ 150 KiB: ${kib(wire)} (brotli), ${verdict(wire <= 150 * 1024)}`);
