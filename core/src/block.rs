@@ -1152,17 +1152,11 @@ impl Graph {
     /// `wr_highest_offset`, without doing the I/O.
     pub fn mark_written(&mut self, n: NodeRef, mut off: u64, len: u64) {
         let mut cur = Some(n);
-        // A qcow2 image's file: where its clusters land is not modelled
-        // (see `io`), so its `wr_highest_offset` stays as it is.
-        let mut below_qcow2 = false;
+        let mut mapped = true;
         while let Some(x) = cur {
-            self.set_dirty(x, off, len);
-            if len > 0 && !below_qcow2 {
-                let node = self.node_mut(x);
-                node.wr_highest = node.wr_highest.max(off + len);
-            }
+            self.note_write(x, off, len, mapped);
             let node = self.node(x);
-            below_qcow2 |= matches!(node.driver, Driver::Qcow2);
+            mapped &= !matches!(node.driver, Driver::Qcow2);
             if let Driver::Raw { offset } = node.driver {
                 off += offset;
             }
@@ -1178,19 +1172,40 @@ impl Graph {
         }
     }
 
+    /// A write of `[off, off+len)` reaching node `n` (done or not): dirties
+    /// its bitmaps and, when `mapped`, moves its `wr_highest_offset`. Below
+    /// a qcow2 image the offsets are not where the data lands (qcow2's
+    /// clusters and metadata are not modelled), so nodes there keep their
+    /// `wr_highest_offset` (`mapped` false).
+    fn note_write(&mut self, n: NodeRef, off: u64, len: u64, mapped: bool) {
+        self.set_dirty(n, off, len);
+        if mapped && len > 0 {
+            let node = self.node_mut(n);
+            node.wr_highest = node.wr_highest.max(off + len);
+        }
+    }
+
     fn io(&mut self, n: NodeRef, off: u64, len: u64, ty: IoType) -> Result<(), i32> {
+        self.io_through(n, off, len, ty, true)
+    }
+
+    /// A request through `n`; `mapped`: see [`Graph::note_write`].
+    fn io_through(
+        &mut self,
+        n: NodeRef,
+        off: u64,
+        len: u64,
+        ty: IoType,
+        mapped: bool,
+    ) -> Result<(), i32> {
         self.failed_immediately = false;
         // bdrv_co_write_req_finish: a write (or write of zeroes) dirties the
-        // bitmaps of every node it passes through, failed or not. (A
-        // discard would too, but nodes open without `discard: unmap`,
-        // where discards end before that.)
-        // It also moves the node's `wr_highest_offset`.
+        // bitmaps of every node it passes through, failed or not, and moves
+        // its `wr_highest_offset`. (A discard would dirty them too, but
+        // nodes open without `discard: unmap`, where discards end before
+        // that.)
         if matches!(ty, IoType::Write | IoType::WriteZeroes) {
-            self.set_dirty(n, off, len);
-            if len > 0 {
-                let node = self.node_mut(n);
-                node.wr_highest = node.wr_highest.max(off + len);
-            }
+            self.note_write(n, off, len, mapped);
         }
         let (driver_is, first_child) = {
             let node = self.node(n);
@@ -1230,23 +1245,14 @@ impl Graph {
                 if matches!(ty, IoType::Write | IoType::WriteZeroes) && qcow2 {
                     add_extent(&mut self.node_mut(n).allocated, off, len);
                 }
-                if !qcow2 {
-                    return self.io(file, off, len, ty);
-                }
-                // A qcow2 image's clusters are not where its guest offsets
-                // are in its file (and QEMU writes metadata too): the
-                // file's `wr_highest_offset` is not modelled, left as is.
-                let highest = self.node(file).wr_highest;
-                let res = self.io(file, off, len, ty);
-                self.node_mut(file).wr_highest = highest;
-                res
+                self.io_through(file, off, len, ty, mapped && !qcow2)
             }
             2 => {
                 if let Some(e) = self.rule_check(n, off, len, ty) {
                     return Err(e);
                 }
                 match first_child {
-                    Some(c) => self.io(c, off, len, ty),
+                    Some(c) => self.io_through(c, off, len, ty, mapped),
                     None => Ok(()),
                 }
             }
@@ -1261,7 +1267,7 @@ impl Graph {
                     self.cbw_writes.push((n, off, len));
                 }
                 match first_child {
-                    Some(c) => self.io(c, off, len, ty),
+                    Some(c) => self.io_through(c, off, len, ty, mapped),
                     None => Ok(()),
                 }
             }
@@ -1273,7 +1279,7 @@ impl Graph {
                     self.throttling.pending.push(request);
                 }
                 match first_child {
-                    Some(c) => self.io(c, off, len, ty),
+                    Some(c) => self.io_through(c, off, len, ty, mapped),
                     None => Ok(()),
                 }
             }

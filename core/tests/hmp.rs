@@ -1,6 +1,9 @@
 //! `human-monitor-command` with `qemu-io`: what qemu-io prints goes to the
 //! emulator's output (not into the reply), as iotests 185 and 056 read it;
-//! writes land in the image (a later job sees them).
+//! writes land in the image (a later job sees them) and move the
+//! `wr_highest_offset` (`query-blockstats`) of the nodes they reach (the
+//! scenarios `blockstats-*` check the replies against QEMU's; these check
+//! what they do not reach).
 
 use qjob::{ConsoleOutput, ImageFile, JobManager, OutputStream};
 use serde_json::{Value, json};
@@ -115,4 +118,75 @@ fn the_storage_daemon_has_no_human_monitor() {
     let r = hmp(&mut m, "qemu-io src \"write 0 512\"");
     assert_eq!(r["error"]["class"], "CommandNotFound");
     assert!(m.poll_output().is_none());
+}
+
+/// Each node's `query-blockstats` entry (`query-nodes`), by node name.
+fn node_stats(m: &mut JobManager) -> Vec<(String, Value)> {
+    let r = m
+        .execute_value(&json!({"execute": "query-blockstats", "arguments": {"query-nodes": true}}));
+    let Value::Array(list) = &r["return"] else {
+        panic!("{r}")
+    };
+    list.iter()
+        .map(|s| (s["node-name"].as_str().unwrap_or("").to_owned(), s.clone()))
+        .collect()
+}
+
+fn add(m: &mut JobManager, args: Value) {
+    let r = m.execute_value(&json!({"execute": "blockdev-add", "arguments": args}));
+    assert_eq!(r, json!({"return": {}}));
+}
+
+#[test]
+fn writes_move_the_nodes_they_reach_but_not_a_qcow2_file() {
+    let mut m = machine();
+    m.add_image(
+        "u.qcow2",
+        ImageFile {
+            format: "qcow2".into(),
+            size: 4 << 20,
+            ..Default::default()
+        },
+    );
+    // A qcow2 image over blkdebug over its file: nothing below the image
+    // moves either.
+    add(
+        &mut m,
+        json!({"driver": "qcow2", "node-name": "dbg-disk",
+            "file": {"driver": "blkdebug", "node-name": "dbg",
+                "image": {"driver": "file", "filename": "u.qcow2", "node-name": "dbg-file"}}}),
+    );
+    // A raw window 1 MiB into src2: its writes land 1 MiB further down.
+    add(
+        &mut m,
+        json!({"driver": "raw", "node-name": "win", "file": "src2",
+            "offset": 1048576, "size": 1048576}),
+    );
+    for line in [
+        "qemu-io disk \"write 1M 64k\"",
+        "qemu-io dbg-disk \"write 2M 4k\"",
+        "qemu-io win \"write 4k 4k\"",
+        "qemu-io win \"write 0 512\"",
+    ] {
+        assert_eq!(hmp(&mut m, line), json!({"return": ""}), "{line}");
+    }
+    let stats = node_stats(&mut m);
+    let get = |name: &str| {
+        let (_, s) = stats.iter().find(|(n, _)| n == name).unwrap();
+        s["stats"]["wr_highest_offset"].as_u64().unwrap()
+    };
+    assert_eq!(get("disk"), (1 << 20) + (64 << 10));
+    // Where qcow2 put the cluster in its file is not modelled.
+    let (_, disk) = stats.iter().find(|(n, _)| n == "disk").unwrap();
+    assert_eq!(disk["parent"]["stats"]["wr_highest_offset"], 0);
+    assert_eq!(get("dbg-disk"), (2 << 20) + 4096);
+    assert_eq!(get("dbg"), 0);
+    assert_eq!(get("dbg-file"), 0);
+    assert_eq!(get("win"), 8192);
+    assert_eq!(get("src2"), (1 << 20) + 8192);
+    assert_eq!(get("src"), 0);
+
+    // Kept by snapshots.
+    let mut restored = JobManager::from_snapshot_bytes(&m.to_snapshot_bytes()).unwrap();
+    assert_eq!(node_stats(&mut restored), stats);
 }
