@@ -421,8 +421,8 @@ impl Event {
     /// and a WebAssembly build pays more than a native one for growing a
     /// buffer and for 64-bit division): one `reserve` of an upper bound of
     /// the text, the fixed text between the timestamp and `data` as one
-    /// fragment per kind, numbers in 32-bit arithmetic where they fit, and job IDs that need no escaping copied
-    /// whole.
+    /// fragment per kind, numbers in 32-bit arithmetic where they fit, and
+    /// job IDs that need no escaping copied whole.
     pub fn write_json(&self, out: &mut String) {
         // The fixed parts (seconds and microseconds at most 20 and 6
         // digits) and the members' upper bounds.
@@ -547,8 +547,8 @@ fn push_u64_wide(out: &mut String, n: u64) {
 }
 
 /// Appends the decimal digits of `n`, at least `width` of them (leading
-/// zeros): into a stack buffer, then each pushed (the caller has reserved
-/// room; no UTF-8 validation, no copy call for a few bytes).
+/// zeros): into a stack buffer, then each pushed (a few bytes: no UTF-8
+/// validation, no copy call).
 #[inline(always)]
 fn push_u32(out: &mut String, mut n: u32, width: usize) {
     let mut buf = [b'0'; 10];
