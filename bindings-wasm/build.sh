@@ -10,7 +10,7 @@
 # 16% off inside the module and 4% natively); bench/run.sh builds the benchmark's native half
 # with the same flags, so that both halves are built alike. The size profile gets the `talc`
 # feature instead: the talc allocator in place of Rust's default dlmalloc, some 1.3 KiB less on
-# the wire (it is 5-7% slower on the lifecycles, so node's module keeps dlmalloc).
+# the wire (it is 5-10% slower on the lifecycles, so node's module keeps dlmalloc).
 # One module instead, node only, with the profile QJOB_WASM_PROFILE names (`wasm`, the default,
 # or `wasm-size`):
 #   `build.sh --bench`    the module with the `bench` feature (the `BenchWorkload` class for
