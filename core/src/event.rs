@@ -419,15 +419,17 @@ impl Event {
     ///
     /// Written for speed (events are written on every step of every job,
     /// and a WebAssembly build pays more than a native one for growing a
-    /// buffer and for 64-bit division): one `reserve` of an upper bound of
-    /// the text, the fixed text between the timestamp and `data` as one
-    /// fragment per kind, numbers in 32-bit arithmetic where they fit, and
-    /// job IDs that need no escaping copied whole.
+    /// buffer, for 64-bit division and for copies of a length known only at
+    /// run time): one `reserve` of an upper bound of the text, the fixed
+    /// text between the timestamp and `data` as one fragment per kind
+    /// (copied at one fixed length, then cut), numbers in 32-bit arithmetic
+    /// where they fit, and names and job IDs that need no escaping copied
+    /// whole.
     pub fn write_json(&self, out: &mut String) {
         // The fixed parts (seconds and microseconds at most 20 and 6
         // digits) and the members' upper bounds.
         let mut bound = TIMESTAMP_HEAD.len() + 20 + MICROSECONDS.len() + 6;
-        bound += self.kind.json_event_and_data().len() + "}}".len();
+        bound += FRAGMENT_ROOM + "}}".len();
         self.kind.for_each_field(
             #[inline(always)]
             |f| {
@@ -441,7 +443,10 @@ impl Event {
         push_u64(out, seconds);
         out.push_str(MICROSECONDS);
         push_u32(out, micros, 1);
-        out.push_str(self.kind.json_event_and_data());
+        let (fragment, len) = self.kind.json_event_and_data();
+        let at = out.len();
+        out.push_str(&fragment[..FRAGMENT_ROOM]);
+        out.truncate(at + len);
         let mut first = true;
         // Inlined at each member the visitor hands over, so that each
         // member's key and kind of value are known where it is written.
@@ -456,7 +461,7 @@ impl Event {
                 match value {
                     Scalar::Name(v) => {
                         out.push('"');
-                        out.push_str(v);
+                        push_short(out, v);
                         out.push('"');
                     }
                     Scalar::Str(v) => write_json_str(out, v),
@@ -478,18 +483,29 @@ macro_rules! event_json_fragments {
     ($($variant:ident = $name:literal [$($member:ident),*]),+ $(,)?) => {
         impl EventKind {
             /// The fixed text between an event's timestamp and its `data`
-            /// members, one fragment per kind: `},"event":"NAME","data":{`.
+            /// members, one fragment per kind: `},"event":"NAME","data":{`,
+            /// followed by spaces to [`FRAGMENT_ROOM`] bytes at least, and the
+            /// fragment's own length.
             #[inline(always)]
-            fn json_event_and_data(&self) -> &'static str {
+            fn json_event_and_data(&self) -> (&'static str, usize) {
                 match self {
                     $(EventKind::$variant { .. } => {
-                        concat!("},\"event\":\"", $name, "\",\"data\":{")
+                        const TEXT: &str = concat!("},\"event\":\"", $name, "\",\"data\":{");
+                        const _: () = assert!(TEXT.len() <= FRAGMENT_ROOM);
+                        // TEXT, then FRAGMENT_ROOM spaces.
+                        (concat!("},\"event\":\"", $name, "\",\"data\":{", "                                                "), TEXT.len())
                     })+
                 }
             }
         }
     };
 }
+
+/// The room the fixed text between an event's timestamp and its `data`
+/// members is copied in: the same number of bytes for every kind of event,
+/// so that the copy is a few fixed-size moves. A copy whose length is only
+/// known at run time is a call into the engine in WebAssembly.
+const FRAGMENT_ROOM: usize = 48;
 
 for_each_event_kind!(event_json_fragments);
 
@@ -565,6 +581,8 @@ fn push_u32(out: &mut String, mut n: u32, width: usize) {
         out.push(char::from(b));
     }
 }
+
+pub(crate) use crate::qmp::json::push_short;
 
 /// Appends `s` as a JSON string, escaped as `serde_json` escapes it (the
 /// one escaper, [`crate::qmp::json::write_text_str`]).
