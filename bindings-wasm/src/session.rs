@@ -198,9 +198,11 @@ impl Session {
         for e in self.pending.drain(..) {
             write(&e);
         }
-        while let Some(e) = core.poll_event() {
-            write(&e);
+        // Written where they lie, then dropped together.
+        for e in core.queued_events() {
+            write(e);
         }
+        core.clear_events();
         out.push(']');
         out
     }
@@ -280,6 +282,25 @@ mod tests {
         assert_eq!(events[0]["event"], "JOB_STATUS_CHANGE");
         assert_eq!(events[0]["data"], json!({"id": "b0", "status": "created"}));
         assert_eq!(events.last().unwrap()["data"]["status"], "null");
+        assert!(s.poll_event().is_none());
+    }
+
+    #[test]
+    fn without_a_transcript_events_are_drained_from_the_core_once() {
+        let mut s = Session::new(true);
+        s.set_recording(false);
+        s.execute_json(BACKUP);
+        s.settle();
+        let events: Vec<Value> = serde_json::from_str(s.drain_events()).unwrap();
+        let statuses: Vec<&Value> = events.iter().map(|e| &e["data"]["status"]).collect();
+        assert_eq!(statuses, ["created", "running", "paused", "running"]);
+        assert_eq!(s.pending_len(), 0);
+        assert_eq!(s.drain_events(), "[]");
+        s.execute_json(r#"{"execute": "job-pause", "arguments": {"id": "b0"}}"#);
+        s.settle();
+        let events: Vec<Value> = serde_json::from_str(s.drain_events()).unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0]["data"], json!({"id": "b0", "status": "paused"}));
         assert!(s.poll_event().is_none());
     }
 

@@ -296,6 +296,14 @@ impl JobManager {
         ))
     }
 
+    /// Drops every queued event (after reading them with
+    /// [`JobManager::queued_events`]: a caller that writes each event where
+    /// it lies, instead of taking them one by one).
+    pub fn clear_events(&mut self) {
+        self.events.clear();
+        shrink_idle(&mut self.events);
+    }
+
     /// The queued events, oldest first, without taking them.
     pub fn queued_events(&self) -> impl Iterator<Item = &Event> + '_ {
         self.events.iter()
