@@ -449,8 +449,8 @@ pub(crate) fn write_text(out: &mut String, v: &Value) {
 ///
 /// In WebAssembly it goes in pieces of 8, 4, 2 and 1 bytes, each a
 /// fixed-size move: a copy whose length is known only at run time is a
-/// `memory.copy`, which engines run as a call (about 9 ns in node 20's V8,
-/// more than the whole of a short ID's pieces). Natively the library's
+/// `memory.copy`, which engines run as a call (8–10 ns in node 20's V8,
+/// `bindings-wasm/bench/memcopy.mjs`; more than a short ID's pieces). Natively the library's
 /// copy is the faster one.
 #[inline(always)]
 pub(crate) fn push_short(out: &mut String, s: &str) {
