@@ -490,10 +490,15 @@ macro_rules! event_json_fragments {
             fn json_event_and_data(&self) -> (&'static str, usize) {
                 match self {
                     $(EventKind::$variant { .. } => {
-                        const TEXT: &str = concat!("},\"event\":\"", $name, "\",\"data\":{");
-                        const _: () = assert!(TEXT.len() <= FRAGMENT_ROOM);
-                        // TEXT, then FRAGMENT_ROOM spaces.
-                        (concat!("},\"event\":\"", $name, "\",\"data\":{", "                                                "), TEXT.len())
+                        // The fragment, then FRAGMENT_ROOM spaces.
+                        const PADDED: &str = concat!(
+                            "},\"event\":\"", $name, "\",\"data\":{",
+                            "                                                "
+                        );
+                        const LEN: usize = PADDED.len() - FRAGMENT_ROOM;
+                        // The padding is FRAGMENT_ROOM long: the fragment's `{` ends LEN.
+                        const _: () = assert!(LEN <= FRAGMENT_ROOM && PADDED.as_bytes()[LEN - 1] == b'{');
+                        (PADDED, LEN)
                     })+
                 }
             }
