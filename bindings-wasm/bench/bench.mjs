@@ -5,7 +5,8 @@
 //     crossed (the `BenchWorkload` class of `build.sh --bench`);
 //   * natively: examples/bench_native.rs, the same Rust workload code,
 // all three built alike (cargo profile `wasm`: opt-level 3, LTO, one codegen unit,
-// panic=abort; and the rustflags of bindings-wasm/speed-rustflags). Each workload writes its events as QMP JSON text (`drainEventsJson`), so these
+// panic=abort; and the rustflags of bindings-wasm/speed-rustflags), each for its target's vector
+// baseline: the module with WebAssembly's 128-bit SIMD (build.sh), native code with x86-64's SSE2. Each workload writes its events as QMP JSON text (`drainEventsJson`), so these
 // are the binding's workloads, not the core's typed lifecycle of the README's Performance table
 // (core/benches/figures.rs). Each round runs all three one after the other; the figures are the
 // medians over the rounds (a shared machine drifts: pairing the runs in time keeps the ratios
@@ -93,7 +94,8 @@ const median = (xs) => {
 const fmt = (ns) => (Number.isNaN(ns) ? '–' : ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`);
 const ratio = (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? '–' : `${(a / b).toFixed(2)}×`);
 console.log(`qjob WASM benchmark (node ${process.version}, ${n} iterations, the pair ${10 * n}, median and fastest of ${rounds} rounds;`);
-console.log('all three built alike: cargo profile `wasm`, opt-level 3, LTO, one codegen unit, panic=abort, and bindings-wasm/speed-rustflags)');
+console.log('all three built alike: cargo profile `wasm`, opt-level 3, LTO, one codegen unit, panic=abort, and bindings-wasm/speed-rustflags;');
+console.log('each for its vector baseline: the module with WebAssembly\'s 128-bit SIMD, native code with x86-64\'s SSE2)');
 // The last two columns compare each side's fastest round instead: on a shared VM another
 // tenant only ever adds time, so the fastest rounds are the least disturbed ones.
 console.log('| workload | WASM through the binding | WASM inside, no boundary | native | binding / native | inside / native | fastest rounds: binding / native | inside / native |');
