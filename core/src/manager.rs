@@ -353,16 +353,24 @@ impl JobManager {
             _ => None,
         };
         if !transition_allowed(from, to) {
-            let msg = format!(
-                "job '{}': forbidden transition {from} -> {to}",
-                self.job(j).id.as_deref().unwrap_or("<internal>")
-            );
-            debug_assert!(false, "{msg}");
-            self.bugs.push(msg);
+            self.forbidden_transition(j, from, to);
         }
         if let Some(id) = id {
             self.emit(EventKind::JobStatusChange { id, status: to });
         }
+    }
+
+    /// Records a transition the status table forbids (a bug in qjob), out
+    /// of line: [`set_status`](Self::set_status) runs on every change.
+    #[cold]
+    #[inline(never)]
+    fn forbidden_transition(&mut self, j: JobRef, from: JobStatus, to: JobStatus) {
+        let msg = format!(
+            "job '{}': forbidden transition {from} -> {to}",
+            self.job(j).id.as_deref().unwrap_or("<internal>")
+        );
+        debug_assert!(false, "{msg}");
+        self.bugs.push(msg);
     }
 
     /// `job_apply_verb`: refuses a verb the table forbids in the job's status.
