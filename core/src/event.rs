@@ -572,6 +572,13 @@ fn push_u64_wide(out: &mut String, n: u64) {
 /// validation, no copy call).
 #[inline(always)]
 fn push_u32(out: &mut String, mut n: u32, width: usize) {
+    if n < 10 && width == 1 {
+        // The commonest number in events (a timestamp's seconds early on,
+        // microseconds at a whole second, an offset or a speed of 0): one
+        // push, without the digit buffer.
+        out.push(char::from(b'0' + n as u8));
+        return;
+    }
     let mut buf = [b'0'; 10];
     let mut i = buf.len();
     loop {
