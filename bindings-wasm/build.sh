@@ -90,8 +90,9 @@ module() {
   local flags="$rustflags"
   # The speed profile: speed-rustflags (shared with the benchmark's native half) and WebAssembly's
   # 128-bit SIMD, the vector baseline of every engine the package supports (node >= 20.19), as
-  # SSE2 is x86-64's: copies and moves of 16 bytes and more in one instruction (the pair of
-  # bench/ 2-13% faster inside the module, 7% by the median of five bench/ab.mjs runs). The browser's module stays without.
+  # SSE2 is x86-64's: copies of 16 bytes and more in fewer instructions (the pair of bench/
+  # 2-13% faster inside the module, 7% by the median of five bench/ab.mjs runs). The browser's
+  # module stays without.
   [ "$profile" = wasm ] && flags="$flags $(cat "$here/speed-rustflags") -C target-feature=+simd128" \
     && extra+=(--enable-simd)
   RUSTFLAGS="$flags" "${cargo[@]}" build -q -p qjob-wasm --target wasm32-unknown-unknown --profile "$profile" \

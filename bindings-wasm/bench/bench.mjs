@@ -6,8 +6,9 @@
 //   * natively: examples/bench_native.rs, the same Rust workload code,
 // all three built alike (cargo profile `wasm`: opt-level 3, LTO, one codegen unit,
 // panic=abort; and the rustflags of bindings-wasm/speed-rustflags), each for its target's vector
-// baseline: the module with WebAssembly's 128-bit SIMD (build.sh), native code with x86-64's SSE2. Each workload writes its events as QMP JSON text (`drainEventsJson`), so these
-// are the binding's workloads, not the core's typed lifecycle of the README's Performance table
+// baseline: the module with WebAssembly's 128-bit SIMD (build.sh), native code with x86-64's
+// SSE2. Each workload writes its events as QMP JSON text (`drainEventsJson`), so these are the
+// binding's workloads, not the core's typed lifecycle of the README's Performance table
 // (core/benches/figures.rs). Each round runs all three one after the other; the figures are the
 // medians over the rounds (a shared machine drifts: pairing the runs in time keeps the ratios
 // steady), with the ratios of each side's fastest round beside them (interference only adds

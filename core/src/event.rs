@@ -568,8 +568,9 @@ fn push_u64_wide(out: &mut String, n: u64) {
 }
 
 /// Appends the decimal digits of `n`, at least `width` of them (leading
-/// zeros): into a stack buffer, then each pushed (a few bytes: no UTF-8
-/// validation, no copy call).
+/// zeros): a single digit pushed at once, longer numbers into a stack
+/// buffer, then each pushed (a few bytes: no UTF-8 validation, no copy
+/// call).
 #[inline(always)]
 fn push_u32(out: &mut String, mut n: u32, width: usize) {
     if n < 10 && width == 1 {

@@ -151,9 +151,7 @@ impl TimerTable {
     }
 
     /// Drops dead entries from the top of the queue, and compacts the queue
-    /// when most of it is dead. Inlined where it is called (a stop, a timer
-    /// taken): mostly there is nothing to do.
-    #[inline]
+    /// when most of it is dead.
     fn prune(&mut self) {
         while let Some(&Reverse(t)) = self.queue.peek() {
             if self.live(t) {
